@@ -1,0 +1,350 @@
+// The .mmtp abstract syntax tree. Built from the parse tree in parse/build_ast.cpp only;
+// every node carries the source range it came from. Semantic passes fill the few
+// annotation members marked "sema" (types, resolved references, layout facts).
+#pragma once
+
+#include "support/source.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mmtc::ast {
+
+struct Expr;
+struct Field;
+struct Record;
+struct Let;
+struct Attribute;
+struct StateVar;
+struct Protocol;
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class ByteOrder { Big, Little };
+
+/// The type of a value, as the checker computes it.
+struct Type {
+    enum Kind { Error, Int, Bool, Bytes, String, Mac, Ipv4, Ipv6, Record, List };
+    Kind kind = Error;
+    unsigned width = 64;             // Int: significant bits
+    const ast::Record* record = nullptr; // Record, or List of records
+    Kind elem = Error;               // List: element kind
+    unsigned elemWidth = 0;          // List of Int: element width
+
+    static Type error() { return {}; }
+    static Type integer(unsigned w = 64) { Type t; t.kind = Int; t.width = w; return t; }
+    static Type of(Kind k) { Type t; t.kind = k; return t; }
+    bool isError() const { return kind == Error; }
+    bool isInt() const { return kind == Int; }
+    bool isBytesLike() const { return kind == Bytes || kind == String; }
+};
+
+/// One value or an inclusive range in a case list: `80`, `0x00..0x04`.
+struct CaseValue {
+    SourceRange range;
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+};
+
+/// What a name in an expression refers to (sema).
+struct Ref {
+    enum Kind {
+        None,
+        Field,     // a field of the header, body or the enclosing record
+        BitName,   // one named bit of an integer field: `syn` in `flags : u9 { ..., syn, fin }`
+        Let,       // a computed value
+        Attribute, // an attribute of this protocol
+        State,     // a per-session state variable
+        Payload,   // `payload`: the bytes after this protocol's header
+        Builtin,   // `direction`, `linktype`
+        Parent,    // `parent`: the protocol below on the path
+        ProtoAttr  // `parent.x`: an attribute of the protocol below
+    };
+    Kind kind = None;
+    const ast::Field* field = nullptr;
+    unsigned bit = 0; // BitName: bit index, 0 = most significant
+    const ast::Let* let = nullptr;
+    const ast::Attribute* attribute = nullptr;
+    const ast::StateVar* state = nullptr;
+    std::string builtin;
+};
+
+struct Expr {
+    enum class Kind { Int, Bool, String, Name, Member, Index, Call, Unary, Binary, Not, Cond, In };
+    Kind kind;
+    SourceRange range;
+    uint64_t intValue = 0; // Int
+    bool boolValue = false; // Bool
+    std::string text;      // Name / Member / Call: the name; String: decoded bytes; Unary / Binary: operator
+    SourceRange nameRange; // Member / Call: the range of the name alone
+    std::vector<ExprPtr> operands;
+    std::vector<CaseValue> cases; // In
+
+    // sema
+    Type type;
+    Ref ref;
+
+    Expr(Kind k, SourceRange r) : kind(k), range(r) {}
+};
+
+/// A type as written in a declaration: `u16`, `string`, `ipv4`, `dns_name`.
+struct TypeName {
+    SourceRange range;
+    std::string name;
+};
+
+/// The element type of a field: integer, address, bytes or a record.
+struct TypeSpec {
+    enum Kind { Int, Mac, Ipv4, Ipv6, Bytes, Record, Unknown };
+    Kind kind = Unknown;
+    SourceRange range;
+    std::string name;  // as written
+    unsigned width = 0; // Int
+    std::optional<ByteOrder> order; // Int: explicit le/be suffix
+    const ast::Record* record = nullptr; // sema: Record
+};
+
+/// How far a bytes field or a list extends.
+enum class Extent {
+    Single,      // a single value (not a list, not bytes)
+    Rest,        // `bytes`, `rec[] max N`: to the end of the enclosing region
+    Count,       // `bytes[n]`, `rec[n] max N`: n bytes / n elements
+    Size,        // `rec[] size n max N`: elements filling exactly n bytes
+    UntilString, // `bytes until "\r\n"`, `rec[] until "\r\n" max N`: up to a terminator (consumed)
+    UntilExpr    // `rec[] until (cond) max N`: up to and including the element where cond holds
+};
+
+struct BitName {
+    SourceRange range;
+    std::string name;
+};
+
+struct Switch;
+
+/// One entry of a field list: a field, a standalone `requires`, or a `switch`.
+struct FieldItem {
+    enum class Kind { Field, Requires, Switch };
+    Kind kind;
+    SourceRange range;
+    std::unique_ptr<ast::Field> field;
+    ExprPtr requires_;
+    std::unique_ptr<ast::Switch> sw;
+};
+
+struct Field {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name; // "_" for padding
+    TypeSpec type;
+    bool isList = false;
+    Extent extent = Extent::Single;
+    ExprPtr count;                   // Count: n
+    std::string terminator;          // UntilString
+    SourceRange terminatorRange;
+    ExprPtr until;                   // UntilExpr
+    ExprPtr size;                    // `size n`: the field occupies exactly n bytes
+    std::optional<uint64_t> max;     // `max N`: cap on list elements / bytes
+    SourceRange maxRange;
+    ExprPtr cond;                    // `if c`
+    std::vector<ExprPtr> requires_;  // `requires c`
+    std::vector<BitName> bitNames;   // `{ a, b, c }`
+
+    // sema
+    bool anonymous() const { return name == "_"; }
+    bool isBitField = false;   // part of a packed group of bit fields
+    unsigned bitOffset = 0;    // bit field: offset from the group's first bit
+    unsigned groupBits = 0;    // bit field: size of its group in bits
+    int index = -1;            // position in the protocol's field table
+    const Record* owner = nullptr;
+};
+
+struct SwitchArm {
+    SourceRange range;
+    std::vector<CaseValue> values;
+    bool isDefault = false;
+    std::vector<FieldItem> items;
+};
+
+struct Switch {
+    SourceRange range;
+    ExprPtr selector;
+    ExprPtr size;
+    std::vector<SwitchArm> arms;
+};
+
+/// A named sequence of fields: `header`, `body`, or a `record`.
+struct Record {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    std::vector<FieldItem> items;
+    const Protocol* protocol = nullptr;
+};
+
+struct Let {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    std::optional<TypeName> declType;
+    ExprPtr value;
+    Type type; // sema
+};
+
+/// `header_length = e;`, `payload_length = e;`, `pdu_length = e;`
+struct LengthDef {
+    SourceRange range;
+    ExprPtr value;
+};
+
+struct Attribute {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    bool isEvent = false;
+    bool shorthand = false; // `attribute a, b;`: the value is the field or value of the same name
+    std::optional<TypeName> declType;
+    ExprPtr value; // null for shorthand, or an event attribute of its list elements
+    ExprPtr on;    // event: the list walked
+    ExprPtr cond;  // `if c`
+    Type type;     // sema
+    int index = -1; // sema: position in the protocol's attribute table
+};
+
+struct KeyParts {
+    SourceRange range;
+    std::vector<ExprPtr> a; // the initiator's side (or non-directional parts)
+    std::vector<ExprPtr> b; // the responder's side; empty when not bidirectional
+    bool bidirectional = false;
+};
+
+struct Session {
+    SourceRange range;
+    std::optional<KeyParts> key;
+    uint64_t timeoutMs = 0;
+    SourceRange timeoutRange;
+};
+
+struct StateVar {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    TypeName typeName;
+    ExprPtr init;
+    Type type; // sema
+};
+
+struct Update {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    ExprPtr value;
+    ExprPtr cond;
+    const StateVar* target = nullptr; // sema
+};
+
+struct Over {
+    SourceRange range;
+    std::string parent;
+    SourceRange parentRange;
+    bool byPort = false;
+    ExprPtr when;
+    std::vector<CaseValue> ports;
+    std::optional<uint64_t> weight;
+    SourceRange weightRange;
+    const Protocol* parentProto = nullptr; // sema
+};
+
+struct ClassifyCase {
+    SourceRange range;
+    std::vector<CaseValue> values;
+    std::string target;
+    SourceRange targetRange;
+    const Protocol* targetProto = nullptr; // sema
+};
+
+struct Classify {
+    enum class Kind { Value, Port, When };
+    Kind kind;
+    SourceRange range;
+    std::optional<uint64_t> weight;
+    SourceRange weightRange;
+    ExprPtr expr; // Value: the value; When: the condition
+    std::vector<ClassifyCase> cases; // Value, Port
+    std::string target;              // When
+    SourceRange targetRange;
+    const Protocol* targetProto = nullptr; // sema, When
+};
+
+/// `seq = e;` inside `stream { }` or `fragment { }`.
+struct Assignment {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    ExprPtr value;
+};
+
+/// `stream { seq = ...; syn = ...; fin = ...; rst = ...; }` or
+/// `fragment { id = ...; offset = ...; more = ...; }`.
+struct Block {
+    SourceRange range;
+    std::vector<Assignment> entries;
+    const Assignment* find(const std::string& n) const {
+        for (const auto& e : entries)
+            if (e.name == n) return &e;
+        return nullptr;
+    }
+};
+
+struct Ports {
+    SourceRange range;
+    ExprPtr src;
+    ExprPtr dst;
+};
+
+struct Protocol {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    std::optional<uint64_t> id;
+    SourceRange idRange;
+    ByteOrder byteOrder = ByteOrder::Big;
+    SourceRange byteOrderRange;
+    std::vector<Over> overs;
+    std::optional<Ports> ports;
+    std::unique_ptr<Record> header;
+    std::unique_ptr<Record> body;
+    std::vector<std::unique_ptr<Record>> records;
+    std::vector<std::unique_ptr<Let>> lets;
+    std::optional<LengthDef> headerLength;
+    std::optional<LengthDef> payloadLength;
+    std::optional<LengthDef> pduLength;
+    std::optional<std::string> pduUntil;
+    SourceRange pduUntilRange;
+    std::vector<std::unique_ptr<Attribute>> attributes;
+    std::optional<KeyParts> key;
+    std::optional<Session> session;
+    std::vector<std::unique_ptr<StateVar>> state;
+    std::vector<Update> updates;
+    std::vector<Classify> classifies;
+    std::optional<Block> stream;
+    std::optional<Block> fragment;
+
+    // sema
+    std::vector<const Field*> fieldTable; // every named field, in declaration order
+    bool builtin = false;                 // the `frame` pseudo-protocol
+};
+
+/// One parsed .mmtp file.
+struct File {
+    uint32_t fileId = 0;
+    std::vector<std::unique_ptr<Protocol>> protocols;
+};
+
+/// Every file of one compilation.
+struct Module {
+    std::vector<std::unique_ptr<File>> files;
+};
+
+} // namespace mmtc::ast

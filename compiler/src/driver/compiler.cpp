@@ -1,0 +1,106 @@
+// The driver: reads spec files, parses each, then runs the checker over all of them.
+#include "driver/compiler_impl.h"
+
+#include "ast/dump.h"
+#include "parse/parser.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mmtc {
+
+namespace fs = std::filesystem;
+
+std::string builtinSpecDir() {
+    if (const char* env = std::getenv("MMT_SPEC_PATH"); env && *env) return env;
+#ifdef MMT_SPEC_DIR
+    return MMT_SPEC_DIR;
+#else
+    return "protocols.dsl";
+#endif
+}
+
+Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}
+Compiler::~Compiler() = default;
+
+const std::string& Compiler::ioError() const { return impl_->ioError; }
+
+namespace {
+bool readFile(const std::string& path, std::string& out, std::string& err) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        err = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+        return false;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+} // namespace
+
+bool Compiler::addPath(const std::string& path) {
+    std::error_code ec;
+    auto st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+        impl_->ioError = fmt::format("cannot read '{}': no such file or directory", path);
+        return false;
+    }
+    std::vector<std::string> files;
+    if (fs::is_directory(st)) {
+        for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            if (it->is_regular_file() && it->path().extension() == ".mmtp") files.push_back(it->path().string());
+        if (ec) {
+            impl_->ioError = fmt::format("cannot read '{}': {}", path, ec.message());
+            return false;
+        }
+        if (files.empty()) {
+            impl_->ioError = fmt::format("no .mmtp files found in '{}'", path);
+            return false;
+        }
+        std::sort(files.begin(), files.end());
+    } else {
+        files.push_back(path);
+    }
+    for (const auto& f : files) {
+        std::string text;
+        if (!readFile(f, text, impl_->ioError)) return false;
+        addSource(f, std::move(text));
+    }
+    return true;
+}
+
+void Compiler::addSource(const std::string& name, std::string text) { impl_->sm.add(name, std::move(text)); }
+
+bool Compiler::check() {
+    Impl& m = *impl_;
+    if (m.checked) return m.ok;
+    m.checked = true;
+    bool syntaxOk = true;
+    for (uint32_t id = 1; id <= m.sm.size(); ++id) {
+        unsigned before = m.diags.errorCount();
+        auto file = parseFile(m.sm, id, m.diags);
+        if (m.diags.errorCount() != before || !file) {
+            syntaxOk = false;
+            continue;
+        }
+        m.module.files.push_back(std::move(file));
+    }
+    // A file that does not parse would only produce follow-on errors in the others.
+    if (!syntaxOk) return m.ok = false;
+    m.sema = std::make_unique<sema::SemaContext>(m.module, m.diags);
+    m.ok = sema::check(*m.sema);
+    return m.ok;
+}
+
+unsigned Compiler::errorCount() const { return impl_->diags.errorCount(); }
+std::string Compiler::diagnostics() const { return impl_->diags.render(); }
+std::string Compiler::dumpAst() const { return ast::dump(impl_->module, impl_->sm); }
+
+} // namespace mmtc

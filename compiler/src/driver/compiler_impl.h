@@ -1,0 +1,21 @@
+// The state of one compilation, shared by the driver and code generation.
+#pragma once
+
+#include "ast/ast.h"
+#include "mmtc/compiler.h"
+#include "sema/sema.h"
+#include "support/diag.h"
+
+namespace mmtc {
+
+struct Compiler::Impl {
+    SourceManager sm;
+    DiagEngine diags{sm};
+    ast::Module module;
+    std::unique_ptr<sema::SemaContext> sema;
+    std::string ioError;
+    bool checked = false;
+    bool ok = false;
+};
+
+} // namespace mmtc

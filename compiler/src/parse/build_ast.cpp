@@ -1,0 +1,783 @@
+// Parse tree to AST, in one place: runs the ANTLR lexer and parser, turns their
+// syntax errors into our diagnostics, and builds ast::File with a range on every node.
+#include "parse/parser.h"
+
+#include "MmtpLexer.h"
+#include "MmtpParser.h"
+
+#include <ANTLRInputStream.h>
+#include <BaseErrorListener.h>
+#include <CommonTokenStream.h>
+#include <Token.h>
+#include <misc/IntervalSet.h>
+
+#include <charconv>
+
+namespace mmtc {
+namespace {
+
+using P = mmtp_gen::MmtpParser;
+using antlr4::ParserRuleContext;
+using antlr4::Token;
+
+/// Maps ANTLR's code-point indexes back to byte offsets (they differ only for non-ASCII text).
+class PositionMap {
+public:
+    PositionMap(const SourceFile& file, uint32_t fileId) : file_(file), fileId_(fileId) {
+        const std::string& t = file.text();
+        bool ascii = true;
+        for (unsigned char c : t)
+            if (c >= 0x80) { ascii = false; break; }
+        if (ascii) return;
+        for (uint32_t i = 0; i < t.size(); ++i)
+            if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) cpToByte_.push_back(i);
+        cpToByte_.push_back(uint32_t(t.size()));
+    }
+    uint32_t byteOffset(size_t cp) const {
+        if (cpToByte_.empty()) return uint32_t(std::min(cp, file_.text().size()));
+        return cp < cpToByte_.size() ? cpToByte_[cp] : uint32_t(file_.text().size());
+    }
+    SourceRange tokenRange(const Token* tok) const {
+        if (!tok) return {};
+        if (tok->getType() == Token::EOF) {
+            uint32_t end = uint32_t(file_.text().size());
+            // Point at the last non-blank character so the caret lands on a visible line.
+            while (end > 0 && std::isspace(static_cast<unsigned char>(file_.text()[end - 1]))) --end;
+            SourceLoc l = file_.locAt(end);
+            return SourceRange{fileId_, l, l};
+        }
+        uint32_t b = byteOffset(tok->getStartIndex());
+        uint32_t e = byteOffset(tok->getStopIndex() + 1);
+        return SourceRange{fileId_, file_.locAt(b), file_.locAt(e)};
+    }
+    SourceRange span(const Token* first, const Token* last) const {
+        SourceRange a = tokenRange(first);
+        if (!last || last->getStopIndex() + 1 < first->getStartIndex()) return a;
+        SourceRange b = tokenRange(last);
+        a.end = b.end;
+        return a;
+    }
+    SourceRange range(ParserRuleContext* ctx) const {
+        if (!ctx) return {};
+        return span(ctx->getStart(), ctx->getStop());
+    }
+    uint32_t fileId() const { return fileId_; }
+
+private:
+    const SourceFile& file_;
+    uint32_t fileId_;
+    std::vector<uint32_t> cpToByte_;
+};
+
+/// Describes a token for a message: its text, or "end of file".
+std::string describe(const Token* tok) {
+    if (!tok || tok->getType() == Token::EOF) return "end of file";
+    return tok->getText();
+}
+
+/// Turns ANTLR syntax errors into our diagnostics; never prints to the console.
+class SyntaxErrorListener : public antlr4::BaseErrorListener {
+public:
+    SyntaxErrorListener(const PositionMap& pos, DiagEngine& diags, const antlr4::dfa::Vocabulary& voc)
+        : pos_(pos), diags_(diags), voc_(voc) {}
+
+    void syntaxError(antlr4::Recognizer* recognizer, Token* offending, size_t line, size_t col,
+                     const std::string& msg, std::exception_ptr) override {
+        // One error per token: ANTLR's recovery can report the same place twice.
+        if (offending) {
+            if (offending->getTokenIndex() == lastTokenIndex_ && lastTokenIndex_ != size_t(-1)) return;
+            lastTokenIndex_ = offending->getTokenIndex();
+        }
+        SourceRange r = pos_.tokenRange(offending);
+        if (offending && offending->getType() == mmtp_gen::MmtpLexer::UNTERMINATED_COMMENT) {
+            r.end = r.begin;
+            r.end.col += 2;
+            diags_.report(DiagKind::UnterminatedComment, r);
+            return;
+        }
+        if (offending && offending->getType() == mmtp_gen::MmtpLexer::BAD_CHAR) {
+            std::string t = offending->getText();
+            if (t == "\"") diags_.report(DiagKind::UnterminatedString, r);
+            else diags_.report(DiagKind::InvalidCharacter, r, t);
+            return;
+        }
+        auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+        std::string expected = parser ? expectedText(parser) : std::string();
+        bool isEof = offending && offending->getType() == Token::EOF;
+        if (isEof) {
+            diags_.report(DiagKind::SyntaxUnexpectedEof, r, expected.empty() ? "more input" : expected);
+        } else if (msg.rfind("missing ", 0) == 0 && !expected.empty()) {
+            diags_.report(DiagKind::SyntaxMissing, r, expected, describe(offending));
+        } else if (!expected.empty() && msg.rfind("extraneous input", 0) == 0) {
+            diags_.report(DiagKind::SyntaxExtraneous, r, describe(offending), expected);
+        } else if (!expected.empty()) {
+            diags_.report(DiagKind::SyntaxExpected, r, expected, describe(offending));
+        } else {
+            diags_.report(DiagKind::SyntaxUnexpected, r, describe(offending));
+        }
+    }
+
+private:
+    std::string expectedText(antlr4::Parser* parser) const {
+        antlr4::misc::IntervalSet set;
+        try {
+            set = parser->getExpectedTokens();
+        } catch (...) {
+            return {};
+        }
+        std::vector<std::string> names;
+        bool expr = false, name = false;
+        for (ssize_t t : set.toList()) {
+            if (t < 0) continue;
+            if (t == mmtp_gen::MmtpLexer::IDENT) { name = true; continue; }
+            if (t == mmtp_gen::MmtpLexer::INT || t == mmtp_gen::MmtpLexer::STRING) { expr = true; continue; }
+            std::string lit = voc_.getLiteralName(size_t(t));
+            if (!lit.empty()) {
+                // Soft keywords are accepted as names: do not list them one by one.
+                if (lit.size() > 3 && std::isalpha(static_cast<unsigned char>(lit[1])) && name) continue;
+                names.push_back(lit);
+            } else if (size_t(t) == Token::EOF) {
+                names.push_back("end of file");
+            } else {
+                names.push_back(voc_.getDisplayName(size_t(t)));
+            }
+        }
+        if (name) {
+            // Drop keyword literals that are also valid names; keep punctuation.
+            std::vector<std::string> kept;
+            for (auto& n : names)
+                if (!(n.size() > 2 && n.front() == '\'' && std::isalpha(static_cast<unsigned char>(n[1]))))
+                    kept.push_back(n);
+            names = std::move(kept);
+            names.insert(names.begin(), expr ? "an expression" : "a name");
+        } else if (expr) {
+            names.insert(names.begin(), "a literal");
+        }
+        if (names.empty() || names.size() > 4) return {};
+        std::string out;
+        for (size_t i = 0; i < names.size(); ++i) {
+            if (i) out += i + 1 == names.size() ? " or " : ", ";
+            out += names[i];
+        }
+        return out;
+    }
+
+    const PositionMap& pos_;
+    DiagEngine& diags_;
+    const antlr4::dfa::Vocabulary& voc_;
+    size_t lastTokenIndex_ = size_t(-1);
+};
+
+class AstBuilder {
+public:
+    AstBuilder(const PositionMap& pos, DiagEngine& diags) : pos_(pos), diags_(diags) {}
+
+    std::unique_ptr<ast::File> file(P::FileContext* ctx) {
+        auto f = std::make_unique<ast::File>();
+        f->fileId = pos_.fileId();
+        for (auto* pd : ctx->protocolDecl()) f->protocols.push_back(protocol(pd));
+        return f;
+    }
+
+private:
+    SourceRange R(ParserRuleContext* c) const { return pos_.range(c); }
+    SourceRange R(antlr4::tree::TerminalNode* n) const {
+        return n ? pos_.tokenRange(n->getSymbol()) : SourceRange{};
+    }
+    std::string text(P::NameContext* n) const { return n ? n->getText() : std::string(); }
+
+    uint64_t integer(antlr4::tree::TerminalNode* n) {
+        if (!n) return 0;
+        std::string t = n->getText();
+        uint64_t v = 0;
+        int base = 10;
+        const char* b = t.data();
+        const char* e = t.data() + t.size();
+        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) { base = 16; b += 2; }
+        else if (t.size() > 2 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) { base = 2; b += 2; }
+        auto res = std::from_chars(b, e, v, base);
+        if (res.ec != std::errc()) {
+            diags_.report(DiagKind::IntTooLarge, R(n), t);
+            return 0;
+        }
+        return v;
+    }
+
+    std::string stringLit(antlr4::tree::TerminalNode* n) {
+        std::string raw = n->getText();
+        std::string out;
+        SourceRange r = R(n);
+        for (size_t i = 1; i + 1 < raw.size(); ++i) {
+            char c = raw[i];
+            if (c != '\\') { out += c; continue; }
+            char e = raw[++i];
+            switch (e) {
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case '0': out += '\0'; break;
+            case '\\': out += '\\'; break;
+            case '"': out += '"'; break;
+            case 'x': {
+                auto hex = [](char h) {
+                    return std::isxdigit(static_cast<unsigned char>(h))
+                               ? (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10))
+                               : -1;
+                };
+                if (i + 2 < raw.size() - 0 && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0 && i + 2 < raw.size() - 1) {
+                    out += char(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+                    i += 2;
+                } else {
+                    SourceRange er = r;
+                    er.begin = pos_.tokenRange(n->getSymbol()).begin;
+                    er.begin.col += uint32_t(i - 1);
+                    er.begin.offset += uint32_t(i - 1);
+                    er.end = er.begin;
+                    er.end.col += 2;
+                    diags_.report(DiagKind::BadEscape, er, "x");
+                }
+                break;
+            }
+            default: {
+                SourceRange er = r;
+                er.begin.col += uint32_t(i - 1);
+                er.begin.offset += uint32_t(i - 1);
+                er.end = er.begin;
+                er.end.col += 2;
+                diags_.report(DiagKind::BadEscape, er, std::string(1, e));
+                out += e;
+            }
+            }
+        }
+        return out;
+    }
+
+    uint64_t durationMs(antlr4::tree::TerminalNode* n) {
+        std::string t = n->getText();
+        size_t digits = 0;
+        while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
+        uint64_t v = 0;
+        auto res = std::from_chars(t.data(), t.data() + digits, v);
+        std::string unit = t.substr(digits);
+        uint64_t mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 3600000;
+        const uint64_t maxMs = 49ull * 24 * 3600 * 1000; // fits the ABI's 32-bit millisecond timeout
+        if (res.ec != std::errc() || v == 0 || v > maxMs / mult) {
+            diags_.report(DiagKind::BadTimeout, R(n), t);
+            return 0;
+        }
+        return v * mult;
+    }
+
+    bool firstOf(const char* what, bool present, SourceRange prevRange, SourceRange here,
+                 const ast::Protocol& p) {
+        if (!present) return true;
+        diags_.report(DiagKind::DuplicateItem, here, what, p.name);
+        diags_.note(DiagKind::PreviousItem, prevRange, what);
+        return false;
+    }
+
+    std::unique_ptr<ast::Protocol> protocol(P::ProtocolDeclContext* ctx) {
+        auto p = std::make_unique<ast::Protocol>();
+        p->range = R(ctx);
+        p->nameRange = R(ctx->name());
+        p->name = text(ctx->name());
+        for (auto* item : ctx->protoItem()) protoItem(*p, item);
+        return p;
+    }
+
+    void protoItem(ast::Protocol& p, P::ProtoItemContext* item) {
+        SourceRange r = R(item);
+        if (auto* c = dynamic_cast<P::IdItemContext*>(item)) {
+            if (firstOf("id", p.id.has_value(), p.idRange, r, p)) {
+                p.id = integer(c->INT());
+                p.idRange = R(c->INT());
+            }
+        } else if (auto* c = dynamic_cast<P::ByteOrderItemContext*>(item)) {
+            if (!firstOf("byteorder", p.byteOrderRange.valid(), p.byteOrderRange, r, p)) return;
+            p.byteOrderRange = r;
+            std::string v = text(c->name());
+            if (v == "big") p.byteOrder = ast::ByteOrder::Big;
+            else if (v == "little") p.byteOrder = ast::ByteOrder::Little;
+            else diags_.report(DiagKind::BadByteOrder, R(c->name()), v);
+        } else if (auto* c = dynamic_cast<P::OverItemContext*>(item)) {
+            ast::Over o;
+            o.range = r;
+            o.parent = text(c->name());
+            o.parentRange = R(c->name());
+            if (auto* w = dynamic_cast<P::OverWhenContext*>(c->overRule())) {
+                o.when = expr(w->expr());
+            } else if (auto* pr = dynamic_cast<P::OverPortContext*>(c->overRule())) {
+                o.byPort = true;
+                for (auto* cv : pr->caseValue()) o.ports.push_back(caseValue(cv));
+            }
+            if (auto* w = c->weightClause()) {
+                o.weight = integer(w->INT());
+                o.weightRange = R(w);
+            }
+            p.overs.push_back(std::move(o));
+        } else if (auto* c = dynamic_cast<P::PortsItemContext*>(item)) {
+            if (!firstOf("ports", p.ports.has_value(), p.ports ? p.ports->range : SourceRange{}, r, p)) return;
+            ast::Ports ports;
+            ports.range = r;
+            ports.src = expr(c->expr(0));
+            ports.dst = expr(c->expr(1));
+            p.ports = std::move(ports);
+        } else if (auto* c = dynamic_cast<P::HeaderItemContext*>(item)) {
+            if (!firstOf("header", p.header != nullptr, p.header ? p.header->range : SourceRange{}, r, p)) return;
+            p.header = record("header", r, r, c->fieldItem(), p);
+        } else if (auto* c = dynamic_cast<P::BodyItemContext*>(item)) {
+            if (!firstOf("body", p.body != nullptr, p.body ? p.body->range : SourceRange{}, r, p)) return;
+            p.body = record("body", r, r, c->fieldItem(), p);
+        } else if (auto* c = dynamic_cast<P::RecordItemContext*>(item)) {
+            p.records.push_back(record(text(c->name()), r, R(c->name()), c->fieldItem(), p));
+        } else if (auto* c = dynamic_cast<P::LetItemContext*>(item)) {
+            auto l = std::make_unique<ast::Let>();
+            l->range = r;
+            l->name = text(c->name());
+            l->nameRange = R(c->name());
+            if (c->typeName()) l->declType = typeName(c->typeName());
+            l->value = expr(c->expr());
+            p.lets.push_back(std::move(l));
+        } else if (auto* c = dynamic_cast<P::LengthItemContext*>(item)) {
+            std::string which = c->lengthName()->getText();
+            std::optional<ast::LengthDef>& slot = which == "header_length"    ? p.headerLength
+                                                 : which == "payload_length" ? p.payloadLength
+                                                                             : p.pduLength;
+            if (!firstOf(which.c_str(), slot.has_value(), slot ? slot->range : SourceRange{}, r, p)) return;
+            slot = ast::LengthDef{r, expr(c->expr())};
+        } else if (auto* c = dynamic_cast<P::PduUntilItemContext*>(item)) {
+            if (!firstOf("pdu until", p.pduUntil.has_value(), p.pduUntilRange, r, p)) return;
+            p.pduUntil = stringLit(c->STRING());
+            p.pduUntilRange = r;
+            if (p.pduUntil->empty()) diags_.report(DiagKind::EmptyString, R(c->STRING()), "a PDU terminator");
+        } else if (auto* c = dynamic_cast<P::AttrListItemContext*>(item)) {
+            for (auto* n : c->name()) {
+                auto a = std::make_unique<ast::Attribute>();
+                a->range = R(n);
+                a->nameRange = R(n);
+                a->name = text(n);
+                a->shorthand = true;
+                p.attributes.push_back(std::move(a));
+            }
+        } else if (auto* c = dynamic_cast<P::AttrDefItemContext*>(item)) {
+            auto a = std::make_unique<ast::Attribute>();
+            a->range = r;
+            a->name = text(c->name());
+            a->nameRange = R(c->name());
+            if (c->typeName()) a->declType = typeName(c->typeName());
+            a->value = expr(c->expr(0));
+            if (c->expr().size() > 1) a->cond = expr(c->expr(1));
+            p.attributes.push_back(std::move(a));
+        } else if (auto* c = dynamic_cast<P::EventAttrItemContext*>(item)) {
+            auto a = std::make_unique<ast::Attribute>();
+            a->range = r;
+            a->isEvent = true;
+            a->name = text(c->name());
+            a->nameRange = R(c->name());
+            if (c->typeName()) a->declType = typeName(c->typeName());
+            // The optional parts are told apart by the keyword before each expression.
+            std::string last;
+            for (auto* child : c->children) {
+                if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) {
+                    last = t->getText();
+                } else if (auto* e = dynamic_cast<P::ExprContext*>(child)) {
+                    if (last == "=") a->value = expr(e);
+                    else if (last == "on") a->on = expr(e);
+                    else if (last == "if") a->cond = expr(e);
+                }
+            }
+            p.attributes.push_back(std::move(a));
+        } else if (auto* c = dynamic_cast<P::KeyItemContext*>(item)) {
+            if (!firstOf("key", p.key.has_value(), p.key ? p.key->range : SourceRange{}, r, p)) return;
+            p.key = keyParts(c->keyParts(), r);
+        } else if (auto* c = dynamic_cast<P::SessionItemContext*>(item)) {
+            if (!firstOf("session", p.session.has_value(), p.session ? p.session->range : SourceRange{}, r, p))
+                return;
+            ast::Session s;
+            s.range = r;
+            if (c->keyParts()) s.key = keyParts(c->keyParts(), R(c->keyParts()));
+            s.timeoutMs = durationMs(c->DURATION());
+            s.timeoutRange = R(c->DURATION());
+            p.session = std::move(s);
+        } else if (auto* c = dynamic_cast<P::StateItemContext*>(item)) {
+            for (auto* sv : c->stateVar()) {
+                auto v = std::make_unique<ast::StateVar>();
+                v->range = R(sv);
+                v->name = text(sv->name());
+                v->nameRange = R(sv->name());
+                v->typeName = typeName(sv->typeName());
+                if (sv->expr()) v->init = expr(sv->expr());
+                p.state.push_back(std::move(v));
+            }
+        } else if (auto* c = dynamic_cast<P::UpdateItemContext*>(item)) {
+            ast::Update u;
+            u.range = r;
+            u.name = text(c->name());
+            u.nameRange = R(c->name());
+            u.value = expr(c->expr(0));
+            if (c->expr().size() > 1) u.cond = expr(c->expr(1));
+            p.updates.push_back(std::move(u));
+        } else if (auto* c = dynamic_cast<P::ClassifyItemContext*>(item)) {
+            ast::Classify cl;
+            cl.range = r;
+            if (auto* w = c->weightClause()) {
+                cl.weight = integer(w->INT());
+                cl.weightRange = R(w);
+            }
+            if (auto* v = dynamic_cast<P::ClassifyByValueContext*>(c->classifyRule())) {
+                cl.kind = ast::Classify::Kind::Value;
+                cl.expr = expr(v->expr());
+                for (auto* cc : v->classifyCase()) cl.cases.push_back(classifyCase(cc));
+            } else if (auto* v = dynamic_cast<P::ClassifyByPortContext*>(c->classifyRule())) {
+                cl.kind = ast::Classify::Kind::Port;
+                for (auto* cc : v->classifyCase()) cl.cases.push_back(classifyCase(cc));
+            } else if (auto* v = dynamic_cast<P::ClassifyWhenContext*>(c->classifyRule())) {
+                cl.kind = ast::Classify::Kind::When;
+                cl.expr = expr(v->expr());
+                cl.target = text(v->name());
+                cl.targetRange = R(v->name());
+            } else {
+                return;
+            }
+            p.classifies.push_back(std::move(cl));
+        } else if (auto* c = dynamic_cast<P::StreamItemContext*>(item)) {
+            if (!firstOf("stream", p.stream.has_value(), p.stream ? p.stream->range : SourceRange{}, r, p))
+                return;
+            p.stream = block(r, c->assignment());
+        } else if (auto* c = dynamic_cast<P::FragmentItemContext*>(item)) {
+            if (!firstOf("fragment", p.fragment.has_value(), p.fragment ? p.fragment->range : SourceRange{}, r,
+                         p))
+                return;
+            p.fragment = block(r, c->assignment());
+        }
+    }
+
+    ast::Block block(SourceRange r, const std::vector<P::AssignmentContext*>& items) {
+        ast::Block b;
+        b.range = r;
+        for (auto* a : items)
+            b.entries.push_back(ast::Assignment{R(a), R(a->name()), text(a->name()), expr(a->expr())});
+        return b;
+    }
+
+    ast::ClassifyCase classifyCase(P::ClassifyCaseContext* c) {
+        ast::ClassifyCase cc;
+        cc.range = R(c);
+        for (auto* cv : c->caseValue()) cc.values.push_back(caseValue(cv));
+        cc.target = text(c->name());
+        cc.targetRange = R(c->name());
+        return cc;
+    }
+
+    ast::KeyParts keyParts(P::KeyPartsContext* c, SourceRange r) {
+        ast::KeyParts k;
+        k.range = r;
+        auto lists = c->exprList();
+        if (!lists.empty())
+            for (auto* e : lists[0]->expr()) k.a.push_back(expr(e));
+        if (lists.size() > 1) {
+            k.bidirectional = true;
+            for (auto* e : lists[1]->expr()) k.b.push_back(expr(e));
+        }
+        return k;
+    }
+
+    ast::TypeName typeName(P::TypeNameContext* c) { return ast::TypeName{R(c), c->getText()}; }
+
+    ast::CaseValue caseValue(P::CaseValueContext* c) {
+        ast::CaseValue v;
+        v.range = R(c);
+        v.lo = integer(c->INT(0));
+        v.hi = c->INT().size() > 1 ? integer(c->INT(1)) : v.lo;
+        return v;
+    }
+
+    std::unique_ptr<ast::Record> record(std::string name, SourceRange r, SourceRange nameRange,
+                                        const std::vector<P::FieldItemContext*>& items,
+                                        const ast::Protocol& p) {
+        auto rec = std::make_unique<ast::Record>();
+        rec->name = std::move(name);
+        rec->range = r;
+        rec->nameRange = nameRange;
+        rec->protocol = &p;
+        for (auto* it : items) fieldItem(rec->items, it);
+        return rec;
+    }
+
+    void fieldItem(std::vector<ast::FieldItem>& out, P::FieldItemContext* item) {
+        ast::FieldItem fi;
+        fi.range = R(item);
+        if (auto* c = dynamic_cast<P::FieldDeclItemContext*>(item)) {
+            fi.kind = ast::FieldItem::Kind::Field;
+            fi.field = field(c->fieldDecl());
+        } else if (auto* c = dynamic_cast<P::RequiresItemContext*>(item)) {
+            fi.kind = ast::FieldItem::Kind::Requires;
+            fi.requires_ = expr(c->expr());
+        } else if (auto* c = dynamic_cast<P::SwitchItemContext*>(item)) {
+            fi.kind = ast::FieldItem::Kind::Switch;
+            auto sw = std::make_unique<ast::Switch>();
+            sw->range = fi.range;
+            sw->selector = expr(c->expr(0));
+            if (c->expr().size() > 1) sw->size = expr(c->expr(1));
+            for (auto* arm : c->switchArm()) {
+                ast::SwitchArm a;
+                a.range = R(arm);
+                for (auto* cv : arm->caseValue()) a.values.push_back(caseValue(cv));
+                a.isDefault = arm->caseValue().empty();
+                if (arm->fieldDecl()) {
+                    ast::FieldItem one;
+                    one.kind = ast::FieldItem::Kind::Field;
+                    one.range = R(arm->fieldDecl());
+                    one.field = field(arm->fieldDecl());
+                    a.items.push_back(std::move(one));
+                } else {
+                    for (auto* it : arm->fieldItem()) fieldItem(a.items, it);
+                }
+                sw->arms.push_back(std::move(a));
+            }
+            fi.sw = std::move(sw);
+        } else {
+            return;
+        }
+        out.push_back(std::move(fi));
+    }
+
+    static bool parseIntType(const std::string& n, unsigned& width, std::optional<ast::ByteOrder>& order) {
+        if (n.size() < 2 || n[0] != 'u' || !std::isdigit(static_cast<unsigned char>(n[1]))) return false;
+        size_t i = 1;
+        unsigned w = 0;
+        while (i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]))) {
+            w = w * 10 + unsigned(n[i] - '0');
+            if (w > 100000) return false;
+            ++i;
+        }
+        std::string suffix = n.substr(i);
+        if (suffix == "le") order = ast::ByteOrder::Little;
+        else if (suffix == "be") order = ast::ByteOrder::Big;
+        else if (!suffix.empty()) return false;
+        width = w;
+        return true;
+    }
+
+    std::unique_ptr<ast::Field> field(P::FieldDeclContext* c) {
+        auto f = std::make_unique<ast::Field>();
+        f->range = R(c);
+        f->nameRange = R(c->fieldName());
+        f->name = c->fieldName()->getText();
+        auto* ft = c->fieldType();
+        f->type.range = R(ft->typeName());
+        f->type.name = ft->typeName()->getText();
+        const std::string& tn = f->type.name;
+        if (tn == "mac") f->type.kind = ast::TypeSpec::Mac;
+        else if (tn == "ipv4") f->type.kind = ast::TypeSpec::Ipv4;
+        else if (tn == "ipv6") f->type.kind = ast::TypeSpec::Ipv6;
+        else if (tn == "bytes") f->type.kind = ast::TypeSpec::Bytes;
+        else if (parseIntType(tn, f->type.width, f->type.order)) f->type.kind = ast::TypeSpec::Int;
+        else f->type.kind = ast::TypeSpec::Record; // resolved (or rejected) by the checker
+
+        bool brackets = false;
+        for (auto* child : ft->children)
+            if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child))
+                if (t->getText() == "[") brackets = true;
+        bool isBytes = f->type.kind == ast::TypeSpec::Bytes;
+        if (brackets) {
+            if (!isBytes) f->isList = true;
+            if (ft->expr()) {
+                f->extent = ast::Extent::Count;
+                f->count = expr(ft->expr());
+            } else if (isBytes) {
+                diags_.report(DiagKind::EmptyBrackets, R(ft), "bytes", "bytes", "bytes", "bytes");
+            }
+        } else if (isBytes) {
+            f->extent = ast::Extent::Rest;
+        }
+
+        auto setExtent = [&](ast::Extent e, SourceRange r, const char* what) {
+            if (f->extent == ast::Extent::Count || f->extent == ast::Extent::Size ||
+                f->extent == ast::Extent::UntilString || f->extent == ast::Extent::UntilExpr) {
+                diags_.report(DiagKind::ConflictingExtent, r, f->name,
+                              std::string("'") + what + "' and another length");
+                return false;
+            }
+            f->extent = e;
+            return true;
+        };
+        for (auto* sfx : c->fieldSuffix()) {
+            SourceRange sr = R(sfx);
+            if (auto* s = dynamic_cast<P::UntilStringSuffixContext*>(sfx)) {
+                if (setExtent(ast::Extent::UntilString, sr, "until")) {
+                    f->terminator = stringLit(s->STRING());
+                    f->terminatorRange = R(s->STRING());
+                    if (f->terminator.empty())
+                        diags_.report(DiagKind::EmptyString, f->terminatorRange, "a terminator");
+                }
+            } else if (auto* s = dynamic_cast<P::UntilExprSuffixContext*>(sfx)) {
+                if (!f->isList && !isBytes) {
+                    diags_.report(DiagKind::SuffixNotAllowed, sr, "until (...)", "a field that is not a list");
+                } else if (isBytes) {
+                    diags_.report(DiagKind::SuffixNotAllowed, sr, "until (...)",
+                                  "bytes; use 'until \"...\"' with a terminator string");
+                } else if (setExtent(ast::Extent::UntilExpr, sr, "until")) {
+                    f->until = expr(s->expr());
+                }
+            } else if (auto* s = dynamic_cast<P::SizeSuffixContext*>(sfx)) {
+                if (f->size) {
+                    diags_.report(DiagKind::DuplicateSuffix, sr, "size", f->name);
+                    continue;
+                }
+                f->size = expr(s->expr());
+                if (f->isList && f->extent == ast::Extent::Single) f->extent = ast::Extent::Size;
+            } else if (auto* s = dynamic_cast<P::MaxSuffixContext*>(sfx)) {
+                if (f->max) {
+                    diags_.report(DiagKind::DuplicateSuffix, sr, "max", f->name);
+                    continue;
+                }
+                f->max = integer(s->INT());
+                f->maxRange = sr;
+            } else if (auto* s = dynamic_cast<P::IfSuffixContext*>(sfx)) {
+                if (f->cond) {
+                    diags_.report(DiagKind::DuplicateSuffix, sr, "if", f->name);
+                    continue;
+                }
+                f->cond = expr(s->expr());
+            } else if (auto* s = dynamic_cast<P::RequiresSuffixContext*>(sfx)) {
+                f->requires_.push_back(expr(s->expr()));
+            } else if (auto* s = dynamic_cast<P::BitNamesSuffixContext*>(sfx)) {
+                if (!f->bitNames.empty()) {
+                    diags_.report(DiagKind::DuplicateSuffix, sr, "{ ... }", f->name);
+                    continue;
+                }
+                for (auto* n : s->name()) f->bitNames.push_back(ast::BitName{R(n), text(n)});
+            }
+        }
+        // `rec[]` with `size` and nothing else: a list filling the size.
+        if (f->isList && f->extent == ast::Extent::Single) {
+            if (f->size) f->extent = ast::Extent::Size;
+            else if (f->max) f->extent = ast::Extent::Rest;
+            else diags_.report(DiagKind::ListNeedsExtent, f->range, f->name);
+        }
+        return f;
+    }
+
+    ast::ExprPtr make(ast::Expr::Kind k, ParserRuleContext* c) {
+        return std::make_unique<ast::Expr>(k, R(c));
+    }
+
+    ast::ExprPtr expr(P::ExprContext* ctx) {
+        if (!ctx) return std::make_unique<ast::Expr>(ast::Expr::Kind::Int, SourceRange{});
+        using K = ast::Expr::Kind;
+        if (auto* c = dynamic_cast<P::PrimaryExprContext*>(ctx)) return primary(c->primary());
+        if (auto* c = dynamic_cast<P::MemberExprContext*>(ctx)) {
+            auto e = make(K::Member, c);
+            e->operands.push_back(expr(c->expr()));
+            e->text = text(c->name());
+            e->nameRange = R(c->name());
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::IndexExprContext*>(ctx)) {
+            auto e = make(K::Index, c);
+            e->operands.push_back(expr(c->expr(0)));
+            e->operands.push_back(expr(c->expr(1)));
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) {
+            auto e = make(K::Call, c);
+            e->text = text(c->name());
+            e->nameRange = R(c->name());
+            if (c->exprList())
+                for (auto* a : c->exprList()->expr()) e->operands.push_back(expr(a));
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::UnaryExprContext*>(ctx)) {
+            auto e = make(K::Unary, c);
+            e->text = c->op->getText();
+            e->operands.push_back(expr(c->expr()));
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::NotExprContext*>(ctx)) {
+            auto e = make(K::Not, c);
+            e->text = "not";
+            e->operands.push_back(expr(c->expr()));
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::InExprContext*>(ctx)) {
+            auto e = make(K::In, c);
+            e->operands.push_back(expr(c->expr()));
+            for (auto* cv : c->caseValue()) e->cases.push_back(caseValue(cv));
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::CondExprContext*>(ctx)) {
+            auto e = make(K::Cond, c);
+            for (int i = 0; i < 3; ++i) e->operands.push_back(expr(c->expr(i)));
+            return e;
+        }
+        // Every remaining alternative is a binary operator `expr op expr`.
+        auto e = make(K::Binary, ctx);
+        std::vector<P::ExprContext*> kids;
+        for (auto* child : ctx->children) {
+            if (auto* sub = dynamic_cast<P::ExprContext*>(child)) kids.push_back(sub);
+            else if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) e->text = t->getText();
+        }
+        for (auto* k : kids) e->operands.push_back(expr(k));
+        while (e->operands.size() < 2) e->operands.push_back(std::make_unique<ast::Expr>(K::Int, e->range));
+        return e;
+    }
+
+    ast::ExprPtr primary(P::PrimaryContext* ctx) {
+        using K = ast::Expr::Kind;
+        if (auto* c = dynamic_cast<P::IntLitContext*>(ctx)) {
+            auto e = make(K::Int, c);
+            e->intValue = integer(c->INT());
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::StringLitContext*>(ctx)) {
+            auto e = make(K::String, c);
+            e->text = stringLit(c->STRING());
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::BoolLitContext*>(ctx)) {
+            auto e = make(K::Bool, c);
+            e->boolValue = c->getText() == "true";
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::NameRefContext*>(ctx)) {
+            auto e = make(K::Name, c);
+            e->text = text(c->name());
+            e->nameRange = e->range;
+            return e;
+        }
+        if (auto* c = dynamic_cast<P::ParenExprContext*>(ctx)) {
+            auto inner = expr(c->expr());
+            inner->range = R(c); // keep the parentheses in the span, as clang does
+            return inner;
+        }
+        return std::make_unique<ast::Expr>(K::Int, R(ctx));
+    }
+
+    const PositionMap& pos_;
+    DiagEngine& diags_;
+};
+
+} // namespace
+
+std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, DiagEngine& diags) {
+    const SourceFile& file = sm.file(fileId);
+    PositionMap pos(file, fileId);
+    antlr4::ANTLRInputStream input(file.text());
+    mmtp_gen::MmtpLexer lexer(&input);
+    lexer.removeErrorListeners();
+    antlr4::CommonTokenStream tokens(&lexer);
+    mmtp_gen::MmtpParser parser(&tokens);
+    parser.removeErrorListeners();
+    SyntaxErrorListener listener(pos, diags, parser.getVocabulary());
+    lexer.addErrorListener(&listener);
+    parser.addErrorListener(&listener);
+
+    unsigned before = diags.errorCount();
+    P::FileContext* tree = parser.file();
+    if (diags.errorCount() != before) return nullptr;
+    AstBuilder builder(pos, diags);
+    return builder.file(tree);
+}
+
+} // namespace mmtc

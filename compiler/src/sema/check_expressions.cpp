@@ -1,0 +1,667 @@
+// Pass check-expressions: resolves every name and types every expression, in the
+// scope where it is evaluated (a record, the protocol, the parent protocol for `over`),
+// and checks that fields used by lengths and conditions are parsed before the use.
+#include "sema/expr_checker.h"
+
+#include <algorithm>
+#include <climits>
+
+namespace mmtc::sema {
+
+namespace {
+
+unsigned editDistance(const std::string& a, const std::string& b) {
+    std::vector<unsigned> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = unsigned(j);
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = unsigned(i);
+        for (size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+bool isStringLiteral(const ast::Expr& e) { return e.kind == ast::Expr::Kind::String; }
+
+} // namespace
+
+ExprChecker::ExprChecker(SemaContext& ctx) : ctx_(ctx) {}
+
+ast::Type ExprChecker::fieldType(const ast::Field& f) {
+    ast::Type t;
+    switch (f.type.kind) {
+    case ast::TypeSpec::Int: t = ast::Type::integer(f.type.width >= 1 && f.type.width <= 64 ? f.type.width : 64); break;
+    case ast::TypeSpec::Mac: t = ast::Type::of(ast::Type::Mac); break;
+    case ast::TypeSpec::Ipv4: t = ast::Type::of(ast::Type::Ipv4); break;
+    case ast::TypeSpec::Ipv6: t = ast::Type::of(ast::Type::Ipv6); break;
+    case ast::TypeSpec::Bytes: return ast::Type::of(ast::Type::Bytes);
+    case ast::TypeSpec::Record:
+        if (!f.type.record) return ast::Type::error();
+        t.kind = ast::Type::Record;
+        t.record = f.type.record;
+        break;
+    case ast::TypeSpec::Unknown: return ast::Type::error();
+    }
+    if (!f.isList) return t;
+    ast::Type l;
+    l.kind = ast::Type::List;
+    l.elem = t.kind;
+    l.elemWidth = t.kind == ast::Type::Int ? t.width : 0;
+    l.record = t.record;
+    return l;
+}
+
+ast::Type ExprChecker::elementType(const ast::Type& list) {
+    ast::Type e;
+    e.kind = list.elem;
+    e.width = list.elem == ast::Type::Int ? list.elemWidth : 64;
+    e.record = list.record;
+    return e;
+}
+
+const Symbol* ExprChecker::lookup(const Env& env, const std::string& name, bool& fromRecord) {
+    fromRecord = false;
+    if (env.element) {
+        auto& scope = ctx_.symbols[env.proto].recordScopes[env.element];
+        auto it = scope.find(name);
+        if (it != scope.end()) {
+            fromRecord = true;
+            return &it->second;
+        }
+    }
+    if (env.record) {
+        auto& scope = ctx_.symbols[env.proto].recordScopes[env.record];
+        auto it = scope.find(name);
+        if (it != scope.end()) {
+            fromRecord = true;
+            return &it->second;
+        }
+        return nullptr; // records see only their own fields
+    }
+    auto& names = ctx_.symbols[env.proto].names;
+    auto it = names.find(name);
+    return it == names.end() ? nullptr : &it->second;
+}
+
+void ExprChecker::suggest(const Env& env, const std::string& name) {
+    std::string best;
+    unsigned bestD = 3;
+    auto consider = [&](const std::map<std::string, Symbol>& scope) {
+        for (const auto& [n, s] : scope) {
+            unsigned d = editDistance(name, n);
+            if (d < bestD) {
+                bestD = d;
+                best = n;
+            }
+        }
+    };
+    auto& syms = ctx_.symbols[env.proto];
+    if (env.element) consider(syms.recordScopes[env.element]);
+    if (env.record) consider(syms.recordScopes[env.record]);
+    else consider(syms.names);
+    if (!best.empty() && best.size() > 1) {
+        bool dummy;
+        const Symbol* s = lookup(env, best, dummy);
+        if (s) ctx_.diags.note(DiagKind::DidYouMean, s->declRange, best);
+    }
+}
+
+ast::Type ExprChecker::checkName(ast::Expr& e, const Env& env) {
+    const std::string& n = e.text;
+    bool fromRecord = false;
+    const Symbol* s = lookup(env, n, fromRecord);
+    if (!s) {
+        if (n == "payload" && env.allowPayload) {
+            e.ref.kind = ast::Ref::Payload;
+            return ast::Type::of(ast::Type::Bytes);
+        }
+        if (n == "payload") {
+            ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'payload'", env.what);
+            return ast::Type::error();
+        }
+        if (n == "direction") {
+            if (!env.allowDirection) {
+                ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'direction'", env.what);
+                return ast::Type::error();
+            }
+            e.ref.kind = ast::Ref::Builtin;
+            e.ref.builtin = "direction";
+            return ast::Type::integer(1);
+        }
+        if (n == "linktype" && env.proto->builtin) {
+            e.ref.kind = ast::Ref::Builtin;
+            e.ref.builtin = "linktype";
+            return ast::Type::integer(32);
+        }
+        if (n == "parent") {
+            ctx_.diags.report(DiagKind::ParentAlone, e.range);
+            return ast::Type::error();
+        }
+        ctx_.diags.report(DiagKind::UndeclaredName, e.range, n);
+        if (env.record) {
+            auto& names = ctx_.symbols[env.proto].names;
+            auto it = names.find(n);
+            if (it != names.end())
+                ctx_.diags.note(DiagKind::RecordScopeNote, it->second.declRange, env.record->name, n);
+            else
+                suggest(env, n);
+        } else {
+            suggest(env, n);
+        }
+        return ast::Type::error();
+    }
+    switch (s->kind) {
+    case Symbol::Field:
+    case Symbol::BitName: {
+        const ast::Field* f = s->field;
+        if (env.orderStructure) checkOrder(e, env, *f);
+        if (s->kind == Symbol::BitName) {
+            e.ref.kind = ast::Ref::BitName;
+            e.ref.field = f;
+            e.ref.bit = s->bit;
+            return ast::Type::of(ast::Type::Bool);
+        }
+        e.ref.kind = ast::Ref::Field;
+        e.ref.field = f;
+        return fieldType(*f);
+    }
+    case Symbol::Let: {
+        e.ref.kind = ast::Ref::Let;
+        e.ref.let = s->let;
+        ast::Type t = checkLet(*const_cast<ast::Let*>(s->let), env.proto);
+        if (!t.isError() && env.fieldLevel) checkLetInFieldContext(e, env, *s->let);
+        return t;
+    }
+    case Symbol::Attribute: {
+        if (env.fieldLevel) {
+            ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "attribute '" + n + "'", env.what);
+            return ast::Type::error();
+        }
+        e.ref.kind = ast::Ref::Attribute;
+        e.ref.attribute = s->attribute;
+        return checkAttribute(*const_cast<ast::Attribute*>(s->attribute), env.proto);
+    }
+    case Symbol::State: {
+        if (!env.allowState) {
+            ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "state variable '" + n + "'", env.what);
+            return ast::Type::error();
+        }
+        e.ref.kind = ast::Ref::State;
+        e.ref.state = s->state;
+        return s->state->type;
+    }
+    }
+    return ast::Type::error();
+}
+
+void ExprChecker::checkOrder(const ast::Expr& e, const Env& env, const ast::Field& f) {
+    auto& fields = ctx_.symbols[env.proto].fields;
+    auto it = fields.find(&f);
+    if (it == fields.end() || it->second.structure != env.orderStructure) return;
+    if (&f == env.self) return;
+    if (it->second.seq >= env.limit) {
+        ctx_.diags.report(DiagKind::FieldUsedBeforeParsed, e.range, f.name, env.what);
+        ctx_.diags.note(DiagKind::DeclaredHere, f.nameRange, f.name);
+    }
+}
+
+void ExprChecker::collectDeps(const ast::Expr& e, LetDeps& d, std::set<const ast::Let*>& seen) {
+    switch (e.ref.kind) {
+    case ast::Ref::Field:
+    case ast::Ref::BitName: d.fields.push_back(e.ref.field); break;
+    case ast::Ref::Let:
+        if (seen.insert(e.ref.let).second && e.ref.let->value) collectDeps(*e.ref.let->value, d, seen);
+        break;
+    case ast::Ref::Payload: d.payload = true; break;
+    case ast::Ref::State: d.state = true; break;
+    case ast::Ref::Attribute: d.attribute = true; break;
+    case ast::Ref::ProtoAttr:
+    case ast::Ref::Parent: d.parent = true; break;
+    default: break;
+    }
+    for (const auto& o : e.operands) collectDeps(*o, d, seen);
+}
+
+void ExprChecker::checkLetInFieldContext(const ast::Expr& use, const Env& env, const ast::Let& let) {
+    LetDeps d;
+    std::set<const ast::Let*> seen;
+    collectDeps(*let.value, d, seen);
+    if (d.payload || d.state || d.attribute || d.parent) {
+        ctx_.diags.report(DiagKind::LetNotFieldLevel, use.range, let.name, env.what);
+        ctx_.diags.note(DiagKind::DeclaredHere, let.nameRange, let.name);
+        return;
+    }
+    if (!env.orderStructure) return;
+    auto& fields = ctx_.symbols[env.proto].fields;
+    for (const ast::Field* f : d.fields) {
+        auto it = fields.find(f);
+        if (it == fields.end() || it->second.structure != env.orderStructure || f == env.self) continue;
+        if (it->second.seq >= env.limit) {
+            ctx_.diags.report(DiagKind::LetUsesLaterField, use.range, let.name, f->name, env.what);
+            ctx_.diags.note(DiagKind::DeclaredHere, f->nameRange, f->name);
+            return;
+        }
+    }
+}
+
+ast::Type ExprChecker::checkLet(ast::Let& l, ast::Protocol* proto) {
+    Visit& v = ctx_.letVisit[&l];
+    if (v == Visit::Done) return l.type;
+    if (v == Visit::InProgress) {
+        ctx_.diags.report(DiagKind::CyclicDefinition, l.nameRange, "value", l.name);
+        l.type = ast::Type::error();
+        return l.type;
+    }
+    v = Visit::InProgress;
+    Env env;
+    env.proto = proto;
+    env.allowPayload = true;
+    env.what = "a computed value";
+    ast::Type t = check(*l.value, env);
+    if (l.declType && !t.isError()) {
+        ast::Type d = typeFromName(l.declType->name);
+        if (d.isError()) {
+            ctx_.diags.report(DiagKind::UnknownValueType, l.declType->range, l.declType->name);
+        } else if (!assignable(d, t)) {
+            ctx_.diags.report(DiagKind::TypeMismatch, l.value->range, typeName(t), typeName(d), "value '" + l.name + "'");
+        } else {
+            t = d;
+        }
+    }
+    l.type = t;
+    ctx_.letVisit[&l] = Visit::Done;
+    return t;
+}
+
+ast::Type ExprChecker::checkAttribute(ast::Attribute& a, ast::Protocol* proto) {
+    Visit& v = ctx_.attrVisit[&a];
+    if (v == Visit::Done) return a.type;
+    if (v == Visit::InProgress) {
+        ctx_.diags.report(DiagKind::CyclicDefinition, a.nameRange, "attribute", a.name);
+        a.type = ast::Type::error();
+        return a.type;
+    }
+    v = Visit::InProgress;
+    ast::Type t = typeAttribute(a, proto);
+    a.type = t;
+    ctx_.attrVisit[&a] = Visit::Done;
+    return t;
+}
+
+ast::Type ExprChecker::typeAttribute(ast::Attribute& a, ast::Protocol* proto) {
+    Env env;
+    env.proto = proto;
+    env.allowPayload = true;
+    env.allowState = true;
+    env.what = "an attribute";
+    if (a.shorthand) {
+        auto& names = ctx_.symbols[proto].names;
+        auto it = names.find(a.name);
+        if (it == names.end() || it->second.kind == Symbol::Attribute) {
+            ctx_.diags.report(DiagKind::ShorthandUnknown, a.nameRange, a.name, a.name);
+            return ast::Type::error();
+        }
+        // Give the shorthand a value expression so later phases treat every attribute alike.
+        a.value = std::make_unique<ast::Expr>(ast::Expr::Kind::Name, a.nameRange);
+        a.value->text = a.name;
+        a.value->nameRange = a.nameRange;
+        ast::Type t = check(*a.value, env);
+        a.value->type = t;
+        return t;
+    }
+    ast::Type elemList;
+    Env valueEnv = env;
+    if (a.on) {
+        ast::Type lt = check(*a.on, env);
+        if (lt.isError()) return ast::Type::error();
+        if (lt.kind != ast::Type::List) {
+            ctx_.diags.report(DiagKind::OnNeedsList, a.on->range, typeName(lt));
+            return ast::Type::error();
+        }
+        elemList = lt;
+        if (lt.elem == ast::Type::Record) valueEnv.element = lt.record;
+    }
+    ast::Type t;
+    if (a.value) {
+        t = check(*a.value, valueEnv);
+    } else if (a.on) {
+        t = elementType(elemList);
+        if (t.kind == ast::Type::Record) {
+            ctx_.diags.report(DiagKind::EventNeedsValue, a.on->range, a.name, t.record ? t.record->name : "?");
+            t = ast::Type::error();
+        }
+    } else {
+        ctx_.diags.report(DiagKind::AttributeNeedsValue, a.nameRange, a.name);
+        t = ast::Type::error();
+    }
+    if (a.cond) {
+        ast::Type c = check(*a.cond, valueEnv);
+        if (!c.isError() && c.kind != ast::Type::Bool)
+            ctx_.diags.report(DiagKind::ConditionNotBool, a.cond->range, typeName(c));
+    }
+    if (t.isError()) return t;
+    if (a.declType) {
+        ast::Type d = typeFromName(a.declType->name);
+        if (d.isError()) {
+            ctx_.diags.report(DiagKind::UnknownValueType, a.declType->range, a.declType->name);
+            return ast::Type::error();
+        }
+        if (!assignable(d, t)) {
+            ctx_.diags.report(DiagKind::TypeMismatch, a.value ? a.value->range : a.nameRange, typeName(t),
+                              typeName(d), "attribute '" + a.name + "'");
+            return ast::Type::error();
+        }
+        return d;
+    }
+    return t;
+}
+
+bool ExprChecker::assignable(const ast::Type& to, const ast::Type& from) {
+    if (to.kind == ast::Type::Int && from.kind == ast::Type::Int) return true;
+    if (to.kind == ast::Type::String && from.isBytesLike()) return true;
+    if (to.kind == ast::Type::Bytes && from.isBytesLike()) return true;
+    return to.kind == from.kind && to.kind != ast::Type::Record && to.kind != ast::Type::List;
+}
+
+ast::Type ExprChecker::check(ast::Expr& e, const Env& env) {
+    ast::Type t = checkInner(e, env);
+    e.type = t;
+    return t;
+}
+
+ast::Type ExprChecker::expectInt(ast::Expr& e, const Env& env, const char* role) {
+    ast::Type t = check(e, env);
+    if (t.isError() || t.isInt()) return t;
+    ctx_.diags.report(DiagKind::ExpectedInteger, e.range, role, typeName(t));
+    return ast::Type::error();
+}
+
+ast::Type ExprChecker::expectBool(ast::Expr& e, const Env& env) {
+    ast::Type t = check(e, env);
+    if (t.isError() || t.kind == ast::Type::Bool) return t;
+    ctx_.diags.report(DiagKind::ConditionNotBool, e.range, typeName(t));
+    return ast::Type::error();
+}
+
+ast::Type ExprChecker::checkInner(ast::Expr& e, const Env& env) {
+    using K = ast::Expr::Kind;
+    switch (e.kind) {
+    case K::Int: return ast::Type::integer(64);
+    case K::Bool: return ast::Type::of(ast::Type::Bool);
+    case K::String: return ast::Type::of(ast::Type::String);
+    case K::Name: return checkName(e, env);
+    case K::Member: return checkMember(e, env);
+    case K::Index: {
+        ast::Type base = check(*e.operands[0], env);
+        ast::Type idx = expectInt(*e.operands[1], env, "an index");
+        if (base.isError() || idx.isError()) return ast::Type::error();
+        if (base.isBytesLike()) return ast::Type::integer(8);
+        if (base.kind == ast::Type::List) return elementType(base);
+        ctx_.diags.report(DiagKind::NotIndexable, e.operands[0]->range, typeName(base));
+        return ast::Type::error();
+    }
+    case K::Call: return checkCall(e, env);
+    case K::Unary: {
+        ast::Type t = expectInt(*e.operands[0], env, ("the operand of '" + e.text + "'").c_str());
+        return t.isError() ? t : ast::Type::integer(64);
+    }
+    case K::Not: return expectBool(*e.operands[0], env).isError() ? ast::Type::error() : ast::Type::of(ast::Type::Bool);
+    case K::In: {
+        ast::Type t = expectInt(*e.operands[0], env, "the operand of 'in'");
+        return t.isError() ? t : ast::Type::of(ast::Type::Bool);
+    }
+    case K::Cond: {
+        ast::Type c = expectBool(*e.operands[0], env);
+        ast::Type a = check(*e.operands[1], env);
+        ast::Type b = check(*e.operands[2], env);
+        if (c.isError() || a.isError() || b.isError()) return ast::Type::error();
+        if (a.isInt() && b.isInt()) return ast::Type::integer(std::max(a.width, b.width));
+        if (a.isBytesLike() && b.isBytesLike()) return ast::Type::of(a.kind == b.kind ? a.kind : ast::Type::Bytes);
+        if (a.kind == b.kind && a.kind != ast::Type::Record && a.kind != ast::Type::List) return a;
+        ctx_.diags.report(DiagKind::BranchMismatch, e.range, typeName(a), typeName(b));
+        return ast::Type::error();
+    }
+    case K::Binary: return checkBinary(e, env);
+    }
+    return ast::Type::error();
+}
+
+ast::Type ExprChecker::checkBinary(ast::Expr& e, const Env& env) {
+    const std::string& op = e.text;
+    if (op == "and" || op == "or") {
+        ast::Type a = expectBool(*e.operands[0], env);
+        ast::Type b = expectBool(*e.operands[1], env);
+        return a.isError() || b.isError() ? ast::Type::error() : ast::Type::of(ast::Type::Bool);
+    }
+    ast::Type a = check(*e.operands[0], env);
+    ast::Type b = check(*e.operands[1], env);
+    if (a.isError() || b.isError()) return ast::Type::error();
+    if (op == "==" || op == "!=") {
+        bool ok = (a.isInt() && b.isInt()) || (a.isBytesLike() && b.isBytesLike()) ||
+                  (a.kind == b.kind && (a.kind == ast::Type::Bool || a.kind == ast::Type::Mac ||
+                                        a.kind == ast::Type::Ipv4 || a.kind == ast::Type::Ipv6));
+        if (!ok) {
+            ctx_.diags.report(DiagKind::CompareMismatch, e.range, typeName(a), typeName(b), op);
+            return ast::Type::error();
+        }
+        return ast::Type::of(ast::Type::Bool);
+    }
+    if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+        if (!a.isInt() || !b.isInt()) {
+            ctx_.diags.report(DiagKind::CompareMismatch, e.range, typeName(a), typeName(b), op);
+            return ast::Type::error();
+        }
+        return ast::Type::of(ast::Type::Bool);
+    }
+    if (!a.isInt() || !b.isInt()) {
+        const ast::Expr& bad = a.isInt() ? *e.operands[1] : *e.operands[0];
+        ctx_.diags.report(DiagKind::ArithmeticOperand, bad.range, op, typeName(a.isInt() ? b : a));
+        return ast::Type::error();
+    }
+    return ast::Type::integer(64);
+}
+
+ast::Type ExprChecker::checkMember(ast::Expr& e, const Env& env) {
+    ast::Expr& base = *e.operands[0];
+    if (base.kind == ast::Expr::Kind::Name && base.text == "parent") {
+        bool fromRecord;
+        if (!lookup(env, "parent", fromRecord)) {
+            base.ref.kind = ast::Ref::Parent;
+            base.type = ast::Type::error();
+            return checkParentMember(e, env);
+        }
+    }
+    ast::Type bt = check(base, env);
+    if (bt.isError()) return bt;
+    const ast::Record* rec = nullptr;
+    bool projection = false;
+    if (bt.kind == ast::Type::Record) {
+        rec = bt.record;
+    } else if (bt.kind == ast::Type::List && bt.elem == ast::Type::Record) {
+        rec = bt.record;
+        projection = true;
+    } else {
+        ctx_.diags.report(DiagKind::NoMembers, base.range, typeName(bt), e.text);
+        return ast::Type::error();
+    }
+    auto& scope = ctx_.symbols[env.proto].recordScopes[rec];
+    auto it = scope.find(e.text);
+    if (it == scope.end()) {
+        ctx_.diags.report(DiagKind::NoSuchMember, e.nameRange, rec->name, e.text);
+        ctx_.diags.note(DiagKind::RecordDeclaredHere, rec->nameRange, rec->name);
+        return ast::Type::error();
+    }
+    const Symbol& s = it->second;
+    ast::Type ft;
+    if (s.kind == Symbol::BitName) {
+        e.ref.kind = ast::Ref::BitName;
+        e.ref.field = s.field;
+        e.ref.bit = s.bit;
+        ft = ast::Type::of(ast::Type::Bool);
+    } else {
+        e.ref.kind = ast::Ref::Field;
+        e.ref.field = s.field;
+        ft = fieldType(*s.field);
+    }
+    if (!projection || ft.isError()) return ft;
+    // `list.field` projects a field over every element: a list of its values.
+    if (ft.kind == ast::Type::List) return ft;
+    ast::Type l;
+    l.kind = ast::Type::List;
+    l.elem = ft.kind;
+    l.elemWidth = ft.kind == ast::Type::Int ? ft.width : 0;
+    l.record = ft.record;
+    return l;
+}
+
+ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
+    if (env.fieldLevel) {
+        ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'parent'", env.what);
+        return ast::Type::error();
+    }
+    auto pit = ctx_.parents.find(env.proto);
+    if (pit == ctx_.parents.end() || pit->second.empty()) {
+        ctx_.diags.report(DiagKind::NoParents, e.operands[0]->range, env.proto->name);
+        return ast::Type::error();
+    }
+    ast::Type result;
+    const ast::Protocol* first = nullptr;
+    for (const ast::Protocol* par : pit->second) {
+        const ast::Attribute* found = nullptr;
+        for (const auto& a : par->attributes)
+            if (a->name == e.text) found = a.get();
+        if (!found) {
+            ctx_.diags.report(DiagKind::ParentLacksAttribute, e.nameRange, par->name, e.text);
+            return ast::Type::error();
+        }
+        ast::Type t = checkAttribute(*const_cast<ast::Attribute*>(found), const_cast<ast::Protocol*>(par));
+        if (t.isError()) return t;
+        if (!first) {
+            first = par;
+            result = t;
+        } else if (t.kind != result.kind) {
+            ctx_.diags.report(DiagKind::ParentTypesDiffer, e.range, e.text, first->name, typeName(result), par->name,
+                              typeName(t));
+            return ast::Type::error();
+        } else if (t.isInt()) {
+            result.width = std::max(result.width, t.width);
+        }
+    }
+    e.ref.kind = ast::Ref::ProtoAttr;
+    return result;
+}
+
+ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
+    const std::string& f = e.text;
+    auto& args = e.operands;
+    std::vector<ast::Type> ts;
+    for (auto& a : args) ts.push_back(check(*a, env));
+    for (const auto& t : ts)
+        if (t.isError()) return ast::Type::error();
+    auto arity = [&](size_t lo, size_t hi) {
+        if (args.size() >= lo && args.size() <= hi) return true;
+        std::string want = lo == hi ? std::to_string(lo) : hi == SIZE_MAX ? "at least " + std::to_string(lo)
+                                                                          : std::to_string(lo) + " to " + std::to_string(hi);
+        ctx_.diags.report(DiagKind::WrongArity, e.range, f, want, args.size());
+        return false;
+    };
+    auto needBytes = [&](size_t i) {
+        if (ts[i].isBytesLike()) return true;
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "bytes or string", typeName(ts[i]));
+        return false;
+    };
+    auto needLiteral = [&](size_t i) {
+        if (isStringLiteral(*args[i])) return true;
+        ctx_.diags.report(DiagKind::ArgumentLiteral, args[i]->range, i + 1, f, "a string literal");
+        return false;
+    };
+    auto needInt = [&](size_t i) {
+        if (ts[i].isInt()) return true;
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "an integer", typeName(ts[i]));
+        return false;
+    };
+    auto needIntLiteral = [&](size_t i) {
+        if (args[i]->kind == ast::Expr::Kind::Int) return true;
+        ctx_.diags.report(DiagKind::ArgumentLiteral, args[i]->range, i + 1, f, "an integer literal");
+        return false;
+    };
+    auto needList = [&](size_t i) {
+        if (ts[i].kind == ast::Type::List) return true;
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "a list", typeName(ts[i]));
+        return false;
+    };
+    using T = ast::Type;
+    if (f == "len") {
+        if (!arity(1, 1)) return T::error();
+        if (!ts[0].isBytesLike() && ts[0].kind != T::List) {
+            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f, "bytes, string or a list", typeName(ts[0]));
+            return T::error();
+        }
+        return T::integer(32);
+    }
+    if (f == "count") {
+        if (!arity(1, 1) || !needList(0)) return T::error();
+        return T::integer(32);
+    }
+    if (f == "starts_with" || f == "istarts_with" || f == "ends_with" || f == "contains") {
+        if (!arity(2, SIZE_MAX) || !needBytes(0)) return T::error();
+        for (size_t i = 1; i < args.size(); ++i)
+            if (!needLiteral(i)) return T::error();
+        return T::of(T::Bool);
+    }
+    if (f == "iequals") {
+        if (!arity(2, 2) || !needBytes(0) || !needLiteral(1)) return T::error();
+        return T::of(T::Bool);
+    }
+    if (f == "trim") {
+        if (!arity(1, 1) || !needBytes(0)) return T::error();
+        return T::of(T::Bytes);
+    }
+    if (f == "split") {
+        if (!arity(3, 3) || !needBytes(0) || !needLiteral(1) || !needIntLiteral(2)) return T::error();
+        return T::of(T::Bytes);
+    }
+    if (f == "before" || f == "after") {
+        if (!arity(2, 2) || !needBytes(0) || !needLiteral(1)) return T::error();
+        return T::of(T::Bytes);
+    }
+    if (f == "to_int") {
+        if (!arity(1, 1) || !needBytes(0)) return T::error();
+        return T::integer(64);
+    }
+    if (f == "u8" || f == "u16" || f == "u24" || f == "u32" || f == "u64" || f == "u16le" || f == "u32le" ||
+        f == "u64le") {
+        if (!arity(2, 2) || !needBytes(0) || !needInt(1)) return T::error();
+        unsigned w = unsigned(std::stoul(f.substr(1)));
+        return T::integer(w);
+    }
+    if (f == "first" || f == "last") {
+        if (!arity(1, 1) || !needList(0)) return T::error();
+        return elementType(ts[0]);
+    }
+    if (f == "join") {
+        if (!arity(2, 2) || !needList(0) || !needLiteral(1)) return T::error();
+        if (ts[0].elem != T::Bytes && ts[0].elem != T::String) {
+            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f, "a list of bytes", typeName(ts[0]));
+            return T::error();
+        }
+        return T::of(T::String);
+    }
+    if (f == "min" || f == "max") {
+        if (!arity(2, 2) || !needInt(0) || !needInt(1)) return T::error();
+        return T::integer(std::max(ts[0].width, ts[1].width));
+    }
+    ctx_.diags.report(DiagKind::UnknownFunction, e.nameRange, f);
+    return T::error();
+}
+
+void checkExpressions(SemaContext& ctx) {
+    ExprChecker ec(ctx);
+    for (ast::Protocol* p : ctx.ordered) {
+        if (p->builtin) continue;
+        ec.checkProtocol(*p);
+    }
+}
+
+} // namespace mmtc::sema

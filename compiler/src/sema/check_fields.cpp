@@ -1,0 +1,114 @@
+// Pass check-fields: what each field's suffixes mean for its type, switch cases, and
+// fields that could never be parsed (after one that takes the rest of the data).
+#include "sema/sema.h"
+
+#include <map>
+
+namespace mmtc::sema {
+
+namespace {
+
+const char* describeField(const ast::Field& f) {
+    if (f.isList) return "a list";
+    switch (f.type.kind) {
+    case ast::TypeSpec::Int: return "an integer field";
+    case ast::TypeSpec::Mac:
+    case ast::TypeSpec::Ipv4:
+    case ast::TypeSpec::Ipv6: return "an address field";
+    case ast::TypeSpec::Bytes: return "a bytes field";
+    case ast::TypeSpec::Record: return "a record field";
+    case ast::TypeSpec::Unknown: return "this field";
+    }
+    return "this field";
+}
+
+class FieldChecker {
+public:
+    explicit FieldChecker(SemaContext& ctx) : ctx_(ctx) {}
+
+    void checkList(const std::vector<ast::FieldItem>& items) {
+        const ast::Field* rest = nullptr;
+        for (const auto& it : items) {
+            if (rest && it.kind != ast::FieldItem::Kind::Requires) {
+                ctx_.diags.report(DiagKind::AfterRest, it.range, rest->name);
+                ctx_.diags.note(DiagKind::TakesRestHere, rest->range, rest->name);
+                rest = nullptr; // one report per list
+            }
+            if (it.kind == ast::FieldItem::Kind::Switch) {
+                checkSwitch(*it.sw);
+                continue;
+            }
+            if (it.kind != ast::FieldItem::Kind::Field) continue;
+            const ast::Field& f = *it.field;
+            checkField(f);
+            if (f.extent == ast::Extent::Rest && !f.cond) rest = &f;
+        }
+    }
+
+private:
+    void checkField(const ast::Field& f) {
+        bool scalar = !f.isList && f.type.kind != ast::TypeSpec::Bytes && f.type.kind != ast::TypeSpec::Record;
+        if (f.size && (scalar || f.type.kind == ast::TypeSpec::Bytes))
+            ctx_.diags.report(DiagKind::SuffixNotAllowed, f.size->range, "size",
+                              f.type.kind == ast::TypeSpec::Bytes ? "a bytes field; write 'bytes[n]'" : describeField(f));
+        if (f.max && !f.isList && !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString))
+            ctx_.diags.report(DiagKind::SuffixNotAllowed, f.maxRange, "max", describeField(f));
+        if (f.extent == ast::Extent::UntilString && scalar)
+            ctx_.diags.report(DiagKind::SuffixNotAllowed, f.terminatorRange, "until", describeField(f));
+        if (f.extent == ast::Extent::UntilExpr && f.type.kind != ast::TypeSpec::Record)
+            ctx_.diags.report(DiagKind::UntilNeedsRecords, f.until->range, f.name);
+        if (f.max && *f.max == 0) ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
+        if (f.anonymous() && f.cond == nullptr && f.type.kind == ast::TypeSpec::Record && !f.isList) {
+            // A padding record is allowed: it is parsed and skipped.
+        }
+    }
+
+    void checkSwitch(const ast::Switch& sw) {
+        if (sw.arms.empty()) {
+            ctx_.diags.report(DiagKind::EmptySwitch, sw.range);
+            return;
+        }
+        std::map<uint64_t, const ast::CaseValue*> seen;
+        const ast::SwitchArm* dflt = nullptr;
+        for (const auto& arm : sw.arms) {
+            if (arm.isDefault) {
+                if (dflt) {
+                    ctx_.diags.report(DiagKind::DuplicateDefault, arm.range);
+                    ctx_.diags.note(DiagKind::PreviousItem, dflt->range, "default");
+                }
+                dflt = &arm;
+            }
+            for (const auto& v : arm.values) {
+                if (v.lo > v.hi) {
+                    ctx_.diags.report(DiagKind::EmptyRange, v.range, v.lo, v.hi);
+                    continue;
+                }
+                if (v.hi - v.lo > 65536) continue; // wide ranges are not checked value by value
+                for (uint64_t x = v.lo;; ++x) {
+                    auto [it, fresh] = seen.emplace(x, &v);
+                    if (!fresh) {
+                        ctx_.diags.report(DiagKind::DuplicateCase, v.range, x);
+                        ctx_.diags.note(DiagKind::PreviousCase, it->second->range, x);
+                        break;
+                    }
+                    if (x == v.hi) break;
+                }
+            }
+            checkList(arm.items);
+        }
+    }
+
+    SemaContext& ctx_;
+};
+
+} // namespace
+
+void checkFields(SemaContext& ctx) {
+    FieldChecker fc(ctx);
+    for (ast::Protocol* p : ctx.ordered) {
+        if (p->builtin) continue;
+        for (const ast::Record* r : structuresOf(*p)) fc.checkList(r->items);
+    }
+}
+
+} // namespace mmtc::sema

@@ -1,0 +1,146 @@
+// Pass declare-names: builds every scope (protocol and record), numbers fields in
+// parse order, and reports names declared twice.
+#include "sema/sema.h"
+
+namespace mmtc::sema {
+
+namespace {
+
+bool isBuiltinTypeName(const std::string& n) {
+    return n == "bytes" || n == "string" || n == "bool" || n == "mac" || n == "ipv4" || n == "ipv6" ||
+           !typeFromName(n).isError() || n == "header" || n == "body";
+}
+
+/// Names with a meaning of their own in expressions.
+bool isReservedName(const std::string& n) {
+    return n == "payload" || n == "parent" || n == "direction" || n == "linktype";
+}
+
+class Declarer {
+public:
+    Declarer(SemaContext& ctx, ast::Protocol& p) : ctx_(ctx), p_(p), syms_(ctx.symbols[&p]) {}
+
+    void run() {
+        for (auto& r : p_.records) {
+            if (isBuiltinTypeName(r->name)) {
+                ctx_.diags.report(DiagKind::RecordShadowsType, r->nameRange, r->name);
+                continue;
+            }
+            auto [it, fresh] = syms_.records.emplace(r->name, r.get());
+            if (!fresh) {
+                ctx_.diags.report(DiagKind::Redefinition, r->nameRange, "record", r->name);
+                ctx_.diags.note(DiagKind::PreviousDefinition, it->second->nameRange, r->name);
+            }
+        }
+        // Header and body share one scope and one parse order: the body follows the header.
+        unsigned seq = 0;
+        const ast::Record* structure = p_.header ? p_.header.get() : p_.body.get();
+        if (p_.header) declareFields(*p_.header, structure, syms_.names, seq, false);
+        if (p_.body) declareFields(*p_.body, structure, syms_.names, seq, true);
+        for (auto& r : p_.records) {
+            unsigned rseq = 0;
+            declareFields(*r, r.get(), syms_.recordScopes[r.get()], rseq, false);
+        }
+        for (auto& l : p_.lets) {
+            Symbol s;
+            s.kind = Symbol::Let;
+            s.let = l.get();
+            s.declRange = l->nameRange;
+            declare(syms_.names, l->name, s, "value");
+        }
+        for (auto& v : p_.state) {
+            Symbol s;
+            s.kind = Symbol::State;
+            s.state = v.get();
+            s.declRange = v->nameRange;
+            declare(syms_.names, v->name, s, "state variable");
+        }
+        std::map<std::string, const ast::Attribute*> attrs;
+        int index = 0;
+        for (auto& a : p_.attributes) {
+            auto [it, fresh] = attrs.emplace(a->name, a.get());
+            if (!fresh) {
+                ctx_.diags.report(DiagKind::Redefinition, a->nameRange, "attribute", a->name);
+                ctx_.diags.note(DiagKind::PreviousDefinition, it->second->nameRange, a->name);
+                continue;
+            }
+            a->index = index++;
+            if (a->shorthand) continue; // names an existing field or value
+            Symbol s;
+            s.kind = Symbol::Attribute;
+            s.attribute = a.get();
+            s.declRange = a->nameRange;
+            declare(syms_.names, a->name, s, "attribute");
+        }
+    }
+
+private:
+    void declare(std::map<std::string, Symbol>& scope, const std::string& name, const Symbol& s,
+                 const char* what) {
+        if (isReservedName(name)) {
+            ctx_.diags.report(DiagKind::ReservedName, s.declRange, name);
+            return;
+        }
+        auto [it, fresh] = scope.emplace(name, s);
+        if (!fresh) {
+            ctx_.diags.report(DiagKind::Redefinition, s.declRange, what, name);
+            ctx_.diags.note(DiagKind::PreviousDefinition, it->second.declRange, name);
+        }
+    }
+
+    void declareFields(ast::Record& rec, const ast::Record* structure, std::map<std::string, Symbol>& scope,
+                       unsigned& seq, bool inBody) {
+        declareItems(rec.items, &rec, structure, scope, seq, inBody, false);
+    }
+
+    void declareItems(std::vector<ast::FieldItem>& items, const ast::Record* owner, const ast::Record* structure,
+                      std::map<std::string, Symbol>& scope, unsigned& seq, bool inBody, bool optional) {
+        for (auto& it : items) {
+            if (it.kind == ast::FieldItem::Kind::Switch) {
+                for (auto& arm : it.sw->arms) declareItems(arm.items, owner, structure, scope, seq, inBody, true);
+                continue;
+            }
+            if (it.kind != ast::FieldItem::Kind::Field) continue;
+            ast::Field& f = *it.field;
+            f.owner = owner;
+            syms_.fields[&f] = FieldInfo{structure, seq++, optional || f.cond != nullptr, inBody};
+            if (!f.anonymous()) {
+                f.index = int(p_.fieldTable.size());
+                p_.fieldTable.push_back(&f);
+                Symbol s;
+                s.kind = Symbol::Field;
+                s.field = &f;
+                s.declRange = f.nameRange;
+                declare(scope, f.name, s, "field");
+            } else if (!f.bitNames.empty() || f.isList || f.type.kind == ast::TypeSpec::Record) {
+                // A padding field has no value: names on it would be unreachable.
+                if (!f.bitNames.empty())
+                    ctx_.diags.report(DiagKind::AnonymousWithNames, f.bitNames.front().range);
+            }
+            unsigned bit = 0;
+            for (auto& bn : f.bitNames) {
+                Symbol s;
+                s.kind = Symbol::BitName;
+                s.field = &f;
+                s.bit = bit++;
+                s.declRange = bn.range;
+                declare(scope, bn.name, s, "bit name");
+            }
+        }
+    }
+
+    SemaContext& ctx_;
+    ast::Protocol& p_;
+    ProtoSymbols& syms_;
+};
+
+} // namespace
+
+void declareNames(SemaContext& ctx) {
+    for (ast::Protocol* p : ctx.ordered) {
+        if (p->builtin) continue;
+        Declarer(ctx, *p).run();
+    }
+}
+
+} // namespace mmtc::sema

@@ -1,0 +1,87 @@
+// The checker's pipeline: every pass, in order, one line each on what it checks.
+// Passes run even after errors so that every independent error is reported; each pass
+// skips what an earlier one already found broken (expressions typed Error, unknown
+// records), which keeps follow-on noise out.
+#include "sema/sema.h"
+
+namespace mmtc::sema {
+
+namespace {
+struct Pass {
+    const char* name;
+    void (*run)(SemaContext&);
+};
+
+constexpr Pass kPasses[] = {
+    {"collect-protocols", collectProtocols}, // protocols by name and id; duplicates; the `frame` protocol
+    {"declare-names", declareNames},         // scopes; duplicate fields, values, attributes, records
+    {"resolve-types", resolveTypes},         // field types to records; records that contain themselves
+    {"check-layout", checkLayout},           // integer widths; bit fields pack MSB-first into whole bytes
+    {"check-expressions", checkExpressions}, // names and types of every expression; parse order of fields
+    {"check-fields", checkFields},           // lengths, terminators, conditions, `requires`, switch cases
+    {"check-bounds", checkBounds},           // repetitions are bounded; lengths never provably negative; constants fit
+    {"check-relations", checkRelations},     // `over` and `classify` targets, ports, weights
+    {"check-sessions", checkSessions},       // keys, sessions, state, updates, stream, fragment, PDU length
+    {"check-attributes", checkAttributes},   // attribute values, types, event attributes
+};
+} // namespace
+
+bool check(SemaContext& ctx) {
+    for (const Pass& p : kPasses) p.run(ctx);
+    return ctx.diags.errorCount() == 0;
+}
+
+std::vector<const ast::Record*> structuresOf(const ast::Protocol& p) {
+    std::vector<const ast::Record*> out;
+    if (p.header) out.push_back(p.header.get());
+    if (p.body) out.push_back(p.body.get());
+    for (const auto& r : p.records) out.push_back(r.get());
+    return out;
+}
+
+std::string typeName(const ast::Type& t) {
+    switch (t.kind) {
+    case ast::Type::Error: return "<error>";
+    case ast::Type::Int: return t.width == 64 ? "integer" : "u" + std::to_string(t.width);
+    case ast::Type::Bool: return "bool";
+    case ast::Type::Bytes: return "bytes";
+    case ast::Type::String: return "string";
+    case ast::Type::Mac: return "mac";
+    case ast::Type::Ipv4: return "ipv4";
+    case ast::Type::Ipv6: return "ipv6";
+    case ast::Type::Record: return "record '" + (t.record ? t.record->name : std::string("?")) + "'";
+    case ast::Type::List: {
+        ast::Type e;
+        e.kind = t.elem;
+        e.width = t.elemWidth;
+        e.record = t.record;
+        return "list of " + typeName(e);
+    }
+    }
+    return "?";
+}
+
+ast::Type typeFromName(const std::string& n) {
+    if (n == "bool") return ast::Type::of(ast::Type::Bool);
+    if (n == "bytes") return ast::Type::of(ast::Type::Bytes);
+    if (n == "string") return ast::Type::of(ast::Type::String);
+    if (n == "mac") return ast::Type::of(ast::Type::Mac);
+    if (n == "ipv4") return ast::Type::of(ast::Type::Ipv4);
+    if (n == "ipv6") return ast::Type::of(ast::Type::Ipv6);
+    if (n.size() >= 2 && n[0] == 'u') {
+        unsigned w = 0;
+        for (size_t i = 1; i < n.size(); ++i) {
+            if (!std::isdigit(static_cast<unsigned char>(n[i])) || w > 1000) return ast::Type::error();
+            w = w * 10 + unsigned(n[i] - '0');
+        }
+        if (w >= 1 && w <= 64) return ast::Type::integer(w);
+    }
+    return ast::Type::error();
+}
+
+const ast::Field* asFieldRef(const ast::Expr& e) {
+    if (e.kind == ast::Expr::Kind::Name && e.ref.kind == ast::Ref::Field) return e.ref.field;
+    return nullptr;
+}
+
+} // namespace mmtc::sema

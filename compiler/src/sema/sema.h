@@ -1,0 +1,119 @@
+// The checker: an ordered list of passes (passes.cpp) over the whole module, sharing
+// one SemaContext with the protocol table and per-protocol symbol tables.
+#pragma once
+
+#include "ast/ast.h"
+#include "support/diag.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mmtc::sema {
+
+/// A name declared in a protocol or record scope.
+struct Symbol {
+    enum Kind { Field, BitName, Let, Attribute, State };
+    Kind kind = Field;
+    const ast::Field* field = nullptr; // Field, BitName
+    unsigned bit = 0;                  // BitName
+    const ast::Let* let = nullptr;
+    const ast::Attribute* attribute = nullptr;
+    const ast::StateVar* state = nullptr;
+    SourceRange declRange;
+};
+
+/// Where a field sits in parse order: fields of one structure (header then body, or
+/// one record) are numbered as they are met, depth first through switch arms.
+struct FieldInfo {
+    const ast::Record* structure = nullptr; // header (for header and body fields) or the record
+    unsigned seq = 0;
+    bool optional = false; // under `if` or in a switch arm (possibly absent at run time)
+    bool inBody = false;
+};
+
+struct ProtoSymbols {
+    std::map<std::string, Symbol> names; // protocol scope
+    std::map<std::string, ast::Record*> records;
+    std::map<const ast::Record*, std::map<std::string, Symbol>> recordScopes;
+    std::map<const ast::Field*, FieldInfo> fields;
+};
+
+/// Checking state of a computed value or attribute, to type them on demand and find cycles.
+enum class Visit { NotYet, InProgress, Done };
+
+struct SemaContext {
+    SemaContext(ast::Module& m, DiagEngine& d) : module(m), diags(d) {}
+    ast::Module& module;
+    DiagEngine& diags;
+
+    std::map<std::string, ast::Protocol*> protocols; // by name, `frame` included
+    std::vector<ast::Protocol*> ordered;             // every protocol, `frame` first
+    std::unique_ptr<ast::Protocol> frame;            // the built-in link-layer pseudo-protocol
+    std::map<const ast::Protocol*, ProtoSymbols> symbols;
+    std::map<const ast::Let*, Visit> letVisit;
+    std::map<const ast::Attribute*, Visit> attrVisit;
+    /// For each protocol, the protocols declared to run over it (from `over` and `classify`).
+    std::map<const ast::Protocol*, std::set<const ast::Protocol*>> children;
+    std::map<const ast::Protocol*, std::set<const ast::Protocol*>> parents;
+
+    ast::Protocol* findProtocol(const std::string& name) const {
+        auto it = protocols.find(name);
+        return it == protocols.end() ? nullptr : it->second;
+    }
+};
+
+/// Runs every pass in order; returns true when no error was reported.
+bool check(SemaContext& ctx);
+
+// The passes, in the order passes.cpp runs them.
+void collectProtocols(SemaContext& ctx);
+void declareNames(SemaContext& ctx);
+void resolveTypes(SemaContext& ctx);
+void checkLayout(SemaContext& ctx);
+void checkExpressions(SemaContext& ctx);
+void checkFields(SemaContext& ctx);
+void checkBounds(SemaContext& ctx);
+void checkRelations(SemaContext& ctx);
+void checkSessions(SemaContext& ctx);
+void checkAttributes(SemaContext& ctx);
+
+// ---- helpers shared by passes ----
+
+/// Calls `fn(field, optional)` for every field of `items`, depth first through switch arms.
+template <typename Fn> void forEachField(const std::vector<ast::FieldItem>& items, Fn&& fn, bool optional = false) {
+    for (const auto& it : items) {
+        if (it.kind == ast::FieldItem::Kind::Field) {
+            fn(*it.field, optional || it.field->cond != nullptr);
+        } else if (it.kind == ast::FieldItem::Kind::Switch) {
+            for (const auto& arm : it.sw->arms) forEachField(arm.items, fn, true);
+        }
+    }
+}
+
+/// Every structure of a protocol: header, body and records.
+std::vector<const ast::Record*> structuresOf(const ast::Protocol& p);
+
+/// A readable name of a type for messages: "u16", "bytes", "record 'rr'", "list of 'rr'".
+std::string typeName(const ast::Type& t);
+
+/// Resolves a declared type name (`u16`, `string`, `ipv4` ...); Error when unknown.
+ast::Type typeFromName(const std::string& name);
+
+__extension__ typedef __int128 Int128;
+__extension__ typedef unsigned __int128 UInt128;
+
+/// Smallest and largest value an integer expression can take, when known.
+struct Interval {
+    bool known = false;
+    Int128 lo = 0;
+    Int128 hi = 0;
+};
+Interval intervalOf(const ast::Expr& e);
+
+/// The field a bare name refers to, when the expression is exactly one field reference.
+const ast::Field* asFieldRef(const ast::Expr& e);
+
+} // namespace mmtc::sema

@@ -1,0 +1,144 @@
+// The .mmtp protocol specification language. docs/language.md is its reference.
+//
+// Most words of the language are soft keywords: they are keywords only where the
+// grammar expects one, so `id`, `type`, `length` or `value` stay usable as field names
+// (see the `name` rule). Types are names too (u16, ipv4, bytes ...): the AST builder
+// gives them meaning, so a bad type is reported by our checker, not as a syntax error.
+grammar Mmtp;
+
+file : protocolDecl* EOF ;
+
+protocolDecl : 'protocol' name '{' protoItem* '}' ;
+
+protoItem
+    : 'id' INT ';'                                                    # idItem
+    | 'byteorder' name ';'                                            # byteOrderItem
+    | 'over' name overRule weightClause? ';'                          # overItem
+    | 'ports' '(' expr ',' expr ')' ';'                               # portsItem
+    | 'header' '{' fieldItem* '}'                                     # headerItem
+    | 'body' '{' fieldItem* '}'                                       # bodyItem
+    | 'record' name '{' fieldItem* '}'                                # recordItem
+    | 'let' name (':' typeName)? '=' expr ';'                         # letItem
+    | lengthName '=' expr ';'                                         # lengthItem
+    | 'pdu' 'until' STRING ';'                                        # pduUntilItem
+    | 'attribute' name (',' name)* ';'                                # attrListItem
+    | 'attribute' name (':' typeName)? '=' expr ('if' expr)? ';'      # attrDefItem
+    | 'event' 'attribute' name (':' typeName)? ('=' expr)?
+          ('on' expr)? ('if' expr)? ';'                               # eventAttrItem
+    | 'key' keyParts ';'                                              # keyItem
+    | 'session' ('key' keyParts)? 'timeout' DURATION ';'              # sessionItem
+    | 'state' '{' stateVar* '}'                                       # stateItem
+    | 'update' name '=' expr ('if' expr)? ';'                         # updateItem
+    | 'classify' weightClause? classifyRule                           # classifyItem
+    | 'stream' '{' assignment* '}'                                    # streamItem
+    | 'fragment' '{' assignment* '}'                                  # fragmentItem
+    ;
+
+assignment : name '=' expr ';' ;
+
+lengthName : 'header_length' | 'payload_length' | 'pdu_length' ;
+
+overRule
+    : 'when' expr                                                     # overWhen
+    | 'port' caseValue (',' caseValue)*                               # overPort
+    ;
+
+weightClause : 'weight' INT ;
+
+keyParts : '(' exprList ')' ('<->' '(' exprList ')')? ;
+
+stateVar : name ':' typeName ('=' expr)? ';' ;
+
+classifyRule
+    : 'by' 'value' '(' expr ')' '{' classifyCase* '}'                 # classifyByValue
+    | 'by' 'port' '{' classifyCase* '}'                               # classifyByPort
+    | 'when' expr '=>' name ';'                                       # classifyWhen
+    ;
+
+classifyCase : caseValue (',' caseValue)* '=>' name ';' ;
+
+caseValue : INT ('..' INT)? ;
+
+fieldItem
+    : fieldDecl                                                       # fieldDeclItem
+    | 'requires' expr ';'                                             # requiresItem
+    | 'switch' '(' expr ')' ('size' expr)? '{' switchArm* '}'         # switchItem
+    ;
+
+fieldDecl : fieldName ':' fieldType fieldSuffix* ';' ;
+
+fieldName : name | '_' ;
+
+// `bytes`, `bytes[n]`, `bytes until "x"`, `u16`, `rec`, `rec[n]`, `rec[] until "x"` ...
+fieldType : typeName ('[' expr? ']')? ;
+
+fieldSuffix
+    : 'until' STRING                                                  # untilStringSuffix
+    | 'until' '(' expr ')'                                            # untilExprSuffix
+    | 'size' expr                                                     # sizeSuffix
+    | 'max' INT                                                       # maxSuffix
+    | 'if' expr                                                       # ifSuffix
+    | 'requires' expr                                                 # requiresSuffix
+    | '{' name (',' name)* '}'                                        # bitNamesSuffix
+    ;
+
+switchArm
+    : (caseValue (',' caseValue)* | 'default') '=>'
+          (fieldDecl | '{' fieldItem* '}')
+    ;
+
+typeName : name ;
+
+exprList : expr (',' expr)* ;
+
+expr
+    : primary                                                         # primaryExpr
+    | expr '.' name                                                   # memberExpr
+    | expr '[' expr ']'                                               # indexExpr
+    | name '(' exprList? ')'                                          # callExpr
+    | op=('-' | '~') expr                                             # unaryExpr
+    | expr op=('*' | '/' | '%') expr                                  # mulExpr
+    | expr op=('+' | '-') expr                                        # addExpr
+    | expr op=('<<' | '>>') expr                                      # shiftExpr
+    | expr op='&' expr                                                # bitAndExpr
+    | expr op='^' expr                                                # bitXorExpr
+    | expr op='|' expr                                                # bitOrExpr
+    | expr op=('==' | '!=' | '<' | '<=' | '>' | '>=') expr            # compareExpr
+    | expr 'in' '{' caseValue (',' caseValue)* '}'                    # inExpr
+    | 'not' expr                                                      # notExpr
+    | expr op='and' expr                                              # andExpr
+    | expr op='or' expr                                               # orExpr
+    | <assoc=right> expr '?' expr ':' expr                            # condExpr
+    ;
+
+primary
+    : INT                                                             # intLit
+    | STRING                                                          # stringLit
+    | ('true' | 'false')                                              # boolLit
+    | name                                                            # nameRef
+    | '(' expr ')'                                                    # parenExpr
+    ;
+
+// Soft keywords: usable as names everywhere a name is expected.
+name
+    : IDENT
+    | 'protocol' | 'id' | 'byteorder' | 'over' | 'ports' | 'header' | 'body' | 'record'
+    | 'let' | 'header_length' | 'payload_length' | 'pdu_length' | 'pdu' | 'until'
+    | 'attribute' | 'event' | 'on' | 'key' | 'session' | 'timeout' | 'state' | 'update'
+    | 'classify' | 'by' | 'value' | 'port' | 'when' | 'weight' | 'requires' | 'switch'
+    | 'size' | 'max' | 'default' | 'stream' | 'fragment'
+    ;
+
+INT      : [0-9]+ | '0x' [0-9a-fA-F]+ | '0b' [01]+ ;
+DURATION : [0-9]+ ('ms' | 's' | 'm' | 'h') ;
+STRING   : '"' (~["\\\r\n] | '\\' .)* '"' ;
+IDENT    : [a-zA-Z_] [a-zA-Z_0-9]* ;
+
+LINE_COMMENT  : '//' ~[\r\n]* -> skip ;
+BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
+WS            : [ \t\r\n]+ -> skip ;
+// A block comment that never closes: matched only when no `*/` follows.
+UNTERMINATED_COMMENT : '/*' (~'*' | '*'+ ~[*/])* '*'* EOF ;
+
+// Anything else becomes a token the parser rejects with a clear message.
+BAD_CHAR : . ;
