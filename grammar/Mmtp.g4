@@ -13,7 +13,7 @@ protocolDecl : 'protocol' name '{' protoItem* '}' ;
 protoItem
     : 'id' INT ';'                                                    # idItem
     | 'byteorder' name ';'                                            # byteOrderItem
-    | 'over' name overRule weightClause? ';'                          # overItem
+    | 'over' name (',' name)* overRule weightClause? ';'              # overItem
     | 'ports' '(' expr ',' expr ')' ';'                               # portsItem
     | 'header' '{' fieldItem* '}'                                     # headerItem
     | 'body' '{' fieldItem* '}'                                       # bodyItem

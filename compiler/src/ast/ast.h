@@ -89,6 +89,18 @@ struct Expr {
     Expr(Kind k, SourceRange r) : kind(k), range(r) {}
 };
 
+/// A deep copy of the syntax of `e` (sema annotations are not copied).
+inline ExprPtr cloneExpr(const Expr& e) {
+    auto c = std::make_unique<Expr>(e.kind, e.range);
+    c->intValue = e.intValue;
+    c->boolValue = e.boolValue;
+    c->text = e.text;
+    c->nameRange = e.nameRange;
+    c->cases = e.cases;
+    for (const auto& o : e.operands) c->operands.push_back(cloneExpr(*o));
+    return c;
+}
+
 /// A type as written in a declaration: `u16`, `string`, `ipv4`, `dns_name`.
 struct TypeName {
     SourceRange range;

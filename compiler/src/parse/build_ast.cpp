@@ -300,21 +300,31 @@ private:
             else if (v == "little") p.byteOrder = ast::ByteOrder::Little;
             else diags_.report(DiagKind::BadByteOrder, R(c->name()), v);
         } else if (auto* c = dynamic_cast<P::OverItemContext*>(item)) {
-            ast::Over o;
-            o.range = r;
-            o.parent = text(c->name());
-            o.parentRange = R(c->name());
+            // `over a, b when c;` is one relation per parent, each with its own copy of c:
+            // the condition is checked in each parent's scope.
+            ast::ExprPtr when;
+            std::vector<ast::CaseValue> ports;
+            bool byPort = false;
             if (auto* w = dynamic_cast<P::OverWhenContext*>(c->overRule())) {
-                o.when = expr(w->expr());
+                when = expr(w->expr());
             } else if (auto* pr = dynamic_cast<P::OverPortContext*>(c->overRule())) {
-                o.byPort = true;
-                for (auto* cv : pr->caseValue()) o.ports.push_back(caseValue(cv));
+                byPort = true;
+                for (auto* cv : pr->caseValue()) ports.push_back(caseValue(cv));
             }
-            if (auto* w = c->weightClause()) {
-                o.weight = integer(w->INT());
-                o.weightRange = R(w);
+            for (auto* n : c->name()) {
+                ast::Over o;
+                o.range = r;
+                o.parent = text(n);
+                o.parentRange = R(n);
+                o.byPort = byPort;
+                o.ports = ports;
+                if (when) o.when = ast::cloneExpr(*when);
+                if (auto* w = c->weightClause()) {
+                    o.weight = integer(w->INT());
+                    o.weightRange = R(w);
+                }
+                p.overs.push_back(std::move(o));
             }
-            p.overs.push_back(std::move(o));
         } else if (auto* c = dynamic_cast<P::PortsItemContext*>(item)) {
             if (!firstOf("ports", p.ports.has_value(), p.ports ? p.ports->range : SourceRange{}, r, p)) return;
             ast::Ports ports;

@@ -20,7 +20,7 @@ public:
     }
 
 private:
-    ast::Protocol* target(const std::string& name, SourceRange r, const ast::Protocol& from) {
+    ast::Protocol* target(const std::string& name, SourceRange r) {
         ast::Protocol* t = ctx_.findProtocol(name);
         if (!t) {
             ctx_.diags.report(DiagKind::UnknownProtocol, r, name);
@@ -28,10 +28,6 @@ private:
         }
         if (t->builtin) {
             ctx_.diags.report(DiagKind::FrameNotTarget, r);
-            return nullptr;
-        }
-        if (t == &from) {
-            ctx_.diags.report(DiagKind::RunsOverItself, r, name);
             return nullptr;
         }
         return t;
@@ -46,10 +42,6 @@ private:
         ast::Protocol* parent = ctx_.findProtocol(o.parent);
         if (!parent) {
             ctx_.diags.report(DiagKind::UnknownProtocol, o.parentRange, o.parent);
-            return;
-        }
-        if (parent == &p) {
-            ctx_.diags.report(DiagKind::RunsOverItself, o.parentRange, o.parent);
             return;
         }
         o.parentProto = parent;
@@ -74,7 +66,7 @@ private:
     void checkClassify(ast::Protocol& p, ast::Classify& c) {
         weight(c.weight, c.weightRange);
         if (c.kind == ast::Classify::Kind::When) {
-            c.targetProto = target(c.target, c.targetRange, p);
+            c.targetProto = target(c.target, c.targetRange);
             return;
         }
         if (c.kind == ast::Classify::Kind::Port && !p.ports) {
@@ -84,7 +76,7 @@ private:
         if (c.cases.empty()) ctx_.diags.report(DiagKind::EmptyClassify, c.range);
         std::map<uint64_t, const ast::CaseValue*> seen;
         for (auto& cc : c.cases) {
-            cc.targetProto = target(cc.target, cc.targetRange, p);
+            cc.targetProto = target(cc.target, cc.targetRange);
             if (c.kind == ast::Classify::Kind::Port) portValues(cc.values, p);
             for (const auto& v : cc.values) {
                 if (v.lo > v.hi || v.hi - v.lo > 65536) continue;

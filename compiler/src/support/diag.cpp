@@ -80,8 +80,15 @@ std::string DiagEngine::render(const Diagnostic& d) const {
 }
 
 std::string DiagEngine::render() const {
+    // In source order, as a reader walks the file; diagnostics without a place come first.
+    std::vector<const Diagnostic*> order;
+    for (const auto& d : diags_) order.push_back(&d);
+    std::stable_sort(order.begin(), order.end(), [](const Diagnostic* a, const Diagnostic* b) {
+        if (a->range.file != b->range.file) return a->range.file < b->range.file;
+        return a->range.begin.offset < b->range.begin.offset;
+    });
     std::string out;
-    for (const auto& d : diags_) out += render(d);
+    for (const Diagnostic* d : order) out += render(*d);
     return out;
 }
 
