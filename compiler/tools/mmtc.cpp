@@ -11,8 +11,10 @@ namespace {
 constexpr const char* kUsage = R"(usage: mmtc <command> [options] PATH...
 
 Commands:
-  check PATH...      check .mmtp files or folders of them; print every error
-  dump-ast FILE...   print the syntax tree of each file
+  check PATH...              check .mmtp files or folders of them; print every error
+  dump-ast FILE...           print the syntax tree of each file
+  build PATH... -o FILE      compile to a native object the runtime can load
+  emit-llvm PATH...          print the LLVM IR of the compiled library
 
 Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O problem.
 Run 'mmtc <command> --help' for a command's options.
@@ -37,6 +39,82 @@ Prints the syntax tree of each file with the line and column of every node.
 int usage(const char* msg) {
     std::fprintf(stderr, "mmtc: error: %s\n%s", msg, kUsage);
     return 2;
+}
+
+constexpr const char* kBuildHelp = R"(usage: mmtc build [options] PATH... -o FILE
+
+Checks the specs, compiles them with LLVM at O2 for this machine and writes a
+relocatable object. mmtrun and the runtime library load it with '-l FILE'
+instead of compiling specs at start-up.
+
+  -o FILE         where to write the object (required)
+  --builtin       also compile the built-in protocol library
+  --time-passes   print where compile time went
+)";
+
+constexpr const char* kEmitHelp = R"(usage: mmtc emit-llvm [options] PATH...
+
+Prints the LLVM IR generated for the specs: one set of stage functions per
+protocol and the library table.
+
+  --builtin       also compile the built-in protocol library
+  -O0             print the IR before optimization (default: after O2)
+  --time-passes   print where compile time went, to standard error
+)";
+
+int runCodegen(const std::vector<std::string>& args, bool emit) {
+    std::vector<std::string> paths;
+    std::string out;
+    bool builtin = false, timePasses = false, optimized = true;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(emit ? kEmitHelp : kBuildHelp, stdout);
+            return 0;
+        }
+        if (a == "--builtin") builtin = true;
+        else if (a == "--time-passes") timePasses = true;
+        else if (emit && a == "-O0") optimized = false;
+        else if (!emit && a == "-o") {
+            if (i + 1 >= args.size()) return usage("'-o' needs a file name");
+            out = args[++i];
+        } else if (!a.empty() && a[0] == '-') return usage(("unknown option '" + a + "'").c_str());
+        else paths.push_back(a);
+    }
+    if (builtin) paths.insert(paths.begin(), mmtc::builtinSpecDir());
+    if (paths.empty()) return usage("no input files");
+    if (!emit && out.empty()) return usage("'build' needs '-o FILE'");
+    mmtc::Compiler c;
+    for (const auto& p : paths) {
+        if (!c.addPath(p)) {
+            std::fprintf(stderr, "mmtc: error: %s\n", c.ioError().c_str());
+            return 2;
+        }
+    }
+    bool ok = c.check();
+    std::string d = c.diagnostics();
+    std::fwrite(d.data(), 1, d.size(), stderr);
+    if (!ok) {
+        std::fprintf(stderr, "%u error%s generated.\n", c.errorCount(), c.errorCount() == 1 ? "" : "s");
+        return 1;
+    }
+    std::string error;
+    if (emit) {
+        std::string ir;
+        if (!c.emitLLVM(optimized, ir, error)) {
+            std::fprintf(stderr, "mmtc: error: %s\n", error.c_str());
+            return 1;
+        }
+        std::fwrite(ir.data(), 1, ir.size(), stdout);
+    } else if (!c.writeObject(out, error)) {
+        std::fprintf(stderr, "mmtc: error: %s\n", error.c_str());
+        return 2;
+    }
+    if (timePasses) {
+        std::string t = c.timings();
+        std::fwrite(t.data(), 1, t.size(), stderr);
+    }
+    return 0;
 }
 
 int runCheck(const std::vector<std::string>& args, bool dumpAst) {
@@ -89,5 +167,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "check") return runCheck(args, false);
     if (cmd == "dump-ast") return runCheck(args, true);
+    if (cmd == "build") return runCodegen(args, false);
+    if (cmd == "emit-llvm") return runCodegen(args, true);
     return usage(("unknown command '" + cmd + "'").c_str());
 }

@@ -5,7 +5,33 @@
 #include <string>
 #include <vector>
 
+struct mmt_library;
+
 namespace mmtc {
+
+/// Native code for a protocol library, loaded in this process. The table stays valid
+/// for as long as the Library lives.
+class Library {
+public:
+    enum class Origin { Compiled, Cache, Object };
+    ~Library();
+    const mmt_library* table() const;
+    Origin origin() const { return origin_; }
+
+    struct Impl;
+    Library(std::unique_ptr<Impl> impl, Origin origin);
+
+private:
+    std::unique_ptr<Impl> impl_;
+    Origin origin_;
+};
+
+/// Loads an object written by `mmtc build` (for this machine and version).
+std::unique_ptr<Library> loadObject(const std::string& path, std::string& error);
+
+/// Where compiled libraries are cached: $MMT_CACHE_DIR, else $XDG_CACHE_HOME/mmt-journey,
+/// else ~/.cache/mmt-journey.
+std::string defaultCacheDir();
 
 /// Where the built-in protocol library lives (MMT_SPEC_PATH overrides the built-in path).
 std::string builtinSpecDir();
@@ -32,6 +58,22 @@ public:
     std::string diagnostics() const;
     /// A readable tree of every parsed file.
     std::string dumpAst() const;
+
+    // Code generation: each requires a successful check().
+
+    /// Compiles every protocol to native code (LLVM at O2) and loads it.
+    std::unique_ptr<Library> compile(std::string& error);
+    /// Like compile(), but reuses an object cached under `cacheDir` when the sources,
+    /// LLVM version, ABI and host CPU are unchanged, and stores a new one otherwise.
+    std::unique_ptr<Library> compileCached(const std::string& cacheDir, std::string& error);
+    /// Writes a relocatable object for this machine that loadObject() can load.
+    bool writeObject(const std::string& path, std::string& error);
+    /// The LLVM IR of the library, before or after optimization.
+    bool emitLLVM(bool optimized, std::string& ir, std::string& error);
+    /// The cache key of this compilation's sources and target.
+    std::string cacheKey() const;
+    /// Where compile time went, one phase a line, in milliseconds.
+    std::string timings() const;
 
     struct Impl;
     Impl& impl() { return *impl_; }

@@ -5,6 +5,7 @@
 #include "parse/parser.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -82,6 +83,7 @@ bool Compiler::check() {
     Impl& m = *impl_;
     if (m.checked) return m.ok;
     m.checked = true;
+    auto t0 = std::chrono::steady_clock::now();
     bool syntaxOk = true;
     for (uint32_t id = 1; id <= m.sm.size(); ++id) {
         unsigned before = m.diags.errorCount();
@@ -92,10 +94,14 @@ bool Compiler::check() {
         }
         m.module.files.push_back(std::move(file));
     }
+    auto t1 = std::chrono::steady_clock::now();
+    m.timings.parseMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
     // A file that does not parse would only produce follow-on errors in the others.
     if (!syntaxOk) return m.ok = false;
     m.sema = std::make_unique<sema::SemaContext>(m.module, m.diags);
     m.ok = sema::check(*m.sema);
+    m.timings.checkMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
     return m.ok;
 }
 

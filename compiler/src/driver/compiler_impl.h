@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ast/ast.h"
+#include "codegen/jit.h"
 #include "mmtc/compiler.h"
 #include "sema/sema.h"
 #include "support/diag.h"
@@ -16,6 +17,11 @@ struct Compiler::Impl {
     std::string ioError;
     bool checked = false;
     bool ok = false;
+    codegen::Timings timings;
+};
+
+struct Library::Impl {
+    std::unique_ptr<codegen::NativeLibrary> native;
 };
 
 } // namespace mmtc

@@ -25,16 +25,21 @@ class PositionMap {
 public:
     PositionMap(const SourceFile& file, uint32_t fileId) : file_(file), fileId_(fileId) {
         const std::string& t = file.text();
+        // ANTLR's input stream drops a leading byte order mark: code point 0 is after it.
+        if (t.compare(0, 3, "\xef\xbb\xbf") == 0) base_ = 3;
         bool ascii = true;
-        for (unsigned char c : t)
-            if (c >= 0x80) { ascii = false; break; }
+        for (size_t i = base_; i < t.size(); ++i)
+            if (static_cast<unsigned char>(t[i]) >= 0x80) {
+                ascii = false;
+                break;
+            }
         if (ascii) return;
-        for (uint32_t i = 0; i < t.size(); ++i)
+        for (uint32_t i = base_; i < t.size(); ++i)
             if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) cpToByte_.push_back(i);
         cpToByte_.push_back(uint32_t(t.size()));
     }
     uint32_t byteOffset(size_t cp) const {
-        if (cpToByte_.empty()) return uint32_t(std::min(cp, file_.text().size()));
+        if (cpToByte_.empty()) return uint32_t(std::min(cp + base_, file_.text().size()));
         return cp < cpToByte_.size() ? cpToByte_[cp] : uint32_t(file_.text().size());
     }
     SourceRange tokenRange(const Token* tok) const {
@@ -57,6 +62,11 @@ public:
         a.end = b.end;
         return a;
     }
+    /// The bytes [begin, end) of the file.
+    SourceRange bytes(uint32_t begin, uint32_t end) const {
+        return SourceRange{fileId_, file_.locAt(begin), file_.locAt(end)};
+    }
+    uint32_t tokenStart(const Token* tok) const { return byteOffset(tok->getStartIndex()); }
     SourceRange range(ParserRuleContext* ctx) const {
         if (!ctx) return {};
         return span(ctx->getStart(), ctx->getStop());
@@ -66,6 +76,7 @@ public:
 private:
     const SourceFile& file_;
     uint32_t fileId_;
+    uint32_t base_ = 0; // bytes of a byte order mark
     std::vector<uint32_t> cpToByte_;
 };
 
@@ -75,11 +86,155 @@ std::string describe(const Token* tok) {
     return tok->getText();
 }
 
+/// Length of the UTF-8 sequence that starts with byte `c` (1 for ASCII and stray bytes).
+size_t utf8Length(unsigned char c) {
+    return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
+/// The code point of one UTF-8 character (the text is valid UTF-8 by the time it is lexed).
+uint32_t codePoint(const std::string& ch) {
+    unsigned char c = static_cast<unsigned char>(ch[0]);
+    if (c < 0x80) return c;
+    uint32_t cp = c & (c >= 0xF0 ? 0x07 : c >= 0xE0 ? 0x0F : 0x1F);
+    for (size_t i = 1; i < ch.size(); ++i) cp = cp << 6 | (static_cast<unsigned char>(ch[i]) & 0x3F);
+    return cp;
+}
+
+/// Quotes one character of source text for a message: itself when printable ASCII, with
+/// its code point otherwise, which tells apart look-alikes (a no-break space, a curly
+/// quote) and keeps control characters off the terminal.
+std::string quoteChar(const std::string& ch) {
+    if (ch.empty()) return "''";
+    unsigned char c = static_cast<unsigned char>(ch[0]);
+    if (c < 0x20 || c == 0x7f) return fmt::format("U+{:04X}", unsigned(c));
+    if (c < 0x80) return "'" + ch + "'";
+    return fmt::format("'{}' (U+{:04X})", ch, codePoint(ch));
+}
+
+/// Byte offset of the first byte that is not valid UTF-8 (RFC 3629: no overlong forms,
+/// no surrogates, nothing above U+10FFFF), or npos when the text is valid.
+size_t firstInvalidUtf8(const std::string& t) {
+    size_t i = 0;
+    while (i < t.size()) {
+        unsigned char c = static_cast<unsigned char>(t[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (n == 0 || i + n > t.size()) return i;
+        unsigned char c1 = static_cast<unsigned char>(t[i + 1]);
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c == 0xE0) lo = 0xA0;      // overlong
+        else if (c == 0xED) hi = 0x9F; // surrogates
+        else if (c == 0xF0) lo = 0x90; // overlong
+        else if (c == 0xF4) hi = 0x8F; // above U+10FFFF
+        if (c1 < lo || c1 > hi) return i;
+        for (size_t k = 2; k < n; ++k)
+            if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return i;
+        i += n;
+    }
+    return std::string::npos;
+}
+
+/// Decodes an INT token: decimal, 0x hexadecimal or 0b binary. False when it does not
+/// fit in 64 bits.
+bool decodeInt(const std::string& t, uint64_t& v) {
+    v = 0;
+    int base = 10;
+    const char* b = t.data();
+    const char* e = t.data() + t.size();
+    if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+        base = 16;
+        b += 2;
+    } else if (t.size() > 2 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) {
+        base = 2;
+        b += 2;
+    }
+    auto res = std::from_chars(b, e, v, base);
+    if (res.ec != std::errc() || res.ptr != e) {
+        v = 0;
+        return false;
+    }
+    return true;
+}
+
+/// A bad escape sequence in a string literal: its bytes [index, index + length) in the token.
+struct StringFault {
+    size_t index = 0;
+    size_t length = 0;
+    DiagKind kind = DiagKind::BadEscape;
+    std::string sequence; // for BadEscape: what follows the backslash, ready to print
+};
+
+/// Decodes a STRING token (quotes included). Faults go to `faults` when it is not null;
+/// a bad escape decodes to the character after the backslash.
+std::string decodeString(const std::string& raw, std::vector<StringFault>* faults) {
+    auto hex = [](char h) {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    const size_t end = raw.size() > 0 ? raw.size() - 1 : 0; // the closing quote
+    for (size_t i = 1; i < end; ++i) {
+        char c = raw[i];
+        if (c != '\\') {
+            out += c;
+            continue;
+        }
+        if (i + 1 >= end) break; // the lexer pairs every backslash; be safe anyway
+        size_t at = i;
+        char e = raw[++i];
+        switch (e) {
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case '0': out += '\0'; break;
+        case '\\': out += '\\'; break;
+        case '"': out += '"'; break;
+        case 'x':
+            if (i + 2 < end && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+                out += char(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+                i += 2;
+            } else if (faults) {
+                size_t len = 2;
+                if (i + 1 < end && hex(raw[i + 1]) >= 0) ++len;
+                faults->push_back({at, len, DiagKind::BadHexEscape, {}});
+            }
+            break;
+        case '\r':
+        case '\n':
+            // `\` then a line break: the lexer's "any character" after a backslash.
+            if (faults) faults->push_back({at, 1, DiagKind::StringLineBreak, {}});
+            out += e;
+            if (e == '\r' && i + 1 < end && raw[i + 1] == '\n') out += raw[++i];
+            break;
+        default: {
+            size_t n = std::min(utf8Length(static_cast<unsigned char>(e)), end - i);
+            std::string seq = raw.substr(i, n);
+            if (faults) {
+                unsigned char c = static_cast<unsigned char>(e);
+                std::string shown = c < 0x20 || c == 0x7f ? fmt::format("'\\' then U+{:04X}", unsigned(c))
+                                    : c < 0x80           ? "'\\" + seq + "'"
+                                                         : fmt::format("'\\{}' (U+{:04X})", seq, codePoint(seq));
+                faults->push_back({at, 1 + n, DiagKind::BadEscape, shown});
+            }
+            out += seq;
+            i += n - 1;
+        }
+        }
+    }
+    return out;
+}
+
 /// Turns ANTLR syntax errors into our diagnostics; never prints to the console.
 class SyntaxErrorListener : public antlr4::BaseErrorListener {
 public:
-    SyntaxErrorListener(const PositionMap& pos, DiagEngine& diags, const antlr4::dfa::Vocabulary& voc)
-        : pos_(pos), diags_(diags), voc_(voc) {}
+    SyntaxErrorListener(const PositionMap& pos, DiagEngine& diags, const antlr4::dfa::Vocabulary& voc,
+                        antlr4::BufferedTokenStream& tokens)
+        : pos_(pos), diags_(diags), voc_(voc), tokens_(tokens) {}
 
     void syntaxError(antlr4::Recognizer* recognizer, Token* offending, size_t line, size_t col,
                      const std::string& msg, std::exception_ptr) override {
@@ -98,14 +253,38 @@ public:
         if (offending && offending->getType() == mmtp_gen::MmtpLexer::BAD_CHAR) {
             std::string t = offending->getText();
             if (t == "\"") diags_.report(DiagKind::UnterminatedString, r);
-            else diags_.report(DiagKind::InvalidCharacter, r, t);
+            else diags_.report(DiagKind::InvalidCharacter, r, quoteChar(t));
             return;
         }
         auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
-        std::string expected = parser ? expectedText(parser) : std::string();
+        antlr4::misc::IntervalSet set;
+        if (parser) {
+            try {
+                set = parser->getExpectedTokens();
+            } catch (...) {
+            }
+        }
         bool isEof = offending && offending->getType() == Token::EOF;
+        if (isEof && expects(set, "'}'")) {
+            // The usual cause: a '}' forgotten somewhere. Point at the '{' left open.
+            if (const Token* open = unclosedBrace()) {
+                diags_.report(DiagKind::SyntaxUnclosed, r);
+                diags_.note(DiagKind::MatchBrace, pos_.tokenRange(open));
+                return;
+            }
+        }
+        std::string expected = expectedText(set);
+        const Token* prev = offending && offending->getTokenIndex() > 0 && offending->getTokenIndex() != size_t(-1)
+                                ? tokens_.get(offending->getTokenIndex() - 1)
+                                : nullptr;
         if (isEof) {
             diags_.report(DiagKind::SyntaxUnexpectedEof, r, expected.empty() ? "more input" : expected);
+        } else if (msg.rfind("missing ", 0) == 0 && !expected.empty() && prev) {
+            // As clang does: the caret goes right after the token that should have been
+            // followed by the missing one, usually at the end of the previous line.
+            SourceRange after = pos_.tokenRange(prev);
+            after.begin = after.end;
+            diags_.report(DiagKind::SyntaxExpectedAfter, after, expected, prev->getText());
         } else if (msg.rfind("missing ", 0) == 0 && !expected.empty()) {
             diags_.report(DiagKind::SyntaxMissing, r, expected, describe(offending));
         } else if (!expected.empty() && msg.rfind("extraneous input", 0) == 0) {
@@ -118,20 +297,33 @@ public:
     }
 
 private:
-    std::string expectedText(antlr4::Parser* parser) const {
-        antlr4::misc::IntervalSet set;
-        try {
-            set = parser->getExpectedTokens();
-        } catch (...) {
-            return {};
+    bool expects(const antlr4::misc::IntervalSet& set, const char* literal) const {
+        for (ssize_t t : set.toList())
+            if (t >= 0 && voc_.getLiteralName(size_t(t)) == literal) return true;
+        return false;
+    }
+
+    /// The innermost '{' without its '}', scanning every token of the file.
+    const Token* unclosedBrace() const {
+        std::vector<const Token*> open;
+        for (const Token* t : tokens_.getTokens()) {
+            if (t->getType() == mmtp_gen::MmtpLexer::STRING || t->getType() == mmtp_gen::MmtpLexer::BAD_CHAR)
+                continue;
+            if (t->getText() == "{") open.push_back(t);
+            else if (t->getText() == "}" && !open.empty()) open.pop_back();
         }
+        return open.empty() ? nullptr : open.back();
+    }
+
+    std::string expectedText(const antlr4::misc::IntervalSet& set) const {
         std::vector<std::string> names;
-        bool expr = false, name = false;
+        bool expr = false, name = false, semi = false;
         for (ssize_t t : set.toList()) {
             if (t < 0) continue;
             if (t == mmtp_gen::MmtpLexer::IDENT) { name = true; continue; }
             if (t == mmtp_gen::MmtpLexer::INT || t == mmtp_gen::MmtpLexer::STRING) { expr = true; continue; }
             std::string lit = voc_.getLiteralName(size_t(t));
+            if (lit == "';'") semi = true;
             if (!lit.empty()) {
                 // Soft keywords are accepted as names: do not list them one by one.
                 if (lit.size() > 3 && std::isalpha(static_cast<unsigned char>(lit[1])) && name) continue;
@@ -153,7 +345,12 @@ private:
         } else if (expr) {
             names.insert(names.begin(), "a literal");
         }
-        if (names.empty() || names.size() > 4) return {};
+        if (names.size() > 4) {
+            // Too many to list: ';' ends most items, and is what is usually missing.
+            if (semi) return "';'";
+            return {};
+        }
+        if (names.empty()) return {};
         std::string out;
         for (size_t i = 0; i < names.size(); ++i) {
             if (i) out += i + 1 == names.size() ? " or " : ", ";
@@ -165,6 +362,7 @@ private:
     const PositionMap& pos_;
     DiagEngine& diags_;
     const antlr4::dfa::Vocabulary& voc_;
+    antlr4::BufferedTokenStream& tokens_;
     size_t lastTokenIndex_ = size_t(-1);
 };
 
@@ -186,70 +384,16 @@ private:
     }
     std::string text(P::NameContext* n) const { return n ? n->getText() : std::string(); }
 
+    // Literals were checked token by token before the tree was built (checkLiterals):
+    // here they are only decoded.
     uint64_t integer(antlr4::tree::TerminalNode* n) {
-        if (!n) return 0;
-        std::string t = n->getText();
         uint64_t v = 0;
-        int base = 10;
-        const char* b = t.data();
-        const char* e = t.data() + t.size();
-        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) { base = 16; b += 2; }
-        else if (t.size() > 2 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) { base = 2; b += 2; }
-        auto res = std::from_chars(b, e, v, base);
-        if (res.ec != std::errc()) {
-            diags_.report(DiagKind::IntTooLarge, R(n), t);
-            return 0;
-        }
+        if (n) decodeInt(n->getText(), v);
         return v;
     }
 
     std::string stringLit(antlr4::tree::TerminalNode* n) {
-        std::string raw = n->getText();
-        std::string out;
-        SourceRange r = R(n);
-        for (size_t i = 1; i + 1 < raw.size(); ++i) {
-            char c = raw[i];
-            if (c != '\\') { out += c; continue; }
-            char e = raw[++i];
-            switch (e) {
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case '0': out += '\0'; break;
-            case '\\': out += '\\'; break;
-            case '"': out += '"'; break;
-            case 'x': {
-                auto hex = [](char h) {
-                    return std::isxdigit(static_cast<unsigned char>(h))
-                               ? (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10))
-                               : -1;
-                };
-                if (i + 2 < raw.size() - 0 && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0 && i + 2 < raw.size() - 1) {
-                    out += char(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
-                    i += 2;
-                } else {
-                    SourceRange er = r;
-                    er.begin = pos_.tokenRange(n->getSymbol()).begin;
-                    er.begin.col += uint32_t(i - 1);
-                    er.begin.offset += uint32_t(i - 1);
-                    er.end = er.begin;
-                    er.end.col += 2;
-                    diags_.report(DiagKind::BadEscape, er, "x");
-                }
-                break;
-            }
-            default: {
-                SourceRange er = r;
-                er.begin.col += uint32_t(i - 1);
-                er.begin.offset += uint32_t(i - 1);
-                er.end = er.begin;
-                er.end.col += 2;
-                diags_.report(DiagKind::BadEscape, er, std::string(1, e));
-                out += e;
-            }
-            }
-        }
-        return out;
+        return n ? decodeString(n->getText(), nullptr) : std::string();
     }
 
     uint64_t durationMs(antlr4::tree::TerminalNode* n) {
@@ -602,11 +746,16 @@ private:
             f->extent = ast::Extent::Rest;
         }
 
+        // A count and a terminator are two lengths. `size` is not one of them: it bounds
+        // the region the field occupies, whatever ends the field inside it.
         auto setExtent = [&](ast::Extent e, SourceRange r, const char* what) {
-            if (f->extent == ast::Extent::Count || f->extent == ast::Extent::Size ||
-                f->extent == ast::Extent::UntilString || f->extent == ast::Extent::UntilExpr) {
-                diags_.report(DiagKind::ConflictingExtent, r, f->name,
-                              std::string("'") + what + "' and another length");
+            bool until = f->extent == ast::Extent::UntilString || f->extent == ast::Extent::UntilExpr;
+            if (until) {
+                diags_.report(DiagKind::DuplicateSuffix, r, "until", f->name);
+                return false;
+            }
+            if (f->extent == ast::Extent::Count) {
+                diags_.report(DiagKind::ConflictingExtent, r, f->name, "'[n]'", std::string("'") + what + "'");
                 return false;
             }
             f->extent = e;
@@ -636,7 +785,6 @@ private:
                     continue;
                 }
                 f->size = expr(s->expr());
-                if (f->isList && f->extent == ast::Extent::Single) f->extent = ast::Extent::Size;
             } else if (auto* s = dynamic_cast<P::MaxSuffixContext*>(sfx)) {
                 if (f->max) {
                     diags_.report(DiagKind::DuplicateSuffix, sr, "max", f->name);
@@ -664,7 +812,7 @@ private:
         if (f->isList && f->extent == ast::Extent::Single) {
             if (f->size) f->extent = ast::Extent::Size;
             else if (f->max) f->extent = ast::Extent::Rest;
-            else diags_.report(DiagKind::ListNeedsExtent, f->range, f->name);
+            else diags_.report(DiagKind::ListNeedsExtent, f->range, f->name, f->type.name);
         }
         return f;
     }
@@ -768,10 +916,37 @@ private:
     DiagEngine& diags_;
 };
 
+/// Reports malformed literals, token by token, so that they are found even in a file
+/// with syntax errors: integers beyond 64 bits and bad escape sequences.
+void checkLiterals(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, DiagEngine& diags) {
+    for (const Token* tok : tokens.getTokens()) {
+        if (tok->getType() == mmtp_gen::MmtpLexer::INT) {
+            uint64_t v;
+            if (!decodeInt(tok->getText(), v)) diags.report(DiagKind::IntTooLarge, pos.tokenRange(tok), tok->getText());
+        } else if (tok->getType() == mmtp_gen::MmtpLexer::STRING) {
+            std::vector<StringFault> faults;
+            decodeString(tok->getText(), &faults);
+            uint32_t start = pos.tokenStart(tok);
+            for (const auto& f : faults) {
+                SourceRange r = pos.bytes(start + uint32_t(f.index), start + uint32_t(f.index + f.length));
+                if (f.kind == DiagKind::BadEscape) diags.report(f.kind, r, f.sequence);
+                else diags.report(f.kind, r);
+            }
+        }
+    }
+}
+
 } // namespace
 
 std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, DiagEngine& diags) {
     const SourceFile& file = sm.file(fileId);
+    // ANTLR's input stream throws on malformed UTF-8: stop at the first bad byte instead.
+    size_t bad = firstInvalidUtf8(file.text());
+    if (bad != std::string::npos) {
+        SourceRange r{fileId, file.locAt(uint32_t(bad)), file.locAt(uint32_t(bad + 1))};
+        diags.report(DiagKind::InvalidUtf8, r, unsigned(static_cast<unsigned char>(file.text()[bad])));
+        return nullptr;
+    }
     PositionMap pos(file, fileId);
     antlr4::ANTLRInputStream input(file.text());
     mmtp_gen::MmtpLexer lexer(&input);
@@ -779,12 +954,14 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
     antlr4::CommonTokenStream tokens(&lexer);
     mmtp_gen::MmtpParser parser(&tokens);
     parser.removeErrorListeners();
-    SyntaxErrorListener listener(pos, diags, parser.getVocabulary());
+    SyntaxErrorListener listener(pos, diags, parser.getVocabulary(), tokens);
     lexer.addErrorListener(&listener);
     parser.addErrorListener(&listener);
 
     unsigned before = diags.errorCount();
     P::FileContext* tree = parser.file();
+    tokens.fill();
+    checkLiterals(tokens, pos, diags);
     if (diags.errorCount() != before) return nullptr;
     AstBuilder builder(pos, diags);
     return builder.file(tree);

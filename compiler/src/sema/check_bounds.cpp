@@ -126,9 +126,11 @@ public:
         }
     }
 
-    void caseFits(const ast::Expr& subject, const ast::CaseValue& cv) {
+    /// `reportEmpty`: whether an empty range is this pass's to report (check-fields
+    /// reports those of switch cases).
+    void caseFits(const ast::Expr& subject, const ast::CaseValue& cv, bool reportEmpty = true) {
         if (cv.lo > cv.hi) {
-            ctx_.diags.report(DiagKind::EmptyRange, cv.range, cv.lo, cv.hi);
+            if (reportEmpty) ctx_.diags.report(DiagKind::EmptyRange, cv.range, cv.lo, cv.hi);
             return;
         }
         if (!subject.type.isInt() || subject.type.width >= 64) return;
@@ -162,7 +164,7 @@ private:
                     checkLength(*it.sw->size, "the size of this switch");
                 }
                 for (const auto& arm : it.sw->arms) {
-                    for (const auto& cv : arm.values) caseFits(*it.sw->selector, cv);
+                    for (const auto& cv : arm.values) caseFits(*it.sw->selector, cv, false);
                     checkItems(arm.items);
                 }
                 break;

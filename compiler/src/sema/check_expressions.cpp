@@ -10,18 +10,6 @@ namespace mmtc::sema {
 
 namespace {
 
-unsigned editDistance(const std::string& a, const std::string& b) {
-    std::vector<unsigned> prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) prev[j] = unsigned(j);
-    for (size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = unsigned(i);
-        for (size_t j = 1; j <= b.size(); ++j)
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-        std::swap(prev, cur);
-    }
-    return prev[b.size()];
-}
-
 bool isStringLiteral(const ast::Expr& e) { return e.kind == ast::Expr::Kind::String; }
 
 } // namespace
@@ -169,6 +157,7 @@ ast::Type ExprChecker::checkName(ast::Expr& e, const Env& env) {
     case Symbol::Let: {
         e.ref.kind = ast::Ref::Let;
         e.ref.let = s->let;
+        use_ = e.range;
         ast::Type t = checkLet(*const_cast<ast::Let*>(s->let), env.proto);
         if (!t.isError() && env.fieldLevel) checkLetInFieldContext(e, env, *s->let);
         return t;
@@ -180,6 +169,7 @@ ast::Type ExprChecker::checkName(ast::Expr& e, const Env& env) {
         }
         e.ref.kind = ast::Ref::Attribute;
         e.ref.attribute = s->attribute;
+        use_ = e.range;
         return checkAttribute(*const_cast<ast::Attribute*>(s->attribute), env.proto);
     }
     case Symbol::State: {
@@ -245,15 +235,38 @@ void ExprChecker::checkLetInFieldContext(const ast::Expr& use, const Env& env, c
     }
 }
 
+void ExprChecker::enter(const void* node, const std::string& name) {
+    pending_.push_back(Pending{node, name, use_});
+    use_ = SourceRange{};
+}
+
+void ExprChecker::reportCycle(const void* node, const char* what, const std::string& name, SourceRange at) {
+    SourceRange closing = use_;
+    use_ = SourceRange{};
+    ctx_.diags.report(DiagKind::CyclicDefinition, at, what, name);
+    size_t i = 0;
+    while (i < pending_.size() && pending_[i].node != node) ++i;
+    // A definition that names itself needs no notes; a longer cycle is shown step by step.
+    if (i + 1 >= pending_.size()) return;
+    for (size_t j = i + 1; j < pending_.size(); ++j)
+        if (pending_[j].use.valid())
+            ctx_.diags.note(DiagKind::CycleStep, pending_[j].use, pending_[j - 1].name, pending_[j].name);
+    if (closing.valid()) ctx_.diags.note(DiagKind::CycleStep, closing, pending_.back().name, name);
+}
+
 ast::Type ExprChecker::checkLet(ast::Let& l, ast::Protocol* proto) {
     Visit& v = ctx_.letVisit[&l];
-    if (v == Visit::Done) return l.type;
+    if (v == Visit::Done) {
+        use_ = SourceRange{};
+        return l.type;
+    }
     if (v == Visit::InProgress) {
-        ctx_.diags.report(DiagKind::CyclicDefinition, l.nameRange, "value", l.name);
+        reportCycle(&l, "value", l.name, l.nameRange);
         l.type = ast::Type::error();
         return l.type;
     }
     v = Visit::InProgress;
+    enter(&l, l.name);
     Env env;
     env.proto = proto;
     env.allowPayload = true;
@@ -271,21 +284,27 @@ ast::Type ExprChecker::checkLet(ast::Let& l, ast::Protocol* proto) {
     }
     l.type = t;
     ctx_.letVisit[&l] = Visit::Done;
+    leave();
     return t;
 }
 
 ast::Type ExprChecker::checkAttribute(ast::Attribute& a, ast::Protocol* proto) {
     Visit& v = ctx_.attrVisit[&a];
-    if (v == Visit::Done) return a.type;
+    if (v == Visit::Done) {
+        use_ = SourceRange{};
+        return a.type;
+    }
     if (v == Visit::InProgress) {
-        ctx_.diags.report(DiagKind::CyclicDefinition, a.nameRange, "attribute", a.name);
+        reportCycle(&a, "attribute", a.name, a.nameRange);
         a.type = ast::Type::error();
         return a.type;
     }
     v = Visit::InProgress;
+    enter(&a, a.name);
     ast::Type t = typeAttribute(a, proto);
     a.type = t;
     ctx_.attrVisit[&a] = Visit::Done;
+    leave();
     return t;
 }
 
@@ -527,22 +546,26 @@ ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
     }
     ast::Type result;
     const ast::Protocol* first = nullptr;
-    for (const ast::Protocol* par : pit->second) {
+    // In declaration order (the set is ordered by address), so that messages are stable.
+    for (const ast::Protocol* par : ctx_.ordered) {
+        if (!pit->second.count(par)) continue;
         const ast::Attribute* found = nullptr;
         for (const auto& a : par->attributes)
             if (a->name == e.text) found = a.get();
         if (!found) {
             ctx_.diags.report(DiagKind::ParentLacksAttribute, e.nameRange, par->name, e.text);
+            if (!par->builtin) ctx_.diags.note(DiagKind::DeclaredHere, par->nameRange, par->name);
             return ast::Type::error();
         }
+        use_ = e.range;
         ast::Type t = checkAttribute(*const_cast<ast::Attribute*>(found), const_cast<ast::Protocol*>(par));
         if (t.isError()) return t;
         if (!first) {
             first = par;
             result = t;
         } else if (t.kind != result.kind) {
-            ctx_.diags.report(DiagKind::ParentTypesDiffer, e.range, e.text, first->name, typeName(result), par->name,
-                              typeName(t));
+            ctx_.diags.report(DiagKind::ParentTypesDiffer, e.range, e.text, typeName(result), first->name,
+                              typeName(t), par->name);
             return ast::Type::error();
         } else if (t.isInt()) {
             result.width = std::max(result.width, t.width);
@@ -563,6 +586,7 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
         if (args.size() >= lo && args.size() <= hi) return true;
         std::string want = lo == hi ? std::to_string(lo) : hi == SIZE_MAX ? "at least " + std::to_string(lo)
                                                                           : std::to_string(lo) + " to " + std::to_string(hi);
+        want += hi == 1 ? " argument" : " arguments";
         ctx_.diags.report(DiagKind::WrongArity, e.range, f, want, args.size());
         return false;
     };

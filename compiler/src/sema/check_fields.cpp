@@ -26,11 +26,15 @@ class FieldChecker {
 public:
     explicit FieldChecker(SemaContext& ctx) : ctx_(ctx) {}
 
-    void checkList(const std::vector<ast::FieldItem>& items) {
-        const ast::Field* rest = nullptr;
+    /// Checks `items`; returns the field that takes the rest of the data at their end, if
+    /// any. `rest` is one found before them (the header's, for the body).
+    const ast::Field* checkList(const std::vector<ast::FieldItem>& items, const ast::Field* rest = nullptr) {
         for (const auto& it : items) {
             if (rest && it.kind != ast::FieldItem::Kind::Requires) {
-                ctx_.diags.report(DiagKind::AfterRest, it.range, rest->name);
+                std::string what = it.kind == ast::FieldItem::Kind::Switch ? std::string("this switch")
+                                   : it.field->anonymous()                 ? std::string("this padding field")
+                                                                           : "field '" + it.field->name + "'";
+                ctx_.diags.report(DiagKind::AfterRest, it.range, what, rest->name);
                 ctx_.diags.note(DiagKind::TakesRestHere, rest->range, rest->name);
                 rest = nullptr; // one report per list
             }
@@ -43,6 +47,7 @@ public:
             checkField(f);
             if (f.extent == ast::Extent::Rest && !f.cond) rest = &f;
         }
+        return rest;
     }
 
 private:
@@ -55,7 +60,8 @@ private:
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.maxRange, "max", describeField(f));
         if (f.extent == ast::Extent::UntilString && scalar)
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.terminatorRange, "until", describeField(f));
-        if (f.extent == ast::Extent::UntilExpr && f.type.kind != ast::TypeSpec::Record)
+        if (f.extent == ast::Extent::UntilExpr && f.type.kind != ast::TypeSpec::Record &&
+            f.type.kind != ast::TypeSpec::Unknown)
             ctx_.diags.report(DiagKind::UntilNeedsRecords, f.until->range, f.name);
         if (f.max && *f.max == 0) ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
         if (f.anonymous() && f.cond == nullptr && f.type.kind == ast::TypeSpec::Record && !f.isList) {
@@ -107,7 +113,12 @@ void checkFields(SemaContext& ctx) {
     FieldChecker fc(ctx);
     for (ast::Protocol* p : ctx.ordered) {
         if (p->builtin) continue;
-        for (const ast::Record* r : structuresOf(*p)) fc.checkList(r->items);
+        const ast::Field* rest = p->header ? fc.checkList(p->header->items) : nullptr;
+        // Without 'header_length' the header ends where its fields do: a field taking the
+        // rest of the data leaves nothing for the body.
+        if (p->headerLength) rest = nullptr;
+        if (p->body) fc.checkList(p->body->items, rest);
+        for (const auto& r : p->records) fc.checkList(r->items);
     }
 }
 

@@ -87,8 +87,12 @@ private:
         if (g.bits % 8 != 0) {
             SourceRange r = g.first->range;
             r.end = g.fields.back()->range.end;
-            ctx_.diags.report(DiagKind::BitGroupNotWhole, r, g.first->name, g.fields.back()->name, g.bits,
-                              8 - g.bits % 8);
+            std::string which = g.fields.size() == 1
+                                    ? "bit field '" + g.first->name + "' takes"
+                                    : "bit fields '" + g.first->name + "' to '" + g.fields.back()->name + "' take";
+            unsigned shortBy = 8 - g.bits % 8;
+            ctx_.diags.report(DiagKind::BitGroupNotWhole, r, which, g.bits,
+                              std::to_string(shortBy) + (shortBy == 1 ? " bit" : " bits"));
             if (next.valid()) ctx_.diags.note(DiagKind::BitGroupEndsHere, next);
             for (ast::Field* f : g.fields) f->groupBits = (g.bits + 7) / 8 * 8;
             g = Group{};

@@ -42,10 +42,12 @@ void ExprChecker::checkItems(std::vector<ast::FieldItem>& items, const Env& base
                 env.what = "a size";
                 expectInt(*f.size, env, "a size");
             }
-            if (f.until) {
+            // `until (cond)` is evaluated on each element, so it needs a known record type;
+            // check-fields and resolve-types report the other cases.
+            if (f.until && f.type.kind == ast::TypeSpec::Record && f.type.record) {
                 Env u = env;
                 u.what = "an 'until' condition";
-                if (f.type.kind == ast::TypeSpec::Record && f.type.record) u.element = f.type.record;
+                u.element = f.type.record;
                 expectBool(*f.until, u);
             }
             Env self = env;

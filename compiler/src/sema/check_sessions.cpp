@@ -30,7 +30,8 @@ public:
             ctx_.diags.report(DiagKind::TwoPduRules, p.pduUntilRange);
             ctx_.diags.note(DiagKind::PreviousItem, p.pduLength->range, "pdu_length");
         }
-        if (p.pduLength) headerOnly(*p.pduLength->value, p);
+        if (p.pduLength) headerOnly(*p.pduLength->value, p, "pdu_length");
+        if (p.headerLength) headerOnly(*p.headerLength->value, p, "header_length");
     }
 
 private:
@@ -67,6 +68,16 @@ private:
             if (v->name == u.name) target = v.get();
         if (!target) {
             ctx_.diags.report(DiagKind::UnknownStateVar, u.nameRange, u.name);
+            const ast::StateVar* best = nullptr;
+            unsigned bestD = 3;
+            for (auto& v : p.state) {
+                unsigned d = editDistance(u.name, v->name);
+                if (d < bestD) {
+                    bestD = d;
+                    best = v.get();
+                }
+            }
+            if (best) ctx_.diags.note(DiagKind::DidYouMean, best->nameRange, best->name);
             return;
         }
         u.target = target;
@@ -80,6 +91,13 @@ private:
 
     void block(const ast::Block& b, const char* what, std::initializer_list<Entry> entries) {
         for (const auto& a : b.entries) {
+            // Only the first of two entries with one name would ever be read.
+            const ast::Assignment* first = b.find(a.name);
+            if (first != &a) {
+                ctx_.diags.report(DiagKind::DuplicateBlockEntry, a.nameRange, what, a.name);
+                ctx_.diags.note(DiagKind::PreviousDefinition, first->nameRange, a.name);
+                continue;
+            }
             const Entry* known = nullptr;
             for (const auto& e : entries)
                 if (a.name == e.name) known = &e;
@@ -101,16 +119,17 @@ private:
             if (e.required && !b.find(e.name)) ctx_.diags.report(DiagKind::MissingBlockEntry, b.range, what, e.name);
     }
 
-    /// `pdu_length` is computed from the first bytes of a PDU: header fields only.
-    void headerOnly(const ast::Expr& e, const ast::Protocol& p) {
-        for (const auto& o : e.operands) headerOnly(*o, p);
+    /// `pdu_length` is computed from the first bytes of a PDU, and `header_length` says
+    /// where the body starts: both use header fields only.
+    void headerOnly(const ast::Expr& e, const ast::Protocol& p, const char* what) {
+        for (const auto& o : e.operands) headerOnly(*o, p, what);
         if (e.ref.kind == ast::Ref::Field || e.ref.kind == ast::Ref::BitName) {
             auto& fields = ctx_.symbols[&p].fields;
             auto it = fields.find(e.ref.field);
             if (it != fields.end() && it->second.inBody)
-                ctx_.diags.report(DiagKind::PduUsesBody, e.range, e.ref.field->name);
+                ctx_.diags.report(DiagKind::LengthUsesBody, e.range, what, e.ref.field->name);
         } else if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value) {
-            headerOnly(*e.ref.let->value, p);
+            headerOnly(*e.ref.let->value, p, what);
         }
     }
 

@@ -60,7 +60,20 @@ private:
     void collectDeps(const ast::Expr& e, LetDeps& d, std::set<const ast::Let*>& seen);
     void checkItems(std::vector<ast::FieldItem>& items, const Env& base, unsigned& nextSeq);
 
+    /// Values and attributes being typed, innermost last, with the reference that led to
+    /// each: a definition met again while on this stack closes a cycle.
+    struct Pending {
+        const void* node;
+        std::string name;
+        SourceRange use;
+    };
+    void enter(const void* node, const std::string& name);
+    void leave() { pending_.pop_back(); }
+    void reportCycle(const void* node, const char* what, const std::string& name, SourceRange at);
+
     SemaContext& ctx_;
+    std::vector<Pending> pending_;
+    SourceRange use_; // the reference being resolved when a definition is typed on demand
 };
 
 } // namespace mmtc::sema

@@ -4,6 +4,8 @@
 // records), which keeps follow-on noise out.
 #include "sema/sema.h"
 
+#include <algorithm>
+
 namespace mmtc::sema {
 
 namespace {
@@ -77,6 +79,18 @@ ast::Type typeFromName(const std::string& n) {
         if (w >= 1 && w <= 64) return ast::Type::integer(w);
     }
     return ast::Type::error();
+}
+
+unsigned editDistance(const std::string& a, const std::string& b) {
+    std::vector<unsigned> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = unsigned(j);
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = unsigned(i);
+        for (size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
 }
 
 const ast::Field* asFieldRef(const ast::Expr& e) {

@@ -113,6 +113,9 @@ struct Interval {
 };
 Interval intervalOf(const ast::Expr& e);
 
+/// Levenshtein distance between two names, for "did you mean" notes.
+unsigned editDistance(const std::string& a, const std::string& b);
+
 /// The field a bare name refers to, when the expression is exactly one field reference.
 const ast::Field* asFieldRef(const ast::Expr& e);
 

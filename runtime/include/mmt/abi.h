@@ -63,6 +63,8 @@ typedef struct mmt_parse_result {
     uint32_t fail_offset;  /* byte offset of the failure from ctx->data */
     uint32_t header_len;   /* bytes of this protocol's header (validate) */
     uint32_t payload_len;  /* bytes of payload after the header, clamped to the data */
+    uint32_t payload_truncated; /* the declared payload is longer than the data */
+    uint32_t reserved;
 } mmt_parse_result;
 
 typedef struct mmt_ctx mmt_ctx;
@@ -110,7 +112,7 @@ typedef struct mmt_stream_info {
 
 /* IP-like fragments: what the defragmenter needs. */
 typedef struct mmt_frag_info {
-    uint32_t id;
+    uint64_t id;     /* with the session-key parts, identifies the datagram */
     uint32_t offset; /* bytes */
     uint32_t more;   /* more fragments follow */
 } mmt_frag_info;
@@ -119,7 +121,10 @@ typedef struct mmt_frag_info {
 typedef int32_t (*mmt_validate_fn)(const mmt_ctx *, mmt_parse_result *); /* enum mmt_status */
 typedef int32_t (*mmt_analyse_fn)(mmt_ctx *, mmt_parse_result *);        /* enum mmt_status */
 typedef int32_t (*mmt_getter_fn)(mmt_ctx *, mmt_value *);                /* 1 present, 0 absent */
-typedef void (*mmt_key_fn)(const mmt_ctx *, mmt_key *);
+typedef int32_t (*mmt_key_fn)(const mmt_ctx *, mmt_key *); /* 1 ok, 0 the key cannot be read */
+/* The two sides of a session key when each is a single value (addresses, ports):
+ * what a flow record prints. 1 ok, 0 not available. */
+typedef int32_t (*mmt_sides_fn)(const mmt_ctx *, mmt_value *a, mmt_value *b);
 typedef int32_t (*mmt_classify_fn)(const mmt_ctx *, const mmt_parse_result *,
                                    mmt_class_result *); /* 1 matched, 0 not */
 typedef int64_t (*mmt_pdu_fn)(const mmt_ctx *); /* >0: PDU length, 0: need more bytes, <0: malformed */
@@ -169,6 +174,7 @@ typedef struct mmt_proto {
     mmt_init_state_fn init_state;
     mmt_stream_fn stream;       /* NULL unless MMT_PROTO_STREAM */
     mmt_frag_fn fragment;       /* NULL unless MMT_PROTO_FRAGMENTS */
+    mmt_sides_fn sides;         /* NULL unless the key has one value per side */
 } mmt_proto;
 
 typedef struct mmt_library {

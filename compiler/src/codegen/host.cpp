@@ -1,0 +1,70 @@
+// Host helpers called from generated code. Each is bounds-safe on its own inputs.
+#include "codegen/host.h"
+
+#include <cstring>
+
+extern "C" {
+
+int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t patlen) {
+    if (n <= 0 || patlen <= 0 || patlen > n) return -1;
+    const void* hit = memmem(p, size_t(n), pat, size_t(patlen));
+    return hit ? static_cast<const uint8_t*>(hit) - p : -1;
+}
+
+int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint8_t a = p[i], b = lit[i];
+        if (a >= 'A' && a <= 'Z') a = uint8_t(a + 32);
+        if (b >= 'A' && b <= 'Z') b = uint8_t(b + 32);
+        if (a != b) return 0;
+    }
+    return 1;
+}
+
+int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out) {
+    int64_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t')) ++i;
+    if (i == n) return 0;
+    uint64_t v = 0;
+    int64_t digits = 0;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; ++i, ++digits) {
+        if (v > (UINT64_MAX >> 1) / 10) return 0; // would not fit a signed 64-bit value
+        v = v * 10 + uint64_t(p[i] - '0');
+    }
+    while (i < n && (p[i] == ' ' || p[i] == '\t')) ++i;
+    if (digits == 0 || i != n) return 0;
+    *out = int64_t(v);
+    return 1;
+}
+
+const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
+    if (!ctx->scratch || n < 0 || uint64_t(ctx->scratch_used) + uint64_t(n) > ctx->scratch_cap) return nullptr;
+    uint8_t* dst = ctx->scratch + ctx->scratch_used;
+    if (n) std::memcpy(dst, p, size_t(n));
+    ctx->scratch_used += uint32_t(n);
+    return dst;
+}
+
+const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx) {
+    return ctx->scratch ? ctx->scratch + ctx->scratch_used : nullptr;
+}
+}
+
+namespace mmtc::codegen {
+
+const HostSymbol* hostSymbols(unsigned& count) {
+    static const HostSymbol table[] = {
+        {"mmt_rt_find", reinterpret_cast<void*>(&mmt_rt_find)},
+        {"mmt_rt_icase_eq", reinterpret_cast<void*>(&mmt_rt_icase_eq)},
+        {"mmt_rt_to_int", reinterpret_cast<void*>(&mmt_rt_to_int)},
+        {"mmt_rt_scratch_append", reinterpret_cast<void*>(&mmt_rt_scratch_append)},
+        {"mmt_rt_scratch_mark", reinterpret_cast<void*>(&mmt_rt_scratch_mark)},
+        {"memcmp", reinterpret_cast<void*>(&std::memcmp)},
+        {"memcpy", reinterpret_cast<void*>(static_cast<void* (*)(void*, const void*, size_t)>(&std::memcpy))},
+        {"memset", reinterpret_cast<void*>(static_cast<void* (*)(void*, int, size_t)>(&std::memset))},
+    };
+    count = sizeof(table) / sizeof(table[0]);
+    return table;
+}
+
+} // namespace mmtc::codegen

@@ -1,0 +1,32 @@
+// Host helpers the generated code calls: string searches and conversions that are
+// not worth open-coding in IR. Registered explicitly with the JIT by name.
+#pragma once
+
+#include "mmt/abi.h"
+
+#include <cstdint>
+
+extern "C" {
+/// Index of the first `pat` in `p[0..n)`, or -1.
+int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t patlen);
+/// 1 when `p[0..n)` equals `lit[0..n)` ignoring ASCII case.
+int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n);
+/// Parses optional spaces, then decimal digits: 1 and *out on success, 0 otherwise.
+int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out);
+/// Appends bytes to the packet's scratch buffer; the address of the copy, or null when full.
+const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n);
+/// Current end of the scratch buffer (where the next append lands).
+const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx);
+}
+
+namespace mmtc::codegen {
+
+struct HostSymbol {
+    const char* name;
+    void* address;
+};
+
+/// Every helper, for the JIT's symbol table.
+const HostSymbol* hostSymbols(unsigned& count);
+
+} // namespace mmtc::codegen

@@ -1,0 +1,48 @@
+// Compiling a checked library to a native object and loading objects with ORC.
+// No LLVM types cross this header.
+#pragma once
+
+#include "mmt/abi.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mmtc::sema {
+struct SemaContext;
+}
+
+namespace mmtc::codegen {
+
+struct Timings {
+    double parseMs = 0;
+    double checkMs = 0;
+    double lowerMs = 0;
+    double optimizeMs = 0;
+    double codegenMs = 0;
+    double linkMs = 0;
+};
+
+/// Native code loaded into this process; owns it for as long as it lives.
+class NativeLibrary {
+public:
+    ~NativeLibrary();
+    const mmt_library* table() const;
+    /// Links an object made by buildObject (for this host) and finds its library table.
+    static std::unique_ptr<NativeLibrary> fromObject(const std::vector<char>& object, std::string& error);
+
+private:
+    NativeLibrary();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Lowers, optimizes at O2 and emits a relocatable object for the host CPU.
+/// `irText`, when given, receives the IR (after optimization when `optimizeIr`).
+bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText, bool optimizeIr,
+                 Timings& timings, std::string& error);
+
+/// LLVM version, ABI version, triple, CPU and features: what a cached object depends on.
+std::string targetDescription();
+
+} // namespace mmtc::codegen

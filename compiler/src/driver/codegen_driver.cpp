@@ -1,0 +1,175 @@
+// The driver's code generation side: compile, cache, objects, IR and timings.
+#include "driver/compiler_impl.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace mmtc {
+
+namespace fs = std::filesystem;
+
+Library::Library(std::unique_ptr<Impl> impl, Origin origin) : impl_(std::move(impl)), origin_(origin) {}
+Library::~Library() = default;
+const mmt_library* Library::table() const { return impl_->native->table(); }
+
+namespace {
+
+constexpr const char* kCompilerVersion = "mmtc 0.1.0";
+
+uint64_t fnv1a(uint64_t h, const std::string& s) {
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 0x100000001b3ull;
+    }
+    // Separate fields so that ("ab","c") and ("a","bc") differ.
+    h ^= 0xff;
+    h *= 0x100000001b3ull;
+    return h;
+}
+
+bool readAll(const std::string& path, std::vector<char>& out, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = "cannot read '" + path + "'";
+        return false;
+    }
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return true;
+}
+
+bool writeAll(const std::string& path, const std::vector<char>& data, std::string& error) {
+    // Write then rename: a concurrent reader never sees half an object.
+    std::string tmp = path + ".tmp" + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) {
+            error = "cannot write '" + path + "'";
+            return false;
+        }
+        out.write(data.data(), std::streamsize(data.size()));
+        if (!out) {
+            error = "cannot write '" + path + "'";
+            return false;
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        error = "cannot write '" + path + "': " + ec.message();
+        fs::remove(tmp, ec);
+        return false;
+    }
+    return true;
+}
+
+std::unique_ptr<Library> wrap(std::unique_ptr<codegen::NativeLibrary> native, Library::Origin origin) {
+    if (!native) return nullptr;
+    auto impl = std::make_unique<Library::Impl>();
+    impl->native = std::move(native);
+    return std::make_unique<Library>(std::move(impl), origin);
+}
+
+} // namespace
+
+std::string defaultCacheDir() {
+    if (const char* d = std::getenv("MMT_CACHE_DIR"); d && *d) return d;
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/mmt-journey";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/mmt-journey";
+    return "/tmp/mmt-journey-cache";
+}
+
+std::unique_ptr<Library> loadObject(const std::string& path, std::string& error) {
+    std::vector<char> obj;
+    if (!readAll(path, obj, error)) return nullptr;
+    auto native = codegen::NativeLibrary::fromObject(obj, error);
+    if (!native) error = "'" + path + "': " + error;
+    return wrap(std::move(native), Library::Origin::Object);
+}
+
+std::string Compiler::cacheKey() const {
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv1a(h, kCompilerVersion);
+    h = fnv1a(h, codegen::targetDescription());
+    for (uint32_t id = 1; id <= impl_->sm.size(); ++id) h = fnv1a(h, impl_->sm.file(id).text());
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+static bool needChecked(Compiler::Impl& m, std::string& error) {
+    if (m.checked && m.ok && m.sema) return true;
+    error = "the specs have not been checked successfully";
+    return false;
+}
+
+std::unique_ptr<Library> Compiler::compile(std::string& error) {
+    Impl& m = *impl_;
+    if (!needChecked(m, error)) return nullptr;
+    std::vector<char> obj;
+    if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    auto lib = wrap(codegen::NativeLibrary::fromObject(obj, error), Library::Origin::Compiled);
+    m.timings.linkMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return lib;
+}
+
+std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, std::string& error) {
+    Impl& m = *impl_;
+    std::string path = cacheDir + "/" + cacheKey() + ".o";
+    std::vector<char> obj;
+    std::string ignored;
+    if (fs::exists(path) && readAll(path, obj, ignored)) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto native = codegen::NativeLibrary::fromObject(obj, ignored);
+        m.timings.linkMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (native) return wrap(std::move(native), Library::Origin::Cache);
+        // A damaged or foreign entry is rebuilt below.
+    }
+    if (!needChecked(m, error)) return nullptr;
+    if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
+    std::error_code ec;
+    fs::create_directories(cacheDir, ec);
+    std::string werr;
+    if (!ec) writeAll(path, obj, werr); // a cache that cannot be written only costs time
+    auto t0 = std::chrono::steady_clock::now();
+    auto lib = wrap(codegen::NativeLibrary::fromObject(obj, error), Library::Origin::Compiled);
+    m.timings.linkMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return lib;
+}
+
+bool Compiler::writeObject(const std::string& path, std::string& error) {
+    Impl& m = *impl_;
+    if (!needChecked(m, error)) return false;
+    std::vector<char> obj;
+    if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return false;
+    return writeAll(path, obj, error);
+}
+
+bool Compiler::emitLLVM(bool optimized, std::string& ir, std::string& error) {
+    Impl& m = *impl_;
+    if (!needChecked(m, error)) return false;
+    std::vector<char> obj;
+    return codegen::buildObject(*m.sema, obj, &ir, optimized, m.timings, error);
+}
+
+std::string Compiler::timings() const {
+    const codegen::Timings& t = impl_->timings;
+    std::ostringstream os;
+    os.setf(std::ios::fixed);
+    os.precision(2);
+    os << "parse     " << t.parseMs << " ms\n"
+       << "check     " << t.checkMs << " ms\n"
+       << "lower     " << t.lowerMs << " ms\n"
+       << "optimize  " << t.optimizeMs << " ms\n"
+       << "codegen   " << t.codegenMs << " ms\n"
+       << "link      " << t.linkMs << " ms\n"
+       << "total     " << t.parseMs + t.checkMs + t.lowerMs + t.optimizeMs + t.codegenMs + t.linkMs << " ms\n";
+    return os.str();
+}
+
+} // namespace mmtc
