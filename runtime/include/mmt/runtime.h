@@ -1,0 +1,224 @@
+// The public C++ API of the mmt-journey runtime: load a protocol library, create a
+// handler, register what you want to know, and feed it packets.
+//
+//   mmt::LoadOptions opts;                        // built-in specs, cached
+//   std::string err;
+//   auto lib = mmt::ProtocolLibrary::load(opts, err);
+//   mmt::Handler h(*lib);
+//   int host = h.request("http.host");            // a column of every packet
+//   h.on_packet([&](const mmt::PacketView& p) {
+//       for (auto& v : p.values(host)) std::cout << v.text() << "\n";
+//       return mmt::Action::Continue;
+//   });
+//   h.process(packet);                            // for each packet, in capture order
+//   h.finish();                                   // end of input: sessions end
+//
+// See docs/runtime-api.md for the whole story and examples/ for a program to copy.
+#pragma once
+
+#include "mmt/abi.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mmt {
+
+/// What a packet handler asks the journey to do next.
+enum class Action {
+    Continue, ///< go on normally
+    Skip,     ///< finish this protocol but go no deeper
+    Drop      ///< stop now and return from process()
+};
+
+/// How to find and build the protocol library.
+struct LoadOptions {
+    bool builtin = true;                 ///< load the built-in specs (protocols.dsl)
+    std::vector<std::string> spec_paths; ///< more .mmtp files or folders
+    std::string object;                  ///< load this `mmtc build` object instead of compiling
+    bool use_cache = true;               ///< reuse compiled code cached on disk
+    std::string cache_dir;               ///< empty: the default cache folder
+};
+
+/// A typed reference to an attribute: `ipv4.src`, `frame.path`.
+struct AttributeRef {
+    int proto = -1;     ///< index in the library's table; -1 for frame attributes
+    int attr = -1;      ///< index in the protocol's attribute table (or a frame attribute)
+    uint32_t type = MMT_T_NONE;
+    bool event = false; ///< raised while parsing (not computed on request)
+    bool valid() const { return attr >= 0; }
+};
+
+/// Compiled protocols, shareable by any number of handlers. Immutable once loaded.
+class ProtocolLibrary {
+public:
+    /// Compiles (or loads from the cache or an object) the specs. On failure returns
+    /// null and sets `error` to a one-line message (spec diagnostics are appended).
+    static std::unique_ptr<ProtocolLibrary> load(const LoadOptions& options, std::string& error);
+    ~ProtocolLibrary();
+
+    const mmt_library& table() const;
+    /// Index of protocol `name` in table(), or -1.
+    int find_protocol(std::string_view name) const;
+    /// Resolves "proto.attr"; invalid when unknown.
+    AttributeRef find_attribute(std::string_view name) const;
+    /// Every attribute name, "proto.attr", in table order (frame attributes first).
+    std::vector<std::string> attribute_names() const;
+    /// How the code was obtained: "compiled", "cache" or "object".
+    const char* origin() const;
+
+    struct Impl;
+
+private:
+    explicit ProtocolLibrary(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+    friend class Handler;
+};
+
+/// One value of an attribute on one packet.
+struct Value {
+    mmt_value v{};
+    /// tshark-style text: decimal integers, dotted IPv4, RFC 5952 IPv6, aa:bb MAC, text.
+    std::string text() const;
+};
+
+/// A protocol on the path of the current packet.
+struct Layer {
+    int proto = -1;          ///< index in the library table
+    uint32_t depth = 0;      ///< position on the path (PDUs of one packet share a depth)
+    uint32_t offset = 0;     ///< where its header starts in the packet (or reassembled data)
+    uint32_t header_len = 0;
+    uint32_t payload_len = 0;
+};
+
+/// The packet being processed, as callbacks see it.
+class PacketView {
+public:
+    uint64_t number() const;   ///< 1-based, in input order
+    uint64_t ts_ns() const;    ///< capture time, nanoseconds since the epoch
+    uint32_t caplen() const;
+    uint32_t wirelen() const;
+    uint32_t linktype() const;
+    const uint8_t* data() const;
+    /// Protocols walked so far, in path order.
+    const std::vector<Layer>& path() const;
+    /// "ethernet.ipv4.tcp.http"
+    std::string path_text() const;
+    /// Values of a requested attribute (see Handler::request), every occurrence in path order.
+    std::vector<Value> values(int column) const;
+    /// "ipv4.total_length" style description of where the packet was cut short, or "".
+    const std::string& truncated() const;
+    /// Where the packet broke a constraint or a length, or "".
+    const std::string& malformed() const;
+    /// The session the packet belongs to (0 when none).
+    uint64_t session_id() const;
+    /// 0: from the session's initiator, 1: the reverse.
+    uint32_t direction() const;
+
+    struct Impl;
+    explicit PacketView(const Impl* impl) : impl_(impl) {}
+
+private:
+    const Impl* impl_;
+};
+
+/// A session (flow) as session callbacks see it.
+struct SessionInfo {
+    uint64_t id = 0;
+    std::string transport;       ///< the protocol that made the session, e.g. "tcp"
+    std::string path;            ///< protocol path of its first packet
+    std::string application;     ///< classified application protocol, or ""
+    std::string src, dst;        ///< addresses of the initiator and the responder
+    uint64_t src_port = 0, dst_port = 0;
+    uint64_t packets[2] = {0, 0}; ///< per direction: 0 initiator to responder
+    uint64_t bytes[2] = {0, 0};
+    uint64_t first_ns = 0, last_ns = 0;
+    std::string end_reason;      ///< "timeout", "evicted", "closed", "end of input"
+};
+
+/// A packet as it enters the runtime.
+struct RawPacket {
+    const uint8_t* data = nullptr;
+    uint32_t caplen = 0;
+    uint32_t wirelen = 0;
+    uint32_t linktype = 1; ///< LINKTYPE_* (1 = Ethernet)
+    uint64_t ts_ns = 0;
+};
+
+struct HandlerOptions {
+    uint32_t max_sessions = 1u << 20;        ///< hard cap; the least recently used is evicted
+    uint64_t max_buffered_bytes = 64u << 20; ///< reassembly buffers of all sessions together
+    uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
+    uint32_t max_fragments_bytes = 16u << 20;
+    uint32_t fragment_timeout_ms = 30000;
+};
+
+/// Statistics of a handler.
+struct HandlerStats {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t truncated = 0;
+    uint64_t malformed = 0;
+    uint64_t sessions = 0;
+    uint64_t sessions_evicted = 0;
+    uint64_t fragments_reassembled = 0;
+    uint64_t segments_held = 0;
+};
+
+/// Processes packets of one input, in order. Not thread-safe: one handler per thread.
+class Handler {
+public:
+    using PacketCallback = std::function<Action(const PacketView&)>;
+    using AttributeCallback = std::function<Action(const PacketView&, const Value&)>;
+    using SessionCallback = std::function<void(const SessionInfo&)>;
+    /// A user analyser sees each packet at a protocol; it may stop the journey.
+    using Analyser = std::function<Action(const PacketView&, const Layer&)>;
+    /// A user classifier names the next protocol (by name) or returns "" to pass.
+    using Classifier = std::function<std::string(const PacketView&, const Layer&)>;
+
+    explicit Handler(const ProtocolLibrary& library, const HandlerOptions& options = {});
+    ~Handler();
+    Handler(const Handler&) = delete;
+    Handler& operator=(const Handler&) = delete;
+
+    /// Requests an attribute by name ("tcp.dst_port", "http.host", "frame.path") for every
+    /// packet; returns a column for PacketView::values(), or -1 when the name is unknown.
+    int request(std::string_view attribute);
+    /// Called with each occurrence of an attribute (request- or event-based).
+    bool on_attribute(std::string_view attribute, AttributeCallback cb);
+    /// Called once per packet after its journey; its action is returned by process().
+    void on_packet(PacketCallback cb);
+    void on_session_start(SessionCallback cb);
+    void on_session_classified(SessionCallback cb);
+    /// Called when a session ends (timeout, eviction, close, end of input), before it is freed.
+    void on_session_end(SessionCallback cb);
+    /// Runs `fn` on every packet that reaches `protocol`, among the compiled stages.
+    bool add_analyser(std::string_view protocol, int weight, Analyser fn);
+    /// Offers `fn` a say in what follows `protocol`; higher weights are asked first, and
+    /// against the compiled rules' weights.
+    bool add_classifier(std::string_view protocol, int weight, Classifier fn);
+
+    /// Walks one packet through its protocol path.
+    Action process(const RawPacket& packet);
+    /// Ends every session (reported with reason "end of input").
+    void finish();
+
+    const HandlerStats& stats() const;
+    /// Packets and bytes per protocol path prefix, for a protocol hierarchy summary.
+    struct PathCount {
+        std::string path;
+        uint64_t packets = 0;
+        uint64_t bytes = 0;
+    };
+    std::vector<PathCount> hierarchy() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace mmt

@@ -1,0 +1,514 @@
+// The packet journey: walks each packet from the `frame` protocol through its
+// protocol path by calling the compiled stage functions, in a loop:
+//   validate (pre_analyse) -> key / session -> analyse (events) -> update (post_analyse)
+//   -> extract requested attributes -> user analysers -> classify_next.
+// Streams (TCP) and fragments (IP) divert the payload through reassembly; what
+// comes out continues the walk from the protocol above.
+#include "journey/handler_impl.h"
+
+#include "journey/sessions.h"
+#include "output/format.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace mmt {
+
+std::string Value::text() const { return formatValue(v); }
+
+// ---------------------------------------------------------------- PacketView
+uint64_t PacketView::number() const { return impl_->number; }
+uint64_t PacketView::ts_ns() const { return impl_->raw->ts_ns; }
+uint32_t PacketView::caplen() const { return impl_->raw->caplen; }
+uint32_t PacketView::wirelen() const { return impl_->raw->wirelen; }
+uint32_t PacketView::linktype() const { return impl_->raw->linktype; }
+const uint8_t* PacketView::data() const { return impl_->raw->data; }
+const std::vector<Layer>& PacketView::path() const { return impl_->path; }
+std::vector<Value> PacketView::values(int column) const {
+    if (column < 0 || size_t(column) >= impl_->values.size()) return {};
+    return impl_->values[size_t(column)];
+}
+const std::string& PacketView::truncated() const { return impl_->truncated; }
+const std::string& PacketView::malformed() const { return impl_->malformed; }
+uint64_t PacketView::session_id() const { return impl_->session; }
+uint32_t PacketView::direction() const { return impl_->direction; }
+
+std::string PacketView::path_text() const {
+    // One name per depth: the PDUs that one packet completes share the path above the stream.
+    std::string s;
+    int last = -1;
+    for (const Layer& l : impl_->path) {
+        if (int(l.depth) <= last) continue;
+        last = int(l.depth);
+        if (l.proto <= 0) continue; // `frame` is implied
+        if (!s.empty()) s += '.';
+        s += impl_->table->protos[l.proto].name;
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------- Handler
+struct Handler::Impl {
+    Impl(const ProtocolLibrary& l, const HandlerOptions& o)
+        : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), arena(kArenaSize) {
+        wants.resize(T->n_protos);
+        analysers.resize(T->n_protos);
+        classifiers.resize(T->n_protos);
+        pv.table = T;
+        sessions.onEnd = [this](const SessionInfo& s) {
+            for (auto& cb : endCbs) cb(s);
+        };
+        sessions.onStart = [this](const SessionInfo& s) {
+            for (auto& cb : startCbs) cb(s);
+        };
+        sessions.onClassified = [this](const SessionInfo& s) {
+            for (auto& cb : classifiedCbs) cb(s);
+        };
+    }
+
+    struct UserAnalyser {
+        int weight;
+        Analyser fn;
+    };
+    struct UserClassifier {
+        int weight;
+        Classifier fn;
+    };
+    struct Wants {
+        std::vector<std::pair<int, int>> getters;          // (attribute, column)
+        uint64_t events = 0;                               // bits of ctx.events_wanted
+        std::vector<std::vector<int>> eventColumns;        // by attribute index
+        std::vector<std::vector<AttributeCallback>> attrCbs; // by attribute index
+        bool any() const { return !getters.empty() || events != 0; }
+    };
+
+    const ProtocolLibrary& lib;
+    const mmt_library* T;
+    HandlerOptions opts;
+    Sessions sessions;
+
+    std::vector<AttributeRef> columns;
+    std::vector<Wants> wants;
+    std::vector<std::pair<int, int>> frameColumns; // (frame attribute, column)
+    std::vector<std::vector<UserAnalyser>> analysers;
+    std::vector<std::vector<UserClassifier>> classifiers;
+    std::vector<PacketCallback> packetCbs;
+    std::vector<SessionCallback> startCbs, classifiedCbs, endCbs;
+
+    // Per packet.
+    PacketView::Impl pv;
+    std::array<LayerState, kMaxDepth> layers;
+    unsigned depth = 0;
+    std::vector<uint8_t> arena;
+    size_t arenaUsed = 0;
+    int eventProto = -1;
+    bool dropped = false;
+    HandlerStats stats;
+    std::vector<uint8_t> held; // a copy of reassembled bytes that must outlive the defragmenter's buffer
+
+    // Protocol hierarchy: packets and bytes per path prefix.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> hierarchy;
+
+    bool requestColumn(int column) {
+        const AttributeRef& r = columns[size_t(column)];
+        if (r.proto < 0) {
+            frameColumns.push_back({r.attr, column});
+            return true;
+        }
+        Wants& w = wants[size_t(r.proto)];
+        const mmt_attr& a = T->protos[r.proto].attrs[r.attr];
+        if (a.kind == MMT_ATTR_EVENT) {
+            w.events |= uint64_t(1) << a.event_index;
+            if (w.eventColumns.size() <= size_t(r.attr)) w.eventColumns.resize(size_t(r.attr) + 1);
+            w.eventColumns[size_t(r.attr)].push_back(column);
+        } else {
+            w.getters.push_back({r.attr, column});
+        }
+        return true;
+    }
+
+    static void onEvent(mmt_ctx* ctx, uint32_t attr, const mmt_value* v) {
+        auto* self = static_cast<Impl*>(ctx->user);
+        self->deliver(self->eventProto, int(attr), *v, ctx);
+    }
+
+    /// Records one occurrence of an attribute for the columns and callbacks that want it.
+    void deliver(int proto, int attr, const mmt_value& raw, const mmt_ctx* ctx) {
+        Wants& w = wants[size_t(proto)];
+        mmt_value v = raw;
+        // Values that point outside the packet (into reassembly buffers) are copied: they
+        // must stay valid until the packet's callbacks have run.
+        if ((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr) {
+            bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
+            bool inArena = v.ptr >= arena.data() && v.ptr + v.len <= arena.data() + arena.size();
+            if (!inPacket && !inArena) {
+                if (arenaUsed + v.len > arena.size()) return;
+                std::memcpy(arena.data() + arenaUsed, v.ptr, v.len);
+                v.ptr = arena.data() + arenaUsed;
+                arenaUsed += v.len;
+            }
+        }
+        Value val{v};
+        if (size_t(attr) < w.eventColumns.size())
+            for (int col : w.eventColumns[size_t(attr)]) pv.values[size_t(col)].push_back(val);
+        if (size_t(attr) < w.attrCbs.size())
+            for (auto& cb : w.attrCbs[size_t(attr)])
+                if (cb(PacketView(&pv), val) == Action::Drop) dropped = true;
+        (void)ctx;
+    }
+
+    void resetPacket(const RawPacket& raw) {
+        pv.raw = &raw;
+        pv.number = ++stats.packets;
+        pv.path.clear();
+        for (auto& v : pv.values) v.clear();
+        pv.truncated.clear();
+        pv.malformed.clear();
+        pv.session = 0;
+        pv.direction = 0;
+        depth = 0;
+        arenaUsed = 0;
+        dropped = false;
+        stats.bytes += raw.wirelen;
+    }
+
+    std::string failureText(int proto, const mmt_parse_result& r) {
+        const mmt_proto& p = T->protos[proto];
+        std::string where = p.name;
+        if (r.fail_field >= 0 && uint32_t(r.fail_field) < p.n_fields) where += std::string(".") + p.fields[r.fail_field];
+        return where;
+    }
+
+    /// Extract: the requested attributes of the protocol at `L`.
+    void extract(LayerState& L) {
+        Wants& w = wants[size_t(L.proto)];
+        const mmt_proto& p = T->protos[L.proto];
+        for (auto [attr, column] : w.getters) {
+            mmt_value v{};
+            if (p.attrs[attr].get && p.attrs[attr].get(&L.ctx, &v)) {
+                Wants saved = {};
+                (void)saved;
+                deliverColumn(column, v);
+            }
+        }
+        arenaUsed += L.ctx.scratch_used;
+    }
+
+    void deliverColumn(int column, const mmt_value& raw) {
+        mmt_value v = raw;
+        if ((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr) {
+            bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
+            bool inArena = v.ptr >= arena.data() && v.ptr + v.len <= arena.data() + arena.size();
+            if (!inPacket && !inArena) {
+                if (arenaUsed + v.len > arena.size()) return;
+                std::memcpy(arena.data() + arenaUsed, v.ptr, v.len);
+                v.ptr = arena.data() + arenaUsed;
+                arenaUsed += v.len;
+            }
+        }
+        pv.values[size_t(column)].push_back(Value{v});
+    }
+
+    /// Runs the walk from protocol `proto` over [data, data + len). Returns false when a
+    /// handler dropped the packet.
+    bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool inPacket, Flow* flow,
+              int flowLayer) {
+        while (proto >= 0) {
+            if (depth >= kMaxDepth) return true;
+            LayerState& L = layers[depth++];
+            const mmt_proto& p = T->protos[proto];
+            L.proto = proto;
+            L.inPacket = inPacket;
+            std::memset(&L.ctx, 0, sizeof L.ctx);
+            L.ctx.data = data;
+            L.ctx.len = len;
+            L.ctx.linktype = pv.raw->linktype;
+            L.ctx.parent = parent;
+            L.ctx.parent_id = parent ? T->protos[layers[depth - 2].proto].id : 0;
+            L.ctx.scratch = arena.data() + arenaUsed;
+            L.ctx.scratch_cap = uint32_t(arena.size() - arenaUsed);
+            L.ctx.user = this;
+            L.ctx.emit = &Impl::onEvent;
+            L.ctx.direction = pv.direction;
+            Wants& w = wants[size_t(proto)];
+            L.ctx.events_wanted = w.events;
+
+            // pre_analyse
+            mmt_parse_result& r = L.res;
+            std::memset(&r, 0, sizeof r);
+            int32_t status = p.validate(&L.ctx, &r);
+            uint32_t offset = inPacket ? uint32_t(data - pv.raw->data) : 0;
+            pv.path.push_back(Layer{proto, depth - 1, offset, r.header_len, r.payload_len});
+            if (status != MMT_OK) {
+                std::string where = failureText(proto, r);
+                if (status == MMT_TRUNCATED) {
+                    if (pv.truncated.empty()) pv.truncated = where;
+                    ++stats.truncated;
+                } else {
+                    if (pv.malformed.empty()) pv.malformed = where;
+                    ++stats.malformed;
+                }
+                // Fields that fit are still worth extracting, as tshark shows them.
+                if (w.any()) extract(L);
+                return true;
+            }
+            if (r.payload_truncated && pv.truncated.empty()) {
+                pv.truncated = std::string(p.name) + ".payload";
+                ++stats.truncated;
+            }
+
+            // sessionize
+            if (p.key) sessions.addKey(p, L.ctx);
+            if (p.flags & MMT_PROTO_SESSION) {
+                Flow* f = sessions.lookup(proto, L.ctx, *pv.raw, pv);
+                if (f) {
+                    flow = f;
+                    flowLayer = int(depth - 1);
+                    pv.session = f->id;
+                    pv.direction = f->lastDirection;
+                    L.ctx.direction = pv.direction;
+                }
+            }
+            if (flow && p.state_size) L.ctx.state = sessions.stateFor(*flow, proto, p);
+
+            // analyse: events, and body constraints, only when someone listens
+            if (w.events && p.analyse) {
+                eventProto = proto;
+                mmt_parse_result ar{};
+                if (p.analyse(&L.ctx, &ar) == MMT_MALFORMED && pv.malformed.empty()) {
+                    pv.malformed = failureText(proto, ar);
+                    ++stats.malformed;
+                }
+                if (dropped) return false;
+            }
+            // post_analyse
+            if (p.update && L.ctx.state) p.update(&L.ctx);
+            // extract
+            if (!w.getters.empty()) extract(L);
+            else arenaUsed += L.ctx.scratch_used;
+            // user analysers, by weight
+            Action act = Action::Continue;
+            for (auto& a : analysers[size_t(proto)]) {
+                Action x = a.fn(PacketView(&pv), pv.path.back());
+                if (x == Action::Drop) return false;
+                if (x == Action::Skip) act = Action::Skip;
+            }
+            if (act == Action::Skip) return true;
+
+            // classify_next
+            const uint8_t* payload = data + r.header_len;
+            uint32_t plen = r.payload_len;
+            if (p.fragment) {
+                mmt_frag_info fi{};
+                if (p.fragment(&L.ctx, &fi)) {
+                    const uint8_t* whole = nullptr;
+                    uint32_t wholeLen = 0;
+                    if (!sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen)) return true;
+                    ++stats.fragments_reassembled;
+                    held.assign(whole, whole + wholeLen);
+                    payload = held.data();
+                    plen = wholeLen;
+                    inPacket = false;
+                }
+            }
+            if ((p.flags & MMT_PROTO_STREAM) && flow && flowLayer == int(depth - 1)) {
+                return sessions.stream(*flow, proto, L, payload, plen, *this);
+            }
+            if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
+            int next = -1;
+            if (flow && flowLayer == int(depth - 1) && flow->app >= 0) next = flow->app;
+            else next = classify(L, payload, plen);
+            if (flow && flowLayer == int(depth - 1) && flow->app < 0) sessions.classified(*flow, next, pv, *this);
+            if (next < 0) return true;
+            parent = &L.ctx;
+            proto = next;
+            data = payload;
+            len = plen;
+        }
+        return true;
+    }
+
+    /// classify_next: compiled rules and user classifiers, by weight.
+    int classify(LayerState& L, const uint8_t* payload, uint32_t plen) {
+        const mmt_proto& p = T->protos[L.proto];
+        int best = -1;
+        uint32_t bestWeight = 0;
+        mmt_class_result cr{};
+        if (p.classify && p.classify(&L.ctx, &L.res, &cr)) {
+            best = lib.impl_->indexOfId(cr.next_id);
+            bestWeight = cr.weight;
+        }
+        (void)payload;
+        (void)plen;
+        for (auto& c : classifiers[size_t(L.proto)]) {
+            if (best >= 0 && uint32_t(c.weight) <= bestWeight) break;
+            std::string name = c.fn(PacketView(&pv), pv.path.back());
+            if (name.empty()) continue;
+            int idx = lib.find_protocol(name);
+            if (idx >= 0) return idx;
+        }
+        return best;
+    }
+
+    Action process(const RawPacket& raw) {
+        resetPacket(raw);
+        sessions.beginPacket(raw.ts_ns);
+        bool keep = walk(0, raw.data, raw.caplen, nullptr, true, nullptr, -1);
+        countHierarchy(raw);
+        if (!keep) return Action::Drop;
+        for (auto [attr, column] : frameColumns) frameValue(attr, column);
+        Action result = Action::Continue;
+        for (auto& cb : packetCbs) {
+            Action a = cb(PacketView(&pv));
+            if (a == Action::Drop) return Action::Drop;
+            if (a == Action::Skip) result = Action::Skip;
+        }
+        sessions.endPacket(*this);
+        return result;
+    }
+
+    void countHierarchy(const RawPacket& raw) {
+        std::string prefix;
+        int last = -1;
+        for (const Layer& l : pv.path) {
+            if (int(l.depth) <= last) continue;
+            last = int(l.depth);
+            if (l.proto <= 0) continue;
+            if (!prefix.empty()) prefix += '.';
+            prefix += T->protos[l.proto].name;
+            auto& c = hierarchy[prefix];
+            c.first++;
+            c.second += raw.wirelen;
+        }
+    }
+
+    /// Copies a string into the arena and delivers it to a column.
+    void frameString(int column, const std::string& s) {
+        if (arenaUsed + s.size() > arena.size()) return;
+        std::memcpy(arena.data() + arenaUsed, s.data(), s.size());
+        mmt_value v{};
+        v.type = MMT_T_STRING;
+        v.ptr = arena.data() + arenaUsed;
+        v.len = uint32_t(s.size());
+        arenaUsed += s.size();
+        pv.values[size_t(column)].push_back(Value{v});
+    }
+
+    void frameValue(int attr, int column) {
+        mmt_value v{};
+        v.type = MMT_T_UINT;
+        switch (attr) {
+        case kFrameNumber: v.u = pv.number; break;
+        case kFrameTime:
+        case kFrameTimeEpoch:
+            frameString(column, fmt::format("{}.{:09}", pv.raw->ts_ns / 1000000000ull, pv.raw->ts_ns % 1000000000ull));
+            return;
+        case kFrameLen: v.u = pv.raw->wirelen; break;
+        case kFrameCapLen: v.u = pv.raw->caplen; break;
+        case kFrameLinktype: v.u = pv.raw->linktype; break;
+        case kFramePath:
+        case kFrameProtocols: frameString(column, PacketView(&pv).path_text()); return;
+        case kFrameTruncated:
+            if (!pv.truncated.empty()) frameString(column, pv.truncated);
+            return;
+        case kFrameMalformed:
+            if (!pv.malformed.empty()) frameString(column, pv.malformed);
+            return;
+        case kFrameSession:
+            if (!pv.session) return;
+            v.u = pv.session;
+            break;
+        case kFrameDirection:
+            if (!pv.session) return;
+            v.u = pv.direction;
+            break;
+        default: return;
+        }
+        pv.values[size_t(column)].push_back(Value{v});
+    }
+};
+
+int classifyLayer(Handler::Impl& h, LayerState& L) { return h.classify(L, nullptr, 0); }
+
+// Walks a reassembled chunk from `proto` on: used by Sessions for stream payloads.
+bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, Flow* flow) {
+    unsigned savedDepth = h.depth;
+    bool keep = h.walk(proto, data, len, parent, false, flow, -1);
+    h.depth = savedDepth;
+    return keep;
+}
+
+Handler::Handler(const ProtocolLibrary& library, const HandlerOptions& options)
+    : impl_(std::make_unique<Impl>(library, options)) {}
+Handler::~Handler() = default;
+
+int Handler::request(std::string_view attribute) {
+    AttributeRef r = impl_->lib.find_attribute(attribute);
+    if (!r.valid()) return -1;
+    int column = int(impl_->columns.size());
+    impl_->columns.push_back(r);
+    impl_->pv.values.emplace_back();
+    impl_->requestColumn(column);
+    return column;
+}
+
+bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
+    AttributeRef r = impl_->lib.find_attribute(attribute);
+    if (!r.valid() || r.proto < 0) return false;
+    auto& w = impl_->wants[size_t(r.proto)];
+    if (w.attrCbs.size() <= size_t(r.attr)) w.attrCbs.resize(size_t(r.attr) + 1);
+    if (r.event) {
+        w.attrCbs[size_t(r.attr)].push_back(std::move(cb));
+        w.events |= uint64_t(1) << impl_->T->protos[r.proto].attrs[r.attr].event_index;
+        return true;
+    }
+    // Request-based: computed through a column, then handed to the callback per packet.
+    int column = request(attribute);
+    impl_->packetCbs.push_back([column, cb = std::move(cb)](const PacketView& p) {
+        for (const Value& v : p.values(column))
+            if (cb(p, v) == Action::Drop) return Action::Drop;
+        return Action::Continue;
+    });
+    return true;
+}
+
+void Handler::on_packet(PacketCallback cb) { impl_->packetCbs.push_back(std::move(cb)); }
+void Handler::on_session_start(SessionCallback cb) { impl_->startCbs.push_back(std::move(cb)); }
+void Handler::on_session_classified(SessionCallback cb) { impl_->classifiedCbs.push_back(std::move(cb)); }
+void Handler::on_session_end(SessionCallback cb) { impl_->endCbs.push_back(std::move(cb)); }
+
+bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
+    int p = impl_->lib.find_protocol(protocol);
+    if (p < 0) return false;
+    auto& v = impl_->analysers[size_t(p)];
+    v.push_back({weight, std::move(fn)});
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.weight > b.weight; });
+    return true;
+}
+
+bool Handler::add_classifier(std::string_view protocol, int weight, Classifier fn) {
+    int p = impl_->lib.find_protocol(protocol);
+    if (p < 0) return false;
+    auto& v = impl_->classifiers[size_t(p)];
+    v.push_back({weight, std::move(fn)});
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.weight > b.weight; });
+    return true;
+}
+
+Action Handler::process(const RawPacket& packet) { return impl_->process(packet); }
+void Handler::finish() { impl_->sessions.finish(); }
+const HandlerStats& Handler::stats() const {
+    impl_->stats.sessions = impl_->sessions.created();
+    impl_->stats.sessions_evicted = impl_->sessions.evicted();
+    return impl_->stats;
+}
+
+std::vector<Handler::PathCount> Handler::hierarchy() const {
+    std::vector<PathCount> out;
+    for (auto& [path, c] : impl_->hierarchy) out.push_back(PathCount{path, c.first, c.second});
+    return out;
+}
+
+} // namespace mmt

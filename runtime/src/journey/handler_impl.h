@@ -1,0 +1,36 @@
+// Internals of Handler and PacketView: the per-packet state of the journey.
+#pragma once
+
+#include "journey/library_impl.h"
+#include "mmt/runtime.h"
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace mmt {
+
+constexpr unsigned kMaxDepth = 24;           // protocols on one path, tunnels included
+constexpr size_t kArenaSize = 256 * 1024;    // per-packet memory for computed values
+
+struct PacketView::Impl {
+    const mmt_library* table = nullptr;
+    const RawPacket* raw = nullptr;
+    uint64_t number = 0;
+    std::vector<Layer> path;
+    std::vector<std::vector<Value>> values; // per requested column
+    std::string truncated;
+    std::string malformed;
+    uint64_t session = 0;
+    uint32_t direction = 0;
+};
+
+/// One protocol of the packet being walked.
+struct LayerState {
+    int proto = -1;
+    mmt_ctx ctx{};
+    mmt_parse_result res{};
+    bool inPacket = true; // ctx.data points into the packet (not into reassembled bytes)
+};
+
+} // namespace mmt

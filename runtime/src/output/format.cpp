@@ -1,0 +1,134 @@
+// Value formatting and escaping for mmtrun's outputs.
+#include "output/format.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+
+namespace mmt {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void appendDecimal(std::string& out, uint64_t v) {
+    char buf[24];
+    int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+    out.append(buf, size_t(n));
+}
+
+/// Length of a valid UTF-8 sequence starting at p[0], or 0.
+size_t utf8Length(const uint8_t* p, size_t n) {
+    uint8_t c = p[0];
+    size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+    if (c >= 0xf5) return 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; ++i)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    return len;
+}
+
+void appendText(std::string& out, const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        uint8_t c = p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += char(c);
+        } else if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (size_t u = c >= 0x80 ? utf8Length(p + i, n - i) : 0) {
+            out.append(reinterpret_cast<const char*>(p + i), u);
+            i += u - 1;
+        } else {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+}
+
+} // namespace
+
+void appendValue(std::string& out, const mmt_value& v) {
+    switch (v.type) {
+    case MMT_T_UINT: appendDecimal(out, v.u); break;
+    case MMT_T_BOOL: out += v.u ? '1' : '0'; break;
+    case MMT_T_STRING: appendText(out, v.ptr, v.len); break;
+    case MMT_T_BYTES:
+        // Bytes print as hex pairs separated by colons, as tshark prints byte fields.
+        for (uint32_t i = 0; i < v.len; ++i) {
+            if (i) out += ':';
+            out += kHex[v.ptr[i] >> 4];
+            out += kHex[v.ptr[i] & 15];
+        }
+        break;
+    case MMT_T_MAC:
+        for (uint32_t i = 0; i < 6 && i < v.len; ++i) {
+            if (i) out += ':';
+            out += kHex[v.ptr[i] >> 4];
+            out += kHex[v.ptr[i] & 15];
+        }
+        break;
+    case MMT_T_IPV4: {
+        if (v.len < 4) break;
+        char buf[INET_ADDRSTRLEN];
+        if (inet_ntop(AF_INET, v.ptr, buf, sizeof buf)) out += buf;
+        break;
+    }
+    case MMT_T_IPV6: {
+        if (v.len < 16) break;
+        char buf[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, v.ptr, buf, sizeof buf)) out += buf;
+        break;
+    }
+    default: break;
+    }
+}
+
+std::string formatValue(const mmt_value& v) {
+    std::string s;
+    appendValue(s, v);
+    return s;
+}
+
+void appendCsv(std::string& out, std::string_view cell) {
+    if (cell.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out += cell;
+        return;
+    }
+    out += '"';
+    for (char c : cell) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+void appendJson(std::string& out, std::string_view s) {
+    out += '"';
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                out += "\\u00";
+                out += kHex[c >> 4];
+                out += kHex[c & 15];
+            } else {
+                out += char(c);
+            }
+        }
+    }
+    out += '"';
+}
+
+} // namespace mmt

@@ -1,0 +1,21 @@
+// Text forms of attribute values, as tshark prints them, and escaping for CSV and JSON.
+#pragma once
+
+#include "mmt/abi.h"
+
+#include <string>
+#include <string_view>
+
+namespace mmt {
+
+/// Decimal integers, 1/0 booleans, dotted IPv4, RFC 5952 IPv6, lower-case aa:bb MAC,
+/// strings as text with control characters escaped (\r, \n, \t, \xNN).
+void appendValue(std::string& out, const mmt_value& v);
+std::string formatValue(const mmt_value& v);
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+void appendCsv(std::string& out, std::string_view cell);
+/// A JSON string literal, quotes included.
+void appendJson(std::string& out, std::string_view s);
+
+} // namespace mmt
