@@ -468,6 +468,10 @@ private:
         unsigned prechecked = 0;
         Value* group = nullptr; // value of the current bit group
         limit = std::min(limit, items.size());
+        // Every field of this walk starts absent: a loop walks the same record again and
+        // again through the same slots, and a field skipped by its condition or by the
+        // switch arm taken must not show the previous element's value.
+        clearPresence(st, items, limit, scope);
         for (size_t i = 0; i < limit; ++i) {
             const ast::FieldItem& it = items[i];
             if (prechecked == 0 && isFixedItem(it) && it.kind == ast::FieldItem::Kind::Field) {
@@ -499,6 +503,19 @@ private:
             }
         }
         return off;
+    }
+
+    void clearPresence(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit, Scope& scope) {
+        for (size_t i = 0; i < limit && i < items.size(); ++i) {
+            const ast::FieldItem& it = items[i];
+            if (it.kind == ast::FieldItem::Kind::Field) {
+                const Field& f = *it.field;
+                if (!scope.count(&f)) scope[&f] = newSlot(st, f);
+                B.CreateStore(llvm::ConstantInt::getFalse(C), scope[&f].present);
+            } else if (it.kind == ast::FieldItem::Kind::Switch) {
+                for (const auto& arm : it.sw->arms) clearPresence(st, arm.items, SIZE_MAX, scope);
+            }
+        }
     }
 
     void emitRunCheck(FnState& st, Value* off, Value* end, unsigned run,
@@ -542,7 +559,9 @@ private:
 
     Value* walkField(FnState& st, const Field& f, Value* off, Value* end, Scope& scope, unsigned& prechecked,
                      Value*& group) {
-        Slot s = newSlot(st, f);
+        // The slot was made absent when this walk began (see walkItems).
+        auto found = scope.find(&f);
+        Slot s = found != scope.end() ? found->second : newSlot(st, f);
         scope[&f] = s;
         if (fixedSize(f) == 0 && !(f.isBitField && f.bitOffset != 0)) prechecked = 0;
         BasicBlock* skipBB = nullptr;
@@ -2346,6 +2365,11 @@ private:
 };
 
 } // namespace
+
+const char* lowererBuildStamp() {
+    // A cached object is only as good as the code generator that made it.
+    return __DATE__ " " __TIME__;
+}
 
 void lower(sema::SemaContext& sema, llvm::Module& module) {
     Lowerer l(sema, module);

@@ -15,4 +15,7 @@ namespace mmtc::codegen {
 /// Fills `module` with every protocol's stage functions and the `mmt_library_v1` table.
 void lower(sema::SemaContext& sema, llvm::Module& module);
 
+/// Changes whenever the code generator is rebuilt; part of the cache key.
+const char* lowererBuildStamp();
+
 } // namespace mmtc::codegen
