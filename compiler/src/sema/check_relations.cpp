@@ -16,10 +16,55 @@ public:
 
     void run(ast::Protocol& p) {
         for (auto& o : p.overs) checkOver(p, o);
+        repeatedOvers(p);
         for (auto& c : p.classifies) checkClassify(p, c);
     }
 
 private:
+    static bool sameExpr(const ast::Expr& a, const ast::Expr& b) {
+        if (a.kind != b.kind || a.text != b.text || a.intValue != b.intValue || a.boolValue != b.boolValue ||
+            a.operands.size() != b.operands.size() || a.cases.size() != b.cases.size())
+            return false;
+        for (size_t i = 0; i < a.cases.size(); ++i)
+            if (a.cases[i].lo != b.cases[i].lo || a.cases[i].hi != b.cases[i].hi) return false;
+        for (size_t i = 0; i < a.operands.size(); ++i)
+            if (!sameExpr(*a.operands[i], *b.operands[i])) return false;
+        return true;
+    }
+
+    /// Two `over` rules for one parent that say the same thing: the second would never
+    /// change anything (it is usually a copy-paste that meant another parent or value).
+    void repeatedOvers(const ast::Protocol& p) {
+        std::map<std::string, std::map<uint64_t, const ast::CaseValue*>> ports; // by parent
+        for (size_t j = 0; j < p.overs.size(); ++j) {
+            const ast::Over& o = p.overs[j];
+            if (!o.parentProto) continue;
+            if (o.byPort) {
+                auto& seen = ports[o.parent];
+                for (const auto& v : o.ports) {
+                    if (v.lo > v.hi || v.hi - v.lo > 65536) continue;
+                    for (uint64_t x = v.lo;; ++x) {
+                        auto [it, fresh] = seen.emplace(x, &v);
+                        if (!fresh) {
+                            ctx_.diags.report(DiagKind::DuplicateOverPort, v.range, x, o.parent);
+                            ctx_.diags.note(DiagKind::PreviousCase, it->second->range, x);
+                            break;
+                        }
+                        if (x == v.hi) break;
+                    }
+                }
+                continue;
+            }
+            for (size_t i = 0; i < j; ++i) {
+                const ast::Over& e = p.overs[i];
+                if (e.byPort || e.parent != o.parent || !e.when || !o.when || !sameExpr(*e.when, *o.when)) continue;
+                ctx_.diags.report(DiagKind::DuplicateOver, o.parentRange, o.parent);
+                ctx_.diags.note(DiagKind::PreviousRule, e.parentRange);
+                break;
+            }
+        }
+    }
+
     ast::Protocol* target(const std::string& name, SourceRange r) {
         ast::Protocol* t = ctx_.findProtocol(name);
         if (!t) {

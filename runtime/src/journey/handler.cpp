@@ -302,7 +302,11 @@ struct Handler::Impl {
             uint32_t plen = r.payload_len;
             if (p.fragment) {
                 mmt_frag_info fi{};
-                if (p.fragment(&L.ctx, &fi)) {
+                if (p.fragment(&L.ctx, &fi) && r.payload_truncated) {
+                    // A fragment cut short cannot be reassembled; the first one still
+                    // shows the headers that follow it, as tshark does.
+                    if (fi.offset != 0) return true;
+                } else if (p.fragment(&L.ctx, &fi)) {
                     const uint8_t* whole = nullptr;
                     uint32_t wholeLen = 0;
                     if (!sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen)) return true;

@@ -97,6 +97,55 @@ struct Ctx {
         if (!p.attrs[i].get(&c, &v)) return "<absent>";
         return render(v);
     }
+    /// The attribute's raw value; `present` tells whether the getter returned 1.
+    mmt_value value(const mmt_proto& p, const std::string& name, bool& present) {
+        int i = Compiled::attrIndex(p, name);
+        REQUIRE(i >= 0);
+        REQUIRE(p.attrs[i].get);
+        mmt_value v{};
+        present = p.attrs[i].get(&c, &v) == 1;
+        return v;
+    }
+    /// Runs analyse (events land in `events`) and returns its result.
+    mmt_parse_result analyse(const mmt_proto& p) {
+        REQUIRE(p.analyse);
+        events.clear();
+        mmt_parse_result r{};
+        int32_t status = p.analyse(&c, &r);
+        CHECK(status == int32_t(r.status));
+        return r;
+    }
+    /// The values raised for event attribute `name` by the last analyse, in order.
+    std::vector<std::string> raised(const mmt_proto& p, const std::string& name) const {
+        int i = Compiled::attrIndex(p, name);
+        REQUIRE(i >= 0);
+        std::vector<std::string> out;
+        for (const auto& [attr, text] : events)
+            if (attr == uint32_t(i)) out.push_back(text);
+        return out;
+    }
+    /// The name of the field a failure blames, or "-" when none is.
+    static std::string failField(const mmt_proto& p, const mmt_parse_result& r) {
+        if (r.fail_field < 0) return "-";
+        REQUIRE(uint32_t(r.fail_field) < p.n_fields);
+        return p.fields[r.fail_field];
+    }
 };
+
+/// Bytes from hex text; spaces are ignored: hex("45 00 00 1c").
+inline std::vector<uint8_t> hex(const std::string& s) {
+    std::vector<uint8_t> out;
+    int hi = -1;
+    for (char ch : s) {
+        int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (v < 0) continue;
+        if (hi < 0) hi = v;
+        else {
+            out.push_back(uint8_t(hi * 16 + v));
+            hi = -1;
+        }
+    }
+    return out;
+}
 
 } // namespace mmtc::test
