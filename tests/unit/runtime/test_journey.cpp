@@ -1,0 +1,260 @@
+// The packet journey through the public API: stages, target actions, user analysers and
+// classifiers, sessions, timeouts and caps, TCP reassembly, IP fragments, link types.
+#include "journey_util.h"
+
+using namespace mmt;
+using namespace mmt::test;
+
+namespace {
+
+const char* kClient = "10.0.0.1";
+const char* kServer = "10.0.0.2";
+
+Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags, const std::string& data = "",
+             const char* src = kClient, const char* dst = kServer) {
+    return PacketBuilder().eth().ipv4(src, dst).tcp(sport, dport).seq(seq).flags(flags).payload(data).build();
+}
+
+Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data = "x", const char* src = kClient,
+             const char* dst = kServer) {
+    return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(data).build();
+}
+
+} // namespace
+
+TEST_CASE("the path and attributes of each layer", "[journey]") {
+    Recorder r({"ethernet.src", "ipv4.src", "ipv4.ttl", "tcp.dst_port", "frame.path", "frame.number"});
+    auto row = r.feed(PacketBuilder().eth("02:00:00:00:00:aa", "02:00:00:00:00:bb").ipv4("1.2.3.4", "5.6.7.8").ttl(7)
+                           .tcp(1234, 80).flags(SYN).build());
+    CHECK(row["path"] == "ethernet.ipv4.tcp");
+    CHECK(row["frame.path"] == "ethernet.ipv4.tcp");
+    CHECK(row["ethernet.src"] == "02:00:00:00:00:aa");
+    CHECK(row["ipv4.src"] == "1.2.3.4");
+    CHECK(row["ipv4.ttl"] == "7");
+    CHECK(row["tcp.dst_port"] == "80");
+    CHECK(row["frame.number"] == "1");
+}
+
+TEST_CASE("every occurrence of an attribute, in path order", "[journey]") {
+    Recorder r({"ipv4.src", "vlan.id"});
+    // IPv4 in IPv4 inside two VLAN tags.
+    Bytes inner = PacketBuilder().ipv4("192.168.0.1", "192.168.0.2").udp(1, 2).payload("x").build();
+    auto row = r.feed(PacketBuilder().eth().svlan(100).vlan(200).ipv4("10.1.1.1", "10.2.2.2").ip_proto(4).payload(inner).build());
+    CHECK(row["path"] == "ethernet.vlan.vlan.ipv4.ipv4.udp");
+    CHECK(row["ipv4.src"] == "10.1.1.1,192.168.0.1");
+    CHECK(row["vlan.id"] == "100,200");
+}
+
+TEST_CASE("truncated and malformed packets name the protocol and field", "[journey]") {
+    Recorder r({"ipv4.src", "frame.truncated", "frame.malformed"});
+    Bytes p = PacketBuilder().eth().ipv4(kClient, kServer).udp(1, 2).payload("abc").build();
+    Bytes cut(p.begin(), p.begin() + 14 + 10);
+    auto t = r.feed(cut);
+    CHECK(t["frame.truncated"] == "ipv4.checksum");
+    CHECK(t["malformed"].empty());
+    Bytes bad = p;
+    bad[14] = 0x46 + 0x10; // version 5
+    auto m = r.feed(bad);
+    CHECK(m["frame.malformed"] == "ipv4.version");
+    CHECK(m["path"] == "ethernet.ipv4");
+}
+
+TEST_CASE("packet callbacks and analysers steer the journey", "[journey]") {
+    Handler h(builtinLibrary());
+    std::vector<std::string> seen;
+    h.add_analyser("ipv4", 10, [&](const PacketView& p, const Layer&) {
+        seen.push_back("ipv4#" + std::to_string(p.number()));
+        return p.number() == 2 ? Action::Skip : p.number() == 3 ? Action::Drop : Action::Continue;
+    });
+    h.add_analyser("ipv4", 20, [&](const PacketView&, const Layer&) {
+        seen.push_back("first");
+        return Action::Continue;
+    });
+    std::vector<std::string> paths;
+    h.on_packet([&](const PacketView& p) {
+        paths.push_back(p.path_text());
+        return p.number() == 4 ? Action::Drop : Action::Continue;
+    });
+    Bytes pkt = udpPkt(1000, 53);
+    RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+    CHECK(h.process(raw) == Action::Continue);
+    CHECK(h.process(raw) == Action::Continue); // Skip: ends the path at ipv4
+    CHECK(h.process(raw) == Action::Drop);     // Drop: stops at once, no packet callback
+    CHECK(h.process(raw) == Action::Drop);     // the packet callback's own verdict
+    REQUIRE(paths.size() == 3);
+    CHECK(paths[0] == "ethernet.ipv4.udp.dns");
+    CHECK(paths[1] == "ethernet.ipv4");
+    CHECK(seen[0] == "first"); // weight 20 runs before weight 10
+    CHECK(seen[1] == "ipv4#1");
+}
+
+TEST_CASE("user classifiers compete with compiled rules by weight", "[journey]") {
+    Handler h(builtinLibrary());
+    std::vector<std::string> paths;
+    h.on_packet([&](const PacketView& p) {
+        paths.push_back(p.path_text());
+        return Action::Continue;
+    });
+    // Above every compiled rule: claims DNS for anything on port 9999.
+    h.add_classifier("udp", 1000, [](const PacketView& p, const Layer&) {
+        return p.caplen() > 0 && p.path().size() && p.data()[36] == 0x27 && p.data()[37] == 0x0f ? "dns" : "";
+    });
+    // Below the port rule for 53: never consulted for DNS on port 53.
+    bool lowAsked = false;
+    h.add_classifier("udp", 1, [&](const PacketView&, const Layer&) {
+        lowAsked = true;
+        return "";
+    });
+    Bytes a = udpPkt(5000, 9999), b = udpPkt(5000, 53);
+    h.process(RawPacket{a.data(), uint32_t(a.size()), uint32_t(a.size()), 1, 1});
+    CHECK(paths.back() == "ethernet.ipv4.udp.dns");
+    h.process(RawPacket{b.data(), uint32_t(b.size()), uint32_t(b.size()), 1, 2});
+    CHECK(paths.back() == "ethernet.ipv4.udp.dns");
+    CHECK_FALSE(lowAsked);
+}
+
+TEST_CASE("both directions share a session; sessions end with a reason", "[journey][session]") {
+    Recorder r({"frame.session", "frame.direction"});
+    auto a = r.feed(udpPkt(4000, 53, "q", kClient, kServer));
+    auto b = r.feed(udpPkt(53, 4000, "r", kServer, kClient));
+    CHECK(a["frame.session"] == b["frame.session"]);
+    CHECK(a["frame.direction"] == "0");
+    CHECK(b["frame.direction"] == "1");
+    REQUIRE(r.started.size() == 1);
+    CHECK(r.started[0].src == kClient);
+    CHECK(r.started[0].dst_port == 53);
+    r.h.finish();
+    REQUIRE(r.ended.size() == 1);
+    CHECK(r.ended[0].end_reason == "end of input");
+    CHECK(r.ended[0].packets[0] == 1);
+    CHECK(r.ended[0].packets[1] == 1);
+    CHECK(r.ended[0].application == "dns");
+}
+
+TEST_CASE("a session times out by packet time, and is reported before the next starts", "[journey][session]") {
+    Recorder r({"frame.session"});
+    auto first = r.feed(udpPkt(4000, 53))["frame.session"];
+    // UDP sessions last 120 s without packets.
+    auto second = r.feed(udpPkt(4000, 53), 1, 121000)["frame.session"];
+    CHECK(first != second);
+    REQUIRE(r.ended.size() == 1);
+    CHECK(r.ended[0].end_reason == "timeout");
+    // A jump of years costs no more than any other packet.
+    auto third = r.feed(udpPkt(4000, 53), 1, 10ull * 365 * 24 * 3600 * 1000)["frame.session"];
+    CHECK(third != second);
+    CHECK(r.ended.size() == 2);
+}
+
+TEST_CASE("the session cap evicts the least recently used session, reported first", "[journey][session]") {
+    HandlerOptions o;
+    o.max_sessions = 2;
+    Recorder r({"frame.session"}, o);
+    r.feed(udpPkt(1, 53));
+    r.feed(udpPkt(2, 53));
+    r.feed(udpPkt(1, 53)); // session 1 is now the most recent
+    r.feed(udpPkt(3, 53)); // evicts session 2
+    REQUIRE(r.ended.size() == 1);
+    CHECK(r.ended[0].end_reason == "evicted");
+    CHECK(r.ended[0].src_port == 2);
+}
+
+TEST_CASE("VLAN ids and tunnels keep flows apart", "[journey][session]") {
+    Recorder r({"frame.session"});
+    auto a = r.feed(PacketBuilder().eth().vlan(10).ipv4(kClient, kServer).udp(1, 53).payload("x").build())["frame.session"];
+    auto b = r.feed(PacketBuilder().eth().vlan(20).ipv4(kClient, kServer).udp(1, 53).payload("x").build())["frame.session"];
+    CHECK(a != b);
+    Bytes inner = PacketBuilder().ipv4("192.168.0.1", "192.168.0.2").udp(7, 53).payload("x").build();
+    auto c = r.feed(PacketBuilder().eth().ipv4("1.1.1.1", "2.2.2.2").ip_proto(4).payload(inner).build())["frame.session"];
+    auto d = r.feed(PacketBuilder().eth().ipv4("3.3.3.3", "4.4.4.4").ip_proto(4).payload(inner).build())["frame.session"];
+    CHECK(c != d);
+}
+
+TEST_CASE("TCP: in-order delivery, out-of-order held, retransmission ignored", "[journey][tcp]") {
+    Recorder r({"http.host", "http.method"});
+    std::string req = "GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n";
+    r.feed(tcpSeg(5555, 80, 100, SYN));
+    r.feed(tcpSeg(80, 5555, 900, SYN | ACK, "", kServer, kClient));
+    // The request in three segments, the last two swapped.
+    std::string p1 = req.substr(0, 10), p2 = req.substr(10, 20), p3 = req.substr(30);
+    auto a = r.feed(tcpSeg(5555, 80, 101, ACK, p1));
+    CHECK(a["http.host"].empty());
+    auto c = r.feed(tcpSeg(5555, 80, 101 + 30, ACK, p3));
+    CHECK(c["http.host"].empty()); // held: a gap before it
+    CHECK(c["path"] == "ethernet.ipv4.tcp");
+    auto b = r.feed(tcpSeg(5555, 80, 101 + 10, ACK, p2));
+    CHECK(b["http.host"] == "example.com"); // the gap fills: the whole head is parsed once
+    CHECK(b["http.method"] == "GET");
+    auto again = r.feed(tcpSeg(5555, 80, 101 + 10, ACK, p2));
+    CHECK(again["http.host"].empty()); // a retransmission delivers nothing new
+}
+
+TEST_CASE("TCP: several PDUs in one segment, one PDU over several segments", "[journey][tcp]") {
+    Recorder r({"http.host"});
+    r.feed(tcpSeg(6000, 80, 1, SYN));
+    std::string one = "GET /a HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    std::string two = "GET /b HTTP/1.1\r\nHost: b.example\r\n\r\n";
+    auto both = r.feed(tcpSeg(6000, 80, 2, ACK, one + two));
+    CHECK(both["http.host"] == "a.example,b.example");
+    CHECK(both["path"] == "ethernet.ipv4.tcp.http");
+    uint32_t seq = 2 + uint32_t(one.size() + two.size());
+    std::string three = "GET /c HTTP/1.1\r\nHost: c.example\r\n\r\n";
+    for (size_t i = 0; i < three.size(); i += 7) {
+        auto row = r.feed(tcpSeg(6000, 80, seq + uint32_t(i), ACK, three.substr(i, 7)));
+        if (i + 7 >= three.size()) CHECK(row["http.host"] == "c.example");
+        else CHECK(row["http.host"].empty());
+    }
+}
+
+TEST_CASE("IPv4 fragments in any order", "[journey][fragments]") {
+    std::string payload(64, 'x');
+    Bytes whole = PacketBuilder().ipv4(kClient, kServer).udp(3333, 53).payload(payload).build();
+    // The UDP datagram (header + payload) cut into 3 fragments of 24, 24 and the rest.
+    Bytes udp(whole.begin() + 20, whole.end());
+    auto frag = [&](uint16_t off, size_t n, bool more) {
+        Bytes part(udp.begin() + off, udp.begin() + long(std::min(udp.size(), size_t(off) + n)));
+        return PacketBuilder().eth().ipv4(kClient, kServer).ip_id(77).ip_proto(17).frag(off, more).payload(part).build();
+    };
+    std::vector<Bytes> frags = {frag(0, 24, true), frag(24, 24, true), frag(48, 100, false)};
+    std::vector<std::vector<int>> orders = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}};
+    for (auto order : orders) {
+        Recorder r({"udp.dst_port", "udp.length"});
+        for (size_t k = 0; k < order.size(); ++k) {
+            auto row = r.feed(frags[size_t(order[k])]);
+            if (k + 1 < order.size()) {
+                CHECK(row["udp.length"].empty());
+            } else {
+                CHECK(row["udp.dst_port"] == "53");
+                CHECK(row["udp.length"] == std::to_string(udp.size()));
+            }
+        }
+    }
+}
+
+TEST_CASE("IPv6 fragments", "[journey][fragments]") {
+    std::string payload(40, 'y');
+    Bytes whole = PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").udp(4444, 53).payload(payload).build();
+    Bytes udp(whole.begin() + 40, whole.end());
+    Bytes p0(udp.begin(), udp.begin() + 24), p1(udp.begin() + 24, udp.end());
+    Recorder r({"udp.dst_port"});
+    auto first = r.feed(PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_frag(24, false, 9, 17).payload(p1).build());
+    CHECK(first["udp.dst_port"].empty());
+    auto second = r.feed(PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_frag(0, true, 9, 17).payload(p0).build());
+    CHECK(second["udp.dst_port"] == "53");
+    CHECK(second["path"] == "ethernet.ipv6.ipv6_frag.udp.dns");
+}
+
+TEST_CASE("every link type", "[journey][link]") {
+    Recorder r({"ipv4.src", "ipv6.src"});
+    Bytes ip4 = PacketBuilder().ipv4(kClient, kServer).udp(1, 2).payload("x").build();
+    Bytes ip6 = PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").udp(1, 2).payload("x").build();
+    CHECK(r.feed(PacketBuilder().sll().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 113)["path"] == "sll.ipv4.udp");
+    CHECK(r.feed(PacketBuilder().sll2().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 276)["path"] == "sll2.ipv4.udp");
+    CHECK(r.feed(PacketBuilder().null_link(false).ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 0)["path"] == "null.ipv4.udp");
+    CHECK(r.feed(PacketBuilder().null_link(true).ipv6("2001:db8::1", "2001:db8::2").udp(1, 2).payload("x").build(), 108)["path"] ==
+          "null.ipv6.udp");
+    CHECK(r.feed(ip4, 228)["path"] == "ipv4.udp");
+    CHECK(r.feed(ip6, 229)["path"] == "ipv6.udp");
+    CHECK(r.feed(ip4, 101)["ipv4.src"] == kClient);
+    CHECK(r.feed(ip6, 101)["ipv6.src"] == "2001:db8::1");
+    CHECK(r.feed(PacketBuilder().eth().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 1)["path"] == "ethernet.ipv4.udp");
+}
