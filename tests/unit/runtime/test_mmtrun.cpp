@@ -1,0 +1,137 @@
+// mmtrun end to end: golden outputs on the bundled example capture, and clean errors
+// with the documented exit statuses for bad input of every kind.
+#include "packet_builder.h"
+#include "pcap_writer.h"
+#include "process_util.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+using namespace mmt::test;
+
+namespace {
+
+const std::string kMmtrun = std::string(MMT_BIN_DIR) + "/mmtrun";
+const std::string kDemo = MMT_DEMO_PCAP;
+
+/// Compares `actual` with tests/mmtrun/<name>; MMT_UPDATE_GOLDEN=1 rewrites it instead.
+void golden(const std::string& name, const std::string& actual) {
+    std::string path = std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/" + name;
+    const char* update = std::getenv("MMT_UPDATE_GOLDEN");
+    if (update && std::string(update) == "1") {
+        std::ofstream(path, std::ios::binary) << actual;
+        return;
+    }
+    std::string expected = slurp(path);
+    INFO("golden file " << path << " (MMT_UPDATE_GOLDEN=1 rewrites it)");
+    CHECK(actual == expected);
+}
+
+ProcessResult mmtrun(std::vector<std::string> args) {
+    args.insert(args.begin(), kMmtrun);
+    args.push_back("--no-progress");
+    return runProcess(args);
+}
+
+} // namespace
+
+TEST_CASE("mmtrun prints attributes per packet, as text, CSV and JSON", "[mmtrun][golden]") {
+    std::vector<std::string> cols = {"-e", "frame.number", "-e", "frame.path", "-e", "ethernet.src", "-e", "ipv4.src",
+                                     "-e", "ipv6.dst", "-e", "tcp.dst_port", "-e", "dns.qname", "-e", "http.host",
+                                     "-e", "http.user_agent", "-e", "tls.sni", "-e", "vlan.id"};
+    auto run = [&](const std::string& format) {
+        std::vector<std::string> args = {"-r", kDemo, "-T", format};
+        args.insert(args.end(), cols.begin(), cols.end());
+        return mmtrun(args);
+    };
+    auto text = run("text");
+    REQUIRE(text.status == 0);
+    CHECK(text.err.empty());
+    golden("demo.txt", text.out);
+    auto csv = run("csv");
+    REQUIRE(csv.status == 0);
+    golden("demo.csv", csv.out);
+    auto json = run("json");
+    REQUIRE(json.status == 0);
+    golden("demo.jsonl", json.out);
+}
+
+TEST_CASE("mmtrun prints flow records and a protocol hierarchy", "[mmtrun][golden]") {
+    auto flows = mmtrun({"-r", kDemo, "--flows", "-q"});
+    REQUIRE(flows.status == 0);
+    golden("demo-flows.txt", flows.out);
+    auto flowsCsv = mmtrun({"-r", kDemo, "--flows", "-q", "-T", "csv"});
+    REQUIRE(flowsCsv.status == 0);
+    golden("demo-flows.csv", flowsCsv.out);
+    auto stats = mmtrun({"-r", kDemo, "--stats", "-q"});
+    REQUIRE(stats.status == 0);
+    golden("demo-stats.txt", stats.out);
+}
+
+TEST_CASE("a capture cut in the middle of a packet: every complete packet, then the damage", "[mmtrun]") {
+    TempFile f(".pcap");
+    PcapWriter w;
+    for (int i = 0; i < 5; ++i)
+        w.packet(1, uint32_t(i) * 1000, PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(1000, 53).payload("abcdef").build());
+    w.truncate_last(30);
+    REQUIRE(w.write(f.path()));
+    auto r = mmtrun({"-r", f.path(), "-T", "csv", "-e", "frame.number", "-e", "udp.dst_port"});
+    CHECK(r.status == 1);
+    CHECK(r.out == "frame.number,udp.dst_port\n1,53\n2,53\n3,53\n4,53\n");
+    CHECK(r.err.rfind("mmtrun: error: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+TEST_CASE("mmtrun: clear one-line errors and exit statuses", "[mmtrun]") {
+    auto missing = mmtrun({"-r", "/nonexistent/trace.pcap"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.rfind("mmtrun: error: ", 0) == 0);
+    CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
+
+    TempFile junk(".pcap");
+    write_file(junk.path(), to_bytes("this is not a capture file at all, just text\n"));
+    auto notCapture = mmtrun({"-r", junk.path()});
+    CHECK(notCapture.status == 2);
+    CHECK(notCapture.err.rfind("mmtrun: error: ", 0) == 0);
+
+    auto unknownAttr = mmtrun({"-r", kDemo, "-e", "ipv4.nonexistent"});
+    CHECK(unknownAttr.status == 2);
+    CHECK(unknownAttr.err.find("unknown attribute 'ipv4.nonexistent'") != std::string::npos);
+
+    auto badFormat = mmtrun({"-r", kDemo, "-T", "xml"});
+    CHECK(badFormat.status == 2);
+
+    auto noInput = mmtrun({"-e", "ipv4.src"});
+    CHECK(noInput.status == 2);
+
+    auto badIface = mmtrun({"-i", "no-such-interface0"});
+    CHECK(badIface.status == 2);
+    CHECK(badIface.err.rfind("mmtrun: error: ", 0) == 0);
+
+    TempFile spec(".mmtp");
+    write_file(spec.path(), to_bytes("protocol broken {\n    id 900\n}\n"));
+    auto badSpec = mmtrun({"-r", kDemo, "-p", spec.path()});
+    CHECK(badSpec.status == 3);
+    CHECK(badSpec.err.find(spec.path() + ":2:11: error: expected ';'") != std::string::npos);
+}
+
+TEST_CASE("mmtrun loads a user's spec beside the built-in ones", "[mmtrun]") {
+    TempFile spec(".mmtp");
+    write_file(spec.path(), to_bytes(R"(
+protocol demo_echo {
+    id 900;
+    over udp port 7;
+    header { word : u32; }
+    attribute word;
+}
+)"));
+    TempFile cap(".pcap");
+    PcapWriter w;
+    w.packet(1, 0, PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(4000, 7).payload(Bytes{0, 0, 1, 0}).build());
+    REQUIRE(w.write(cap.path()));
+    auto r = mmtrun({"-r", cap.path(), "-p", spec.path(), "-e", "frame.path", "-e", "demo_echo.word"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "ethernet.ipv4.udp.demo_echo\t256\n");
+}
