@@ -28,13 +28,22 @@ int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out) {
     uint64_t v = 0;
     int64_t digits = 0;
     for (; i < n && p[i] >= '0' && p[i] <= '9'; ++i, ++digits) {
-        if (v > (UINT64_MAX >> 1) / 10) return 0; // would not fit a signed 64-bit value
-        v = v * 10 + uint64_t(p[i] - '0');
+        uint64_t d = uint64_t(p[i] - '0');
+        if (v > (uint64_t(INT64_MAX) - d) / 10) return 0; // would not fit a signed 64-bit value
+        v = v * 10 + d;
     }
     while (i < n && (p[i] == ' ' || p[i] == '\t')) ++i;
     if (digits == 0 || i != n) return 0;
     *out = int64_t(v);
     return 1;
+}
+
+int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start) {
+    int64_t s = 0, e = n;
+    while (s < e && (p[s] == ' ' || p[s] == '\t')) ++s;
+    while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t')) --e;
+    *start = s;
+    return e - s;
 }
 
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
@@ -57,6 +66,7 @@ const HostSymbol* hostSymbols(unsigned& count) {
         {"mmt_rt_find", reinterpret_cast<void*>(&mmt_rt_find)},
         {"mmt_rt_icase_eq", reinterpret_cast<void*>(&mmt_rt_icase_eq)},
         {"mmt_rt_to_int", reinterpret_cast<void*>(&mmt_rt_to_int)},
+        {"mmt_rt_trim", reinterpret_cast<void*>(&mmt_rt_trim)},
         {"mmt_rt_scratch_append", reinterpret_cast<void*>(&mmt_rt_scratch_append)},
         {"mmt_rt_scratch_mark", reinterpret_cast<void*>(&mmt_rt_scratch_mark)},
         {"memcmp", reinterpret_cast<void*>(&std::memcmp)},

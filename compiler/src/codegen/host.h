@@ -13,6 +13,8 @@ int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t pat
 int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n);
 /// Parses optional spaces, then decimal digits: 1 and *out on success, 0 otherwise.
 int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out);
+/// Leading and trailing spaces and tabs of `p[0..n)`: sets *start, returns the length left.
+int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start);
 /// Appends bytes to the packet's scratch buffer; the address of the copy, or null when full.
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// Current end of the scratch buffer (where the next append lands).

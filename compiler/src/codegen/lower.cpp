@@ -2,16 +2,22 @@
 // mmt_ctx (a view of the packet): validate, analyse, one getter per request-based
 // attribute, key, sides, classify, pdu_length, update, init_state, stream, fragment.
 //
-// Structures are parsed by a walker that reads fields in wire order into allocas (which
-// mem2reg turns into SSA values). Runs of fixed-size fields share one bounds check.
-// Every read is bounds-checked against the region being parsed; failures record a
-// status, a reason, the field and its offset, then branch to the function's failure
-// block. Expressions are evaluated lazily: a getter walks only as far as the fields its
-// value needs, and lists and records are walked again when an expression looks inside.
+// Structures are parsed by a walker that visits fields in wire order and keeps, per
+// field, only where it starts and ends (SSA values; allocas only for fields that may be
+// absent, which mem2reg turns into phis). Integer values are read where an expression
+// uses them, so a walk emits no load nobody needs. Runs of fixed-size fields share one
+// bounds check. Every read is bounds-checked against the region being parsed; a failure
+// reports a status, a reason, the field and its offset in the functions that report
+// failures (validate, analyse, pdu_length) and simply branches to "absent" elsewhere.
+//
+// Compile time is a feature: the IR handed to the O2 pipeline is kept small. Getters do
+// not re-check `requires` (validate did), walk only as far as their value needs and do
+// not walk into the list or record they end on; analyse raises event attributes while it
+// walks the list they are declared on instead of walking it again per attribute.
 #include "codegen/lower.h"
 
-#include "sema/sema.h"
 #include "mmt/abi.h"
+#include "sema/sema.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>
@@ -22,8 +28,6 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
-#include <llvm/IR/Verifier.h>
-#include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
 #include <functional>
@@ -35,23 +39,36 @@ namespace mmtc::codegen {
 
 namespace {
 
+using ast::Expr;
+using ast::Field;
 using llvm::BasicBlock;
 using llvm::Function;
 using llvm::Value;
-using ast::Expr;
-using ast::Field;
 
 constexpr uint64_t kDefaultWeightValue = 100; // `over ... when`, `classify by value`, `classify when`
 constexpr uint64_t kDefaultWeightPort = 10;   // port rules: the weakest evidence
 
-/// Storage for one parsed field (allocas, promoted to registers by mem2reg).
+/// The bytes a walk may read: [.., end). A declared size (`size n`, a switch size) is a
+/// region of its own: running past it is malformed, whereas running past the data is
+/// truncated (more data could complete the packet; it could never fix a wrong length).
+struct Region {
+    Value* end = nullptr;
+    bool sized = false;
+};
+
+/// Where one parsed field lies. SSA values when the walk that parsed the field dominates
+/// every use; allocas (`mem`) for fields that may be absent (under `if`, in a switch arm).
 struct Slot {
-    llvm::AllocaInst* present = nullptr; // i1
-    llvm::AllocaInst* val = nullptr;     // i64: integer value
-    llvm::AllocaInst* off = nullptr;     // i64: first byte
-    llvm::AllocaInst* end = nullptr;     // i64: one past the last byte
-    llvm::AllocaInst* count = nullptr;   // i64: list count (Count lists)
-    llvm::AllocaInst* region = nullptr;  // i64: end of the region the list or record was parsed in
+    bool mem = false;
+    Value* present = nullptr; // mem only: i1 alloca
+    Value* off = nullptr;     // i64: first byte (of the group, for bit fields)
+    Value* end = nullptr;     // i64: one past the last byte (bytes fields)
+    Value* count = nullptr;   // i64: element count (counted lists)
+    Value* region = nullptr;  // i64: end of the region a list or record lies in
+    bool sized = false;       // lists and records: `region` is a declared size
+    // The integer value, read once per basic block (reads are lazy, see fieldValue).
+    Value* memo = nullptr;
+    BasicBlock* memoBB = nullptr;
 };
 using Scope = std::map<const Field*, Slot>;
 
@@ -62,41 +79,82 @@ struct EV {
     Value* v = nullptr;   // Int: i64, Bool: i1, Bytes/Addr: i8*
     Value* len = nullptr; // Bytes: i64
     unsigned addrLen = 0; // Addr: 4, 6 or 16
-    ast::Type::Kind addrKind = ast::Type::Ipv4;
-    // RecordRef / ListRef
+    // RecordRef / ListRef / Projection
     const ast::Record* rec = nullptr;
     const Field* list = nullptr;
     Value* off = nullptr;
     Value* region = nullptr;
+    bool sized = false;
     Value* count = nullptr;
     // Projection: elements of `list` (starting at off), then member steps on each
     std::vector<const Field*> steps;
 };
 
+/// How a function reports a failure.
+enum class FailMode {
+    Result, // store status, reason, field and offset into the mmt_parse_result, return status
+    Status, // pdu_length: only truncated (need more) versus malformed matters
+    Silent  // getters and the like: a failure means "no value"
+};
+
 struct FnState {
     Function* F = nullptr;
+    ast::Protocol* proto = nullptr;
     Value* ctx = nullptr;
     Value* data = nullptr; // i8*
     Value* len = nullptr;  // i64
-    llvm::AllocaInst* failStatus = nullptr;
-    llvm::AllocaInst* failReason = nullptr;
-    llvm::AllocaInst* failField = nullptr;
-    llvm::AllocaInst* failOffset = nullptr;
-    BasicBlock* failBB = nullptr;
-    BasicBlock* origFail = nullptr;
+    BasicBlock* bodyBB = nullptr;
+    FailMode mode = FailMode::Silent;
+    Value* res = nullptr;            // Result: the mmt_parse_result
+    BasicBlock* failBB = nullptr;    // where failures go (malformed, in Status mode)
+    BasicBlock* failTrunc = nullptr; // Status: where truncation goes
+    bool checkRequires = false;
     std::vector<Scope*> scopes;
     std::vector<std::unique_ptr<Scope>> ownedScopes;
-    ast::Protocol* proto = nullptr;
-    Value* headerLen = nullptr;  // i64, when known
-    Value* payloadLen = nullptr; // i64
+    // header_len / payload_len, from the parse result or computed by calling validate
+    Value* headerLen = nullptr;
+    Value* payloadLen = nullptr;
+    Value* lengthsOk = nullptr; // i1, when computed here
+    // analyse: event attributes raised while the list they walk is parsed
+    std::map<const Field*, std::vector<const ast::Attribute*>> hooks;
+    Value* eventsWanted = nullptr;
+    Value* emitFn = nullptr;
+    llvm::AllocaInst* eventValue = nullptr;
+};
+
+/// Sends failures to `bb`, silently, until destroyed.
+class Redirect {
+public:
+    Redirect(FnState& st, BasicBlock* bb) : st_(st), bb_(st.failBB), trunc_(st.failTrunc), mode_(st.mode) {
+        st.failBB = bb;
+        st.failTrunc = nullptr;
+        st.mode = FailMode::Silent;
+    }
+    ~Redirect() {
+        st_.failBB = bb_;
+        st_.failTrunc = trunc_;
+        st_.mode = mode_;
+    }
+
+private:
+    FnState& st_;
+    BasicBlock* bb_;
+    BasicBlock* trunc_;
+    FailMode mode_;
 };
 
 std::string fnName(const ast::Protocol& p, const std::string& stage) { return p.name + "." + stage; }
 
+/// Which items of header and body a walk covers; the last may be walked lazily.
+struct WalkPlan {
+    size_t headerItems = 0;
+    size_t bodyItems = 0;
+    std::set<const Field*> need;
+};
+
 class Lowerer {
 public:
-    Lowerer(sema::SemaContext& sema, llvm::Module& m)
-        : S(sema), M(m), C(m.getContext()), B(C) {
+    Lowerer(sema::SemaContext& sema, llvm::Module& m) : S(sema), M(m), C(m.getContext()), B(C) {
         i1 = llvm::Type::getInt1Ty(C);
         i8 = llvm::Type::getInt8Ty(C);
         i16 = llvm::Type::getInt16Ty(C);
@@ -110,8 +168,9 @@ public:
     void run() {
         // Protocols in id order, `frame` (id 0) first: the runtime indexes them as given.
         std::vector<ast::Protocol*> protos = S.ordered;
-        std::stable_sort(protos.begin(), protos.end(),
-                         [](const ast::Protocol* a, const ast::Protocol* b) { return a->id.value_or(0) < b->id.value_or(0); });
+        std::stable_sort(protos.begin(), protos.end(), [](const ast::Protocol* a, const ast::Protocol* b) {
+            return a->id.value_or(0) < b->id.value_or(0);
+        });
         collectRules(protos);
         for (ast::Protocol* p : protos) declareProtocol(*p);
         for (ast::Protocol* p : protos) defineProtocol(*p);
@@ -121,7 +180,7 @@ public:
 private:
     // ------------------------------------------------------------------ types
     void declareTypes() {
-        // Layouts mirror abi.h field for field (checked by a unit test against offsetof).
+        // Layouts mirror abi.h field for field (checked by test_codegen_library.cpp).
         ctxTy = llvm::StructType::create(C, "mmt_ctx");
         valueTy = llvm::StructType::create(C, {i32, i32, i64, i8p}, "mmt_value");
         resultTy = llvm::StructType::create(C, {i32, i32, i32, i32, i32, i32, i32, i32}, "mmt_parse_result");
@@ -131,55 +190,64 @@ private:
         streamTy = llvm::StructType::create(C, {i32, i32}, "mmt_stream_info");
         fragTy = llvm::StructType::create(C, {i64, i32, i32}, "mmt_frag_info");
         ctxPtr = llvm::PointerType::getUnqual(ctxTy);
-        emitFnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(C), {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
+        emitFnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(C),
+                                           {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
         ctxTy->setBody({i8p, i32, i32, i32, i32, ctxPtr, i8p, i32, i32, i8p, i64,
                         llvm::PointerType::getUnqual(emitFnTy), i8p});
         attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32}, "mmt_attr");
-        protoTy = llvm::StructType::create(
-            C, {i32, i8p, i32, i32, i32, i32, llvm::PointerType::getUnqual(attrTy), i32, llvm::PointerType::getUnqual(i8p),
-                i8p, i32, i8p, i8p, i8p, i8p, i8p, i8p, i8p, i8p, i8p, i8p},
-            "mmt_proto");
+        protoTy = llvm::StructType::create(C,
+                                           {i32, i8p, i32, i32, i32, i32, llvm::PointerType::getUnqual(attrTy), i32,
+                                            llvm::PointerType::getUnqual(i8p), i8p, i32, i8p, i8p, i8p, i8p, i8p,
+                                            i8p, i8p, i8p, i8p, i8p},
+                                           "mmt_proto");
         libTy = llvm::StructType::create(C, {i32, i32, llvm::PointerType::getUnqual(protoTy)}, "mmt_library");
 
-        validateTy = llvm::FunctionType::get(i32, {ctxPtr, llvm::PointerType::getUnqual(resultTy)}, false);
-        getterTy = llvm::FunctionType::get(i32, {ctxPtr, llvm::PointerType::getUnqual(valueTy)}, false);
-        keyFnTy = llvm::FunctionType::get(i32, {ctxPtr, llvm::PointerType::getUnqual(keyTy)}, false);
-        sidesTy = llvm::FunctionType::get(
-            i32, {ctxPtr, llvm::PointerType::getUnqual(valueTy), llvm::PointerType::getUnqual(valueTy)}, false);
-        classifyTy = llvm::FunctionType::get(
-            i32, {ctxPtr, llvm::PointerType::getUnqual(resultTy), llvm::PointerType::getUnqual(classTy)}, false);
+        auto ptr = [](llvm::Type* t) { return llvm::PointerType::getUnqual(t); };
+        validateTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(resultTy)}, false);
+        getterTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(valueTy)}, false);
+        keyFnTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(keyTy)}, false);
+        sidesTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(valueTy), ptr(valueTy)}, false);
+        classifyTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(resultTy), ptr(classTy)}, false);
         pduTy = llvm::FunctionType::get(i64, {ctxPtr}, false);
         updateTy = llvm::FunctionType::get(llvm::Type::getVoidTy(C), {ctxPtr}, false);
         initTy = llvm::FunctionType::get(llvm::Type::getVoidTy(C), {i8p}, false);
-        streamFnTy = llvm::FunctionType::get(i32, {ctxPtr, llvm::PointerType::getUnqual(streamTy)}, false);
-        fragFnTy = llvm::FunctionType::get(i32, {ctxPtr, llvm::PointerType::getUnqual(fragTy)}, false);
+        streamFnTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(streamTy)}, false);
+        fragFnTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(fragTy)}, false);
     }
 
     void declareHelpers() {
         auto decl = [&](const char* name, llvm::Type* ret, std::vector<llvm::Type*> args) {
             Function* f = Function::Create(llvm::FunctionType::get(ret, args, false), Function::ExternalLinkage, name, M);
             f->addFnAttr(llvm::Attribute::NoUnwind);
+            f->addFnAttr(llvm::Attribute::WillReturn);
             return f;
         };
         hFind = decl("mmt_rt_find", i64, {i8p, i64, i8p, i64});
         hFind->setOnlyReadsMemory();
+        hFind->setOnlyAccessesArgMemory();
         hIcase = decl("mmt_rt_icase_eq", i32, {i8p, i8p, i64});
         hIcase->setOnlyReadsMemory();
+        hIcase->setOnlyAccessesArgMemory();
         hToInt = decl("mmt_rt_to_int", i32, {i8p, i64, llvm::PointerType::getUnqual(i64)});
+        hToInt->setOnlyAccessesArgMemory();
+        hTrim = decl("mmt_rt_trim", i64, {i8p, i64, llvm::PointerType::getUnqual(i64)});
+        hTrim->setOnlyAccessesArgMemory();
         hAppend = decl("mmt_rt_scratch_append", i8p, {ctxPtr, i8p, i64});
         hMark = decl("mmt_rt_scratch_mark", i8p, {ctxPtr});
+        hMark->setOnlyReadsMemory();
         hMemcmp = decl("memcmp", i32, {i8p, i8p, i64});
         hMemcmp->setOnlyReadsMemory();
+        hMemcmp->setOnlyAccessesArgMemory();
     }
 
     // ------------------------------------------------------------------ rules
     struct Rule {
-        const ast::Protocol* owner;  // the protocol whose classify runs the rule
+        const ast::Protocol* owner; // the protocol whose classify runs the rule
         const ast::Protocol* target;
         uint64_t weight;
-        int kindOrder; // value/when rules before port rules at equal weight
-        const Expr* when = nullptr;                     // condition in owner's scope
-        const Expr* value = nullptr;                    // `classify by value (value) { cases => target }`
+        int kindOrder;                // value/when rules before port rules at equal weight
+        const Expr* when = nullptr;   // condition in owner's scope
+        const Expr* value = nullptr;  // `classify by value (value) { cases => target }`
         const std::vector<ast::CaseValue>* cases = nullptr;
         bool byPort = false;
         size_t order = 0;
@@ -253,17 +321,19 @@ private:
         return f;
     }
 
-    bool hasEvents(const ast::Protocol& p) {
+    static bool hasEvents(const ast::Protocol& p) {
         for (const auto& a : p.attributes)
             if (a->isEvent) return true;
         return false;
     }
 
-    const ast::KeyParts* keyOf(const ast::Protocol& p) {
+    static const ast::KeyParts* keyOf(const ast::Protocol& p) {
         if (p.key) return &*p.key;
         if (p.session && p.session->key) return &*p.session->key;
         return nullptr;
     }
+
+    static unsigned stateBytes(const ast::Type& t) { return t.kind == ast::Type::Ipv6 ? 16 : 8; }
 
     void declareProtocol(ast::Protocol& p) {
         ProtoFns& f = fns[&p];
@@ -284,9 +354,8 @@ private:
         if (p.pduLength) f.pdu = makeFn(pduTy, fnName(p, "pdu_length"));
         unsigned off = 0;
         for (const auto& v : p.state) {
-            unsigned size = v->type.kind == ast::Type::Ipv6 ? 16 : 8;
             f.stateOffset[v.get()] = off;
-            off += size;
+            off += stateBytes(v->type);
         }
         f.stateSize = off;
         if (!p.updates.empty()) f.update = makeFn(updateTy, fnName(p, "update"));
@@ -310,66 +379,43 @@ private:
         if (f.fragment) defineFragment(p, f);
     }
 
+    Function* getterOf(const ast::Protocol* p, const ast::Attribute* a) {
+        auto it = fns.find(p);
+        if (it == fns.end()) return nullptr;
+        auto g = it->second.getters.find(a);
+        return g == it->second.getters.end() ? nullptr : g->second;
+    }
+
     // ------------------------------------------------------------------ function scaffolding
-    /// Starts a function body; `failBB` receives every walk or evaluation failure.
-    FnState begin(Function* F, ast::Protocol& p) {
+    /// Starts a function body. `failBB` receives failures; in Result mode it returns the
+    /// status the failing site stored.
+    FnState begin(Function* F, ast::Protocol& p, FailMode mode) {
         FnState st;
         st.F = F;
         st.proto = &p;
-        // `entry` holds the allocas and their initial values; code starts in `body`.
+        st.mode = mode;
+        // `entry` holds the allocas; code starts in `body`.
         BasicBlock* entry = BasicBlock::Create(C, "entry", F);
-        BasicBlock* body = BasicBlock::Create(C, "body", F);
+        st.bodyBB = BasicBlock::Create(C, "body", F);
         B.SetInsertPoint(entry);
         st.ctx = F->getArg(0);
         st.data = B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 0), "data");
         st.len = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 1)), i64, "len");
-        B.CreateBr(body);
-        B.SetInsertPoint(body);
-        st.failStatus = entryAlloca(st, i32, "fail.status");
-        st.failReason = entryAlloca(st, i32, "fail.reason");
-        st.failField = entryAlloca(st, i32, "fail.field");
-        st.failOffset = entryAlloca(st, i64, "fail.offset");
-        initInEntry(st, B.getInt32(MMT_MALFORMED), st.failStatus);
-        initInEntry(st, B.getInt32(MMT_FAIL_NONE), st.failReason);
-        initInEntry(st, B.getInt32(uint32_t(-1)), st.failField);
-        initInEntry(st, B.getInt64(0), st.failOffset);
+        B.CreateBr(st.bodyBB);
         st.failBB = BasicBlock::Create(C, "fail", F);
-        st.origFail = st.failBB;
-        return st;
-    }
-
-    /// Stores an initial value at the end of the entry block, before it jumps to the body.
-    void initInEntry(FnState& st, Value* v, Value* ptr) {
-        llvm::IRBuilder<> eb(st.F->getEntryBlock().getTerminator());
-        eb.CreateStore(v, ptr);
-    }
-
-    /// Functions that redirect every failure leave the initial failure block unused.
-    void dropUnusedFail(FnState& st) {
-        if (st.origFail && st.origFail->hasNPredecessors(0) && st.origFail->empty()) st.origFail->eraseFromParent();
-        else if (st.origFail && st.origFail->empty()) {
-            llvm::IRBuilder<> fb(st.origFail);
-            fb.CreateUnreachable();
+        if (mode == FailMode::Status) st.failTrunc = BasicBlock::Create(C, "fail.short", F);
+        if (mode == FailMode::Result) {
+            st.res = F->getArg(1);
+            B.SetInsertPoint(st.failBB);
+            B.CreateRet(B.CreateLoad(i32, B.CreateStructGEP(resultTy, st.res, 0)));
         }
+        B.SetInsertPoint(st.bodyBB);
+        return st;
     }
 
     llvm::AllocaInst* entryAlloca(FnState& st, llvm::Type* ty, const char* name) {
         llvm::IRBuilder<> eb(&st.F->getEntryBlock(), st.F->getEntryBlock().begin());
         return eb.CreateAlloca(ty, nullptr, name);
-    }
-
-    Slot newSlot(FnState& st, const Field& f) {
-        Slot s;
-        s.present = entryAlloca(st, i1, (f.name + ".present").c_str());
-        s.val = entryAlloca(st, i64, (f.name + ".val").c_str());
-        s.off = entryAlloca(st, i64, (f.name + ".off").c_str());
-        s.end = entryAlloca(st, i64, (f.name + ".end").c_str());
-        s.count = entryAlloca(st, i64, (f.name + ".count").c_str());
-        s.region = entryAlloca(st, i64, (f.name + ".region").c_str());
-        // Absent until parsed: a field under a condition that never ran reads as absent.
-        initInEntry(st, llvm::ConstantInt::getFalse(C), s.present);
-        for (llvm::AllocaInst* a : {s.val, s.off, s.end, s.count, s.region}) initInEntry(st, B.getInt64(0), a);
-        return s;
     }
 
     Scope& pushScope(FnState& st) {
@@ -378,46 +424,67 @@ private:
         return *st.scopes.back();
     }
 
-    /// Records a failure and jumps to the current failure block.
+    void storeResult(Value* res, unsigned idx, Value* v) { B.CreateStore(v, B.CreateStructGEP(resultTy, res, idx)); }
+
+    /// Records a failure (as the function's mode says) and leaves the current block.
     void fail(FnState& st, uint32_t status, uint32_t reason, const Field* f, Value* offset) {
-        B.CreateStore(B.getInt32(status), st.failStatus);
-        B.CreateStore(B.getInt32(reason), st.failReason);
-        B.CreateStore(B.getInt32(f && f->index >= 0 ? uint32_t(f->index) : uint32_t(-1)), st.failField);
-        B.CreateStore(offset ? offset : B.getInt64(0), st.failOffset);
-        B.CreateBr(st.failBB);
+        failDyn(st, status, reason, B.getInt32(f && f->index >= 0 ? uint32_t(f->index) : uint32_t(-1)), offset);
+    }
+    void failDyn(FnState& st, uint32_t status, uint32_t reason, Value* field, Value* offset) {
+        switch (st.mode) {
+        case FailMode::Result:
+            storeResult(st.res, 0, B.getInt32(status));
+            storeResult(st.res, 1, B.getInt32(reason));
+            storeResult(st.res, 2, field);
+            storeResult(st.res, 3, B.CreateTrunc(offset ? offset : B.getInt64(0), i32));
+            B.CreateBr(st.failBB);
+            break;
+        case FailMode::Status: B.CreateBr(status == MMT_TRUNCATED ? st.failTrunc : st.failBB); break;
+        case FailMode::Silent: B.CreateBr(st.failBB); break;
+        }
     }
 
     /// Branches to a failure when `bad` holds; continues in a fresh block otherwise.
     void failIf(FnState& st, Value* bad, uint32_t status, uint32_t reason, const Field* f, Value* offset,
                 const char* name = "ok") {
-        BasicBlock* failHere = BasicBlock::Create(C, "fail.here", st.F);
         BasicBlock* cont = BasicBlock::Create(C, name, st.F);
-        B.CreateCondBr(bad, failHere, cont);
-        B.SetInsertPoint(failHere);
-        fail(st, status, reason, f, offset);
+        if (st.mode == FailMode::Silent) {
+            B.CreateCondBr(bad, st.failBB, cont);
+        } else if (st.mode == FailMode::Status) {
+            B.CreateCondBr(bad, status == MMT_TRUNCATED ? st.failTrunc : st.failBB, cont);
+        } else {
+            BasicBlock* failHere = BasicBlock::Create(C, "fail.here", st.F);
+            B.CreateCondBr(bad, failHere, cont);
+            B.SetInsertPoint(failHere);
+            fail(st, status, reason, f, offset);
+        }
         B.SetInsertPoint(cont);
     }
 
+    /// Status and reason of reading past `r`: the data (truncated) or a size (malformed).
+    static uint32_t boundsStatus(const Region& r) { return r.sized ? MMT_MALFORMED : MMT_TRUNCATED; }
+    static uint32_t boundsReason(const Region& r) { return r.sized ? MMT_FAIL_LENGTH : MMT_FAIL_BOUNDS; }
+
     /// An evaluation failure (absent optional value, division by zero...).
     void evalFail(FnState& st) { fail(st, MMT_MALFORMED, MMT_FAIL_ARITHMETIC, nullptr, nullptr); }
-    void evalFailIf(FnState& st, Value* bad) {
-        failIf(st, bad, MMT_MALFORMED, MMT_FAIL_ARITHMETIC, nullptr, nullptr);
+    void evalFailIf(FnState& st, Value* bad) { failIf(st, bad, MMT_MALFORMED, MMT_FAIL_ARITHMETIC, nullptr, nullptr); }
+    /// After a failure that the checker rules out: keeps emitting into an unreachable block.
+    void deadEnd(FnState& st) {
+        evalFail(st);
+        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
     }
 
     Value* ptrAt(FnState& st, Value* off) { return B.CreateInBoundsGEP(i8, st.data, off); }
 
-    /// Reads an unsigned integer of `bytes` bytes at `off` (bounds already checked).
-    Value* readInt(FnState& st, Value* off, unsigned bytes, ast::ByteOrder order) {
-        Value* p = ptrAt(st, off);
+    /// Reads an unsigned integer of `bytes` bytes at `base + off` (bounds already checked).
+    Value* readIntAt(Value* base, Value* off, unsigned bytes, ast::ByteOrder order) {
+        Value* p = B.CreateInBoundsGEP(i8, base, off);
         if (bytes == 1) return B.CreateZExt(B.CreateLoad(i8, p), i64);
         if (bytes == 2 || bytes == 4 || bytes == 8) {
             llvm::Type* t = llvm::IntegerType::get(C, bytes * 8);
-            llvm::LoadInst* ld = B.CreateAlignedLoad(t, B.CreateBitCast(p, llvm::PointerType::getUnqual(t)), llvm::MaybeAlign(1));
-            Value* v = ld;
-            if (order == ast::ByteOrder::Big) {
-                Function* bswap = llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {t});
-                v = B.CreateCall(bswap, {v});
-            }
+            Value* v = B.CreateAlignedLoad(t, B.CreateBitCast(p, llvm::PointerType::getUnqual(t)), llvm::MaybeAlign(1));
+            if (order == ast::ByteOrder::Big)
+                v = B.CreateCall(llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {t}), {v});
             return bytes == 8 ? v : B.CreateZExt(v, i64);
         }
         // 3, 5, 6, 7 bytes: assembled byte by byte (the backend merges the loads).
@@ -431,6 +498,73 @@ private:
     }
 
     ast::ByteOrder orderOf(const Field& f, const ast::Protocol& p) { return f.type.order.value_or(p.byteOrder); }
+
+    static unsigned scalarBytes(const Field& f) {
+        switch (f.type.kind) {
+        case ast::TypeSpec::Int: return f.type.width / 8;
+        case ast::TypeSpec::Mac: return 6;
+        case ast::TypeSpec::Ipv4: return 4;
+        case ast::TypeSpec::Ipv6: return 16;
+        default: return 0;
+        }
+    }
+
+    /// The value of an integer field at `off` (the group's first byte for bit fields).
+    Value* readField(FnState& st, const Field& f, Value* off) {
+        if (f.isBitField) {
+            Value* group = readIntAt(st.data, off, f.groupBits / 8, ast::ByteOrder::Big);
+            unsigned shift = f.groupBits - f.bitOffset - f.type.width;
+            Value* v = shift ? B.CreateLShr(group, shift) : group;
+            if (f.type.width < 64) v = B.CreateAnd(v, B.getInt64((uint64_t(1) << f.type.width) - 1));
+            return v;
+        }
+        return readIntAt(st.data, off, f.type.width / 8, orderOf(f, *st.proto));
+    }
+
+    // ------------------------------------------------------------------ slots
+    Value* slotGet(const Slot& s, Value* Slot::*m) {
+        Value* v = s.*m;
+        if (!s.mem || !v) return v;
+        return B.CreateLoad(i64, v);
+    }
+    void slotSet(FnState& st, Slot& s, Value* Slot::*m, Value* v) {
+        if (!s.mem) {
+            s.*m = v;
+            return;
+        }
+        if (!(s.*m)) {
+            // Allocas start at 0 so that a read on a path that never stored is defined.
+            llvm::AllocaInst* a = entryAlloca(st, i64, "slot");
+            llvm::IRBuilder<> eb(st.F->getEntryBlock().getTerminator());
+            eb.CreateStore(B.getInt64(0), a);
+            s.*m = a;
+        }
+        B.CreateStore(v, s.*m);
+    }
+
+    /// A slot that may be absent: `present` starts false here (at each walk: in a loop,
+    /// the previous element's field must not show through).
+    Slot& memSlot(FnState& st, Scope& scope, const Field& f) {
+        Slot& s = scope[&f];
+        if (!s.mem) {
+            s = Slot{};
+            s.mem = true;
+            s.present = entryAlloca(st, i1, (f.name + ".present").c_str());
+            llvm::IRBuilder<> eb(st.F->getEntryBlock().getTerminator());
+            eb.CreateStore(llvm::ConstantInt::getFalse(C), s.present);
+        }
+        B.CreateStore(llvm::ConstantInt::getFalse(C), s.present);
+        return s;
+    }
+
+    /// Fields of a switch, which may or may not be walked: absent until their arm runs.
+    void predeclare(FnState& st, Scope& scope, const std::vector<ast::FieldItem>& items) {
+        for (const auto& it : items) {
+            if (it.kind == ast::FieldItem::Kind::Field) memSlot(st, scope, *it.field);
+            else if (it.kind == ast::FieldItem::Kind::Switch)
+                for (const auto& arm : it.sw->arms) predeclare(st, scope, arm.items);
+        }
+    }
 
     // ------------------------------------------------------------------ sizes
     /// Static size in bytes of an unconditional fixed-size field, or 0 when not fixed.
@@ -460,18 +594,28 @@ private:
         return fixedSize(f) > 0;
     }
 
+    /// The field a failure of `items[i]` (the first of a bit group) is blamed on: itself,
+    /// or when it is padding, the first named field of its group.
+    static const Field* blameOf(const std::vector<ast::FieldItem>& items, size_t i) {
+        const Field* f = items[i].field.get();
+        if (!f->anonymous() || !f->isBitField) return f;
+        for (size_t j = i; j < items.size() && items[j].kind == ast::FieldItem::Kind::Field; ++j) {
+            const Field* g = items[j].field.get();
+            if (!g->isBitField || (j > i && g->bitOffset == 0)) break;
+            if (!g->anonymous()) return g;
+        }
+        return f;
+    }
+
     // ------------------------------------------------------------------ the walker
-    /// Parses items [0, limit) of `items` starting at `off` within [.., end) into `scope`.
-    /// Returns the offset after the last item parsed.
-    Value* walkItems(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit, Value* off, Value* end,
-                     Scope& scope) {
+    /// Parses items [0, limit) of `items` from `off` within `r` into `scope`; returns the
+    /// offset after the last item. `lazy`, when it is the last item walked, is a list or
+    /// record whose position is recorded without walking its contents (whoever reads it
+    /// walks it; nothing after it needs its end).
+    Value* walkItems(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit, Value* off, Region r,
+                     Scope& scope, const Field* lazy = nullptr) {
         unsigned prechecked = 0;
-        Value* group = nullptr; // value of the current bit group
         limit = std::min(limit, items.size());
-        // Every field of this walk starts absent: a loop walks the same record again and
-        // again through the same slots, and a field skipped by its condition or by the
-        // switch arm taken must not show the previous element's value.
-        clearPresence(st, items, limit, scope);
         for (size_t i = 0; i < limit; ++i) {
             const ast::FieldItem& it = items[i];
             if (prechecked == 0 && isFixedItem(it) && it.kind == ast::FieldItem::Kind::Field) {
@@ -483,177 +627,143 @@ private:
                     unsigned sz = fixedSize(*items[j].field);
                     if (sz == 0) continue;
                     run += sz;
-                    ends.push_back({items[j].field.get(), run});
+                    ends.push_back({blameOf(items, j), run});
                 }
                 if (run > 0) {
-                    emitRunCheck(st, off, end, run, ends);
+                    emitRunCheck(st, off, r, run, ends);
                     prechecked = run;
                 }
             }
             switch (it.kind) {
-            case ast::FieldItem::Kind::Requires: {
-                Value* ok = evalBoolField(st, *it.requires_);
-                failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, nullptr, off, "requires.ok");
+            case ast::FieldItem::Kind::Requires:
+                if (st.checkRequires) {
+                    Value* ok = evalBool(st, *it.requires_);
+                    failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, nullptr, off, "requires.ok");
+                }
+                break;
+            case ast::FieldItem::Kind::Switch:
+                prechecked = 0;
+                off = walkSwitch(st, *it.sw, off, r, scope);
+                break;
+            case ast::FieldItem::Kind::Field: {
+                bool lazyHere = i + 1 == limit && it.field.get() == lazy;
+                off = walkField(st, *it.field, off, r, scope, prechecked, lazyHere);
                 break;
             }
-            case ast::FieldItem::Kind::Switch: off = walkSwitch(st, *it.sw, off, end, scope); break;
-            case ast::FieldItem::Kind::Field:
-                off = walkField(st, *it.field, off, end, scope, prechecked, group);
-                break;
             }
         }
         return off;
     }
 
-    void clearPresence(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit, Scope& scope) {
-        for (size_t i = 0; i < limit && i < items.size(); ++i) {
-            const ast::FieldItem& it = items[i];
-            if (it.kind == ast::FieldItem::Kind::Field) {
-                const Field& f = *it.field;
-                if (!scope.count(&f)) scope[&f] = newSlot(st, f);
-                B.CreateStore(llvm::ConstantInt::getFalse(C), scope[&f].present);
-            } else if (it.kind == ast::FieldItem::Kind::Switch) {
-                for (const auto& arm : it.sw->arms) clearPresence(st, arm.items, SIZE_MAX, scope);
-            }
-        }
-    }
-
-    void emitRunCheck(FnState& st, Value* off, Value* end, unsigned run,
+    void emitRunCheck(FnState& st, Value* off, Region r, unsigned run,
                       const std::vector<std::pair<const Field*, unsigned>>& ends) {
-        Value* need = B.CreateAdd(off, B.getInt64(run));
-        Value* bad = B.CreateICmpUGT(need, end);
-        BasicBlock* failHere = BasicBlock::Create(C, "short", st.F);
+        Value* bad = B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(run)), r.end);
         BasicBlock* cont = BasicBlock::Create(C, "run.ok", st.F);
-        B.CreateCondBr(bad, failHere, cont, llvm::MDBuilder(C).createBranchWeights(1, 1000));
+        auto weights = llvm::MDBuilder(C).createBranchWeights(1, 1000);
+        if (st.mode != FailMode::Result) {
+            B.CreateCondBr(bad, st.mode == FailMode::Status ? (r.sized ? st.failBB : st.failTrunc) : st.failBB, cont,
+                           weights);
+            B.SetInsertPoint(cont);
+            return;
+        }
+        BasicBlock* failHere = BasicBlock::Create(C, "short", st.F);
+        B.CreateCondBr(bad, failHere, cont, weights);
         B.SetInsertPoint(failHere);
         // Cold path: name the first field that does not fit.
-        Value* avail = B.CreateSub(end, off);
+        Value* avail = B.CreateSub(r.end, off);
         Value* field = B.getInt32(uint32_t(-1));
         Value* at = off;
         for (size_t k = ends.size(); k-- > 0;) {
             unsigned startK = k == 0 ? 0 : ends[k - 1].second;
             Value* doesNotFit = B.CreateICmpULT(avail, B.getInt64(ends[k].second));
-            int idx = ends[k].first->index;
-            // Padding fields have no index; blame the group's first named field instead.
-            field = B.CreateSelect(doesNotFit, B.getInt32(uint32_t(idx)), field);
+            field = B.CreateSelect(doesNotFit, B.getInt32(uint32_t(ends[k].first->index)), field);
             at = B.CreateSelect(doesNotFit, B.CreateAdd(off, B.getInt64(startK)), at);
         }
-        B.CreateStore(B.getInt32(MMT_TRUNCATED), st.failStatus);
-        B.CreateStore(B.getInt32(MMT_FAIL_BOUNDS), st.failReason);
-        B.CreateStore(field, st.failField);
-        B.CreateStore(at, st.failOffset);
-        B.CreateBr(st.failBB);
+        failDyn(st, boundsStatus(r), boundsReason(r), field, at);
         B.SetInsertPoint(cont);
     }
 
     /// A bounds check for `n` bytes at `off`, unless a run check already covered them.
-    void need(FnState& st, Value* off, Value* end, Value* n, const Field* f, unsigned& prechecked, unsigned staticN) {
+    void need(FnState& st, Value* off, Region r, Value* n, const Field* f, unsigned& prechecked, unsigned staticN) {
         if (staticN && prechecked >= staticN) {
             prechecked -= staticN;
             return;
         }
         prechecked = 0;
-        Value* bad = B.CreateICmpUGT(B.CreateAdd(off, n), end);
-        failIf(st, bad, MMT_TRUNCATED, MMT_FAIL_BOUNDS, f, off);
+        Value* bad = B.CreateICmpUGT(B.CreateAdd(off, n), r.end);
+        failIf(st, bad, boundsStatus(r), boundsReason(r), f, off);
     }
 
-    Value* walkField(FnState& st, const Field& f, Value* off, Value* end, Scope& scope, unsigned& prechecked,
-                     Value*& group) {
-        // The slot was made absent when this walk began (see walkItems).
+    Value* walkField(FnState& st, const Field& f, Value* off, Region r, Scope& scope, unsigned& prechecked,
+                     bool lazy) {
         auto found = scope.find(&f);
-        Slot s = found != scope.end() ? found->second : newSlot(st, f);
-        scope[&f] = s;
+        bool mem = f.cond || (found != scope.end() && found->second.mem);
+        Slot* sp = nullptr;
+        if (mem) {
+            sp = &memSlot(st, scope, f);
+        } else {
+            sp = &scope[&f];
+            *sp = Slot{};
+        }
+        Slot& s = *sp;
         if (fixedSize(f) == 0 && !(f.isBitField && f.bitOffset != 0)) prechecked = 0;
-        BasicBlock* skipBB = nullptr;
         BasicBlock* joinBB = nullptr;
-        Value* offBefore = off;
         BasicBlock* beforeBB = nullptr;
+        Value* offBefore = off;
         if (f.cond) {
-            Value* c = evalBoolField(st, *f.cond);
+            Value* c = evalBool(st, *f.cond);
             BasicBlock* doBB = BasicBlock::Create(C, f.name + ".if", st.F);
             joinBB = BasicBlock::Create(C, f.name + ".join", st.F);
             beforeBB = B.GetInsertBlock();
             B.CreateCondBr(c, doBB, joinBB);
             B.SetInsertPoint(doBB);
             prechecked = 0;
-            (void)skipBB;
         }
-        B.CreateStore(llvm::ConstantInt::getTrue(C), s.present);
-        B.CreateStore(off, s.off);
+        if (s.mem) B.CreateStore(llvm::ConstantInt::getTrue(C), s.present);
+        slotSet(st, s, &Slot::off, off);
         Value* next = off;
-        switch (f.type.kind) {
-        case ast::TypeSpec::Int: {
-            if (f.isList) {
-                next = walkList(st, f, s, off, end);
-                break;
-            }
-            if (f.isBitField) {
-                unsigned gbytes = f.groupBits / 8;
-                if (f.bitOffset == 0) {
-                    need(st, off, end, B.getInt64(gbytes), &f, prechecked, gbytes);
-                    group = readInt(st, off, gbytes, ast::ByteOrder::Big);
+        if (f.isList) {
+            next = walkList(st, f, s, off, r, lazy);
+        } else {
+            switch (f.type.kind) {
+            case ast::TypeSpec::Int:
+            case ast::TypeSpec::Mac:
+            case ast::TypeSpec::Ipv4:
+            case ast::TypeSpec::Ipv6: {
+                if (f.isBitField) {
+                    // The group's bytes are checked at its first member and consumed by its last.
+                    unsigned gbytes = f.groupBits / 8;
+                    if (f.bitOffset == 0) need(st, off, r, B.getInt64(gbytes), &f, prechecked, gbytes);
+                    if (f.bitOffset + f.type.width == f.groupBits) next = B.CreateAdd(off, B.getInt64(gbytes));
+                    break;
                 }
-                unsigned shift = f.groupBits - f.bitOffset - f.type.width;
-                Value* v = shift ? B.CreateLShr(group, shift) : group;
-                if (f.type.width < 64) v = B.CreateAnd(v, B.getInt64((uint64_t(1) << f.type.width) - 1));
-                B.CreateStore(v, s.val);
-                // The group's bytes are consumed by its last field.
-                if (f.bitOffset + f.type.width == f.groupBits) {
-                    B.CreateStore(off, s.off);
-                    next = B.CreateAdd(off, B.getInt64(gbytes));
-                } else {
-                    next = off;
-                }
-                B.CreateStore(next, s.end);
+                unsigned bytes = scalarBytes(f);
+                need(st, off, r, B.getInt64(bytes), &f, prechecked, bytes);
+                next = B.CreateAdd(off, B.getInt64(bytes));
                 break;
             }
-            unsigned bytes = f.type.width / 8;
-            need(st, off, end, B.getInt64(bytes), &f, prechecked, bytes);
-            B.CreateStore(readInt(st, off, bytes, orderOf(f, *st.proto)), s.val);
-            next = B.CreateAdd(off, B.getInt64(bytes));
-            B.CreateStore(next, s.end);
-            break;
-        }
-        case ast::TypeSpec::Mac:
-        case ast::TypeSpec::Ipv4:
-        case ast::TypeSpec::Ipv6: {
-            if (f.isList) {
-                next = walkList(st, f, s, off, end);
+            case ast::TypeSpec::Bytes: next = walkBytes(st, f, s, off, r, prechecked); break;
+            case ast::TypeSpec::Record: {
+                prechecked = 0;
+                Region inner = r;
+                if (f.size) inner = Region{B.CreateAdd(off, evalSize(st, *f.size, f, off, r)), true};
+                slotSet(st, s, &Slot::region, inner.end);
+                s.sized = inner.sized;
+                if (lazy) break;
+                Scope& sub = pushScope(st);
+                Value* recEnd = walkItems(st, f.type.record->items, SIZE_MAX, off, inner, sub);
+                st.scopes.pop_back();
+                next = f.size ? inner.end : recEnd;
                 break;
             }
-            unsigned bytes = f.type.kind == ast::TypeSpec::Mac ? 6 : f.type.kind == ast::TypeSpec::Ipv4 ? 4 : 16;
-            need(st, off, end, B.getInt64(bytes), &f, prechecked, bytes);
-            next = B.CreateAdd(off, B.getInt64(bytes));
-            B.CreateStore(next, s.end);
-            break;
-        }
-        case ast::TypeSpec::Bytes: next = walkBytes(st, f, s, off, end, prechecked); break;
-        case ast::TypeSpec::Record: {
-            if (f.isList) {
-                next = walkList(st, f, s, off, end);
-                break;
+            case ast::TypeSpec::Unknown: break;
             }
-            prechecked = 0;
-            Value* region = end;
-            Value* sized = nullptr;
-            if (f.size) {
-                sized = evalSize(st, *f.size, f, off, end);
-                region = B.CreateAdd(off, sized);
+        }
+        if (st.checkRequires)
+            for (const auto& rq : f.requires_) {
+                Value* ok = evalBool(st, *rq);
+                failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, &f, off, "requires.ok");
             }
-            B.CreateStore(region, s.region);
-            Scope& inner = pushScope(st);
-            Value* recEnd = walkItems(st, f.type.record->items, SIZE_MAX, off, region, inner);
-            st.scopes.pop_back();
-            next = sized ? region : recEnd;
-            B.CreateStore(next, s.end);
-            break;
-        }
-        case ast::TypeSpec::Unknown: break;
-        }
-        for (const auto& r : f.requires_) {
-            Value* ok = evalBoolField(st, *r);
-            failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, &f, off, "requires.ok");
-        }
         if (joinBB) {
             BasicBlock* fromDo = B.GetInsertBlock();
             B.CreateBr(joinBB);
@@ -667,76 +777,87 @@ private:
         return next;
     }
 
-    /// Evaluates a length or size: negative is malformed, beyond the region is truncated.
-    Value* evalSize(FnState& st, const Expr& e, const Field& f, Value* off, Value* end) {
-        Value* n = evalIntField(st, e);
-        failIf(st, B.CreateICmpSLT(n, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, &f, off, "len.ok");
-        failIf(st, B.CreateICmpUGT(n, B.CreateSub(end, off)), MMT_TRUNCATED, MMT_FAIL_BOUNDS, &f, off, "fits");
+    /// Evaluates a length or size: negative is malformed, beyond the region is truncated
+    /// (or malformed when the region is itself a declared size).
+    Value* evalSize(FnState& st, const Expr& e, const Field* f, Value* off, Region r) {
+        Value* n = evalInt(st, e);
+        failIf(st, B.CreateICmpSLT(n, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, f, off, "len.ok");
+        failIf(st, B.CreateICmpUGT(n, B.CreateSub(r.end, off)), boundsStatus(r), boundsReason(r), f, off, "fits");
         return n;
     }
+    Value* evalSize(FnState& st, const Expr& e, const Field& f, Value* off, Region r) {
+        return evalSize(st, e, &f, off, r);
+    }
 
-    Value* walkBytes(FnState& st, const Field& f, const Slot& s, Value* off, Value* end, unsigned& prechecked) {
+    Value* walkBytes(FnState& st, const Field& f, Slot& s, Value* off, Region r, unsigned& prechecked) {
         switch (f.extent) {
         case ast::Extent::Count: {
             Value* n;
-            unsigned fixed = fixedSize(f);
-            if (fixed) {
-                need(st, off, end, B.getInt64(fixed), &f, prechecked, fixed);
+            if (unsigned fixed = fixedSize(f)) {
+                need(st, off, r, B.getInt64(fixed), &f, prechecked, fixed);
                 n = B.getInt64(fixed);
             } else {
                 prechecked = 0;
-                n = evalSize(st, *f.count, f, off, end);
+                n = evalSize(st, *f.count, f, off, r);
             }
             Value* e = B.CreateAdd(off, n);
-            B.CreateStore(e, s.end);
+            slotSet(st, s, &Slot::end, e);
             return e;
         }
         case ast::Extent::UntilString: {
             prechecked = 0;
-            Value* window = B.CreateSub(end, off);
+            Value* avail = B.CreateSub(r.end, off);
+            Value* window = avail;
             uint64_t tlen = f.terminator.size();
+            Value* cap = nullptr;
             if (f.max) {
-                Value* cap = B.getInt64(int64_t(*f.max + tlen));
-                window = B.CreateSelect(B.CreateICmpULT(window, cap), window, cap);
+                cap = B.getInt64(int64_t(*f.max + tlen));
+                window = B.CreateSelect(B.CreateICmpULT(avail, cap), avail, cap);
             }
-            Value* idx = B.CreateCall(hFind, {ptrAt(st, off), window, stringConst(f.terminator), B.getInt64(int64_t(tlen))});
+            Value* idx =
+                B.CreateCall(hFind, {ptrAt(st, off), window, stringConst(f.terminator), B.getInt64(int64_t(tlen))});
             Value* notFound = B.CreateICmpSLT(idx, B.getInt64(0));
-            if (f.max) {
-                // Not found within the cap while more data exists: the cap is broken.
-                Value* capped = B.CreateICmpULT(window, B.CreateSub(end, off));
+            if (f.max && st.mode == FailMode::Result) {
+                // No terminator among max + terminator bytes: the cap is broken whatever
+                // follows. Fewer bytes than that: the data (or region) ends too early.
                 BasicBlock* nf = BasicBlock::Create(C, "term.missing", st.F);
                 BasicBlock* found = BasicBlock::Create(C, "term.found", st.F);
                 B.CreateCondBr(notFound, nf, found);
                 B.SetInsertPoint(nf);
                 BasicBlock* capBB = BasicBlock::Create(C, "term.cap", st.F);
                 BasicBlock* truncBB = BasicBlock::Create(C, "term.trunc", st.F);
-                B.CreateCondBr(capped, capBB, truncBB);
+                B.CreateCondBr(B.CreateICmpUGE(avail, cap), capBB, truncBB);
                 B.SetInsertPoint(capBB);
                 fail(st, MMT_MALFORMED, MMT_FAIL_CAP, &f, off);
                 B.SetInsertPoint(truncBB);
-                fail(st, MMT_TRUNCATED, MMT_FAIL_TERMINATOR, &f, off);
+                fail(st, boundsStatus(r), MMT_FAIL_TERMINATOR, &f, off);
                 B.SetInsertPoint(found);
+            } else if (f.max && st.mode == FailMode::Status) {
+                Value* capped = B.CreateAnd(notFound, B.CreateICmpUGE(avail, cap));
+                failIf(st, capped, MMT_MALFORMED, MMT_FAIL_CAP, &f, off, "term.uncapped");
+                failIf(st, notFound, boundsStatus(r), MMT_FAIL_TERMINATOR, &f, off, "term.found");
             } else {
-                failIf(st, notFound, MMT_TRUNCATED, MMT_FAIL_TERMINATOR, &f, off, "term.found");
+                failIf(st, notFound, boundsStatus(r), MMT_FAIL_TERMINATOR, &f, off, "term.found");
             }
             Value* valueEnd = B.CreateAdd(off, idx);
-            B.CreateStore(valueEnd, s.end);
+            slotSet(st, s, &Slot::end, valueEnd);
             return B.CreateAdd(valueEnd, B.getInt64(int64_t(tlen)));
         }
         case ast::Extent::Rest:
         default:
             prechecked = 0;
-            B.CreateStore(end, s.end);
-            return end;
+            slotSet(st, s, &Slot::end, r.end);
+            return r.end;
         }
     }
 
-    /// Runs `body` for each element of a list. The list starts at `start`, lies within
-    /// `region`, has `count` elements when counted. Returns the offset after the list.
-    /// `body(elemOff, elemEnd, elemScope)` may branch away (to stop early) only through
-    /// `exitBB` given back by the caller when it needs to.
-    Value* listLoop(FnState& st, const Field& f, Value* start, Value* region, Value* count,
-                    const std::function<void(Value* elemOff, Value* elemEnd, Scope* elemScope, BasicBlock* exitBB)>& body) {
+    using ElemBody = std::function<void(Value* elemOff, Value* elemEnd, Scope* elemScope)>;
+
+    /// Walks the elements of list `f` from `start` within `region` (`count` of them when
+    /// counted), calling `body` after each element is parsed, in the element's scope.
+    /// `body` must leave the builder in a block that falls through to the next element.
+    /// Returns the offset after the list.
+    Value* listLoop(FnState& st, const Field& f, Value* start, Region region, Value* count, const ElemBody& body) {
         llvm::AllocaInst* offA = entryAlloca(st, i64, (f.name + ".it.off").c_str());
         llvm::AllocaInst* idxA = entryAlloca(st, i64, (f.name + ".it.idx").c_str());
         B.CreateStore(start, offA);
@@ -755,32 +876,35 @@ private:
         switch (f.extent) {
         case ast::Extent::Count: exitIf(B.CreateICmpSGE(idx, count), "more"); break;
         case ast::Extent::Size:
-        case ast::Extent::Rest: exitIf(B.CreateICmpUGE(off, region), "more"); break;
+        case ast::Extent::Rest: exitIf(B.CreateICmpUGE(off, region.end), "more"); break;
         case ast::Extent::UntilString: {
             uint64_t tlen = f.terminator.size();
-            Value* room = B.CreateICmpULE(B.CreateAdd(off, B.getInt64(int64_t(tlen))), region);
+            Value* room = B.CreateICmpULE(B.CreateAdd(off, B.getInt64(int64_t(tlen))), region.end);
             BasicBlock* cmpBB = BasicBlock::Create(C, "term.cmp", st.F);
             BasicBlock* noTerm = BasicBlock::Create(C, "term.no", st.F);
             BasicBlock* atTerm = BasicBlock::Create(C, "term.yes", st.F);
             B.CreateCondBr(room, cmpBB, noTerm);
             B.SetInsertPoint(cmpBB);
-            Value* eq = B.CreateICmpEQ(B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator), B.getInt64(int64_t(tlen))}),
-                                       B.getInt32(0));
+            Value* eq = B.CreateICmpEQ(
+                B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator), B.getInt64(int64_t(tlen))}),
+                B.getInt32(0));
             B.CreateCondBr(eq, atTerm, noTerm);
             B.SetInsertPoint(atTerm);
             B.CreateStore(B.CreateAdd(off, B.getInt64(int64_t(tlen))), offA);
             B.CreateBr(exitBB);
             B.SetInsertPoint(noTerm);
             // No terminator and no data left: the list is cut short.
-            failIf(st, B.CreateICmpUGE(off, region), MMT_TRUNCATED, MMT_FAIL_TERMINATOR, &f, off, "elem");
+            failIf(st, B.CreateICmpUGE(off, region.end), boundsStatus(region), MMT_FAIL_TERMINATOR, &f, off, "elem");
             break;
         }
         case ast::Extent::UntilExpr:
-            failIf(st, B.CreateICmpUGE(off, region), MMT_TRUNCATED, MMT_FAIL_TERMINATOR, &f, off, "elem");
+            failIf(st, B.CreateICmpUGE(off, region.end), boundsStatus(region), MMT_FAIL_TERMINATOR, &f, off, "elem");
             break;
         case ast::Extent::Single: break;
         }
-        if (f.max) failIf(st, B.CreateICmpUGE(idx, B.getInt64(int64_t(*f.max))), MMT_MALFORMED, MMT_FAIL_CAP, &f, off, "capped");
+        if (f.max)
+            failIf(st, B.CreateICmpUGE(idx, B.getInt64(int64_t(*f.max))), MMT_MALFORMED, MMT_FAIL_CAP, &f, off,
+                   "capped");
         // One element.
         Value* elemEnd = nullptr;
         Scope* elemScope = nullptr;
@@ -788,17 +912,14 @@ private:
             elemScope = &pushScope(st);
             elemEnd = walkItems(st, f.type.record->items, SIZE_MAX, off, region, *elemScope);
         } else {
-            unsigned bytes = f.type.kind == ast::TypeSpec::Int    ? f.type.width / 8
-                             : f.type.kind == ast::TypeSpec::Mac  ? 6
-                             : f.type.kind == ast::TypeSpec::Ipv4 ? 4
-                                                                  : 16;
+            unsigned bytes = scalarBytes(f);
             unsigned pre = 0;
             need(st, off, region, B.getInt64(bytes), &f, pre, 0);
             elemEnd = B.CreateAdd(off, B.getInt64(bytes));
         }
-        body(off, elemEnd, elemScope, exitBB);
+        body(off, elemEnd, elemScope);
         Value* stop = nullptr;
-        if (f.extent == ast::Extent::UntilExpr) stop = evalBoolField(st, *f.until);
+        if (f.extent == ast::Extent::UntilExpr) stop = evalBool(st, *f.until);
         if (elemScope) st.scopes.pop_back();
         B.CreateStore(elemEnd, offA);
         B.CreateStore(B.CreateAdd(idx, B.getInt64(1)), idxA);
@@ -808,37 +929,34 @@ private:
         return B.CreateLoad(i64, offA);
     }
 
-    Value* walkList(FnState& st, const Field& f, const Slot& s, Value* off, Value* end) {
-        Value* region = end;
-        Value* sized = nullptr;
-        if (f.size) {
-            sized = evalSize(st, *f.size, f, off, end);
-            region = B.CreateAdd(off, sized);
-        }
+    Value* walkList(FnState& st, const Field& f, Slot& s, Value* off, Region r, bool lazy) {
+        Region region = r;
+        if (f.size) region = Region{B.CreateAdd(off, evalSize(st, *f.size, f, off, r)), true};
         Value* count = B.getInt64(0);
         if (f.extent == ast::Extent::Count) {
-            count = evalIntField(st, *f.count);
+            count = evalInt(st, *f.count);
             failIf(st, B.CreateICmpSLT(count, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, &f, off, "count.ok");
         }
-        B.CreateStore(region, s.region);
-        B.CreateStore(count, s.count);
-        Value* listEnd = listLoop(st, f, off, region, count, [](Value*, Value*, Scope*, BasicBlock*) {});
-        Value* next = sized ? region : listEnd;
-        B.CreateStore(next, s.end);
+        slotSet(st, s, &Slot::region, region.end);
+        slotSet(st, s, &Slot::count, count);
+        s.sized = region.sized;
+        if (lazy) return off;
+        auto hook = st.hooks.find(&f);
+        Value* listEnd = listLoop(st, f, off, region, count, [&](Value* elemOff, Value* elemEnd, Scope* elemScope) {
+            if (hook == st.hooks.end()) return;
+            EV elem = elementAt(st, f, elemOff, elemEnd, region.sized);
+            for (const ast::Attribute* a : hook->second) raiseEvent(st, *a, &elem);
+        });
+        Value* next = f.size ? region.end : listEnd;
+        slotSet(st, s, &Slot::end, next);
         return next;
     }
 
-    Value* walkSwitch(FnState& st, const ast::Switch& sw, Value* off, Value* end, Scope& scope) {
-        Value* sel = evalIntField(st, *sw.selector);
-        Value* region = end;
-        Value* sized = nullptr;
-        if (sw.size) {
-            Value* n = evalIntField(st, *sw.size);
-            failIf(st, B.CreateICmpSLT(n, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, off, "len.ok");
-            failIf(st, B.CreateICmpUGT(n, B.CreateSub(end, off)), MMT_TRUNCATED, MMT_FAIL_BOUNDS, nullptr, off, "fits");
-            sized = n;
-            region = B.CreateAdd(off, n);
-        }
+    Value* walkSwitch(FnState& st, const ast::Switch& sw, Value* off, Region r, Scope& scope) {
+        Value* sel = evalInt(st, *sw.selector);
+        Region region = r;
+        if (sw.size) region = Region{B.CreateAdd(off, evalSize(st, *sw.size, nullptr, off, r)), true};
+        for (const auto& arm : sw.arms) predeclare(st, scope, arm.items);
         BasicBlock* join = BasicBlock::Create(C, "switch.end", st.F);
         std::vector<std::pair<BasicBlock*, Value*>> incoming;
         const ast::SwitchArm* dflt = nullptr;
@@ -847,8 +965,9 @@ private:
                 dflt = &arm;
                 continue;
             }
-            Value* match = llvm::ConstantInt::getFalse(C);
-            for (const auto& cv : arm.values) match = B.CreateOr(match, inCase(sel, cv));
+            Value* match = nullptr;
+            for (const auto& cv : arm.values) match = match ? B.CreateOr(match, inCase(sel, cv)) : inCase(sel, cv);
+            if (!match) continue;
             BasicBlock* armBB = BasicBlock::Create(C, "case", st.F);
             BasicBlock* nextBB = BasicBlock::Create(C, "case.next", st.F);
             B.CreateCondBr(match, armBB, nextBB);
@@ -863,23 +982,19 @@ private:
         incoming.push_back({B.GetInsertBlock(), o});
         B.CreateBr(join);
         B.SetInsertPoint(join);
+        if (sw.size) return region.end;
         llvm::PHINode* phi = B.CreatePHI(i64, unsigned(incoming.size()), "switch.off");
         for (auto& [bb, v] : incoming) phi->addIncoming(v, bb);
-        return sized ? region : static_cast<Value*>(phi);
+        return phi;
     }
 
     Value* inCase(Value* x, const ast::CaseValue& cv) {
         if (cv.lo == cv.hi) return B.CreateICmpEQ(x, B.getInt64(cv.lo));
-        return B.CreateAnd(B.CreateICmpUGE(x, B.getInt64(cv.lo)), B.CreateICmpULE(x, B.getInt64(cv.hi)));
+        // lo <= x <= hi as one unsigned comparison.
+        return B.CreateICmpULE(B.CreateSub(x, B.getInt64(cv.lo)), B.getInt64(cv.hi - cv.lo));
     }
 
     // ------------------------------------------------------------------ walking a protocol
-    /// Which top-level items of header and body must be walked for the fields in `need`.
-    struct WalkPlan {
-        size_t headerItems = 0;
-        size_t bodyItems = 0;
-    };
-
     static bool containsField(const std::vector<ast::FieldItem>& items, const Field* f) {
         for (const auto& it : items) {
             if (it.kind == ast::FieldItem::Kind::Field && it.field.get() == f) return true;
@@ -889,35 +1004,47 @@ private:
         }
         return false;
     }
-
-    WalkPlan planFor(const ast::Protocol& p, const std::set<const Field*>& need) {
-        WalkPlan plan;
-        auto scan = [&](const ast::Record* r, size_t& out) {
-            if (!r) return;
-            for (size_t i = 0; i < r->items.size(); ++i)
-                for (const Field* f : need)
-                    if ((r->items[i].kind == ast::FieldItem::Kind::Field && r->items[i].field.get() == f) ||
-                        (r->items[i].kind == ast::FieldItem::Kind::Switch && containsSwitch(*r->items[i].sw, f)))
-                        out = std::max(out, i + 1);
-        };
-        scan(p.header.get(), plan.headerItems);
-        scan(p.body.get(), plan.bodyItems);
-        if (plan.bodyItems > 0 && p.header) plan.headerItems = p.header->items.size();
-        return plan;
-    }
     static bool containsSwitch(const ast::Switch& sw, const Field* f) {
         for (const auto& arm : sw.arms)
             if (containsField(arm.items, f)) return true;
         return false;
     }
 
+    /// Position of the top-level item of header (part 0) or body (part 1) holding `f`.
+    static std::pair<int, size_t> itemOf(const ast::Protocol& p, const Field* f) {
+        const ast::Record* parts[2] = {p.header.get(), p.body.get()};
+        for (int k = 0; k < 2; ++k) {
+            if (!parts[k]) continue;
+            const auto& items = parts[k]->items;
+            for (size_t i = 0; i < items.size(); ++i)
+                if ((items[i].kind == ast::FieldItem::Kind::Field && items[i].field.get() == f) ||
+                    (items[i].kind == ast::FieldItem::Kind::Switch && containsSwitch(*items[i].sw, f)))
+                    return {k, i};
+        }
+        return {-1, 0};
+    }
+
+    WalkPlan planFor(const ast::Protocol& p, const std::set<const Field*>& need) {
+        WalkPlan plan;
+        plan.need = need;
+        for (const Field* f : need) {
+            auto [part, i] = itemOf(p, f);
+            if (part == 0) plan.headerItems = std::max(plan.headerItems, i + 1);
+            if (part == 1) plan.bodyItems = std::max(plan.bodyItems, i + 1);
+        }
+        if (plan.bodyItems > 0 && p.header) plan.headerItems = p.header->items.size();
+        return plan;
+    }
+
     /// Fields of header and body named (directly or through values) by expressions.
-    void collectFields(const ast::Protocol& p, const Expr& e, std::set<const Field*>& out, std::set<const ast::Let*>& seen) {
+    void collectFields(const ast::Protocol& p, const Expr& e, std::set<const Field*>& out,
+                       std::set<const ast::Let*>& seen) {
         for (const auto& o : e.operands) collectFields(p, *o, out, seen);
         if (e.kind == Expr::Kind::Name && (e.ref.kind == ast::Ref::Field || e.ref.kind == ast::Ref::BitName)) {
             const Field* f = e.ref.field;
             if (f->owner == p.header.get() || (p.body && f->owner == p.body.get())) out.insert(f);
-        } else if (e.kind == Expr::Kind::Name && e.ref.kind == ast::Ref::Let && e.ref.let && seen.insert(e.ref.let).second) {
+        } else if (e.kind == Expr::Kind::Name && e.ref.kind == ast::Ref::Let && e.ref.let &&
+                   seen.insert(e.ref.let).second) {
             collectFields(p, *e.ref.let->value, out, seen);
         }
     }
@@ -927,6 +1054,40 @@ private:
         for (const Expr* e : exprs)
             if (e) collectFields(p, *e, out, seen);
         return out;
+    }
+
+    /// The item a walk of `items` up to `limit` may walk lazily: its last item, when it
+    /// is a needed list or record that nothing in this walk must see the end of.
+    const Field* lazyItem(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit,
+                          const std::set<const Field*>& need) {
+        if (limit == 0 || limit > items.size()) return nullptr;
+        const ast::FieldItem& it = items[limit - 1];
+        if (it.kind != ast::FieldItem::Kind::Field || !need.count(it.field.get())) return nullptr;
+        const Field& f = *it.field;
+        if (!f.isList && f.type.kind != ast::TypeSpec::Record) return nullptr;
+        if (st.checkRequires && !f.requires_.empty()) return nullptr;
+        return &f;
+    }
+
+    /// Walks header then body as far as `plan` says, into one protocol scope. The last
+    /// item may be walked lazily unless `wholeLast`. Returns the end of the header walk.
+    Value* walkProtocol(FnState& st, const ast::Protocol& p, const WalkPlan& plan, bool wholeLast = false,
+                        Value** endOut = nullptr) {
+        Scope& scope = pushScope(st);
+        Value* off = B.getInt64(0);
+        Region data{st.len, false};
+        if (p.header && plan.headerItems) {
+            const Field* lazy =
+                wholeLast || plan.bodyItems ? nullptr : lazyItem(st, p.header->items, plan.headerItems, plan.need);
+            off = walkItems(st, p.header->items, plan.headerItems, off, data, scope, lazy);
+        }
+        Value* headerEnd = off;
+        if (p.body && plan.bodyItems) {
+            const Field* lazy = wholeLast ? nullptr : lazyItem(st, p.body->items, plan.bodyItems, plan.need);
+            off = walkItems(st, p.body->items, plan.bodyItems, off, data, scope, lazy);
+        }
+        if (endOut) *endOut = off;
+        return headerEnd;
     }
 
     static bool usesPayload(const Expr& e, std::set<const ast::Let*>& seen) {
@@ -939,48 +1100,45 @@ private:
         return false;
     }
 
-    /// Walks header then body as far as `plan` says, into one protocol scope.
-    void walkProtocol(FnState& st, const ast::Protocol& p, const WalkPlan& plan, Value** endOut = nullptr,
-                      bool* bodyWalked = nullptr) {
-        Scope& scope = pushScope(st);
-        Value* off = B.getInt64(0);
-        if (p.header && plan.headerItems) off = walkItems(st, p.header->items, plan.headerItems, off, st.len, scope);
-        if (p.body && plan.bodyItems) off = walkItems(st, p.body->items, plan.bodyItems, off, st.len, scope);
-        if (endOut) *endOut = off;
-        if (bodyWalked) *bodyWalked = plan.bodyItems > 0;
-    }
-
-    /// Computes header_len / payload_len by calling the protocol's own validate.
-    void lengthsViaValidate(FnState& st, const ast::Protocol& p) {
+    /// header_len / payload_len of this packet, computed once per function by calling the
+    /// protocol's validate at the top of the body (it dominates every use); each use fails
+    /// when validate did.
+    void ensureLengths(FnState& st) {
+        if (st.headerLen) {
+            if (st.lengthsOk) evalFailIf(st, B.CreateNot(st.lengthsOk));
+            return;
+        }
+        const ast::Protocol& p = *st.proto;
         if (p.builtin) {
             st.headerLen = B.getInt64(0);
             st.payloadLen = st.len;
             return;
         }
         llvm::AllocaInst* res = entryAlloca(st, resultTy, "lengths");
-        Value* status = B.CreateCall(fns[&p].validate, {st.ctx, res});
-        evalFailIf(st, B.CreateICmpNE(status, B.getInt32(MMT_OK)));
+        llvm::IRBuilder<> top(st.bodyBB, st.bodyBB->getFirstInsertionPt());
+        Value* status = top.CreateCall(fns[&p].validate, {st.ctx, res});
+        st.lengthsOk = top.CreateICmpEQ(status, top.getInt32(MMT_OK));
+        st.headerLen = top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 4)), i64);
+        st.payloadLen = top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 5)), i64);
+        evalFailIf(st, B.CreateNot(st.lengthsOk));
+    }
+
+    /// The lengths come from the parse result validate filled (classify).
+    void lengthsFromResult(FnState& st, Value* res) {
+        if (st.proto->builtin) {
+            st.headerLen = B.getInt64(0);
+            st.payloadLen = st.len;
+            return;
+        }
         st.headerLen = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, 4)), i64);
         st.payloadLen = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, 5)), i64);
     }
 
     // ------------------------------------------------------------------ stage functions
-    void storeResult(Value* res, unsigned idx, Value* v) { B.CreateStore(v, B.CreateStructGEP(resultTy, res, idx)); }
-
-    /// The failure block of validate/analyse: copy the failure into the result, return its status.
-    void finishFailToResult(FnState& st, Value* res) {
-        B.SetInsertPoint(st.failBB);
-        Value* status = B.CreateLoad(i32, st.failStatus);
-        storeResult(res, 0, status);
-        storeResult(res, 1, B.CreateLoad(i32, st.failReason));
-        storeResult(res, 2, B.CreateLoad(i32, st.failField));
-        storeResult(res, 3, B.CreateTrunc(B.CreateLoad(i64, st.failOffset), i32));
-        B.CreateRet(status);
-    }
-
     void defineValidate(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.validate, p);
-        Value* res = f.validate->getArg(1);
+        FnState st = begin(f.validate, p, FailMode::Result);
+        st.checkRequires = true;
+        Value* res = st.res;
         storeResult(res, 0, B.getInt32(MMT_OK));
         storeResult(res, 1, B.getInt32(MMT_FAIL_NONE));
         storeResult(res, 2, B.getInt32(uint32_t(-1)));
@@ -991,35 +1149,27 @@ private:
             storeResult(res, 4, B.getInt32(0));
             storeResult(res, 5, B.CreateTrunc(st.len, i32));
             B.CreateRet(B.getInt32(MMT_OK));
-            finishFailToResult(st, res);
             return;
         }
-        WalkPlan plan;
+        // The whole header, and the body as far as the lengths need it.
+        WalkPlan plan = planFor(p, fieldsOf(p, {p.headerLength ? p.headerLength->value.get() : nullptr,
+                                                p.payloadLength ? p.payloadLength->value.get() : nullptr}));
         plan.headerItems = p.header ? p.header->items.size() : 0;
-        std::set<const Field*> lenFields = fieldsOf(p, {p.headerLength ? p.headerLength->value.get() : nullptr,
-                                                       p.payloadLength ? p.payloadLength->value.get() : nullptr});
-        WalkPlan extra = planFor(p, lenFields);
-        plan.bodyItems = extra.bodyItems;
-        Value* walked = nullptr;
-        walkProtocol(st, p, plan, &walked);
+        Value* walked = walkProtocol(st, p, plan, /*wholeLast=*/true);
         Value* hl = walked;
-        if (plan.bodyItems) hl = nullptr;
         if (p.headerLength) {
-            hl = evalIntField(st, *p.headerLength->value);
-            failIf(st, B.CreateICmpSLT(hl, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, B.getInt64(0), "hl.ok");
-            if (!plan.bodyItems)
-                failIf(st, B.CreateICmpULT(hl, walked), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, B.getInt64(0), "hl.covers");
+            hl = evalInt(st, *p.headerLength->value);
+            failIf(st, B.CreateICmpSLT(hl, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, B.getInt64(0),
+                   "hl.ok");
+            failIf(st, B.CreateICmpULT(hl, walked), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, B.getInt64(0),
+                   "hl.covers");
             failIf(st, B.CreateICmpUGT(hl, st.len), MMT_TRUNCATED, MMT_FAIL_BOUNDS, nullptr, B.getInt64(0), "hl.fits");
-        } else if (!hl) {
-            // Lengths that needed the body: the header is what the header walk covers.
-            Scope& scope = pushScope(st);
-            hl = p.header ? walkItems(st, p.header->items, SIZE_MAX, B.getInt64(0), st.len, scope) : B.getInt64(0);
         }
         Value* avail = B.CreateSub(st.len, hl);
         Value* pl = avail;
         Value* truncated = B.getInt32(0);
         if (p.payloadLength) {
-            Value* want = evalIntField(st, *p.payloadLength->value);
+            Value* want = evalInt(st, *p.payloadLength->value);
             failIf(st, B.CreateICmpSLT(want, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, hl, "pl.ok");
             Value* over = B.CreateICmpUGT(want, avail);
             pl = B.CreateSelect(over, avail, want);
@@ -1029,129 +1179,145 @@ private:
         storeResult(res, 5, B.CreateTrunc(pl, i32));
         storeResult(res, 6, truncated);
         B.CreateRet(B.getInt32(MMT_OK));
-        finishFailToResult(st, res);
+    }
+
+    /// An event attribute can be raised while its list is walked when everything it
+    /// reads of the protocol comes before that list.
+    bool hookable(const ast::Protocol& p, const ast::Attribute& a) {
+        if (!a.on || a.on->kind != Expr::Kind::Name || a.on->ref.kind != ast::Ref::Field) return false;
+        const Field* list = a.on->ref.field;
+        auto at = itemOf(p, list);
+        if (at.first < 0 || !list->isList) return false;
+        for (const Field* g : fieldsOf(p, {a.value.get(), a.cond.get()}))
+            if (itemOf(p, g) >= at) return false;
+        return true;
     }
 
     void defineAnalyse(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.analyse, p);
-        Value* res = f.analyse->getArg(1);
+        FnState st = begin(f.analyse, p, FailMode::Result);
+        Value* res = st.res;
         storeResult(res, 0, B.getInt32(MMT_OK));
         storeResult(res, 1, B.getInt32(MMT_FAIL_NONE));
         storeResult(res, 2, B.getInt32(uint32_t(-1)));
         storeResult(res, 3, B.getInt32(0));
-        WalkPlan plan;
-        plan.headerItems = p.header ? p.header->items.size() : 0;
-        plan.bodyItems = p.body ? p.body->items.size() : 0;
-        walkProtocol(st, p, plan);
-        bool needPayload = false;
+        st.eventsWanted = B.CreateLoad(i64, B.CreateStructGEP(ctxTy, st.ctx, 10));
+        st.emitFn = B.CreateLoad(llvm::PointerType::getUnqual(emitFnTy), B.CreateStructGEP(ctxTy, st.ctx, 11));
+        st.eventValue = entryAlloca(st, valueTy, "event");
+        std::vector<const ast::Attribute*> after;
         for (const auto& a : p.attributes) {
             if (!a->isEvent) continue;
-            std::set<const ast::Let*> seen;
-            for (const Expr* e : {a->value.get(), a->on.get(), a->cond.get()})
-                if (e && usesPayload(*e, seen)) needPayload = true;
+            if (hookable(p, *a)) st.hooks[a->on->ref.field].push_back(a.get());
+            else after.push_back(a.get());
         }
-        if (needPayload) lengthsViaValidate(st, p);
-        Value* wanted = B.CreateLoad(i64, B.CreateStructGEP(ctxTy, st.ctx, 10));
-        Value* emitFn = B.CreateLoad(llvm::PointerType::getUnqual(emitFnTy), B.CreateStructGEP(ctxTy, st.ctx, 11));
-        llvm::AllocaInst* val = entryAlloca(st, valueTy, "event");
-        BasicBlock* realFail = st.failBB;
-        for (const auto& a : p.attributes) {
-            if (!a->isEvent) continue;
-            unsigned bit = f.eventIndex[a.get()];
+        // Validate checked the header's constraints; the body's are checked here.
+        Scope& scope = pushScope(st);
+        Region data{st.len, false};
+        Value* off = B.getInt64(0);
+        if (p.header) off = walkItems(st, p.header->items, SIZE_MAX, off, data, scope);
+        st.checkRequires = true;
+        if (p.body) walkItems(st, p.body->items, SIZE_MAX, off, data, scope);
+        st.hooks.clear();
+        for (const ast::Attribute* a : after) {
+            if (!a->on) {
+                raiseEvent(st, *a, nullptr);
+                continue;
+            }
+            // Lists inside records, projections: walked again for the event.
+            BasicBlock* next = BasicBlock::Create(C, a->name + ".done", st.F);
             BasicBlock* doBB = BasicBlock::Create(C, a->name + ".wanted", st.F);
-            BasicBlock* nextBB = BasicBlock::Create(C, a->name + ".next", st.F);
-            Value* on = B.CreateICmpNE(B.CreateAnd(wanted, B.getInt64(uint64_t(1) << bit)), B.getInt64(0));
-            B.CreateCondBr(on, doBB, nextBB);
+            B.CreateCondBr(wantedBit(st, *a), doBB, next);
             B.SetInsertPoint(doBB);
-            // A failure while raising an event skips that occurrence, never the packet.
-            st.failBB = nextBB;
-            auto raise = [&](BasicBlock* skip) {
-                BasicBlock* saved = st.failBB;
-                st.failBB = skip;
-                if (a->cond) {
-                    Value* c = evalBool(st, *a->cond);
-                    BasicBlock* yes = BasicBlock::Create(C, "cond.yes", st.F);
-                    B.CreateCondBr(c, yes, skip);
-                    B.SetInsertPoint(yes);
-                }
-                EV v = a->value ? eval(st, *a->value) : EV{};
-                fillValue(st, val, v, a->type);
-                B.CreateCall(emitFnTy, emitFn, {st.ctx, B.getInt32(uint32_t(a->index)), val});
-                B.CreateBr(skip);
-                st.failBB = saved;
-            };
-            if (a->on) {
+            {
+                Redirect r(st, next);
                 EV list = eval(st, *a->on);
                 forEachElement(st, list, [&](EV elem, Scope* elemScope, BasicBlock* cont) {
                     if (elemScope) st.scopes.push_back(elemScope);
-                    if (!a->value) {
-                        BasicBlock* saved = st.failBB;
-                        st.failBB = cont;
-                        fillValue(st, val, elem, a->type);
-                        B.CreateCall(emitFnTy, emitFn, {st.ctx, B.getInt32(uint32_t(a->index)), val});
-                        B.CreateBr(cont);
-                        st.failBB = saved;
-                    } else {
-                        raise(cont);
-                    }
+                    raiseEvent(st, *a, &elem, false);
                     if (elemScope) st.scopes.pop_back();
+                    B.CreateBr(cont);
                 });
-                B.CreateBr(nextBB);
-            } else {
-                raise(nextBB);
             }
-            B.SetInsertPoint(nextBB);
+            B.CreateBr(next);
+            B.SetInsertPoint(next);
         }
-        st.failBB = realFail;
         B.CreateRet(B.getInt32(MMT_OK));
-        finishFailToResult(st, res);
     }
 
-    /// Stores an evaluated value into an mmt_value of the attribute's type.
-    void fillValue(FnState& st, Value* out, const EV& v, const ast::Type& t) {
-        auto field = [&](unsigned i) { return B.CreateStructGEP(valueTy, out, i); };
-        uint32_t type = MMT_T_NONE;
+    Value* wantedBit(FnState& st, const ast::Attribute& a) {
+        unsigned bit = fns[st.proto].eventIndex[&a];
+        return B.CreateICmpNE(B.CreateAnd(st.eventsWanted, B.getInt64(uint64_t(1) << bit)), B.getInt64(0));
+    }
+
+    /// Raises one occurrence of event attribute `a` (of list element `elem`, whose fields
+    /// are in the innermost scope, when given). An occurrence that cannot be computed is
+    /// skipped; nothing else is.
+    void raiseEvent(FnState& st, const ast::Attribute& a, const EV* elem, bool checkWanted = true) {
+        BasicBlock* skip = BasicBlock::Create(C, a.name + ".next", st.F);
+        if (checkWanted) {
+            BasicBlock* doBB = BasicBlock::Create(C, a.name + ".wanted", st.F);
+            B.CreateCondBr(wantedBit(st, a), doBB, skip);
+            B.SetInsertPoint(doBB);
+        }
+        {
+            Redirect r(st, skip);
+            if (a.cond) {
+                Value* c = evalBool(st, *a.cond);
+                BasicBlock* yes = BasicBlock::Create(C, "cond.yes", st.F);
+                B.CreateCondBr(c, yes, skip);
+                B.SetInsertPoint(yes);
+            }
+            EV v = a.value ? eval(st, *a.value) : elem ? *elem : EV{};
+            fillValue(st, st.eventValue, v, a.type);
+            B.CreateCall(emitFnTy, st.emitFn, {st.ctx, B.getInt32(uint32_t(a.index)), st.eventValue});
+            B.CreateBr(skip);
+        }
+        B.SetInsertPoint(skip);
+    }
+
+    static uint32_t abiType(const ast::Type& t) {
         switch (t.kind) {
-        case ast::Type::Int: type = MMT_T_UINT; break;
-        case ast::Type::Bool: type = MMT_T_BOOL; break;
-        case ast::Type::Bytes: type = MMT_T_BYTES; break;
-        case ast::Type::String: type = MMT_T_STRING; break;
-        case ast::Type::Mac: type = MMT_T_MAC; break;
-        case ast::Type::Ipv4: type = MMT_T_IPV4; break;
-        case ast::Type::Ipv6: type = MMT_T_IPV6; break;
-        default: break;
+        case ast::Type::Int: return MMT_T_UINT;
+        case ast::Type::Bool: return MMT_T_BOOL;
+        case ast::Type::Bytes: return MMT_T_BYTES;
+        case ast::Type::String: return MMT_T_STRING;
+        case ast::Type::Mac: return MMT_T_MAC;
+        case ast::Type::Ipv4: return MMT_T_IPV4;
+        case ast::Type::Ipv6: return MMT_T_IPV6;
+        default: return MMT_T_NONE;
         }
-        B.CreateStore(B.getInt32(type), field(0));
-        B.CreateStore(B.getInt32(0), field(1));
-        B.CreateStore(B.getInt64(0), field(2));
-        B.CreateStore(llvm::ConstantPointerNull::get(i8p), field(3));
+    }
+
+    /// Stores an evaluated value into an mmt_value of the attribute's type; integers are
+    /// masked to the declared width.
+    void fillValue(FnState& st, Value* out, const EV& v, const ast::Type& t) {
+        Value* len = B.getInt32(0);
+        Value* u = B.getInt64(0);
+        Value* ptr = llvm::ConstantPointerNull::get(i8p);
         switch (v.k) {
-        case EV::Int: {
-            Value* x = v.v;
-            if (t.kind == ast::Type::Int && t.width < 64) x = B.CreateAnd(x, B.getInt64((uint64_t(1) << t.width) - 1));
-            B.CreateStore(x, field(2));
+        case EV::Int:
+            u = v.v;
+            if (t.kind == ast::Type::Int && t.width < 64) u = B.CreateAnd(u, B.getInt64((uint64_t(1) << t.width) - 1));
             break;
-        }
-        case EV::Bool: B.CreateStore(B.CreateZExt(v.v, i64), field(2)); break;
+        case EV::Bool: u = B.CreateZExt(v.v, i64); break;
         case EV::Bytes:
-            B.CreateStore(v.v, field(3));
-            B.CreateStore(B.CreateTrunc(v.len, i32), field(1));
+            ptr = v.v;
+            len = B.CreateTrunc(v.len, i32);
             break;
         case EV::Addr:
-            B.CreateStore(v.v, field(3));
-            B.CreateStore(B.getInt32(v.addrLen), field(1));
+            ptr = v.v;
+            len = B.getInt32(v.addrLen);
             break;
-        default: evalFail(st); B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F)); break;
+        default: deadEnd(st); break;
         }
+        B.CreateStore(B.getInt32(abiType(t)), B.CreateStructGEP(valueTy, out, 0));
+        B.CreateStore(len, B.CreateStructGEP(valueTy, out, 1));
+        B.CreateStore(u, B.CreateStructGEP(valueTy, out, 2));
+        B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, 3));
     }
 
     void defineGetter(ast::Protocol& p, const ast::Attribute& a, Function* fn) {
-        FnState st = begin(fn, p);
-        std::set<const Field*> need = fieldsOf(p, {a.value.get(), a.cond.get()});
-        walkProtocol(st, p, planFor(p, need));
-        std::set<const ast::Let*> seen;
-        bool payload = (a.value && usesPayload(*a.value, seen)) || (a.cond && usesPayload(*a.cond, seen));
-        if (payload) lengthsViaValidate(st, p);
+        FnState st = begin(fn, p, FailMode::Silent);
+        walkProtocol(st, p, planFor(p, fieldsOf(p, {a.value.get(), a.cond.get()})));
         if (a.cond) {
             Value* c = evalBool(st, *a.cond);
             BasicBlock* yes = BasicBlock::Create(C, "present", st.F);
@@ -1167,33 +1333,30 @@ private:
 
     /// Appends a key part to one side of the key (0 shared, 1 a, 2 b), big-endian.
     void appendKey(FnState& st, Value* key, unsigned side, const EV& v, const ast::Type& t) {
-        unsigned lenIdx = side == 0 ? 0 : side == 1 ? 1 : 2;
-        unsigned bufIdx = 4 + side;
-        Value* lenPtr = B.CreateStructGEP(keyTy, key, lenIdx);
+        Value* lenPtr = B.CreateStructGEP(keyTy, key, side);
         Value* cur = B.CreateZExt(B.CreateLoad(i16, lenPtr), i64);
         unsigned n = 0;
         Value* src = nullptr;
-        llvm::AllocaInst* tmp = entryAlloca(st, i64, "keypart");
         switch (v.k) {
         case EV::Int: {
             n = t.isInt() ? (t.width + 7) / 8 : 8;
-            Value* x = v.v;
-            Function* bswap = llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {i64});
-            x = B.CreateCall(bswap, {x});
-            B.CreateStore(x, tmp);
+            llvm::AllocaInst* tmp = entryAlloca(st, i64, "keypart");
+            B.CreateStore(B.CreateCall(llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {i64}), {v.v}), tmp);
             src = B.CreateInBoundsGEP(i8, B.CreateBitCast(tmp, i8p), B.getInt64(8 - n));
             break;
         }
-        case EV::Bool:
+        case EV::Bool: {
             n = 1;
-            B.CreateStore(B.CreateZExt(v.v, i64), tmp);
-            src = B.CreateBitCast(tmp, i8p);
+            llvm::AllocaInst* tmp = entryAlloca(st, i8, "keypart");
+            B.CreateStore(B.CreateZExt(v.v, i8), tmp);
+            src = tmp;
             break;
+        }
         case EV::Addr:
             n = v.addrLen;
             src = v.v;
             break;
-        default: evalFail(st); B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F)); return;
+        default: deadEnd(st); return;
         }
         Value* fits = B.CreateICmpULE(B.CreateAdd(cur, B.getInt64(n)), B.getInt64(MMT_KEY_SIDE_MAX));
         BasicBlock* ok = BasicBlock::Create(C, "key.fits", st.F);
@@ -1204,7 +1367,7 @@ private:
         B.CreateStore(B.getInt16(1), B.CreateStructGEP(keyTy, key, 3));
         B.CreateBr(done);
         B.SetInsertPoint(ok);
-        Value* dst = B.CreateInBoundsGEP(i8, B.CreateBitCast(B.CreateStructGEP(keyTy, key, bufIdx), i8p), cur);
+        Value* dst = B.CreateInBoundsGEP(i8, B.CreateBitCast(B.CreateStructGEP(keyTy, key, 4 + side), i8p), cur);
         B.CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1), n);
         B.CreateStore(B.CreateTrunc(B.CreateAdd(cur, B.getInt64(n)), i16), lenPtr);
         B.CreateBr(done);
@@ -1212,35 +1375,35 @@ private:
     }
 
     void defineKey(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.key, p);
+        FnState st = begin(f.key, p, FailMode::Silent);
         Value* key = f.key->getArg(1);
         const ast::KeyParts* k = keyOf(p);
         std::set<const Field*> need;
         if (k) {
-            for (const auto& e : k->a) for (auto* x : fieldsOf(p, {e.get()})) need.insert(x);
-            for (const auto& e : k->b) for (auto* x : fieldsOf(p, {e.get()})) need.insert(x);
+            for (const auto& e : k->a)
+                for (auto* x : fieldsOf(p, {e.get()})) need.insert(x);
+            for (const auto& e : k->b)
+                for (auto* x : fieldsOf(p, {e.get()})) need.insert(x);
         }
         walkProtocol(st, p, planFor(p, need));
-        // The protocol id first: an IPv4 flow and an IPv6 flow never share a key.
-        EV id;
-        id.k = EV::Int;
-        id.v = B.getInt64(*p.id);
-        appendKey(st, key, 0, id, ast::Type::integer(16));
+        // Every part is evaluated before anything is appended: a key that cannot be read
+        // leaves the key untouched.
+        std::vector<std::pair<EV, const ast::Type*>> a, b;
         if (k) {
-            // Evaluate every part before appending any, so a failure leaves the key untouched.
-            std::vector<std::pair<EV, const ast::Type*>> a, b;
             for (const auto& e : k->a) a.push_back({eval(st, *e), &e->type});
             for (const auto& e : k->b) b.push_back({eval(st, *e), &e->type});
-            for (auto& [v, t] : a) appendKey(st, key, k->bidirectional ? 1 : 0, v, *t);
-            for (auto& [v, t] : b) appendKey(st, key, 2, v, *t);
         }
+        // The protocol id first: an IPv4 flow and an IPv6 flow never share a key.
+        appendKey(st, key, 0, intEV(B.getInt64(*p.id)), ast::Type::integer(16));
+        for (auto& [v, t] : a) appendKey(st, key, k->bidirectional ? 1 : 0, v, *t);
+        for (auto& [v, t] : b) appendKey(st, key, 2, v, *t);
         B.CreateRet(B.getInt32(1));
         B.SetInsertPoint(st.failBB);
         B.CreateRet(B.getInt32(0));
     }
 
     void defineSides(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.sides, p);
+        FnState st = begin(f.sides, p, FailMode::Silent);
         const ast::KeyParts* k = keyOf(p);
         walkProtocol(st, p, planFor(p, fieldsOf(p, {k->a[0].get(), k->b[0].get()})));
         EV a = eval(st, *k->a[0]);
@@ -1252,161 +1415,168 @@ private:
         B.CreateRet(B.getInt32(0));
     }
 
+    /// Rule lists (classify, update): the header is walked once for all rules; a rule
+    /// that needs body fields walks the body itself, so that a broken body only stops the
+    /// rules that read it. `each(i)` emits rule i with failures going to the next rule.
+    void walkForRules(FnState& st, const ast::Protocol& p, const std::vector<std::set<const Field*>>& needs,
+                      const std::function<void(size_t)>& each) {
+        std::set<const Field*> all;
+        bool body = false;
+        for (const auto& n : needs)
+            for (const Field* f : n) {
+                all.insert(f);
+                if (itemOf(p, f).first == 1) body = true;
+            }
+        WalkPlan shared = planFor(p, all);
+        shared.bodyItems = 0;
+        Value* headerEnd = walkProtocol(st, p, shared, /*wholeLast=*/body);
+        for (size_t i = 0; i < needs.size(); ++i) {
+            BasicBlock* next = BasicBlock::Create(C, "rule.next", st.F);
+            {
+                Redirect r(st, next);
+                WalkPlan own = planFor(p, needs[i]);
+                bool pushed = false;
+                if (own.bodyItems) {
+                    Scope& scope = pushScope(st);
+                    pushed = true;
+                    const Field* lazy = lazyItem(st, p.body->items, own.bodyItems, own.need);
+                    walkItems(st, p.body->items, own.bodyItems, headerEnd, Region{st.len, false}, scope, lazy);
+                }
+                each(i);
+                if (pushed) st.scopes.pop_back();
+            }
+            if (B.GetInsertBlock()->getTerminator() == nullptr) B.CreateBr(next);
+            B.SetInsertPoint(next);
+        }
+    }
+
     void defineClassify(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.classify, p);
+        FnState st = begin(f.classify, p, FailMode::Silent);
         Value* res = f.classify->getArg(1);
         Value* out = f.classify->getArg(2);
         std::vector<Rule>& list = rules[&p];
-        std::set<const Field*> need;
+        lengthsFromResult(st, res);
+        std::vector<std::set<const Field*>> needs;
         for (const Rule& r : list) {
-            for (auto* x : fieldsOf(p, {r.when, r.value})) need.insert(x);
+            std::set<const Field*> n = fieldsOf(p, {r.when, r.value});
             if (r.byPort && p.ports)
-                for (auto* x : fieldsOf(p, {p.ports->src.get(), p.ports->dst.get()})) need.insert(x);
+                for (auto* x : fieldsOf(p, {p.ports->src.get(), p.ports->dst.get()})) n.insert(x);
+            needs.push_back(std::move(n));
         }
-        // A header that cannot be walked classifies nothing.
-        BasicBlock* noMatch = BasicBlock::Create(C, "nomatch", st.F);
-        st.failBB = noMatch;
-        walkProtocol(st, p, planFor(p, need));
-        if (p.builtin) {
-            st.headerLen = B.getInt64(0);
-            st.payloadLen = st.len;
-        } else {
-            st.headerLen = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, 4)), i64);
-            st.payloadLen = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, 5)), i64);
-        }
-        Value* srcPort = nullptr;
-        Value* dstPort = nullptr;
-        for (const Rule& r : list) {
-            BasicBlock* next = BasicBlock::Create(C, "rule.next", st.F);
-            st.failBB = next; // a rule that cannot be evaluated does not match
+        // A rule that cannot be evaluated does not match; the next one is tried.
+        walkForRules(st, p, needs, [&](size_t i) {
+            const Rule& r = list[i];
             Value* match = nullptr;
+            auto any = [&](Value* x) {
+                for (const auto& cv : *r.cases) match = match ? B.CreateOr(match, inCase(x, cv)) : inCase(x, cv);
+            };
             if (r.byPort) {
-                if (!srcPort) {
-                    // Ports are read once, before the first port rule, on the path every rule takes.
-                    BasicBlock* portsFail = next;
-                    st.failBB = portsFail;
-                    srcPort = evalInt(st, *p.ports->src);
-                    dstPort = evalInt(st, *p.ports->dst);
-                }
-                match = llvm::ConstantInt::getFalse(C);
-                for (const auto& cv : *r.cases) match = B.CreateOr(match, B.CreateOr(inCase(srcPort, cv), inCase(dstPort, cv)));
+                any(evalInt(st, *p.ports->src));
+                any(evalInt(st, *p.ports->dst));
             } else if (r.value) {
-                Value* x = evalInt(st, *r.value);
-                match = llvm::ConstantInt::getFalse(C);
-                for (const auto& cv : *r.cases) match = B.CreateOr(match, inCase(x, cv));
+                any(evalInt(st, *r.value));
             } else {
                 match = evalBool(st, *r.when);
             }
+            if (!match) match = llvm::ConstantInt::getFalse(C);
             BasicBlock* hit = BasicBlock::Create(C, "rule.hit", st.F);
-            B.CreateCondBr(match, hit, next);
+            B.CreateCondBr(match, hit, st.failBB);
             B.SetInsertPoint(hit);
             B.CreateStore(B.getInt32(uint32_t(*r.target->id)), B.CreateStructGEP(classTy, out, 0));
             B.CreateStore(B.getInt32(uint32_t(r.weight)), B.CreateStructGEP(classTy, out, 1));
             B.CreateRet(B.getInt32(1));
-            B.SetInsertPoint(next);
-            if (r.byPort && srcPort) {
-                // Later port rules reuse the values only where they dominate: re-read them.
-                srcPort = nullptr;
-                dstPort = nullptr;
-            }
-        }
-        B.CreateBr(noMatch);
-        B.SetInsertPoint(noMatch);
+        });
         B.CreateRet(B.getInt32(0));
-        dropUnusedFail(st);
+        // A header that cannot be walked classifies nothing.
+        B.SetInsertPoint(st.failBB);
+        B.CreateRet(B.getInt32(0));
     }
 
     void definePdu(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.pdu, p);
+        // Called on reassembled bytes before validate: constraints count here.
+        FnState st = begin(f.pdu, p, FailMode::Status);
+        st.checkRequires = true;
         walkProtocol(st, p, planFor(p, fieldsOf(p, {p.pduLength->value.get()})));
         Value* n = evalInt(st, *p.pduLength->value);
         B.CreateRet(B.CreateSelect(B.CreateICmpSGT(n, B.getInt64(0)), n, B.getInt64(-1)));
         // Out of bytes: wait for more; anything else: malformed.
+        B.SetInsertPoint(st.failTrunc);
+        B.CreateRet(B.getInt64(0));
         B.SetInsertPoint(st.failBB);
-        Value* status = B.CreateLoad(i32, st.failStatus);
-        B.CreateRet(B.CreateSelect(B.CreateICmpEQ(status, B.getInt32(MMT_TRUNCATED)), B.getInt64(0), B.getInt64(-1)));
+        B.CreateRet(B.getInt64(-1));
     }
 
-    Value* statePtr(FnState& st, const ast::StateVar* v) {
-        Value* base = B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 9));
+    Value* stateBase(FnState& st) { return B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 9)); }
+    Value* statePtr(FnState& st, Value* base, const ast::StateVar* v) {
         return B.CreateInBoundsGEP(i8, base, B.getInt64(fns[st.proto].stateOffset[v]));
     }
 
     void storeState(FnState& st, Value* ptr, const EV& v, const ast::Type& t) {
+        Value* p64 = B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64));
         switch (v.k) {
         case EV::Int: {
             Value* x = v.v;
             if (t.isInt() && t.width < 64) x = B.CreateAnd(x, B.getInt64((uint64_t(1) << t.width) - 1));
-            B.CreateStore(x, B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64)));
+            B.CreateAlignedStore(x, p64, llvm::MaybeAlign(1));
             break;
         }
-        case EV::Bool: B.CreateStore(B.CreateZExt(v.v, i64), B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64))); break;
+        case EV::Bool: B.CreateAlignedStore(B.CreateZExt(v.v, i64), p64, llvm::MaybeAlign(1)); break;
         case EV::Addr: B.CreateMemCpy(ptr, llvm::MaybeAlign(1), v.v, llvm::MaybeAlign(1), v.addrLen); break;
         default: break;
         }
     }
 
     void defineUpdate(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.update, p);
-        BasicBlock* done = BasicBlock::Create(C, "done", st.F);
-        Value* state = B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 9));
+        FnState st = begin(f.update, p, FailMode::Silent);
+        Value* state = stateBase(st);
         BasicBlock* has = BasicBlock::Create(C, "has.state", st.F);
-        B.CreateCondBr(B.CreateIsNull(state), done, has);
+        B.CreateCondBr(B.CreateIsNull(state), st.failBB, has);
         B.SetInsertPoint(has);
-        std::set<const Field*> need;
-        bool payload = false;
-        for (const auto& u : p.updates) {
-            for (auto* x : fieldsOf(p, {u.value.get(), u.cond.get()})) need.insert(x);
-            std::set<const ast::Let*> seen;
-            if (usesPayload(*u.value, seen) || (u.cond && usesPayload(*u.cond, seen))) payload = true;
-        }
-        st.failBB = done;
-        walkProtocol(st, p, planFor(p, need));
-        if (payload) lengthsViaValidate(st, p);
-        for (const auto& u : p.updates) {
-            if (!u.target) continue;
-            BasicBlock* next = BasicBlock::Create(C, "update.next", st.F);
-            st.failBB = next;
+        std::vector<std::set<const Field*>> needs;
+        for (const auto& u : p.updates) needs.push_back(fieldsOf(p, {u.value.get(), u.cond.get()}));
+        // Updates run in order; each sees the state the previous ones left.
+        walkForRules(st, p, needs, [&](size_t i) {
+            const ast::Update& u = p.updates[i];
+            if (!u.target) return;
             if (u.cond) {
                 Value* c = evalBool(st, *u.cond);
                 BasicBlock* yes = BasicBlock::Create(C, "update.do", st.F);
-                B.CreateCondBr(c, yes, next);
+                B.CreateCondBr(c, yes, st.failBB);
                 B.SetInsertPoint(yes);
             }
             EV v = eval(st, *u.value);
-            storeState(st, statePtr(st, u.target), v, u.target->type);
-            B.CreateBr(next);
-            B.SetInsertPoint(next);
-        }
-        B.CreateBr(done);
-        B.SetInsertPoint(done);
+            storeState(st, statePtr(st, state, u.target), v, u.target->type);
+        });
         B.CreateRetVoid();
-        dropUnusedFail(st);
+        B.SetInsertPoint(st.failBB);
+        B.CreateRetVoid();
     }
 
     void defineInit(ast::Protocol& p, ProtoFns& f) {
         Function* F = f.init;
-        BasicBlock* entry = BasicBlock::Create(C, "entry", F);
-        B.SetInsertPoint(entry);
+        B.SetInsertPoint(BasicBlock::Create(C, "entry", F));
         Value* base = F->getArg(0);
         for (const auto& v : p.state) {
             Value* ptr = B.CreateInBoundsGEP(i8, base, B.getInt64(f.stateOffset[v.get()]));
             uint64_t init = 0;
             if (v->init) init = v->init->kind == Expr::Kind::Bool ? (v->init->boolValue ? 1 : 0) : v->init->intValue;
+            if (v->type.isInt() && v->type.width < 64) init &= (uint64_t(1) << v->type.width) - 1;
             if (v->type.kind == ast::Type::Ipv6 || v->type.kind == ast::Type::Ipv4 || v->type.kind == ast::Type::Mac)
-                B.CreateMemSet(ptr, B.getInt8(0), 16, llvm::MaybeAlign(1));
+                B.CreateMemSet(ptr, B.getInt8(0), stateBytes(v->type), llvm::MaybeAlign(1));
             else
-                B.CreateStore(B.getInt64(init), B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64)));
+                B.CreateAlignedStore(B.getInt64(init), B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64)),
+                                     llvm::MaybeAlign(1));
         }
         B.CreateRetVoid();
     }
 
     void defineStream(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.stream, p);
+        FnState st = begin(f.stream, p, FailMode::Silent);
         Value* out = f.stream->getArg(1);
         const ast::Block& b = *p.stream;
         std::set<const Field*> need;
-        for (const auto& e : b.entries) for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
+        for (const auto& e : b.entries)
+            for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
         walkProtocol(st, p, planFor(p, need));
         Value* seq = evalInt(st, *b.find("seq")->value);
         Value* flags = B.getInt32(0);
@@ -1425,11 +1595,12 @@ private:
     }
 
     void defineFragment(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.fragment, p);
+        FnState st = begin(f.fragment, p, FailMode::Silent);
         Value* out = f.fragment->getArg(1);
         const ast::Block& b = *p.fragment;
         std::set<const Field*> need;
-        for (const auto& e : b.entries) for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
+        for (const auto& e : b.entries)
+            for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
         walkProtocol(st, p, planFor(p, need));
         Value* id = evalInt(st, *b.find("id")->value);
         Value* offset = evalInt(st, *b.find("offset")->value);
@@ -1444,23 +1615,18 @@ private:
     }
 
     // ------------------------------------------------------------------ expressions
-    Value* evalIntField(FnState& st, const Expr& e) { return evalInt(st, e); }
-    Value* evalBoolField(FnState& st, const Expr& e) { return evalBool(st, e); }
-
     Value* evalInt(FnState& st, const Expr& e) {
         EV v = eval(st, e);
         if (v.k == EV::Int) return v.v;
         if (v.k == EV::Bool) return B.CreateZExt(v.v, i64);
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return B.getInt64(0);
     }
     Value* evalBool(FnState& st, const Expr& e) {
         EV v = eval(st, e);
         if (v.k == EV::Bool) return v.v;
         if (v.k == EV::Int) return B.CreateICmpNE(v.v, B.getInt64(0));
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return llvm::ConstantInt::getFalse(C);
     }
 
@@ -1470,6 +1636,7 @@ private:
         llvm::Constant* data = llvm::ConstantDataArray::getString(C, s, /*AddNull=*/true);
         auto* gv = new llvm::GlobalVariable(M, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "str");
         gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+        gv->setAlignment(llvm::MaybeAlign(1));
         llvm::Constant* p = llvm::ConstantExpr::getInBoundsGetElementPtr(
             data->getType(), gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
         strings[s] = p;
@@ -1484,48 +1651,55 @@ private:
         return nullptr;
     }
 
-    /// The value of a parsed field; fails when it is absent.
-    EV fieldValue(FnState& st, const Field& f, const Slot& s) {
-        Value* present = B.CreateLoad(i1, s.present);
-        evalFailIf(st, B.CreateNot(present));
+    static ast::Type addrType(ast::TypeSpec::Kind k) {
+        return ast::Type::of(k == ast::TypeSpec::Mac ? ast::Type::Mac
+                             : k == ast::TypeSpec::Ipv4 ? ast::Type::Ipv4
+                                                        : ast::Type::Ipv6);
+    }
+
+    /// The value of a parsed field; fails when it is absent. Integers are read here, from
+    /// the packet, at most once per basic block.
+    EV fieldValue(FnState& st, const Field& f, const Slot& cs) {
+        Slot& s = const_cast<Slot&>(cs);
+        if (s.mem) evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s.present)));
+        Value* off = slotGet(s, &Slot::off);
         EV v;
-        Value* off = B.CreateLoad(i64, s.off);
         if (f.isList) {
             v.k = EV::ListRef;
             v.list = &f;
             v.off = off;
-            v.region = B.CreateLoad(i64, s.region);
-            v.count = B.CreateLoad(i64, s.count);
+            v.region = slotGet(s, &Slot::region);
+            v.sized = s.sized;
+            v.count = slotGet(s, &Slot::count);
             return v;
         }
         switch (f.type.kind) {
         case ast::TypeSpec::Int:
-            v.k = EV::Int;
-            v.v = B.CreateLoad(i64, s.val);
+            if (!s.mem && s.memo && s.memoBB == B.GetInsertBlock()) return intEV(s.memo);
+            v = intEV(readField(st, f, off));
+            if (!s.mem) {
+                s.memo = v.v;
+                s.memoBB = B.GetInsertBlock();
+            }
             return v;
         case ast::TypeSpec::Mac:
         case ast::TypeSpec::Ipv4:
         case ast::TypeSpec::Ipv6:
             v.k = EV::Addr;
             v.v = ptrAt(st, off);
-            v.addrLen = f.type.kind == ast::TypeSpec::Mac ? 6 : f.type.kind == ast::TypeSpec::Ipv4 ? 4 : 16;
-            v.addrKind = f.type.kind == ast::TypeSpec::Mac ? ast::Type::Mac : f.type.kind == ast::TypeSpec::Ipv4 ? ast::Type::Ipv4 : ast::Type::Ipv6;
+            v.addrLen = scalarBytes(f);
             return v;
-        case ast::TypeSpec::Bytes:
-            v.k = EV::Bytes;
-            v.v = ptrAt(st, off);
-            v.len = B.CreateSub(B.CreateLoad(i64, s.end), off);
-            return v;
+        case ast::TypeSpec::Bytes: return bytesEV(ptrAt(st, off), B.CreateSub(slotGet(s, &Slot::end), off));
         case ast::TypeSpec::Record:
             v.k = EV::RecordRef;
             v.rec = f.type.record;
             v.off = off;
-            v.region = B.CreateLoad(i64, s.region);
+            v.region = slotGet(s, &Slot::region);
+            v.sized = s.sized;
             return v;
         case ast::TypeSpec::Unknown: break;
         }
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return v;
     }
 
@@ -1548,6 +1722,13 @@ private:
         r.len = n;
         return r;
     }
+    EV addrEV(Value* p, unsigned n) {
+        EV r;
+        r.k = EV::Addr;
+        r.v = p;
+        r.addrLen = n;
+        return r;
+    }
 
     /// Walks a record at `rec.off` up to `member` and returns the member's value.
     EV recordMember(FnState& st, const EV& rec, const Field* member) {
@@ -1559,70 +1740,69 @@ private:
                 (it.kind == ast::FieldItem::Kind::Switch && containsSwitch(*it.sw, member)))
                 limit = i + 1;
         }
-        walkItems(st, rec.rec->items, limit, rec.off, rec.region, scope);
-        const Slot* s = findSlot(st, member);
-        EV v = s ? fieldValue(st, *member, *s) : EV{};
+        walkItems(st, rec.rec->items, limit, rec.off, Region{rec.region, rec.sized}, scope, member);
+        auto s = scope.find(member);
+        EV v;
+        if (s != scope.end()) v = fieldValue(st, *member, s->second);
+        else deadEnd(st);
         st.scopes.pop_back();
-        if (!s) {
-            evalFail(st);
-            B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
-        }
         return v;
     }
 
+    /// The element of list `f` at [off, end) as a value.
+    EV elementAt(FnState& st, const Field& f, Value* off, Value* end, bool sized) {
+        if (f.type.kind == ast::TypeSpec::Record) {
+            EV e;
+            e.k = EV::RecordRef;
+            e.rec = f.type.record;
+            e.off = off;
+            e.region = end;
+            e.sized = sized;
+            return e;
+        }
+        if (f.type.kind == ast::TypeSpec::Int) return intEV(readIntAt(st.data, off, f.type.width / 8, orderOf(f, *st.proto)));
+        return addrEV(ptrAt(st, off), scalarBytes(f));
+    }
+
+    using ElemFn = std::function<void(EV, Scope*, BasicBlock*)>;
+
     /// Runs `fn` for every element of a list or projection (flattening nested lists).
     /// `fn(elem, elemScope, cont)` must end its block by branching (to `cont` to go on).
-    void forEachElement(FnState& st, const EV& seq, const std::function<void(EV, Scope*, BasicBlock*)>& fn) {
+    void forEachElement(FnState& st, const EV& seq, const ElemFn& fn) {
         if (seq.k != EV::ListRef && seq.k != EV::Projection) {
-            evalFail(st);
-            B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+            deadEnd(st);
             return;
         }
         const Field& f = *seq.list;
-        BasicBlock* outerFail = st.failBB;
-        listLoop(st, f, seq.off, seq.region, seq.count, [&](Value* elemOff, Value* elemEnd, Scope* elemScope, BasicBlock*) {
-            BasicBlock* cont = BasicBlock::Create(C, "elem.next", st.F);
-            EV elem;
-            if (f.type.kind == ast::TypeSpec::Record) {
-                elem.k = EV::RecordRef;
-                elem.rec = f.type.record;
-                elem.off = elemOff;
-                elem.region = elemEnd;
-            } else if (f.type.kind == ast::TypeSpec::Int) {
-                elem = intEV(readInt(st, elemOff, f.type.width / 8, orderOf(f, *st.proto)));
-            } else {
-                elem.k = EV::Addr;
-                elem.v = ptrAt(st, elemOff);
-                elem.addrLen = f.type.kind == ast::TypeSpec::Mac ? 6 : f.type.kind == ast::TypeSpec::Ipv4 ? 4 : 16;
-            }
-            if (seq.k == EV::ListRef || seq.steps.empty()) {
-                fn(elem, elemScope, cont);
-            } else {
-                // Apply the projection's steps from this element's own scope.
-                st.failBB = cont;
-                applySteps(st, elem, elemScope, seq.steps, 0, fn, cont);
-                st.failBB = outerFail;
-            }
-            B.SetInsertPoint(cont);
-        });
+        listLoop(st, f, seq.off, Region{seq.region, seq.sized}, seq.count,
+                 [&](Value* elemOff, Value* elemEnd, Scope* elemScope) {
+                     BasicBlock* cont = BasicBlock::Create(C, "elem.next", st.F);
+                     EV elem = elementAt(st, f, elemOff, elemEnd, seq.sized);
+                     if (seq.k == EV::ListRef || seq.steps.empty()) {
+                         fn(elem, elemScope, cont);
+                     } else {
+                         // A member absent from this element skips the element.
+                         Redirect r(st, cont);
+                         applySteps(st, elem, elemScope, seq.steps, 0, fn, cont);
+                     }
+                     B.SetInsertPoint(cont);
+                 });
     }
 
     void applySteps(FnState& st, EV cur, Scope* curScope, const std::vector<const Field*>& steps, size_t i,
-                    const std::function<void(EV, Scope*, BasicBlock*)>& fn, BasicBlock* cont) {
+                    const ElemFn& fn, BasicBlock* cont) {
         const Field* step = steps[i];
         EV next;
-        const Slot* s = curScope ? findInScope(*curScope, step) : nullptr;
-        if (s) next = fieldValue(st, *step, *s);
+        auto s = curScope ? curScope->find(step) : Scope::iterator{};
+        if (curScope && s != curScope->end()) next = fieldValue(st, *step, s->second);
         else next = recordMember(st, cur, step);
         bool last = i + 1 == steps.size();
         if (next.k == EV::ListRef) {
             // A list inside: walk its elements, then the remaining steps on each.
-            BasicBlock* saved = st.failBB;
             forEachElement(st, next, [&](EV elem, Scope* es, BasicBlock* c2) {
                 if (last) fn(elem, es, c2);
                 else applySteps(st, elem, es, steps, i + 1, fn, c2);
             });
-            st.failBB = saved;
             B.CreateBr(cont);
             return;
         }
@@ -1631,11 +1811,6 @@ private:
             return;
         }
         applySteps(st, next, nullptr, steps, i + 1, fn, cont);
-    }
-
-    static const Slot* findInScope(Scope& s, const Field* f) {
-        auto it = s.find(f);
-        return it == s.end() ? nullptr : &it->second;
     }
 
     EV eval(FnState& st, const Expr& e) {
@@ -1662,62 +1837,56 @@ private:
         case K::Cond: return evalCond(st, e);
         case K::Binary: return evalBinary(st, e);
         }
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return intEV(B.getInt64(0));
+    }
+
+    EV bitOf(const EV& v, const Field& f, unsigned bit) {
+        Value* b = B.CreateAnd(B.CreateLShr(v.v, f.type.width - 1 - bit), B.getInt64(1));
+        return boolEV(B.CreateICmpNE(b, B.getInt64(0)));
     }
 
     EV evalName(FnState& st, const Expr& e) {
         switch (e.ref.kind) {
-        case ast::Ref::Field: {
-            const Slot* s = findSlot(st, e.ref.field);
-            if (!s) throw std::logic_error("codegen: field '" + e.text + "' used before it was walked");
-            return fieldValue(st, *e.ref.field, *s);
-        }
+        case ast::Ref::Field:
         case ast::Ref::BitName: {
             const Slot* s = findSlot(st, e.ref.field);
             if (!s) throw std::logic_error("codegen: field '" + e.ref.field->name + "' used before it was walked");
             EV v = fieldValue(st, *e.ref.field, *s);
-            unsigned w = e.ref.field->type.width;
-            Value* bit = B.CreateAnd(B.CreateLShr(v.v, w - 1 - e.ref.bit), B.getInt64(1));
-            return boolEV(B.CreateICmpNE(bit, B.getInt64(0)));
+            return e.ref.kind == ast::Ref::BitName ? bitOf(v, *e.ref.field, e.ref.bit) : v;
         }
         case ast::Ref::Let: return eval(st, *e.ref.let->value);
-        case ast::Ref::Attribute: return callGetter(st, fns[st.proto].getters[e.ref.attribute], st.ctx, e.ref.attribute->type);
+        case ast::Ref::Attribute:
+            return callGetter(st, getterOf(st.proto, e.ref.attribute), st.ctx, e.ref.attribute->type);
         case ast::Ref::State: {
-            Value* state = B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 9));
+            Value* state = stateBase(st);
             evalFailIf(st, B.CreateIsNull(state));
-            Value* p = statePtr(st, e.ref.state);
+            Value* p = statePtr(st, state, e.ref.state);
             const ast::Type& t = e.ref.state->type;
-            if (t.kind == ast::Type::Bool)
-                return boolEV(B.CreateICmpNE(B.CreateLoad(i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64))), B.getInt64(0)));
-            if (t.isInt()) return intEV(B.CreateLoad(i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64))));
-            EV v;
-            v.k = EV::Addr;
-            v.v = p;
-            v.addrLen = t.kind == ast::Type::Mac ? 6 : t.kind == ast::Type::Ipv4 ? 4 : 16;
-            return v;
+            if (t.kind == ast::Type::Bool || t.isInt()) {
+                Value* x = B.CreateAlignedLoad(i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64)),
+                                               llvm::MaybeAlign(1));
+                return t.isInt() ? intEV(x) : boolEV(B.CreateICmpNE(x, B.getInt64(0)));
+            }
+            return addrEV(p, t.kind == ast::Type::Mac ? 6 : t.kind == ast::Type::Ipv4 ? 4 : 16);
         }
-        case ast::Ref::Payload: {
-            if (!st.headerLen) lengthsViaValidate(st, *st.proto);
+        case ast::Ref::Payload:
+            ensureLengths(st);
             return bytesEV(ptrAt(st, st.headerLen), st.payloadLen);
-        }
         case ast::Ref::Builtin:
             if (e.ref.builtin == "direction")
                 return intEV(B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 2)), i64));
             return intEV(B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 3)), i64));
         default: break;
         }
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return intEV(B.getInt64(0));
     }
 
     /// Calls a getter and turns its mmt_value back into a value; absent means failure.
     EV callGetter(FnState& st, Function* getter, Value* ctx, const ast::Type& t) {
         if (!getter) {
-            evalFail(st);
-            B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+            deadEnd(st);
             return intEV(B.getInt64(0));
         }
         llvm::AllocaInst* tmp = entryAlloca(st, valueTy, "attr");
@@ -1727,38 +1896,27 @@ private:
     }
 
     EV fromValue(Value* tmp, const ast::Type& t) {
-        Value* u = B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2));
-        Value* p = B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3));
-        Value* n = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(valueTy, tmp, 1)), i64);
         switch (t.kind) {
-        case ast::Type::Int: return intEV(u);
-        case ast::Type::Bool: return boolEV(B.CreateICmpNE(u, B.getInt64(0)));
+        case ast::Type::Int: return intEV(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)));
+        case ast::Type::Bool:
+            return boolEV(B.CreateICmpNE(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)), B.getInt64(0)));
         case ast::Type::Bytes:
-        case ast::Type::String: return bytesEV(p, n);
-        default: {
-            EV v;
-            v.k = EV::Addr;
-            v.v = p;
-            v.addrLen = t.kind == ast::Type::Mac ? 6 : t.kind == ast::Type::Ipv4 ? 4 : 16;
-            v.addrKind = t.kind;
-            return v;
-        }
+        case ast::Type::String:
+            return bytesEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
+                           B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(valueTy, tmp, 1)), i64));
+        default:
+            return addrEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
+                          t.kind == ast::Type::Mac ? 6 : t.kind == ast::Type::Ipv4 ? 4 : 16);
         }
     }
 
     EV evalMember(FnState& st, const Expr& e) {
-        const Expr& base = *e.operands[0];
         if (e.ref.kind == ast::Ref::ProtoAttr) return evalParentAttr(st, e);
-        EV b = eval(st, base);
+        EV b = eval(st, *e.operands[0]);
         const Field* member = e.ref.field;
         if (b.k == EV::RecordRef) {
             EV v = recordMember(st, b, member);
-            if (e.ref.kind == ast::Ref::BitName) {
-                unsigned w = member->type.width;
-                Value* bit = B.CreateAnd(B.CreateLShr(v.v, w - 1 - e.ref.bit), B.getInt64(1));
-                return boolEV(B.CreateICmpNE(bit, B.getInt64(0)));
-            }
-            return v;
+            return e.ref.kind == ast::Ref::BitName ? bitOf(v, *member, e.ref.bit) : v;
         }
         if (b.k == EV::ListRef || b.k == EV::Projection) {
             EV p = b;
@@ -1766,8 +1924,7 @@ private:
             p.steps.push_back(member);
             return p;
         }
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return intEV(B.getInt64(0));
     }
 
@@ -1785,11 +1942,12 @@ private:
                 const ast::Attribute* attr = nullptr;
                 for (const auto& a : par->attributes)
                     if (a->name == e.text) attr = a.get();
-                if (!attr || attr->isEvent) continue;
+                Function* g = attr && !attr->isEvent ? getterOf(par, attr) : nullptr;
+                if (!g) continue;
                 BasicBlock* bb = BasicBlock::Create(C, "parent." + par->name, st.F);
                 sw->addCase(B.getInt32(uint32_t(*par->id)), bb);
                 B.SetInsertPoint(bb);
-                Value* ok = B.CreateCall(fns[par].getters[attr], {parentCtx, tmp});
+                Value* ok = B.CreateCall(g, {parentCtx, tmp});
                 B.CreateCondBr(B.CreateICmpEQ(ok, B.getInt32(0)), none, join);
             }
         }
@@ -1801,15 +1959,51 @@ private:
 
     EV evalIndex(FnState& st, const Expr& e) {
         EV b = eval(st, *e.operands[0]);
-        Value* i = evalInt(st, *e.operands[1]);
+        const Expr& ie = *e.operands[1];
+        if (b.k == EV::ListRef && ie.kind == Expr::Kind::Int && ie.intValue == 0) return firstElement(st, b);
+        Value* i = evalInt(st, ie);
         if (b.k == EV::Bytes) {
             evalFailIf(st, B.CreateICmpUGE(i, b.len)); // negative indexes are huge unsigned values
             return intEV(B.CreateZExt(B.CreateLoad(i8, B.CreateInBoundsGEP(i8, b.v, i)), i64));
         }
         if (b.k == EV::ListRef || b.k == EV::Projection) return nthElement(st, b, i, false);
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return intEV(B.getInt64(0));
+    }
+
+    /// Element 0 of a list, found without walking it: the list's start, once the list
+    /// is known not to be empty.
+    EV firstElement(FnState& st, const EV& seq) {
+        const Field& f = *seq.list;
+        Value* off = seq.off;
+        switch (f.extent) {
+        case ast::Extent::Count: evalFailIf(st, B.CreateICmpSLE(seq.count, B.getInt64(0))); break;
+        case ast::Extent::UntilString: {
+            evalFailIf(st, B.CreateICmpUGE(off, seq.region));
+            uint64_t tlen = f.terminator.size();
+            Value* room = B.CreateICmpULE(B.CreateAdd(off, B.getInt64(int64_t(tlen))), seq.region);
+            BasicBlock* from = B.GetInsertBlock();
+            BasicBlock* cmp = BasicBlock::Create(C, "first.term", st.F);
+            BasicBlock* join = BasicBlock::Create(C, "first.join", st.F);
+            B.CreateCondBr(room, cmp, join);
+            B.SetInsertPoint(cmp);
+            Value* eq = B.CreateICmpEQ(
+                B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator), B.getInt64(int64_t(tlen))}),
+                B.getInt32(0));
+            B.CreateBr(join);
+            B.SetInsertPoint(join);
+            llvm::PHINode* atTerm = B.CreatePHI(i1, 2);
+            atTerm->addIncoming(llvm::ConstantInt::getFalse(C), from);
+            atTerm->addIncoming(eq, cmp);
+            evalFailIf(st, atTerm);
+            break;
+        }
+        default: evalFailIf(st, B.CreateICmpUGE(off, seq.region)); break;
+        }
+        if (f.type.kind == ast::TypeSpec::Record) return elementAt(st, f, off, seq.region, seq.sized);
+        unsigned bytes = scalarBytes(f);
+        evalFailIf(st, B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(bytes)), seq.region));
+        return elementAt(st, f, off, nullptr, seq.sized);
     }
 
     /// Element `i` (or the last one) of a sequence, as a value that outlives the loop.
@@ -1825,76 +2019,79 @@ private:
         B.CreateStore(B.getInt64(0), idx);
         B.CreateStore(llvm::ConstantInt::getFalse(C), found);
         BasicBlock* done = BasicBlock::Create(C, "nth.done", st.F);
-        BasicBlock* outerFail = st.failBB;
-        // A malformed element ends the search with what was found so far.
-        st.failBB = done;
-        const ast::Record* elemRec = nullptr;
-        forEachElement(st, seq, [&](EV elem, Scope*, BasicBlock* cont) {
-            Value* k = B.CreateLoad(i64, idx);
-            B.CreateStore(B.CreateAdd(k, B.getInt64(1)), idx);
-            BasicBlock* take = BasicBlock::Create(C, "nth.take", st.F);
-            Value* hit = lastOne ? static_cast<Value*>(llvm::ConstantInt::getTrue(C)) : B.CreateICmpEQ(k, i);
-            B.CreateCondBr(hit, take, cont);
-            B.SetInsertPoint(take);
-            B.CreateStore(llvm::ConstantInt::getTrue(C), found);
-            switch (elem.k) {
-            case EV::RecordRef:
-                elemRec = elem.rec;
-                B.CreateStore(elem.off, vOff);
-                B.CreateStore(elem.region, vRegion);
-                break;
-            case EV::Int: B.CreateStore(elem.v, vVal); break;
-            case EV::Bool: B.CreateStore(B.CreateZExt(elem.v, i64), vVal); break;
-            case EV::Bytes:
-                B.CreateStore(elem.v, vPtr);
-                B.CreateStore(elem.len, vLen);
-                break;
-            case EV::Addr: B.CreateStore(elem.v, vPtr); break;
-            default: break;
-            }
-            B.CreateBr(lastOne ? cont : done);
-        });
-        B.CreateBr(done);
+        bool sized = false;
+        // Element i: a malformed element after it does not matter. The last element: a
+        // list that cannot be walked to its end has none.
+        BasicBlock* failTo = lastOne ? BasicBlock::Create(C, "nth.broken", st.F) : done;
+        {
+            Redirect r(st, failTo);
+            forEachElement(st, seq, [&](EV elem, Scope*, BasicBlock* cont) {
+                Value* k = B.CreateLoad(i64, idx);
+                B.CreateStore(B.CreateAdd(k, B.getInt64(1)), idx);
+                BasicBlock* take = BasicBlock::Create(C, "nth.take", st.F);
+                Value* hit = lastOne ? static_cast<Value*>(llvm::ConstantInt::getTrue(C)) : B.CreateICmpEQ(k, i);
+                B.CreateCondBr(hit, take, cont);
+                B.SetInsertPoint(take);
+                B.CreateStore(llvm::ConstantInt::getTrue(C), found);
+                switch (elem.k) {
+                case EV::RecordRef:
+                    sized = elem.sized;
+                    B.CreateStore(elem.off, vOff);
+                    B.CreateStore(elem.region, vRegion);
+                    break;
+                case EV::Int: B.CreateStore(elem.v, vVal); break;
+                case EV::Bool: B.CreateStore(B.CreateZExt(elem.v, i64), vVal); break;
+                case EV::Bytes:
+                    B.CreateStore(elem.v, vPtr);
+                    B.CreateStore(elem.len, vLen);
+                    break;
+                case EV::Addr: B.CreateStore(elem.v, vPtr); break;
+                default: break;
+                }
+                B.CreateBr(lastOne ? cont : done);
+            });
+            B.CreateBr(done);
+        }
+        if (lastOne) {
+            B.SetInsertPoint(failTo);
+            B.CreateStore(llvm::ConstantInt::getFalse(C), found);
+            B.CreateBr(done);
+        }
         B.SetInsertPoint(done);
-        st.failBB = outerFail;
         evalFailIf(st, B.CreateNot(B.CreateLoad(i1, found)));
         EV r;
         switch (et.kind) {
         case ast::Type::Record:
             r.k = EV::RecordRef;
-            r.rec = elemRec ? elemRec : et.record;
+            r.rec = et.record;
             r.off = B.CreateLoad(i64, vOff);
             r.region = B.CreateLoad(i64, vRegion);
+            r.sized = sized;
             return r;
         case ast::Type::Int: return intEV(B.CreateLoad(i64, vVal));
         case ast::Type::Bool: return boolEV(B.CreateICmpNE(B.CreateLoad(i64, vVal), B.getInt64(0)));
         case ast::Type::Bytes:
         case ast::Type::String: return bytesEV(B.CreateLoad(i8p, vPtr), B.CreateLoad(i64, vLen));
-        default:
-            r.k = EV::Addr;
-            r.v = B.CreateLoad(i8p, vPtr);
-            r.addrLen = et.kind == ast::Type::Mac ? 6 : et.kind == ast::Type::Ipv4 ? 4 : 16;
-            return r;
+        default: return addrEV(B.CreateLoad(i8p, vPtr), et.kind == ast::Type::Mac ? 6 : et.kind == ast::Type::Ipv4 ? 4 : 16);
         }
     }
 
     /// The element type of a list or projection value.
-    ast::Type elementTypeOf(const EV& seq) {
+    static ast::Type elementTypeOf(const EV& seq) {
         const Field* f = seq.steps.empty() ? seq.list : seq.steps.back();
-        ast::Type t;
         switch (f->type.kind) {
-        case ast::TypeSpec::Int: t = ast::Type::integer(f->type.width); break;
-        case ast::TypeSpec::Mac: t = ast::Type::of(ast::Type::Mac); break;
-        case ast::TypeSpec::Ipv4: t = ast::Type::of(ast::Type::Ipv4); break;
-        case ast::TypeSpec::Ipv6: t = ast::Type::of(ast::Type::Ipv6); break;
-        case ast::TypeSpec::Bytes: t = ast::Type::of(ast::Type::Bytes); break;
-        case ast::TypeSpec::Record:
-            t = ast::Type::of(ast::Type::Record);
+        case ast::TypeSpec::Int: return ast::Type::integer(f->type.width);
+        case ast::TypeSpec::Mac:
+        case ast::TypeSpec::Ipv4:
+        case ast::TypeSpec::Ipv6: return addrType(f->type.kind);
+        case ast::TypeSpec::Bytes: return ast::Type::of(ast::Type::Bytes);
+        case ast::TypeSpec::Record: {
+            ast::Type t = ast::Type::of(ast::Type::Record);
             t.record = f->type.record;
-            break;
-        default: break;
+            return t;
         }
-        return t;
+        default: return ast::Type{};
+        }
     }
 
     EV evalCond(FnState& st, const Expr& e) {
@@ -1909,69 +2106,52 @@ private:
         B.SetInsertPoint(fBB);
         EV b = eval(st, *e.operands[2]);
         BasicBlock* bEnd = B.GetInsertBlock();
-        // Integers of either branch meet as i64; bytes as pointer and length.
-        B.SetInsertPoint(aEnd);
-        if (a.k == EV::Bool && b.k == EV::Bool) {
+        auto meet = [&](llvm::Type* ty, Value* x, Value* y) {
+            llvm::PHINode* phi = B.CreatePHI(ty, 2);
+            phi->addIncoming(x, aEnd);
+            phi->addIncoming(y, bEnd);
+            return phi;
+        };
+        auto branchBoth = [&](Value*& x, Value*& y, const std::function<Value*(const EV&)>& conv) {
+            B.SetInsertPoint(aEnd);
+            x = conv(a);
             B.CreateBr(join);
             B.SetInsertPoint(bEnd);
+            y = conv(b);
             B.CreateBr(join);
             B.SetInsertPoint(join);
-            llvm::PHINode* phi = B.CreatePHI(i1, 2);
-            phi->addIncoming(a.v, aEnd);
-            phi->addIncoming(b.v, bEnd);
-            return boolEV(phi);
+        };
+        Value *x = nullptr, *y = nullptr;
+        if (a.k == EV::Bool && b.k == EV::Bool) {
+            branchBoth(x, y, [](const EV& v) { return v.v; });
+            return boolEV(meet(i1, x, y));
         }
         if (a.k == EV::Bytes && b.k == EV::Bytes) {
-            B.CreateBr(join);
-            B.SetInsertPoint(bEnd);
-            B.CreateBr(join);
-            B.SetInsertPoint(join);
-            llvm::PHINode* p = B.CreatePHI(i8p, 2);
-            p->addIncoming(a.v, aEnd);
-            p->addIncoming(b.v, bEnd);
-            llvm::PHINode* n = B.CreatePHI(i64, 2);
-            n->addIncoming(a.len, aEnd);
-            n->addIncoming(b.len, bEnd);
-            return bytesEV(p, n);
+            branchBoth(x, y, [](const EV& v) { return v.v; });
+            llvm::PHINode* p = meet(i8p, x, y);
+            return bytesEV(p, meet(i64, a.len, b.len));
         }
         if (a.k == EV::Addr && b.k == EV::Addr) {
-            B.CreateBr(join);
-            B.SetInsertPoint(bEnd);
-            B.CreateBr(join);
-            B.SetInsertPoint(join);
-            llvm::PHINode* p = B.CreatePHI(i8p, 2);
-            p->addIncoming(a.v, aEnd);
-            p->addIncoming(b.v, bEnd);
-            EV r = a;
-            r.v = p;
-            return r;
+            branchBoth(x, y, [](const EV& v) { return v.v; });
+            return addrEV(meet(i8p, x, y), a.addrLen);
         }
-        Value* av = a.k == EV::Int ? a.v : a.k == EV::Bool ? B.CreateZExt(a.v, i64) : B.getInt64(0);
-        B.CreateBr(join);
-        B.SetInsertPoint(bEnd);
-        Value* bv = b.k == EV::Int ? b.v : b.k == EV::Bool ? B.CreateZExt(b.v, i64) : B.getInt64(0);
-        B.CreateBr(join);
-        B.SetInsertPoint(join);
-        llvm::PHINode* phi = B.CreatePHI(i64, 2);
-        phi->addIncoming(av, aEnd);
-        phi->addIncoming(bv, bEnd);
-        return intEV(phi);
+        // Integers of either branch meet as i64.
+        branchBoth(x, y, [&](const EV& v) { return asInt(v); });
+        return intEV(meet(i64, x, y));
     }
 
     Value* bytesEqual(FnState& st, const EV& a, const EV& b) {
         BasicBlock* cmp = BasicBlock::Create(C, "eq.cmp", st.F);
         BasicBlock* join = BasicBlock::Create(C, "eq.join", st.F);
         BasicBlock* from = B.GetInsertBlock();
-        Value* sameLen = B.CreateICmpEQ(a.len, b.len);
-        B.CreateCondBr(sameLen, cmp, join);
+        B.CreateCondBr(B.CreateICmpEQ(a.len, b.len), cmp, join);
         B.SetInsertPoint(cmp);
         Value* eq = B.CreateICmpEQ(B.CreateCall(hMemcmp, {a.v, b.v, a.len}), B.getInt32(0));
-        BasicBlock* cmpEnd = B.GetInsertBlock();
         B.CreateBr(join);
         B.SetInsertPoint(join);
         llvm::PHINode* phi = B.CreatePHI(i1, 2);
         phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-        phi->addIncoming(eq, cmpEnd);
+        phi->addIncoming(eq, cmp);
         return phi;
     }
 
@@ -2007,6 +2187,7 @@ private:
         }
         Value* x = asInt(a);
         Value* y = asInt(b);
+        // Integers are signed 64-bit; + - * wrap.
         if (op == "<") return boolEV(B.CreateICmpSLT(x, y));
         if (op == "<=") return boolEV(B.CreateICmpSLE(x, y));
         if (op == ">") return boolEV(B.CreateICmpSGT(x, y));
@@ -2025,14 +2206,13 @@ private:
             return intEV(op == "/" ? B.CreateSDiv(x, y) : B.CreateSRem(x, y));
         }
         if (op == "<<" || op == ">>") {
-            // Shifts by 64 or more (or by a negative amount) give 0: defined, like a wide register.
+            // Shifts by 64 or more (or by a negative amount) give 0, like a wide register.
             Value* inRange = B.CreateICmpULT(y, B.getInt64(64));
             Value* safeY = B.CreateSelect(inRange, y, B.getInt64(0));
             Value* r = op == "<<" ? B.CreateShl(x, safeY) : B.CreateLShr(x, safeY);
             return intEV(B.CreateSelect(inRange, r, B.getInt64(0)));
         }
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return intEV(B.getInt64(0));
     }
 
@@ -2044,8 +2224,7 @@ private:
 
     EV asBytes(FnState& st, const EV& v) {
         if (v.k == EV::Bytes) return v;
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return bytesEV(llvm::ConstantPointerNull::get(i8p), B.getInt64(0));
     }
 
@@ -2060,12 +2239,11 @@ private:
         Value* p = atEnd ? B.CreateInBoundsGEP(i8, b.v, B.CreateSub(b.len, n)) : b.v;
         Value* eq = icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}), B.getInt32(0))
                           : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}), B.getInt32(0));
-        BasicBlock* cmpEnd = B.GetInsertBlock();
         B.CreateBr(join);
         B.SetInsertPoint(join);
         llvm::PHINode* phi = B.CreatePHI(i1, 2);
         phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-        phi->addIncoming(eq, cmpEnd);
+        phi->addIncoming(eq, cmp);
         return phi;
     }
 
@@ -2080,38 +2258,44 @@ private:
         }
         if (f == "starts_with" || f == "istarts_with" || f == "ends_with") {
             EV b = asBytes(st, eval(st, *args[0]));
-            Value* any = llvm::ConstantInt::getFalse(C);
-            for (size_t i = 1; i < args.size(); ++i)
-                any = B.CreateOr(any, hasAt(st, b, lit(i), f == "ends_with", f == "istarts_with"));
+            Value* any = nullptr;
+            for (size_t i = 1; i < args.size(); ++i) {
+                Value* m = hasAt(st, b, lit(i), f == "ends_with", f == "istarts_with");
+                any = any ? B.CreateOr(any, m) : m;
+            }
             return boolEV(any);
         }
         if (f == "contains") {
             EV b = asBytes(st, eval(st, *args[0]));
-            Value* any = llvm::ConstantInt::getFalse(C);
+            Value* any = nullptr;
             for (size_t i = 1; i < args.size(); ++i) {
                 Value* idx = B.CreateCall(hFind, {b.v, b.len, stringConst(lit(i)), B.getInt64(int64_t(lit(i).size()))});
-                any = B.CreateOr(any, B.CreateICmpSGE(idx, B.getInt64(0)));
+                Value* m = B.CreateICmpSGE(idx, B.getInt64(0));
+                any = any ? B.CreateOr(any, m) : m;
             }
             return boolEV(any);
         }
         if (f == "iequals") {
             EV b = asBytes(st, eval(st, *args[0]));
-            Value* sameLen = B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size())));
             BasicBlock* from = B.GetInsertBlock();
             BasicBlock* cmp = BasicBlock::Create(C, "ieq.cmp", st.F);
             BasicBlock* join = BasicBlock::Create(C, "ieq.join", st.F);
-            B.CreateCondBr(sameLen, cmp, join);
+            B.CreateCondBr(B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), cmp, join);
             B.SetInsertPoint(cmp);
             Value* eq = B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}), B.getInt32(0));
-            BasicBlock* cmpEnd = B.GetInsertBlock();
             B.CreateBr(join);
             B.SetInsertPoint(join);
             llvm::PHINode* phi = B.CreatePHI(i1, 2);
             phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-            phi->addIncoming(eq, cmpEnd);
+            phi->addIncoming(eq, cmp);
             return boolEV(phi);
         }
-        if (f == "trim") return trim(st, asBytes(st, eval(st, *args[0])));
+        if (f == "trim") {
+            EV b = asBytes(st, eval(st, *args[0]));
+            llvm::AllocaInst* start = entryAlloca(st, i64, "trim.start");
+            Value* n = B.CreateCall(hTrim, {b.v, b.len, start});
+            return bytesEV(B.CreateInBoundsGEP(i8, b.v, B.CreateLoad(i64, start)), n);
+        }
         if (f == "split") return split(st, asBytes(st, eval(st, *args[0])), lit(1), args[2]->intValue);
         if (f == "before" || f == "after") {
             EV b = asBytes(st, eval(st, *args[0]));
@@ -2132,21 +2316,16 @@ private:
         if (f.size() >= 2 && f[0] == 'u' && std::isdigit(static_cast<unsigned char>(f[1]))) {
             EV b = asBytes(st, eval(st, *args[0]));
             Value* off = evalInt(st, *args[1]);
-            unsigned w = unsigned(std::stoul(f.substr(1)));
+            unsigned bytes = unsigned(std::stoul(f.substr(1))) / 8;
             bool le = f.size() > 2 && f.substr(f.size() - 2) == "le";
-            unsigned bytes = w / 8;
             Value* bad = B.CreateOr(B.CreateICmpSLT(off, B.getInt64(0)),
                                     B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(bytes)), b.len));
             evalFailIf(st, bad);
-            // Read relative to the bytes value: reuse readInt over a temporary base.
-            Value* savedData = st.data;
-            st.data = b.v;
-            Value* v = readInt(st, off, bytes, le ? ast::ByteOrder::Little : ast::ByteOrder::Big);
-            st.data = savedData;
-            return intEV(v);
+            return intEV(readIntAt(b.v, off, bytes, le ? ast::ByteOrder::Little : ast::ByteOrder::Big));
         }
         if (f == "first" || f == "last") {
             EV seq = eval(st, *args[0]);
+            if (f == "first" && seq.k == EV::ListRef) return firstElement(st, seq);
             return nthElement(st, seq, B.getInt64(0), f == "last");
         }
         if (f == "join") return join(st, eval(st, *args[0]), lit(1));
@@ -2156,8 +2335,7 @@ private:
             Value* lt = B.CreateICmpSLT(a, b);
             return intEV(f == "min" ? B.CreateSelect(lt, a, b) : B.CreateSelect(lt, b, a));
         }
-        evalFail(st);
-        B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+        deadEnd(st);
         return intEV(B.getInt64(0));
     }
 
@@ -2169,52 +2347,6 @@ private:
             B.CreateBr(cont);
         });
         return B.CreateLoad(i64, n);
-    }
-
-    EV trim(FnState& st, const EV& b) {
-        // Leading then trailing spaces and tabs.
-        llvm::AllocaInst* s = entryAlloca(st, i64, "trim.s");
-        llvm::AllocaInst* e = entryAlloca(st, i64, "trim.e");
-        B.CreateStore(B.getInt64(0), s);
-        B.CreateStore(b.len, e);
-        auto isSpace = [&](Value* c) {
-            return B.CreateOr(B.CreateICmpEQ(c, B.getInt8(' ')), B.CreateICmpEQ(c, B.getInt8('\t')));
-        };
-        BasicBlock* h1 = BasicBlock::Create(C, "trim.lead", st.F);
-        BasicBlock* b1 = BasicBlock::Create(C, "trim.lead.step", st.F);
-        BasicBlock* h2 = BasicBlock::Create(C, "trim.tail", st.F);
-        BasicBlock* b2 = BasicBlock::Create(C, "trim.tail.step", st.F);
-        BasicBlock* done = BasicBlock::Create(C, "trim.done", st.F);
-        B.CreateBr(h1);
-        B.SetInsertPoint(h1);
-        {
-            Value* sv = B.CreateLoad(i64, s);
-            BasicBlock* chk = BasicBlock::Create(C, "trim.lead.chk", st.F);
-            B.CreateCondBr(B.CreateICmpULT(sv, b.len), chk, h2);
-            B.SetInsertPoint(chk);
-            Value* c = B.CreateLoad(i8, B.CreateInBoundsGEP(i8, b.v, sv));
-            B.CreateCondBr(isSpace(c), b1, h2);
-            B.SetInsertPoint(b1);
-            B.CreateStore(B.CreateAdd(sv, B.getInt64(1)), s);
-            B.CreateBr(h1);
-        }
-        B.SetInsertPoint(h2);
-        {
-            Value* sv = B.CreateLoad(i64, s);
-            Value* ev = B.CreateLoad(i64, e);
-            BasicBlock* chk = BasicBlock::Create(C, "trim.tail.chk", st.F);
-            B.CreateCondBr(B.CreateICmpUGT(ev, sv), chk, done);
-            B.SetInsertPoint(chk);
-            Value* c = B.CreateLoad(i8, B.CreateInBoundsGEP(i8, b.v, B.CreateSub(ev, B.getInt64(1))));
-            B.CreateCondBr(isSpace(c), b2, done);
-            B.SetInsertPoint(b2);
-            B.CreateStore(B.CreateSub(ev, B.getInt64(1)), e);
-            B.CreateBr(h2);
-        }
-        B.SetInsertPoint(done);
-        Value* sv = B.CreateLoad(i64, s);
-        Value* ev = B.CreateLoad(i64, e);
-        return bytesEV(B.CreateInBoundsGEP(i8, b.v, sv), B.CreateSub(ev, sv));
     }
 
     /// Piece `index` of `b` cut at every `sep` (empty pieces count).
@@ -2230,96 +2362,76 @@ private:
             n = B.CreateSub(n, start);
         }
         Value* idx = B.CreateCall(hFind, {p, n, stringConst(sep), seplen});
-        Value* pieceLen = B.CreateSelect(B.CreateICmpSLT(idx, B.getInt64(0)), n, idx);
-        return bytesEV(p, pieceLen);
+        return bytesEV(p, B.CreateSelect(B.CreateICmpSLT(idx, B.getInt64(0)), n, idx));
     }
 
+    /// The elements of a list of bytes, joined by `sep` in the packet's scratch memory.
     EV join(FnState& st, const EV& seq, const std::string& sep) {
         Value* mark = B.CreateCall(hMark, {st.ctx});
         evalFailIf(st, B.CreateIsNull(mark));
-        llvm::AllocaInst* total = entryAlloca(st, i64, "join.len");
-        llvm::AllocaInst* ok = entryAlloca(st, i1, "join.ok");
-        B.CreateStore(B.getInt64(0), total);
-        B.CreateStore(llvm::ConstantInt::getTrue(C), ok);
-        BasicBlock* outerFail = st.failBB;
+        llvm::AllocaInst* first = entryAlloca(st, i1, "join.first");
+        B.CreateStore(llvm::ConstantInt::getTrue(C), first);
+        BasicBlock* full = BasicBlock::Create(C, "join.full", st.F);
         forEachElement(st, seq, [&](EV elem, Scope*, BasicBlock* cont) {
             if (elem.k != EV::Bytes) {
                 B.CreateBr(cont);
                 return;
             }
-            Value* t = B.CreateLoad(i64, total);
             BasicBlock* addSep = BasicBlock::Create(C, "join.sep", st.F);
             BasicBlock* addVal = BasicBlock::Create(C, "join.val", st.F);
-            BasicBlock* full = BasicBlock::Create(C, "join.full", st.F);
-            B.CreateCondBr(B.CreateICmpUGT(t, B.getInt64(0)), addSep, addVal);
+            BasicBlock* added = BasicBlock::Create(C, "join.added", st.F);
+            B.CreateCondBr(B.CreateLoad(i1, first), addVal, addSep);
             B.SetInsertPoint(addSep);
             Value* r1 = B.CreateCall(hAppend, {st.ctx, stringConst(sep), B.getInt64(int64_t(sep.size()))});
-            B.CreateStore(B.CreateAdd(B.CreateLoad(i64, total), B.getInt64(int64_t(sep.size()))), total);
-            BasicBlock* sepOk = BasicBlock::Create(C, "join.sep.ok", st.F);
-            B.CreateCondBr(B.CreateIsNull(r1), full, sepOk);
-            B.SetInsertPoint(sepOk);
-            B.CreateBr(addVal);
+            B.CreateCondBr(B.CreateIsNull(r1), full, addVal);
             B.SetInsertPoint(addVal);
             Value* r2 = B.CreateCall(hAppend, {st.ctx, elem.v, elem.len});
-            B.CreateStore(B.CreateAdd(B.CreateLoad(i64, total), elem.len), total);
-            B.CreateCondBr(B.CreateIsNull(r2), full, cont);
-            B.SetInsertPoint(full);
-            B.CreateStore(llvm::ConstantInt::getFalse(C), ok);
+            B.CreateCondBr(B.CreateIsNull(r2), full, added);
+            B.SetInsertPoint(added);
+            B.CreateStore(llvm::ConstantInt::getFalse(C), first);
             B.CreateBr(cont);
         });
-        st.failBB = outerFail;
-        evalFailIf(st, B.CreateNot(B.CreateLoad(i1, ok)));
-        return bytesEV(mark, B.CreateLoad(i64, total));
+        // The pieces are contiguous: the result runs from the mark to the new end.
+        Value* end = B.CreateCall(hMark, {st.ctx});
+        Value* total = B.CreateSub(B.CreatePtrToInt(end, i64), B.CreatePtrToInt(mark, i64));
+        BasicBlock* done = B.GetInsertBlock();
+        B.SetInsertPoint(full);
+        evalFail(st);
+        B.SetInsertPoint(done);
+        return bytesEV(mark, total);
     }
 
     // ------------------------------------------------------------------ the library table
-    llvm::Constant* asI8p(llvm::Constant* c) { return c ? llvm::ConstantExpr::getBitCast(c, i8p) : llvm::ConstantPointerNull::get(i8p); }
-    llvm::Constant* cstr(const std::string& s) {
-        return llvm::cast<llvm::Constant>(stringConst(s));
+    llvm::Constant* asI8p(llvm::Constant* c) {
+        return c ? llvm::ConstantExpr::getBitCast(c, i8p) : llvm::ConstantPointerNull::get(i8p);
+    }
+    llvm::Constant* cstr(const std::string& s) { return llvm::cast<llvm::Constant>(stringConst(s)); }
+
+    llvm::Constant* constArray(llvm::Type* elem, const std::vector<llvm::Constant*>& items, const std::string& name) {
+        if (items.empty()) return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(elem));
+        auto* at = llvm::ArrayType::get(elem, items.size());
+        auto* gv = new llvm::GlobalVariable(M, at, true, llvm::GlobalValue::PrivateLinkage,
+                                            llvm::ConstantArray::get(at, items), name);
+        return llvm::ConstantExpr::getInBoundsGetElementPtr(at, gv,
+                                                            llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
     }
 
     void emitLibrary(const std::vector<ast::Protocol*>& protos) {
         std::vector<llvm::Constant*> entries;
         for (ast::Protocol* p : protos) {
             ProtoFns& f = fns[p];
-            // Attributes.
             std::vector<llvm::Constant*> attrs;
             for (const auto& a : p->attributes) {
-                uint32_t type = MMT_T_NONE;
-                switch (a->type.kind) {
-                case ast::Type::Int: type = MMT_T_UINT; break;
-                case ast::Type::Bool: type = MMT_T_BOOL; break;
-                case ast::Type::Bytes: type = MMT_T_BYTES; break;
-                case ast::Type::String: type = MMT_T_STRING; break;
-                case ast::Type::Mac: type = MMT_T_MAC; break;
-                case ast::Type::Ipv4: type = MMT_T_IPV4; break;
-                case ast::Type::Ipv6: type = MMT_T_IPV6; break;
-                default: break;
-                }
-                llvm::Constant* getter = a->isEvent ? nullptr : f.getters[a.get()];
+                llvm::Constant* getter = a->isEvent ? nullptr : getterOf(p, a.get());
                 attrs.push_back(llvm::ConstantStruct::get(
-                    attrTy, {cstr(a->name), B.getInt32(type), B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST),
-                             asI8p(getter), B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0)}));
+                    attrTy, {cstr(a->name), B.getInt32(abiType(a->type)),
+                             B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST), asI8p(getter),
+                             B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0)}));
             }
-            llvm::Constant* attrArr = llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(attrTy));
-            if (!attrs.empty()) {
-                auto* at = llvm::ArrayType::get(attrTy, attrs.size());
-                auto* gv = new llvm::GlobalVariable(M, at, true, llvm::GlobalValue::PrivateLinkage,
-                                                    llvm::ConstantArray::get(at, attrs), p->name + ".attrs");
-                attrArr = llvm::ConstantExpr::getInBoundsGetElementPtr(at, gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
-            }
-            // Field names.
             std::vector<llvm::Constant*> names;
             for (const Field* fd : p->fieldTable) names.push_back(cstr(fd->name));
-            llvm::Constant* nameArr = llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(i8p));
-            if (!names.empty()) {
-                auto* at = llvm::ArrayType::get(i8p, names.size());
-                auto* gv = new llvm::GlobalVariable(M, at, true, llvm::GlobalValue::PrivateLinkage,
-                                                    llvm::ConstantArray::get(at, names), p->name + ".fields");
-                nameArr = llvm::ConstantExpr::getInBoundsGetElementPtr(at, gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
-            }
             uint32_t flags = 0;
-            if (p->key || (p->session && p->session->key)) flags |= MMT_PROTO_HAS_KEY;
+            if (keyOf(*p)) flags |= MMT_PROTO_HAS_KEY;
             if (p->session) flags |= MMT_PROTO_SESSION | MMT_PROTO_HAS_KEY;
             if (p->stream) flags |= MMT_PROTO_STREAM;
             if (p->fragment) flags |= MMT_PROTO_FRAGMENTS;
@@ -2331,16 +2443,13 @@ private:
                 protoTy,
                 {B.getInt32(uint32_t(p->id.value_or(0))), cstr(p->name), B.getInt32(flags),
                  B.getInt32(p->session ? uint32_t(p->session->timeoutMs) : 0), B.getInt32(f.stateSize),
-                 B.getInt32(uint32_t(attrs.size())), attrArr, B.getInt32(uint32_t(names.size())), nameArr, term,
+                 B.getInt32(uint32_t(attrs.size())), constArray(attrTy, attrs, p->name + ".attrs"),
+                 B.getInt32(uint32_t(names.size())), constArray(i8p, names, p->name + ".fields"), term,
                  B.getInt32(p->pduUntil ? uint32_t(p->pduUntil->size()) : 0), asI8p(f.validate), asI8p(f.analyse),
                  asI8p(f.key), asI8p(f.classify), asI8p(f.pdu), asI8p(f.update), asI8p(f.init), asI8p(f.stream),
                  asI8p(f.fragment), asI8p(f.sides)}));
         }
-        auto* at = llvm::ArrayType::get(protoTy, entries.size());
-        auto* protosGv = new llvm::GlobalVariable(M, at, true, llvm::GlobalValue::PrivateLinkage,
-                                                  llvm::ConstantArray::get(at, entries), "protos");
-        llvm::Constant* first =
-            llvm::ConstantExpr::getInBoundsGetElementPtr(at, protosGv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
+        llvm::Constant* first = constArray(protoTy, entries, "protos");
         new llvm::GlobalVariable(
             M, libTy, true, llvm::GlobalValue::ExternalLinkage,
             llvm::ConstantStruct::get(libTy, {B.getInt32(MMT_ABI_VERSION), B.getInt32(uint32_t(entries.size())), first}),
@@ -2358,7 +2467,7 @@ private:
     llvm::PointerType* ctxPtr;
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy, *updateTy, *initTy,
         *streamFnTy, *fragFnTy;
-    Function *hFind, *hIcase, *hToInt, *hAppend, *hMark, *hMemcmp;
+    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hMemcmp;
     std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;

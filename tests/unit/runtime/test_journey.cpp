@@ -39,7 +39,7 @@ TEST_CASE("every occurrence of an attribute, in path order", "[journey]") {
     Recorder r({"ipv4.src", "vlan.id"});
     // IPv4 in IPv4 inside two VLAN tags.
     Bytes inner = PacketBuilder().ipv4("192.168.0.1", "192.168.0.2").udp(1, 2).payload("x").build();
-    auto row = r.feed(PacketBuilder().eth().svlan(100).vlan(200).ipv4("10.1.1.1", "10.2.2.2").ip_proto(4).payload(inner).build());
+    auto row = r.feed(PacketBuilder().eth().vlan(100).vlan(200).ipv4("10.1.1.1", "10.2.2.2").ip_proto(4).payload(inner).build());
     CHECK(row["path"] == "ethernet.vlan.vlan.ipv4.ipv4.udp");
     CHECK(row["ipv4.src"] == "10.1.1.1,192.168.0.1");
     CHECK(row["vlan.id"] == "100,200");
