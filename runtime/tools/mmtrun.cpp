@@ -232,14 +232,19 @@ void printFlow(Format f, const mmt::SessionInfo& s, bool& headerDone) {
         mmt::appendJson(line, s.end_reason);
         line += "}\n";
         break;
-    case Format::Text:
-        line = fmt::format("flow {} {} {}{} -> {}{} path={} app={} packets={}/{} bytes={}/{} first={}.{:09} last={}.{:09} end={}\n",
-                           s.id, s.transport, s.src, s.src_port ? ":" + std::to_string(s.src_port) : "", s.dst,
-                           s.dst_port ? ":" + std::to_string(s.dst_port) : "", s.path,
+    case Format::Text: {
+        // address:port, with IPv6 addresses in brackets (RFC 5952 section 6).
+        auto endpoint = [](const std::string& addr, uint64_t port) {
+            if (!port) return addr;
+            return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+        };
+        line = fmt::format("flow {} {} {} -> {} path={} app={} packets={}/{} bytes={}/{} first={}.{:09} last={}.{:09} end={}\n",
+                           s.id, s.transport, endpoint(s.src, s.src_port), endpoint(s.dst, s.dst_port), s.path,
                            s.application.empty() ? "-" : s.application, s.packets[0], s.packets[1], s.bytes[0], s.bytes[1],
                            s.first_ns / 1000000000ull, s.first_ns % 1000000000ull, s.last_ns / 1000000000ull,
                            s.last_ns % 1000000000ull, s.end_reason);
         break;
+    }
     }
     std::fwrite(line.data(), 1, line.size(), stdout);
 }

@@ -149,7 +149,7 @@ struct RawPacket {
 };
 
 struct HandlerOptions {
-    uint32_t max_sessions = 1u << 20;        ///< hard cap; the least recently used is evicted
+    uint32_t max_sessions = 1u << 18;        ///< hard cap; the least recently used is evicted
     uint64_t max_buffered_bytes = 64u << 20; ///< reassembly buffers of all sessions together
     uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
     uint32_t max_fragments_bytes = 16u << 20;

@@ -260,18 +260,18 @@ struct Handler::Impl {
             }
 
             // sessionize
-            if (p.key) sessions.addKey(p, L.ctx);
+            if (p.key) sessions.addKey(proto, p, L.ctx);
             if (p.flags & MMT_PROTO_SESSION) {
                 Flow* f = sessions.lookup(proto, L.ctx, *pv.raw, pv);
                 if (f) {
                     flow = f;
                     flowLayer = int(depth - 1);
-                    pv.session = f->id;
-                    pv.direction = f->lastDirection;
+                    pv.session = f->id();
+                    pv.direction = f->direction;
                     L.ctx.direction = pv.direction;
                 }
             }
-            if (flow && p.state_size) L.ctx.state = sessions.stateFor(*flow, proto, p);
+            if (flow && p.state_size) L.ctx.state = sessions.stateFor(*flow, proto);
 
             // analyse: events, and body constraints, only when someone listens
             if (w.events && p.analyse) {
@@ -318,13 +318,17 @@ struct Handler::Impl {
                 }
             }
             if ((p.flags & MMT_PROTO_STREAM) && flow && flowLayer == int(depth - 1)) {
-                return sessions.stream(*flow, proto, L, payload, plen, *this);
+                bool held = false;
+                bool keep = sessions.stream(*flow, proto, L, payload, plen, *this, held);
+                if (held) ++stats.segments_held;
+                return keep;
             }
             if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
             int next = -1;
-            if (flow && flowLayer == int(depth - 1) && flow->app >= 0) next = flow->app;
+            bool atSession = flow && flowLayer == int(depth - 1);
+            if (atSession && flow->data->app >= 0) next = flow->data->app; // a known path skips classification
             else next = classify(L, payload, plen);
-            if (flow && flowLayer == int(depth - 1) && flow->app < 0) sessions.classified(*flow, next, pv, *this);
+            if (atSession) sessions.classified(*flow, next);
             if (next < 0) return true;
             parent = &L.ctx;
             proto = next;
@@ -369,7 +373,6 @@ struct Handler::Impl {
             if (a == Action::Drop) return Action::Drop;
             if (a == Action::Skip) result = Action::Skip;
         }
-        sessions.endPacket(*this);
         return result;
     }
 
@@ -435,6 +438,11 @@ struct Handler::Impl {
 };
 
 int classifyLayer(Handler::Impl& h, LayerState& L) { return h.classify(L, nullptr, 0); }
+
+void markMalformed(Handler::Impl& h, const std::string& where) {
+    if (h.pv.malformed.empty()) h.pv.malformed = where;
+    ++h.stats.malformed;
+}
 
 // Walks a reassembled chunk from `proto` on: used by Sessions for stream payloads.
 bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, Flow* flow) {

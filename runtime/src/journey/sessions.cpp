@@ -1,5 +1,5 @@
-// Sessions for the journey: key canonicalisation, the flow table with timeouts,
-// per-session protocol state, stream delivery with PDU framing, IP defragmentation.
+// Sessions for the journey: the flow table with its per-session blob (FlowData, then each
+// protocol's declared state), stream delivery with PDU framing, and defragmentation.
 #include "journey/sessions.h"
 
 #include "output/format.h"
@@ -9,281 +9,336 @@
 
 namespace mmt {
 
-/// One direction of a reassembled stream.
-struct StreamSide {
-    bool started = false;
-    bool closed = false;
-    uint32_t next = 0;
-    std::map<uint32_t, std::vector<uint8_t>> held; // out-of-order segments by sequence number
-    size_t heldBytes = 0;
-    std::vector<uint8_t> pdu;                      // bytes of an incomplete PDU
-};
+void markMalformed(Handler::Impl& h, const std::string& where);
 
-struct Sessions::Entry {
-    std::string key;
-    bool initiatorAIsLow = true;
-    uint64_t last = 0;
-    uint32_t timeoutMs = 0;
-    std::multimap<uint64_t, Entry*>::iterator expiryIt;
-    Flow flow;
-};
+namespace {
 
-Sessions::Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts) : lib_(lib), opts_(opts) {}
-Sessions::~Sessions() = default;
-
-void Sessions::beginPacket(uint64_t ts_ns) {
-    std::memset(&key_, 0, offsetof(mmt_key, shared));
-    haveAddr_ = false;
-    now_ = ts_ns;
-    // Expiry costs time in proportion to the sessions that expire.
-    while (!expiry_.empty() && expiry_.begin()->first <= now_) {
-        Entry* e = expiry_.begin()->second;
-        end(*e, "timeout");
+/// Layout of the per-session blob: FlowData, then every protocol's state, 8-byte aligned.
+std::vector<uint32_t> stateLayout(const mmt_library& t, uint32_t& total) {
+    std::vector<uint32_t> off(t.n_protos, 0);
+    total = sizeof(FlowData);
+    for (uint32_t i = 0; i < t.n_protos; ++i) {
+        if (!t.protos[i].state_size) continue;
+        total = (total + 7) & ~7u;
+        off[i] = total;
+        total += t.protos[i].state_size;
     }
+    return off;
 }
 
-void Sessions::endPacket(Handler::Impl&) {}
+FlowTableConfig tableConfig(const mmt_library& t, const HandlerOptions& o) {
+    FlowTableConfig c;
+    c.max_sessions = o.max_sessions;
+    uint32_t total = 0;
+    stateLayout(t, total);
+    c.state_size = total;
+    return c;
+}
 
-void Sessions::addKey(const mmt_proto& p, const mmt_ctx& ctx) {
+DefragConfig defragConfig(const HandlerOptions& o) {
+    DefragConfig c;
+    c.timeout_ms = o.fragment_timeout_ms;
+    return c;
+}
+
+StreamConfig streamConfig(const HandlerOptions& o) {
+    StreamConfig c;
+    c.max_window = o.max_stream_buffer;
+    return c;
+}
+
+PduConfig pduConfig(const HandlerOptions& o) {
+    PduConfig c;
+    c.max_pdu = std::max<uint32_t>(c.max_pdu, std::min<uint32_t>(o.max_stream_buffer, 1u << 20));
+    return c;
+}
+
+StreamPair* pairOf(const Session& s) { return reinterpret_cast<StreamPair*>(static_cast<uintptr_t>(s.user[1])); }
+
+} // namespace
+
+Sessions::Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
+    : lib_(lib), opts_(opts), budget_(opts.max_buffered_bytes), table_(tableConfig(*lib.table, opts)),
+      streams_(streamConfig(opts), budget_), framer_(pduConfig(opts), budget_), defrag_(defragConfig(opts), budget_) {
+    uint32_t total = 0;
+    stateOffset_ = stateLayout(*lib.table, total);
+    table_.on_end(&Sessions::sessionEnded, this);
+}
+
+Sessions::~Sessions() {
+    // Sessions still open end quietly: their stream buffers go back to the budget.
+    onEnd = nullptr;
+    table_.flush();
+}
+
+void Sessions::beginPacket(uint64_t ts_ns) {
+    key_.shared_len = key_.a_len = key_.b_len = key_.overflow = 0;
+    addrOff_ = addrLen_ = portOff_ = portLen_ = 0;
+    nFlows_ = 0;
+    now_ = ts_ns;
+    // Expiry runs on packet time and costs only what expires.
+    table_.expire(ts_ns);
+    defrag_.expire(ts_ns);
+}
+
+void Sessions::addKey(int proto, const mmt_proto& p, const mmt_ctx& ctx) {
+    (void)proto;
     mmt_key before = key_;
     if (!p.key(&ctx, &key_)) {
         key_ = before;
         return;
     }
-    if (p.sides) {
-        mmt_value a{}, b{};
-        if (p.sides(&ctx, &a, &b) && (a.type == MMT_T_IPV4 || a.type == MMT_T_IPV6)) {
-            addrA_ = a;
-            addrB_ = b;
-            haveAddr_ = true;
-        }
+    if (!p.sides) return;
+    // Single-value sides: remember where they are in the key, for flow records.
+    mmt_value a{}, b{};
+    if (!p.sides(&ctx, &a, &b)) return;
+    uint32_t aLen = uint32_t(key_.a_len - before.a_len);
+    if (a.type == MMT_T_IPV4 || a.type == MMT_T_IPV6) {
+        addrOff_ = uint8_t(before.a_len);
+        addrLen_ = uint8_t(aLen);
+    } else if (a.type == MMT_T_UINT && aLen <= 8) {
+        portOff_ = uint8_t(before.a_len);
+        portLen_ = uint8_t(aLen);
     }
 }
 
-std::string Sessions::sideText(const mmt_value& v) { return formatValue(v); }
-
 Flow* Sessions::lookup(int proto, const mmt_ctx& ctx, const RawPacket& raw, const PacketView::Impl& pv) {
+    (void)ctx;
     const mmt_proto& p = lib_.table->protos[proto];
-    if (key_.overflow) return nullptr;
-    // Canonical key: shared parts, then the lower side, then the higher one.
-    std::string a(reinterpret_cast<const char*>(key_.a), key_.a_len);
-    std::string b(reinterpret_cast<const char*>(key_.b), key_.b_len);
-    bool aLow = a <= b;
-    std::string k(reinterpret_cast<const char*>(key_.shared), key_.shared_len);
-    k += char(a.size());
-    k += aLow ? a : b;
-    k += aLow ? b : a;
-    auto it = table_.find(k);
-    Entry* e;
-    if (it == table_.end()) {
-        if (table_.size() >= opts_.max_sessions) {
-            // Evict the session closest to expiry (least recently seen).
-            Entry* victim = expiry_.begin()->second;
-            ++evicted_;
-            end(*victim, "evicted");
-        }
-        auto ne = std::make_unique<Entry>();
-        e = ne.get();
-        e->key = k;
-        e->initiatorAIsLow = aLow;
-        e->timeoutMs = p.session_timeout_ms;
-        e->flow.id = nextId_++;
-        e->flow.proto = proto;
-        SessionInfo& s = e->flow.info;
-        s.id = e->flow.id;
-        s.transport = p.name;
-        s.first_ns = raw.ts_ns;
-        if (haveAddr_) {
-            s.src = sideText(addrA_);
-            s.dst = sideText(addrB_);
-        }
-        if (p.sides) {
-            mmt_value x{}, y{};
-            if (p.sides(&ctx, &x, &y) && x.type == MMT_T_UINT) {
-                s.src_port = x.u;
-                s.dst_port = y.u;
-            }
-        }
-        for (const Layer& l : pv.path) {
-            if (l.proto <= 0) continue;
-            if (!s.path.empty()) s.path += '.';
-            s.path += lib_.table->protos[l.proto].name;
-        }
-        e->expiryIt = expiry_.end();
-        table_.emplace(k, std::move(ne));
-        ++created_;
-        if (onStart) onStart(s);
-    } else {
-        e = it->second.get();
+    if (key_.overflow || nFlows_ >= kMaxDepth) return nullptr;
+    FlowLookup r = table_.lookup(key_, p.id, p.session_timeout_ms, raw.ts_ns, raw.wirelen);
+    auto* d = static_cast<FlowData*>(table_.state(*r.session));
+    if (r.created) {
+        uint8_t canon[FlowTable::kMaxKey];
+        bool high = false;
+        FlowTable::canonicalize(key_, canon, high);
+        d->app = -1;
+        d->flags = high ? kFlowInitiatorHigh : 0;
+        d->addr_off = addrOff_;
+        d->addr_len = addrLen_;
+        d->port_off = portOff_;
+        d->port_len = portLen_;
+        d->path_len = 0;
+        for (const Layer& l : pv.path)
+            if (l.proto > 0 && d->path_len < sizeof d->path) d->path[d->path_len++] = uint8_t(l.proto);
+        uint8_t* blob = reinterpret_cast<uint8_t*>(d);
+        for (uint32_t i = 0; i < lib_.table->n_protos; ++i)
+            if (stateOffset_[i] && lib_.table->protos[i].init_state) lib_.table->protos[i].init_state(blob + stateOffset_[i]);
+        d->flags |= kFlowStarted;
+        if (onStart) onStart(describe(*r.session, *d));
     }
-    Flow& f = e->flow;
-    f.lastDirection = aLow == e->initiatorAIsLow ? 0 : 1;
-    f.info.packets[f.lastDirection]++;
-    f.info.bytes[f.lastDirection] += raw.wirelen;
-    f.info.last_ns = raw.ts_ns;
-    e->last = raw.ts_ns;
-    if (e->expiryIt != expiry_.end()) expiry_.erase(e->expiryIt);
-    e->expiryIt = expiry_.emplace(raw.ts_ns + uint64_t(e->timeoutMs) * 1000000ull, e);
+    Flow& f = flows_[nFlows_++];
+    f.session = r.session;
+    f.data = d;
+    f.direction = r.direction;
+    f.proto = proto;
     return &f;
 }
 
-void* Sessions::stateFor(Flow& flow, int proto, const mmt_proto& p) {
-    for (auto& [pr, buf] : flow.states)
-        if (pr == proto) return buf.data();
-    flow.states.push_back({proto, std::vector<uint8_t>(p.state_size, 0)});
-    void* s = flow.states.back().second.data();
-    if (p.init_state) p.init_state(s);
-    return s;
+void* Sessions::stateFor(Flow& flow, int proto) {
+    if (!stateOffset_[size_t(proto)]) return nullptr;
+    return reinterpret_cast<uint8_t*>(flow.data) + stateOffset_[size_t(proto)];
 }
 
-void Sessions::classified(Flow& flow, int next, const PacketView::Impl& pv, Handler::Impl& h) {
-    (void)h;
-    (void)pv;
-    if (next >= 0) {
-        flow.app = next;
-        flow.info.application = lib_.table->protos[next].name;
-        if (onClassified) onClassified(flow.info);
-    }
+void Sessions::classified(Flow& flow, int next) {
+    if (next < 0 || flow.data->app >= 0) return;
+    flow.data->app = int16_t(next);
+    if (onClassified) onClassified(describe(*flow.session, *flow.data));
 }
 
 bool Sessions::defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len, uint64_t ts_ns,
                           const uint8_t*& whole, uint32_t& wholeLen) {
-    (void)ts_ns;
-    std::string k(reinterpret_cast<const char*>(key_.shared), key_.shared_len);
-    k.append(reinterpret_cast<const char*>(key_.a), key_.a_len);
-    k.append(reinterpret_cast<const char*>(key_.b), key_.b_len);
-    k.append(reinterpret_cast<const char*>(&proto), sizeof proto);
-    k.append(reinterpret_cast<const char*>(&fi.id), sizeof fi.id);
-    auto& pieces = frags_[k];
-    pieces.emplace(fi.offset, std::vector<uint8_t>(data, data + len));
-    if (!fi.more) fragTotal_[k] = fi.offset + len;
-    auto t = fragTotal_.find(k);
-    if (t == fragTotal_.end()) return false;
-    uint32_t have = 0;
-    for (auto& [off, bytes] : pieces) {
-        if (off > have) return false;
-        have = std::max<uint32_t>(have, off + uint32_t(bytes.size()));
-    }
-    if (have < t->second) return false;
-    whole_.assign(t->second, 0);
-    for (auto& [off, bytes] : pieces)
-        std::memcpy(whole_.data() + off, bytes.data(), std::min<size_t>(bytes.size(), t->second - off));
-    frags_.erase(k);
-    fragTotal_.erase(t);
-    whole = whole_.data();
-    wholeLen = uint32_t(whole_.size());
+    // The key: every session-key part gathered so far (addresses included), the protocol
+    // and the fragment id.
+    fragKey_.clear();
+    fragKey_.insert(fragKey_.end(), key_.shared, key_.shared + key_.shared_len);
+    fragKey_.push_back(uint8_t(key_.a_len));
+    fragKey_.insert(fragKey_.end(), key_.a, key_.a + key_.a_len);
+    fragKey_.insert(fragKey_.end(), key_.b, key_.b + key_.b_len);
+    uint32_t id = lib_.table->protos[proto].id;
+    fragKey_.insert(fragKey_.end(), reinterpret_cast<const uint8_t*>(&id), reinterpret_cast<const uint8_t*>(&id) + 4);
+    fragKey_.insert(fragKey_.end(), reinterpret_cast<const uint8_t*>(&fi.id),
+                    reinterpret_cast<const uint8_t*>(&fi.id) + sizeof fi.id);
+    FragResult r = defrag_.add(std::span<const uint8_t>(fragKey_), fi.offset, fi.more != 0, data, len, ts_ns);
+    if (r.status != FragStatus::Complete) return false;
+    whole = r.data;
+    wholeLen = r.len;
     return true;
 }
 
-bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h) {
+namespace {
+
+/// What the stream and PDU sinks need while a segment is being delivered.
+struct Delivery {
+    Sessions* self;
+    Handler::Impl* h;
+    Flow* flow;
+    LayerState* layer;
+    const mmt_proto* app;
+    PduState* pdu;
+    PduFramer* framer;
+    PduRule rule;
+    bool framed;
+    bool keep;
+};
+
+int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
+    auto* d = static_cast<Delivery*>(ctx);
+    mmt_ctx c = d->layer->ctx;
+    c.data = data;
+    c.len = len;
+    c.parent = &d->layer->ctx;
+    c.state = nullptr;
+    return d->app->pdu_length(&c);
+}
+
+void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
+    auto* d = static_cast<Delivery*>(ctx);
+    if (!d->keep) return;
+    if (e == PduEvent::Pdu) {
+        if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
+    } else if (e == PduEvent::Malformed) {
+        markMalformed(*d->h, std::string(d->app->name) + ".pdu_length");
+    }
+}
+
+void onStream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
+    auto* d = static_cast<Delivery*>(ctx);
+    if (!d->keep || !d->app) return;
+    if (e == StreamEvent::Data) {
+        if (d->framed) d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&onPdu, d});
+        else if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
+    } else if (e == StreamEvent::Gap && d->framed) {
+        d->framer->gap(*d->pdu, len, PduSink{&onPdu, d});
+    }
+}
+
+} // namespace
+
+bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h,
+                      bool& held) {
+    held = false;
     const mmt_proto& p = lib_.table->protos[proto];
     mmt_stream_info si{};
     if (!p.stream || !p.stream(&layer.ctx, &si)) return true;
-    uint32_t dir = flow.lastDirection;
-    if (!flow.stream[dir]) flow.stream[dir] = std::make_unique<StreamSide>();
-    StreamSide& s = *flow.stream[dir];
-    if (si.flags & MMT_STREAM_SYN) {
-        s.started = true;
-        s.next = si.seq + 1;
-        return true;
+    Session& s = *flow.session;
+    FlowData& fd = *flow.data;
+    StreamPair* sp = pairOf(s);
+    if (!sp) {
+        sp = new StreamPair{};
+        s.user[1] = reinterpret_cast<uintptr_t>(sp);
     }
-    if (len == 0) return true;
-    if (!s.started) {
-        s.started = true;
-        s.next = si.seq;
-    }
-    // Classify on the first payload when the session does not know what runs above.
-    if (flow.app == -1) {
+    // Classify on the first payloads while the session does not know what runs above.
+    if (fd.app == -1 && len > 0) {
         int next = classifyLayer(h, layer);
-        if (next >= 0 || ++flow.tries >= 4) {
-            flow.app = next >= 0 ? next : -2;
-            if (next >= 0) {
-                flow.info.application = lib_.table->protos[next].name;
-                if (onClassified) onClassified(flow.info);
-            }
+        if (next >= 0) classified(flow, next);
+        else if (++fd.tries >= 4) fd.app = -2;
+    }
+    Delivery d{};
+    d.self = this;
+    d.h = &h;
+    d.flow = &flow;
+    d.layer = &layer;
+    d.keep = true;
+    d.framer = &framer_;
+    d.pdu = &sp->pdu[flow.direction];
+    if (fd.app >= 0) {
+        d.app = &lib_.table->protos[fd.app];
+        if (d.app->flags & MMT_PROTO_PDU_LENGTH) {
+            d.rule.length = &pduLength;
+            d.rule.length_ctx = &d;
+            d.framed = true;
+        } else if ((d.app->flags & MMT_PROTO_PDU_UNTIL) && d.app->pdu_terminator_len) {
+            d.rule.terminator = reinterpret_cast<const uint8_t*>(d.app->pdu_terminator);
+            d.rule.terminator_len = d.app->pdu_terminator_len;
+            d.framed = true;
         }
     }
-    std::vector<std::pair<const uint8_t*, uint32_t>> chunks;
-    int32_t delta = int32_t(si.seq - s.next);
-    if (delta > 0) {
-        // A gap before this segment: hold it until the gap fills.
-        if (s.heldBytes + len <= opts_.max_stream_buffer) {
-            s.held.emplace(si.seq, std::vector<uint8_t>(payload, payload + len));
-            s.heldBytes += len;
-        }
-        return true;
-    }
-    uint32_t skip = uint32_t(-delta);
-    if (skip >= len) return true; // a retransmission of delivered data
-    chunks.push_back({payload + skip, len - skip});
-    s.next = si.seq + len;
-    std::vector<std::vector<uint8_t>> keep;
-    for (auto it = s.held.begin(); it != s.held.end();) {
-        int32_t d = int32_t(it->first - s.next);
-        if (d > 0) break;
-        uint32_t sk = uint32_t(-d);
-        if (sk < it->second.size()) {
-            keep.push_back(std::vector<uint8_t>(it->second.begin() + sk, it->second.end()));
-            s.next += uint32_t(it->second.size() - sk);
-        }
-        s.heldBytes -= it->second.size();
-        it = s.held.erase(it);
-    }
-    for (auto& k : keep) chunks.push_back({k.data(), uint32_t(k.size())});
-    if (flow.app < 0) return true;
-    const mmt_proto& app = lib_.table->protos[flow.app];
-    for (auto [d, n] : chunks) {
-        if (app.flags & MMT_PROTO_PDU_UNTIL) {
-            s.pdu.insert(s.pdu.end(), d, d + n);
-            std::string_view term(app.pdu_terminator, app.pdu_terminator_len);
-            for (;;) {
-                std::string_view buf(reinterpret_cast<const char*>(s.pdu.data()), s.pdu.size());
-                size_t pos = buf.find(term);
-                if (pos == std::string_view::npos) break;
-                size_t pduLen = pos + term.size();
-                std::vector<uint8_t> pdu(s.pdu.begin(), s.pdu.begin() + long(pduLen));
-                s.pdu.erase(s.pdu.begin(), s.pdu.begin() + long(pduLen));
-                if (!walkChunk(h, flow.app, pdu.data(), uint32_t(pdu.size()), &layer.ctx, &flow)) return false;
-            }
-            if (s.pdu.size() > opts_.max_stream_buffer) s.pdu.clear();
-        } else if (app.flags & MMT_PROTO_PDU_LENGTH) {
-            s.pdu.insert(s.pdu.end(), d, d + n);
-            for (;;) {
-                mmt_ctx c = layer.ctx;
-                c.data = s.pdu.data();
-                c.len = uint32_t(s.pdu.size());
-                int64_t need = app.pdu_length(&c);
-                if (need < 0) {
-                    s.pdu.clear();
-                    break;
-                }
-                if (need == 0 || uint64_t(need) > s.pdu.size()) break;
-                std::vector<uint8_t> pdu(s.pdu.begin(), s.pdu.begin() + need);
-                s.pdu.erase(s.pdu.begin(), s.pdu.begin() + need);
-                if (!walkChunk(h, flow.app, pdu.data(), uint32_t(pdu.size()), &layer.ctx, &flow)) return false;
-            }
-            if (s.pdu.size() > opts_.max_stream_buffer) s.pdu.clear();
-        } else {
-            if (!walkChunk(h, flow.app, d, n, &layer.ctx, &flow)) return false;
-        }
-    }
-    return true;
-}
-
-void Sessions::end(Entry& e, const char* reason) {
-    e.flow.info.end_reason = reason;
-    if (!e.flow.info.application.empty()) e.flow.info.path += "." + e.flow.info.application;
-    if (onEnd) onEnd(e.flow.info);
-    if (e.expiryIt != expiry_.end()) expiry_.erase(e.expiryIt);
-    table_.erase(e.key);
+    SegmentResult r = streams_.segment(sp->stream[flow.direction], si.seq, si.flags, payload, len, StreamSink{&onStream, &d});
+    held = r.status == SegmentStatus::Held;
+    if (r.ended) fd.flags |= flow.direction ? kFlowEnded1 : kFlowEnded0;
+    // The flow is over when both directions ended, or at a reset.
+    if ((si.flags & MMT_STREAM_RST) || ((fd.flags & kFlowEnded0) && (fd.flags & kFlowEnded1))) fd.flags |= kFlowClosing;
+    return d.keep;
 }
 
 void Sessions::finish() {
-    // In creation order, so records come out stably.
-    std::vector<Entry*> all;
-    for (auto& [k, e] : table_) all.push_back(e.get());
-    std::sort(all.begin(), all.end(), [](Entry* a, Entry* b) { return a->flow.id < b->flow.id; });
-    for (Entry* e : all) end(*e, "end of input");
+    table_.flush();
+    defrag_.flush();
+}
+
+SessionInfo Sessions::describe(const Session& s, const FlowData& d) const {
+    SessionInfo info;
+    info.id = s.id;
+    int proto = lib_.indexOfId(s.proto_id);
+    info.transport = proto >= 0 ? lib_.table->protos[proto].name : "";
+    for (uint8_t i = 0; i < d.path_len; ++i) {
+        if (i) info.path += '.';
+        info.path += lib_.table->protos[d.path[i]].name;
+    }
+    if (d.app >= 0) {
+        info.application = lib_.table->protos[d.app].name;
+        info.path += "." + info.application;
+    }
+    info.packets[0] = s.packets[0];
+    info.packets[1] = s.packets[1];
+    info.bytes[0] = s.bytes[0];
+    info.bytes[1] = s.bytes[1];
+    info.first_ns = s.first_ns;
+    info.last_ns = s.last_ns;
+    // Addresses and ports come from the canonical key: [shared_len][low_len] shared low high.
+    std::span<const uint8_t> k = table_.key(s);
+    if (k.size() < 2) return info;
+    size_t sl = k[0], ll = k[1];
+    if (2 + sl + ll > k.size()) return info;
+    const uint8_t* low = k.data() + 2 + sl;
+    const uint8_t* high = low + ll;
+    size_t hl = k.size() - 2 - sl - ll;
+    bool initiatorHigh = d.flags & kFlowInitiatorHigh;
+    const uint8_t* src = initiatorHigh ? high : low;
+    const uint8_t* dst = initiatorHigh ? low : high;
+    size_t srcLen = initiatorHigh ? hl : ll, dstLen = initiatorHigh ? ll : hl;
+    auto inSide = [](size_t off, size_t len, size_t side) { return len && off + len <= side; };
+    if (inSide(d.addr_off, d.addr_len, srcLen) && inSide(d.addr_off, d.addr_len, dstLen)) {
+        mmt_value v{};
+        v.type = d.addr_len == 4 ? MMT_T_IPV4 : MMT_T_IPV6;
+        v.len = d.addr_len;
+        v.ptr = src + d.addr_off;
+        info.src = formatValue(v);
+        v.ptr = dst + d.addr_off;
+        info.dst = formatValue(v);
+    }
+    if (inSide(d.port_off, d.port_len, srcLen) && inSide(d.port_off, d.port_len, dstLen)) {
+        for (uint8_t i = 0; i < d.port_len; ++i) {
+            info.src_port = info.src_port << 8 | src[d.port_off + i];
+            info.dst_port = info.dst_port << 8 | dst[d.port_off + i];
+        }
+    }
+    return info;
+}
+
+void Sessions::sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionEnd why) {
+    auto* self = static_cast<Sessions*>(ctx);
+    auto* d = static_cast<FlowData*>(table.state(s));
+    if (self->onEnd && (d->flags & kFlowStarted)) {
+        SessionInfo info = self->describe(s, *d);
+        bool closing = d->flags & kFlowClosing;
+        switch (why) {
+        case SessionEnd::Timeout: info.end_reason = closing ? "closed" : "timeout"; break;
+        case SessionEnd::Evicted: info.end_reason = "evicted"; break;
+        case SessionEnd::EndOfInput: info.end_reason = closing ? "closed" : "end of input"; break;
+        case SessionEnd::Closed: info.end_reason = "closed"; break;
+        }
+        self->onEnd(info);
+    }
+    if (StreamPair* sp = pairOf(s)) {
+        for (int i = 0; i < 2; ++i) {
+            self->streams_.release(sp->stream[i]);
+            self->framer_.release(sp->pdu[i]);
+        }
+        delete sp;
+        s.user[1] = 0;
+    }
 }
 
 } // namespace mmt

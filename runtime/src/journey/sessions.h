@@ -1,31 +1,54 @@
-// Sessions as the journey sees them: keys accumulated along the path, the flow table,
+// Sessions as the journey sees them: keys gathered along the path, the flow table, the
 // per-session state of each protocol, stream reassembly with PDU framing, and IP
-// defragmentation. Glue between handler.cpp and the generic building blocks.
+// defragmentation. Glue between handler.cpp and the generic building blocks in session/
+// and reassembly/.
 #pragma once
 
 #include "journey/handler_impl.h"
 #include "journey/library_impl.h"
+#include "reassembly/budget.h"
+#include "reassembly/defrag.h"
+#include "reassembly/stream.h"
+#include "session/flow_table.h"
 
 #include <functional>
-#include <map>
-#include <memory>
-#include <string>
 #include <vector>
 
 namespace mmt {
 
-struct StreamSide;
+/// What the journey keeps in each session's state blob, ahead of the protocols' own state.
+struct FlowData {
+    int16_t app;       ///< protocol index classified above the session's protocol; -1 not yet; -2 gave up
+    uint8_t tries;     ///< payload packets classification has looked at
+    uint8_t flags;     ///< kFlow* bits
+    uint8_t addr_off;  ///< where the addresses lie in each side of the key ...
+    uint8_t addr_len;  ///< ... and how long they are (4, 16, or 0 when unknown)
+    uint8_t port_off;
+    uint8_t port_len;
+    uint8_t path_len;  ///< protocols up to the session's own, as library indexes
+    uint8_t path[15];
+};
+static_assert(sizeof(FlowData) == 24, "FlowData stays small: it is in every session");
 
-/// What the journey keeps per session.
+constexpr uint8_t kFlowInitiatorHigh = 1; ///< the initiator is the high side of the canonical key
+constexpr uint8_t kFlowClosing = 2;       ///< the stream ended (FIN both ways, or RST)
+constexpr uint8_t kFlowStarted = 4;       ///< session_start reported
+constexpr uint8_t kFlowEnded0 = 8;        ///< the initiator's direction ended
+constexpr uint8_t kFlowEnded1 = 16;       ///< the responder's direction ended
+
+/// Stream reassembly and framing of both directions, allocated for flows that carry a stream.
+struct StreamPair {
+    StreamState stream[2];
+    PduState pdu[2];
+};
+
+/// A session the current packet belongs to.
 struct Flow {
-    uint64_t id = 0;
-    int proto = -1;        // the protocol that made the session (tcp, udp ...)
-    int app = -1;          // the protocol above it, once classified; -2: gave up
-    uint8_t tries = 0;     // payload packets classification has looked at
-    uint32_t lastDirection = 0;
-    SessionInfo info;
-    std::unique_ptr<StreamSide> stream[2];
-    std::vector<std::pair<int, std::vector<uint8_t>>> states; // per protocol with state
+    Session* session = nullptr;
+    FlowData* data = nullptr;
+    uint32_t direction = 0;
+    int proto = -1;
+    uint64_t id() const { return session->id; }
 };
 
 int classifyLayer(Handler::Impl& h, LayerState& L);
@@ -40,45 +63,48 @@ public:
     std::function<void(const SessionInfo&)> onStart;
     std::function<void(const SessionInfo&)> onClassified;
 
-    /// A new packet: expire what timed out, start a fresh key.
+    /// A new packet: expire what timed out (by packet time), start a fresh key.
     void beginPacket(uint64_t ts_ns);
-    void endPacket(Handler::Impl& h);
     /// Appends `p`'s key parts (computed on `ctx`) to the packet's key.
-    void addKey(const mmt_proto& p, const mmt_ctx& ctx);
+    void addKey(int proto, const mmt_proto& p, const mmt_ctx& ctx);
     /// Finds or creates the session of the key gathered so far; counts the packet.
     Flow* lookup(int proto, const mmt_ctx& ctx, const RawPacket& raw, const PacketView::Impl& pv);
-    /// Per-session state of protocol `proto` in `flow`, created zeroed and initialised.
-    void* stateFor(Flow& flow, int proto, const mmt_proto& p);
-    /// Remembers the application protocol of a session (or gives up after a few tries).
-    void classified(Flow& flow, int next, const PacketView::Impl& pv, Handler::Impl& h);
+    /// Per-session state of protocol `proto` (zeroed, then initialised, at creation).
+    void* stateFor(Flow& flow, int proto);
+    /// Remembers the application protocol of a session.
+    void classified(Flow& flow, int next);
     /// Feeds one fragment; true with the whole datagram when it is complete.
     bool defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len, uint64_t ts_ns,
                     const uint8_t*& whole, uint32_t& wholeLen);
     /// Feeds a stream segment and walks whatever becomes deliverable above `proto`.
-    bool stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h);
+    /// Returns false when a handler dropped the packet; `held` tells the segment was held.
+    bool stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h,
+                bool& held);
     /// End of input: every session ends.
     void finish();
 
-    uint64_t created() const { return created_; }
-    uint64_t evicted() const { return evicted_; }
+    uint64_t created() const { return table_.stats().created; }
+    uint64_t evicted() const { return table_.stats().evicted; }
 
 private:
-    struct Entry;
-    void end(Entry& e, const char* reason);
-    std::string sideText(const mmt_value& v);
+    static void sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
+    SessionInfo describe(const Session& s, const FlowData& d) const;
 
     const ProtocolLibrary::Impl& lib_;
     HandlerOptions opts_;
+    ByteBudget budget_;
+    FlowTable table_;
+    StreamReassembler streams_;
+    PduFramer framer_;
+    Defragmenter defrag_;
+    std::vector<uint32_t> stateOffset_; // per protocol index: offset of its state in the blob, or 0
     mmt_key key_{};
     uint64_t now_ = 0;
-    uint64_t created_ = 0, evicted_ = 0, nextId_ = 1;
-    std::map<std::string, std::unique_ptr<Entry>> table_;
-    std::multimap<uint64_t, Entry*> expiry_;
-    std::map<std::string, std::map<uint32_t, std::vector<uint8_t>>> frags_;
-    std::map<std::string, uint32_t> fragTotal_;
-    std::vector<uint8_t> whole_;
-    mmt_value addrA_{}, addrB_{};
-    bool haveAddr_ = false;
+    // Where the addresses and ports of the packet's key lie, as key parts are appended.
+    uint8_t addrOff_ = 0, addrLen_ = 0, portOff_ = 0, portLen_ = 0;
+    std::vector<uint8_t> fragKey_;
+    Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
+    unsigned nFlows_ = 0;
 };
 
 } // namespace mmt
