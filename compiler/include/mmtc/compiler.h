@@ -36,6 +36,16 @@ std::string defaultCacheDir();
 /// Where the built-in protocol library lives (MMT_SPEC_PATH overrides the built-in path).
 std::string builtinSpecDir();
 
+/// Where the last check and code generation of a Compiler spent their time, in ms.
+struct PhaseTimes {
+    double parse = 0;    // parse trees and ASTs
+    double check = 0;    // the checker's passes
+    double lower = 0;    // LLVM IR generation
+    double optimize = 0; // the O2 pipeline
+    double codegen = 0;  // machine code and the object file
+    double link = 0;     // loading the object with ORC (or from the cache)
+};
+
 /// One compilation: a set of spec files, checked together.
 class Compiler {
 public:
@@ -74,6 +84,9 @@ public:
     std::string cacheKey() const;
     /// Where compile time went, one phase a line, in milliseconds.
     std::string timings() const;
+    /// The same, as numbers: wall-clock, or with `cpu` this thread's CPU time (parse and
+    /// check are then 0: only code generation is measured both ways).
+    PhaseTimes phaseTimes(bool cpu = false) const;
 
     struct Impl;
     Impl& impl() { return *impl_; }

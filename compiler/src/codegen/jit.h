@@ -21,6 +21,21 @@ struct Timings {
     double optimizeMs = 0;
     double codegenMs = 0;
     double linkMs = 0;
+    // Thread CPU time of the same phases: steadier than wall time on a busy machine.
+    double cpuLowerMs = 0;
+    double cpuOptimizeMs = 0;
+    double cpuCodegenMs = 0;
+    double cpuLinkMs = 0;
+};
+
+/// Wall and thread CPU time since construction, in milliseconds.
+struct Stopwatch {
+    Stopwatch();
+    double wallMs() const;
+    double cpuMs() const;
+
+private:
+    double wall0, cpu0;
 };
 
 /// Native code loaded into this process; owns it for as long as it lives.

@@ -66,7 +66,8 @@ struct Slot {
     Value* count = nullptr;   // i64: element count (counted lists)
     Value* region = nullptr;  // i64: end of the region a list or record lies in
     bool sized = false;       // lists and records: `region` is a declared size
-    // The integer value, read once per basic block (reads are lazy, see fieldValue).
+    // The integer value, read once per basic block (reads are lazy, see fieldValue), or
+    // once for the whole function (memoBB null) when read right after the walk.
     Value* memo = nullptr;
     BasicBlock* memoBB = nullptr;
 };
@@ -115,8 +116,14 @@ struct FnState {
     Value* headerLen = nullptr;
     Value* payloadLen = nullptr;
     Value* lengthsOk = nullptr; // i1, when computed here
-    // analyse: event attributes raised while the list they walk is parsed
-    std::map<const Field*, std::vector<const ast::Attribute*>> hooks;
+    // analyse: event attributes raised while the list they walk is parsed, keyed by the
+    // chain of fields (lists and records) that leads to that list
+    struct Hook {
+        const ast::Attribute* attr;
+        std::vector<const Field*> rest; // member steps from each element to the value
+    };
+    std::map<std::vector<const Field*>, std::vector<Hook>> hooks;
+    std::vector<const Field*> walkPath;
     Value* eventsWanted = nullptr;
     Value* emitFn = nullptr;
     llvm::AllocaInst* eventValue = nullptr;
@@ -316,7 +323,11 @@ private:
     };
 
     Function* makeFn(llvm::FunctionType* ty, const std::string& name) {
-        Function* f = Function::Create(ty, Function::ExternalLinkage, name, M);
+        // Reached only through the library table: internal, and their addresses carry no
+        // meaning, so that identical functions (a u16 at offset 2 is a u16 at offset 2, in
+        // TCP or in UDP) are merged before optimization (see jit.cpp).
+        Function* f = Function::Create(ty, Function::InternalLinkage, name, M);
+        f->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
         f->addFnAttr(llvm::Attribute::NoUnwind);
         return f;
     }
@@ -750,8 +761,16 @@ private:
                 slotSet(st, s, &Slot::region, inner.end);
                 s.sized = inner.sized;
                 if (lazy) break;
+                if (f.size && st.mode == FailMode::Silent) {
+                    // Nothing here validates, and the size says where the record ends:
+                    // whoever reads a member walks the record then.
+                    next = inner.end;
+                    break;
+                }
                 Scope& sub = pushScope(st);
+                st.walkPath.push_back(&f);
                 Value* recEnd = walkItems(st, f.type.record->items, SIZE_MAX, off, inner, sub);
+                st.walkPath.pop_back();
                 st.scopes.pop_back();
                 next = f.size ? inner.end : recEnd;
                 break;
@@ -923,10 +942,20 @@ private:
         if (elemScope) st.scopes.pop_back();
         B.CreateStore(elemEnd, offA);
         B.CreateStore(B.CreateAdd(idx, B.getInt64(1)), idxA);
-        if (stop) B.CreateCondBr(stop, exitBB, head);
-        else B.CreateBr(head);
+        llvm::Instruction* back = stop ? B.CreateCondBr(stop, exitBB, head) : B.CreateBr(head);
+        // Element loops are bounded by `max`, sometimes small: unrolling them only makes
+        // code (a packet rarely has as many elements as the cap allows).
+        back->setMetadata(llvm::LLVMContext::MD_loop, noUnroll());
         B.SetInsertPoint(exitBB);
         return B.CreateLoad(i64, offA);
+    }
+
+    llvm::MDNode* noUnroll() {
+        llvm::Metadata* disable = llvm::MDNode::get(C, {llvm::MDString::get(C, "llvm.loop.unroll.disable")});
+        llvm::TempMDTuple self = llvm::MDNode::getTemporary(C, llvm::None);
+        llvm::MDNode* loop = llvm::MDNode::getDistinct(C, {self.get(), disable});
+        loop->replaceOperandWith(0, loop);
+        return loop;
     }
 
     Value* walkList(FnState& st, const Field& f, Slot& s, Value* off, Region r, bool lazy) {
@@ -941,12 +970,19 @@ private:
         slotSet(st, s, &Slot::count, count);
         s.sized = region.sized;
         if (lazy) return off;
-        auto hook = st.hooks.find(&f);
+        if (f.size && st.mode == FailMode::Silent) {
+            // Nothing here validates: the elements are walked by whoever reads them.
+            slotSet(st, s, &Slot::end, region.end);
+            return region.end;
+        }
+        st.walkPath.push_back(&f);
+        auto hook = st.hooks.find(st.walkPath);
         Value* listEnd = listLoop(st, f, off, region, count, [&](Value* elemOff, Value* elemEnd, Scope* elemScope) {
             if (hook == st.hooks.end()) return;
             EV elem = elementAt(st, f, elemOff, elemEnd, region.sized);
-            for (const ast::Attribute* a : hook->second) raiseEvent(st, *a, &elem);
+            for (const FnState::Hook& h : hook->second) raiseHooked(st, h, elem, elemScope);
         });
+        st.walkPath.pop_back();
         Value* next = f.size ? region.end : listEnd;
         slotSet(st, s, &Slot::end, next);
         return next;
@@ -972,13 +1008,13 @@ private:
             BasicBlock* nextBB = BasicBlock::Create(C, "case.next", st.F);
             B.CreateCondBr(match, armBB, nextBB);
             B.SetInsertPoint(armBB);
-            Value* o = walkItems(st, arm.items, SIZE_MAX, off, region, scope);
+            Value* o = walkItems(st, arm.items, SIZE_MAX, off, region, scope, armLazy(st, sw, arm));
             incoming.push_back({B.GetInsertBlock(), o});
             B.CreateBr(join);
             B.SetInsertPoint(nextBB);
         }
         Value* o = off;
-        if (dflt) o = walkItems(st, dflt->items, SIZE_MAX, off, region, scope);
+        if (dflt) o = walkItems(st, dflt->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *dflt));
         incoming.push_back({B.GetInsertBlock(), o});
         B.CreateBr(join);
         B.SetInsertPoint(join);
@@ -986,6 +1022,16 @@ private:
         llvm::PHINode* phi = B.CreatePHI(i64, unsigned(incoming.size()), "switch.off");
         for (auto& [bb, v] : incoming) phi->addIncoming(v, bb);
         return phi;
+    }
+
+    /// In a sized switch nothing needs the end of an arm: when nothing validates either,
+    /// a list or record ending the arm is only located, not walked.
+    static const Field* armLazy(const FnState& st, const ast::Switch& sw, const ast::SwitchArm& arm) {
+        if (!sw.size || st.mode != FailMode::Silent || arm.items.empty()) return nullptr;
+        const ast::FieldItem& last = arm.items.back();
+        if (last.kind != ast::FieldItem::Kind::Field) return nullptr;
+        const Field& f = *last.field;
+        return f.isList || f.type.kind == ast::TypeSpec::Record ? &f : nullptr;
     }
 
     Value* inCase(Value* x, const ast::CaseValue& cv) {
@@ -1086,8 +1132,24 @@ private:
             const Field* lazy = wholeLast ? nullptr : lazyItem(st, p.body->items, plan.bodyItems, plan.need);
             off = walkItems(st, p.body->items, plan.bodyItems, off, data, scope, lazy);
         }
+        preload(st, plan.need);
         if (endOut) *endOut = off;
         return headerEnd;
+    }
+
+    /// Reads the integer fields of `need` right after the walk that parsed them: the
+    /// values dominate the rest of the function, so each is read once.
+    void preload(FnState& st, const std::set<const Field*>& need) {
+        if (st.scopes.empty()) return;
+        Scope& scope = *st.scopes.back();
+        for (const Field* f : need) {
+            auto it = scope.find(f);
+            if (it == scope.end() || it->second.mem || f->isList || f->type.kind != ast::TypeSpec::Int) continue;
+            Slot& s = it->second;
+            if (!s.off) continue;
+            s.memo = readField(st, *f, s.off);
+            s.memoBB = nullptr;
+        }
     }
 
     static bool usesPayload(const Expr& e, std::set<const ast::Let*>& seen) {
@@ -1183,13 +1245,39 @@ private:
 
     /// An event attribute can be raised while its list is walked when everything it
     /// reads of the protocol comes before that list.
-    bool hookable(const ast::Protocol& p, const ast::Attribute& a) {
-        if (!a.on || a.on->kind != Expr::Kind::Name || a.on->ref.kind != ast::Ref::Field) return false;
-        const Field* list = a.on->ref.field;
-        auto at = itemOf(p, list);
-        if (at.first < 0 || !list->isList) return false;
+    /// The chain of fields an `on` expression names (`answers`, `a.b.c`), or false.
+    static bool fieldChain(const Expr& e, std::vector<const Field*>& out) {
+        if (e.kind == Expr::Kind::Name && e.ref.kind == ast::Ref::Field) {
+            out.push_back(e.ref.field);
+            return true;
+        }
+        if (e.kind == Expr::Kind::Member && e.ref.kind == ast::Ref::Field && fieldChain(*e.operands[0], out)) {
+            out.push_back(e.ref.field);
+            return true;
+        }
+        return false;
+    }
+
+    /// An event attribute can be raised while the walk meets the list it is declared on
+    /// (the last list of its `on` chain) when everything it reads of the protocol is
+    /// parsed before that chain starts.
+    bool hookFor(const ast::Protocol& p, const ast::Attribute& a, std::vector<const Field*>& key,
+                 std::vector<const Field*>& rest) {
+        std::vector<const Field*> chain;
+        if (!a.on || !fieldChain(*a.on, chain)) return false;
+        auto at = itemOf(p, chain[0]);
+        if (at.first < 0) return false;
+        size_t last = chain.size();
+        for (size_t i = chain.size(); i-- > 0;)
+            if (chain[i]->isList) {
+                last = i;
+                break;
+            }
+        if (last == chain.size()) return false;
         for (const Field* g : fieldsOf(p, {a.value.get(), a.cond.get()}))
             if (itemOf(p, g) >= at) return false;
+        key.assign(chain.begin(), chain.begin() + long(last) + 1);
+        rest.assign(chain.begin() + long(last) + 1, chain.end());
         return true;
     }
 
@@ -1206,7 +1294,8 @@ private:
         std::vector<const ast::Attribute*> after;
         for (const auto& a : p.attributes) {
             if (!a->isEvent) continue;
-            if (hookable(p, *a)) st.hooks[a->on->ref.field].push_back(a.get());
+            std::vector<const Field*> key, rest;
+            if (hookFor(p, *a, key, rest)) st.hooks[key].push_back(FnState::Hook{a.get(), rest});
             else after.push_back(a.get());
         }
         // Validate checked the header's constraints; the body's are checked here.
@@ -1222,7 +1311,7 @@ private:
                 raiseEvent(st, *a, nullptr);
                 continue;
             }
-            // Lists inside records, projections: walked again for the event.
+            // The rest: walked again for the event.
             BasicBlock* next = BasicBlock::Create(C, a->name + ".done", st.F);
             BasicBlock* doBB = BasicBlock::Create(C, a->name + ".wanted", st.F);
             B.CreateCondBr(wantedBit(st, *a), doBB, next);
@@ -1231,9 +1320,7 @@ private:
                 Redirect r(st, next);
                 EV list = eval(st, *a->on);
                 forEachElement(st, list, [&](EV elem, Scope* elemScope, BasicBlock* cont) {
-                    if (elemScope) st.scopes.push_back(elemScope);
-                    raiseEvent(st, *a, &elem, false);
-                    if (elemScope) st.scopes.pop_back();
+                    raiseInScope(st, *a, elem, elemScope);
                     B.CreateBr(cont);
                 });
             }
@@ -1241,6 +1328,48 @@ private:
             B.SetInsertPoint(next);
         }
         B.CreateRet(B.getInt32(MMT_OK));
+    }
+
+    /// Raises `a` for one element whose fields are in `elemScope`, or in a record not
+    /// walked yet (the last step of a projection), which is walked for the occasion.
+    void raiseInScope(FnState& st, const ast::Attribute& a, const EV& elem, Scope* elemScope) {
+        if (!elemScope && elem.k == EV::RecordRef && (a.value || a.cond)) {
+            BasicBlock* skip = BasicBlock::Create(C, a.name + ".skip", st.F);
+            {
+                Redirect r(st, skip);
+                Scope& sc = pushScope(st);
+                walkItems(st, elem.rec->items, SIZE_MAX, elem.off, Region{elem.region, elem.sized}, sc);
+                raiseEvent(st, a, &elem, false);
+                st.scopes.pop_back();
+                B.CreateBr(skip);
+            }
+            B.SetInsertPoint(skip);
+            return;
+        }
+        if (elemScope) st.scopes.push_back(elemScope);
+        raiseEvent(st, a, &elem, false);
+        if (elemScope) st.scopes.pop_back();
+    }
+
+    /// A hooked event attribute, for one element of the list the walk just parsed.
+    void raiseHooked(FnState& st, const FnState::Hook& h, const EV& elem, Scope* elemScope) {
+        const ast::Attribute& a = *h.attr;
+        if (h.rest.empty()) {
+            raiseEvent(st, a, &elem);
+            return;
+        }
+        BasicBlock* cont = BasicBlock::Create(C, a.name + ".hooked", st.F);
+        BasicBlock* doBB = BasicBlock::Create(C, a.name + ".wanted", st.F);
+        B.CreateCondBr(wantedBit(st, a), doBB, cont);
+        B.SetInsertPoint(doBB);
+        {
+            Redirect r(st, cont);
+            applySteps(st, elem, elemScope, h.rest, 0, [&](EV v, Scope* sc, BasicBlock* c2) {
+                raiseInScope(st, a, v, sc);
+                B.CreateBr(c2);
+            }, cont);
+        }
+        B.SetInsertPoint(cont);
     }
 
     Value* wantedBit(FnState& st, const ast::Attribute& a) {
@@ -1675,7 +1804,7 @@ private:
         }
         switch (f.type.kind) {
         case ast::TypeSpec::Int:
-            if (!s.mem && s.memo && s.memoBB == B.GetInsertBlock()) return intEV(s.memo);
+            if (!s.mem && s.memo && (!s.memoBB || s.memoBB == B.GetInsertBlock())) return intEV(s.memo);
             v = intEV(readField(st, f, off));
             if (!s.mem) {
                 s.memo = v.v;

@@ -115,9 +115,10 @@ std::unique_ptr<Library> Compiler::compile(std::string& error) {
     if (!needChecked(m, error)) return nullptr;
     std::vector<char> obj;
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
-    auto t0 = std::chrono::steady_clock::now();
+    codegen::Stopwatch t0;
     auto lib = wrap(codegen::NativeLibrary::fromObject(obj, error), Library::Origin::Compiled);
-    m.timings.linkMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    m.timings.linkMs = t0.wallMs();
+    m.timings.cpuLinkMs = t0.cpuMs();
     return lib;
 }
 
@@ -127,9 +128,10 @@ std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, st
     std::vector<char> obj;
     std::string ignored;
     if (fs::exists(path) && readAll(path, obj, ignored)) {
-        auto t0 = std::chrono::steady_clock::now();
+        codegen::Stopwatch t0;
         auto native = codegen::NativeLibrary::fromObject(obj, ignored);
-        m.timings.linkMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        m.timings.linkMs = t0.wallMs();
+        m.timings.cpuLinkMs = t0.cpuMs();
         if (native) return wrap(std::move(native), Library::Origin::Cache);
         // A damaged or foreign entry is rebuilt below.
     }
@@ -139,9 +141,10 @@ std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, st
     fs::create_directories(cacheDir, ec);
     std::string werr;
     if (!ec) writeAll(path, obj, werr); // a cache that cannot be written only costs time
-    auto t0 = std::chrono::steady_clock::now();
+    codegen::Stopwatch t0;
     auto lib = wrap(codegen::NativeLibrary::fromObject(obj, error), Library::Origin::Compiled);
-    m.timings.linkMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    m.timings.linkMs = t0.wallMs();
+    m.timings.cpuLinkMs = t0.cpuMs();
     return lib;
 }
 
@@ -158,6 +161,18 @@ bool Compiler::emitLLVM(bool optimized, std::string& ir, std::string& error) {
     if (!needChecked(m, error)) return false;
     std::vector<char> obj;
     return codegen::buildObject(*m.sema, obj, &ir, optimized, m.timings, error);
+}
+
+PhaseTimes Compiler::phaseTimes(bool cpu) const {
+    const codegen::Timings& t = impl_->timings;
+    PhaseTimes p;
+    p.parse = cpu ? 0 : t.parseMs;
+    p.check = cpu ? 0 : t.checkMs;
+    p.lower = cpu ? t.cpuLowerMs : t.lowerMs;
+    p.optimize = cpu ? t.cpuOptimizeMs : t.optimizeMs;
+    p.codegen = cpu ? t.cpuCodegenMs : t.codegenMs;
+    p.link = cpu ? t.cpuLinkMs : t.linkMs;
+    return p;
 }
 
 std::string Compiler::timings() const {

@@ -22,7 +22,7 @@ using antlr4::Token;
 
 /// Maps ANTLR's code-point indexes back to byte offsets (they differ only for non-ASCII text).
 class PositionMap {
-public:
+  public:
     PositionMap(const SourceFile& file, uint32_t fileId) : file_(file), fileId_(fileId) {
         const std::string& t = file.text();
         // ANTLR's input stream drops a leading byte order mark: code point 0 is after it.
@@ -47,7 +47,8 @@ public:
         if (tok->getType() == Token::EOF) {
             uint32_t end = uint32_t(file_.text().size());
             // Point at the last non-blank character so the caret lands on a visible line.
-            while (end > 0 && std::isspace(static_cast<unsigned char>(file_.text()[end - 1]))) --end;
+            while (end > 0 && std::isspace(static_cast<unsigned char>(file_.text()[end - 1])))
+                --end;
             SourceLoc l = file_.locAt(end);
             return SourceRange{fileId_, l, l};
         }
@@ -73,7 +74,7 @@ public:
     }
     uint32_t fileId() const { return fileId_; }
 
-private:
+  private:
     const SourceFile& file_;
     uint32_t fileId_;
     uint32_t base_ = 0; // bytes of a byte order mark
@@ -96,7 +97,8 @@ uint32_t codePoint(const std::string& ch) {
     unsigned char c = static_cast<unsigned char>(ch[0]);
     if (c < 0x80) return c;
     uint32_t cp = c & (c >= 0xF0 ? 0x07 : c >= 0xE0 ? 0x0F : 0x1F);
-    for (size_t i = 1; i < ch.size(); ++i) cp = cp << 6 | (static_cast<unsigned char>(ch[i]) & 0x3F);
+    for (size_t i = 1; i < ch.size(); ++i)
+        cp = cp << 6 | (static_cast<unsigned char>(ch[i]) & 0x3F);
     return cp;
 }
 
@@ -121,14 +123,21 @@ size_t firstInvalidUtf8(const std::string& t) {
             ++i;
             continue;
         }
-        size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
         if (n == 0 || i + n > t.size()) return i;
         unsigned char c1 = static_cast<unsigned char>(t[i + 1]);
         unsigned char lo = 0x80, hi = 0xBF;
-        if (c == 0xE0) lo = 0xA0;      // overlong
-        else if (c == 0xED) hi = 0x9F; // surrogates
-        else if (c == 0xF0) lo = 0x90; // overlong
-        else if (c == 0xF4) hi = 0x8F; // above U+10FFFF
+        if (c == 0xE0)
+            lo = 0xA0; // overlong
+        else if (c == 0xED)
+            hi = 0x9F; // surrogates
+        else if (c == 0xF0)
+            lo = 0x90; // overlong
+        else if (c == 0xF4)
+            hi = 0x8F; // above U+10FFFF
         if (c1 < lo || c1 > hi) return i;
         for (size_t k = 2; k < n; ++k)
             if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return i;
@@ -188,12 +197,24 @@ std::string decodeString(const std::string& raw, std::vector<StringFault>* fault
         size_t at = i;
         char e = raw[++i];
         switch (e) {
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case '0': out += '\0'; break;
-        case '\\': out += '\\'; break;
-        case '"': out += '"'; break;
+        case 'n':
+            out += '\n';
+            break;
+        case 'r':
+            out += '\r';
+            break;
+        case 't':
+            out += '\t';
+            break;
+        case '0':
+            out += '\0';
+            break;
+        case '\\':
+            out += '\\';
+            break;
+        case '"':
+            out += '"';
+            break;
         case 'x':
             if (i + 2 < end && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
                 out += char(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
@@ -216,9 +237,10 @@ std::string decodeString(const std::string& raw, std::vector<StringFault>* fault
             std::string seq = raw.substr(i, n);
             if (faults) {
                 unsigned char c = static_cast<unsigned char>(e);
-                std::string shown = c < 0x20 || c == 0x7f ? fmt::format("'\\' then U+{:04X}", unsigned(c))
-                                    : c < 0x80           ? "'\\" + seq + "'"
-                                                         : fmt::format("'\\{}' (U+{:04X})", seq, codePoint(seq));
+                std::string shown =
+                    c < 0x20 || c == 0x7f ? fmt::format("'\\' then U+{:04X}", unsigned(c))
+                    : c < 0x80            ? "'\\" + seq + "'"
+                                          : fmt::format("'\\{}' (U+{:04X})", seq, codePoint(seq));
                 faults->push_back({at, 1 + n, DiagKind::BadEscape, shown});
             }
             out += seq;
@@ -231,16 +253,17 @@ std::string decodeString(const std::string& raw, std::vector<StringFault>* fault
 
 /// Turns ANTLR syntax errors into our diagnostics; never prints to the console.
 class SyntaxErrorListener : public antlr4::BaseErrorListener {
-public:
-    SyntaxErrorListener(const PositionMap& pos, DiagEngine& diags, const antlr4::dfa::Vocabulary& voc,
-                        antlr4::BufferedTokenStream& tokens)
+  public:
+    SyntaxErrorListener(const PositionMap& pos, DiagEngine& diags,
+                        const antlr4::dfa::Vocabulary& voc, antlr4::BufferedTokenStream& tokens)
         : pos_(pos), diags_(diags), voc_(voc), tokens_(tokens) {}
 
     void syntaxError(antlr4::Recognizer* recognizer, Token* offending, size_t line, size_t col,
                      const std::string& msg, std::exception_ptr) override {
         // One error per token: ANTLR's recovery can report the same place twice.
         if (offending) {
-            if (offending->getTokenIndex() == lastTokenIndex_ && lastTokenIndex_ != size_t(-1)) return;
+            if (offending->getTokenIndex() == lastTokenIndex_ && lastTokenIndex_ != size_t(-1))
+                return;
             lastTokenIndex_ = offending->getTokenIndex();
         }
         SourceRange r = pos_.tokenRange(offending);
@@ -252,8 +275,10 @@ public:
         }
         if (offending && offending->getType() == mmtp_gen::MmtpLexer::BAD_CHAR) {
             std::string t = offending->getText();
-            if (t == "\"") diags_.report(DiagKind::UnterminatedString, r);
-            else diags_.report(DiagKind::InvalidCharacter, r, quoteChar(t));
+            if (t == "\"")
+                diags_.report(DiagKind::UnterminatedString, r);
+            else
+                diags_.report(DiagKind::InvalidCharacter, r, quoteChar(t));
             return;
         }
         auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
@@ -274,11 +299,13 @@ public:
             }
         }
         std::string expected = expectedText(set);
-        const Token* prev = offending && offending->getTokenIndex() > 0 && offending->getTokenIndex() != size_t(-1)
-                                ? tokens_.get(offending->getTokenIndex() - 1)
-                                : nullptr;
+        const Token* prev =
+            offending && offending->getTokenIndex() > 0 && offending->getTokenIndex() != size_t(-1)
+                ? tokens_.get(offending->getTokenIndex() - 1)
+                : nullptr;
         if (isEof) {
-            diags_.report(DiagKind::SyntaxUnexpectedEof, r, expected.empty() ? "more input" : expected);
+            diags_.report(DiagKind::SyntaxUnexpectedEof, r,
+                          expected.empty() ? "more input" : expected);
         } else if (msg.rfind("missing ", 0) == 0 && !expected.empty() && prev) {
             // As clang does: the caret goes right after the token that should have been
             // followed by the missing one, usually at the end of the previous line.
@@ -296,7 +323,7 @@ public:
         }
     }
 
-private:
+  private:
     bool expects(const antlr4::misc::IntervalSet& set, const char* literal) const {
         for (ssize_t t : set.toList())
             if (t >= 0 && voc_.getLiteralName(size_t(t)) == literal) return true;
@@ -307,10 +334,13 @@ private:
     const Token* unclosedBrace() const {
         std::vector<const Token*> open;
         for (const Token* t : tokens_.getTokens()) {
-            if (t->getType() == mmtp_gen::MmtpLexer::STRING || t->getType() == mmtp_gen::MmtpLexer::BAD_CHAR)
+            if (t->getType() == mmtp_gen::MmtpLexer::STRING ||
+                t->getType() == mmtp_gen::MmtpLexer::BAD_CHAR)
                 continue;
-            if (t->getText() == "{") open.push_back(t);
-            else if (t->getText() == "}" && !open.empty()) open.pop_back();
+            if (t->getText() == "{")
+                open.push_back(t);
+            else if (t->getText() == "}" && !open.empty())
+                open.pop_back();
         }
         return open.empty() ? nullptr : open.back();
     }
@@ -320,13 +350,20 @@ private:
         bool expr = false, name = false, semi = false;
         for (ssize_t t : set.toList()) {
             if (t < 0) continue;
-            if (t == mmtp_gen::MmtpLexer::IDENT) { name = true; continue; }
-            if (t == mmtp_gen::MmtpLexer::INT || t == mmtp_gen::MmtpLexer::STRING) { expr = true; continue; }
+            if (t == mmtp_gen::MmtpLexer::IDENT) {
+                name = true;
+                continue;
+            }
+            if (t == mmtp_gen::MmtpLexer::INT || t == mmtp_gen::MmtpLexer::STRING) {
+                expr = true;
+                continue;
+            }
             std::string lit = voc_.getLiteralName(size_t(t));
             if (lit == "';'") semi = true;
             if (!lit.empty()) {
                 // Soft keywords are accepted as names: do not list them one by one.
-                if (lit.size() > 3 && std::isalpha(static_cast<unsigned char>(lit[1])) && name) continue;
+                if (lit.size() > 3 && std::isalpha(static_cast<unsigned char>(lit[1])) && name)
+                    continue;
                 names.push_back(lit);
             } else if (size_t(t) == Token::EOF) {
                 names.push_back("end of file");
@@ -338,7 +375,8 @@ private:
             // Drop keyword literals that are also valid names; keep punctuation.
             std::vector<std::string> kept;
             for (auto& n : names)
-                if (!(n.size() > 2 && n.front() == '\'' && std::isalpha(static_cast<unsigned char>(n[1]))))
+                if (!(n.size() > 2 && n.front() == '\'' &&
+                      std::isalpha(static_cast<unsigned char>(n[1]))))
                     kept.push_back(n);
             names = std::move(kept);
             names.insert(names.begin(), expr ? "an expression" : "a name");
@@ -367,7 +405,7 @@ private:
 };
 
 class AstBuilder {
-public:
+  public:
     AstBuilder(const PositionMap& pos, DiagEngine& diags) : pos_(pos), diags_(diags) {}
 
     std::unique_ptr<ast::File> file(P::FileContext* ctx) {
@@ -377,7 +415,7 @@ public:
         return f;
     }
 
-private:
+  private:
     SourceRange R(ParserRuleContext* c) const { return pos_.range(c); }
     SourceRange R(antlr4::tree::TerminalNode* n) const {
         return n ? pos_.tokenRange(n->getSymbol()) : SourceRange{};
@@ -404,7 +442,8 @@ private:
         auto res = std::from_chars(t.data(), t.data() + digits, v);
         std::string unit = t.substr(digits);
         uint64_t mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 3600000;
-        const uint64_t maxMs = 49ull * 24 * 3600 * 1000; // fits the ABI's 32-bit millisecond timeout
+        const uint64_t maxMs =
+            49ull * 24 * 3600 * 1000; // fits the ABI's 32-bit millisecond timeout
         if (res.ec != std::errc() || v == 0 || v > maxMs / mult) {
             diags_.report(DiagKind::BadTimeout, R(n), t);
             return 0;
@@ -440,9 +479,12 @@ private:
             if (!firstOf("byteorder", p.byteOrderRange.valid(), p.byteOrderRange, r, p)) return;
             p.byteOrderRange = r;
             std::string v = text(c->name());
-            if (v == "big") p.byteOrder = ast::ByteOrder::Big;
-            else if (v == "little") p.byteOrder = ast::ByteOrder::Little;
-            else diags_.report(DiagKind::BadByteOrder, R(c->name()), v);
+            if (v == "big")
+                p.byteOrder = ast::ByteOrder::Big;
+            else if (v == "little")
+                p.byteOrder = ast::ByteOrder::Little;
+            else
+                diags_.report(DiagKind::BadByteOrder, R(c->name()), v);
         } else if (auto* c = dynamic_cast<P::OverItemContext*>(item)) {
             // `over a, b when c;` is one relation per parent, each with its own copy of c:
             // the condition is checked in each parent's scope.
@@ -470,17 +512,22 @@ private:
                 p.overs.push_back(std::move(o));
             }
         } else if (auto* c = dynamic_cast<P::PortsItemContext*>(item)) {
-            if (!firstOf("ports", p.ports.has_value(), p.ports ? p.ports->range : SourceRange{}, r, p)) return;
+            if (!firstOf("ports", p.ports.has_value(), p.ports ? p.ports->range : SourceRange{}, r,
+                         p))
+                return;
             ast::Ports ports;
             ports.range = r;
             ports.src = expr(c->expr(0));
             ports.dst = expr(c->expr(1));
             p.ports = std::move(ports);
         } else if (auto* c = dynamic_cast<P::HeaderItemContext*>(item)) {
-            if (!firstOf("header", p.header != nullptr, p.header ? p.header->range : SourceRange{}, r, p)) return;
+            if (!firstOf("header", p.header != nullptr, p.header ? p.header->range : SourceRange{},
+                         r, p))
+                return;
             p.header = record("header", r, r, c->fieldItem(), p);
         } else if (auto* c = dynamic_cast<P::BodyItemContext*>(item)) {
-            if (!firstOf("body", p.body != nullptr, p.body ? p.body->range : SourceRange{}, r, p)) return;
+            if (!firstOf("body", p.body != nullptr, p.body ? p.body->range : SourceRange{}, r, p))
+                return;
             p.body = record("body", r, r, c->fieldItem(), p);
         } else if (auto* c = dynamic_cast<P::RecordItemContext*>(item)) {
             p.records.push_back(record(text(c->name()), r, R(c->name()), c->fieldItem(), p));
@@ -495,15 +542,17 @@ private:
         } else if (auto* c = dynamic_cast<P::LengthItemContext*>(item)) {
             std::string which = c->lengthName()->getText();
             std::optional<ast::LengthDef>& slot = which == "header_length"    ? p.headerLength
-                                                 : which == "payload_length" ? p.payloadLength
-                                                                             : p.pduLength;
-            if (!firstOf(which.c_str(), slot.has_value(), slot ? slot->range : SourceRange{}, r, p)) return;
+                                                  : which == "payload_length" ? p.payloadLength
+                                                                              : p.pduLength;
+            if (!firstOf(which.c_str(), slot.has_value(), slot ? slot->range : SourceRange{}, r, p))
+                return;
             slot = ast::LengthDef{r, expr(c->expr())};
         } else if (auto* c = dynamic_cast<P::PduUntilItemContext*>(item)) {
             if (!firstOf("pdu until", p.pduUntil.has_value(), p.pduUntilRange, r, p)) return;
             p.pduUntil = stringLit(c->STRING());
             p.pduUntilRange = r;
-            if (p.pduUntil->empty()) diags_.report(DiagKind::EmptyString, R(c->STRING()), "a PDU terminator");
+            if (p.pduUntil->empty())
+                diags_.report(DiagKind::EmptyString, R(c->STRING()), "a PDU terminator");
         } else if (auto* c = dynamic_cast<P::AttrListItemContext*>(item)) {
             for (auto* n : c->name()) {
                 auto a = std::make_unique<ast::Attribute>();
@@ -535,17 +584,22 @@ private:
                 if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) {
                     last = t->getText();
                 } else if (auto* e = dynamic_cast<P::ExprContext*>(child)) {
-                    if (last == "=") a->value = expr(e);
-                    else if (last == "on") a->on = expr(e);
-                    else if (last == "if") a->cond = expr(e);
+                    if (last == "=")
+                        a->value = expr(e);
+                    else if (last == "on")
+                        a->on = expr(e);
+                    else if (last == "if")
+                        a->cond = expr(e);
                 }
             }
             p.attributes.push_back(std::move(a));
         } else if (auto* c = dynamic_cast<P::KeyItemContext*>(item)) {
-            if (!firstOf("key", p.key.has_value(), p.key ? p.key->range : SourceRange{}, r, p)) return;
+            if (!firstOf("key", p.key.has_value(), p.key ? p.key->range : SourceRange{}, r, p))
+                return;
             p.key = keyParts(c->keyParts(), r);
         } else if (auto* c = dynamic_cast<P::SessionItemContext*>(item)) {
-            if (!firstOf("session", p.session.has_value(), p.session ? p.session->range : SourceRange{}, r, p))
+            if (!firstOf("session", p.session.has_value(),
+                         p.session ? p.session->range : SourceRange{}, r, p))
                 return;
             ast::Session s;
             s.range = r;
@@ -595,12 +649,13 @@ private:
             }
             p.classifies.push_back(std::move(cl));
         } else if (auto* c = dynamic_cast<P::StreamItemContext*>(item)) {
-            if (!firstOf("stream", p.stream.has_value(), p.stream ? p.stream->range : SourceRange{}, r, p))
+            if (!firstOf("stream", p.stream.has_value(), p.stream ? p.stream->range : SourceRange{},
+                         r, p))
                 return;
             p.stream = block(r, c->assignment());
         } else if (auto* c = dynamic_cast<P::FragmentItemContext*>(item)) {
-            if (!firstOf("fragment", p.fragment.has_value(), p.fragment ? p.fragment->range : SourceRange{}, r,
-                         p))
+            if (!firstOf("fragment", p.fragment.has_value(),
+                         p.fragment ? p.fragment->range : SourceRange{}, r, p))
                 return;
             p.fragment = block(r, c->assignment());
         }
@@ -610,7 +665,8 @@ private:
         ast::Block b;
         b.range = r;
         for (auto* a : items)
-            b.entries.push_back(ast::Assignment{R(a), R(a->name()), text(a->name()), expr(a->expr())});
+            b.entries.push_back(
+                ast::Assignment{R(a), R(a->name()), text(a->name()), expr(a->expr())});
         return b;
     }
 
@@ -696,8 +752,10 @@ private:
         out.push_back(std::move(fi));
     }
 
-    static bool parseIntType(const std::string& n, unsigned& width, std::optional<ast::ByteOrder>& order) {
-        if (n.size() < 2 || n[0] != 'u' || !std::isdigit(static_cast<unsigned char>(n[1]))) return false;
+    static bool parseIntType(const std::string& n, unsigned& width,
+                             std::optional<ast::ByteOrder>& order) {
+        if (n.size() < 2 || n[0] != 'u' || !std::isdigit(static_cast<unsigned char>(n[1])))
+            return false;
         size_t i = 1;
         unsigned w = 0;
         while (i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]))) {
@@ -706,9 +764,12 @@ private:
             ++i;
         }
         std::string suffix = n.substr(i);
-        if (suffix == "le") order = ast::ByteOrder::Little;
-        else if (suffix == "be") order = ast::ByteOrder::Big;
-        else if (!suffix.empty()) return false;
+        if (suffix == "le")
+            order = ast::ByteOrder::Little;
+        else if (suffix == "be")
+            order = ast::ByteOrder::Big;
+        else if (!suffix.empty())
+            return false;
         width = w;
         return true;
     }
@@ -722,12 +783,18 @@ private:
         f->type.range = R(ft->typeName());
         f->type.name = ft->typeName()->getText();
         const std::string& tn = f->type.name;
-        if (tn == "mac") f->type.kind = ast::TypeSpec::Mac;
-        else if (tn == "ipv4") f->type.kind = ast::TypeSpec::Ipv4;
-        else if (tn == "ipv6") f->type.kind = ast::TypeSpec::Ipv6;
-        else if (tn == "bytes") f->type.kind = ast::TypeSpec::Bytes;
-        else if (parseIntType(tn, f->type.width, f->type.order)) f->type.kind = ast::TypeSpec::Int;
-        else f->type.kind = ast::TypeSpec::Record; // resolved (or rejected) by the checker
+        if (tn == "mac")
+            f->type.kind = ast::TypeSpec::Mac;
+        else if (tn == "ipv4")
+            f->type.kind = ast::TypeSpec::Ipv4;
+        else if (tn == "ipv6")
+            f->type.kind = ast::TypeSpec::Ipv6;
+        else if (tn == "bytes")
+            f->type.kind = ast::TypeSpec::Bytes;
+        else if (parseIntType(tn, f->type.width, f->type.order))
+            f->type.kind = ast::TypeSpec::Int;
+        else
+            f->type.kind = ast::TypeSpec::Record; // resolved (or rejected) by the checker
 
         bool brackets = false;
         for (auto* child : ft->children)
@@ -749,13 +816,15 @@ private:
         // A count and a terminator are two lengths. `size` is not one of them: it bounds
         // the region the field occupies, whatever ends the field inside it.
         auto setExtent = [&](ast::Extent e, SourceRange r, const char* what) {
-            bool until = f->extent == ast::Extent::UntilString || f->extent == ast::Extent::UntilExpr;
+            bool until =
+                f->extent == ast::Extent::UntilString || f->extent == ast::Extent::UntilExpr;
             if (until) {
                 diags_.report(DiagKind::DuplicateSuffix, r, "until", f->name);
                 return false;
             }
             if (f->extent == ast::Extent::Count) {
-                diags_.report(DiagKind::ConflictingExtent, r, f->name, "'[n]'", std::string("'") + what + "'");
+                diags_.report(DiagKind::ConflictingExtent, r, f->name, "'[n]'",
+                              std::string("'") + what + "'");
                 return false;
             }
             f->extent = e;
@@ -772,7 +841,8 @@ private:
                 }
             } else if (auto* s = dynamic_cast<P::UntilExprSuffixContext*>(sfx)) {
                 if (!f->isList && !isBytes) {
-                    diags_.report(DiagKind::SuffixNotAllowed, sr, "until (...)", "a field that is not a list");
+                    diags_.report(DiagKind::SuffixNotAllowed, sr, "until (...)",
+                                  "a field that is not a list");
                 } else if (isBytes) {
                     diags_.report(DiagKind::SuffixNotAllowed, sr, "until (...)",
                                   "bytes; use 'until \"...\"' with a terminator string");
@@ -810,9 +880,12 @@ private:
         }
         // `rec[]` with `size` and nothing else: a list filling the size.
         if (f->isList && f->extent == ast::Extent::Single) {
-            if (f->size) f->extent = ast::Extent::Size;
-            else if (f->max) f->extent = ast::Extent::Rest;
-            else diags_.report(DiagKind::ListNeedsExtent, f->range, f->name, f->type.name);
+            if (f->size)
+                f->extent = ast::Extent::Size;
+            else if (f->max)
+                f->extent = ast::Extent::Rest;
+            else
+                diags_.report(DiagKind::ListNeedsExtent, f->range, f->name, f->type.name);
         }
         return f;
     }
@@ -873,11 +946,14 @@ private:
         auto e = make(K::Binary, ctx);
         std::vector<P::ExprContext*> kids;
         for (auto* child : ctx->children) {
-            if (auto* sub = dynamic_cast<P::ExprContext*>(child)) kids.push_back(sub);
-            else if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) e->text = t->getText();
+            if (auto* sub = dynamic_cast<P::ExprContext*>(child))
+                kids.push_back(sub);
+            else if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child))
+                e->text = t->getText();
         }
         for (auto* k : kids) e->operands.push_back(expr(k));
-        while (e->operands.size() < 2) e->operands.push_back(std::make_unique<ast::Expr>(K::Int, e->range));
+        while (e->operands.size() < 2)
+            e->operands.push_back(std::make_unique<ast::Expr>(K::Int, e->range));
         return e;
     }
 
@@ -922,15 +998,19 @@ void checkLiterals(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, 
     for (const Token* tok : tokens.getTokens()) {
         if (tok->getType() == mmtp_gen::MmtpLexer::INT) {
             uint64_t v;
-            if (!decodeInt(tok->getText(), v)) diags.report(DiagKind::IntTooLarge, pos.tokenRange(tok), tok->getText());
+            if (!decodeInt(tok->getText(), v))
+                diags.report(DiagKind::IntTooLarge, pos.tokenRange(tok), tok->getText());
         } else if (tok->getType() == mmtp_gen::MmtpLexer::STRING) {
             std::vector<StringFault> faults;
             decodeString(tok->getText(), &faults);
             uint32_t start = pos.tokenStart(tok);
             for (const auto& f : faults) {
-                SourceRange r = pos.bytes(start + uint32_t(f.index), start + uint32_t(f.index + f.length));
-                if (f.kind == DiagKind::BadEscape) diags.report(f.kind, r, f.sequence);
-                else diags.report(f.kind, r);
+                SourceRange r =
+                    pos.bytes(start + uint32_t(f.index), start + uint32_t(f.index + f.length));
+                if (f.kind == DiagKind::BadEscape)
+                    diags.report(f.kind, r, f.sequence);
+                else
+                    diags.report(f.kind, r);
             }
         }
     }
@@ -944,7 +1024,8 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
     size_t bad = firstInvalidUtf8(file.text());
     if (bad != std::string::npos) {
         SourceRange r{fileId, file.locAt(uint32_t(bad)), file.locAt(uint32_t(bad + 1))};
-        diags.report(DiagKind::InvalidUtf8, r, unsigned(static_cast<unsigned char>(file.text()[bad])));
+        diags.report(DiagKind::InvalidUtf8, r,
+                     unsigned(static_cast<unsigned char>(file.text()[bad])));
         return nullptr;
     }
     PositionMap pos(file, fileId);

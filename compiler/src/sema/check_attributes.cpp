@@ -17,7 +17,8 @@ void checkAttributes(SemaContext& ctx) {
                 ctx.diags.report(DiagKind::TooManyEvents, a->nameRange, p->name, kMaxEvents);
             const ast::Type& t = a->type;
             if (t.kind == ast::Type::Record || t.kind == ast::Type::List) {
-                ctx.diags.report(DiagKind::AttributeNotScalar, a->shorthand || !a->value ? a->nameRange : a->value->range,
+                ctx.diags.report(DiagKind::AttributeNotScalar,
+                                 a->shorthand || !a->value ? a->nameRange : a->value->range,
                                  a->name, typeName(t));
             }
         }

@@ -10,7 +10,9 @@ namespace {
 
 constexpr uint64_t kImplicitListBound = 1024; // a count that cannot exceed this needs no `max`
 
-Int128 maxOfWidth(unsigned w) { return w >= 64 ? (Int128(1) << 64) - 1 : (Int128(1) << w) - 1; }
+Int128 maxOfWidth(unsigned w) {
+    return w >= 64 ? (Int128(1) << 64) - 1 : (Int128(1) << w) - 1;
+}
 
 std::string str(Int128 v) {
     if (v == 0) return "0";
@@ -37,10 +39,12 @@ Interval intervalOf(const ast::Expr& e) {
         return i;
     };
     switch (e.kind) {
-    case K::Int: return known(e.intValue, e.intValue);
+    case K::Int:
+        return known(e.intValue, e.intValue);
     case K::Name:
         if (e.ref.kind == ast::Ref::BitName) return known(0, 1);
-        if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value) return intervalOf(*e.ref.let->value);
+        if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value)
+            return intervalOf(*e.ref.let->value);
         if (e.type.isInt()) return known(0, maxOfWidth(e.type.width));
         return r;
     case K::Member:
@@ -79,8 +83,8 @@ Interval intervalOf(const ast::Expr& e) {
         if (op == "+") return sane(known(a.lo + b.lo, a.hi + b.hi));
         if (op == "-") return sane(known(a.lo - b.hi, a.hi - b.lo));
         if (op == "*") {
-            if (a.lo < -(Int128(1) << 64) || a.hi > (Int128(1) << 64) || b.lo < -(Int128(1) << 64) ||
-                b.hi > (Int128(1) << 64))
+            if (a.lo < -(Int128(1) << 64) || a.hi > (Int128(1) << 64) ||
+                b.lo < -(Int128(1) << 64) || b.hi > (Int128(1) << 64))
                 return r;
             Int128 c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
             return sane(known(*std::min_element(c, c + 4), *std::max_element(c, c + 4)));
@@ -88,17 +92,19 @@ Interval intervalOf(const ast::Expr& e) {
         if (op == "/" && a.lo >= 0 && b.lo > 0) return known(a.lo / b.hi, a.hi / b.lo);
         if (op == "%" && a.lo >= 0 && b.lo > 0) return known(0, std::min(a.hi, b.hi - 1));
         if (op == "&" && a.lo >= 0 && b.lo >= 0) return known(0, std::min(a.hi, b.hi));
-        if (op == ">>" && a.lo >= 0 && b.lo >= 0 && b.lo < 64) return known(a.lo >> int(b.hi > 127 ? 127 : b.hi), a.hi >> int(b.lo));
+        if (op == ">>" && a.lo >= 0 && b.lo >= 0 && b.lo < 64)
+            return known(a.lo >> int(b.hi > 127 ? 127 : b.hi), a.hi >> int(b.lo));
         return r;
     }
-    default: return r;
+    default:
+        return r;
     }
 }
 
 namespace {
 
 class BoundsChecker {
-public:
+  public:
     explicit BoundsChecker(SemaContext& ctx) : ctx_(ctx) {}
 
     void checkStructure(const ast::Record& rec) { checkItems(rec.items); }
@@ -106,7 +112,8 @@ public:
     void checkLength(const ast::Expr& e, const std::string& what) {
         if (!e.type.isInt()) return;
         Interval i = intervalOf(e);
-        if (i.known && i.hi < 0) ctx_.diags.report(DiagKind::NegativeLength, e.range, what, str(i.hi));
+        if (i.known && i.hi < 0)
+            ctx_.diags.report(DiagKind::NegativeLength, e.range, what, str(i.hi));
     }
 
     /// Walks an expression for constants that cannot fit the field they meet.
@@ -119,7 +126,8 @@ public:
                 fits(*e.operands[0], *e.operands[1]);
                 fits(*e.operands[1], *e.operands[0]);
             }
-            if ((op == "/" || op == "%") && e.operands[1]->kind == K::Int && e.operands[1]->intValue == 0)
+            if ((op == "/" || op == "%") && e.operands[1]->kind == K::Int &&
+                e.operands[1]->intValue == 0)
                 ctx_.diags.report(DiagKind::DivisionByZero, e.operands[1]->range);
         } else if (e.kind == K::In) {
             for (const auto& cv : e.cases) caseFits(*e.operands[0], cv);
@@ -137,11 +145,13 @@ public:
         if (Int128(cv.hi) > maxOfWidth(subject.type.width)) reportFit(subject, cv.range, cv.hi);
     }
 
-private:
+  private:
     void reportFit(const ast::Expr& subject, SourceRange where, uint64_t value) {
-        std::string name = subject.kind == ast::Expr::Kind::Name || subject.kind == ast::Expr::Kind::Member
-                               ? "'" + (subject.kind == ast::Expr::Kind::Member ? subject.text : subject.text) + "'"
-                               : "this value";
+        std::string name =
+            subject.kind == ast::Expr::Kind::Name || subject.kind == ast::Expr::Kind::Member
+                ? "'" + (subject.kind == ast::Expr::Kind::Member ? subject.text : subject.text) +
+                      "'"
+                : "this value";
         ctx_.diags.report(DiagKind::ConstantDoesNotFit, where, name, subject.type.width, value);
     }
 
@@ -156,7 +166,9 @@ private:
     void checkItems(const std::vector<ast::FieldItem>& items) {
         for (const auto& it : items) {
             switch (it.kind) {
-            case ast::FieldItem::Kind::Requires: checkConstants(*it.requires_); break;
+            case ast::FieldItem::Kind::Requires:
+                checkConstants(*it.requires_);
+                break;
             case ast::FieldItem::Kind::Switch:
                 checkConstants(*it.sw->selector);
                 if (it.sw->size) {
@@ -168,7 +180,9 @@ private:
                     checkItems(arm.items);
                 }
                 break;
-            case ast::FieldItem::Kind::Field: checkField(*it.field); break;
+            case ast::FieldItem::Kind::Field:
+                checkField(*it.field);
+                break;
             }
         }
     }
@@ -191,11 +205,13 @@ private:
             Interval i = intervalOf(*f.count);
             if (i.known && i.hi <= Int128(kImplicitListBound)) return;
             ctx_.diags.report(DiagKind::UnboundedList, f.range, f.name,
-                              i.known ? "its count can reach " + str(i.hi) : "its count is not bounded");
+                              i.known ? "its count can reach " + str(i.hi)
+                                      : "its count is not bounded");
             return;
         }
         if (f.extent == ast::Extent::Count && f.count && f.count->type.isError()) return;
-        ctx_.diags.report(DiagKind::UnboundedList, f.range, f.name, "nothing bounds its number of elements");
+        ctx_.diags.report(DiagKind::UnboundedList, f.range, f.name,
+                          "nothing bounds its number of elements");
     }
 
     SemaContext& ctx_;

@@ -10,7 +10,9 @@ namespace mmtc::sema {
 
 namespace {
 
-bool isStringLiteral(const ast::Expr& e) { return e.kind == ast::Expr::Kind::String; }
+bool isStringLiteral(const ast::Expr& e) {
+    return e.kind == ast::Expr::Kind::String;
+}
 
 } // namespace
 
@@ -19,17 +21,27 @@ ExprChecker::ExprChecker(SemaContext& ctx) : ctx_(ctx) {}
 ast::Type ExprChecker::fieldType(const ast::Field& f) {
     ast::Type t;
     switch (f.type.kind) {
-    case ast::TypeSpec::Int: t = ast::Type::integer(f.type.width >= 1 && f.type.width <= 64 ? f.type.width : 64); break;
-    case ast::TypeSpec::Mac: t = ast::Type::of(ast::Type::Mac); break;
-    case ast::TypeSpec::Ipv4: t = ast::Type::of(ast::Type::Ipv4); break;
-    case ast::TypeSpec::Ipv6: t = ast::Type::of(ast::Type::Ipv6); break;
-    case ast::TypeSpec::Bytes: return ast::Type::of(ast::Type::Bytes);
+    case ast::TypeSpec::Int:
+        t = ast::Type::integer(f.type.width >= 1 && f.type.width <= 64 ? f.type.width : 64);
+        break;
+    case ast::TypeSpec::Mac:
+        t = ast::Type::of(ast::Type::Mac);
+        break;
+    case ast::TypeSpec::Ipv4:
+        t = ast::Type::of(ast::Type::Ipv4);
+        break;
+    case ast::TypeSpec::Ipv6:
+        t = ast::Type::of(ast::Type::Ipv6);
+        break;
+    case ast::TypeSpec::Bytes:
+        return ast::Type::of(ast::Type::Bytes);
     case ast::TypeSpec::Record:
         if (!f.type.record) return ast::Type::error();
         t.kind = ast::Type::Record;
         t.record = f.type.record;
         break;
-    case ast::TypeSpec::Unknown: return ast::Type::error();
+    case ast::TypeSpec::Unknown:
+        return ast::Type::error();
     }
     if (!f.isList) return t;
     ast::Type l;
@@ -86,8 +98,10 @@ void ExprChecker::suggest(const Env& env, const std::string& name) {
     };
     auto& syms = ctx_.symbols[env.proto];
     if (env.element) consider(syms.recordScopes[env.element]);
-    if (env.record) consider(syms.recordScopes[env.record]);
-    else consider(syms.names);
+    if (env.record)
+        consider(syms.recordScopes[env.record]);
+    else
+        consider(syms.names);
     if (!best.empty() && best.size() > 1) {
         bool dummy;
         const Symbol* s = lookup(env, best, dummy);
@@ -131,7 +145,8 @@ ast::Type ExprChecker::checkName(ast::Expr& e, const Env& env) {
             auto& names = ctx_.symbols[env.proto].names;
             auto it = names.find(n);
             if (it != names.end())
-                ctx_.diags.note(DiagKind::RecordScopeNote, it->second.declRange, env.record->name, n);
+                ctx_.diags.note(DiagKind::RecordScopeNote, it->second.declRange, env.record->name,
+                                n);
             else
                 suggest(env, n);
         } else {
@@ -174,7 +189,8 @@ ast::Type ExprChecker::checkName(ast::Expr& e, const Env& env) {
     }
     case Symbol::State: {
         if (!env.allowState) {
-            ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "state variable '" + n + "'", env.what);
+            ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "state variable '" + n + "'",
+                              env.what);
             return ast::Type::error();
         }
         e.ref.kind = ast::Ref::State;
@@ -199,21 +215,34 @@ void ExprChecker::checkOrder(const ast::Expr& e, const Env& env, const ast::Fiel
 void ExprChecker::collectDeps(const ast::Expr& e, LetDeps& d, std::set<const ast::Let*>& seen) {
     switch (e.ref.kind) {
     case ast::Ref::Field:
-    case ast::Ref::BitName: d.fields.push_back(e.ref.field); break;
-    case ast::Ref::Let:
-        if (seen.insert(e.ref.let).second && e.ref.let->value) collectDeps(*e.ref.let->value, d, seen);
+    case ast::Ref::BitName:
+        d.fields.push_back(e.ref.field);
         break;
-    case ast::Ref::Payload: d.payload = true; break;
-    case ast::Ref::State: d.state = true; break;
-    case ast::Ref::Attribute: d.attribute = true; break;
+    case ast::Ref::Let:
+        if (seen.insert(e.ref.let).second && e.ref.let->value)
+            collectDeps(*e.ref.let->value, d, seen);
+        break;
+    case ast::Ref::Payload:
+        d.payload = true;
+        break;
+    case ast::Ref::State:
+        d.state = true;
+        break;
+    case ast::Ref::Attribute:
+        d.attribute = true;
+        break;
     case ast::Ref::ProtoAttr:
-    case ast::Ref::Parent: d.parent = true; break;
-    default: break;
+    case ast::Ref::Parent:
+        d.parent = true;
+        break;
+    default:
+        break;
     }
     for (const auto& o : e.operands) collectDeps(*o, d, seen);
 }
 
-void ExprChecker::checkLetInFieldContext(const ast::Expr& use, const Env& env, const ast::Let& let) {
+void ExprChecker::checkLetInFieldContext(const ast::Expr& use, const Env& env,
+                                         const ast::Let& let) {
     LetDeps d;
     std::set<const ast::Let*> seen;
     collectDeps(*let.value, d, seen);
@@ -226,7 +255,8 @@ void ExprChecker::checkLetInFieldContext(const ast::Expr& use, const Env& env, c
     auto& fields = ctx_.symbols[env.proto].fields;
     for (const ast::Field* f : d.fields) {
         auto it = fields.find(f);
-        if (it == fields.end() || it->second.structure != env.orderStructure || f == env.self) continue;
+        if (it == fields.end() || it->second.structure != env.orderStructure || f == env.self)
+            continue;
         if (it->second.seq >= env.limit) {
             ctx_.diags.report(DiagKind::LetUsesLaterField, use.range, let.name, f->name, env.what);
             ctx_.diags.note(DiagKind::DeclaredHere, f->nameRange, f->name);
@@ -240,7 +270,8 @@ void ExprChecker::enter(const void* node, const std::string& name) {
     use_ = SourceRange{};
 }
 
-void ExprChecker::reportCycle(const void* node, const char* what, const std::string& name, SourceRange at) {
+void ExprChecker::reportCycle(const void* node, const char* what, const std::string& name,
+                              SourceRange at) {
     SourceRange closing = use_;
     use_ = SourceRange{};
     ctx_.diags.report(DiagKind::CyclicDefinition, at, what, name);
@@ -250,7 +281,8 @@ void ExprChecker::reportCycle(const void* node, const char* what, const std::str
     if (i + 1 >= pending_.size()) return;
     for (size_t j = i + 1; j < pending_.size(); ++j)
         if (pending_[j].use.valid())
-            ctx_.diags.note(DiagKind::CycleStep, pending_[j].use, pending_[j - 1].name, pending_[j].name);
+            ctx_.diags.note(DiagKind::CycleStep, pending_[j].use, pending_[j - 1].name,
+                            pending_[j].name);
     if (closing.valid()) ctx_.diags.note(DiagKind::CycleStep, closing, pending_.back().name, name);
 }
 
@@ -277,7 +309,8 @@ ast::Type ExprChecker::checkLet(ast::Let& l, ast::Protocol* proto) {
         if (d.isError()) {
             ctx_.diags.report(DiagKind::UnknownValueType, l.declType->range, l.declType->name);
         } else if (!assignable(d, t)) {
-            ctx_.diags.report(DiagKind::TypeMismatch, l.value->range, typeName(t), typeName(d), "value '" + l.name + "'");
+            ctx_.diags.report(DiagKind::TypeMismatch, l.value->range, typeName(t), typeName(d),
+                              "value '" + l.name + "'");
         } else {
             t = d;
         }
@@ -347,7 +380,8 @@ ast::Type ExprChecker::typeAttribute(ast::Attribute& a, ast::Protocol* proto) {
     } else if (a.on) {
         t = elementType(elemList);
         if (t.kind == ast::Type::Record) {
-            ctx_.diags.report(DiagKind::EventNeedsValue, a.on->range, a.name, t.record ? t.record->name : "?");
+            ctx_.diags.report(DiagKind::EventNeedsValue, a.on->range, a.name,
+                              t.record ? t.record->name : "?");
             t = ast::Type::error();
         }
     } else {
@@ -367,8 +401,8 @@ ast::Type ExprChecker::typeAttribute(ast::Attribute& a, ast::Protocol* proto) {
             return ast::Type::error();
         }
         if (!assignable(d, t)) {
-            ctx_.diags.report(DiagKind::TypeMismatch, a.value ? a.value->range : a.nameRange, typeName(t),
-                              typeName(d), "attribute '" + a.name + "'");
+            ctx_.diags.report(DiagKind::TypeMismatch, a.value ? a.value->range : a.nameRange,
+                              typeName(t), typeName(d), "attribute '" + a.name + "'");
             return ast::Type::error();
         }
         return d;
@@ -406,11 +440,16 @@ ast::Type ExprChecker::expectBool(ast::Expr& e, const Env& env) {
 ast::Type ExprChecker::checkInner(ast::Expr& e, const Env& env) {
     using K = ast::Expr::Kind;
     switch (e.kind) {
-    case K::Int: return ast::Type::integer(64);
-    case K::Bool: return ast::Type::of(ast::Type::Bool);
-    case K::String: return ast::Type::of(ast::Type::String);
-    case K::Name: return checkName(e, env);
-    case K::Member: return checkMember(e, env);
+    case K::Int:
+        return ast::Type::integer(64);
+    case K::Bool:
+        return ast::Type::of(ast::Type::Bool);
+    case K::String:
+        return ast::Type::of(ast::Type::String);
+    case K::Name:
+        return checkName(e, env);
+    case K::Member:
+        return checkMember(e, env);
     case K::Index: {
         ast::Type base = check(*e.operands[0], env);
         ast::Type idx = expectInt(*e.operands[1], env, "an index");
@@ -420,12 +459,15 @@ ast::Type ExprChecker::checkInner(ast::Expr& e, const Env& env) {
         ctx_.diags.report(DiagKind::NotIndexable, e.operands[0]->range, typeName(base));
         return ast::Type::error();
     }
-    case K::Call: return checkCall(e, env);
+    case K::Call:
+        return checkCall(e, env);
     case K::Unary: {
         ast::Type t = expectInt(*e.operands[0], env, ("the operand of '" + e.text + "'").c_str());
         return t.isError() ? t : ast::Type::integer(64);
     }
-    case K::Not: return expectBool(*e.operands[0], env).isError() ? ast::Type::error() : ast::Type::of(ast::Type::Bool);
+    case K::Not:
+        return expectBool(*e.operands[0], env).isError() ? ast::Type::error()
+                                                         : ast::Type::of(ast::Type::Bool);
     case K::In: {
         ast::Type t = expectInt(*e.operands[0], env, "the operand of 'in'");
         return t.isError() ? t : ast::Type::of(ast::Type::Bool);
@@ -436,12 +478,14 @@ ast::Type ExprChecker::checkInner(ast::Expr& e, const Env& env) {
         ast::Type b = check(*e.operands[2], env);
         if (c.isError() || a.isError() || b.isError()) return ast::Type::error();
         if (a.isInt() && b.isInt()) return ast::Type::integer(std::max(a.width, b.width));
-        if (a.isBytesLike() && b.isBytesLike()) return ast::Type::of(a.kind == b.kind ? a.kind : ast::Type::Bytes);
+        if (a.isBytesLike() && b.isBytesLike())
+            return ast::Type::of(a.kind == b.kind ? a.kind : ast::Type::Bytes);
         if (a.kind == b.kind && a.kind != ast::Type::Record && a.kind != ast::Type::List) return a;
         ctx_.diags.report(DiagKind::BranchMismatch, e.range, typeName(a), typeName(b));
         return ast::Type::error();
     }
-    case K::Binary: return checkBinary(e, env);
+    case K::Binary:
+        return checkBinary(e, env);
     }
     return ast::Type::error();
 }
@@ -558,14 +602,15 @@ ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
             return ast::Type::error();
         }
         use_ = e.range;
-        ast::Type t = checkAttribute(*const_cast<ast::Attribute*>(found), const_cast<ast::Protocol*>(par));
+        ast::Type t =
+            checkAttribute(*const_cast<ast::Attribute*>(found), const_cast<ast::Protocol*>(par));
         if (t.isError()) return t;
         if (!first) {
             first = par;
             result = t;
         } else if (t.kind != result.kind) {
-            ctx_.diags.report(DiagKind::ParentTypesDiffer, e.range, e.text, typeName(result), first->name,
-                              typeName(t), par->name);
+            ctx_.diags.report(DiagKind::ParentTypesDiffer, e.range, e.text, typeName(result),
+                              first->name, typeName(t), par->name);
             return ast::Type::error();
         } else if (t.isInt()) {
             result.width = std::max(result.width, t.width);
@@ -584,15 +629,17 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
         if (t.isError()) return ast::Type::error();
     auto arity = [&](size_t lo, size_t hi) {
         if (args.size() >= lo && args.size() <= hi) return true;
-        std::string want = lo == hi ? std::to_string(lo) : hi == SIZE_MAX ? "at least " + std::to_string(lo)
-                                                                          : std::to_string(lo) + " to " + std::to_string(hi);
+        std::string want = lo == hi         ? std::to_string(lo)
+                           : hi == SIZE_MAX ? "at least " + std::to_string(lo)
+                                            : std::to_string(lo) + " to " + std::to_string(hi);
         want += hi == 1 ? " argument" : " arguments";
         ctx_.diags.report(DiagKind::WrongArity, e.range, f, want, args.size());
         return false;
     };
     auto needBytes = [&](size_t i) {
         if (ts[i].isBytesLike()) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "bytes or string", typeName(ts[i]));
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "bytes or string",
+                          typeName(ts[i]));
         return false;
     };
     auto needLiteral = [&](size_t i) {
@@ -602,24 +649,28 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     };
     auto needInt = [&](size_t i) {
         if (ts[i].isInt()) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "an integer", typeName(ts[i]));
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "an integer",
+                          typeName(ts[i]));
         return false;
     };
     auto needIntLiteral = [&](size_t i) {
         if (args[i]->kind == ast::Expr::Kind::Int) return true;
-        ctx_.diags.report(DiagKind::ArgumentLiteral, args[i]->range, i + 1, f, "an integer literal");
+        ctx_.diags.report(DiagKind::ArgumentLiteral, args[i]->range, i + 1, f,
+                          "an integer literal");
         return false;
     };
     auto needList = [&](size_t i) {
         if (ts[i].kind == ast::Type::List) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "a list", typeName(ts[i]));
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "a list",
+                          typeName(ts[i]));
         return false;
     };
     using T = ast::Type;
     if (f == "len") {
         if (!arity(1, 1)) return T::error();
         if (!ts[0].isBytesLike() && ts[0].kind != T::List) {
-            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f, "bytes, string or a list", typeName(ts[0]));
+            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f,
+                              "bytes, string or a list", typeName(ts[0]));
             return T::error();
         }
         return T::integer(32);
@@ -643,7 +694,8 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
         return T::of(T::Bytes);
     }
     if (f == "split") {
-        if (!arity(3, 3) || !needBytes(0) || !needLiteral(1) || !needIntLiteral(2)) return T::error();
+        if (!arity(3, 3) || !needBytes(0) || !needLiteral(1) || !needIntLiteral(2))
+            return T::error();
         return T::of(T::Bytes);
     }
     if (f == "before" || f == "after") {
@@ -654,8 +706,8 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
         if (!arity(1, 1) || !needBytes(0)) return T::error();
         return T::integer(64);
     }
-    if (f == "u8" || f == "u16" || f == "u24" || f == "u32" || f == "u64" || f == "u16le" || f == "u32le" ||
-        f == "u64le") {
+    if (f == "u8" || f == "u16" || f == "u24" || f == "u32" || f == "u64" || f == "u16le" ||
+        f == "u32le" || f == "u64le") {
         if (!arity(2, 2) || !needBytes(0) || !needInt(1)) return T::error();
         unsigned w = unsigned(std::stoul(f.substr(1)));
         return T::integer(w);
@@ -667,7 +719,8 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     if (f == "join") {
         if (!arity(2, 2) || !needList(0) || !needLiteral(1)) return T::error();
         if (ts[0].elem != T::Bytes && ts[0].elem != T::String) {
-            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f, "a list of bytes", typeName(ts[0]));
+            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f, "a list of bytes",
+                              typeName(ts[0]));
             return T::error();
         }
         return T::of(T::String);

@@ -11,29 +11,36 @@ namespace {
 const char* describeField(const ast::Field& f) {
     if (f.isList) return "a list";
     switch (f.type.kind) {
-    case ast::TypeSpec::Int: return "an integer field";
+    case ast::TypeSpec::Int:
+        return "an integer field";
     case ast::TypeSpec::Mac:
     case ast::TypeSpec::Ipv4:
-    case ast::TypeSpec::Ipv6: return "an address field";
-    case ast::TypeSpec::Bytes: return "a bytes field";
-    case ast::TypeSpec::Record: return "a record field";
-    case ast::TypeSpec::Unknown: return "this field";
+    case ast::TypeSpec::Ipv6:
+        return "an address field";
+    case ast::TypeSpec::Bytes:
+        return "a bytes field";
+    case ast::TypeSpec::Record:
+        return "a record field";
+    case ast::TypeSpec::Unknown:
+        return "this field";
     }
     return "this field";
 }
 
 class FieldChecker {
-public:
+  public:
     explicit FieldChecker(SemaContext& ctx) : ctx_(ctx) {}
 
     /// Checks `items`; returns the field that takes the rest of the data at their end, if
     /// any. `rest` is one found before them (the header's, for the body).
-    const ast::Field* checkList(const std::vector<ast::FieldItem>& items, const ast::Field* rest = nullptr) {
+    const ast::Field* checkList(const std::vector<ast::FieldItem>& items,
+                                const ast::Field* rest = nullptr) {
         for (const auto& it : items) {
             if (rest && it.kind != ast::FieldItem::Kind::Requires) {
-                std::string what = it.kind == ast::FieldItem::Kind::Switch ? std::string("this switch")
-                                   : it.field->anonymous()                 ? std::string("this padding field")
-                                                                           : "field '" + it.field->name + "'";
+                std::string what = it.kind == ast::FieldItem::Kind::Switch
+                                       ? std::string("this switch")
+                                   : it.field->anonymous() ? std::string("this padding field")
+                                                           : "field '" + it.field->name + "'";
                 ctx_.diags.report(DiagKind::AfterRest, it.range, what, rest->name);
                 ctx_.diags.note(DiagKind::TakesRestHere, rest->range, rest->name);
                 rest = nullptr; // one report per list
@@ -50,21 +57,27 @@ public:
         return rest;
     }
 
-private:
+  private:
     void checkField(const ast::Field& f) {
-        bool scalar = !f.isList && f.type.kind != ast::TypeSpec::Bytes && f.type.kind != ast::TypeSpec::Record;
+        bool scalar = !f.isList && f.type.kind != ast::TypeSpec::Bytes &&
+                      f.type.kind != ast::TypeSpec::Record;
         if (f.size && (scalar || f.type.kind == ast::TypeSpec::Bytes))
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.size->range, "size",
-                              f.type.kind == ast::TypeSpec::Bytes ? "a bytes field; write 'bytes[n]'" : describeField(f));
-        if (f.max && !f.isList && !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString))
+                              f.type.kind == ast::TypeSpec::Bytes
+                                  ? "a bytes field; write 'bytes[n]'"
+                                  : describeField(f));
+        if (f.max && !f.isList &&
+            !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString))
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.maxRange, "max", describeField(f));
         if (f.extent == ast::Extent::UntilString && scalar)
-            ctx_.diags.report(DiagKind::SuffixNotAllowed, f.terminatorRange, "until", describeField(f));
+            ctx_.diags.report(DiagKind::SuffixNotAllowed, f.terminatorRange, "until",
+                              describeField(f));
         if (f.extent == ast::Extent::UntilExpr && f.type.kind != ast::TypeSpec::Record &&
             f.type.kind != ast::TypeSpec::Unknown)
             ctx_.diags.report(DiagKind::UntilNeedsRecords, f.until->range, f.name);
         if (f.max && *f.max == 0) ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
-        if (f.anonymous() && f.cond == nullptr && f.type.kind == ast::TypeSpec::Record && !f.isList) {
+        if (f.anonymous() && f.cond == nullptr && f.type.kind == ast::TypeSpec::Record &&
+            !f.isList) {
             // A padding record is allowed: it is parsed and skipped.
         }
     }

@@ -9,7 +9,7 @@ namespace mmtc::sema {
 namespace {
 
 class LayoutChecker {
-public:
+  public:
     explicit LayoutChecker(SemaContext& ctx) : ctx_(ctx) {}
 
     void checkList(std::vector<ast::FieldItem>& items) {
@@ -45,7 +45,7 @@ public:
         closeGroup(g, SourceRange{});
     }
 
-private:
+  private:
     struct Group {
         const ast::Field* first = nullptr;
         std::vector<ast::Field*> fields;
@@ -76,7 +76,8 @@ private:
         if (g.bits > 64) {
             SourceRange r = g.first->range;
             r.end = g.fields.back()->range.end;
-            ctx_.diags.report(DiagKind::BitGroupTooWide, r, g.first->name, g.fields.back()->name, g.bits);
+            ctx_.diags.report(DiagKind::BitGroupTooWide, r, g.first->name, g.fields.back()->name,
+                              g.bits);
         }
         for (ast::Field* f : g.fields) f->groupBits = g.bits;
         g = Group{};
@@ -87,9 +88,9 @@ private:
         if (g.bits % 8 != 0) {
             SourceRange r = g.first->range;
             r.end = g.fields.back()->range.end;
-            std::string which = g.fields.size() == 1
-                                    ? "bit field '" + g.first->name + "' takes"
-                                    : "bit fields '" + g.first->name + "' to '" + g.fields.back()->name + "' take";
+            std::string which = g.fields.size() == 1 ? "bit field '" + g.first->name + "' takes"
+                                                     : "bit fields '" + g.first->name + "' to '" +
+                                                           g.fields.back()->name + "' take";
             unsigned shortBy = 8 - g.bits % 8;
             ctx_.diags.report(DiagKind::BitGroupNotWhole, r, which, g.bits,
                               std::to_string(shortBy) + (shortBy == 1 ? " bit" : " bits"));

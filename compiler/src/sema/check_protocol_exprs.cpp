@@ -4,7 +4,8 @@
 
 namespace mmtc::sema {
 
-void ExprChecker::checkItems(std::vector<ast::FieldItem>& items, const Env& base, unsigned& nextSeq) {
+void ExprChecker::checkItems(std::vector<ast::FieldItem>& items, const Env& base,
+                             unsigned& nextSeq) {
     auto& infos = ctx_.symbols[base.proto].fields;
     for (auto& it : items) {
         Env env = base;
@@ -86,7 +87,8 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
     // State types first: updates and attributes read them.
     for (auto& v : p.state) {
         v->type = typeFromName(v->typeName.name);
-        if (v->type.isError() || v->type.kind == ast::Type::Bytes || v->type.kind == ast::Type::String) {
+        if (v->type.isError() || v->type.kind == ast::Type::Bytes ||
+            v->type.kind == ast::Type::String) {
             ctx_.diags.report(DiagKind::BadStateType, v->typeName.range, v->typeName.name);
             v->type = ast::Type::error();
         }
@@ -97,11 +99,12 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
             env.orderStructure = nullptr;
             env.what = "a state initialiser";
             ast::Type t = check(*v->init, env);
-            if (!t.isError() && v->init->kind != ast::Expr::Kind::Int && v->init->kind != ast::Expr::Kind::Bool)
+            if (!t.isError() && v->init->kind != ast::Expr::Kind::Int &&
+                v->init->kind != ast::Expr::Kind::Bool)
                 ctx_.diags.report(DiagKind::InitNotConstant, v->init->range, v->name);
             else if (!t.isError() && !v->type.isError() && !assignable(v->type, t))
-                ctx_.diags.report(DiagKind::TypeMismatch, v->init->range, typeName(t), typeName(v->type),
-                                  "state variable '" + v->name + "'");
+                ctx_.diags.report(DiagKind::TypeMismatch, v->init->range, typeName(t),
+                                  typeName(v->type), "state variable '" + v->name + "'");
         }
     }
     for (auto& l : p.lets) checkLet(*l, &p);
@@ -155,8 +158,10 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
     for (auto& c : p.classifies) {
         Env env = full;
         env.what = "a classification rule";
-        if (c.kind == ast::Classify::Kind::Value) expectInt(*c.expr, env, "a classification value");
-        else if (c.kind == ast::Classify::Kind::When) expectBool(*c.expr, env);
+        if (c.kind == ast::Classify::Kind::Value)
+            expectInt(*c.expr, env, "a classification value");
+        else if (c.kind == ast::Classify::Kind::When)
+            expectBool(*c.expr, env);
     }
     auto block = [&](std::optional<ast::Block>& b, const char* what) {
         if (!b) return;

@@ -11,7 +11,7 @@ namespace {
 constexpr uint64_t kMaxWeight = 1000000;
 
 class RelationChecker {
-public:
+  public:
     explicit RelationChecker(SemaContext& ctx) : ctx_(ctx) {}
 
     void run(ast::Protocol& p) {
@@ -20,10 +20,11 @@ public:
         for (auto& c : p.classifies) checkClassify(p, c);
     }
 
-private:
+  private:
     static bool sameExpr(const ast::Expr& a, const ast::Expr& b) {
-        if (a.kind != b.kind || a.text != b.text || a.intValue != b.intValue || a.boolValue != b.boolValue ||
-            a.operands.size() != b.operands.size() || a.cases.size() != b.cases.size())
+        if (a.kind != b.kind || a.text != b.text || a.intValue != b.intValue ||
+            a.boolValue != b.boolValue || a.operands.size() != b.operands.size() ||
+            a.cases.size() != b.cases.size())
             return false;
         for (size_t i = 0; i < a.cases.size(); ++i)
             if (a.cases[i].lo != b.cases[i].lo || a.cases[i].hi != b.cases[i].hi) return false;
@@ -57,7 +58,9 @@ private:
             }
             for (size_t i = 0; i < j; ++i) {
                 const ast::Over& e = p.overs[i];
-                if (e.byPort || e.parent != o.parent || !e.when || !o.when || !sameExpr(*e.when, *o.when)) continue;
+                if (e.byPort || e.parent != o.parent || !e.when || !o.when ||
+                    !sameExpr(*e.when, *o.when))
+                    continue;
                 ctx_.diags.report(DiagKind::DuplicateOver, o.parentRange, o.parent);
                 ctx_.diags.note(DiagKind::PreviousRule, e.parentRange);
                 break;
@@ -93,18 +96,22 @@ private:
         if (!o.byPort) return;
         if (!parent->ports) {
             ctx_.diags.report(DiagKind::PortRuleWithoutPorts, o.range, parent->name);
-            if (!parent->builtin) ctx_.diags.note(DiagKind::DeclaredHere, parent->nameRange, parent->name);
+            if (!parent->builtin)
+                ctx_.diags.note(DiagKind::DeclaredHere, parent->nameRange, parent->name);
             return;
         }
         portValues(o.ports, *parent);
     }
 
     void portValues(const std::vector<ast::CaseValue>& values, const ast::Protocol& owner) {
-        unsigned w = owner.ports && owner.ports->src->type.isInt() ? owner.ports->src->type.width : 16;
+        unsigned w =
+            owner.ports && owner.ports->src->type.isInt() ? owner.ports->src->type.width : 16;
         uint64_t maxPort = w >= 64 ? UINT64_MAX : (uint64_t(1) << w) - 1;
         for (const auto& v : values) {
-            if (v.lo > v.hi) ctx_.diags.report(DiagKind::EmptyRange, v.range, v.lo, v.hi);
-            else if (v.hi > maxPort) ctx_.diags.report(DiagKind::PortRange, v.range, v.hi, maxPort);
+            if (v.lo > v.hi)
+                ctx_.diags.report(DiagKind::EmptyRange, v.range, v.lo, v.hi);
+            else if (v.hi > maxPort)
+                ctx_.diags.report(DiagKind::PortRange, v.range, v.hi, maxPort);
         }
     }
 

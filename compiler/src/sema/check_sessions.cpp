@@ -12,7 +12,7 @@ bool fixedSize(const ast::Type& t) {
 }
 
 class SessionChecker {
-public:
+  public:
     explicit SessionChecker(SemaContext& ctx) : ctx_(ctx) {}
 
     void run(ast::Protocol& p) {
@@ -23,9 +23,15 @@ public:
             ctx_.diags.note(DiagKind::PreviousItem, p.key->range, "key");
         }
         for (auto& u : p.updates) update(p, u);
-        if (p.stream) block(*p.stream, "stream", {{"seq", true, false}, {"syn", false, true}, {"fin", false, true}, {"rst", false, true}});
+        if (p.stream)
+            block(*p.stream, "stream",
+                  {{"seq", true, false},
+                   {"syn", false, true},
+                   {"fin", false, true},
+                   {"rst", false, true}});
         if (p.fragment)
-            block(*p.fragment, "fragment", {{"id", true, false}, {"offset", true, false}, {"more", true, true}});
+            block(*p.fragment, "fragment",
+                  {{"id", true, false}, {"offset", true, false}, {"more", true, true}});
         if (p.pduLength && p.pduUntil) {
             ctx_.diags.report(DiagKind::TwoPduRules, p.pduUntilRange);
             ctx_.diags.note(DiagKind::PreviousItem, p.pduLength->range, "pdu_length");
@@ -34,7 +40,7 @@ public:
         if (p.headerLength) headerOnly(*p.headerLength->value, p, "header_length");
     }
 
-private:
+  private:
     struct Entry {
         const char* name;
         bool required;
@@ -58,7 +64,8 @@ private:
             const ast::Type& y = k.b[i]->type;
             if (x.isError() || y.isError()) continue;
             if (x.kind != y.kind || (x.isInt() && x.width != y.width))
-                ctx_.diags.report(DiagKind::KeyPartTypesDiffer, k.b[i]->range, i + 1, typeName(x), typeName(y));
+                ctx_.diags.report(DiagKind::KeyPartTypesDiffer, k.b[i]->range, i + 1, typeName(x),
+                                  typeName(y));
         }
     }
 
@@ -85,8 +92,8 @@ private:
         if (t.isError() || target->type.isError()) return;
         bool ok = (t.isInt() && target->type.isInt()) || t.kind == target->type.kind;
         if (!ok || !fixedSize(t))
-            ctx_.diags.report(DiagKind::TypeMismatch, u.value->range, typeName(t), typeName(target->type),
-                              "state variable '" + u.name + "'");
+            ctx_.diags.report(DiagKind::TypeMismatch, u.value->range, typeName(t),
+                              typeName(target->type), "state variable '" + u.name + "'");
     }
 
     void block(const ast::Block& b, const char* what, std::initializer_list<Entry> entries) {
@@ -103,20 +110,22 @@ private:
                 if (a.name == e.name) known = &e;
             if (!known) {
                 std::string list;
-                for (const auto& e : entries) list += std::string(list.empty() ? "" : ", ") + "'" + e.name + "'";
+                for (const auto& e : entries)
+                    list += std::string(list.empty() ? "" : ", ") + "'" + e.name + "'";
                 ctx_.diags.report(DiagKind::UnknownBlockEntry, a.nameRange, a.name, what, list);
                 continue;
             }
             if (a.value->type.isError()) continue;
             if (known->isBool && a.value->type.kind != ast::Type::Bool)
-                ctx_.diags.report(DiagKind::TypeMismatch, a.value->range, typeName(a.value->type), "bool",
-                                  std::string("'") + what + "." + a.name + "'");
+                ctx_.diags.report(DiagKind::TypeMismatch, a.value->range, typeName(a.value->type),
+                                  "bool", std::string("'") + what + "." + a.name + "'");
             else if (!known->isBool && !a.value->type.isInt())
-                ctx_.diags.report(DiagKind::TypeMismatch, a.value->range, typeName(a.value->type), "integer",
-                                  std::string("'") + what + "." + a.name + "'");
+                ctx_.diags.report(DiagKind::TypeMismatch, a.value->range, typeName(a.value->type),
+                                  "integer", std::string("'") + what + "." + a.name + "'");
         }
         for (const auto& e : entries)
-            if (e.required && !b.find(e.name)) ctx_.diags.report(DiagKind::MissingBlockEntry, b.range, what, e.name);
+            if (e.required && !b.find(e.name))
+                ctx_.diags.report(DiagKind::MissingBlockEntry, b.range, what, e.name);
     }
 
     /// `pdu_length` is computed from the first bytes of a PDU, and `header_length` says

@@ -7,8 +7,8 @@ namespace mmtc::sema {
 namespace {
 
 bool isBuiltinTypeName(const std::string& n) {
-    return n == "bytes" || n == "string" || n == "bool" || n == "mac" || n == "ipv4" || n == "ipv6" ||
-           !typeFromName(n).isError() || n == "header" || n == "body";
+    return n == "bytes" || n == "string" || n == "bool" || n == "mac" || n == "ipv4" ||
+           n == "ipv6" || !typeFromName(n).isError() || n == "header" || n == "body";
 }
 
 /// Names with a meaning of their own in expressions.
@@ -17,7 +17,7 @@ bool isReservedName(const std::string& n) {
 }
 
 class Declarer {
-public:
+  public:
     Declarer(SemaContext& ctx, ast::Protocol& p) : ctx_(ctx), p_(p), syms_(ctx.symbols[&p]) {}
 
     void run() {
@@ -74,7 +74,7 @@ public:
         }
     }
 
-private:
+  private:
     void declare(std::map<std::string, Symbol>& scope, const std::string& name, const Symbol& s,
                  const char* what) {
         if (isReservedName(name)) {
@@ -88,16 +88,18 @@ private:
         }
     }
 
-    void declareFields(ast::Record& rec, const ast::Record* structure, std::map<std::string, Symbol>& scope,
-                       unsigned& seq, bool inBody) {
+    void declareFields(ast::Record& rec, const ast::Record* structure,
+                       std::map<std::string, Symbol>& scope, unsigned& seq, bool inBody) {
         declareItems(rec.items, &rec, structure, scope, seq, inBody, false);
     }
 
-    void declareItems(std::vector<ast::FieldItem>& items, const ast::Record* owner, const ast::Record* structure,
-                      std::map<std::string, Symbol>& scope, unsigned& seq, bool inBody, bool optional) {
+    void declareItems(std::vector<ast::FieldItem>& items, const ast::Record* owner,
+                      const ast::Record* structure, std::map<std::string, Symbol>& scope,
+                      unsigned& seq, bool inBody, bool optional) {
         for (auto& it : items) {
             if (it.kind == ast::FieldItem::Kind::Switch) {
-                for (auto& arm : it.sw->arms) declareItems(arm.items, owner, structure, scope, seq, inBody, true);
+                for (auto& arm : it.sw->arms)
+                    declareItems(arm.items, owner, structure, scope, seq, inBody, true);
                 continue;
             }
             if (it.kind != ast::FieldItem::Kind::Field) continue;

@@ -10,8 +10,9 @@ namespace mmtc::sema {
 /// Where an expression is evaluated, which decides what its names may refer to.
 struct Env {
     ast::Protocol* proto = nullptr;
-    const ast::Record* record = nullptr;  // inside a record: only its fields are visible
-    const ast::Record* element = nullptr; // an event attribute's list element: its fields come first
+    const ast::Record* record = nullptr; // inside a record: only its fields are visible
+    const ast::Record* element =
+        nullptr; // an event attribute's list element: its fields come first
     // Field-level expressions (lengths, conditions, constraints) see only fields parsed
     // before them: fields of `orderStructure` numbered `limit` or more are not yet parsed.
     bool fieldLevel = false;
@@ -25,7 +26,7 @@ struct Env {
 };
 
 class ExprChecker {
-public:
+  public:
     explicit ExprChecker(SemaContext& ctx);
 
     /// Types `e` in `env`, annotating it and its operands; reports errors once.
@@ -40,7 +41,7 @@ public:
     static ast::Type elementType(const ast::Type& list);
     static bool assignable(const ast::Type& to, const ast::Type& from);
 
-private:
+  private:
     struct LetDeps {
         std::vector<const ast::Field*> fields;
         bool payload = false, state = false, attribute = false, parent = false;

@@ -15,16 +15,21 @@ struct Pass {
 };
 
 constexpr Pass kPasses[] = {
-    {"collect-protocols", collectProtocols}, // protocols by name and id; duplicates; the `frame` protocol
-    {"declare-names", declareNames},         // scopes; duplicate fields, values, attributes, records
-    {"resolve-types", resolveTypes},         // field types to records; records that contain themselves
-    {"check-layout", checkLayout},           // integer widths; bit fields pack MSB-first into whole bytes
-    {"check-expressions", checkExpressions}, // names and types of every expression; parse order of fields
-    {"check-fields", checkFields},           // lengths, terminators, conditions, `requires`, switch cases
-    {"check-bounds", checkBounds},           // repetitions are bounded; lengths never provably negative; constants fit
-    {"check-relations", checkRelations},     // `over` and `classify` targets, ports, weights
-    {"check-sessions", checkSessions},       // keys, sessions, state, updates, stream, fragment, PDU length
-    {"check-attributes", checkAttributes},   // attribute values, types, event attributes
+    {"collect-protocols",
+     collectProtocols},              // protocols by name and id; duplicates; the `frame` protocol
+    {"declare-names", declareNames}, // scopes; duplicate fields, values, attributes, records
+    {"resolve-types", resolveTypes}, // field types to records; records that contain themselves
+    {"check-layout", checkLayout},   // integer widths; bit fields pack MSB-first into whole bytes
+    {"check-expressions",
+     checkExpressions},            // names and types of every expression; parse order of fields
+    {"check-fields", checkFields}, // lengths, terminators, conditions, `requires`, switch cases
+    {"check-bounds",
+     checkBounds}, // repetitions are bounded; lengths never provably negative; constants fit
+    {"check-relations", checkRelations}, // `over` and `classify` targets, ports, weights
+    {"check-sessions",
+     checkSessions}, // keys, sessions, state, updates, stream, fragment, PDU length
+    {"check-attributes", checkAttributes}, // attribute values, types, event attributes
+    {"check-unused", checkUnused},         // warnings: records and values that nothing uses
 };
 } // namespace
 
@@ -43,15 +48,24 @@ std::vector<const ast::Record*> structuresOf(const ast::Protocol& p) {
 
 std::string typeName(const ast::Type& t) {
     switch (t.kind) {
-    case ast::Type::Error: return "<error>";
-    case ast::Type::Int: return t.width == 64 ? "integer" : "u" + std::to_string(t.width);
-    case ast::Type::Bool: return "bool";
-    case ast::Type::Bytes: return "bytes";
-    case ast::Type::String: return "string";
-    case ast::Type::Mac: return "mac";
-    case ast::Type::Ipv4: return "ipv4";
-    case ast::Type::Ipv6: return "ipv6";
-    case ast::Type::Record: return "record '" + (t.record ? t.record->name : std::string("?")) + "'";
+    case ast::Type::Error:
+        return "<error>";
+    case ast::Type::Int:
+        return t.width == 64 ? "integer" : "u" + std::to_string(t.width);
+    case ast::Type::Bool:
+        return "bool";
+    case ast::Type::Bytes:
+        return "bytes";
+    case ast::Type::String:
+        return "string";
+    case ast::Type::Mac:
+        return "mac";
+    case ast::Type::Ipv4:
+        return "ipv4";
+    case ast::Type::Ipv6:
+        return "ipv6";
+    case ast::Type::Record:
+        return "record '" + (t.record ? t.record->name : std::string("?")) + "'";
     case ast::Type::List: {
         ast::Type e;
         e.kind = t.elem;
@@ -73,7 +87,8 @@ ast::Type typeFromName(const std::string& n) {
     if (n.size() >= 2 && n[0] == 'u') {
         unsigned w = 0;
         for (size_t i = 1; i < n.size(); ++i) {
-            if (!std::isdigit(static_cast<unsigned char>(n[i])) || w > 1000) return ast::Type::error();
+            if (!std::isdigit(static_cast<unsigned char>(n[i])) || w > 1000)
+                return ast::Type::error();
             w = w * 10 + unsigned(n[i] - '0');
         }
         if (w >= 1 && w <= 64) return ast::Type::integer(w);
@@ -87,7 +102,8 @@ unsigned editDistance(const std::string& a, const std::string& b) {
     for (size_t i = 1; i <= a.size(); ++i) {
         cur[0] = unsigned(i);
         for (size_t j = 1; j <= b.size(); ++j)
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+            cur[j] = std::min(
+                {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
         std::swap(prev, cur);
     }
     return prev[b.size()];

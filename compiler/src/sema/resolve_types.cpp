@@ -48,8 +48,8 @@ void findCycles(SemaContext& ctx, const ast::Record* rec, std::vector<const ast:
         if (onPath.count(sub)) {
             ctx.diags.report(DiagKind::RecursiveRecord, f.type.range, sub->name);
             for (auto it = path.rbegin(); it != path.rend(); ++it)
-                ctx.diags.note(DiagKind::RecordContainsVia, (*it)->range, (*it)->owner ? (*it)->owner->name : "?",
-                               (*it)->type.name);
+                ctx.diags.note(DiagKind::RecordContainsVia, (*it)->range,
+                               (*it)->owner ? (*it)->owner->name : "?", (*it)->type.name);
             return;
         }
         path.push_back(&f);

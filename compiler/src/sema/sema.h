@@ -79,11 +79,13 @@ void checkBounds(SemaContext& ctx);
 void checkRelations(SemaContext& ctx);
 void checkSessions(SemaContext& ctx);
 void checkAttributes(SemaContext& ctx);
+void checkUnused(SemaContext& ctx);
 
 // ---- helpers shared by passes ----
 
 /// Calls `fn(field, optional)` for every field of `items`, depth first through switch arms.
-template <typename Fn> void forEachField(const std::vector<ast::FieldItem>& items, Fn&& fn, bool optional = false) {
+template <typename Fn>
+void forEachField(const std::vector<ast::FieldItem>& items, Fn&& fn, bool optional = false) {
     for (const auto& it : items) {
         if (it.kind == ast::FieldItem::Kind::Field) {
             fn(*it.field, optional || it.field->cond != nullptr);

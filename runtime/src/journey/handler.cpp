@@ -108,8 +108,14 @@ struct Handler::Impl {
     HandlerStats stats;
     std::vector<uint8_t> held; // a copy of reassembled bytes that must outlive the defragmenter's buffer
 
-    // Protocol hierarchy: packets and bytes per path prefix.
-    std::map<std::string, std::pair<uint64_t, uint64_t>> hierarchy;
+    // Protocol hierarchy: a trie of paths (node 0 is the root); a packet walks it without
+    // allocating, nodes are added only for paths never seen before.
+    struct PathNode {
+        int proto;
+        uint64_t packets = 0, bytes = 0;
+        std::vector<uint32_t> children;
+    };
+    std::vector<PathNode> paths{PathNode{-1}};
 
     bool requestColumn(int column) {
         const AttributeRef& r = columns[size_t(column)];
@@ -377,17 +383,35 @@ struct Handler::Impl {
     }
 
     void countHierarchy(const RawPacket& raw) {
-        std::string prefix;
+        uint32_t node = 0;
         int last = -1;
         for (const Layer& l : pv.path) {
             if (int(l.depth) <= last) continue;
             last = int(l.depth);
             if (l.proto <= 0) continue;
-            if (!prefix.empty()) prefix += '.';
-            prefix += T->protos[l.proto].name;
-            auto& c = hierarchy[prefix];
-            c.first++;
-            c.second += raw.wirelen;
+            uint32_t next = 0;
+            for (uint32_t c : paths[node].children)
+                if (paths[c].proto == l.proto) next = c;
+            if (!next) {
+                next = uint32_t(paths.size());
+                paths.push_back(PathNode{l.proto});
+                paths[node].children.push_back(next);
+            }
+            node = next;
+            paths[node].packets++;
+            paths[node].bytes += raw.wirelen;
+        }
+    }
+
+    void listPaths(uint32_t node, const std::string& prefix, std::vector<PathCount>& out) const {
+        std::vector<uint32_t> kids = paths[node].children;
+        std::sort(kids.begin(), kids.end(), [&](uint32_t a, uint32_t b) {
+            return std::string(T->protos[paths[a].proto].name) < T->protos[paths[b].proto].name;
+        });
+        for (uint32_t c : kids) {
+            std::string path = prefix.empty() ? T->protos[paths[c].proto].name : prefix + "." + T->protos[paths[c].proto].name;
+            out.push_back(PathCount{path, paths[c].packets, paths[c].bytes});
+            listPaths(c, path, out);
         }
     }
 
@@ -519,7 +543,7 @@ const HandlerStats& Handler::stats() const {
 
 std::vector<Handler::PathCount> Handler::hierarchy() const {
     std::vector<PathCount> out;
-    for (auto& [path, c] : impl_->hierarchy) out.push_back(PathCount{path, c.first, c.second});
+    impl_->listPaths(0, "", out);
     return out;
 }
 
