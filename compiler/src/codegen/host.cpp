@@ -46,6 +46,16 @@ int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start) {
     return e - s;
 }
 
+void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t* runs, int32_t n, int32_t status,
+                  int32_t reason) {
+    int32_t k = 0;
+    while (k + 1 < n && avail >= runs[2 * k]) ++k;
+    r->status = uint32_t(status);
+    r->fail_reason = uint32_t(reason);
+    r->fail_field = runs[2 * k + 1];
+    r->fail_offset = uint32_t(off + (k == 0 ? 0 : runs[2 * (k - 1)]));
+}
+
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
     if (!ctx->scratch || n < 0 || uint64_t(ctx->scratch_used) + uint64_t(n) > ctx->scratch_cap) return nullptr;
     uint8_t* dst = ctx->scratch + ctx->scratch_used;
@@ -67,6 +77,7 @@ const HostSymbol* hostSymbols(unsigned& count) {
         {"mmt_rt_icase_eq", reinterpret_cast<void*>(&mmt_rt_icase_eq)},
         {"mmt_rt_to_int", reinterpret_cast<void*>(&mmt_rt_to_int)},
         {"mmt_rt_trim", reinterpret_cast<void*>(&mmt_rt_trim)},
+        {"mmt_rt_short", reinterpret_cast<void*>(&mmt_rt_short)},
         {"mmt_rt_scratch_append", reinterpret_cast<void*>(&mmt_rt_scratch_append)},
         {"mmt_rt_scratch_mark", reinterpret_cast<void*>(&mmt_rt_scratch_mark)},
         {"memcmp", reinterpret_cast<void*>(&std::memcmp)},

@@ -15,6 +15,10 @@ int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n);
 int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out);
 /// Leading and trailing spaces and tabs of `p[0..n)`: sets *start, returns the length left.
 int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start);
+/// A run of fixed-size fields does not fit in `avail` bytes at `off`: records in `r` the
+/// first field whose end (from `runs`, n pairs of end offset and field index) is beyond.
+void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t* runs, int32_t n, int32_t status,
+                  int32_t reason);
 /// Appends bytes to the packet's scratch buffer; the address of the copy, or null when full.
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// Current end of the scratch buffer (where the next append lands).

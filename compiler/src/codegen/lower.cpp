@@ -242,6 +242,10 @@ private:
         hAppend = decl("mmt_rt_scratch_append", i8p, {ctxPtr, i8p, i64});
         hMark = decl("mmt_rt_scratch_mark", i8p, {ctxPtr});
         hMark->setOnlyReadsMemory();
+        hShort = decl("mmt_rt_short", llvm::Type::getVoidTy(C),
+                      {llvm::PointerType::getUnqual(resultTy), i64, i64, llvm::PointerType::getUnqual(i32), i32, i32, i32});
+        hShort->setOnlyAccessesArgMemory();
+        hShort->addFnAttr(llvm::Attribute::Cold);
         hMemcmp = decl("memcmp", i32, {i8p, i8p, i64});
         hMemcmp->setOnlyReadsMemory();
         hMemcmp->setOnlyAccessesArgMemory();
@@ -680,17 +684,25 @@ private:
         BasicBlock* failHere = BasicBlock::Create(C, "short", st.F);
         B.CreateCondBr(bad, failHere, cont, weights);
         B.SetInsertPoint(failHere);
-        // Cold path: name the first field that does not fit.
-        Value* avail = B.CreateSub(r.end, off);
-        Value* field = B.getInt32(uint32_t(-1));
-        Value* at = off;
-        for (size_t k = ends.size(); k-- > 0;) {
-            unsigned startK = k == 0 ? 0 : ends[k - 1].second;
-            Value* doesNotFit = B.CreateICmpULT(avail, B.getInt64(ends[k].second));
-            field = B.CreateSelect(doesNotFit, B.getInt32(uint32_t(ends[k].first->index)), field);
-            at = B.CreateSelect(doesNotFit, B.CreateAdd(off, B.getInt64(startK)), at);
+        if (ends.size() == 1) {
+            fail(st, boundsStatus(r), boundsReason(r), ends[0].first, off);
+        } else {
+            // Cold path: a helper names the first field that does not fit, from a table of
+            // (end, field) pairs, rather than a chain of selects in every function.
+            std::vector<llvm::Constant*> table;
+            for (const auto& [f, end] : ends) {
+                table.push_back(B.getInt32(end));
+                table.push_back(B.getInt32(uint32_t(f->index)));
+            }
+            auto* at = llvm::ArrayType::get(i32, table.size());
+            auto* gv = new llvm::GlobalVariable(M, at, true, llvm::GlobalValue::PrivateLinkage,
+                                                llvm::ConstantArray::get(at, table), "run");
+            gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+            Value* first = B.CreateInBoundsGEP(at, gv, {B.getInt64(0), B.getInt64(0)});
+            B.CreateCall(hShort, {st.res, off, B.CreateSub(r.end, off), first, B.getInt32(uint32_t(ends.size())),
+                                  B.getInt32(boundsStatus(r)), B.getInt32(boundsReason(r))});
+            B.CreateBr(st.failBB);
         }
-        failDyn(st, boundsStatus(r), boundsReason(r), field, at);
         B.SetInsertPoint(cont);
     }
 
@@ -996,23 +1008,43 @@ private:
         BasicBlock* join = BasicBlock::Create(C, "switch.end", st.F);
         std::vector<std::pair<BasicBlock*, Value*>> incoming;
         const ast::SwitchArm* dflt = nullptr;
+        std::vector<std::pair<const ast::SwitchArm*, BasicBlock*>> arms;
+        bool wide = false;
         for (const auto& arm : sw.arms) {
             if (arm.isDefault) {
                 dflt = &arm;
                 continue;
             }
-            Value* match = nullptr;
-            for (const auto& cv : arm.values) match = match ? B.CreateOr(match, inCase(sel, cv)) : inCase(sel, cv);
-            if (!match) continue;
-            BasicBlock* armBB = BasicBlock::Create(C, "case", st.F);
-            BasicBlock* nextBB = BasicBlock::Create(C, "case.next", st.F);
-            B.CreateCondBr(match, armBB, nextBB);
-            B.SetInsertPoint(armBB);
-            Value* o = walkItems(st, arm.items, SIZE_MAX, off, region, scope, armLazy(st, sw, arm));
+            arms.push_back({&arm, BasicBlock::Create(C, "case", st.F)});
+            for (const auto& cv : arm.values) wide = wide || cv.hi - cv.lo >= 64;
+        }
+        BasicBlock* dfltBB = BasicBlock::Create(C, "case.default", st.F);
+        if (!wide) {
+            // One `switch` over every value of every arm (the checker made them distinct).
+            std::set<uint64_t> seen;
+            llvm::SwitchInst* si = B.CreateSwitch(sel, dfltBB);
+            for (auto& [arm, bb] : arms)
+                for (const auto& cv : arm->values)
+                    for (uint64_t v = cv.lo;; ++v) {
+                        if (seen.insert(v).second) si->addCase(B.getInt64(v), bb);
+                        if (v == cv.hi) break;
+                    }
+        } else {
+            // Arms in order, the first that matches wins.
+            for (auto& [arm, bb] : arms) {
+                BasicBlock* nextBB = BasicBlock::Create(C, "case.next", st.F);
+                branchCases(sel, arm->values, bb, nextBB);
+                B.SetInsertPoint(nextBB);
+            }
+            B.CreateBr(dfltBB);
+        }
+        for (auto& [arm, bb] : arms) {
+            B.SetInsertPoint(bb);
+            Value* o = walkItems(st, arm->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *arm));
             incoming.push_back({B.GetInsertBlock(), o});
             B.CreateBr(join);
-            B.SetInsertPoint(nextBB);
         }
+        B.SetInsertPoint(dfltBB);
         Value* o = off;
         if (dflt) o = walkItems(st, dflt->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *dflt));
         incoming.push_back({B.GetInsertBlock(), o});
@@ -1032,6 +1064,56 @@ private:
         if (last.kind != ast::FieldItem::Kind::Field) return nullptr;
         const Field& f = *last.field;
         return f.isList || f.type.kind == ast::TypeSpec::Record ? &f : nullptr;
+    }
+
+    /// Branches to `yes` when `x` is one of `cases`, to `no` otherwise; ends the block.
+    /// Many values become one `switch` (compact IR, a jump table or bit test in the end).
+    void branchCases(Value* x, const std::vector<ast::CaseValue>& cases, BasicBlock* yes, BasicBlock* no) {
+        std::set<uint64_t> singles;
+        std::vector<const ast::CaseValue*> wide;
+        for (const auto& cv : cases) {
+            if (cv.hi - cv.lo < 64)
+                for (uint64_t v = cv.lo;; ++v) {
+                    singles.insert(v);
+                    if (v == cv.hi) break;
+                }
+            else wide.push_back(&cv);
+        }
+        if (singles.size() <= 2) {
+            Value* m = nullptr;
+            for (const auto& cv : cases) m = m ? B.CreateOr(m, inCase(x, cv)) : inCase(x, cv);
+            B.CreateCondBr(m ? m : llvm::ConstantInt::getFalse(C), yes, no);
+            return;
+        }
+        for (const ast::CaseValue* cv : wide) {
+            BasicBlock* next = BasicBlock::Create(C, "case.wide", no->getParent());
+            B.CreateCondBr(inCase(x, *cv), yes, next);
+            B.SetInsertPoint(next);
+        }
+        llvm::SwitchInst* sw = B.CreateSwitch(x, no, unsigned(singles.size()));
+        for (uint64_t v : singles) sw->addCase(B.getInt64(v), yes);
+    }
+
+    /// `x` is one of `cases`, as an i1.
+    Value* matchCases(FnState& st, Value* x, const std::vector<ast::CaseValue>& cases) {
+        uint64_t values = 0;
+        for (const auto& cv : cases)
+            if (cv.hi - cv.lo < 64) values += cv.hi - cv.lo + 1;
+        if (values <= 2) {
+            Value* m = llvm::ConstantInt::getFalse(C);
+            for (const auto& cv : cases) m = B.CreateOr(m, inCase(x, cv));
+            return m;
+        }
+        BasicBlock* yes = BasicBlock::Create(C, "in.yes", st.F);
+        BasicBlock* join = BasicBlock::Create(C, "in.join", st.F);
+        branchCases(x, cases, yes, join);
+        B.SetInsertPoint(yes);
+        B.CreateBr(join);
+        B.SetInsertPoint(join);
+        llvm::PHINode* phi = B.CreatePHI(i1, 2);
+        for (BasicBlock* pred : llvm::predecessors(join))
+            phi->addIncoming(pred == yes ? llvm::ConstantInt::getTrue(C) : llvm::ConstantInt::getFalse(C), pred);
+        return phi;
     }
 
     Value* inCase(Value* x, const ast::CaseValue& cv) {
@@ -1595,21 +1677,19 @@ private:
         // A rule that cannot be evaluated does not match; the next one is tried.
         walkForRules(st, p, needs, [&](size_t i) {
             const Rule& r = list[i];
-            Value* match = nullptr;
-            auto any = [&](Value* x) {
-                for (const auto& cv : *r.cases) match = match ? B.CreateOr(match, inCase(x, cv)) : inCase(x, cv);
-            };
-            if (r.byPort) {
-                any(evalInt(st, *p.ports->src));
-                any(evalInt(st, *p.ports->dst));
-            } else if (r.value) {
-                any(evalInt(st, *r.value));
-            } else {
-                match = evalBool(st, *r.when);
-            }
-            if (!match) match = llvm::ConstantInt::getFalse(C);
             BasicBlock* hit = BasicBlock::Create(C, "rule.hit", st.F);
-            B.CreateCondBr(match, hit, st.failBB);
+            if (r.byPort) {
+                Value* src = evalInt(st, *p.ports->src);
+                Value* dst = evalInt(st, *p.ports->dst);
+                BasicBlock* tryDst = BasicBlock::Create(C, "rule.dst", st.F);
+                branchCases(src, *r.cases, hit, tryDst);
+                B.SetInsertPoint(tryDst);
+                branchCases(dst, *r.cases, hit, st.failBB);
+            } else if (r.value) {
+                branchCases(evalInt(st, *r.value), *r.cases, hit, st.failBB);
+            } else {
+                B.CreateCondBr(evalBool(st, *r.when), hit, st.failBB);
+            }
             B.SetInsertPoint(hit);
             B.CreateStore(B.getInt32(uint32_t(*r.target->id)), B.CreateStructGEP(classTy, out, 0));
             B.CreateStore(B.getInt32(uint32_t(r.weight)), B.CreateStructGEP(classTy, out, 1));
@@ -1957,12 +2037,7 @@ private:
             return intEV(e.text == "-" ? B.CreateNeg(x) : B.CreateNot(x));
         }
         case K::Not: return boolEV(B.CreateNot(evalBool(st, *e.operands[0])));
-        case K::In: {
-            Value* x = evalInt(st, *e.operands[0]);
-            Value* m = llvm::ConstantInt::getFalse(C);
-            for (const auto& cv : e.cases) m = B.CreateOr(m, inCase(x, cv));
-            return boolEV(m);
-        }
+        case K::In: return boolEV(matchCases(st, evalInt(st, *e.operands[0]), e.cases));
         case K::Cond: return evalCond(st, e);
         case K::Binary: return evalBinary(st, e);
         }
@@ -2596,7 +2671,7 @@ private:
     llvm::PointerType* ctxPtr;
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy, *updateTy, *initTy,
         *streamFnTy, *fragFnTy;
-    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hMemcmp;
+    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hMemcmp;
     std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;

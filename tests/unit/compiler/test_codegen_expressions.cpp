@@ -1,0 +1,307 @@
+// Generated code for expressions and attributes: typed attributes, string functions,
+// indexing, projections, and integer arithmetic whose overflow is defined.
+#include "codegen_util.h"
+
+using namespace mmtc::test;
+
+TEST_CASE("attributes: shorthand, typed with masking, conditional", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol attrs {
+    id 7;
+    header { a : u16; b : u8; }
+    let c = a * 256 + b;
+    attribute a, b;
+    attribute c;
+    attribute low : u8 = a;
+    attribute nine : u9 = 0xffff;
+    attribute wide : u64 = a - 0x10000;
+    attribute flag : bool = b == 3;
+    attribute only_if : u8 = b if a > 0x100;
+}
+)");
+    const mmt_proto& p = lib.proto("attrs");
+    Ctx c(hex("1234 03"));
+    CHECK(c.validate(p).status == MMT_OK);
+    CHECK(c.get(p, "a") == std::to_string(0x1234));
+    CHECK(c.get(p, "c") == std::to_string(0x123403));
+    CHECK(c.get(p, "low") == std::to_string(0x34));
+    CHECK(c.get(p, "nine") == std::to_string(0x1ff));
+    CHECK(c.get(p, "wide") == std::to_string(uint64_t(0x1234) - 0x10000));
+    CHECK(c.get(p, "flag") == "1");
+    CHECK(c.get(p, "only_if") == "3");
+    bool present = false;
+    mmt_value v = c.value(p, "a", present);
+    CHECK(v.type == MMT_T_UINT);
+    CHECK(c.value(p, "flag", present).type == MMT_T_BOOL);
+    Ctx small(hex("0010 04"));
+    CHECK(small.get(p, "only_if") == "<absent>");
+    CHECK(small.get(p, "flag") == "0");
+    // Attribute table: names, types and kinds.
+    CHECK(p.n_attrs == 8);
+    CHECK(std::string(p.attrs[0].name) == "a");
+    CHECK(std::string(p.attrs[7].name) == "only_if");
+    CHECK(p.attrs[5].type == MMT_T_UINT);
+    CHECK(p.attrs[6].type == MMT_T_BOOL);
+    for (uint32_t i = 0; i < p.n_attrs; ++i) {
+        CHECK(p.attrs[i].kind == MMT_ATTR_REQUEST);
+        CHECK(p.attrs[i].get != nullptr);
+    }
+}
+
+TEST_CASE("string functions", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol strs {
+    id 7;
+    header { line : bytes until "\r\n"; rest : bytes; }
+    attribute length : u32 = len(line);
+    attribute is_get : bool = starts_with(line, "PUT ", "GET ", "POST ");
+    attribute is_get_ci : bool = istarts_with(line, "get ");
+    attribute ends_http : bool = ends_with(line, "HTTP/1.1", "HTTP/1.0");
+    attribute has_q : bool = contains(line, "?", "#");
+    attribute is_upper : bool = iequals(rest, "  HELLO ");
+    attribute trimmed : string = trim(rest);
+    attribute method : string = split(line, " ", 0);
+    attribute uri : string = split(line, " ", 1);
+    attribute version : string = split(line, " ", 2);
+    attribute fourth : string = split(line, " ", 3);
+    attribute path : string = before(split(line, " ", 1), "?");
+    attribute query : string = after(line, "?");
+    attribute number : u64 = to_int(rest);
+    attribute b0 : u8 = u8(line, 0);
+    attribute w : u16 = u16(line, 0);
+    attribute w3 : u32 = u24(line, 1);
+    attribute d : u32 = u32(line, 0);
+    attribute q : u64 = u64(line, 0);
+    attribute wle : u16 = u16le(line, 0);
+    attribute dle : u32 = u32le(line, 0);
+    attribute qle : u64 = u64le(line, 0);
+    attribute oob : u16 = u16(line, len(line) - 1);
+    attribute small : u32 = min(len(line), 3);
+    attribute big : u32 = max(len(line), 100);
+    attribute c1 : u8 = line[1];
+    attribute far : u8 = line[1000];
+}
+)");
+    const mmt_proto& p = lib.proto("strs");
+    Ctx c(std::string("GET /a?x=1 HTTP/1.1\r\n  hello "));
+    CHECK(c.validate(p).status == MMT_OK);
+    CHECK(c.get(p, "length") == "19");
+    CHECK(c.get(p, "is_get") == "1");
+    CHECK(c.get(p, "is_get_ci") == "1");
+    CHECK(c.get(p, "ends_http") == "1");
+    CHECK(c.get(p, "has_q") == "1");
+    CHECK(c.get(p, "is_upper") == "1");
+    CHECK(c.get(p, "trimmed") == "hello");
+    CHECK(c.get(p, "method") == "GET");
+    CHECK(c.get(p, "uri") == "/a?x=1");
+    CHECK(c.get(p, "version") == "HTTP/1.1");
+    CHECK(c.get(p, "fourth") == "<absent>");
+    CHECK(c.get(p, "path") == "/a");
+    CHECK(c.get(p, "query") == "x=1 HTTP/1.1");
+    CHECK(c.get(p, "number") == "<absent>");
+    CHECK(c.get(p, "b0") == std::to_string('G'));
+    CHECK(c.get(p, "w") == std::to_string(('G' << 8) | 'E'));
+    CHECK(c.get(p, "w3") == std::to_string(('E' << 16) | ('T' << 8) | ' '));
+    CHECK(c.get(p, "d") == std::to_string((uint32_t('G') << 24) | ('E' << 16) | ('T' << 8) | ' '));
+    CHECK(c.get(p, "q") == std::to_string(0x474554202f613f78ull));
+    CHECK(c.get(p, "wle") == std::to_string(('E' << 8) | 'G'));
+    CHECK(c.get(p, "dle") == std::to_string((uint32_t(' ') << 24) | ('T' << 16) | ('E' << 8) | 'G'));
+    CHECK(c.get(p, "qle") == std::to_string(0x783f612f20544547ull));
+    CHECK(c.get(p, "oob") == "<absent>");
+    CHECK(c.get(p, "small") == "3");
+    CHECK(c.get(p, "big") == "100");
+    CHECK(c.get(p, "c1") == std::to_string('E'));
+    CHECK(c.get(p, "far") == "<absent>");
+
+    Ctx other(std::string("post /\r\n 42\t"));
+    CHECK(other.get(p, "is_get") == "0");
+    CHECK(other.get(p, "is_get_ci") == "0");
+    CHECK(other.get(p, "ends_http") == "0");
+    CHECK(other.get(p, "has_q") == "0");
+    CHECK(other.get(p, "query") == "<absent>");
+    CHECK(other.get(p, "path") == "<absent>"); // before(): no separator, no value
+    CHECK(other.get(p, "version") == "<absent>");
+    CHECK(other.get(p, "number") == "42");
+    CHECK(other.get(p, "trimmed") == "42");
+    CHECK(other.get(p, "q") == "<absent>"); // 6 bytes: too short for a u64
+
+    Ctx shortLine(std::string("GE\r\n"));
+    CHECK(shortLine.get(p, "is_get") == "0");
+    CHECK(shortLine.get(p, "ends_http") == "0");
+    CHECK(shortLine.get(p, "uri") == "<absent>");
+    CHECK(shortLine.get(p, "method") == "GE");
+    CHECK(shortLine.get(p, "trimmed") == "");
+    CHECK(shortLine.get(p, "number") == "<absent>");
+
+    Ctx huge(std::string("x\r\n99999999999999999999"));
+    CHECK(huge.get(p, "number") == "<absent>");
+    Ctx limit(std::string("x\r\n9223372036854775807"));
+    CHECK(limit.get(p, "number") == "9223372036854775807");
+    Ctx over(std::string("x\r\n9223372036854775808"));
+    CHECK(over.get(p, "number") == "<absent>");
+}
+
+TEST_CASE("indexing and projections through nested lists", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol proj {
+    id 7;
+    record label { len : u8; text : bytes[len] if len > 0; }
+    record name { labels : label[] until (len == 0) max 8; }
+    record entry { n : name; kind : u8; }
+    header {
+        count   : u8;
+        entries : entry[count] max 4;
+    }
+    attribute first_name : string = join(entries[0].n.labels.text, ".");
+    attribute second_name : string = join(entries[1].n.labels.text, "-");
+    attribute all_labels : string = join(entries.n.labels.text, "/");
+    attribute kinds : u32 = len(entries.kind);
+    attribute last_kind : u8 = last(entries.kind);
+    attribute first_kind : u8 = first(entries).kind;
+    attribute third_text : bytes = entries.n.labels.text[2];
+    attribute label_count : u32 = count(entries.n.labels);
+    attribute first_label_len : u8 = entries[0].n.labels[0].len;
+}
+)");
+    const mmt_proto& p = lib.proto("proj");
+    Ctx c(hex("02 0161 0262 63 00 01 0178 00 02"));
+    CHECK(c.validate(p).status == MMT_OK);
+    CHECK(c.get(p, "first_name") == "a.bc");
+    CHECK(c.get(p, "second_name") == "x");
+    CHECK(c.get(p, "all_labels") == "a/bc/x");
+    CHECK(c.get(p, "kinds") == "2");
+    CHECK(c.get(p, "last_kind") == "2");
+    CHECK(c.get(p, "first_kind") == "1");
+    CHECK(c.get(p, "third_text") == "x");
+    CHECK(c.get(p, "label_count") == "5");
+    CHECK(c.get(p, "first_label_len") == "1");
+
+    Ctx none(hex("00"));
+    CHECK(none.get(p, "first_name") == "<absent>");
+    CHECK(none.get(p, "all_labels") == "");
+    CHECK(none.get(p, "kinds") == "0");
+    CHECK(none.get(p, "last_kind") == "<absent>");
+
+    // Scratch space: join fails cleanly when the buffer is too small.
+    Ctx tiny(hex("02 0161 0262 63 00 01 0178 00 02"));
+    tiny.c.scratch_cap = 2;
+    CHECK(tiny.get(p, "first_name") == "<absent>");
+    tiny.c.scratch_used = 0;
+    tiny.c.scratch_cap = 4;
+    CHECK(tiny.get(p, "first_name") == "a.bc");
+    CHECK(tiny.c.scratch_used == 4);
+    Ctx noScratch(hex("02 0161 0262 63 00 01 0178 00 02"));
+    noScratch.c.scratch = nullptr;
+    noScratch.c.scratch_cap = 0;
+    CHECK(noScratch.get(p, "first_name") == "<absent>");
+}
+
+TEST_CASE("integer arithmetic wraps and never traps", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol arith {
+    id 7;
+    header { a : u64; b : u64; s : u8; }
+    attribute add : u64 = a + b;
+    attribute sub : u64 = a - b;
+    attribute mul : u64 = a * b;
+    attribute div : u64 = a / b;
+    attribute rem : u64 = a % b;
+    attribute shl : u64 = a << s;
+    attribute shr : u64 = a >> s;
+    attribute neg : u64 = -a;
+    attribute inv : u64 = ~a;
+    attribute bits : u64 = a & b | a ^ b;
+    attribute lt : bool = a < b;
+    attribute mn : u64 = min(a, b);
+    attribute within : bool = s in { 1, 3..5 };
+}
+)");
+    const mmt_proto& p = lib.proto("arith");
+    auto run = [&](uint64_t a, uint64_t b, uint8_t s) {
+        std::vector<uint8_t> bytes;
+        for (int i = 7; i >= 0; --i) bytes.push_back(uint8_t(a >> (8 * i)));
+        for (int i = 7; i >= 0; --i) bytes.push_back(uint8_t(b >> (8 * i)));
+        bytes.push_back(s);
+        return Ctx(bytes);
+    };
+    {
+        Ctx c = run(7, 2, 3);
+        c.reset();
+        CHECK(c.get(p, "add") == "9");
+        CHECK(c.get(p, "sub") == "5");
+        CHECK(c.get(p, "mul") == "14");
+        CHECK(c.get(p, "div") == "3");
+        CHECK(c.get(p, "rem") == "1");
+        CHECK(c.get(p, "shl") == "56");
+        CHECK(c.get(p, "shr") == "0");
+        CHECK(c.get(p, "neg") == std::to_string(uint64_t(-7)));
+        CHECK(c.get(p, "inv") == std::to_string(~uint64_t(7)));
+        CHECK(c.get(p, "bits") == std::to_string((7 & 2) | (7 ^ 2)));
+        CHECK(c.get(p, "lt") == "0");
+        CHECK(c.get(p, "mn") == "2");
+        CHECK(c.get(p, "within") == "1");
+    }
+    {
+        Ctx c = run(~0ull, 1, 64);
+        c.reset();
+        CHECK(c.get(p, "add") == "0");
+        CHECK(c.get(p, "mul") == std::to_string(~0ull));
+        CHECK(c.get(p, "shl") == "0"); // shifts by 64 or more give 0
+        CHECK(c.get(p, "shr") == "0");
+        CHECK(c.get(p, "within") == "0");
+        // Integers are signed 64-bit in expressions: all ones is -1.
+        CHECK(c.get(p, "lt") == "1");
+        CHECK(c.get(p, "div") == std::to_string(~0ull));
+    }
+    {
+        Ctx c = run(5, 0, 200);
+        c.reset();
+        CHECK(c.get(p, "div") == "<absent>"); // division by zero: no value
+        CHECK(c.get(p, "rem") == "<absent>");
+        CHECK(c.get(p, "shl") == "0");
+        CHECK(c.get(p, "sub") == "5");
+    }
+    {
+        Ctx c = run(0x8000000000000000ull, ~0ull, 63); // INT64_MIN and -1
+        c.reset();
+        CHECK(c.get(p, "div") == "<absent>");
+        CHECK(c.get(p, "rem") == "<absent>");
+        CHECK(c.get(p, "shr") == "1");
+        CHECK(c.get(p, "neg") == std::to_string(0x8000000000000000ull));
+    }
+}
+
+TEST_CASE("an attribute of an absent field is absent, everywhere it is used", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol absent {
+    id 7;
+    record r { v : u8; }
+    header {
+        f   : u8;
+        opt : r if f == 1;
+        n   : u8 if f == 1;
+    }
+    attribute v : u8 = opt.v;
+    attribute n;
+    attribute n_plus : u16 = n + 1;
+    attribute pick : u8 = f == 1 ? n : 7;
+    attribute guarded : bool = f == 1 and n == 2;
+    attribute via_attr : u16 = n_plus * 2;
+}
+)");
+    const mmt_proto& p = lib.proto("absent");
+    Ctx yes(hex("01 05 02"));
+    CHECK(yes.get(p, "v") == "5");
+    CHECK(yes.get(p, "n_plus") == "3");
+    CHECK(yes.get(p, "pick") == "2");
+    CHECK(yes.get(p, "guarded") == "1");
+    CHECK(yes.get(p, "via_attr") == "6");
+    Ctx no(hex("00"));
+    CHECK(no.validate(p).status == MMT_OK);
+    CHECK(no.get(p, "v") == "<absent>");
+    CHECK(no.get(p, "n") == "<absent>");
+    CHECK(no.get(p, "n_plus") == "<absent>");
+    CHECK(no.get(p, "pick") == "7");
+    CHECK(no.get(p, "guarded") == "0");
+    CHECK(no.get(p, "via_attr") == "<absent>");
+}
