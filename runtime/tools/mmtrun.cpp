@@ -315,7 +315,9 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    mmt::Handler h(*lib);
+    mmt::HandlerOptions ho;
+    ho.count_paths = o.stats;
+    mmt::Handler h(*lib, ho);
     std::vector<int> columns;
     std::vector<std::string> names = o.fields;
     bool perPacket = !o.quiet && (!o.fields.empty() || (!o.flows && !o.stats));

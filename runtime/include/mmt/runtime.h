@@ -154,6 +154,7 @@ struct HandlerOptions {
     uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
     uint32_t max_fragments_bytes = 16u << 20;
     uint32_t fragment_timeout_ms = 30000;
+    bool count_paths = false;                ///< count packets per path prefix (Handler::hierarchy)
 };
 
 /// Statistics of a handler.
@@ -207,7 +208,8 @@ public:
     void finish();
 
     const HandlerStats& stats() const;
-    /// Packets and bytes per protocol path prefix, for a protocol hierarchy summary.
+    /// Packets and bytes per protocol path prefix, for a protocol hierarchy summary
+    /// (counted only with HandlerOptions::count_paths).
     struct PathCount {
         std::string path;
         uint64_t packets = 0;

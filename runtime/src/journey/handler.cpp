@@ -57,15 +57,7 @@ struct Handler::Impl {
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
         pv.table = T;
-        sessions.onEnd = [this](const SessionInfo& s) {
-            for (auto& cb : endCbs) cb(s);
-        };
-        sessions.onStart = [this](const SessionInfo& s) {
-            for (auto& cb : startCbs) cb(s);
-        };
-        sessions.onClassified = [this](const SessionInfo& s) {
-            for (auto& cb : classifiedCbs) cb(s);
-        };
+        // Sessions describe themselves only for callbacks that exist (see the setters below).
     }
 
     struct UserAnalyser {
@@ -370,7 +362,7 @@ struct Handler::Impl {
         resetPacket(raw);
         sessions.beginPacket(raw.ts_ns);
         bool keep = walk(0, raw.data, raw.caplen, nullptr, true, nullptr, -1);
-        countHierarchy(raw);
+        if (opts.count_paths) countHierarchy(raw);
         if (!keep) return Action::Drop;
         for (auto [attr, column] : frameColumns) frameValue(attr, column);
         Action result = Action::Continue;
@@ -511,9 +503,24 @@ bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
 }
 
 void Handler::on_packet(PacketCallback cb) { impl_->packetCbs.push_back(std::move(cb)); }
-void Handler::on_session_start(SessionCallback cb) { impl_->startCbs.push_back(std::move(cb)); }
-void Handler::on_session_classified(SessionCallback cb) { impl_->classifiedCbs.push_back(std::move(cb)); }
-void Handler::on_session_end(SessionCallback cb) { impl_->endCbs.push_back(std::move(cb)); }
+void Handler::on_session_start(SessionCallback cb) {
+    impl_->startCbs.push_back(std::move(cb));
+    impl_->sessions.onStart = [impl = impl_.get()](const SessionInfo& s) {
+        for (auto& f : impl->startCbs) f(s);
+    };
+}
+void Handler::on_session_classified(SessionCallback cb) {
+    impl_->classifiedCbs.push_back(std::move(cb));
+    impl_->sessions.onClassified = [impl = impl_.get()](const SessionInfo& s) {
+        for (auto& f : impl->classifiedCbs) f(s);
+    };
+}
+void Handler::on_session_end(SessionCallback cb) {
+    impl_->endCbs.push_back(std::move(cb));
+    impl_->sessions.onEnd = [impl = impl_.get()](const SessionInfo& s) {
+        for (auto& f : impl->endCbs) f(s);
+    };
+}
 
 bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
     int p = impl_->lib.find_protocol(protocol);

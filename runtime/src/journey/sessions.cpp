@@ -73,7 +73,7 @@ Sessions::~Sessions() {
 
 void Sessions::beginPacket(uint64_t ts_ns) {
     key_.shared_len = key_.a_len = key_.b_len = key_.overflow = 0;
-    addrOff_ = addrLen_ = portOff_ = portLen_ = 0;
+    nKeyParts_ = 0;
     nFlows_ = 0;
     now_ = ts_ns;
     // Expiry runs on packet time and costs only what expires.
@@ -82,23 +82,42 @@ void Sessions::beginPacket(uint64_t ts_ns) {
 }
 
 void Sessions::addKey(int proto, const mmt_proto& p, const mmt_ctx& ctx) {
-    (void)proto;
-    mmt_key before = key_;
+    uint16_t aBefore = key_.a_len;
+    mmt_key saved;
+    saved.shared_len = key_.shared_len;
+    saved.a_len = key_.a_len;
+    saved.b_len = key_.b_len;
     if (!p.key(&ctx, &key_)) {
-        key_ = before;
+        // A key that cannot be read adds nothing (the parts already appended are dropped).
+        key_.shared_len = saved.shared_len;
+        key_.a_len = saved.a_len;
+        key_.b_len = saved.b_len;
         return;
     }
-    if (!p.sides) return;
-    // Single-value sides: remember where they are in the key, for flow records.
-    mmt_value a{}, b{};
-    if (!p.sides(&ctx, &a, &b)) return;
-    uint32_t aLen = uint32_t(key_.a_len - before.a_len);
-    if (a.type == MMT_T_IPV4 || a.type == MMT_T_IPV6) {
-        addrOff_ = uint8_t(before.a_len);
-        addrLen_ = uint8_t(aLen);
-    } else if (a.type == MMT_T_UINT && aLen <= 8) {
-        portOff_ = uint8_t(before.a_len);
-        portLen_ = uint8_t(aLen);
+    if (p.sides && nKeyParts_ < kMaxDepth) keyParts_[nKeyParts_++] = KeyPart{proto, &ctx, aBefore};
+}
+
+/// Where single-value sides (addresses, ports) lie in the key: read once, when a session
+/// is created, for its flow record.
+void Sessions::locateSides(FlowData& d) {
+    d.addr_off = d.addr_len = d.port_off = d.port_len = 0;
+    for (unsigned i = 0; i < nKeyParts_; ++i) {
+        const KeyPart& k = keyParts_[i];
+        const mmt_proto& p = lib_.table->protos[k.proto];
+        mmt_value a{}, b{};
+        if (!p.sides(k.ctx, &a, &b)) continue;
+        if (a.type == MMT_T_IPV4 || a.type == MMT_T_IPV6) {
+            d.addr_off = uint8_t(k.aBefore);
+            d.addr_len = uint8_t(a.len);
+        } else if (a.type == MMT_T_UINT) {
+            // Integers are appended big-endian in as many bytes as their width needs; the
+            // next part (or the end of the side) tells how many.
+            uint16_t end = i + 1 < nKeyParts_ ? keyParts_[i + 1].aBefore : key_.a_len;
+            if (end > k.aBefore && end - k.aBefore <= 8) {
+                d.port_off = uint8_t(k.aBefore);
+                d.port_len = uint8_t(end - k.aBefore);
+            }
+        }
     }
 }
 
@@ -114,10 +133,7 @@ Flow* Sessions::lookup(int proto, const mmt_ctx& ctx, const RawPacket& raw, cons
         FlowTable::canonicalize(key_, canon, high);
         d->app = -1;
         d->flags = high ? kFlowInitiatorHigh : 0;
-        d->addr_off = addrOff_;
-        d->addr_len = addrLen_;
-        d->port_off = portOff_;
-        d->port_len = portLen_;
+        locateSides(*d);
         d->path_len = 0;
         for (const Layer& l : pv.path)
             if (l.proto > 0 && d->path_len < sizeof d->path) d->path[d->path_len++] = uint8_t(l.proto);

@@ -100,8 +100,15 @@ private:
     std::vector<uint32_t> stateOffset_; // per protocol index: offset of its state in the blob, or 0
     mmt_key key_{};
     uint64_t now_ = 0;
-    // Where the addresses and ports of the packet's key lie, as key parts are appended.
-    uint8_t addrOff_ = 0, addrLen_ = 0, portOff_ = 0, portLen_ = 0;
+    // Key parts of protocols whose sides are single values, in path order.
+    struct KeyPart {
+        int proto;
+        const mmt_ctx* ctx;
+        uint16_t aBefore; // side a's length before the protocol's parts
+    };
+    KeyPart keyParts_[kMaxDepth];
+    unsigned nKeyParts_ = 0;
+    void locateSides(FlowData& d);
     std::vector<uint8_t> fragKey_;
     Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
     unsigned nFlows_ = 0;

@@ -1,0 +1,79 @@
+// The journey benchmark: every packet of a capture through the full journey (flows,
+// classification, flow records), after loading the capture into memory. Reports time
+// per packet; run it under `valgrind --tool=callgrind --toggle-collect='*Handler::process*'`
+// (bench/callgrind.sh does) for instructions per packet, which are stable on noisy machines.
+// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]...
+#include "input/capture.h"
+#include "mmt/runtime.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]...\n");
+        return 2;
+    }
+    int repeat = 1;
+    std::vector<std::string> attrs;
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-e" && i + 1 < argc) attrs.push_back(argv[++i]);
+        else repeat = std::max(1, std::atoi(argv[i]));
+    }
+    // The capture in memory: reading the file is not what is measured.
+    struct Stored {
+        std::vector<uint8_t> bytes;
+        mmt::RawPacket raw;
+    };
+    std::vector<Stored> packets;
+    mmt::CaptureSource src;
+    if (!src.open_file(argv[1])) {
+        std::fprintf(stderr, "journey_bench: %s\n", src.error().c_str());
+        return 2;
+    }
+    mmt::Packet p;
+    while (src.next(p) == mmt::ReadStatus::Ok) {
+        Stored s;
+        s.bytes.assign(p.data, p.data + p.caplen);
+        s.raw.caplen = p.caplen;
+        s.raw.wirelen = p.wirelen;
+        s.raw.linktype = p.linktype;
+        s.raw.ts_ns = p.ts_ns();
+        packets.push_back(std::move(s));
+    }
+    for (auto& s : packets) s.raw.data = s.bytes.data();
+
+    std::string err;
+    auto lib = mmt::ProtocolLibrary::load(mmt::LoadOptions{}, err);
+    if (!lib) {
+        std::fprintf(stderr, "journey_bench: %s\n", err.c_str());
+        return 3;
+    }
+    uint64_t flows = 0, rows = 0;
+    double best = 1e300;
+    for (int r = 0; r < repeat; ++r) {
+        mmt::Handler h(*lib);
+        std::vector<int> cols;
+        for (const auto& a : attrs) cols.push_back(h.request(a));
+        if (!cols.empty())
+            h.on_packet([&](const mmt::PacketView& v) {
+                for (int c : cols) rows += v.values(c).size();
+                return mmt::Action::Continue;
+            });
+        h.on_session_end([&](const mmt::SessionInfo&) { ++flows; });
+        auto t0 = std::chrono::steady_clock::now();
+        for (const auto& s : packets) h.process(s.raw);
+        h.finish();
+        double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        best = std::min(best, ns);
+    }
+    std::printf("packets %zu, flows %llu, values %llu\n", packets.size(), static_cast<unsigned long long>(flows / repeat),
+                static_cast<unsigned long long>(rows / repeat));
+    std::printf("best of %d: %.1f ns/packet, %.2f Mpackets/s\n", repeat, best / double(packets.size()),
+                double(packets.size()) / best * 1e3);
+    return 0;
+}
