@@ -379,6 +379,13 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
                       std::isalpha(static_cast<unsigned char>(n[1]))))
                     kept.push_back(n);
             names = std::move(kept);
+            if (expr) {
+                // What can start an expression is part of "an expression".
+                kept.clear();
+                for (auto& n : names)
+                    if (n != "'('" && n != "'-'" && n != "'~'") kept.push_back(n);
+                names = std::move(kept);
+            }
             names.insert(names.begin(), expr ? "an expression" : "a name");
         } else if (expr) {
             names.insert(names.begin(), "a literal");
