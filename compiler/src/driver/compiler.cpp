@@ -86,9 +86,10 @@ bool Compiler::check() {
     auto t0 = std::chrono::steady_clock::now();
     bool syntaxOk = true;
     for (uint32_t id = 1; id <= m.sm.size(); ++id) {
-        unsigned before = m.diags.errorCount();
+        // Null only after syntax errors; a tree with errors found while building it (an
+        // item given twice, a bad escape) is still checked, so independent errors show too.
         auto file = parseFile(m.sm, id, m.diags);
-        if (m.diags.errorCount() != before || !file) {
+        if (!file) {
             syntaxOk = false;
             continue;
         }

@@ -200,7 +200,8 @@ class BoundsChecker {
             checkConstants(*f.size);
             checkLength(*f.size, "the size of " + label);
         }
-        if (!f.isList || f.max) return;
+        // A list with no extent at all was reported while the tree was built.
+        if (!f.isList || f.max || f.extent == ast::Extent::Single) return;
         if (f.extent == ast::Extent::Count && f.count && f.count->type.isInt()) {
             Interval i = intervalOf(*f.count);
             if (i.known && i.hi <= Int128(kImplicitListBound)) return;
