@@ -36,7 +36,7 @@ protoItem
 
 assignment : name '=' expr ';' ;
 
-lengthName : 'header_length' | 'payload_length' | 'pdu_length' ;
+lengthName : 'header_length' | 'payload_length' | 'pdu_length' | 'pdu_body' ;
 
 overRule
     : 'when' expr                                                     # overWhen
@@ -123,7 +123,7 @@ primary
 name
     : IDENT
     | 'protocol' | 'id' | 'byteorder' | 'over' | 'ports' | 'header' | 'body' | 'record'
-    | 'let' | 'header_length' | 'payload_length' | 'pdu_length' | 'pdu' | 'until'
+    | 'let' | 'header_length' | 'payload_length' | 'pdu_length' | 'pdu_body' | 'pdu' | 'until'
     | 'attribute' | 'event' | 'on' | 'key' | 'session' | 'timeout' | 'state' | 'update'
     | 'classify' | 'by' | 'value' | 'port' | 'when' | 'weight' | 'requires' | 'switch'
     | 'size' | 'max' | 'default' | 'stream' | 'fragment'

@@ -332,6 +332,7 @@ struct Protocol {
     std::optional<LengthDef> headerLength;
     std::optional<LengthDef> payloadLength;
     std::optional<LengthDef> pduLength;
+    std::optional<LengthDef> pduBody; // bytes after a `pdu until` head that belong to the PDU
     std::optional<std::string> pduUntil;
     SourceRange pduUntilRange;
     std::vector<std::unique_ptr<Attribute>> attributes;

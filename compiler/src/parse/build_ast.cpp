@@ -550,6 +550,7 @@ class AstBuilder {
             std::string which = c->lengthName()->getText();
             std::optional<ast::LengthDef>& slot = which == "header_length"    ? p.headerLength
                                                   : which == "payload_length" ? p.payloadLength
+                                                  : which == "pdu_body"       ? p.pduBody
                                                                               : p.pduLength;
             if (!firstOf(which.c_str(), slot.has_value(), slot ? slot->range : SourceRange{}, r, p))
                 return;

@@ -233,6 +233,7 @@ void checkBounds(SemaContext& ctx) {
         len(p->headerLength, "'header_length'");
         len(p->payloadLength, "'payload_length'");
         len(p->pduLength, "'pdu_length'");
+        if (p->pduBody) bc.checkConstants(*p->pduBody->value);
         for (const auto& l : p->lets) bc.checkConstants(*l->value);
         for (const auto& a : p->attributes) {
             if (a->value && !a->shorthand) bc.checkConstants(*a->value);

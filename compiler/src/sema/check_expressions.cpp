@@ -131,6 +131,26 @@ ast::Type ExprChecker::checkName(ast::Expr& e, const Env& env) {
             e.ref.builtin = "direction";
             return ast::Type::integer(1);
         }
+        if (n == "remaining") {
+            // Bytes left in the region being parsed, where the field starts.
+            if (!env.fieldLevel || env.noRemaining) {
+                ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'remaining'", env.what);
+                return ast::Type::error();
+            }
+            e.ref.kind = ast::Ref::Builtin;
+            e.ref.builtin = "remaining";
+            return ast::Type::integer(32);
+        }
+        if (n == "message") {
+            // The protocol's own bytes, from its first header byte to the end of its data.
+            if (env.fieldLevel) {
+                ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'message'", env.what);
+                return ast::Type::error();
+            }
+            e.ref.kind = ast::Ref::Builtin;
+            e.ref.builtin = "message";
+            return ast::Type::of(ast::Type::Bytes);
+        }
         if (n == "linktype" && env.proto->builtin) {
             e.ref.kind = ast::Ref::Builtin;
             e.ref.builtin = "linktype";
@@ -578,6 +598,48 @@ ast::Type ExprChecker::checkMember(ast::Expr& e, const Env& env) {
     return l;
 }
 
+/// `find(list, cond)`: the first element for which cond holds; `any(list, cond)`: whether
+/// one does. The condition is checked in the element's scope, like `on ... if`.
+ast::Type ExprChecker::checkSearch(ast::Expr& e, const Env& env) {
+    const std::string& f = e.text;
+    if (e.operands.size() != 2) {
+        ctx_.diags.report(DiagKind::WrongArity, e.range, f, "2 arguments", e.operands.size());
+        return ast::Type::error();
+    }
+    ast::Type lt = check(*e.operands[0], env);
+    if (lt.isError()) return lt;
+    if (lt.kind != ast::Type::List) {
+        ctx_.diags.report(DiagKind::ArgumentType, e.operands[0]->range, 1, f, "a list", typeName(lt));
+        return ast::Type::error();
+    }
+    Env inner = env;
+    if (lt.elem == ast::Type::Record) inner.element = lt.record;
+    ast::Type c = expectBool(*e.operands[1], inner);
+    if (c.isError()) return c;
+    return f == "any" ? ast::Type::of(ast::Type::Bool) : elementType(lt);
+}
+
+/// `offset(field)`: where a field's bytes start, from the protocol's first byte.
+ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
+    if (e.operands.size() != 1) {
+        ctx_.diags.report(DiagKind::WrongArity, e.range, "offset", "1 argument", e.operands.size());
+        return ast::Type::error();
+    }
+    ast::Expr& a = *e.operands[0];
+    ast::Type t = check(a, env);
+    if (t.isError()) return t;
+    bool isField = (a.kind == ast::Expr::Kind::Name || a.kind == ast::Expr::Kind::Member) &&
+                   a.ref.kind == ast::Ref::Field;
+    bool hasBytes = t.kind == ast::Type::Bytes || t.kind == ast::Type::Record || t.kind == ast::Type::List ||
+                    t.kind == ast::Type::Mac || t.kind == ast::Type::Ipv4 || t.kind == ast::Type::Ipv6;
+    if (!isField || !hasBytes) {
+        ctx_.diags.report(DiagKind::ArgumentType, a.range, 1, "offset",
+                          "a field of bytes, an address, a record or a list", typeName(t));
+        return ast::Type::error();
+    }
+    return ast::Type::integer(32);
+}
+
 ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
     if (env.fieldLevel) {
         ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'parent'", env.what);
@@ -623,6 +685,8 @@ ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
 ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     const std::string& f = e.text;
     auto& args = e.operands;
+    if (f == "find" || f == "any") return checkSearch(e, env);
+    if (f == "offset") return checkOffset(e, env);
     std::vector<ast::Type> ts;
     for (auto& a : args) ts.push_back(check(*a, env));
     for (const auto& t : ts)
@@ -674,6 +738,14 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
             return T::error();
         }
         return T::integer(32);
+    }
+    if (f == "domain_name") {
+        if (!arity(2, 2) || !needBytes(0) || !needInt(1)) return T::error();
+        return T::of(T::String);
+    }
+    if (f == "chunked_length") {
+        if (!arity(1, 1) || !needBytes(0)) return T::error();
+        return T::integer(64);
     }
     if (f == "count") {
         if (!arity(1, 1) || !needList(0)) return T::error();

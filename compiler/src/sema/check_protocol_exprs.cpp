@@ -98,6 +98,7 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
             env.fieldLevel = true;
             env.orderStructure = nullptr;
             env.what = "a state initialiser";
+            env.noRemaining = true;
             ast::Type t = check(*v->init, env);
             if (!t.isError() && v->init->kind != ast::Expr::Kind::Int &&
                 v->init->kind != ast::Expr::Kind::Bool)
@@ -128,6 +129,13 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
     lengthDef(p.headerLength, "'header_length'", false);
     lengthDef(p.payloadLength, "'payload_length'", false);
     lengthDef(p.pduLength, "'pdu_length'", false);
+    if (p.pduBody) {
+        // Evaluated on a PDU head: `payload` is what follows the head so far.
+        Env env = full;
+        env.what = "'pdu_body'";
+        env.allowState = false;
+        expectInt(*p.pduBody->value, env, "'pdu_body'");
+    }
 
     for (auto& a : p.attributes) checkAttribute(*a, &p);
 

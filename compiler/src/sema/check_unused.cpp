@@ -44,7 +44,7 @@ void checkUnused(SemaContext& ctx) {
             if (e) markLets(*e, lets);
         };
         for (const auto& l : p->lets) mark(l->value);
-        for (const auto* d : {&p->headerLength, &p->payloadLength, &p->pduLength})
+        for (const auto* d : {&p->headerLength, &p->payloadLength, &p->pduLength, &p->pduBody})
             if (*d) mark((*d)->value);
         for (const auto& a : p->attributes) {
             mark(a->value); // a shorthand's value names the let it exports

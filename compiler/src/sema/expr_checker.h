@@ -20,6 +20,7 @@ struct Env {
     unsigned limit = UINT_MAX;
     const ast::Field* self = nullptr; // a field's own `requires` may name the field
     bool allowPayload = false;
+    bool noRemaining = false; // field-level, but not at a parsing position (state initialisers)
     bool allowState = false;
     bool allowDirection = true;
     const char* what = "an expression"; // for messages: "cannot be used in <what>"
@@ -52,6 +53,8 @@ class ExprChecker {
     ast::Type checkMember(ast::Expr& e, const Env& env);
     ast::Type checkParentMember(ast::Expr& e, const Env& env);
     ast::Type checkCall(ast::Expr& e, const Env& env);
+    ast::Type checkSearch(ast::Expr& e, const Env& env);
+    ast::Type checkOffset(ast::Expr& e, const Env& env);
     ast::Type checkBinary(ast::Expr& e, const Env& env);
     ast::Type typeAttribute(ast::Attribute& a, ast::Protocol* proto);
     const Symbol* lookup(const Env& env, const std::string& name, bool& fromRecord);
