@@ -13,7 +13,7 @@ protocolDecl : 'protocol' name '{' protoItem* '}' ;
 protoItem
     : 'id' INT ';'                                                    # idItem
     | 'byteorder' name ';'                                            # byteOrderItem
-    | 'over' name (',' name)* overRule weightClause? ';'              # overItem
+    | 'over' name (',' name)* overRule weightClause? quoted='quoted'? ';' # overItem
     | 'ports' '(' expr ',' expr ')' ';'                               # portsItem
     | 'header' '{' fieldItem* '}'                                     # headerItem
     | 'body' '{' fieldItem* '}'                                       # bodyItem
@@ -126,7 +126,7 @@ name
     | 'let' | 'header_length' | 'payload_length' | 'pdu_length' | 'pdu_body' | 'pdu' | 'until'
     | 'attribute' | 'event' | 'on' | 'key' | 'session' | 'timeout' | 'state' | 'update'
     | 'classify' | 'by' | 'value' | 'port' | 'when' | 'weight' | 'requires' | 'switch'
-    | 'size' | 'max' | 'default' | 'stream' | 'fragment'
+    | 'size' | 'max' | 'default' | 'stream' | 'fragment' | 'quoted'
     ;
 
 INT      : [0-9]+ | '0x' [0-9a-fA-F]+ | '0b' [01]+ ;

@@ -12,7 +12,7 @@ namespace mmtc {
 /// Native code for a protocol library, loaded in this process. The table stays valid
 /// for as long as the Library lives.
 class Library {
-public:
+  public:
     enum class Origin { Compiled, Cache, Object };
     ~Library();
     const mmt_library* table() const;
@@ -21,7 +21,7 @@ public:
     struct Impl;
     Library(std::unique_ptr<Impl> impl, Origin origin);
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
     Origin origin_;
 };
@@ -48,7 +48,7 @@ struct PhaseTimes {
 
 /// One compilation: a set of spec files, checked together.
 class Compiler {
-public:
+  public:
     Compiler();
     ~Compiler();
     Compiler(const Compiler&) = delete;
@@ -91,7 +91,7 @@ public:
     struct Impl;
     Impl& impl() { return *impl_; }
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -265,6 +265,7 @@ struct Over {
     std::vector<CaseValue> ports;
     std::optional<uint64_t> weight;
     SourceRange weightRange;
+    bool quoted = false; // the payload quotes another packet (ICMP errors): no sessions from it
     const Protocol* parentProto = nullptr; // sema
 };
 

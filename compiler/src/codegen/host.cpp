@@ -38,6 +38,97 @@ int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out) {
     return 1;
 }
 
+int32_t mmt_rt_match_any(const uint8_t* p, int64_t n, const uint8_t* table, int32_t mode) {
+    unsigned count = table[0];
+    const uint8_t* lit = table + 1;
+    for (unsigned i = 0; i < count; ++i) {
+        int64_t len = lit[0];
+        const uint8_t* bytes = lit + 1;
+        lit += 1 + len;
+        if (len > n) continue;
+        switch (mode) {
+        case 0:
+            if (std::memcmp(p, bytes, size_t(len)) == 0) return 1;
+            break;
+        case 1:
+            if (mmt_rt_icase_eq(p, bytes, len)) return 1;
+            break;
+        case 2:
+            if (std::memcmp(p + (n - len), bytes, size_t(len)) == 0) return 1;
+            break;
+        default:
+            if (mmt_rt_find(p, n, bytes, len) >= 0) return 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t off) {
+    if (!ctx->scratch || off < 0) return -1;
+    const uint32_t start = ctx->scratch_used;
+    uint8_t* out = ctx->scratch + start;
+    const uint32_t room = ctx->scratch_cap - start;
+    uint32_t len = 0;
+    int hops = 0;
+    for (int64_t pos = off;;) {
+        if (pos >= n) return -1;
+        uint8_t b = p[pos];
+        if (b == 0) break;
+        if ((b & 0xc0) == 0xc0) {
+            if (pos + 1 >= n || ++hops > 16) return -1;
+            pos = int64_t((b & 0x3f) << 8 | p[pos + 1]);
+            continue;
+        }
+        if (b & 0xc0) return -1; // reserved label types
+        if (pos + 1 + b > n) return -1;
+        uint32_t need = (len ? 1u : 0u) + b;
+        if (len + need > 255 || len + need > room) return -1;
+        if (len) out[len++] = '.';
+        std::memcpy(out + len, p + pos + 1, b);
+        len += b;
+        pos += 1 + b;
+    }
+    ctx->scratch_used = start + len;
+    return len;
+}
+
+/// Parses "\r\n" at `p[i]`.
+static bool crlf(const uint8_t* p, int64_t n, int64_t i) { return i + 1 < n && p[i] == '\r' && p[i + 1] == '\n'; }
+
+int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n) {
+    int64_t pos = 0;
+    for (;;) {
+        // chunk-size in hex, then extensions up to CRLF
+        uint64_t size = 0;
+        int digits = 0;
+        for (; pos < n; ++pos, ++digits) {
+            uint8_t c = p[pos];
+            int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (v < 0) break;
+            if (size >> 40) return -1; // a terabyte chunk is no chunk
+            size = size << 4 | uint64_t(v);
+        }
+        if (digits == 0) return -1;
+        while (pos < n && !crlf(p, n, pos)) ++pos;
+        if (!crlf(p, n, pos)) return -1;
+        pos += 2;
+        if (size == 0) {
+            // trailer fields, then the empty line
+            while (!crlf(p, n, pos)) {
+                while (pos < n && !crlf(p, n, pos)) ++pos;
+                if (!crlf(p, n, pos)) return -1;
+                pos += 2;
+            }
+            return pos + 2;
+        }
+        if (int64_t(size) > n - pos) return -1;
+        pos += int64_t(size);
+        if (!crlf(p, n, pos)) return -1;
+        pos += 2;
+    }
+}
+
 int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start) {
     int64_t s = 0, e = n;
     while (s < e && (p[s] == ' ' || p[s] == '\t')) ++s;
@@ -46,8 +137,15 @@ int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start) {
     return e - s;
 }
 
-void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t* runs, int32_t n, int32_t status,
-                  int32_t reason) {
+void mmt_rt_fail(mmt_parse_result* r, uint32_t code, int64_t offset) {
+    r->status = code & 0xff;
+    r->fail_reason = (code >> 8) & 0xff;
+    r->fail_field = int32_t(code >> 16) - 1;
+    r->fail_offset = uint32_t(offset);
+}
+
+void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t* runs, int32_t n,
+                  int32_t status, int32_t reason) {
     int32_t k = 0;
     while (k + 1 < n && avail >= runs[2 * k]) ++k;
     r->status = uint32_t(status);
@@ -57,7 +155,8 @@ void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t
 }
 
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
-    if (!ctx->scratch || n < 0 || uint64_t(ctx->scratch_used) + uint64_t(n) > ctx->scratch_cap) return nullptr;
+    if (!ctx->scratch || n < 0 || uint64_t(ctx->scratch_used) + uint64_t(n) > ctx->scratch_cap)
+        return nullptr;
     uint8_t* dst = ctx->scratch + ctx->scratch_used;
     if (n) std::memcpy(dst, p, size_t(n));
     ctx->scratch_used += uint32_t(n);
@@ -77,12 +176,18 @@ const HostSymbol* hostSymbols(unsigned& count) {
         {"mmt_rt_icase_eq", reinterpret_cast<void*>(&mmt_rt_icase_eq)},
         {"mmt_rt_to_int", reinterpret_cast<void*>(&mmt_rt_to_int)},
         {"mmt_rt_trim", reinterpret_cast<void*>(&mmt_rt_trim)},
+        {"mmt_rt_match_any", reinterpret_cast<void*>(&mmt_rt_match_any)},
+        {"mmt_rt_domain_name", reinterpret_cast<void*>(&mmt_rt_domain_name)},
+        {"mmt_rt_chunked_length", reinterpret_cast<void*>(&mmt_rt_chunked_length)},
         {"mmt_rt_short", reinterpret_cast<void*>(&mmt_rt_short)},
+        {"mmt_rt_fail", reinterpret_cast<void*>(&mmt_rt_fail)},
         {"mmt_rt_scratch_append", reinterpret_cast<void*>(&mmt_rt_scratch_append)},
         {"mmt_rt_scratch_mark", reinterpret_cast<void*>(&mmt_rt_scratch_mark)},
         {"memcmp", reinterpret_cast<void*>(&std::memcmp)},
-        {"memcpy", reinterpret_cast<void*>(static_cast<void* (*)(void*, const void*, size_t)>(&std::memcpy))},
-        {"memset", reinterpret_cast<void*>(static_cast<void* (*)(void*, int, size_t)>(&std::memset))},
+        {"memcpy",
+         reinterpret_cast<void*>(static_cast<void* (*)(void*, const void*, size_t)>(&std::memcpy))},
+        {"memset",
+         reinterpret_cast<void*>(static_cast<void* (*)(void*, int, size_t)>(&std::memset))},
     };
     count = sizeof(table) / sizeof(table[0]);
     return table;

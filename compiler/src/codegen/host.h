@@ -13,12 +13,26 @@ int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t pat
 int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n);
 /// Parses optional spaces, then decimal digits: 1 and *out on success, 0 otherwise.
 int32_t mmt_rt_to_int(const uint8_t* p, int64_t n, int64_t* out);
+/// Whether `p[0..n)` starts with (mode 0), starts with ignoring ASCII case (1), ends with
+/// (2) or contains (3) one of the literals of `table`: a count, then (length, bytes) each.
+int32_t mmt_rt_match_any(const uint8_t* p, int64_t n, const uint8_t* table, int32_t mode);
+/// The DNS name at `off` in the message `p[0..n)` (RFC 1035 4.1.4: compression pointers
+/// followed, at most 16 of them), its labels joined by '.', appended to the scratch memory.
+/// Returns its length, or -1 (nothing appended) when the name is malformed, runs past the
+/// message, exceeds 255 bytes or the scratch memory is full.
+int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t off);
+/// How many bytes a complete HTTP/1.1 chunked body takes at the start of `p[0..n)`: the
+/// chunks, the last chunk, the trailer fields and the final CRLF. -1 when it is cut short
+/// or malformed.
+int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n);
 /// Leading and trailing spaces and tabs of `p[0..n)`: sets *start, returns the length left.
 int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start);
+/// Records a failure in `r`: `code` is status | reason << 8 | (field + 1) << 16.
+void mmt_rt_fail(mmt_parse_result* r, uint32_t code, int64_t offset);
 /// A run of fixed-size fields does not fit in `avail` bytes at `off`: records in `r` the
 /// first field whose end (from `runs`, n pairs of end offset and field index) is beyond.
-void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t* runs, int32_t n, int32_t status,
-                  int32_t reason);
+void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t* runs, int32_t n,
+                  int32_t status, int32_t reason);
 /// Appends bytes to the packet's scratch buffer; the address of the copy, or null when full.
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// Current end of the scratch buffer (where the next append lands).

@@ -24,6 +24,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/IPO/MergeFunctions.h>
+#include <llvm/Transforms/Instrumentation/AddressSanitizer.h>
 
 #include <chrono>
 #include <cstring>
@@ -32,6 +33,20 @@
 #include <sstream>
 
 #include <time.h>
+
+// A compiler built with AddressSanitizer instruments the code it generates too, so that
+// tests and fuzzers catch a generated read outside the packet where it happens (generated
+// code is otherwise invisible to the sanitizer). Production builds are unaffected.
+#if defined(__SANITIZE_ADDRESS__)
+#define MMT_ASAN_JIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MMT_ASAN_JIT 1
+#endif
+#endif
+#ifndef MMT_ASAN_JIT
+#define MMT_ASAN_JIT 0
+#endif
 
 namespace mmtc::codegen {
 
@@ -54,7 +69,9 @@ std::string errorText(llvm::Error e) {
 }
 
 double wallNow() {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 double cpuNow() {
@@ -83,8 +100,8 @@ HostTarget hostTarget() {
 }
 
 std::string buildInfo(const HostTarget& t) {
-    return "llvm " LLVM_VERSION_STRING "; abi " + std::to_string(MMT_ABI_VERSION) + "; " + t.triple + "; " + t.cpu +
-           "; " + t.features;
+    return "llvm " LLVM_VERSION_STRING "; abi " + std::to_string(MMT_ABI_VERSION) + "; " +
+           t.triple + "; " + t.cpu + "; " + t.features + (MMT_ASAN_JIT ? "; asan" : "");
 }
 
 std::unique_ptr<llvm::TargetMachine> makeTargetMachine(std::string& error) {
@@ -124,14 +141,31 @@ void optimize(llvm::Module& m, llvm::TargetMachine* tm) {
         merge.run(m, mam);
     }
     llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+    // ... and again after it, for functions that became identical (the backend is the
+    // dearer half of compile time, and it works per function).
+    mpm.addPass(llvm::MergeFunctionsPass());
+#if MMT_ASAN_JIT
+    // As clang places it: after optimization. Globals are left alone (their registration
+    // would need the module's constructors to run); loads and stores are checked.
+    for (llvm::Function& f : m)
+        if (!f.isDeclaration()) f.addFnAttr(llvm::Attribute::SanitizeAddress);
+    llvm::AddressSanitizerOptions asan;
+    asan.UseAfterReturn = llvm::AsanDetectStackUseAfterReturnMode::Never;
+    mpm.addPass(llvm::RequireAnalysisPass<llvm::ASanGlobalsMetadataAnalysis, llvm::Module>());
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(llvm::AddressSanitizerPass(asan)));
+#endif
     mpm.run(m, mam);
 }
 
 } // namespace
 
 Stopwatch::Stopwatch() : wall0(wallNow()), cpu0(cpuNow()) {}
-double Stopwatch::wallMs() const { return wallNow() - wall0; }
-double Stopwatch::cpuMs() const { return cpuNow() - cpu0; }
+double Stopwatch::wallMs() const {
+    return wallNow() - wall0;
+}
+double Stopwatch::cpuMs() const {
+    return cpuNow() - cpu0;
+}
 
 struct NativeLibrary::Impl {
     std::unique_ptr<llvm::orc::LLJIT> jit;
@@ -140,9 +174,12 @@ struct NativeLibrary::Impl {
 
 NativeLibrary::NativeLibrary() : impl_(std::make_unique<Impl>()) {}
 NativeLibrary::~NativeLibrary() = default;
-const mmt_library* NativeLibrary::table() const { return impl_->table; }
+const mmt_library* NativeLibrary::table() const {
+    return impl_->table;
+}
 
-std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object, std::string& error) {
+std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object,
+                                                         std::string& error) {
     initTargets();
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) {
@@ -163,12 +200,25 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             llvm::pointerToJITTargetAddress(hs[i].address), llvm::JITSymbolFlags::Exported);
     // LLVM may turn memcmp(...) == 0 into bcmp.
     symbols[(*jit)->mangleAndIntern("bcmp")] = llvm::JITEvaluatedSymbol(
-        llvm::pointerToJITTargetAddress(reinterpret_cast<void*>(&std::memcmp)), llvm::JITSymbolFlags::Exported);
+        llvm::pointerToJITTargetAddress(reinterpret_cast<void*>(&std::memcmp)),
+        llvm::JITSymbolFlags::Exported);
     if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(symbols))) {
         error = errorText(std::move(err));
         return nullptr;
     }
-    auto buf = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()), "mmt-library");
+#if MMT_ASAN_JIT
+    // Instrumented code calls the sanitizer's runtime, which this process has loaded.
+    auto asanRuntime = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+        (*jit)->getDataLayout().getGlobalPrefix(),
+        [](const llvm::orc::SymbolStringPtr& name) { return (*name).startswith("__asan_"); });
+    if (!asanRuntime) {
+        error = errorText(asanRuntime.takeError());
+        return nullptr;
+    }
+    (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
+#endif
+    auto buf = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()),
+                                                    "mmt-library");
     if (auto err = (*jit)->addObjectFile(std::move(buf))) {
         error = errorText(std::move(err));
         return nullptr;
@@ -181,7 +231,8 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     std::string expected = buildInfo(hostTarget());
     const char* got = reinterpret_cast<const char*>(info->getAddress());
     if (expected != got) {
-        error = "protocol library was built for another machine or version (" + std::string(got) + ")";
+        error =
+            "protocol library was built for another machine or version (" + std::string(got) + ")";
         return nullptr;
     }
     auto sym = (*jit)->lookup(MMT_LIBRARY_SYMBOL);
@@ -193,14 +244,15 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     lib->impl_->table = reinterpret_cast<const mmt_library*>(sym->getAddress());
     lib->impl_->jit = std::move(*jit);
     if (lib->impl_->table->abi_version != MMT_ABI_VERSION) {
-        error = "protocol library has ABI version " + std::to_string(lib->impl_->table->abi_version);
+        error =
+            "protocol library has ABI version " + std::to_string(lib->impl_->table->abi_version);
         return nullptr;
     }
     return lib;
 }
 
-bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText, bool optimizeIr,
-                 Timings& timings, std::string& error) {
+bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText,
+                 bool optimizeIr, Timings& timings, std::string& error) {
     Stopwatch t0;
     auto tm = makeTargetMachine(error);
     if (!tm) return false;
@@ -213,7 +265,8 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     {
         std::string info = buildInfo(hostTarget());
         llvm::Constant* str = llvm::ConstantDataArray::getString(ctx, info, true);
-        new llvm::GlobalVariable(m, str->getType(), true, llvm::GlobalValue::ExternalLinkage, str, "mmt_build_info");
+        new llvm::GlobalVariable(m, str->getType(), true, llvm::GlobalValue::ExternalLinkage, str,
+                                 "mmt_build_info");
     }
     timings.lowerMs = t0.wallMs();
     timings.cpuLowerMs = t0.cpuMs();
@@ -250,6 +303,20 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     return true;
 }
 
-std::string targetDescription() { return buildInfo(hostTarget()); }
+std::string targetDescription() {
+    return buildInfo(hostTarget());
+}
+
+std::vector<AbiLayout> abiLayouts() {
+    std::vector<AbiLayout> out;
+    std::string error;
+    auto tm = makeTargetMachine(error);
+    if (!tm) return out;
+    llvm::LLVMContext ctx;
+    llvm::Module m("abi", ctx);
+    m.setDataLayout(tm->createDataLayout());
+    for (const AbiStruct& a : abiStructs(m)) out.push_back(AbiLayout{a.name, a.size, a.offsets});
+    return out;
+}
 
 } // namespace mmtc::codegen

@@ -34,19 +34,20 @@ struct Stopwatch {
     double wallMs() const;
     double cpuMs() const;
 
-private:
+  private:
     double wall0, cpu0;
 };
 
 /// Native code loaded into this process; owns it for as long as it lives.
 class NativeLibrary {
-public:
+  public:
     ~NativeLibrary();
     const mmt_library* table() const;
     /// Links an object made by buildObject (for this host) and finds its library table.
-    static std::unique_ptr<NativeLibrary> fromObject(const std::vector<char>& object, std::string& error);
+    static std::unique_ptr<NativeLibrary> fromObject(const std::vector<char>& object,
+                                                     std::string& error);
 
-private:
+  private:
     NativeLibrary();
     struct Impl;
     std::unique_ptr<Impl> impl_;
@@ -54,8 +55,16 @@ private:
 
 /// Lowers, optimizes at O2 and emits a relocatable object for the host CPU.
 /// `irText`, when given, receives the IR (after optimization when `optimizeIr`).
-bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText, bool optimizeIr,
-                 Timings& timings, std::string& error);
+bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText,
+                 bool optimizeIr, Timings& timings, std::string& error);
+
+/// Size and field offsets of each abi.h struct as generated code lays it out on this host.
+struct AbiLayout {
+    std::string name;
+    unsigned long long size = 0;
+    std::vector<unsigned long long> offsets;
+};
+std::vector<AbiLayout> abiLayouts();
 
 /// LLVM version, ABI version, triple, CPU and features: what a cached object depends on.
 std::string targetDescription();

@@ -45,8 +45,9 @@ using llvm::BasicBlock;
 using llvm::Function;
 using llvm::Value;
 
-constexpr uint64_t kDefaultWeightValue = 100; // `over ... when`, `classify by value`, `classify when`
-constexpr uint64_t kDefaultWeightPort = 10;   // port rules: the weakest evidence
+constexpr uint64_t kDefaultWeightValue =
+    100;                                    // `over ... when`, `classify by value`, `classify when`
+constexpr uint64_t kDefaultWeightPort = 10; // port rules: the weakest evidence
 
 /// The bytes a walk may read: [.., end). A declared size (`size n`, a switch size) is a
 /// region of its own: running past it is malformed, whereas running past the data is
@@ -112,6 +113,10 @@ struct FnState {
     bool checkRequires = false;
     std::vector<Scope*> scopes;
     std::vector<std::unique_ptr<Scope>> ownedScopes;
+    // The parsing position field-level expressions see (`remaining`): the start of the
+    // item being parsed and the end of its region.
+    Value* posOff = nullptr;
+    Value* posEnd = nullptr;
     // header_len / payload_len, from the parse result or computed by calling validate
     Value* headerLen = nullptr;
     Value* payloadLen = nullptr;
@@ -131,8 +136,9 @@ struct FnState {
 
 /// Sends failures to `bb`, silently, until destroyed.
 class Redirect {
-public:
-    Redirect(FnState& st, BasicBlock* bb) : st_(st), bb_(st.failBB), trunc_(st.failTrunc), mode_(st.mode) {
+  public:
+    Redirect(FnState& st, BasicBlock* bb)
+        : st_(st), bb_(st.failBB), trunc_(st.failTrunc), mode_(st.mode) {
         st.failBB = bb;
         st.failTrunc = nullptr;
         st.mode = FailMode::Silent;
@@ -143,14 +149,16 @@ public:
         st_.mode = mode_;
     }
 
-private:
+  private:
     FnState& st_;
     BasicBlock* bb_;
     BasicBlock* trunc_;
     FailMode mode_;
 };
 
-std::string fnName(const ast::Protocol& p, const std::string& stage) { return p.name + "." + stage; }
+std::string fnName(const ast::Protocol& p, const std::string& stage) {
+    return p.name + "." + stage;
+}
 
 /// Which items of header and body a walk covers; the last may be walked lazily.
 struct WalkPlan {
@@ -160,8 +168,8 @@ struct WalkPlan {
 };
 
 class Lowerer {
-public:
-    Lowerer(sema::SemaContext& sema, llvm::Module& m) : S(sema), M(m), C(m.getContext()), B(C) {
+  public:
+    Lowerer(sema::SemaContext* sema, llvm::Module& m) : S(sema), M(m), C(m.getContext()), B(C) {
         i1 = llvm::Type::getInt1Ty(C);
         i8 = llvm::Type::getInt8Ty(C);
         i16 = llvm::Type::getInt16Ty(C);
@@ -172,42 +180,88 @@ public:
         declareHelpers();
     }
 
+    /// The ABI structs under the module's data layout.
+    std::vector<AbiStruct> layouts() {
+        const llvm::DataLayout& dl = M.getDataLayout();
+        std::vector<AbiStruct> out;
+        auto add = [&](const char* name, llvm::StructType* t) {
+            const llvm::StructLayout* sl = dl.getStructLayout(t);
+            AbiStruct a{name, sl->getSizeInBytes(), {}};
+            for (unsigned i = 0; i < t->getNumElements(); ++i)
+                a.offsets.push_back(sl->getElementOffset(i));
+            out.push_back(a);
+        };
+        add("mmt_value", valueTy);
+        add("mmt_parse_result", resultTy);
+        add("mmt_ctx", ctxTy);
+        add("mmt_key", keyTy);
+        add("mmt_class_result", classTy);
+        add("mmt_stream_info", streamTy);
+        add("mmt_frag_info", fragTy);
+        add("mmt_attr", attrTy);
+        add("mmt_proto", protoTy);
+        add("mmt_library", libTy);
+        return out;
+    }
+
     void run() {
         // Protocols in id order, `frame` (id 0) first: the runtime indexes them as given.
-        std::vector<ast::Protocol*> protos = S.ordered;
-        std::stable_sort(protos.begin(), protos.end(), [](const ast::Protocol* a, const ast::Protocol* b) {
-            return a->id.value_or(0) < b->id.value_or(0);
-        });
+        std::vector<ast::Protocol*> protos = S->ordered;
+        std::stable_sort(protos.begin(), protos.end(),
+                         [](const ast::Protocol* a, const ast::Protocol* b) {
+                             return a->id.value_or(0) < b->id.value_or(0);
+                         });
         collectRules(protos);
         for (ast::Protocol* p : protos) declareProtocol(*p);
         for (ast::Protocol* p : protos) defineProtocol(*p);
         emitLibrary(protos);
     }
 
-private:
+  private:
     // ------------------------------------------------------------------ types
     void declareTypes() {
         // Layouts mirror abi.h field for field (checked by test_codegen_library.cpp).
         ctxTy = llvm::StructType::create(C, "mmt_ctx");
         valueTy = llvm::StructType::create(C, {i32, i32, i64, i8p}, "mmt_value");
-        resultTy = llvm::StructType::create(C, {i32, i32, i32, i32, i32, i32, i32, i32}, "mmt_parse_result");
+        resultTy = llvm::StructType::create(C, {i32, i32, i32, i32, i32, i32, i32, i32},
+                                            "mmt_parse_result");
         auto* keySide = llvm::ArrayType::get(i8, MMT_KEY_SIDE_MAX);
-        keyTy = llvm::StructType::create(C, {i16, i16, i16, i16, keySide, keySide, keySide}, "mmt_key");
-        classTy = llvm::StructType::create(C, {i32, i32}, "mmt_class_result");
+        keyTy =
+            llvm::StructType::create(C, {i16, i16, i16, i16, keySide, keySide, keySide}, "mmt_key");
+        classTy = llvm::StructType::create(C, {i32, i32, i32}, "mmt_class_result");
         streamTy = llvm::StructType::create(C, {i32, i32}, "mmt_stream_info");
         fragTy = llvm::StructType::create(C, {i64, i32, i32}, "mmt_frag_info");
         ctxPtr = llvm::PointerType::getUnqual(ctxTy);
-        emitFnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(C),
-                                           {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
+        emitFnTy = llvm::FunctionType::get(
+            llvm::Type::getVoidTy(C), {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
         ctxTy->setBody({i8p, i32, i32, i32, i32, ctxPtr, i8p, i32, i32, i8p, i64,
                         llvm::PointerType::getUnqual(emitFnTy), i8p});
         attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32}, "mmt_attr");
         protoTy = llvm::StructType::create(C,
-                                           {i32, i8p, i32, i32, i32, i32, llvm::PointerType::getUnqual(attrTy), i32,
-                                            llvm::PointerType::getUnqual(i8p), i8p, i32, i8p, i8p, i8p, i8p, i8p,
-                                            i8p, i8p, i8p, i8p, i8p},
+                                           {i32,
+                                            i8p,
+                                            i32,
+                                            i32,
+                                            i32,
+                                            i32,
+                                            llvm::PointerType::getUnqual(attrTy),
+                                            i32,
+                                            llvm::PointerType::getUnqual(i8p),
+                                            i8p,
+                                            i32,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p,
+                                            i8p},
                                            "mmt_proto");
-        libTy = llvm::StructType::create(C, {i32, i32, llvm::PointerType::getUnqual(protoTy)}, "mmt_library");
+        libTy = llvm::StructType::create(C, {i32, i32, llvm::PointerType::getUnqual(protoTy)},
+                                         "mmt_library");
 
         auto ptr = [](llvm::Type* t) { return llvm::PointerType::getUnqual(t); };
         validateTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(resultTy)}, false);
@@ -224,7 +278,8 @@ private:
 
     void declareHelpers() {
         auto decl = [&](const char* name, llvm::Type* ret, std::vector<llvm::Type*> args) {
-            Function* f = Function::Create(llvm::FunctionType::get(ret, args, false), Function::ExternalLinkage, name, M);
+            Function* f = Function::Create(llvm::FunctionType::get(ret, args, false),
+                                           Function::ExternalLinkage, name, M);
             f->addFnAttr(llvm::Attribute::NoUnwind);
             f->addFnAttr(llvm::Attribute::WillReturn);
             return f;
@@ -242,8 +297,20 @@ private:
         hAppend = decl("mmt_rt_scratch_append", i8p, {ctxPtr, i8p, i64});
         hMark = decl("mmt_rt_scratch_mark", i8p, {ctxPtr});
         hMark->setOnlyReadsMemory();
+        hDomainName = decl("mmt_rt_domain_name", i64, {ctxPtr, i8p, i64, i64});
+        hChunked = decl("mmt_rt_chunked_length", i64, {i8p, i64});
+        hChunked->setOnlyReadsMemory();
+        hChunked->setOnlyAccessesArgMemory();
+        hMatchAny = decl("mmt_rt_match_any", i32, {i8p, i64, i8p, i32});
+        hMatchAny->setOnlyReadsMemory();
+        hMatchAny->setOnlyAccessesArgMemory();
+        hFail = decl("mmt_rt_fail", llvm::Type::getVoidTy(C),
+                     {llvm::PointerType::getUnqual(resultTy), i32, i64});
+        hFail->setOnlyAccessesArgMemory();
+        hFail->addFnAttr(llvm::Attribute::Cold);
         hShort = decl("mmt_rt_short", llvm::Type::getVoidTy(C),
-                      {llvm::PointerType::getUnqual(resultTy), i64, i64, llvm::PointerType::getUnqual(i32), i32, i32, i32});
+                      {llvm::PointerType::getUnqual(resultTy), i64, i64,
+                       llvm::PointerType::getUnqual(i32), i32, i32, i32});
         hShort->setOnlyAccessesArgMemory();
         hShort->addFnAttr(llvm::Attribute::Cold);
         hMemcmp = decl("memcmp", i32, {i8p, i8p, i64});
@@ -256,11 +323,12 @@ private:
         const ast::Protocol* owner; // the protocol whose classify runs the rule
         const ast::Protocol* target;
         uint64_t weight;
-        int kindOrder;                // value/when rules before port rules at equal weight
-        const Expr* when = nullptr;   // condition in owner's scope
-        const Expr* value = nullptr;  // `classify by value (value) { cases => target }`
+        int kindOrder;               // value/when rules before port rules at equal weight
+        const Expr* when = nullptr;  // condition in owner's scope
+        const Expr* value = nullptr; // `classify by value (value) { cases => target }`
         const std::vector<ast::CaseValue>* cases = nullptr;
         bool byPort = false;
+        bool quoted = false; // MMT_CLASS_QUOTED: the payload quotes another packet
         size_t order = 0;
     };
 
@@ -269,10 +337,12 @@ private:
         for (ast::Protocol* p : protos) {
             for (const auto& o : p->overs) {
                 if (!o.parentProto) continue;
-                Rule r{o.parentProto, p, o.weight.value_or(o.byPort ? kDefaultWeightPort : kDefaultWeightValue),
+                Rule r{o.parentProto, p,
+                       o.weight.value_or(o.byPort ? kDefaultWeightPort : kDefaultWeightValue),
                        o.byPort ? 1 : 0};
                 r.when = o.when.get();
                 r.byPort = o.byPort;
+                r.quoted = o.quoted;
                 r.cases = &o.ports;
                 r.order = order++;
                 rules[o.parentProto].push_back(r);
@@ -439,29 +509,57 @@ private:
         return *st.scopes.back();
     }
 
-    void storeResult(Value* res, unsigned idx, Value* v) { B.CreateStore(v, B.CreateStructGEP(resultTy, res, idx)); }
+    void storeResult(Value* res, unsigned idx, Value* v) {
+        B.CreateStore(v, B.CreateStructGEP(resultTy, res, idx));
+    }
+
+    /// Two adjacent 32-bit fields `first, second` as the 64-bit word that stores both.
+    Value* pairOf(Value* first, Value* second) {
+        bool little = M.getDataLayout().isLittleEndian();
+        Value* lo = little ? first : second;
+        Value* hi = little ? second : first;
+        return B.CreateOr(B.CreateZExt(lo, i64), B.CreateShl(B.CreateZExt(hi, i64), 32));
+    }
+    /// Stores fields `idx` and `idx + 1` (`idx` even) of a parse result at once.
+    void storeResultPair(Value* res, unsigned idx, Value* a, Value* b) {
+        Value* p = B.CreateBitCast(B.CreateStructGEP(resultTy, res, idx), llvm::PointerType::getUnqual(i64));
+        B.CreateStore(pairOf(a, b), p);
+    }
 
     /// Records a failure (as the function's mode says) and leaves the current block.
     void fail(FnState& st, uint32_t status, uint32_t reason, const Field* f, Value* offset) {
-        failDyn(st, status, reason, B.getInt32(f && f->index >= 0 ? uint32_t(f->index) : uint32_t(-1)), offset);
+        failDyn(st, status, reason,
+                B.getInt32(f && f->index >= 0 ? uint32_t(f->index) : uint32_t(-1)), offset);
     }
     void failDyn(FnState& st, uint32_t status, uint32_t reason, Value* field, Value* offset) {
         switch (st.mode) {
         case FailMode::Result:
-            storeResult(st.res, 0, B.getInt32(status));
-            storeResult(st.res, 1, B.getInt32(reason));
-            storeResult(st.res, 2, field);
-            storeResult(st.res, 3, B.CreateTrunc(offset ? offset : B.getInt64(0), i32));
+            if (auto* c = llvm::dyn_cast<llvm::ConstantInt>(field);
+                c && c->getSExtValue() < 0xffff) {
+                // One cold call per failure site rather than four stores: failure sites are
+                // many (a validate has one per check) and rarely run.
+                uint32_t code = status | reason << 8 | uint32_t(c->getSExtValue() + 1) << 16;
+                B.CreateCall(hFail, {st.res, B.getInt32(code), offset ? offset : B.getInt64(0)});
+            } else {
+                storeResult(st.res, 0, B.getInt32(status));
+                storeResult(st.res, 1, B.getInt32(reason));
+                storeResult(st.res, 2, field);
+                storeResult(st.res, 3, B.CreateTrunc(offset ? offset : B.getInt64(0), i32));
+            }
             B.CreateBr(st.failBB);
             break;
-        case FailMode::Status: B.CreateBr(status == MMT_TRUNCATED ? st.failTrunc : st.failBB); break;
-        case FailMode::Silent: B.CreateBr(st.failBB); break;
+        case FailMode::Status:
+            B.CreateBr(status == MMT_TRUNCATED ? st.failTrunc : st.failBB);
+            break;
+        case FailMode::Silent:
+            B.CreateBr(st.failBB);
+            break;
         }
     }
 
     /// Branches to a failure when `bad` holds; continues in a fresh block otherwise.
-    void failIf(FnState& st, Value* bad, uint32_t status, uint32_t reason, const Field* f, Value* offset,
-                const char* name = "ok") {
+    void failIf(FnState& st, Value* bad, uint32_t status, uint32_t reason, const Field* f,
+                Value* offset, const char* name = "ok") {
         BasicBlock* cont = BasicBlock::Create(C, name, st.F);
         if (st.mode == FailMode::Silent) {
             B.CreateCondBr(bad, st.failBB, cont);
@@ -477,16 +575,31 @@ private:
     }
 
     /// Status and reason of reading past `r`: the data (truncated) or a size (malformed).
-    static uint32_t boundsStatus(const Region& r) { return r.sized ? MMT_MALFORMED : MMT_TRUNCATED; }
-    static uint32_t boundsReason(const Region& r) { return r.sized ? MMT_FAIL_LENGTH : MMT_FAIL_BOUNDS; }
+    static uint32_t boundsStatus(const Region& r) {
+        return r.sized ? MMT_MALFORMED : MMT_TRUNCATED;
+    }
+    static uint32_t boundsReason(const Region& r) {
+        return r.sized ? MMT_FAIL_LENGTH : MMT_FAIL_BOUNDS;
+    }
 
     /// An evaluation failure (absent optional value, division by zero...).
     void evalFail(FnState& st) { fail(st, MMT_MALFORMED, MMT_FAIL_ARITHMETIC, nullptr, nullptr); }
-    void evalFailIf(FnState& st, Value* bad) { failIf(st, bad, MMT_MALFORMED, MMT_FAIL_ARITHMETIC, nullptr, nullptr); }
+    void evalFailIf(FnState& st, Value* bad) {
+        failIf(st, bad, MMT_MALFORMED, MMT_FAIL_ARITHMETIC, nullptr, nullptr);
+    }
     /// After a failure that the checker rules out: keeps emitting into an unreachable block.
     void deadEnd(FnState& st) {
         evalFail(st);
         B.SetInsertPoint(BasicBlock::Create(C, "dead", st.F));
+    }
+
+    /// Offset arithmetic: offsets and lengths within a packet stay far below 2^63, and
+    /// saying so spares the optimizer from proving it again and again.
+    Value* addOff(Value* a, Value* b) {
+        return B.CreateAdd(a, b, "", /*HasNUW=*/true, /*HasNSW=*/true);
+    }
+    Value* subOff(Value* a, Value* b) {
+        return B.CreateSub(a, b, "", /*HasNUW=*/true, /*HasNSW=*/true);
     }
 
     Value* ptrAt(FnState& st, Value* off) { return B.CreateInBoundsGEP(i8, st.data, off); }
@@ -497,30 +610,40 @@ private:
         if (bytes == 1) return B.CreateZExt(B.CreateLoad(i8, p), i64);
         if (bytes == 2 || bytes == 4 || bytes == 8) {
             llvm::Type* t = llvm::IntegerType::get(C, bytes * 8);
-            Value* v = B.CreateAlignedLoad(t, B.CreateBitCast(p, llvm::PointerType::getUnqual(t)), llvm::MaybeAlign(1));
+            Value* v = B.CreateAlignedLoad(t, B.CreateBitCast(p, llvm::PointerType::getUnqual(t)),
+                                           llvm::MaybeAlign(1));
             if (order == ast::ByteOrder::Big)
-                v = B.CreateCall(llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {t}), {v});
+                v = B.CreateCall(llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {t}),
+                                 {v});
             return bytes == 8 ? v : B.CreateZExt(v, i64);
         }
         // 3, 5, 6, 7 bytes: assembled byte by byte (the backend merges the loads).
         Value* acc = B.getInt64(0);
         for (unsigned i = 0; i < bytes; ++i) {
-            Value* b = B.CreateZExt(B.CreateLoad(i8, B.CreateInBoundsGEP(i8, p, B.getInt64(i))), i64);
+            Value* b =
+                B.CreateZExt(B.CreateLoad(i8, B.CreateInBoundsGEP(i8, p, B.getInt64(i))), i64);
             unsigned shift = order == ast::ByteOrder::Big ? 8 * (bytes - 1 - i) : 8 * i;
             acc = B.CreateOr(acc, shift ? B.CreateShl(b, shift) : b);
         }
         return acc;
     }
 
-    ast::ByteOrder orderOf(const Field& f, const ast::Protocol& p) { return f.type.order.value_or(p.byteOrder); }
+    ast::ByteOrder orderOf(const Field& f, const ast::Protocol& p) {
+        return f.type.order.value_or(p.byteOrder);
+    }
 
     static unsigned scalarBytes(const Field& f) {
         switch (f.type.kind) {
-        case ast::TypeSpec::Int: return f.type.width / 8;
-        case ast::TypeSpec::Mac: return 6;
-        case ast::TypeSpec::Ipv4: return 4;
-        case ast::TypeSpec::Ipv6: return 16;
-        default: return 0;
+        case ast::TypeSpec::Int:
+            return f.type.width / 8;
+        case ast::TypeSpec::Mac:
+            return 6;
+        case ast::TypeSpec::Ipv4:
+            return 4;
+        case ast::TypeSpec::Ipv6:
+            return 16;
+        default:
+            return 0;
         }
     }
 
@@ -530,7 +653,8 @@ private:
             Value* group = readIntAt(st.data, off, f.groupBits / 8, ast::ByteOrder::Big);
             unsigned shift = f.groupBits - f.bitOffset - f.type.width;
             Value* v = shift ? B.CreateLShr(group, shift) : group;
-            if (f.type.width < 64) v = B.CreateAnd(v, B.getInt64((uint64_t(1) << f.type.width) - 1));
+            if (f.type.width < 64)
+                v = B.CreateAnd(v, B.getInt64((uint64_t(1) << f.type.width) - 1));
             return v;
         }
         return readIntAt(st.data, off, f.type.width / 8, orderOf(f, *st.proto));
@@ -575,7 +699,8 @@ private:
     /// Fields of a switch, which may or may not be walked: absent until their arm runs.
     void predeclare(FnState& st, Scope& scope, const std::vector<ast::FieldItem>& items) {
         for (const auto& it : items) {
-            if (it.kind == ast::FieldItem::Kind::Field) memSlot(st, scope, *it.field);
+            if (it.kind == ast::FieldItem::Kind::Field)
+                memSlot(st, scope, *it.field);
             else if (it.kind == ast::FieldItem::Kind::Switch)
                 for (const auto& arm : it.sw->arms) predeclare(st, scope, arm.items);
         }
@@ -590,22 +715,27 @@ private:
         case ast::TypeSpec::Int:
             if (f.isBitField) return f.bitOffset == 0 ? f.groupBits / 8 : 0;
             return f.type.width / 8;
-        case ast::TypeSpec::Mac: return 6;
-        case ast::TypeSpec::Ipv4: return 4;
-        case ast::TypeSpec::Ipv6: return 16;
+        case ast::TypeSpec::Mac:
+            return 6;
+        case ast::TypeSpec::Ipv4:
+            return 4;
+        case ast::TypeSpec::Ipv6:
+            return 16;
         case ast::TypeSpec::Bytes:
-            if (f.extent == ast::Extent::Count && f.count && f.count->kind == Expr::Kind::Int && f.count->intValue > 0 &&
-                f.count->intValue < 65536)
+            if (f.extent == ast::Extent::Count && f.count && f.count->kind == Expr::Kind::Int &&
+                f.count->intValue > 0 && f.count->intValue < 65536)
                 return unsigned(f.count->intValue);
             return 0;
-        default: return 0;
+        default:
+            return 0;
         }
     }
     static bool isFixedItem(const ast::FieldItem& it) {
         if (it.kind == ast::FieldItem::Kind::Requires) return true; // costs no bytes
         if (it.kind != ast::FieldItem::Kind::Field) return false;
         const Field& f = *it.field;
-        if (f.type.kind == ast::TypeSpec::Int && f.isBitField && f.bitOffset != 0 && !f.cond) return true;
+        if (f.type.kind == ast::TypeSpec::Int && f.isBitField && f.bitOffset != 0 && !f.cond)
+            return true;
         return fixedSize(f) > 0;
     }
 
@@ -627,12 +757,14 @@ private:
     /// offset after the last item. `lazy`, when it is the last item walked, is a list or
     /// record whose position is recorded without walking its contents (whoever reads it
     /// walks it; nothing after it needs its end).
-    Value* walkItems(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit, Value* off, Region r,
-                     Scope& scope, const Field* lazy = nullptr) {
+    Value* walkItems(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit,
+                     Value* off, Region r, Scope& scope, const Field* lazy = nullptr) {
         unsigned prechecked = 0;
         limit = std::min(limit, items.size());
         for (size_t i = 0; i < limit; ++i) {
             const ast::FieldItem& it = items[i];
+            st.posOff = off;
+            st.posEnd = r.end;
             if (prechecked == 0 && isFixedItem(it) && it.kind == ast::FieldItem::Kind::Field) {
                 // One bounds check for the whole run of fixed-size fields that starts here.
                 unsigned run = 0;
@@ -653,7 +785,8 @@ private:
             case ast::FieldItem::Kind::Requires:
                 if (st.checkRequires) {
                     Value* ok = evalBool(st, *it.requires_);
-                    failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, nullptr, off, "requires.ok");
+                    failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, nullptr, off,
+                           "requires.ok");
                 }
                 break;
             case ast::FieldItem::Kind::Switch:
@@ -672,12 +805,13 @@ private:
 
     void emitRunCheck(FnState& st, Value* off, Region r, unsigned run,
                       const std::vector<std::pair<const Field*, unsigned>>& ends) {
-        Value* bad = B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(run)), r.end);
+        Value* bad = B.CreateICmpUGT(addOff(off, B.getInt64(run)), r.end);
         BasicBlock* cont = BasicBlock::Create(C, "run.ok", st.F);
         auto weights = llvm::MDBuilder(C).createBranchWeights(1, 1000);
         if (st.mode != FailMode::Result) {
-            B.CreateCondBr(bad, st.mode == FailMode::Status ? (r.sized ? st.failBB : st.failTrunc) : st.failBB, cont,
-                           weights);
+            B.CreateCondBr(
+                bad, st.mode == FailMode::Status ? (r.sized ? st.failBB : st.failTrunc) : st.failBB,
+                cont, weights);
             B.SetInsertPoint(cont);
             return;
         }
@@ -699,26 +833,28 @@ private:
                                                 llvm::ConstantArray::get(at, table), "run");
             gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
             Value* first = B.CreateInBoundsGEP(at, gv, {B.getInt64(0), B.getInt64(0)});
-            B.CreateCall(hShort, {st.res, off, B.CreateSub(r.end, off), first, B.getInt32(uint32_t(ends.size())),
-                                  B.getInt32(boundsStatus(r)), B.getInt32(boundsReason(r))});
+            B.CreateCall(hShort,
+                         {st.res, off, subOff(r.end, off), first, B.getInt32(uint32_t(ends.size())),
+                          B.getInt32(boundsStatus(r)), B.getInt32(boundsReason(r))});
             B.CreateBr(st.failBB);
         }
         B.SetInsertPoint(cont);
     }
 
     /// A bounds check for `n` bytes at `off`, unless a run check already covered them.
-    void need(FnState& st, Value* off, Region r, Value* n, const Field* f, unsigned& prechecked, unsigned staticN) {
+    void need(FnState& st, Value* off, Region r, Value* n, const Field* f, unsigned& prechecked,
+              unsigned staticN) {
         if (staticN && prechecked >= staticN) {
             prechecked -= staticN;
             return;
         }
         prechecked = 0;
-        Value* bad = B.CreateICmpUGT(B.CreateAdd(off, n), r.end);
+        Value* bad = B.CreateICmpUGT(addOff(off, n), r.end);
         failIf(st, bad, boundsStatus(r), boundsReason(r), f, off);
     }
 
-    Value* walkField(FnState& st, const Field& f, Value* off, Region r, Scope& scope, unsigned& prechecked,
-                     bool lazy) {
+    Value* walkField(FnState& st, const Field& f, Value* off, Region r, Scope& scope,
+                     unsigned& prechecked, bool lazy) {
         auto found = scope.find(&f);
         bool mem = f.cond || (found != scope.end() && found->second.mem);
         Slot* sp = nullptr;
@@ -756,20 +892,24 @@ private:
                 if (f.isBitField) {
                     // The group's bytes are checked at its first member and consumed by its last.
                     unsigned gbytes = f.groupBits / 8;
-                    if (f.bitOffset == 0) need(st, off, r, B.getInt64(gbytes), &f, prechecked, gbytes);
-                    if (f.bitOffset + f.type.width == f.groupBits) next = B.CreateAdd(off, B.getInt64(gbytes));
+                    if (f.bitOffset == 0)
+                        need(st, off, r, B.getInt64(gbytes), &f, prechecked, gbytes);
+                    if (f.bitOffset + f.type.width == f.groupBits)
+                        next = addOff(off, B.getInt64(gbytes));
                     break;
                 }
                 unsigned bytes = scalarBytes(f);
                 need(st, off, r, B.getInt64(bytes), &f, prechecked, bytes);
-                next = B.CreateAdd(off, B.getInt64(bytes));
+                next = addOff(off, B.getInt64(bytes));
                 break;
             }
-            case ast::TypeSpec::Bytes: next = walkBytes(st, f, s, off, r, prechecked); break;
+            case ast::TypeSpec::Bytes:
+                next = walkBytes(st, f, s, off, r, prechecked);
+                break;
             case ast::TypeSpec::Record: {
                 prechecked = 0;
                 Region inner = r;
-                if (f.size) inner = Region{B.CreateAdd(off, evalSize(st, *f.size, f, off, r)), true};
+                if (f.size) inner = Region{addOff(off, evalSize(st, *f.size, f, off, r)), true};
                 slotSet(st, s, &Slot::region, inner.end);
                 s.sized = inner.sized;
                 if (lazy) break;
@@ -787,13 +927,17 @@ private:
                 next = f.size ? inner.end : recEnd;
                 break;
             }
-            case ast::TypeSpec::Unknown: break;
+            case ast::TypeSpec::Unknown:
+                break;
             }
         }
+        st.posOff = off;
+        st.posEnd = r.end;
         if (st.checkRequires)
             for (const auto& rq : f.requires_) {
                 Value* ok = evalBool(st, *rq);
-                failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, &f, off, "requires.ok");
+                failIf(st, B.CreateNot(ok), MMT_MALFORMED, MMT_FAIL_REQUIRES, &f, off,
+                       "requires.ok");
             }
         if (joinBB) {
             BasicBlock* fromDo = B.GetInsertBlock();
@@ -812,15 +956,18 @@ private:
     /// (or malformed when the region is itself a declared size).
     Value* evalSize(FnState& st, const Expr& e, const Field* f, Value* off, Region r) {
         Value* n = evalInt(st, e);
-        failIf(st, B.CreateICmpSLT(n, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, f, off, "len.ok");
-        failIf(st, B.CreateICmpUGT(n, B.CreateSub(r.end, off)), boundsStatus(r), boundsReason(r), f, off, "fits");
+        failIf(st, B.CreateICmpSLT(n, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, f, off,
+               "len.ok");
+        failIf(st, B.CreateICmpUGT(n, subOff(r.end, off)), boundsStatus(r), boundsReason(r), f, off,
+               "fits");
         return n;
     }
     Value* evalSize(FnState& st, const Expr& e, const Field& f, Value* off, Region r) {
         return evalSize(st, e, &f, off, r);
     }
 
-    Value* walkBytes(FnState& st, const Field& f, Slot& s, Value* off, Region r, unsigned& prechecked) {
+    Value* walkBytes(FnState& st, const Field& f, Slot& s, Value* off, Region r,
+                     unsigned& prechecked) {
         switch (f.extent) {
         case ast::Extent::Count: {
             Value* n;
@@ -831,13 +978,13 @@ private:
                 prechecked = 0;
                 n = evalSize(st, *f.count, f, off, r);
             }
-            Value* e = B.CreateAdd(off, n);
+            Value* e = addOff(off, n);
             slotSet(st, s, &Slot::end, e);
             return e;
         }
         case ast::Extent::UntilString: {
             prechecked = 0;
-            Value* avail = B.CreateSub(r.end, off);
+            Value* avail = subOff(r.end, off);
             Value* window = avail;
             uint64_t tlen = f.terminator.size();
             Value* cap = nullptr;
@@ -845,8 +992,8 @@ private:
                 cap = B.getInt64(int64_t(*f.max + tlen));
                 window = B.CreateSelect(B.CreateICmpULT(avail, cap), avail, cap);
             }
-            Value* idx =
-                B.CreateCall(hFind, {ptrAt(st, off), window, stringConst(f.terminator), B.getInt64(int64_t(tlen))});
+            Value* idx = B.CreateCall(hFind, {ptrAt(st, off), window, stringConst(f.terminator),
+                                              B.getInt64(int64_t(tlen))});
             Value* notFound = B.CreateICmpSLT(idx, B.getInt64(0));
             if (f.max && st.mode == FailMode::Result) {
                 // No terminator among max + terminator bytes: the cap is broken whatever
@@ -870,9 +1017,9 @@ private:
             } else {
                 failIf(st, notFound, boundsStatus(r), MMT_FAIL_TERMINATOR, &f, off, "term.found");
             }
-            Value* valueEnd = B.CreateAdd(off, idx);
+            Value* valueEnd = addOff(off, idx);
             slotSet(st, s, &Slot::end, valueEnd);
-            return B.CreateAdd(valueEnd, B.getInt64(int64_t(tlen)));
+            return addOff(valueEnd, B.getInt64(int64_t(tlen)));
         }
         case ast::Extent::Rest:
         default:
@@ -888,7 +1035,8 @@ private:
     /// counted), calling `body` after each element is parsed, in the element's scope.
     /// `body` must leave the builder in a block that falls through to the next element.
     /// Returns the offset after the list.
-    Value* listLoop(FnState& st, const Field& f, Value* start, Region region, Value* count, const ElemBody& body) {
+    Value* listLoop(FnState& st, const Field& f, Value* start, Region region, Value* count,
+                    const ElemBody& body) {
         llvm::AllocaInst* offA = entryAlloca(st, i64, (f.name + ".it.off").c_str());
         llvm::AllocaInst* idxA = entryAlloca(st, i64, (f.name + ".it.idx").c_str());
         B.CreateStore(start, offA);
@@ -905,37 +1053,45 @@ private:
             B.SetInsertPoint(cont);
         };
         switch (f.extent) {
-        case ast::Extent::Count: exitIf(B.CreateICmpSGE(idx, count), "more"); break;
+        case ast::Extent::Count:
+            exitIf(B.CreateICmpSGE(idx, count), "more");
+            break;
         case ast::Extent::Size:
-        case ast::Extent::Rest: exitIf(B.CreateICmpUGE(off, region.end), "more"); break;
+        case ast::Extent::Rest:
+            exitIf(B.CreateICmpUGE(off, region.end), "more");
+            break;
         case ast::Extent::UntilString: {
             uint64_t tlen = f.terminator.size();
-            Value* room = B.CreateICmpULE(B.CreateAdd(off, B.getInt64(int64_t(tlen))), region.end);
+            Value* room = B.CreateICmpULE(addOff(off, B.getInt64(int64_t(tlen))), region.end);
             BasicBlock* cmpBB = BasicBlock::Create(C, "term.cmp", st.F);
             BasicBlock* noTerm = BasicBlock::Create(C, "term.no", st.F);
             BasicBlock* atTerm = BasicBlock::Create(C, "term.yes", st.F);
             B.CreateCondBr(room, cmpBB, noTerm);
             B.SetInsertPoint(cmpBB);
-            Value* eq = B.CreateICmpEQ(
-                B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator), B.getInt64(int64_t(tlen))}),
-                B.getInt32(0));
+            Value* eq =
+                B.CreateICmpEQ(B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator),
+                                                      B.getInt64(int64_t(tlen))}),
+                               B.getInt32(0));
             B.CreateCondBr(eq, atTerm, noTerm);
             B.SetInsertPoint(atTerm);
-            B.CreateStore(B.CreateAdd(off, B.getInt64(int64_t(tlen))), offA);
+            B.CreateStore(addOff(off, B.getInt64(int64_t(tlen))), offA);
             B.CreateBr(exitBB);
             B.SetInsertPoint(noTerm);
             // No terminator and no data left: the list is cut short.
-            failIf(st, B.CreateICmpUGE(off, region.end), boundsStatus(region), MMT_FAIL_TERMINATOR, &f, off, "elem");
+            failIf(st, B.CreateICmpUGE(off, region.end), boundsStatus(region), MMT_FAIL_TERMINATOR,
+                   &f, off, "elem");
             break;
         }
         case ast::Extent::UntilExpr:
-            failIf(st, B.CreateICmpUGE(off, region.end), boundsStatus(region), MMT_FAIL_TERMINATOR, &f, off, "elem");
+            failIf(st, B.CreateICmpUGE(off, region.end), boundsStatus(region), MMT_FAIL_TERMINATOR,
+                   &f, off, "elem");
             break;
-        case ast::Extent::Single: break;
+        case ast::Extent::Single:
+            break;
         }
         if (f.max)
-            failIf(st, B.CreateICmpUGE(idx, B.getInt64(int64_t(*f.max))), MMT_MALFORMED, MMT_FAIL_CAP, &f, off,
-                   "capped");
+            failIf(st, B.CreateICmpUGE(idx, B.getInt64(int64_t(*f.max))), MMT_MALFORMED,
+                   MMT_FAIL_CAP, &f, off, "capped");
         // One element.
         Value* elemEnd = nullptr;
         Scope* elemScope = nullptr;
@@ -946,14 +1102,18 @@ private:
             unsigned bytes = scalarBytes(f);
             unsigned pre = 0;
             need(st, off, region, B.getInt64(bytes), &f, pre, 0);
-            elemEnd = B.CreateAdd(off, B.getInt64(bytes));
+            elemEnd = addOff(off, B.getInt64(bytes));
         }
         body(off, elemEnd, elemScope);
         Value* stop = nullptr;
-        if (f.extent == ast::Extent::UntilExpr) stop = evalBool(st, *f.until);
+        if (f.extent == ast::Extent::UntilExpr) {
+            st.posOff = elemEnd;
+            st.posEnd = region.end;
+            stop = evalBool(st, *f.until);
+        }
         if (elemScope) st.scopes.pop_back();
         B.CreateStore(elemEnd, offA);
-        B.CreateStore(B.CreateAdd(idx, B.getInt64(1)), idxA);
+        B.CreateStore(addOff(idx, B.getInt64(1)), idxA);
         llvm::Instruction* back = stop ? B.CreateCondBr(stop, exitBB, head) : B.CreateBr(head);
         // Element loops are bounded by `max`, sometimes small: unrolling them only makes
         // code (a packet rarely has as many elements as the cap allows).
@@ -963,7 +1123,8 @@ private:
     }
 
     llvm::MDNode* noUnroll() {
-        llvm::Metadata* disable = llvm::MDNode::get(C, {llvm::MDString::get(C, "llvm.loop.unroll.disable")});
+        llvm::Metadata* disable =
+            llvm::MDNode::get(C, {llvm::MDString::get(C, "llvm.loop.unroll.disable")});
         llvm::TempMDTuple self = llvm::MDNode::getTemporary(C, llvm::None);
         llvm::MDNode* loop = llvm::MDNode::getDistinct(C, {self.get(), disable});
         loop->replaceOperandWith(0, loop);
@@ -972,11 +1133,12 @@ private:
 
     Value* walkList(FnState& st, const Field& f, Slot& s, Value* off, Region r, bool lazy) {
         Region region = r;
-        if (f.size) region = Region{B.CreateAdd(off, evalSize(st, *f.size, f, off, r)), true};
+        if (f.size) region = Region{addOff(off, evalSize(st, *f.size, f, off, r)), true};
         Value* count = B.getInt64(0);
         if (f.extent == ast::Extent::Count) {
             count = evalInt(st, *f.count);
-            failIf(st, B.CreateICmpSLT(count, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, &f, off, "count.ok");
+            failIf(st, B.CreateICmpSLT(count, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, &f,
+                   off, "count.ok");
         }
         slotSet(st, s, &Slot::region, region.end);
         slotSet(st, s, &Slot::count, count);
@@ -989,11 +1151,13 @@ private:
         }
         st.walkPath.push_back(&f);
         auto hook = st.hooks.find(st.walkPath);
-        Value* listEnd = listLoop(st, f, off, region, count, [&](Value* elemOff, Value* elemEnd, Scope* elemScope) {
-            if (hook == st.hooks.end()) return;
-            EV elem = elementAt(st, f, elemOff, elemEnd, region.sized);
-            for (const FnState::Hook& h : hook->second) raiseHooked(st, h, elem, elemScope);
-        });
+        Value* listEnd = listLoop(st, f, off, region, count,
+                                  [&](Value* elemOff, Value* elemEnd, Scope* elemScope) {
+                                      if (hook == st.hooks.end()) return;
+                                      EV elem = elementAt(st, f, elemOff, elemEnd, region.sized);
+                                      for (const FnState::Hook& h : hook->second)
+                                          raiseHooked(st, h, elem, elemScope);
+                                  });
         st.walkPath.pop_back();
         Value* next = f.size ? region.end : listEnd;
         slotSet(st, s, &Slot::end, next);
@@ -1003,7 +1167,7 @@ private:
     Value* walkSwitch(FnState& st, const ast::Switch& sw, Value* off, Region r, Scope& scope) {
         Value* sel = evalInt(st, *sw.selector);
         Region region = r;
-        if (sw.size) region = Region{B.CreateAdd(off, evalSize(st, *sw.size, nullptr, off, r)), true};
+        if (sw.size) region = Region{addOff(off, evalSize(st, *sw.size, nullptr, off, r)), true};
         for (const auto& arm : sw.arms) predeclare(st, scope, arm.items);
         BasicBlock* join = BasicBlock::Create(C, "switch.end", st.F);
         std::vector<std::pair<BasicBlock*, Value*>> incoming;
@@ -1040,13 +1204,15 @@ private:
         }
         for (auto& [arm, bb] : arms) {
             B.SetInsertPoint(bb);
-            Value* o = walkItems(st, arm->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *arm));
+            Value* o =
+                walkItems(st, arm->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *arm));
             incoming.push_back({B.GetInsertBlock(), o});
             B.CreateBr(join);
         }
         B.SetInsertPoint(dfltBB);
         Value* o = off;
-        if (dflt) o = walkItems(st, dflt->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *dflt));
+        if (dflt)
+            o = walkItems(st, dflt->items, SIZE_MAX, off, region, scope, armLazy(st, sw, *dflt));
         incoming.push_back({B.GetInsertBlock(), o});
         B.CreateBr(join);
         B.SetInsertPoint(join);
@@ -1058,7 +1224,8 @@ private:
 
     /// In a sized switch nothing needs the end of an arm: when nothing validates either,
     /// a list or record ending the arm is only located, not walked.
-    static const Field* armLazy(const FnState& st, const ast::Switch& sw, const ast::SwitchArm& arm) {
+    static const Field* armLazy(const FnState& st, const ast::Switch& sw,
+                                const ast::SwitchArm& arm) {
         if (!sw.size || st.mode != FailMode::Silent || arm.items.empty()) return nullptr;
         const ast::FieldItem& last = arm.items.back();
         if (last.kind != ast::FieldItem::Kind::Field) return nullptr;
@@ -1068,7 +1235,8 @@ private:
 
     /// Branches to `yes` when `x` is one of `cases`, to `no` otherwise; ends the block.
     /// Many values become one `switch` (compact IR, a jump table or bit test in the end).
-    void branchCases(Value* x, const std::vector<ast::CaseValue>& cases, BasicBlock* yes, BasicBlock* no) {
+    void branchCases(Value* x, const std::vector<ast::CaseValue>& cases, BasicBlock* yes,
+                     BasicBlock* no) {
         std::set<uint64_t> singles;
         std::vector<const ast::CaseValue*> wide;
         for (const auto& cv : cases) {
@@ -1077,7 +1245,8 @@ private:
                     singles.insert(v);
                     if (v == cv.hi) break;
                 }
-            else wide.push_back(&cv);
+            else
+                wide.push_back(&cv);
         }
         if (singles.size() <= 2) {
             Value* m = nullptr;
@@ -1112,7 +1281,8 @@ private:
         B.SetInsertPoint(join);
         llvm::PHINode* phi = B.CreatePHI(i1, 2);
         for (BasicBlock* pred : llvm::predecessors(join))
-            phi->addIncoming(pred == yes ? llvm::ConstantInt::getTrue(C) : llvm::ConstantInt::getFalse(C), pred);
+            phi->addIncoming(
+                pred == yes ? llvm::ConstantInt::getTrue(C) : llvm::ConstantInt::getFalse(C), pred);
         return phi;
     }
 
@@ -1146,7 +1316,8 @@ private:
             const auto& items = parts[k]->items;
             for (size_t i = 0; i < items.size(); ++i)
                 if ((items[i].kind == ast::FieldItem::Kind::Field && items[i].field.get() == f) ||
-                    (items[i].kind == ast::FieldItem::Kind::Switch && containsSwitch(*items[i].sw, f)))
+                    (items[i].kind == ast::FieldItem::Kind::Switch &&
+                     containsSwitch(*items[i].sw, f)))
                     return {k, i};
         }
         return {-1, 0};
@@ -1168,7 +1339,8 @@ private:
     void collectFields(const ast::Protocol& p, const Expr& e, std::set<const Field*>& out,
                        std::set<const ast::Let*>& seen) {
         for (const auto& o : e.operands) collectFields(p, *o, out, seen);
-        if (e.kind == Expr::Kind::Name && (e.ref.kind == ast::Ref::Field || e.ref.kind == ast::Ref::BitName)) {
+        if (e.kind == Expr::Kind::Name &&
+            (e.ref.kind == ast::Ref::Field || e.ref.kind == ast::Ref::BitName)) {
             const Field* f = e.ref.field;
             if (f->owner == p.header.get() || (p.body && f->owner == p.body.get())) out.insert(f);
         } else if (e.kind == Expr::Kind::Name && e.ref.kind == ast::Ref::Let && e.ref.let &&
@@ -1176,7 +1348,8 @@ private:
             collectFields(p, *e.ref.let->value, out, seen);
         }
     }
-    std::set<const Field*> fieldsOf(const ast::Protocol& p, std::initializer_list<const Expr*> exprs) {
+    std::set<const Field*> fieldsOf(const ast::Protocol& p,
+                                    std::initializer_list<const Expr*> exprs) {
         std::set<const Field*> out;
         std::set<const ast::Let*> seen;
         for (const Expr* e : exprs)
@@ -1199,19 +1372,21 @@ private:
 
     /// Walks header then body as far as `plan` says, into one protocol scope. The last
     /// item may be walked lazily unless `wholeLast`. Returns the end of the header walk.
-    Value* walkProtocol(FnState& st, const ast::Protocol& p, const WalkPlan& plan, bool wholeLast = false,
-                        Value** endOut = nullptr) {
+    Value* walkProtocol(FnState& st, const ast::Protocol& p, const WalkPlan& plan,
+                        bool wholeLast = false, Value** endOut = nullptr) {
         Scope& scope = pushScope(st);
         Value* off = B.getInt64(0);
         Region data{st.len, false};
         if (p.header && plan.headerItems) {
-            const Field* lazy =
-                wholeLast || plan.bodyItems ? nullptr : lazyItem(st, p.header->items, plan.headerItems, plan.need);
+            const Field* lazy = wholeLast || plan.bodyItems
+                                    ? nullptr
+                                    : lazyItem(st, p.header->items, plan.headerItems, plan.need);
             off = walkItems(st, p.header->items, plan.headerItems, off, data, scope, lazy);
         }
         Value* headerEnd = off;
         if (p.body && plan.bodyItems) {
-            const Field* lazy = wholeLast ? nullptr : lazyItem(st, p.body->items, plan.bodyItems, plan.need);
+            const Field* lazy =
+                wholeLast ? nullptr : lazyItem(st, p.body->items, plan.bodyItems, plan.need);
             off = walkItems(st, p.body->items, plan.bodyItems, off, data, scope, lazy);
         }
         preload(st, plan.need);
@@ -1226,7 +1401,9 @@ private:
         Scope& scope = *st.scopes.back();
         for (const Field* f : need) {
             auto it = scope.find(f);
-            if (it == scope.end() || it->second.mem || f->isList || f->type.kind != ast::TypeSpec::Int) continue;
+            if (it == scope.end() || it->second.mem || f->isList ||
+                f->type.kind != ast::TypeSpec::Int)
+                continue;
             Slot& s = it->second;
             if (!s.off) continue;
             s.memo = readField(st, *f, s.off);
@@ -1236,8 +1413,8 @@ private:
 
     static bool usesPayload(const Expr& e, std::set<const ast::Let*>& seen) {
         if (e.ref.kind == ast::Ref::Payload) return true;
-        if (e.kind == Expr::Kind::Name && e.ref.kind == ast::Ref::Let && e.ref.let && seen.insert(e.ref.let).second &&
-            usesPayload(*e.ref.let->value, seen))
+        if (e.kind == Expr::Kind::Name && e.ref.kind == ast::Ref::Let && e.ref.let &&
+            seen.insert(e.ref.let).second && usesPayload(*e.ref.let->value, seen))
             return true;
         for (const auto& o : e.operands)
             if (usesPayload(*o, seen)) return true;
@@ -1262,8 +1439,10 @@ private:
         llvm::IRBuilder<> top(st.bodyBB, st.bodyBB->getFirstInsertionPt());
         Value* status = top.CreateCall(fns[&p].validate, {st.ctx, res});
         st.lengthsOk = top.CreateICmpEQ(status, top.getInt32(MMT_OK));
-        st.headerLen = top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 4)), i64);
-        st.payloadLen = top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 5)), i64);
+        st.headerLen =
+            top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 4)), i64);
+        st.payloadLen =
+            top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 5)), i64);
         evalFailIf(st, B.CreateNot(st.lengthsOk));
     }
 
@@ -1283,46 +1462,47 @@ private:
         FnState st = begin(f.validate, p, FailMode::Result);
         st.checkRequires = true;
         Value* res = st.res;
-        storeResult(res, 0, B.getInt32(MMT_OK));
-        storeResult(res, 1, B.getInt32(MMT_FAIL_NONE));
-        storeResult(res, 2, B.getInt32(uint32_t(-1)));
-        storeResult(res, 3, B.getInt32(0));
-        storeResult(res, 6, B.getInt32(0));
-        storeResult(res, 7, B.getInt32(0));
-        if (p.builtin) {
-            storeResult(res, 4, B.getInt32(0));
-            storeResult(res, 5, B.CreateTrunc(st.len, i32));
+        // The result is written once, on success, a pair of fields at a time; a failure
+        // writes its four fields (the lengths are then not meaningful).
+        auto succeed = [&](Value* hl, Value* pl, Value* truncated) {
+            storeResultPair(res, 0, B.getInt32(MMT_OK), B.getInt32(MMT_FAIL_NONE));
+            storeResultPair(res, 2, B.getInt32(uint32_t(-1)), B.getInt32(0));
+            storeResultPair(res, 4, hl, pl);
+            storeResultPair(res, 6, truncated, B.getInt32(0));
             B.CreateRet(B.getInt32(MMT_OK));
+        };
+        if (p.builtin) {
+            succeed(B.getInt32(0), B.CreateTrunc(st.len, i32), B.getInt32(0));
             return;
         }
         // The whole header, and the body as far as the lengths need it.
-        WalkPlan plan = planFor(p, fieldsOf(p, {p.headerLength ? p.headerLength->value.get() : nullptr,
-                                                p.payloadLength ? p.payloadLength->value.get() : nullptr}));
+        WalkPlan plan =
+            planFor(p, fieldsOf(p, {p.headerLength ? p.headerLength->value.get() : nullptr,
+                                    p.payloadLength ? p.payloadLength->value.get() : nullptr}));
         plan.headerItems = p.header ? p.header->items.size() : 0;
         Value* walked = walkProtocol(st, p, plan, /*wholeLast=*/true);
         Value* hl = walked;
         if (p.headerLength) {
             hl = evalInt(st, *p.headerLength->value);
-            failIf(st, B.CreateICmpSLT(hl, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, B.getInt64(0),
-                   "hl.ok");
-            failIf(st, B.CreateICmpULT(hl, walked), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, B.getInt64(0),
-                   "hl.covers");
-            failIf(st, B.CreateICmpUGT(hl, st.len), MMT_TRUNCATED, MMT_FAIL_BOUNDS, nullptr, B.getInt64(0), "hl.fits");
+            failIf(st, B.CreateICmpSLT(hl, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr,
+                   B.getInt64(0), "hl.ok");
+            failIf(st, B.CreateICmpULT(hl, walked), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr,
+                   B.getInt64(0), "hl.covers");
+            failIf(st, B.CreateICmpUGT(hl, st.len), MMT_TRUNCATED, MMT_FAIL_BOUNDS, nullptr,
+                   B.getInt64(0), "hl.fits");
         }
         Value* avail = B.CreateSub(st.len, hl);
         Value* pl = avail;
         Value* truncated = B.getInt32(0);
         if (p.payloadLength) {
             Value* want = evalInt(st, *p.payloadLength->value);
-            failIf(st, B.CreateICmpSLT(want, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH, nullptr, hl, "pl.ok");
+            failIf(st, B.CreateICmpSLT(want, B.getInt64(0)), MMT_MALFORMED, MMT_FAIL_LENGTH,
+                   nullptr, hl, "pl.ok");
             Value* over = B.CreateICmpUGT(want, avail);
             pl = B.CreateSelect(over, avail, want);
             truncated = B.CreateZExt(over, i32);
         }
-        storeResult(res, 4, B.CreateTrunc(hl, i32));
-        storeResult(res, 5, B.CreateTrunc(pl, i32));
-        storeResult(res, 6, truncated);
-        B.CreateRet(B.getInt32(MMT_OK));
+        succeed(B.CreateTrunc(hl, i32), B.CreateTrunc(pl, i32), truncated);
     }
 
     /// An event attribute can be raised while its list is walked when everything it
@@ -1333,7 +1513,8 @@ private:
             out.push_back(e.ref.field);
             return true;
         }
-        if (e.kind == Expr::Kind::Member && e.ref.kind == ast::Ref::Field && fieldChain(*e.operands[0], out)) {
+        if (e.kind == Expr::Kind::Member && e.ref.kind == ast::Ref::Field &&
+            fieldChain(*e.operands[0], out)) {
             out.push_back(e.ref.field);
             return true;
         }
@@ -1371,14 +1552,17 @@ private:
         storeResult(res, 2, B.getInt32(uint32_t(-1)));
         storeResult(res, 3, B.getInt32(0));
         st.eventsWanted = B.CreateLoad(i64, B.CreateStructGEP(ctxTy, st.ctx, 10));
-        st.emitFn = B.CreateLoad(llvm::PointerType::getUnqual(emitFnTy), B.CreateStructGEP(ctxTy, st.ctx, 11));
+        st.emitFn = B.CreateLoad(llvm::PointerType::getUnqual(emitFnTy),
+                                 B.CreateStructGEP(ctxTy, st.ctx, 11));
         st.eventValue = entryAlloca(st, valueTy, "event");
         std::vector<const ast::Attribute*> after;
         for (const auto& a : p.attributes) {
             if (!a->isEvent) continue;
             std::vector<const Field*> key, rest;
-            if (hookFor(p, *a, key, rest)) st.hooks[key].push_back(FnState::Hook{a.get(), rest});
-            else after.push_back(a.get());
+            if (hookFor(p, *a, key, rest))
+                st.hooks[key].push_back(FnState::Hook{a.get(), rest});
+            else
+                after.push_back(a.get());
         }
         // Validate checked the header's constraints; the body's are checked here.
         Scope& scope = pushScope(st);
@@ -1420,7 +1604,8 @@ private:
             {
                 Redirect r(st, skip);
                 Scope& sc = pushScope(st);
-                walkItems(st, elem.rec->items, SIZE_MAX, elem.off, Region{elem.region, elem.sized}, sc);
+                walkItems(st, elem.rec->items, SIZE_MAX, elem.off, Region{elem.region, elem.sized},
+                          sc);
                 raiseEvent(st, a, &elem, false);
                 st.scopes.pop_back();
                 B.CreateBr(skip);
@@ -1446,17 +1631,21 @@ private:
         B.SetInsertPoint(doBB);
         {
             Redirect r(st, cont);
-            applySteps(st, elem, elemScope, h.rest, 0, [&](EV v, Scope* sc, BasicBlock* c2) {
-                raiseInScope(st, a, v, sc);
-                B.CreateBr(c2);
-            }, cont);
+            applySteps(
+                st, elem, elemScope, h.rest, 0,
+                [&](EV v, Scope* sc, BasicBlock* c2) {
+                    raiseInScope(st, a, v, sc);
+                    B.CreateBr(c2);
+                },
+                cont);
         }
         B.SetInsertPoint(cont);
     }
 
     Value* wantedBit(FnState& st, const ast::Attribute& a) {
         unsigned bit = fns[st.proto].eventIndex[&a];
-        return B.CreateICmpNE(B.CreateAnd(st.eventsWanted, B.getInt64(uint64_t(1) << bit)), B.getInt64(0));
+        return B.CreateICmpNE(B.CreateAnd(st.eventsWanted, B.getInt64(uint64_t(1) << bit)),
+                              B.getInt64(0));
     }
 
     /// Raises one occurrence of event attribute `a` (of list element `elem`, whose fields
@@ -1479,7 +1668,8 @@ private:
             }
             EV v = a.value ? eval(st, *a.value) : elem ? *elem : EV{};
             fillValue(st, st.eventValue, v, a.type);
-            B.CreateCall(emitFnTy, st.emitFn, {st.ctx, B.getInt32(uint32_t(a.index)), st.eventValue});
+            B.CreateCall(emitFnTy, st.emitFn,
+                         {st.ctx, B.getInt32(uint32_t(a.index)), st.eventValue});
             B.CreateBr(skip);
         }
         B.SetInsertPoint(skip);
@@ -1487,14 +1677,22 @@ private:
 
     static uint32_t abiType(const ast::Type& t) {
         switch (t.kind) {
-        case ast::Type::Int: return MMT_T_UINT;
-        case ast::Type::Bool: return MMT_T_BOOL;
-        case ast::Type::Bytes: return MMT_T_BYTES;
-        case ast::Type::String: return MMT_T_STRING;
-        case ast::Type::Mac: return MMT_T_MAC;
-        case ast::Type::Ipv4: return MMT_T_IPV4;
-        case ast::Type::Ipv6: return MMT_T_IPV6;
-        default: return MMT_T_NONE;
+        case ast::Type::Int:
+            return MMT_T_UINT;
+        case ast::Type::Bool:
+            return MMT_T_BOOL;
+        case ast::Type::Bytes:
+            return MMT_T_BYTES;
+        case ast::Type::String:
+            return MMT_T_STRING;
+        case ast::Type::Mac:
+            return MMT_T_MAC;
+        case ast::Type::Ipv4:
+            return MMT_T_IPV4;
+        case ast::Type::Ipv6:
+            return MMT_T_IPV6;
+        default:
+            return MMT_T_NONE;
         }
     }
 
@@ -1507,9 +1705,12 @@ private:
         switch (v.k) {
         case EV::Int:
             u = v.v;
-            if (t.kind == ast::Type::Int && t.width < 64) u = B.CreateAnd(u, B.getInt64((uint64_t(1) << t.width) - 1));
+            if (t.kind == ast::Type::Int && t.width < 64)
+                u = B.CreateAnd(u, B.getInt64((uint64_t(1) << t.width) - 1));
             break;
-        case EV::Bool: u = B.CreateZExt(v.v, i64); break;
+        case EV::Bool:
+            u = B.CreateZExt(v.v, i64);
+            break;
         case EV::Bytes:
             ptr = v.v;
             len = B.CreateTrunc(v.len, i32);
@@ -1518,10 +1719,12 @@ private:
             ptr = v.v;
             len = B.getInt32(v.addrLen);
             break;
-        default: deadEnd(st); break;
+        default:
+            deadEnd(st);
+            break;
         }
-        B.CreateStore(B.getInt32(abiType(t)), B.CreateStructGEP(valueTy, out, 0));
-        B.CreateStore(len, B.CreateStructGEP(valueTy, out, 1));
+        // `type` and `len` are adjacent 32-bit fields: one 64-bit store.
+        B.CreateStore(pairOf(B.getInt32(abiType(t)), len), B.CreateBitCast(out, llvm::PointerType::getUnqual(i64)));
         B.CreateStore(u, B.CreateStructGEP(valueTy, out, 2));
         B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, 3));
     }
@@ -1552,7 +1755,10 @@ private:
         case EV::Int: {
             n = t.isInt() ? (t.width + 7) / 8 : 8;
             llvm::AllocaInst* tmp = entryAlloca(st, i64, "keypart");
-            B.CreateStore(B.CreateCall(llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {i64}), {v.v}), tmp);
+            B.CreateStore(
+                B.CreateCall(llvm::Intrinsic::getDeclaration(&M, llvm::Intrinsic::bswap, {i64}),
+                             {v.v}),
+                tmp);
             src = B.CreateInBoundsGEP(i8, B.CreateBitCast(tmp, i8p), B.getInt64(8 - n));
             break;
         }
@@ -1567,9 +1773,12 @@ private:
             n = v.addrLen;
             src = v.v;
             break;
-        default: deadEnd(st); return;
+        default:
+            deadEnd(st);
+            return;
         }
-        Value* fits = B.CreateICmpULE(B.CreateAdd(cur, B.getInt64(n)), B.getInt64(MMT_KEY_SIDE_MAX));
+        Value* fits =
+            B.CreateICmpULE(B.CreateAdd(cur, B.getInt64(n)), B.getInt64(MMT_KEY_SIDE_MAX));
         BasicBlock* ok = BasicBlock::Create(C, "key.fits", st.F);
         BasicBlock* over = BasicBlock::Create(C, "key.overflow", st.F);
         BasicBlock* done = BasicBlock::Create(C, "key.part", st.F);
@@ -1578,7 +1787,8 @@ private:
         B.CreateStore(B.getInt16(1), B.CreateStructGEP(keyTy, key, 3));
         B.CreateBr(done);
         B.SetInsertPoint(ok);
-        Value* dst = B.CreateInBoundsGEP(i8, B.CreateBitCast(B.CreateStructGEP(keyTy, key, 4 + side), i8p), cur);
+        Value* dst = B.CreateInBoundsGEP(
+            i8, B.CreateBitCast(B.CreateStructGEP(keyTy, key, 4 + side), i8p), cur);
         B.CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1), n);
         B.CreateStore(B.CreateTrunc(B.CreateAdd(cur, B.getInt64(n)), i16), lenPtr);
         B.CreateBr(done);
@@ -1629,7 +1839,8 @@ private:
     /// Rule lists (classify, update): the header is walked once for all rules; a rule
     /// that needs body fields walks the body itself, so that a broken body only stops the
     /// rules that read it. `each(i)` emits rule i with failures going to the next rule.
-    void walkForRules(FnState& st, const ast::Protocol& p, const std::vector<std::set<const Field*>>& needs,
+    void walkForRules(FnState& st, const ast::Protocol& p,
+                      const std::vector<std::set<const Field*>>& needs,
                       const std::function<void(size_t)>& each) {
         std::set<const Field*> all;
         bool body = false;
@@ -1651,7 +1862,8 @@ private:
                     Scope& scope = pushScope(st);
                     pushed = true;
                     const Field* lazy = lazyItem(st, p.body->items, own.bodyItems, own.need);
-                    walkItems(st, p.body->items, own.bodyItems, headerEnd, Region{st.len, false}, scope, lazy);
+                    walkItems(st, p.body->items, own.bodyItems, headerEnd, Region{st.len, false},
+                              scope, lazy);
                 }
                 each(i);
                 if (pushed) st.scopes.pop_back();
@@ -1674,6 +1886,8 @@ private:
                 for (auto* x : fieldsOf(p, {p.ports->src.get(), p.ports->dst.get()})) n.insert(x);
             needs.push_back(std::move(n));
         }
+        BasicBlock* matched = BasicBlock::Create(C, "matched", st.F);
+        std::vector<std::pair<BasicBlock*, const Rule*>> hits;
         // A rule that cannot be evaluated does not match; the next one is tried.
         walkForRules(st, p, needs, [&](size_t i) {
             const Rule& r = list[i];
@@ -1691,11 +1905,29 @@ private:
                 B.CreateCondBr(evalBool(st, *r.when), hit, st.failBB);
             }
             B.SetInsertPoint(hit);
-            B.CreateStore(B.getInt32(uint32_t(*r.target->id)), B.CreateStructGEP(classTy, out, 0));
-            B.CreateStore(B.getInt32(uint32_t(r.weight)), B.CreateStructGEP(classTy, out, 1));
-            B.CreateRet(B.getInt32(1));
+            B.CreateBr(matched);
+            hits.push_back({hit, &r});
         });
         B.CreateRet(B.getInt32(0));
+        // One exit for every rule that matches: the answer is a pair of constants, which
+        // the optimizer turns into a table when the rules test one value.
+        if (!hits.empty()) {
+            B.SetInsertPoint(matched);
+            llvm::PHINode* id = B.CreatePHI(i32, unsigned(hits.size()), "next.id");
+            llvm::PHINode* weight = B.CreatePHI(i32, unsigned(hits.size()), "next.weight");
+            llvm::PHINode* flags = B.CreatePHI(i32, unsigned(hits.size()), "next.flags");
+            for (auto& [bb, r] : hits) {
+                id->addIncoming(B.getInt32(uint32_t(*r->target->id)), bb);
+                weight->addIncoming(B.getInt32(uint32_t(r->weight)), bb);
+                flags->addIncoming(B.getInt32(r->quoted ? MMT_CLASS_QUOTED : 0), bb);
+            }
+            B.CreateStore(id, B.CreateStructGEP(classTy, out, 0));
+            B.CreateStore(weight, B.CreateStructGEP(classTy, out, 1));
+            B.CreateStore(flags, B.CreateStructGEP(classTy, out, 2));
+            B.CreateRet(B.getInt32(1));
+        } else {
+            matched->eraseFromParent();
+        }
         // A header that cannot be walked classifies nothing.
         B.SetInsertPoint(st.failBB);
         B.CreateRet(B.getInt32(0));
@@ -1725,13 +1957,19 @@ private:
         switch (v.k) {
         case EV::Int: {
             Value* x = v.v;
-            if (t.isInt() && t.width < 64) x = B.CreateAnd(x, B.getInt64((uint64_t(1) << t.width) - 1));
+            if (t.isInt() && t.width < 64)
+                x = B.CreateAnd(x, B.getInt64((uint64_t(1) << t.width) - 1));
             B.CreateAlignedStore(x, p64, llvm::MaybeAlign(1));
             break;
         }
-        case EV::Bool: B.CreateAlignedStore(B.CreateZExt(v.v, i64), p64, llvm::MaybeAlign(1)); break;
-        case EV::Addr: B.CreateMemCpy(ptr, llvm::MaybeAlign(1), v.v, llvm::MaybeAlign(1), v.addrLen); break;
-        default: break;
+        case EV::Bool:
+            B.CreateAlignedStore(B.CreateZExt(v.v, i64), p64, llvm::MaybeAlign(1));
+            break;
+        case EV::Addr:
+            B.CreateMemCpy(ptr, llvm::MaybeAlign(1), v.v, llvm::MaybeAlign(1), v.addrLen);
+            break;
+        default:
+            break;
         }
     }
 
@@ -1768,12 +2006,16 @@ private:
         for (const auto& v : p.state) {
             Value* ptr = B.CreateInBoundsGEP(i8, base, B.getInt64(f.stateOffset[v.get()]));
             uint64_t init = 0;
-            if (v->init) init = v->init->kind == Expr::Kind::Bool ? (v->init->boolValue ? 1 : 0) : v->init->intValue;
+            if (v->init)
+                init = v->init->kind == Expr::Kind::Bool ? (v->init->boolValue ? 1 : 0)
+                                                         : v->init->intValue;
             if (v->type.isInt() && v->type.width < 64) init &= (uint64_t(1) << v->type.width) - 1;
-            if (v->type.kind == ast::Type::Ipv6 || v->type.kind == ast::Type::Ipv4 || v->type.kind == ast::Type::Mac)
+            if (v->type.kind == ast::Type::Ipv6 || v->type.kind == ast::Type::Ipv4 ||
+                v->type.kind == ast::Type::Mac)
                 B.CreateMemSet(ptr, B.getInt8(0), stateBytes(v->type), llvm::MaybeAlign(1));
             else
-                B.CreateAlignedStore(B.getInt64(init), B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64)),
+                B.CreateAlignedStore(B.getInt64(init),
+                                     B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64)),
                                      llvm::MaybeAlign(1));
         }
         B.CreateRetVoid();
@@ -1791,7 +2033,8 @@ private:
         Value* flags = B.getInt32(0);
         auto flag = [&](const char* n, uint32_t bit) {
             if (const ast::Assignment* a = b.find(n))
-                flags = B.CreateOr(flags, B.CreateSelect(evalBool(st, *a->value), B.getInt32(bit), B.getInt32(0)));
+                flags = B.CreateOr(
+                    flags, B.CreateSelect(evalBool(st, *a->value), B.getInt32(bit), B.getInt32(0)));
         };
         flag("syn", MMT_STREAM_SYN);
         flag("fin", MMT_STREAM_FIN);
@@ -1843,7 +2086,8 @@ private:
         auto it = strings.find(s);
         if (it != strings.end()) return it->second;
         llvm::Constant* data = llvm::ConstantDataArray::getString(C, s, /*AddNull=*/true);
-        auto* gv = new llvm::GlobalVariable(M, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "str");
+        auto* gv = new llvm::GlobalVariable(M, data->getType(), true,
+                                            llvm::GlobalValue::PrivateLinkage, data, "str");
         gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
         gv->setAlignment(llvm::MaybeAlign(1));
         llvm::Constant* p = llvm::ConstantExpr::getInBoundsGetElementPtr(
@@ -1861,7 +2105,7 @@ private:
     }
 
     static ast::Type addrType(ast::TypeSpec::Kind k) {
-        return ast::Type::of(k == ast::TypeSpec::Mac ? ast::Type::Mac
+        return ast::Type::of(k == ast::TypeSpec::Mac    ? ast::Type::Mac
                              : k == ast::TypeSpec::Ipv4 ? ast::Type::Ipv4
                                                         : ast::Type::Ipv6);
     }
@@ -1884,7 +2128,8 @@ private:
         }
         switch (f.type.kind) {
         case ast::TypeSpec::Int:
-            if (!s.mem && s.memo && (!s.memoBB || s.memoBB == B.GetInsertBlock())) return intEV(s.memo);
+            if (!s.mem && s.memo && (!s.memoBB || s.memoBB == B.GetInsertBlock()))
+                return intEV(s.memo);
             v = intEV(readField(st, f, off));
             if (!s.mem) {
                 s.memo = v.v;
@@ -1898,7 +2143,8 @@ private:
             v.v = ptrAt(st, off);
             v.addrLen = scalarBytes(f);
             return v;
-        case ast::TypeSpec::Bytes: return bytesEV(ptrAt(st, off), B.CreateSub(slotGet(s, &Slot::end), off));
+        case ast::TypeSpec::Bytes:
+            return bytesEV(ptrAt(st, off), B.CreateSub(slotGet(s, &Slot::end), off));
         case ast::TypeSpec::Record:
             v.k = EV::RecordRef;
             v.rec = f.type.record;
@@ -1906,7 +2152,8 @@ private:
             v.region = slotGet(s, &Slot::region);
             v.sized = s.sized;
             return v;
-        case ast::TypeSpec::Unknown: break;
+        case ast::TypeSpec::Unknown:
+            break;
         }
         deadEnd(st);
         return v;
@@ -1952,8 +2199,10 @@ private:
         walkItems(st, rec.rec->items, limit, rec.off, Region{rec.region, rec.sized}, scope, member);
         auto s = scope.find(member);
         EV v;
-        if (s != scope.end()) v = fieldValue(st, *member, s->second);
-        else deadEnd(st);
+        if (s != scope.end())
+            v = fieldValue(st, *member, s->second);
+        else
+            deadEnd(st);
         st.scopes.pop_back();
         return v;
     }
@@ -1969,7 +2218,8 @@ private:
             e.sized = sized;
             return e;
         }
-        if (f.type.kind == ast::TypeSpec::Int) return intEV(readIntAt(st.data, off, f.type.width / 8, orderOf(f, *st.proto)));
+        if (f.type.kind == ast::TypeSpec::Int)
+            return intEV(readIntAt(st.data, off, f.type.width / 8, orderOf(f, *st.proto)));
         return addrEV(ptrAt(st, off), scalarBytes(f));
     }
 
@@ -1998,19 +2248,23 @@ private:
                  });
     }
 
-    void applySteps(FnState& st, EV cur, Scope* curScope, const std::vector<const Field*>& steps, size_t i,
-                    const ElemFn& fn, BasicBlock* cont) {
+    void applySteps(FnState& st, EV cur, Scope* curScope, const std::vector<const Field*>& steps,
+                    size_t i, const ElemFn& fn, BasicBlock* cont) {
         const Field* step = steps[i];
         EV next;
         auto s = curScope ? curScope->find(step) : Scope::iterator{};
-        if (curScope && s != curScope->end()) next = fieldValue(st, *step, s->second);
-        else next = recordMember(st, cur, step);
+        if (curScope && s != curScope->end())
+            next = fieldValue(st, *step, s->second);
+        else
+            next = recordMember(st, cur, step);
         bool last = i + 1 == steps.size();
         if (next.k == EV::ListRef) {
             // A list inside: walk its elements, then the remaining steps on each.
             forEachElement(st, next, [&](EV elem, Scope* es, BasicBlock* c2) {
-                if (last) fn(elem, es, c2);
-                else applySteps(st, elem, es, steps, i + 1, fn, c2);
+                if (last)
+                    fn(elem, es, c2);
+                else
+                    applySteps(st, elem, es, steps, i + 1, fn, c2);
             });
             B.CreateBr(cont);
             return;
@@ -2025,21 +2279,33 @@ private:
     EV eval(FnState& st, const Expr& e) {
         using K = Expr::Kind;
         switch (e.kind) {
-        case K::Int: return intEV(B.getInt64(e.intValue));
-        case K::Bool: return boolEV(e.boolValue ? llvm::ConstantInt::getTrue(C) : llvm::ConstantInt::getFalse(C));
-        case K::String: return bytesEV(stringConst(e.text), B.getInt64(int64_t(e.text.size())));
-        case K::Name: return evalName(st, e);
-        case K::Member: return evalMember(st, e);
-        case K::Index: return evalIndex(st, e);
-        case K::Call: return evalCall(st, e);
+        case K::Int:
+            return intEV(B.getInt64(e.intValue));
+        case K::Bool:
+            return boolEV(e.boolValue ? llvm::ConstantInt::getTrue(C)
+                                      : llvm::ConstantInt::getFalse(C));
+        case K::String:
+            return bytesEV(stringConst(e.text), B.getInt64(int64_t(e.text.size())));
+        case K::Name:
+            return evalName(st, e);
+        case K::Member:
+            return evalMember(st, e);
+        case K::Index:
+            return evalIndex(st, e);
+        case K::Call:
+            return evalCall(st, e);
         case K::Unary: {
             Value* x = evalInt(st, *e.operands[0]);
             return intEV(e.text == "-" ? B.CreateNeg(x) : B.CreateNot(x));
         }
-        case K::Not: return boolEV(B.CreateNot(evalBool(st, *e.operands[0])));
-        case K::In: return boolEV(matchCases(st, evalInt(st, *e.operands[0]), e.cases));
-        case K::Cond: return evalCond(st, e);
-        case K::Binary: return evalBinary(st, e);
+        case K::Not:
+            return boolEV(B.CreateNot(evalBool(st, *e.operands[0])));
+        case K::In:
+            return boolEV(matchCases(st, evalInt(st, *e.operands[0]), e.cases));
+        case K::Cond:
+            return evalCond(st, e);
+        case K::Binary:
+            return evalBinary(st, e);
         }
         deadEnd(st);
         return intEV(B.getInt64(0));
@@ -2055,21 +2321,26 @@ private:
         case ast::Ref::Field:
         case ast::Ref::BitName: {
             const Slot* s = findSlot(st, e.ref.field);
-            if (!s) throw std::logic_error("codegen: field '" + e.ref.field->name + "' used before it was walked");
+            if (!s)
+                throw std::logic_error("codegen: field '" + e.ref.field->name +
+                                       "' used before it was walked");
             EV v = fieldValue(st, *e.ref.field, *s);
             return e.ref.kind == ast::Ref::BitName ? bitOf(v, *e.ref.field, e.ref.bit) : v;
         }
-        case ast::Ref::Let: return eval(st, *e.ref.let->value);
+        case ast::Ref::Let:
+            return eval(st, *e.ref.let->value);
         case ast::Ref::Attribute:
-            return callGetter(st, getterOf(st.proto, e.ref.attribute), st.ctx, e.ref.attribute->type);
+            return callGetter(st, getterOf(st.proto, e.ref.attribute), st.ctx,
+                              e.ref.attribute->type);
         case ast::Ref::State: {
             Value* state = stateBase(st);
             evalFailIf(st, B.CreateIsNull(state));
             Value* p = statePtr(st, state, e.ref.state);
             const ast::Type& t = e.ref.state->type;
             if (t.kind == ast::Type::Bool || t.isInt()) {
-                Value* x = B.CreateAlignedLoad(i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64)),
-                                               llvm::MaybeAlign(1));
+                Value* x =
+                    B.CreateAlignedLoad(i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64)),
+                                        llvm::MaybeAlign(1));
                 return t.isInt() ? intEV(x) : boolEV(B.CreateICmpNE(x, B.getInt64(0)));
             }
             return addrEV(p, t.kind == ast::Type::Mac ? 6 : t.kind == ast::Type::Ipv4 ? 4 : 16);
@@ -2079,9 +2350,17 @@ private:
             return bytesEV(ptrAt(st, st.headerLen), st.payloadLen);
         case ast::Ref::Builtin:
             if (e.ref.builtin == "direction")
-                return intEV(B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 2)), i64));
+                return intEV(
+                    B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 2)), i64));
+            if (e.ref.builtin == "remaining") {
+                // Bytes left in the region being parsed, from where the current item starts.
+                if (!st.posEnd) break;
+                return intEV(subOff(st.posEnd, st.posOff));
+            }
+            if (e.ref.builtin == "message") return bytesEV(st.data, st.len);
             return intEV(B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 3)), i64));
-        default: break;
+        default:
+            break;
         }
         deadEnd(st);
         return intEV(B.getInt64(0));
@@ -2101,16 +2380,21 @@ private:
 
     EV fromValue(Value* tmp, const ast::Type& t) {
         switch (t.kind) {
-        case ast::Type::Int: return intEV(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)));
+        case ast::Type::Int:
+            return intEV(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)));
         case ast::Type::Bool:
-            return boolEV(B.CreateICmpNE(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)), B.getInt64(0)));
+            return boolEV(B.CreateICmpNE(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)),
+                                         B.getInt64(0)));
         case ast::Type::Bytes:
         case ast::Type::String:
-            return bytesEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
-                           B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(valueTy, tmp, 1)), i64));
+            return bytesEV(
+                B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
+                B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(valueTy, tmp, 1)), i64));
         default:
             return addrEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
-                          t.kind == ast::Type::Mac ? 6 : t.kind == ast::Type::Ipv4 ? 4 : 16);
+                          t.kind == ast::Type::Mac    ? 6
+                          : t.kind == ast::Type::Ipv4 ? 4
+                                                      : 16);
         }
     }
 
@@ -2133,7 +2417,7 @@ private:
     }
 
     EV evalParentAttr(FnState& st, const Expr& e) {
-        auto pit = S.parents.find(st.proto);
+        auto pit = S->parents.find(st.proto);
         Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 4));
         Value* parentCtx = B.CreateLoad(ctxPtr, B.CreateStructGEP(ctxTy, st.ctx, 5));
         evalFailIf(st, B.CreateIsNull(parentCtx));
@@ -2141,7 +2425,7 @@ private:
         BasicBlock* join = BasicBlock::Create(C, "parent.got", st.F);
         BasicBlock* none = BasicBlock::Create(C, "parent.none", st.F);
         llvm::SwitchInst* sw = B.CreateSwitch(parentId, none);
-        if (pit != S.parents.end()) {
+        if (pit != S->parents.end()) {
             for (const ast::Protocol* par : pit->second) {
                 const ast::Attribute* attr = nullptr;
                 for (const auto& a : par->attributes)
@@ -2164,7 +2448,8 @@ private:
     EV evalIndex(FnState& st, const Expr& e) {
         EV b = eval(st, *e.operands[0]);
         const Expr& ie = *e.operands[1];
-        if (b.k == EV::ListRef && ie.kind == Expr::Kind::Int && ie.intValue == 0) return firstElement(st, b);
+        if (b.k == EV::ListRef && ie.kind == Expr::Kind::Int && ie.intValue == 0)
+            return firstElement(st, b);
         Value* i = evalInt(st, ie);
         if (b.k == EV::Bytes) {
             evalFailIf(st, B.CreateICmpUGE(i, b.len)); // negative indexes are huge unsigned values
@@ -2181,19 +2466,22 @@ private:
         const Field& f = *seq.list;
         Value* off = seq.off;
         switch (f.extent) {
-        case ast::Extent::Count: evalFailIf(st, B.CreateICmpSLE(seq.count, B.getInt64(0))); break;
+        case ast::Extent::Count:
+            evalFailIf(st, B.CreateICmpSLE(seq.count, B.getInt64(0)));
+            break;
         case ast::Extent::UntilString: {
             evalFailIf(st, B.CreateICmpUGE(off, seq.region));
             uint64_t tlen = f.terminator.size();
-            Value* room = B.CreateICmpULE(B.CreateAdd(off, B.getInt64(int64_t(tlen))), seq.region);
+            Value* room = B.CreateICmpULE(addOff(off, B.getInt64(int64_t(tlen))), seq.region);
             BasicBlock* from = B.GetInsertBlock();
             BasicBlock* cmp = BasicBlock::Create(C, "first.term", st.F);
             BasicBlock* join = BasicBlock::Create(C, "first.join", st.F);
             B.CreateCondBr(room, cmp, join);
             B.SetInsertPoint(cmp);
-            Value* eq = B.CreateICmpEQ(
-                B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator), B.getInt64(int64_t(tlen))}),
-                B.getInt32(0));
+            Value* eq =
+                B.CreateICmpEQ(B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator),
+                                                      B.getInt64(int64_t(tlen))}),
+                               B.getInt32(0));
             B.CreateBr(join);
             B.SetInsertPoint(join);
             llvm::PHINode* atTerm = B.CreatePHI(i1, 2);
@@ -2202,12 +2490,156 @@ private:
             evalFailIf(st, atTerm);
             break;
         }
-        default: evalFailIf(st, B.CreateICmpUGE(off, seq.region)); break;
+        default:
+            evalFailIf(st, B.CreateICmpUGE(off, seq.region));
+            break;
         }
-        if (f.type.kind == ast::TypeSpec::Record) return elementAt(st, f, off, seq.region, seq.sized);
+        if (f.type.kind == ast::TypeSpec::Record)
+            return elementAt(st, f, off, seq.region, seq.sized);
         unsigned bytes = scalarBytes(f);
-        evalFailIf(st, B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(bytes)), seq.region));
+        evalFailIf(st, B.CreateICmpUGT(addOff(off, B.getInt64(bytes)), seq.region));
         return elementAt(st, f, off, nullptr, seq.sized);
+    }
+
+    /// Somewhere to keep one element of a sequence past the loop that found it.
+    struct ElemStore {
+        llvm::AllocaInst *found, *off, *region, *val, *ptr, *len;
+        bool sized = false;
+    };
+    ElemStore elemStore(FnState& st) {
+        ElemStore s{entryAlloca(st, i1, "el.found"), entryAlloca(st, i64, "el.off"),
+                    entryAlloca(st, i64, "el.region"), entryAlloca(st, i64, "el.val"),
+                    entryAlloca(st, i8p, "el.ptr"), entryAlloca(st, i64, "el.len")};
+        B.CreateStore(llvm::ConstantInt::getFalse(C), s.found);
+        return s;
+    }
+    void keepElement(ElemStore& s, const EV& elem) {
+        B.CreateStore(llvm::ConstantInt::getTrue(C), s.found);
+        switch (elem.k) {
+        case EV::RecordRef:
+            s.sized = elem.sized;
+            B.CreateStore(elem.off, s.off);
+            B.CreateStore(elem.region, s.region);
+            break;
+        case EV::Int: B.CreateStore(elem.v, s.val); break;
+        case EV::Bool: B.CreateStore(B.CreateZExt(elem.v, i64), s.val); break;
+        case EV::Bytes:
+            B.CreateStore(elem.v, s.ptr);
+            B.CreateStore(elem.len, s.len);
+            break;
+        case EV::Addr: B.CreateStore(elem.v, s.ptr); break;
+        default: break;
+        }
+    }
+    EV keptElement(const ElemStore& s, const ast::Type& et) {
+        EV r;
+        switch (et.kind) {
+        case ast::Type::Record:
+            r.k = EV::RecordRef;
+            r.rec = et.record;
+            r.off = B.CreateLoad(i64, s.off);
+            r.region = B.CreateLoad(i64, s.region);
+            r.sized = s.sized;
+            return r;
+        case ast::Type::Int: return intEV(B.CreateLoad(i64, s.val));
+        case ast::Type::Bool: return boolEV(B.CreateICmpNE(B.CreateLoad(i64, s.val), B.getInt64(0)));
+        case ast::Type::Bytes:
+        case ast::Type::String: return bytesEV(B.CreateLoad(i8p, s.ptr), B.CreateLoad(i64, s.len));
+        default:
+            return addrEV(B.CreateLoad(i8p, s.ptr),
+                          et.kind == ast::Type::Mac ? 6 : et.kind == ast::Type::Ipv4 ? 4 : 16);
+        }
+    }
+
+    /// Runs `fn` with the fields of a record element in scope: those the loop parsed, or,
+    /// for the last step of a projection, the record walked now. A record that cannot be
+    /// walked fails (to the current failure block).
+    void inElementScope(FnState& st, const EV& elem, Scope* elemScope, const std::function<void()>& fn) {
+        if (elemScope) {
+            st.scopes.push_back(elemScope);
+            fn();
+            st.scopes.pop_back();
+            return;
+        }
+        if (elem.k != EV::RecordRef) {
+            fn();
+            return;
+        }
+        Scope& sc = pushScope(st);
+        walkItems(st, elem.rec->items, SIZE_MAX, elem.off, Region{elem.region, elem.sized}, sc);
+        fn();
+        st.scopes.pop_back();
+    }
+
+    /// `find(seq, cond)`: the first element for which `cond` holds (no value when none
+    /// does); `any(seq, cond)`: whether one does. A condition that cannot be evaluated is
+    /// false; the search stops where the sequence cannot be walked further.
+    EV search(FnState& st, const EV& seq, const Expr& cond, bool any) {
+        ElemStore kept = elemStore(st);
+        BasicBlock* done = BasicBlock::Create(C, "find.done", st.F);
+        {
+            Redirect r(st, done);
+            forEachElement(st, seq, [&](EV elem, Scope* elemScope, BasicBlock* cont) {
+                BasicBlock* take = BasicBlock::Create(C, "find.take", st.F);
+                {
+                    Redirect skip(st, cont);
+                    inElementScope(st, elem, elemScope,
+                                   [&] { B.CreateCondBr(evalBool(st, cond), take, cont); });
+                }
+                B.SetInsertPoint(take);
+                keepElement(kept, elem);
+                B.CreateBr(done);
+            });
+            B.CreateBr(done);
+        }
+        B.SetInsertPoint(done);
+        Value* found = B.CreateLoad(i1, kept.found);
+        if (any) return boolEV(found);
+        evalFailIf(st, B.CreateNot(found));
+        return keptElement(kept, elementTypeOf(seq));
+    }
+
+    static size_t memberLimit(const ast::Record& rec, const Field* member) {
+        size_t limit = 0;
+        for (size_t i = 0; i < rec.items.size(); ++i) {
+            const auto& it = rec.items[i];
+            if ((it.kind == ast::FieldItem::Kind::Field && it.field.get() == member) ||
+                (it.kind == ast::FieldItem::Kind::Switch && containsSwitch(*it.sw, member)))
+                limit = i + 1;
+        }
+        return limit;
+    }
+
+    /// `offset(field)`: where a field's bytes start, from the protocol's first byte.
+    EV fieldOffset(FnState& st, const Expr& a) {
+        if (a.kind == Expr::Kind::Name && a.ref.kind == ast::Ref::Field) {
+            const Slot* s = findSlot(st, a.ref.field);
+            if (!s)
+                throw std::logic_error("codegen: field '" + a.ref.field->name + "' used before it was walked");
+            if (s->mem) evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->present)));
+            return intEV(slotGet(*s, &Slot::off));
+        }
+        if (a.kind == Expr::Kind::Member && a.ref.kind == ast::Ref::Field) {
+            EV b = eval(st, *a.operands[0]);
+            if (b.k == EV::RecordRef) {
+                const Field* member = a.ref.field;
+                Scope& scope = pushScope(st);
+                walkItems(st, b.rec->items, memberLimit(*b.rec, member), b.off, Region{b.region, b.sized},
+                          scope, member);
+                auto s = scope.find(member);
+                EV v = intEV(B.getInt64(0));
+                if (s == scope.end()) {
+                    deadEnd(st);
+                } else {
+                    if (s->second.mem) evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->second.present)));
+                    v = intEV(slotGet(s->second, &Slot::off));
+                }
+                st.scopes.pop_back();
+                return v;
+            }
+        }
+        deadEnd(st);
+        return intEV(B.getInt64(0));
     }
 
     /// Element `i` (or the last one) of a sequence, as a value that outlives the loop.
@@ -2233,7 +2665,8 @@ private:
                 Value* k = B.CreateLoad(i64, idx);
                 B.CreateStore(B.CreateAdd(k, B.getInt64(1)), idx);
                 BasicBlock* take = BasicBlock::Create(C, "nth.take", st.F);
-                Value* hit = lastOne ? static_cast<Value*>(llvm::ConstantInt::getTrue(C)) : B.CreateICmpEQ(k, i);
+                Value* hit = lastOne ? static_cast<Value*>(llvm::ConstantInt::getTrue(C))
+                                     : B.CreateICmpEQ(k, i);
                 B.CreateCondBr(hit, take, cont);
                 B.SetInsertPoint(take);
                 B.CreateStore(llvm::ConstantInt::getTrue(C), found);
@@ -2243,14 +2676,21 @@ private:
                     B.CreateStore(elem.off, vOff);
                     B.CreateStore(elem.region, vRegion);
                     break;
-                case EV::Int: B.CreateStore(elem.v, vVal); break;
-                case EV::Bool: B.CreateStore(B.CreateZExt(elem.v, i64), vVal); break;
+                case EV::Int:
+                    B.CreateStore(elem.v, vVal);
+                    break;
+                case EV::Bool:
+                    B.CreateStore(B.CreateZExt(elem.v, i64), vVal);
+                    break;
                 case EV::Bytes:
                     B.CreateStore(elem.v, vPtr);
                     B.CreateStore(elem.len, vLen);
                     break;
-                case EV::Addr: B.CreateStore(elem.v, vPtr); break;
-                default: break;
+                case EV::Addr:
+                    B.CreateStore(elem.v, vPtr);
+                    break;
+                default:
+                    break;
                 }
                 B.CreateBr(lastOne ? cont : done);
             });
@@ -2272,11 +2712,17 @@ private:
             r.region = B.CreateLoad(i64, vRegion);
             r.sized = sized;
             return r;
-        case ast::Type::Int: return intEV(B.CreateLoad(i64, vVal));
-        case ast::Type::Bool: return boolEV(B.CreateICmpNE(B.CreateLoad(i64, vVal), B.getInt64(0)));
+        case ast::Type::Int:
+            return intEV(B.CreateLoad(i64, vVal));
+        case ast::Type::Bool:
+            return boolEV(B.CreateICmpNE(B.CreateLoad(i64, vVal), B.getInt64(0)));
         case ast::Type::Bytes:
-        case ast::Type::String: return bytesEV(B.CreateLoad(i8p, vPtr), B.CreateLoad(i64, vLen));
-        default: return addrEV(B.CreateLoad(i8p, vPtr), et.kind == ast::Type::Mac ? 6 : et.kind == ast::Type::Ipv4 ? 4 : 16);
+        case ast::Type::String:
+            return bytesEV(B.CreateLoad(i8p, vPtr), B.CreateLoad(i64, vLen));
+        default:
+            return addrEV(B.CreateLoad(i8p, vPtr), et.kind == ast::Type::Mac    ? 6
+                                                   : et.kind == ast::Type::Ipv4 ? 4
+                                                                                : 16);
         }
     }
 
@@ -2284,17 +2730,21 @@ private:
     static ast::Type elementTypeOf(const EV& seq) {
         const Field* f = seq.steps.empty() ? seq.list : seq.steps.back();
         switch (f->type.kind) {
-        case ast::TypeSpec::Int: return ast::Type::integer(f->type.width);
+        case ast::TypeSpec::Int:
+            return ast::Type::integer(f->type.width);
         case ast::TypeSpec::Mac:
         case ast::TypeSpec::Ipv4:
-        case ast::TypeSpec::Ipv6: return addrType(f->type.kind);
-        case ast::TypeSpec::Bytes: return ast::Type::of(ast::Type::Bytes);
+        case ast::TypeSpec::Ipv6:
+            return addrType(f->type.kind);
+        case ast::TypeSpec::Bytes:
+            return ast::Type::of(ast::Type::Bytes);
         case ast::TypeSpec::Record: {
             ast::Type t = ast::Type::of(ast::Type::Record);
             t.record = f->type.record;
             return t;
         }
-        default: return ast::Type{};
+        default:
+            return ast::Type{};
         }
     }
 
@@ -2366,15 +2816,18 @@ private:
             BasicBlock* from = B.GetInsertBlock();
             BasicBlock* rhs = BasicBlock::Create(C, op + ".rhs", st.F);
             BasicBlock* join = BasicBlock::Create(C, op + ".join", st.F);
-            if (op == "and") B.CreateCondBr(a, rhs, join);
-            else B.CreateCondBr(a, join, rhs);
+            if (op == "and")
+                B.CreateCondBr(a, rhs, join);
+            else
+                B.CreateCondBr(a, join, rhs);
             B.SetInsertPoint(rhs);
             Value* b = evalBool(st, *e.operands[1]);
             BasicBlock* rhsEnd = B.GetInsertBlock();
             B.CreateBr(join);
             B.SetInsertPoint(join);
             llvm::PHINode* phi = B.CreatePHI(i1, 2);
-            phi->addIncoming(op == "and" ? llvm::ConstantInt::getFalse(C) : llvm::ConstantInt::getTrue(C), from);
+            phi->addIncoming(
+                op == "and" ? llvm::ConstantInt::getFalse(C) : llvm::ConstantInt::getTrue(C), from);
             phi->addIncoming(b, rhsEnd);
             return boolEV(phi);
         }
@@ -2382,11 +2835,15 @@ private:
         EV b = eval(st, *e.operands[1]);
         if (op == "==" || op == "!=") {
             Value* eq;
-            if (a.k == EV::Bytes && b.k == EV::Bytes) eq = bytesEqual(st, a, b);
+            if (a.k == EV::Bytes && b.k == EV::Bytes)
+                eq = bytesEqual(st, a, b);
             else if (a.k == EV::Addr && b.k == EV::Addr)
-                eq = B.CreateICmpEQ(B.CreateCall(hMemcmp, {a.v, b.v, B.getInt64(a.addrLen)}), B.getInt32(0));
-            else if (a.k == EV::Bool && b.k == EV::Bool) eq = B.CreateICmpEQ(a.v, b.v);
-            else eq = B.CreateICmpEQ(asInt(a), asInt(b));
+                eq = B.CreateICmpEQ(B.CreateCall(hMemcmp, {a.v, b.v, B.getInt64(a.addrLen)}),
+                                    B.getInt32(0));
+            else if (a.k == EV::Bool && b.k == EV::Bool)
+                eq = B.CreateICmpEQ(a.v, b.v);
+            else
+                eq = B.CreateICmpEQ(asInt(a), asInt(b));
             return boolEV(op == "==" ? eq : B.CreateNot(eq));
         }
         Value* x = asInt(a);
@@ -2405,7 +2862,8 @@ private:
         if (op == "/" || op == "%") {
             // Division by zero and INT64_MIN / -1 are failures, never undefined behaviour.
             Value* bad = B.CreateOr(B.CreateICmpEQ(y, B.getInt64(0)),
-                                    B.CreateAnd(B.CreateICmpEQ(x, B.getInt64(INT64_MIN)), B.CreateICmpEQ(y, B.getInt64(-1))));
+                                    B.CreateAnd(B.CreateICmpEQ(x, B.getInt64(INT64_MIN)),
+                                                B.CreateICmpEQ(y, B.getInt64(-1))));
             evalFailIf(st, bad);
             return intEV(op == "/" ? B.CreateSDiv(x, y) : B.CreateSRem(x, y));
         }
@@ -2441,8 +2899,9 @@ private:
         B.CreateCondBr(B.CreateICmpUGE(b.len, n), cmp, join);
         B.SetInsertPoint(cmp);
         Value* p = atEnd ? B.CreateInBoundsGEP(i8, b.v, B.CreateSub(b.len, n)) : b.v;
-        Value* eq = icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}), B.getInt32(0))
-                          : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}), B.getInt32(0));
+        Value* eq =
+            icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}), B.getInt32(0))
+                  : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}), B.getInt32(0));
         B.CreateBr(join);
         B.SetInsertPoint(join);
         llvm::PHINode* phi = B.CreatePHI(i1, 2);
@@ -2460,6 +2919,24 @@ private:
             if (v.k == EV::Bytes) return intEV(v.len);
             return intEV(countElements(st, v));
         }
+        if ((f == "starts_with" || f == "istarts_with" || f == "ends_with" || f == "contains") &&
+            args.size() > 3 && args.size() <= 256) {
+            // Many literals (payload heuristics): one call over a table, not a comparison
+            // each; the table is `count, (length, bytes)...`.
+            EV b = asBytes(st, eval(st, *args[0]));
+            std::string table(1, char(args.size() - 1));
+            for (size_t i = 1; i < args.size(); ++i) {
+                const std::string l = lit(i);
+                table += char(std::min<size_t>(l.size(), 255));
+                table += l.substr(0, 255);
+            }
+            uint32_t mode = f == "starts_with"    ? 0
+                            : f == "istarts_with" ? 1
+                            : f == "ends_with"    ? 2
+                                                  : 3;
+            Value* r = B.CreateCall(hMatchAny, {b.v, b.len, stringConst(table), B.getInt32(mode)});
+            return boolEV(B.CreateICmpNE(r, B.getInt32(0)));
+        }
         if (f == "starts_with" || f == "istarts_with" || f == "ends_with") {
             EV b = asBytes(st, eval(st, *args[0]));
             Value* any = nullptr;
@@ -2473,7 +2950,8 @@ private:
             EV b = asBytes(st, eval(st, *args[0]));
             Value* any = nullptr;
             for (size_t i = 1; i < args.size(); ++i) {
-                Value* idx = B.CreateCall(hFind, {b.v, b.len, stringConst(lit(i)), B.getInt64(int64_t(lit(i).size()))});
+                Value* idx = B.CreateCall(
+                    hFind, {b.v, b.len, stringConst(lit(i)), B.getInt64(int64_t(lit(i).size()))});
                 Value* m = B.CreateICmpSGE(idx, B.getInt64(0));
                 any = any ? B.CreateOr(any, m) : m;
             }
@@ -2486,7 +2964,8 @@ private:
             BasicBlock* join = BasicBlock::Create(C, "ieq.join", st.F);
             B.CreateCondBr(B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), cmp, join);
             B.SetInsertPoint(cmp);
-            Value* eq = B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}), B.getInt32(0));
+            Value* eq = B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}),
+                                       B.getInt32(0));
             B.CreateBr(join);
             B.SetInsertPoint(join);
             llvm::PHINode* phi = B.CreatePHI(i1, 2);
@@ -2500,11 +2979,13 @@ private:
             Value* n = B.CreateCall(hTrim, {b.v, b.len, start});
             return bytesEV(B.CreateInBoundsGEP(i8, b.v, B.CreateLoad(i64, start)), n);
         }
-        if (f == "split") return split(st, asBytes(st, eval(st, *args[0])), lit(1), args[2]->intValue);
+        if (f == "split")
+            return split(st, asBytes(st, eval(st, *args[0])), lit(1), args[2]->intValue);
         if (f == "before" || f == "after") {
             EV b = asBytes(st, eval(st, *args[0]));
             const std::string sep = lit(1);
-            Value* idx = B.CreateCall(hFind, {b.v, b.len, stringConst(sep), B.getInt64(int64_t(sep.size()))});
+            Value* idx = B.CreateCall(
+                hFind, {b.v, b.len, stringConst(sep), B.getInt64(int64_t(sep.size()))});
             evalFailIf(st, B.CreateICmpSLT(idx, B.getInt64(0)));
             if (f == "before") return bytesEV(b.v, idx);
             Value* start = B.CreateAdd(idx, B.getInt64(int64_t(sep.size())));
@@ -2525,7 +3006,8 @@ private:
             Value* bad = B.CreateOr(B.CreateICmpSLT(off, B.getInt64(0)),
                                     B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(bytes)), b.len));
             evalFailIf(st, bad);
-            return intEV(readIntAt(b.v, off, bytes, le ? ast::ByteOrder::Little : ast::ByteOrder::Big));
+            return intEV(
+                readIntAt(b.v, off, bytes, le ? ast::ByteOrder::Little : ast::ByteOrder::Big));
         }
         if (f == "first" || f == "last") {
             EV seq = eval(st, *args[0]);
@@ -2533,6 +3015,25 @@ private:
             return nthElement(st, seq, B.getInt64(0), f == "last");
         }
         if (f == "join") return join(st, eval(st, *args[0]), lit(1));
+        if (f == "find" || f == "any") return search(st, eval(st, *args[0]), *args[1], f == "any");
+        if (f == "offset") return fieldOffset(st, *args[0]);
+        if (f == "domain_name") {
+            // A DNS name at an offset of a message, compression pointers followed, dotted,
+            // into scratch memory.
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* at = evalInt(st, *args[1]);
+            Value* mark = B.CreateCall(hMark, {st.ctx});
+            evalFailIf(st, B.CreateIsNull(mark));
+            Value* n = B.CreateCall(hDomainName, {st.ctx, b.v, b.len, at});
+            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
+            return bytesEV(mark, n);
+        }
+        if (f == "chunked_length") {
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* n = B.CreateCall(hChunked, {b.v, b.len});
+            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
+            return intEV(n);
+        }
         if (f == "min" || f == "max") {
             Value* a = evalInt(st, *args[0]);
             Value* b = evalInt(st, *args[1]);
@@ -2586,7 +3087,8 @@ private:
             BasicBlock* added = BasicBlock::Create(C, "join.added", st.F);
             B.CreateCondBr(B.CreateLoad(i1, first), addVal, addSep);
             B.SetInsertPoint(addSep);
-            Value* r1 = B.CreateCall(hAppend, {st.ctx, stringConst(sep), B.getInt64(int64_t(sep.size()))});
+            Value* r1 =
+                B.CreateCall(hAppend, {st.ctx, stringConst(sep), B.getInt64(int64_t(sep.size()))});
             B.CreateCondBr(B.CreateIsNull(r1), full, addVal);
             B.SetInsertPoint(addVal);
             Value* r2 = B.CreateCall(hAppend, {st.ctx, elem.v, elem.len});
@@ -2609,15 +3111,19 @@ private:
     llvm::Constant* asI8p(llvm::Constant* c) {
         return c ? llvm::ConstantExpr::getBitCast(c, i8p) : llvm::ConstantPointerNull::get(i8p);
     }
-    llvm::Constant* cstr(const std::string& s) { return llvm::cast<llvm::Constant>(stringConst(s)); }
+    llvm::Constant* cstr(const std::string& s) {
+        return llvm::cast<llvm::Constant>(stringConst(s));
+    }
 
-    llvm::Constant* constArray(llvm::Type* elem, const std::vector<llvm::Constant*>& items, const std::string& name) {
-        if (items.empty()) return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(elem));
+    llvm::Constant* constArray(llvm::Type* elem, const std::vector<llvm::Constant*>& items,
+                               const std::string& name) {
+        if (items.empty())
+            return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(elem));
         auto* at = llvm::ArrayType::get(elem, items.size());
         auto* gv = new llvm::GlobalVariable(M, at, true, llvm::GlobalValue::PrivateLinkage,
                                             llvm::ConstantArray::get(at, items), name);
-        return llvm::ConstantExpr::getInBoundsGetElementPtr(at, gv,
-                                                            llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
+        return llvm::ConstantExpr::getInBoundsGetElementPtr(
+            at, gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
     }
 
     void emitLibrary(const std::vector<ast::Protocol*>& protos) {
@@ -2629,8 +3135,8 @@ private:
                 llvm::Constant* getter = a->isEvent ? nullptr : getterOf(p, a.get());
                 attrs.push_back(llvm::ConstantStruct::get(
                     attrTy, {cstr(a->name), B.getInt32(abiType(a->type)),
-                             B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST), asI8p(getter),
-                             B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0)}));
+                             B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST),
+                             asI8p(getter), B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0)}));
             }
             std::vector<llvm::Constant*> names;
             for (const Field* fd : p->fieldTable) names.push_back(cstr(fd->name));
@@ -2642,36 +3148,53 @@ private:
             if (p->pduLength) flags |= MMT_PROTO_PDU_LENGTH;
             if (p->pduUntil) flags |= MMT_PROTO_PDU_UNTIL;
             if (p->builtin) flags |= MMT_PROTO_BUILTIN;
-            llvm::Constant* term = p->pduUntil ? cstr(*p->pduUntil) : llvm::ConstantPointerNull::get(i8p);
+            llvm::Constant* term =
+                p->pduUntil ? cstr(*p->pduUntil) : llvm::ConstantPointerNull::get(i8p);
             entries.push_back(llvm::ConstantStruct::get(
-                protoTy,
-                {B.getInt32(uint32_t(p->id.value_or(0))), cstr(p->name), B.getInt32(flags),
-                 B.getInt32(p->session ? uint32_t(p->session->timeoutMs) : 0), B.getInt32(f.stateSize),
-                 B.getInt32(uint32_t(attrs.size())), constArray(attrTy, attrs, p->name + ".attrs"),
-                 B.getInt32(uint32_t(names.size())), constArray(i8p, names, p->name + ".fields"), term,
-                 B.getInt32(p->pduUntil ? uint32_t(p->pduUntil->size()) : 0), asI8p(f.validate), asI8p(f.analyse),
-                 asI8p(f.key), asI8p(f.classify), asI8p(f.pdu), asI8p(f.update), asI8p(f.init), asI8p(f.stream),
-                 asI8p(f.fragment), asI8p(f.sides)}));
+                protoTy, {B.getInt32(uint32_t(p->id.value_or(0))),
+                          cstr(p->name),
+                          B.getInt32(flags),
+                          B.getInt32(p->session ? uint32_t(p->session->timeoutMs) : 0),
+                          B.getInt32(f.stateSize),
+                          B.getInt32(uint32_t(attrs.size())),
+                          constArray(attrTy, attrs, p->name + ".attrs"),
+                          B.getInt32(uint32_t(names.size())),
+                          constArray(i8p, names, p->name + ".fields"),
+                          term,
+                          B.getInt32(p->pduUntil ? uint32_t(p->pduUntil->size()) : 0),
+                          asI8p(f.validate),
+                          asI8p(f.analyse),
+                          asI8p(f.key),
+                          asI8p(f.classify),
+                          asI8p(f.pdu),
+                          asI8p(f.update),
+                          asI8p(f.init),
+                          asI8p(f.stream),
+                          asI8p(f.fragment),
+                          asI8p(f.sides)}));
         }
         llvm::Constant* first = constArray(protoTy, entries, "protos");
         new llvm::GlobalVariable(
             M, libTy, true, llvm::GlobalValue::ExternalLinkage,
-            llvm::ConstantStruct::get(libTy, {B.getInt32(MMT_ABI_VERSION), B.getInt32(uint32_t(entries.size())), first}),
+            llvm::ConstantStruct::get(
+                libTy, {B.getInt32(MMT_ABI_VERSION), B.getInt32(uint32_t(entries.size())), first}),
             MMT_LIBRARY_SYMBOL);
     }
 
     // ------------------------------------------------------------------ state
-    sema::SemaContext& S;
+    sema::SemaContext* S; // null when only the types are wanted
     llvm::Module& M;
     llvm::LLVMContext& C;
     llvm::IRBuilder<> B;
     llvm::Type *i1, *i8, *i16, *i32, *i64;
     llvm::PointerType* i8p;
-    llvm::StructType *ctxTy, *valueTy, *resultTy, *keyTy, *classTy, *streamTy, *fragTy, *attrTy, *protoTy, *libTy;
+    llvm::StructType *ctxTy, *valueTy, *resultTy, *keyTy, *classTy, *streamTy, *fragTy, *attrTy,
+        *protoTy, *libTy;
     llvm::PointerType* ctxPtr;
-    llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy, *updateTy, *initTy,
-        *streamFnTy, *fragFnTy;
-    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hMemcmp;
+    llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
+        *updateTy, *initTy, *streamFnTy, *fragFnTy;
+    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hFail, *hMatchAny,
+        *hMemcmp, *hDomainName, *hChunked;
     std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;
@@ -2685,8 +3208,13 @@ const char* lowererBuildStamp() {
 }
 
 void lower(sema::SemaContext& sema, llvm::Module& module) {
-    Lowerer l(sema, module);
+    Lowerer l(&sema, module);
     l.run();
+}
+
+std::vector<AbiStruct> abiStructs(llvm::Module& module) {
+    Lowerer l(nullptr, module); // the types need no specs
+    return l.layouts();
 }
 
 } // namespace mmtc::codegen

@@ -2,6 +2,8 @@
 // library table the runtime reads (see runtime/include/mmt/abi.h).
 #pragma once
 
+#include <vector>
+
 namespace llvm {
 class Module;
 }
@@ -14,6 +16,16 @@ namespace mmtc::codegen {
 
 /// Fills `module` with every protocol's stage functions and the `mmt_library_v1` table.
 void lower(sema::SemaContext& sema, llvm::Module& module);
+
+/// An ABI struct as the code generator lays it out (for the test that holds it to abi.h).
+struct AbiStruct {
+    const char* name;
+    unsigned long long size;
+    std::vector<unsigned long long> offsets; // of each field, in declaration order
+};
+
+/// The layouts of every abi.h struct lower() uses, under `module`'s data layout.
+std::vector<AbiStruct> abiStructs(llvm::Module& module);
 
 /// Changes whenever the code generator is rebuilt; part of the cache key.
 const char* lowererBuildStamp();

@@ -15,9 +15,12 @@ namespace mmtc {
 
 namespace fs = std::filesystem;
 
-Library::Library(std::unique_ptr<Impl> impl, Origin origin) : impl_(std::move(impl)), origin_(origin) {}
+Library::Library(std::unique_ptr<Impl> impl, Origin origin)
+    : impl_(std::move(impl)), origin_(origin) {}
 Library::~Library() = default;
-const mmt_library* Library::table() const { return impl_->native->table(); }
+const mmt_library* Library::table() const {
+    return impl_->native->table();
+}
 
 namespace {
 
@@ -69,7 +72,8 @@ bool writeAll(const std::string& path, const std::vector<char>& data, std::strin
     return true;
 }
 
-std::unique_ptr<Library> wrap(std::unique_ptr<codegen::NativeLibrary> native, Library::Origin origin) {
+std::unique_ptr<Library> wrap(std::unique_ptr<codegen::NativeLibrary> native,
+                              Library::Origin origin) {
     if (!native) return nullptr;
     auto impl = std::make_unique<Library::Impl>();
     impl->native = std::move(native);
@@ -80,7 +84,8 @@ std::unique_ptr<Library> wrap(std::unique_ptr<codegen::NativeLibrary> native, Li
 
 std::string defaultCacheDir() {
     if (const char* d = std::getenv("MMT_CACHE_DIR"); d && *d) return d;
-    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/mmt-journey";
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+        return std::string(x) + "/mmt-journey";
     if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/mmt-journey";
     return "/tmp/mmt-journey-cache";
 }
@@ -186,7 +191,8 @@ std::string Compiler::timings() const {
        << "optimize  " << t.optimizeMs << " ms\n"
        << "codegen   " << t.codegenMs << " ms\n"
        << "link      " << t.linkMs << " ms\n"
-       << "total     " << t.parseMs + t.checkMs + t.lowerMs + t.optimizeMs + t.codegenMs + t.linkMs << " ms\n";
+       << "total     " << t.parseMs + t.checkMs + t.lowerMs + t.optimizeMs + t.codegenMs + t.linkMs
+       << " ms\n";
     return os.str();
 }
 

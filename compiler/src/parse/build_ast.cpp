@@ -516,6 +516,7 @@ class AstBuilder {
                     o.weight = integer(w->INT());
                     o.weightRange = R(w);
                 }
+                o.quoted = c->quoted != nullptr;
                 p.overs.push_back(std::move(o));
             }
         } else if (auto* c = dynamic_cast<P::PortsItemContext*>(item)) {

@@ -687,6 +687,19 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     auto& args = e.operands;
     if (f == "find" || f == "any") return checkSearch(e, env);
     if (f == "offset") return checkOffset(e, env);
+    if (f == "parent_is") {
+        // `parent_is(tcp)`: whether the protocol below on this packet's path is `tcp`.
+        if (args.size() != 1 || args[0]->kind != ast::Expr::Kind::Name) {
+            ctx_.diags.report(DiagKind::ArgumentLiteral, e.range, 1, f, "a protocol name");
+            return ast::Type::error();
+        }
+        if (!ctx_.findProtocol(args[0]->text)) {
+            ctx_.diags.report(DiagKind::UnknownProtocol, args[0]->range, args[0]->text);
+            return ast::Type::error();
+        }
+        args[0]->type = ast::Type::of(ast::Type::Bool);
+        return ast::Type::of(ast::Type::Bool);
+    }
     std::vector<ast::Type> ts;
     for (auto& a : args) ts.push_back(check(*a, env));
     for (const auto& t : ts)

@@ -98,9 +98,14 @@ typedef struct mmt_key {
     uint8_t b[MMT_KEY_SIDE_MAX];      /* the receiver's side */
 } mmt_key;
 
+enum mmt_class_flags {
+    MMT_CLASS_QUOTED = 1u /* the payload quotes another packet: walk it, but make no sessions */
+};
+
 typedef struct mmt_class_result {
     uint32_t next_id; /* protocol id of the payload */
     uint32_t weight;  /* weight of the rule that matched */
+    uint32_t flags;   /* enum mmt_class_flags */
 } mmt_class_result;
 
 /* TCP-like streams: what the reassembler needs from a segment. */

@@ -213,6 +213,7 @@ struct Handler::Impl {
     /// handler dropped the packet.
     bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool inPacket, Flow* flow,
               int flowLayer) {
+        bool quoted = false; // below a relation marked `quoted`
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
             LayerState& L = layers[depth++];
@@ -259,7 +260,7 @@ struct Handler::Impl {
 
             // sessionize
             if (p.key) sessions.addKey(proto, p, L.ctx);
-            if (p.flags & MMT_PROTO_SESSION) {
+            if ((p.flags & MMT_PROTO_SESSION) && !quoted) {
                 Flow* f = sessions.lookup(proto, L.ctx, *pv.raw, pv);
                 if (f) {
                     flow = f;
@@ -325,8 +326,9 @@ struct Handler::Impl {
             int next = -1;
             bool atSession = flow && flowLayer == int(depth - 1);
             if (atSession && flow->data->app >= 0) next = flow->data->app; // a known path skips classification
-            else next = classify(L, payload, plen);
-            if (atSession) sessions.classified(*flow, next);
+            else next = classify(L, payload, plen, &quoted);
+            // What a quoted packet is says nothing about the session: classify it each time.
+            if (atSession && !quoted) sessions.classified(*flow, next);
             if (next < 0) return true;
             parent = &L.ctx;
             proto = next;
@@ -337,7 +339,7 @@ struct Handler::Impl {
     }
 
     /// classify_next: compiled rules and user classifiers, by weight.
-    int classify(LayerState& L, const uint8_t* payload, uint32_t plen) {
+    int classify(LayerState& L, const uint8_t* payload, uint32_t plen, bool* quoted = nullptr) {
         const mmt_proto& p = T->protos[L.proto];
         int best = -1;
         uint32_t bestWeight = 0;
@@ -345,6 +347,8 @@ struct Handler::Impl {
         if (p.classify && p.classify(&L.ctx, &L.res, &cr)) {
             best = lib.impl_->indexOfId(cr.next_id);
             bestWeight = cr.weight;
+            // A quoted packet (inside an ICMP error) is walked, but makes no sessions.
+            if (quoted && (cr.flags & MMT_CLASS_QUOTED)) *quoted = true;
         }
         (void)payload;
         (void)plen;

@@ -18,41 +18,45 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
         FAIL("no layout " << n);
         return layouts[0];
     };
-#define FIELDS(T, ...)                                                                                       \
-    do {                                                                                                     \
-        const auto& l = find(#T);                                                                            \
-        std::vector<unsigned long long> want = {__VA_ARGS__};                                                \
-        INFO(#T);                                                                                            \
-        CHECK(l.size == sizeof(T));                                                                          \
-        CHECK(l.offsets == want);                                                                            \
+#define FIELDS(T, ...)                                                                             \
+    do {                                                                                           \
+        const auto& l = find(#T);                                                                  \
+        std::vector<unsigned long long> want = {__VA_ARGS__};                                      \
+        INFO(#T);                                                                                  \
+        CHECK(l.size == sizeof(T));                                                                \
+        CHECK(l.offsets == want);                                                                  \
     } while (0)
     FIELDS(mmt_value, offsetof(mmt_value, type), offsetof(mmt_value, len), offsetof(mmt_value, u),
            offsetof(mmt_value, ptr));
-    FIELDS(mmt_parse_result, offsetof(mmt_parse_result, status), offsetof(mmt_parse_result, fail_reason),
-           offsetof(mmt_parse_result, fail_field), offsetof(mmt_parse_result, fail_offset),
-           offsetof(mmt_parse_result, header_len), offsetof(mmt_parse_result, payload_len),
-           offsetof(mmt_parse_result, payload_truncated), offsetof(mmt_parse_result, reserved));
+    FIELDS(mmt_parse_result, offsetof(mmt_parse_result, status),
+           offsetof(mmt_parse_result, fail_reason), offsetof(mmt_parse_result, fail_field),
+           offsetof(mmt_parse_result, fail_offset), offsetof(mmt_parse_result, header_len),
+           offsetof(mmt_parse_result, payload_len), offsetof(mmt_parse_result, payload_truncated),
+           offsetof(mmt_parse_result, reserved));
     FIELDS(mmt_ctx, offsetof(mmt_ctx, data), offsetof(mmt_ctx, len), offsetof(mmt_ctx, direction),
            offsetof(mmt_ctx, linktype), offsetof(mmt_ctx, parent_id), offsetof(mmt_ctx, parent),
-           offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, scratch_cap), offsetof(mmt_ctx, scratch_used),
-           offsetof(mmt_ctx, state), offsetof(mmt_ctx, events_wanted), offsetof(mmt_ctx, emit),
-           offsetof(mmt_ctx, user));
-    FIELDS(mmt_key, offsetof(mmt_key, shared_len), offsetof(mmt_key, a_len), offsetof(mmt_key, b_len),
-           offsetof(mmt_key, overflow), offsetof(mmt_key, shared), offsetof(mmt_key, a), offsetof(mmt_key, b));
-    FIELDS(mmt_class_result, offsetof(mmt_class_result, next_id), offsetof(mmt_class_result, weight));
+           offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, scratch_cap),
+           offsetof(mmt_ctx, scratch_used), offsetof(mmt_ctx, state),
+           offsetof(mmt_ctx, events_wanted), offsetof(mmt_ctx, emit), offsetof(mmt_ctx, user));
+    FIELDS(mmt_key, offsetof(mmt_key, shared_len), offsetof(mmt_key, a_len),
+           offsetof(mmt_key, b_len), offsetof(mmt_key, overflow), offsetof(mmt_key, shared),
+           offsetof(mmt_key, a), offsetof(mmt_key, b));
+    FIELDS(mmt_class_result, offsetof(mmt_class_result, next_id),
+           offsetof(mmt_class_result, weight), offsetof(mmt_class_result, flags));
     FIELDS(mmt_stream_info, offsetof(mmt_stream_info, seq), offsetof(mmt_stream_info, flags));
     FIELDS(mmt_frag_info, offsetof(mmt_frag_info, id), offsetof(mmt_frag_info, offset),
            offsetof(mmt_frag_info, more));
     FIELDS(mmt_attr, offsetof(mmt_attr, name), offsetof(mmt_attr, type), offsetof(mmt_attr, kind),
            offsetof(mmt_attr, get), offsetof(mmt_attr, event_index));
-    FIELDS(mmt_proto, offsetof(mmt_proto, id), offsetof(mmt_proto, name), offsetof(mmt_proto, flags),
-           offsetof(mmt_proto, session_timeout_ms), offsetof(mmt_proto, state_size), offsetof(mmt_proto, n_attrs),
+    FIELDS(mmt_proto, offsetof(mmt_proto, id), offsetof(mmt_proto, name),
+           offsetof(mmt_proto, flags), offsetof(mmt_proto, session_timeout_ms),
+           offsetof(mmt_proto, state_size), offsetof(mmt_proto, n_attrs),
            offsetof(mmt_proto, attrs), offsetof(mmt_proto, n_fields), offsetof(mmt_proto, fields),
            offsetof(mmt_proto, pdu_terminator), offsetof(mmt_proto, pdu_terminator_len),
            offsetof(mmt_proto, validate), offsetof(mmt_proto, analyse), offsetof(mmt_proto, key),
-           offsetof(mmt_proto, classify), offsetof(mmt_proto, pdu_length), offsetof(mmt_proto, update),
-           offsetof(mmt_proto, init_state), offsetof(mmt_proto, stream), offsetof(mmt_proto, fragment),
-           offsetof(mmt_proto, sides));
+           offsetof(mmt_proto, classify), offsetof(mmt_proto, pdu_length),
+           offsetof(mmt_proto, update), offsetof(mmt_proto, init_state),
+           offsetof(mmt_proto, stream), offsetof(mmt_proto, fragment), offsetof(mmt_proto, sides));
     FIELDS(mmt_library, offsetof(mmt_library, abi_version), offsetof(mmt_library, n_protos),
            offsetof(mmt_library, protos));
 #undef FIELDS
@@ -195,7 +199,8 @@ std::string attr(std::deque<Hop>& path, const std::string& proto, const std::str
 }
 
 /// Every occurrence of an event attribute, from analyse.
-std::vector<std::string> events(std::deque<Hop>& path, const std::string& proto, const std::string& name) {
+std::vector<std::string> events(std::deque<Hop>& path, const std::string& proto,
+                                const std::string& name) {
     Hop& h = const_cast<Hop&>(hop(path, proto));
     int i = Compiled::attrIndex(*h.p, name);
     INFO(proto << "." << name);
@@ -240,7 +245,8 @@ TEST_CASE("built-in library: Ethernet, IPv4, TCP, HTTP", "[codegen][library]") {
     CHECK(attr(path, "ipv4", "dst") == "10.0.0.2");
     CHECK(attr(path, "ipv4", "ttl") == "64");
     CHECK(attr(path, "ipv4", "proto") == "6");
-    CHECK(attr(path, "ipv4", "total_length") == std::to_string(packets::ethIpv4TcpHttp().size() - 14));
+    CHECK(attr(path, "ipv4", "total_length") ==
+          std::to_string(packets::ethIpv4TcpHttp().size() - 14));
     CHECK(attr(path, "tcp", "src_port") == "40000");
     CHECK(attr(path, "tcp", "dst_port") == "80");
     CHECK(attr(path, "tcp", "seq") == "1000");
@@ -311,11 +317,15 @@ TEST_CASE("built-in library: Ethernet, VLAN, IPv4, ICMP", "[codegen][library]") 
     CHECK(attr(path, "icmp", "sequence") == "9");
 }
 
-TEST_CASE("built-in library: raw IP link types classify by the version nibble", "[codegen][library]") {
-    std::vector<uint8_t> ip(packets::ethIpv4TcpHttp().begin() + 14, packets::ethIpv4TcpHttp().end());
+TEST_CASE("built-in library: raw IP link types classify by the version nibble",
+          "[codegen][library]") {
+    std::vector<uint8_t> ip(packets::ethIpv4TcpHttp().begin() + 14,
+                            packets::ethIpv4TcpHttp().end());
     auto path = journey(ip, 101);
     CHECK(names(path) == "frame.ipv4.tcp.http");
-    auto path6 = journey(std::vector<uint8_t>(packets::ethIpv6UdpDns().begin() + 14, packets::ethIpv6UdpDns().end()), 101);
+    auto path6 = journey(
+        std::vector<uint8_t>(packets::ethIpv6UdpDns().begin() + 14, packets::ethIpv6UdpDns().end()),
+        101);
     CHECK(names(path6) == "frame.ipv6.udp.dns");
     // An empty raw frame classifies as nothing, it does not crash.
     auto empty = journey(std::vector<uint8_t>{}, 101);
