@@ -132,6 +132,7 @@ Flow* Sessions::lookup(int proto, const mmt_ctx& ctx, const RawPacket& raw, cons
         bool high = false;
         FlowTable::canonicalize(key_, canon, high);
         d->app = -1;
+        d->guess = -1;
         d->flags = high ? kFlowInitiatorHigh : 0;
         locateSides(*d);
         d->path_len = 0;
@@ -244,6 +245,8 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
         sp = new StreamPair{};
         s.user[1] = reinterpret_cast<uintptr_t>(sp);
     }
+    // Without payload only port rules can answer: a guess, for flows that never carry any.
+    if (fd.app == -1 && len == 0 && fd.guess == -1) fd.guess = int16_t(std::max(-2, classifyLayer(h, layer)));
     // Classify on the first payloads while the session does not know what runs above.
     if (fd.app == -1 && len > 0) {
         int next = classifyLayer(h, layer);
@@ -292,10 +295,10 @@ SessionInfo Sessions::describe(const Session& s, const FlowData& d) const {
         if (i) info.path += '.';
         info.path += lib_.table->protos[d.path[i]].name;
     }
-    if (d.app >= 0) {
-        info.application = lib_.table->protos[d.app].name;
-        info.path += "." + info.application;
-    }
+    // The path shows what packets went through; the application falls back on the guess.
+    if (d.app >= 0) info.path += std::string(".") + lib_.table->protos[d.app].name;
+    int app = d.app >= 0 ? d.app : d.guess >= 0 ? d.guess : -1;
+    if (app >= 0) info.application = lib_.table->protos[app].name;
     info.packets[0] = s.packets[0];
     info.packets[1] = s.packets[1];
     info.bytes[0] = s.bytes[0];

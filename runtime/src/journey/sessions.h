@@ -25,8 +25,9 @@ struct FlowData {
     uint8_t addr_len;  ///< ... and how long they are (4, 16, or 0 when unknown)
     uint8_t port_off;
     uint8_t port_len;
+    int16_t guess;     ///< what the rules say with no payload to look at (ports), or -1
     uint8_t path_len;  ///< protocols up to the session's own, as library indexes
-    uint8_t path[15];
+    uint8_t path[13];
 };
 static_assert(sizeof(FlowData) == 24, "FlowData stays small: it is in every session");
 
