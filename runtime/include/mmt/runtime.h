@@ -166,6 +166,7 @@ struct HandlerStats {
     uint64_t sessions = 0;
     uint64_t sessions_evicted = 0;
     uint64_t fragments_reassembled = 0;
+    uint64_t fragment_overlaps = 0;   ///< fragments that overlapped bytes already received
     uint64_t segments_held = 0;
 };
 

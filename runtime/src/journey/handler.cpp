@@ -308,7 +308,15 @@ struct Handler::Impl {
                 } else if (p.fragment(&L.ctx, &fi)) {
                     const uint8_t* whole = nullptr;
                     uint32_t wholeLen = 0;
-                    if (!sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen)) return true;
+                    uint32_t overlap = 0;
+                    bool complete = sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen, overlap);
+                    // Fragments that overlap (the first arrival wins) are reported, as tools
+                    // that watch for evasion expect.
+                    if (overlap) {
+                        ++stats.fragment_overlaps;
+                        if (pv.malformed.empty()) pv.malformed = std::string(p.name) + ".fragment_overlap";
+                    }
+                    if (!complete) return true;
                     ++stats.fragments_reassembled;
                     held.assign(whole, whole + wholeLen);
                     payload = held.data();

@@ -164,7 +164,7 @@ void Sessions::classified(Flow& flow, int next) {
 }
 
 bool Sessions::defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len, uint64_t ts_ns,
-                          const uint8_t*& whole, uint32_t& wholeLen) {
+                          const uint8_t*& whole, uint32_t& wholeLen, uint32_t& overlap) {
     // The key: every session-key part gathered so far (addresses included), the protocol
     // and the fragment id.
     fragKey_.clear();
@@ -177,6 +177,7 @@ bool Sessions::defragment(int proto, const mmt_frag_info& fi, const uint8_t* dat
     fragKey_.insert(fragKey_.end(), reinterpret_cast<const uint8_t*>(&fi.id),
                     reinterpret_cast<const uint8_t*>(&fi.id) + sizeof fi.id);
     FragResult r = defrag_.add(std::span<const uint8_t>(fragKey_), fi.offset, fi.more != 0, data, len, ts_ns);
+    overlap = r.overlap;
     if (r.status != FragStatus::Complete) return false;
     whole = r.data;
     wholeLen = r.len;

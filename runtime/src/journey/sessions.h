@@ -75,8 +75,9 @@ public:
     /// Remembers the application protocol of a session.
     void classified(Flow& flow, int next);
     /// Feeds one fragment; true with the whole datagram when it is complete.
+    /// `overlap` counts bytes of this fragment that overlapped ones already received.
     bool defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len, uint64_t ts_ns,
-                    const uint8_t*& whole, uint32_t& wholeLen);
+                    const uint8_t*& whole, uint32_t& wholeLen, uint32_t& overlap);
     /// Feeds a stream segment and walks whatever becomes deliverable above `proto`.
     /// Returns false when a handler dropped the packet; `held` tells the segment was held.
     bool stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h,

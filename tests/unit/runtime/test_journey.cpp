@@ -258,3 +258,62 @@ TEST_CASE("every link type", "[journey][link]") {
     CHECK(r.feed(ip6, 101)["ipv6.src"] == "2001:db8::1");
     CHECK(r.feed(PacketBuilder().eth().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 1)["path"] == "ethernet.ipv4.udp");
 }
+
+TEST_CASE("per-session state declared in a spec lives as long as the session", "[journey][session]") {
+    Recorder r({"http.request_number"});
+    r.feed(tcpSeg(7000, 80, 1, SYN));
+    std::string a = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", b = "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(r.feed(tcpSeg(7000, 80, 2, ACK, a))["http.request_number"] == "1");
+    CHECK(r.feed(tcpSeg(7000, 80, 2 + uint32_t(a.size()), ACK, b + b))["http.request_number"] == "2,3");
+    // Another session counts from one.
+    r.feed(tcpSeg(7001, 80, 1, SYN));
+    CHECK(r.feed(tcpSeg(7001, 80, 2, ACK, a))["http.request_number"] == "1");
+}
+
+TEST_CASE("stages run in order: events while analysing, then analysers, then the packet callback", "[journey]") {
+    Handler h(builtinLibrary());
+    std::vector<std::string> order;
+    h.on_attribute("http.host", [&](const PacketView&, const Value& v) {
+        order.push_back("event " + v.text());
+        return Action::Continue;
+    });
+    h.add_analyser("tcp", 1, [&](const PacketView&, const Layer&) {
+        order.push_back("analyser tcp");
+        return Action::Continue;
+    });
+    h.add_analyser("http", 1, [&](const PacketView& p, const Layer& l) {
+        order.push_back("analyser http at depth " + std::to_string(l.depth) + " of " + p.path_text());
+        return Action::Continue;
+    });
+    h.on_packet([&](const PacketView&) {
+        order.push_back("packet");
+        return Action::Continue;
+    });
+    Bytes syn = tcpSeg(7100, 80, 1, SYN);
+    Bytes req = tcpSeg(7100, 80, 2, ACK, "GET / HTTP/1.1\r\nHost: h.example\r\n\r\n");
+    h.process(RawPacket{syn.data(), uint32_t(syn.size()), uint32_t(syn.size()), 1, 1});
+    order.clear();
+    h.process(RawPacket{req.data(), uint32_t(req.size()), uint32_t(req.size()), 1, 2});
+    REQUIRE(order.size() == 4);
+    CHECK(order[0] == "analyser tcp");
+    CHECK(order[1] == "event h.example");
+    CHECK(order[2] == "analyser http at depth 4 of ethernet.ipv4.tcp.http");
+    CHECK(order[3] == "packet");
+}
+
+TEST_CASE("overlapping fragments are reported; the first arrival wins", "[journey][fragments]") {
+    Bytes whole = PacketBuilder().ipv4(kClient, kServer).udp(3333, 53).payload(std::string(40, 'a')).build();
+    Bytes udp(whole.begin() + 20, whole.end());
+    auto frag = [&](uint16_t off, size_t n, bool more, uint8_t fill) {
+        Bytes part(udp.begin() + off, udp.begin() + long(std::min(udp.size(), size_t(off) + n)));
+        if (fill && off >= 8) std::fill(part.begin(), part.end(), fill);
+        return PacketBuilder().eth().ipv4(kClient, kServer).ip_id(99).ip_proto(17).frag(off, more).payload(part).build();
+    };
+    Recorder r({"udp.dst_port", "frame.malformed"});
+    r.feed(frag(0, 24, true, 0));
+    auto second = r.feed(frag(16, 16, true, 'b')); // overlaps bytes 16..23
+    CHECK(second["frame.malformed"] == "ipv4.fragment_overlap");
+    auto last = r.feed(frag(32, 100, false, 0));
+    CHECK(last["udp.dst_port"] == "53");
+    CHECK(r.h.stats().fragment_overlaps == 1);
+}
