@@ -35,7 +35,8 @@ struct Clock {
         return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
     }
     double wallMs() const {
-        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall).count();
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall)
+            .count();
     }
     double cpuMs() const { return cpuNow() - cpu; }
 };
@@ -55,7 +56,8 @@ struct Series {
 };
 
 void row(const char* name, const Series& wall, const Series& cpu) {
-    std::printf("  %-22s %9.2f %9.2f %9.2f %11.2f\n", name, wall.median(), wall.min(), wall.first(), cpu.median());
+    std::printf("  %-22s %9.2f %9.2f %9.2f %11.2f\n", name, wall.median(), wall.min(), wall.first(),
+                cpu.median());
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -82,7 +84,8 @@ int main(int argc, char** argv) {
         auto c = loaded(argv[3]);
         std::string error;
         auto lib = c->compileCached(argv[2], error);
-        if (!lib || lib->origin() != mmtc::Library::Origin::Cache) die("the cache was not used: " + error);
+        if (!lib || lib->origin() != mmtc::Library::Origin::Cache)
+            die("the cache was not used: " + error);
         std::printf("%.3f\n", t.wallMs());
         return 0;
     }
@@ -93,11 +96,12 @@ int main(int argc, char** argv) {
         } else if (a == "--check") {
             enforce = true;
         } else if (a == "--help" || a == "-h") {
-            std::printf("usage: compile_bench [--runs N] [--check] [SPEC-PATH]\n\n"
-                        "Times checking, cold compilation and cache loads of a protocol library\n"
-                        "(default: the built-in one). --check exits 1 when a median is over budget\n"
-                        "(cold < %.0f ms, cache < %.0f ms).\n",
-                        kColdBudgetMs, kWarmBudgetMs);
+            std::printf(
+                "usage: compile_bench [--runs N] [--check] [SPEC-PATH]\n\n"
+                "Times checking, cold compilation and cache loads of a protocol library\n"
+                "(default: the built-in one). --check exits 1 when a median is over budget\n"
+                "(cold < %.0f ms, cache < %.0f ms).\n",
+                kColdBudgetMs, kWarmBudgetMs);
             return 0;
         } else if (!a.empty() && a[0] == '-') {
             die("unknown option '" + a + "'");
@@ -145,11 +149,13 @@ int main(int argc, char** argv) {
     }
 
     // Warm: the object comes from a populated cache directory.
-    std::string dir = (fs::temp_directory_path() / ("mmt-compile-bench-" + std::to_string(::getpid()))).string();
+    std::string dir =
+        (fs::temp_directory_path() / ("mmt-compile-bench-" + std::to_string(::getpid()))).string();
     {
         auto c = loaded(specs);
         std::string error;
-        if (!c->check() || !c->compileCached(dir, error)) die("cannot populate the cache: " + error);
+        if (!c->check() || !c->compileCached(dir, error))
+            die("cannot populate the cache: " + error);
     }
     Series warmWall, warmCpu, warmLink, cWarmLink;
     for (int i = 0; i < runs; ++i) {
@@ -178,7 +184,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     fs::remove_all(dir, ec);
 
-    std::printf("compile_bench: %s, %u protocols (frame included), %d runs\n\n", specs.c_str(), protos, runs);
+    std::printf("compile_bench: %s, %u protocols (frame included), %d runs\n\n", specs.c_str(),
+                protos, runs);
     std::printf("  %-22s %9s %9s %9s %11s\n", "ms", "median", "min", "first", "cpu median");
     row("check (parse+check)", checkWall, checkCpu);
     row("cold JIT compile", coldWall, coldCpu);
@@ -195,6 +202,7 @@ int main(int argc, char** argv) {
     std::printf("\n  budget: cold < %.0f ms (%s), cache < %.0f ms (%s)\n", kColdBudgetMs,
                 coldWall.median() < kColdBudgetMs ? "met" : "NOT met", kWarmBudgetMs,
                 freshWall.median() < kWarmBudgetMs ? "met" : "NOT met");
-    if (enforce && (coldWall.median() >= kColdBudgetMs || freshWall.median() >= kWarmBudgetMs)) return 1;
+    if (enforce && (coldWall.median() >= kColdBudgetMs || freshWall.median() >= kWarmBudgetMs))
+        return 1;
     return 0;
 }

@@ -16,7 +16,8 @@ const mmt_library* library() {
         mmtc::Compiler c;
         std::string error;
         if (!c.addPath(mmtc::builtinSpecDir()) || !c.check()) {
-            std::fprintf(stderr, "fuzz_packet: the built-in library does not check:\n%s\n", c.diagnostics().c_str());
+            std::fprintf(stderr, "fuzz_packet: the built-in library does not check:\n%s\n",
+                         c.diagnostics().c_str());
             std::abort();
         }
         auto l = c.compile(error);

@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
         out.write(reinterpret_cast<const char*>(s.data()), std::streamsize(s.size()));
     }
     for (const auto& e : fs::directory_iterator(mmtc::builtinSpecDir()))
-        if (e.path().extension() == ".mmtp") fs::copy_file(e.path(), dir / "spec" / e.path().filename(), fs::copy_options::overwrite_existing);
+        if (e.path().extension() == ".mmtp")
+            fs::copy_file(e.path(), dir / "spec" / e.path().filename(),
+                          fs::copy_options::overwrite_existing);
     std::printf("wrote %d packet seeds and the built-in specs under %s\n", n, dir.c_str());
     return 0;
 }

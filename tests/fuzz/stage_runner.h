@@ -26,7 +26,7 @@ inline uint32_t touch(const mmt_value& v) {
 }
 
 class StageRunner {
-public:
+  public:
     explicit StageRunner(const mmt_library* t) : t_(t) {}
 
     uint32_t sink = 0;
@@ -51,8 +51,11 @@ public:
         mmt_parse_result r{};
         int32_t s = p.validate(&ctx, &r);
         require(s >= MMT_OK && s <= MMT_MALFORMED && uint32_t(s) == r.status);
-        if (s == MMT_OK) require(uint64_t(r.header_len) + r.payload_len <= ctx.len);
-        else require(r.fail_offset <= ctx.len && (r.fail_field == -1 || uint32_t(r.fail_field) < p.n_fields));
+        if (s == MMT_OK)
+            require(uint64_t(r.header_len) + r.payload_len <= ctx.len);
+        else
+            require(r.fail_offset <= ctx.len &&
+                    (r.fail_field == -1 || uint32_t(r.fail_field) < p.n_fields));
         if (p.analyse) {
             mmt_parse_result a{};
             int32_t sa = p.analyse(&ctx, &a);
@@ -73,7 +76,8 @@ public:
             mmt_key k{};
             int32_t ok = p.key(&ctx, &k);
             require(ok == 0 || ok == 1);
-            require(k.shared_len <= MMT_KEY_SIDE_MAX && k.a_len <= MMT_KEY_SIDE_MAX && k.b_len <= MMT_KEY_SIDE_MAX);
+            require(k.shared_len <= MMT_KEY_SIDE_MAX && k.a_len <= MMT_KEY_SIDE_MAX &&
+                    k.b_len <= MMT_KEY_SIDE_MAX);
         }
         if (p.sides) {
             mmt_value a{}, b{};
@@ -140,7 +144,7 @@ public:
         }
     }
 
-private:
+  private:
     const mmt_library* t_;
 };
 

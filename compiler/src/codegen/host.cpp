@@ -94,7 +94,9 @@ int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t of
 }
 
 /// Parses "\r\n" at `p[i]`.
-static bool crlf(const uint8_t* p, int64_t n, int64_t i) { return i + 1 < n && p[i] == '\r' && p[i + 1] == '\n'; }
+static bool crlf(const uint8_t* p, int64_t n, int64_t i) {
+    return i + 1 < n && p[i] == '\r' && p[i + 1] == '\n';
+}
 
 int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n) {
     int64_t pos = 0;
@@ -104,7 +106,10 @@ int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n) {
         int digits = 0;
         for (; pos < n; ++pos, ++digits) {
             uint8_t c = p[pos];
-            int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            int v = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
             if (v < 0) break;
             if (size >> 40) return -1; // a terabyte chunk is no chunk
             size = size << 4 | uint64_t(v);

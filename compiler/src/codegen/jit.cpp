@@ -260,7 +260,14 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     llvm::Module m("mmt-library", ctx);
     m.setTargetTriple(tm->getTargetTriple().str());
     m.setDataLayout(tm->createDataLayout());
-    lower(sema, m);
+    try {
+        lower(sema, m);
+    } catch (const std::exception& e) {
+        // A spec the checker accepted but the code generator cannot handle: a bug, reported
+        // as an error rather than a crash.
+        error = std::string("internal error: ") + e.what();
+        return false;
+    }
     // The target this object is for, checked again when it is loaded.
     {
         std::string info = buildInfo(hostTarget());

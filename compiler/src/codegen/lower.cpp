@@ -522,7 +522,8 @@ class Lowerer {
     }
     /// Stores fields `idx` and `idx + 1` (`idx` even) of a parse result at once.
     void storeResultPair(Value* res, unsigned idx, Value* a, Value* b) {
-        Value* p = B.CreateBitCast(B.CreateStructGEP(resultTy, res, idx), llvm::PointerType::getUnqual(i64));
+        Value* p = B.CreateBitCast(B.CreateStructGEP(resultTy, res, idx),
+                                   llvm::PointerType::getUnqual(i64));
         B.CreateStore(pairOf(a, b), p);
     }
 
@@ -1724,7 +1725,8 @@ class Lowerer {
             break;
         }
         // `type` and `len` are adjacent 32-bit fields: one 64-bit store.
-        B.CreateStore(pairOf(B.getInt32(abiType(t)), len), B.CreateBitCast(out, llvm::PointerType::getUnqual(i64)));
+        B.CreateStore(pairOf(B.getInt32(abiType(t)), len),
+                      B.CreateBitCast(out, llvm::PointerType::getUnqual(i64)));
         B.CreateStore(u, B.CreateStructGEP(valueTy, out, 2));
         B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, 3));
     }
@@ -2507,9 +2509,9 @@ class Lowerer {
         bool sized = false;
     };
     ElemStore elemStore(FnState& st) {
-        ElemStore s{entryAlloca(st, i1, "el.found"), entryAlloca(st, i64, "el.off"),
+        ElemStore s{entryAlloca(st, i1, "el.found"),   entryAlloca(st, i64, "el.off"),
                     entryAlloca(st, i64, "el.region"), entryAlloca(st, i64, "el.val"),
-                    entryAlloca(st, i8p, "el.ptr"), entryAlloca(st, i64, "el.len")};
+                    entryAlloca(st, i8p, "el.ptr"),    entryAlloca(st, i64, "el.len")};
         B.CreateStore(llvm::ConstantInt::getFalse(C), s.found);
         return s;
     }
@@ -2521,14 +2523,21 @@ class Lowerer {
             B.CreateStore(elem.off, s.off);
             B.CreateStore(elem.region, s.region);
             break;
-        case EV::Int: B.CreateStore(elem.v, s.val); break;
-        case EV::Bool: B.CreateStore(B.CreateZExt(elem.v, i64), s.val); break;
+        case EV::Int:
+            B.CreateStore(elem.v, s.val);
+            break;
+        case EV::Bool:
+            B.CreateStore(B.CreateZExt(elem.v, i64), s.val);
+            break;
         case EV::Bytes:
             B.CreateStore(elem.v, s.ptr);
             B.CreateStore(elem.len, s.len);
             break;
-        case EV::Addr: B.CreateStore(elem.v, s.ptr); break;
-        default: break;
+        case EV::Addr:
+            B.CreateStore(elem.v, s.ptr);
+            break;
+        default:
+            break;
         }
     }
     EV keptElement(const ElemStore& s, const ast::Type& et) {
@@ -2541,20 +2550,25 @@ class Lowerer {
             r.region = B.CreateLoad(i64, s.region);
             r.sized = s.sized;
             return r;
-        case ast::Type::Int: return intEV(B.CreateLoad(i64, s.val));
-        case ast::Type::Bool: return boolEV(B.CreateICmpNE(B.CreateLoad(i64, s.val), B.getInt64(0)));
+        case ast::Type::Int:
+            return intEV(B.CreateLoad(i64, s.val));
+        case ast::Type::Bool:
+            return boolEV(B.CreateICmpNE(B.CreateLoad(i64, s.val), B.getInt64(0)));
         case ast::Type::Bytes:
-        case ast::Type::String: return bytesEV(B.CreateLoad(i8p, s.ptr), B.CreateLoad(i64, s.len));
+        case ast::Type::String:
+            return bytesEV(B.CreateLoad(i8p, s.ptr), B.CreateLoad(i64, s.len));
         default:
-            return addrEV(B.CreateLoad(i8p, s.ptr),
-                          et.kind == ast::Type::Mac ? 6 : et.kind == ast::Type::Ipv4 ? 4 : 16);
+            return addrEV(B.CreateLoad(i8p, s.ptr), et.kind == ast::Type::Mac    ? 6
+                                                    : et.kind == ast::Type::Ipv4 ? 4
+                                                                                 : 16);
         }
     }
 
     /// Runs `fn` with the fields of a record element in scope: those the loop parsed, or,
     /// for the last step of a projection, the record walked now. A record that cannot be
     /// walked fails (to the current failure block).
-    void inElementScope(FnState& st, const EV& elem, Scope* elemScope, const std::function<void()>& fn) {
+    void inElementScope(FnState& st, const EV& elem, Scope* elemScope,
+                        const std::function<void()>& fn) {
         if (elemScope) {
             st.scopes.push_back(elemScope);
             fn();
@@ -2615,7 +2629,8 @@ class Lowerer {
         if (a.kind == Expr::Kind::Name && a.ref.kind == ast::Ref::Field) {
             const Slot* s = findSlot(st, a.ref.field);
             if (!s)
-                throw std::logic_error("codegen: field '" + a.ref.field->name + "' used before it was walked");
+                throw std::logic_error("codegen: field '" + a.ref.field->name +
+                                       "' used before it was walked");
             if (s->mem) evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->present)));
             return intEV(slotGet(*s, &Slot::off));
         }
@@ -2624,14 +2639,15 @@ class Lowerer {
             if (b.k == EV::RecordRef) {
                 const Field* member = a.ref.field;
                 Scope& scope = pushScope(st);
-                walkItems(st, b.rec->items, memberLimit(*b.rec, member), b.off, Region{b.region, b.sized},
-                          scope, member);
+                walkItems(st, b.rec->items, memberLimit(*b.rec, member), b.off,
+                          Region{b.region, b.sized}, scope, member);
                 auto s = scope.find(member);
                 EV v = intEV(B.getInt64(0));
                 if (s == scope.end()) {
                     deadEnd(st);
                 } else {
-                    if (s->second.mem) evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->second.present)));
+                    if (s->second.mem)
+                        evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->second.present)));
                     v = intEV(slotGet(s->second, &Slot::off));
                 }
                 st.scopes.pop_back();

@@ -73,9 +73,11 @@ struct Ctx {
     static std::string render(const mmt_value& v) {
         switch (v.type) {
         case MMT_T_UINT:
-        case MMT_T_BOOL: return std::to_string(v.u);
+        case MMT_T_BOOL:
+            return std::to_string(v.u);
         case MMT_T_BYTES:
-        case MMT_T_STRING: return std::string(reinterpret_cast<const char*>(v.ptr), v.len);
+        case MMT_T_STRING:
+            return std::string(reinterpret_cast<const char*>(v.ptr), v.len);
         default: {
             std::string s;
             for (uint32_t i = 0; i < v.len; ++i) s += (i ? "." : "") + std::to_string(v.ptr[i]);
@@ -137,9 +139,13 @@ inline std::vector<uint8_t> hex(const std::string& s) {
     std::vector<uint8_t> out;
     int hi = -1;
     for (char ch : s) {
-        int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
         if (v < 0) continue;
-        if (hi < 0) hi = v;
+        if (hi < 0)
+            hi = v;
         else {
             out.push_back(uint8_t(hi * 16 + v));
             hi = -1;

@@ -19,8 +19,12 @@ inline void put32(Bytes& b, uint32_t v) {
     put16(b, uint16_t(v >> 16));
     put16(b, uint16_t(v));
 }
-inline void append(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin(), more.end()); }
-inline void append(Bytes& b, const std::string& more) { b.insert(b.end(), more.begin(), more.end()); }
+inline void append(Bytes& b, const Bytes& more) {
+    b.insert(b.end(), more.begin(), more.end());
+}
+inline void append(Bytes& b, const std::string& more) {
+    b.insert(b.end(), more.begin(), more.end());
+}
 
 /// The Internet checksum of `b` (RFC 1071).
 inline uint16_t checksum(const Bytes& b, size_t from = 0, size_t to = SIZE_MAX) {
@@ -37,10 +41,11 @@ inline Bytes ethernet(uint16_t ethertype) {
     return b;
 }
 
-inline Bytes ipv4(uint8_t proto, const Bytes& payload, uint8_t srcLast = 1, uint8_t a = 10, uint8_t b8 = 0) {
+inline Bytes ipv4(uint8_t proto, const Bytes& payload, uint8_t srcLast = 1, uint8_t a = 10,
+                  uint8_t b8 = 0) {
     Bytes b = {0x45, 0x00};
     put16(b, uint16_t(20 + payload.size()));
-    put16(b, 0x4d2); // identification
+    put16(b, 0x4d2);  // identification
     put16(b, 0x4000); // don't fragment
     b.push_back(64);
     b.push_back(proto);
@@ -68,7 +73,8 @@ inline Bytes ipv6(uint8_t next, const Bytes& payload) {
     return b;
 }
 
-inline Bytes tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags, const Bytes& payload) {
+inline Bytes tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
+                 const Bytes& payload) {
     Bytes b;
     put16(b, sport);
     put16(b, dport);
@@ -135,15 +141,17 @@ inline Bytes dnsResponse() {
 }
 
 inline const std::string& httpRequest() {
-    static const std::string s = "GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: mmt-test/1.0\r\n"
-                                 "Accept: */*\r\n\r\n";
+    static const std::string s =
+        "GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: mmt-test/1.0\r\n"
+        "Accept: */*\r\n\r\n";
     return s;
 }
 
 inline const Bytes& ethIpv4TcpHttp() {
     static const Bytes p = [] {
         Bytes b = ethernet(0x0800);
-        append(b, ipv4(6, tcp(40000, 80, 1000, 0x18, Bytes(httpRequest().begin(), httpRequest().end()))));
+        append(b, ipv4(6, tcp(40000, 80, 1000, 0x18,
+                              Bytes(httpRequest().begin(), httpRequest().end()))));
         return b;
     }();
     return p;
@@ -193,8 +201,9 @@ inline std::vector<Bytes> extraSeeds() {
     out.push_back(tls);
     Bytes reply = ethernet(0x0800);
     append(reply, ipv4(6, tcp(80, 40000, 5000, 0x18,
-                              Bytes{'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '2', '0', '0', ' ', 'O', 'K', '\r',
-                                    '\n', 'S', 'e', 'r', 'v', 'e', 'r', ':', ' ', 'x', '\r', '\n', '\r', '\n'})));
+                              Bytes{'H', 'T', 'T', 'P', '/', '1',  '.',  '1',  ' ',  '2',
+                                    '0', '0', ' ', 'O', 'K', '\r', '\n', 'S',  'e',  'r',
+                                    'v', 'e', 'r', ':', ' ', 'x',  '\r', '\n', '\r', '\n'})));
     out.push_back(reply);
     Bytes frag = ethernet(0x0800);
     Bytes f = ipv4(17, udp(1, 2, Bytes(16, 0xaa)));

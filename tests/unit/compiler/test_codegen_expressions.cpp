@@ -105,7 +105,8 @@ protocol strs {
     CHECK(c.get(p, "d") == std::to_string((uint32_t('G') << 24) | ('E' << 16) | ('T' << 8) | ' '));
     CHECK(c.get(p, "q") == std::to_string(0x474554202f613f78ull));
     CHECK(c.get(p, "wle") == std::to_string(('E' << 8) | 'G'));
-    CHECK(c.get(p, "dle") == std::to_string((uint32_t(' ') << 24) | ('T' << 16) | ('E' << 8) | 'G'));
+    CHECK(c.get(p, "dle") ==
+          std::to_string((uint32_t(' ') << 24) | ('T' << 16) | ('E' << 8) | 'G'));
     CHECK(c.get(p, "qle") == std::to_string(0x783f612f20544547ull));
     CHECK(c.get(p, "oob") == "<absent>");
     CHECK(c.get(p, "small") == "3");
@@ -271,7 +272,8 @@ protocol arith {
     }
 }
 
-TEST_CASE("an attribute of an absent field is absent, everywhere it is used", "[codegen][expressions]") {
+TEST_CASE("an attribute of an absent field is absent, everywhere it is used",
+          "[codegen][expressions]") {
     auto lib = Compiled::from(R"(
 protocol absent {
     id 7;
@@ -304,4 +306,142 @@ protocol absent {
     CHECK(no.get(p, "pick") == "7");
     CHECK(no.get(p, "guarded") == "0");
     CHECK(no.get(p, "via_attr") == "<absent>");
+}
+
+TEST_CASE("remaining, message, offset, find and any", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol more {
+    id 7;
+    record opt { kind : u8; len : u8; data : bytes[len]; }
+    header {
+        a    : u8;
+        rest : bytes[remaining - 1];
+        last : u8;
+    }
+    body {
+        opts : opt[] max 8;
+    }
+    attribute rest, last;
+    attribute whole : u32 = len(message);
+    attribute at_rest : u32 = offset(rest);
+    attribute at_opts : u32 = offset(opts);
+    attribute first_long : u8 = find(opts, len > 1).kind;
+    attribute has_kind3 : bool = any(opts, kind == 3);
+    attribute has_kind9 : bool = any(opts, kind == 9);
+    attribute nine : u8 = find(opts, kind == 9).len;
+}
+)");
+    const mmt_proto& p = lib.proto("more");
+    // `rest` takes all but one of the bytes left where it starts; `last` the final one...
+    // of the header, which is the whole data here: the body is empty.
+    Ctx c(hex("01 aabb 07"));
+    auto r = c.validate(p);
+    CHECK(r.status == MMT_OK);
+    CHECK(r.header_len == 4);
+    CHECK(c.get(p, "rest") == "\xaa\xbb");
+    CHECK(c.get(p, "last") == "7");
+    CHECK(c.get(p, "whole") == "4");
+    CHECK(c.get(p, "at_rest") == "1");
+    CHECK(c.get(p, "at_opts") == "4");
+    CHECK(c.get(p, "has_kind3") == "0");
+    CHECK(c.get(p, "first_long") == "<absent>");
+}
+
+TEST_CASE("find and any over lists of records", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol search {
+    id 7;
+    record opt { kind : u8; len : u8; data : bytes[len]; }
+    header { n : u8; opts : opt[n] max 8; }
+    attribute first_long : u8 = find(opts, len > 1).kind;
+    attribute long_data : bytes = find(opts, len > 1).data;
+    attribute has_kind3 : bool = any(opts, kind == 3);
+    attribute has_kind9 : bool = any(opts, kind == 9);
+    attribute nine : u8 = find(opts, kind == 9).len;
+    attribute at_second : u32 = offset(opts[1].data);
+}
+)");
+    const mmt_proto& p = lib.proto("search");
+    Ctx c(hex("03 0101aa 0302bbcc 0400"));
+    CHECK(c.validate(p).status == MMT_OK);
+    CHECK(c.get(p, "first_long") == "3");
+    CHECK(c.get(p, "long_data") == "\xbb\xcc");
+    CHECK(c.get(p, "has_kind3") == "1");
+    CHECK(c.get(p, "has_kind9") == "0");
+    CHECK(c.get(p, "nine") == "<absent>");
+    CHECK(c.get(p, "at_second") == "6");
+    // A broken third element: the search stops there, what came before still counts.
+    Ctx cut(hex("03 0101aa 0302bbcc 04"));
+    CHECK(cut.get(p, "has_kind3") == "1");
+    CHECK(cut.get(p, "has_kind9") == "0");
+}
+
+/// A string literal with its NUL bytes, without the terminating one.
+template <size_t N> std::string lit(const char (&s)[N]) {
+    return std::string(s, N - 1);
+}
+
+TEST_CASE("domain_name and chunked_length", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol names {
+    id 7;
+    header { off : u8; body : bytes; }
+    attribute name : string = domain_name(message, off);
+    attribute chunked : u64 = chunked_length(body);
+}
+)");
+    const mmt_proto& p = lib.proto("names");
+    // off=1: "www" then a pointer to offset 5 ("example" "com" 0).
+    Ctx c(hex("01 03777777 c005"));
+    CHECK(c.get(p, "name") ==
+          "<absent>"); // offset 5 is the pointer's second byte: 0x05, a label running past the data
+    Ctx c2(hex("01 03777777 c007 07 6578616d706c65 03636f6d 00"));
+    CHECK(c2.get(p, "name") == "www.example.com");
+    Ctx loop(hex("01 c001"));
+    CHECK(loop.get(p, "name") == "<absent>"); // a pointer to itself: at most 16 hops
+    Ctx root(hex("01 00"));
+    CHECK(root.get(p, "name") == "");
+    Ctx body(lit("\x00"
+                 "4\r\nWiki\r\n5;x=1\r\npedia\r\n0\r\nT: v\r\n\r\nNEXT"));
+    CHECK(body.get(p, "chunked") == "34");
+    Ctx cutBody(lit("\x00"
+                    "4\r\nWiki\r\n5\r\nped"));
+    CHECK(cutBody.get(p, "chunked") == "<absent>");
+    Ctx bad(lit("\x00"
+                "zz\r\n"));
+    CHECK(bad.get(p, "chunked") == "<absent>");
+}
+
+TEST_CASE("over ... quoted marks the classification", "[codegen][stages]") {
+    auto lib = Compiled::from(R"(
+protocol outer { id 10; header { kind : u8; } }
+protocol inner_plain { id 11; over outer when kind == 1; header { x : u8; } }
+protocol inner_quoted { id 12; over outer when kind == 2 quoted; header { x : u8; } }
+)");
+    const mmt_proto& p = lib.proto("outer");
+    for (uint8_t kind : {1, 2}) {
+        Ctx c(std::vector<uint8_t>{kind, 0});
+        mmt_parse_result r = c.validate(p);
+        mmt_class_result cr{};
+        cr.flags = 0xff;
+        REQUIRE(p.classify(&c.c, &r, &cr) == 1);
+        CHECK(cr.next_id == (kind == 1 ? 11u : 12u));
+        CHECK(cr.flags == (kind == 1 ? 0u : uint32_t(MMT_CLASS_QUOTED)));
+    }
+}
+
+TEST_CASE("join keeps empty pieces", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol pieces {
+    id 7;
+    record piece { len : u8; text : bytes[len]; }
+    header { n : u8; items : piece[n] max 4; }
+    attribute joined : string = join(items.text, ",");
+}
+)");
+    const mmt_proto& p = lib.proto("pieces");
+    Ctx c(hex("03 00 0161 00"));
+    CHECK(c.get(p, "joined") == ",a,");
+    Ctx one(hex("01 00"));
+    CHECK(one.get(p, "joined") == "");
 }

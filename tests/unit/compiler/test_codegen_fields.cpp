@@ -25,7 +25,8 @@ protocol ints {
     CHECK(ok.get(p, "e") == std::to_string(0x0b0c0d0e0f101112ull));
 
     // Every truncation blames the first field that does not fit, at its offset.
-    const char* names[] = {"a", "b", "b", "c", "c", "c", "d", "d", "d", "d", "e", "e", "e", "e", "e", "e", "e", "e"};
+    const char* names[] = {"a", "b", "b", "c", "c", "c", "d", "d", "d",
+                           "d", "e", "e", "e", "e", "e", "e", "e", "e"};
     const uint32_t offsets[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10, 10, 10, 10, 10, 10, 10};
     for (size_t n = 0; n < 18; ++n) {
         INFO("length " << n);
@@ -138,7 +139,8 @@ protocol bits {
     CHECK(rc.fail_offset == 6);
 }
 
-TEST_CASE("a group that starts with padding is blamed on its first named field", "[codegen][fields]") {
+TEST_CASE("a group that starts with padding is blamed on its first named field",
+          "[codegen][fields]") {
     auto lib = Compiled::from(R"(
 protocol pad {
     id 7;

@@ -19,7 +19,8 @@ constexpr uint32_t kScratch = 512;
 
 /// Heap memory of exactly `n` bytes (at least 1 allocated, but only `n` usable).
 struct Exact {
-    explicit Exact(const std::vector<uint8_t>& b) : n(b.size()), p(static_cast<uint8_t*>(std::malloc(b.empty() ? 1 : b.size()))) {
+    explicit Exact(const std::vector<uint8_t>& b)
+        : n(b.size()), p(static_cast<uint8_t*>(std::malloc(b.empty() ? 1 : b.size()))) {
         if (!b.empty()) std::memcpy(p, b.data(), b.size());
     }
     explicit Exact(size_t size) : n(size), p(static_cast<uint8_t*>(std::malloc(size ? size : 1))) {}
@@ -62,7 +63,8 @@ struct Checker {
         if (v.type == MMT_T_IPV4) expect(v.len == 4 && v.ptr, "an IPv4 address is 4 bytes", p);
         if (v.type == MMT_T_IPV6) expect(v.len == 16 && v.ptr, "an IPv6 address is 16 bytes", p);
         if (v.type == MMT_T_BOOL) expect(v.u <= 1, "a bool is 0 or 1", p);
-        if ((v.type == MMT_T_BYTES || v.type == MMT_T_STRING) && v.len) expect(v.ptr != nullptr, "bytes have a pointer", p);
+        if ((v.type == MMT_T_BYTES || v.type == MMT_T_STRING) && v.len)
+            expect(v.ptr != nullptr, "bytes have a pointer", p);
         sink += touch(v);
     }
 
@@ -92,20 +94,25 @@ struct Checker {
         mmt_parse_result r{};
         int32_t status = p.validate(&ctx, &r);
         ++calls;
-        expect(status >= MMT_OK && status <= MMT_MALFORMED && uint32_t(status) == r.status, "validate status", p);
+        expect(status >= MMT_OK && status <= MMT_MALFORMED && uint32_t(status) == r.status,
+               "validate status", p);
         if (status == MMT_OK) {
-            expect(uint64_t(r.header_len) + r.payload_len <= ctx.len, "header and payload within the data", p);
+            expect(uint64_t(r.header_len) + r.payload_len <= ctx.len,
+                   "header and payload within the data", p);
             expect(r.payload_truncated <= 1, "payload_truncated is a flag", p);
         } else {
-            expect(r.fail_field == -1 || (r.fail_field >= 0 && uint32_t(r.fail_field) < p.n_fields), "fail_field", p);
-            expect(r.fail_reason >= MMT_FAIL_BOUNDS && r.fail_reason <= MMT_FAIL_ARITHMETIC, "fail_reason", p);
+            expect(r.fail_field == -1 || (r.fail_field >= 0 && uint32_t(r.fail_field) < p.n_fields),
+                   "fail_field", p);
+            expect(r.fail_reason >= MMT_FAIL_BOUNDS && r.fail_reason <= MMT_FAIL_ARITHMETIC,
+                   "fail_reason", p);
             expect(r.fail_offset <= ctx.len, "fail_offset within the data", p);
         }
         if (p.analyse) {
             mmt_parse_result a{};
             int32_t s = p.analyse(&ctx, &a);
             ++calls;
-            expect(s >= MMT_OK && s <= MMT_MALFORMED && uint32_t(s) == a.status, "analyse status", p);
+            expect(s >= MMT_OK && s <= MMT_MALFORMED && uint32_t(s) == a.status, "analyse status",
+                   p);
             if (s != MMT_OK) expect(a.fail_offset <= ctx.len, "analyse fail_offset", p);
         }
         for (uint32_t i = 0; i < p.n_attrs; ++i) {
@@ -122,10 +129,13 @@ struct Checker {
             int32_t ok = p.key(&ctx, &k);
             ++calls;
             expect(ok == 0 || ok == 1, "key returns 0 or 1", p);
-            expect(k.shared_len <= MMT_KEY_SIDE_MAX && k.a_len <= MMT_KEY_SIDE_MAX && k.b_len <= MMT_KEY_SIDE_MAX,
+            expect(k.shared_len <= MMT_KEY_SIDE_MAX && k.a_len <= MMT_KEY_SIDE_MAX &&
+                       k.b_len <= MMT_KEY_SIDE_MAX,
                    "key parts fit", p);
             expect(k.overflow <= 1, "overflow is a flag", p);
-            if (ok == 0) expect(k.shared_len == 0 && k.a_len == 0 && k.b_len == 0, "a failed key is untouched", p);
+            if (ok == 0)
+                expect(k.shared_len == 0 && k.a_len == 0 && k.b_len == 0,
+                       "a failed key is untouched", p);
         }
         if (p.sides) {
             mmt_value a{}, b{};
@@ -157,7 +167,8 @@ struct Checker {
             int32_t ok = p.stream(&ctx, &si);
             ++calls;
             expect(ok == 0 || ok == 1, "stream returns 0 or 1", p);
-            expect((si.flags & ~uint32_t(MMT_STREAM_SYN | MMT_STREAM_FIN | MMT_STREAM_RST)) == 0, "stream flags", p);
+            expect((si.flags & ~uint32_t(MMT_STREAM_SYN | MMT_STREAM_FIN | MMT_STREAM_RST)) == 0,
+                   "stream flags", p);
         }
         if (p.fragment) {
             mmt_frag_info fi{};
@@ -229,16 +240,23 @@ Bytes mutate(std::mt19937_64& rng, const std::vector<Bytes>& seeds) {
         b.insert(b.end(), o.begin() + long(from), o.end());
         return b;
     }
-    default: break;
+    default:
+        break;
     }
     // Flips and extreme lengths, a few of them.
     int n = 1 + int(rng() % 4);
     for (int i = 0; i < n && !b.empty(); ++i) {
         size_t at = pick(b.size());
         switch (rng() % 6) {
-        case 0: b[at] ^= uint8_t(1u << (rng() % 8)); break;
-        case 1: b[at] = uint8_t(rng()); break;
-        case 2: b[at] = (rng() & 1) ? 0xff : 0x00; break;
+        case 0:
+            b[at] ^= uint8_t(1u << (rng() % 8));
+            break;
+        case 1:
+            b[at] = uint8_t(rng());
+            break;
+        case 2:
+            b[at] = (rng() & 1) ? 0xff : 0x00;
+            break;
         case 3: // a 16-bit length field set to an extreme
             if (at + 1 < b.size()) {
                 static const uint16_t extremes[] = {0, 1, 0x7fff, 0x8000, 0xfffe, 0xffff};
@@ -247,8 +265,12 @@ Bytes mutate(std::mt19937_64& rng, const std::vector<Bytes>& seeds) {
                 b[at + 1] = uint8_t(v);
             }
             break;
-        case 4: b.insert(b.begin() + long(at), uint8_t(rng())); break;
-        default: b.erase(b.begin() + long(at)); break;
+        case 4:
+            b.insert(b.begin() + long(at), uint8_t(rng()));
+            break;
+        default:
+            b.erase(b.begin() + long(at));
+            break;
         }
     }
     if (rng() % 4 == 0) b.resize(pick(b.size() + 1));
@@ -262,7 +284,8 @@ const Compiled& library() {
 
 } // namespace
 
-TEST_CASE("every function of the built-in library is safe on random and mutated packets", "[codegen][property]") {
+TEST_CASE("every function of the built-in library is safe on random and mutated packets",
+          "[codegen][property]") {
     const mmt_library* t = library().lib->table();
     Checker chk{t};
     uint64_t seed = 0x6d6d74;
@@ -270,13 +293,15 @@ TEST_CASE("every function of the built-in library is safe on random and mutated 
     INFO("MMT_PROPERTY_SEED=" << seed);
     std::mt19937_64 rng(seed);
 
-    std::vector<Bytes> seeds = {packets::ethIpv4TcpHttp(), packets::ethIpv6UdpDns(), packets::ethVlanIpv4Icmp()};
+    std::vector<Bytes> seeds = {packets::ethIpv4TcpHttp(), packets::ethIpv6UdpDns(),
+                                packets::ethVlanIpv4Icmp()};
     for (auto& s : packets::extraSeeds()) seeds.push_back(s);
     // Each layer of each seed is a seed too, for the protocols run directly on it.
     size_t whole = seeds.size();
     for (size_t i = 0; i < whole; ++i)
         for (size_t off : {14, 18, 34, 38, 54, 58, 62})
-            if (off < seeds[i].size()) seeds.push_back(Bytes(seeds[i].begin() + long(off), seeds[i].end()));
+            if (off < seeds[i].size())
+                seeds.push_back(Bytes(seeds[i].begin() + long(off), seeds[i].end()));
 
     static const uint32_t linktypes[] = {1, 1, 1, 101, 0, 113, 276, 228, 229, 12, 14, 104, 108};
     int iterations = 0;
@@ -291,7 +316,8 @@ TEST_CASE("every function of the built-in library is safe on random and mutated 
         ++iterations;
         // Along the classify chain, then every protocol directly on the bytes, half of the
         // time with a parent context of some protocol of the library.
-        chk.journey(pkt, linktypes[rng() % (sizeof linktypes / sizeof linktypes[0])], uint32_t(rng() & 1));
+        chk.journey(pkt, linktypes[rng() % (sizeof linktypes / sizeof linktypes[0])],
+                    uint32_t(rng() & 1));
         mmt_ctx parent{};
         parent.data = pkt.p;
         parent.len = uint32_t(pkt.n);

@@ -87,7 +87,8 @@ protocol ev2 {
     CHECK(c.raised(p, "big_port") == std::vector<std::string>{"80"});
 }
 
-TEST_CASE("session keys: shared and directional parts, protocol id, overflow", "[codegen][stages]") {
+TEST_CASE("session keys: shared and directional parts, protocol id, overflow",
+          "[codegen][stages]") {
     auto lib = Compiled::from(R"(
 protocol k2 {
     id 0x1234;
@@ -320,7 +321,7 @@ protocol st {
     std::memcpy(&small, state.data() + 56, 8);
     CHECK(up == 2);
     CHECK(small == (600 & 0xff)); // stored masked to its declared width
-    CHECK(state[32] == 0x20); // last6 copied
+    CHECK(state[32] == 0x20);     // last6 copied
     CHECK(state[47] == 1);
     Ctx three(hex("03 0a000002 20010db8000000000000000000000002"));
     three.c.state = state.data();
@@ -443,4 +444,79 @@ protocol inner {
     mmt_class_result cr{};
     CHECK(a.classify(&pa.c, &r, &cr) == 1);
     CHECK(cr.next_id == 32);
+}
+
+TEST_CASE("events on a chain of fields are raised in wire order while the walk meets them",
+          "[codegen][stages]") {
+    auto lib = Compiled::from(R"(
+protocol chain {
+    id 7;
+    record name { len : u8; text : bytes[len]; }
+    record names { n : u8; items : name[n] max 4; }
+    record ext { kind : u8; size : u8; switch (kind) size size { 1 => list : names; } }
+    record msg { count : u8; exts : ext[count] max 4; }
+    header { m : msg; tag : u8; }
+    attribute tag;
+    event attribute item : string = text on m.exts.list.items;
+    event attribute item_len : u8 = len on m.exts.list.items if len > 1;
+    event attribute kinds : u8 = kind on m.exts;
+    event attribute lists on m.exts.list.items.len;
+    event attribute whole : u8 = n on m.exts.list;
+}
+)");
+    const mmt_proto& p = lib.proto("chain");
+    // Three extensions: a list of two names, a kind 2 (no list), a list of one name.
+    Ctx c(hex("03 01 06 02 0161 026263 02 02 0000 01 05 01 03 646566 09"));
+    auto r = c.validate(p);
+    CHECK(r.status == MMT_OK);
+    CHECK(c.get(p, "tag") == "9");
+    r = c.analyse(p);
+    CHECK(r.status == MMT_OK);
+    CHECK(c.raised(p, "item") == std::vector<std::string>{"a", "bc", "def"});
+    CHECK(c.raised(p, "item_len") == std::vector<std::string>{"2", "3"});
+    CHECK(c.raised(p, "kinds") == std::vector<std::string>{"1", "2", "1"});
+    CHECK(c.raised(p, "lists") == std::vector<std::string>{"1", "2", "3"});
+    CHECK(c.raised(p, "whole") == std::vector<std::string>{"2", "1"});
+    // Wire order: each element's events before the next element's.
+    std::vector<std::string> order;
+    for (const auto& [attr, text] : c.events)
+        if (attr == uint32_t(Compiled::attrIndex(p, "item")) ||
+            attr == uint32_t(Compiled::attrIndex(p, "kinds")))
+            order.push_back(text);
+    CHECK(order == std::vector<std::string>{"a", "bc", "1", "2", "def", "1"});
+    // A malformed element: what came before it has been raised, the failure is reported.
+    Ctx bad(hex("02 01 06 02 0161 0362 63"));
+    r = bad.analyse(p);
+    CHECK(r.status == MMT_MALFORMED);
+    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
+    CHECK(Ctx::failField(p, r) == "text");
+    CHECK(bad.raised(p, "item") == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("classify: a rule reading the body does not stop rules reading the header",
+          "[codegen][stages]") {
+    auto lib = Compiled::from(R"(
+protocol carrier {
+    id 10;
+    header { kind : u8; n : u8; }
+    body { items : u16[n]; last : u8; }
+    classify weight 200 when last == 7 => by_body;
+    classify by value (kind) { 1 => by_header; }
+}
+protocol by_body { id 11; header { x : u8; } }
+protocol by_header { id 12; header { x : u8; } }
+)");
+    const mmt_proto& p = lib.proto("carrier");
+    auto classify = [&](const std::string& bytes) -> uint32_t {
+        Ctx c(hex(bytes));
+        mmt_parse_result r = c.validate(p);
+        REQUIRE(r.status == MMT_OK);
+        mmt_class_result out{};
+        return p.classify(&c.c, &r, &out) ? out.next_id : 0;
+    };
+    CHECK(classify("01 01 aaaa 07") == 11);
+    CHECK(classify("01 01 aaaa 08") == 12);
+    // The body is cut short: the body rule cannot be evaluated, the header rule still runs.
+    CHECK(classify("01 02 aaaa") == 12);
+    CHECK(classify("02 02 aaaa") == 0);
 }

@@ -155,7 +155,8 @@ protocol lists {
 }
 )");
     const mmt_proto& p = lib.proto("lists");
-    Ctx ok(std::vector<uint8_t>{6, 1, 1, 0xaa, 2, 1, 0xbb, 'a', '\n', 'b', 'c', '\n', '.', 0, 1, 0, 2});
+    Ctx ok(std::vector<uint8_t>{6, 1, 1, 0xaa, 2, 1, 0xbb, 'a', '\n', 'b', 'c', '\n', '.', 0, 1, 0,
+                                2});
     auto r = ok.validate(p);
     CHECK(r.status == MMT_OK);
     CHECK(r.header_len == 17);
@@ -332,8 +333,8 @@ protocol sw {
 }
 )");
     const mmt_proto& p = lib.proto("sw");
-    auto check = [&](const std::string& bytes, const std::vector<std::pair<std::string, std::string>>& want,
-                     uint32_t hl) {
+    auto check = [&](const std::string& bytes,
+                     const std::vector<std::pair<std::string, std::string>>& want, uint32_t hl) {
         INFO(bytes);
         Ctx c(hex(bytes));
         auto r = c.validate(p);
@@ -344,10 +345,20 @@ protocol sw {
             CHECK(c.get(p, n) == v);
         }
     };
-    check("02 0102 01 aa 07", {{"a", "258"}, {"b", "<absent>"}, {"d", "<absent>"}, {"small", "170"}, {"tail", "7"}}, 6);
-    check("0f 0304 02 aabb 07", {{"a", "<absent>"}, {"b", "3"}, {"c", "4"}, {"small", "170"}, {"tail", "7"}}, 7);
-    check("1e 04 00010203 07", {{"a", "<absent>"}, {"b", "<absent>"}, {"d", "<absent>"}, {"big", "1"}, {"small", "<absent>"}, {"tail", "7"}}, 7);
-    check("63 00000005 07 00000000000000 07", {{"d", "5"}, {"small", "<absent>"}, {"big", "<absent>"}, {"tail", "7"}}, 14);
+    check("02 0102 01 aa 07",
+          {{"a", "258"}, {"b", "<absent>"}, {"d", "<absent>"}, {"small", "170"}, {"tail", "7"}}, 6);
+    check("0f 0304 02 aabb 07",
+          {{"a", "<absent>"}, {"b", "3"}, {"c", "4"}, {"small", "170"}, {"tail", "7"}}, 7);
+    check("1e 04 00010203 07",
+          {{"a", "<absent>"},
+           {"b", "<absent>"},
+           {"d", "<absent>"},
+           {"big", "1"},
+           {"small", "<absent>"},
+           {"tail", "7"}},
+          7);
+    check("63 00000005 07 00000000000000 07",
+          {{"d", "5"}, {"small", "<absent>"}, {"big", "<absent>"}, {"tail", "7"}}, 14);
     // An empty switch region leaves no room for the arm it selects.
     Ctx empty(hex("1e 00 07"));
     auto re = empty.validate(p);
@@ -356,7 +367,8 @@ protocol sw {
     CHECK(Ctx::failField(p, re) == "small");
     CHECK(re.fail_offset == 2);
     // No arm matches a size of 9: the 9 bytes are skipped.
-    check("1e 09 000000000000000000 07", {{"small", "<absent>"}, {"big", "<absent>"}, {"tail", "7"}}, 12);
+    check("1e 09 000000000000000000 07",
+          {{"small", "<absent>"}, {"big", "<absent>"}, {"tail", "7"}}, 12);
 
     // An arm that needs more than the switch size is malformed.
     Ctx over(hex("1e 01 aa bb"));
@@ -561,4 +573,42 @@ protocol shorthdr {
     r = plain.validate ? pl.validate(plain) : mmt_parse_result{};
     CHECK(r.header_len == 1);
     CHECK(r.payload_len == 2);
+}
+
+TEST_CASE("getters read only what they need", "[codegen][structures]") {
+    auto lib = Compiled::from(R"(
+protocol lazy {
+    id 7;
+    record opt { kind : u8 requires kind != 0; len : u8; data : bytes[len]; }
+    header {
+        size : u8;
+        opts : opt[] size size max 8;
+        n    : u8;
+        list : opt[n] max 8;
+    }
+    attribute n;
+    attribute first_kind : u8 = first(list).kind;
+    attribute last_kind : u8 = last(list).kind;
+    attribute second_kind : u8 = list[1].kind;
+    attribute opt_count : u32 = len(opts);
+}
+)");
+    const mmt_proto& p = lib.proto("lazy");
+    // The sized options hold garbage: validate rejects the packet, but `n` lies after a
+    // declared size and a getter finds it without walking the options.
+    Ctx c(hex("03 00ffff 03 0101aa 0200 03"));
+    auto r = c.validate(p);
+    CHECK(r.status == MMT_MALFORMED);
+    CHECK(r.fail_reason == MMT_FAIL_REQUIRES);
+    CHECK(Ctx::failField(p, r) == "kind");
+    CHECK(c.get(p, "n") == "3");
+    CHECK(c.get(p, "opt_count") == "<absent>");
+    // The third list element is cut: the first two still answer, the last does not.
+    CHECK(c.get(p, "first_kind") == "1");
+    CHECK(c.get(p, "second_kind") == "2");
+    CHECK(c.get(p, "last_kind") == "<absent>");
+    Ctx whole(hex("00 02 0101aa 0200"));
+    CHECK(whole.validate(p).status == MMT_OK);
+    CHECK(whole.get(p, "last_kind") == "2");
+    CHECK(whole.get(p, "opt_count") == "0");
 }
