@@ -34,9 +34,8 @@ class StageRunner {
     /// Every function of `p` on `ctx` (data, len, parent set by the caller).
     mmt_parse_result runAll(const mmt_proto& p, mmt_ctx& ctx) {
         std::vector<uint8_t> scratch(256);
-        ctx.scratch = scratch.data();
-        ctx.scratch_cap = uint32_t(scratch.size());
-        ctx.scratch_used = 0;
+        mmt_scratch mem{scratch.data(), uint32_t(scratch.size()), 0};
+        ctx.scratch = &mem;
         ctx.user = this;
         ctx.emit = [](mmt_ctx* c, uint32_t attr, const mmt_value* v) {
             static_cast<StageRunner*>(c->user)->sink += touch(*v) + attr;
@@ -71,7 +70,7 @@ class StageRunner {
                 sink += touch(v);
             }
         }
-        require(ctx.scratch_used <= ctx.scratch_cap);
+        require(mem.used <= mem.cap);
         if (p.key) {
             mmt_key k{};
             int32_t ok = p.key(&ctx, &k);
@@ -100,7 +99,6 @@ class StageRunner {
         std::free(state);
         ctx.state = nullptr;
         ctx.scratch = nullptr;
-        ctx.scratch_cap = 0;
         return r;
     }
 

@@ -66,9 +66,10 @@ int32_t mmt_rt_match_any(const uint8_t* p, int64_t n, const uint8_t* table, int3
 
 int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t off) {
     if (!ctx->scratch || off < 0) return -1;
-    const uint32_t start = ctx->scratch_used;
-    uint8_t* out = ctx->scratch + start;
-    const uint32_t room = ctx->scratch_cap - start;
+    mmt_scratch& s = *ctx->scratch;
+    const uint32_t start = s.used;
+    uint8_t* out = s.base + start;
+    const uint32_t room = s.cap - start;
     uint32_t len = 0;
     int hops = 0;
     for (int64_t pos = off;;) {
@@ -89,7 +90,7 @@ int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t of
         len += b;
         pos += 1 + b;
     }
-    ctx->scratch_used = start + len;
+    s.used = start + len;
     return len;
 }
 
@@ -160,16 +161,17 @@ void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t
 }
 
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
-    if (!ctx->scratch || n < 0 || uint64_t(ctx->scratch_used) + uint64_t(n) > ctx->scratch_cap)
-        return nullptr;
-    uint8_t* dst = ctx->scratch + ctx->scratch_used;
+    if (!ctx->scratch) return nullptr;
+    mmt_scratch& s = *ctx->scratch;
+    if (n < 0 || uint64_t(s.used) + uint64_t(n) > s.cap) return nullptr;
+    uint8_t* dst = s.base + s.used;
     if (n) std::memcpy(dst, p, size_t(n));
-    ctx->scratch_used += uint32_t(n);
+    s.used += uint32_t(n);
     return dst;
 }
 
 const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx) {
-    return ctx->scratch ? ctx->scratch + ctx->scratch_used : nullptr;
+    return ctx->scratch ? ctx->scratch->base + ctx->scratch->used : nullptr;
 }
 }
 

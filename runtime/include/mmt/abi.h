@@ -16,8 +16,8 @@
 extern "C" {
 #endif
 
-#define MMT_ABI_VERSION 1u
-#define MMT_LIBRARY_SYMBOL "mmt_library_v1"
+#define MMT_ABI_VERSION 2u
+#define MMT_LIBRARY_SYMBOL "mmt_library_v2"
 
 /* Value types of attributes. */
 enum mmt_type {
@@ -69,6 +69,15 @@ typedef struct mmt_parse_result {
 
 typedef struct mmt_ctx mmt_ctx;
 
+/* Per-packet memory for computed values (joined names, decompressed DNS names). One per
+ * packet, shared by every protocol of the path, so a value computed for one protocol is
+ * never overwritten by another's. */
+typedef struct mmt_scratch {
+    uint8_t *base;
+    uint32_t cap;
+    uint32_t used;
+} mmt_scratch;
+
 /* Raised by analyse for each event-based attribute occurrence. */
 typedef void (*mmt_event_fn)(mmt_ctx *ctx, uint32_t attr_index, const mmt_value *value);
 
@@ -80,9 +89,8 @@ struct mmt_ctx {
     uint32_t linktype;        /* the capture's link type (frame protocol) */
     uint32_t parent_id;       /* id of the protocol below on the path, or 0 */
     const mmt_ctx *parent;    /* the protocol below, or NULL */
-    uint8_t *scratch;         /* per-packet memory for computed strings */
-    uint32_t scratch_cap;
-    uint32_t scratch_used;
+    mmt_scratch *scratch;     /* per-packet memory for computed strings, or NULL */
+    uint32_t reserved[2];
     void *state;              /* this protocol's per-session state, or NULL */
     uint64_t events_wanted;   /* bit i set: someone listens to event attribute i */
     mmt_event_fn emit;

@@ -94,7 +94,7 @@ struct Handler::Impl {
     std::array<LayerState, kMaxDepth> layers;
     unsigned depth = 0;
     std::vector<uint8_t> arena;
-    size_t arenaUsed = 0;
+    mmt_scratch scratch{}; // the arena, shared by every layer's stage functions
     int eventProto = -1;
     bool dropped = false;
     HandlerStats stats;
@@ -132,22 +132,31 @@ struct Handler::Impl {
         self->deliver(self->eventProto, int(attr), *v, ctx);
     }
 
+    /// Copies `n` bytes into the arena; null when it is full.
+    const uint8_t* arenaCopy(const void* p, size_t n) {
+        if (scratch.used + n > scratch.cap) return nullptr;
+        uint8_t* dst = scratch.base + scratch.used;
+        std::memcpy(dst, p, n);
+        scratch.used += uint32_t(n);
+        return dst;
+    }
+
+    /// A value that stays valid until the packet's callbacks have run: bytes outside the
+    /// packet and the arena (reassembly buffers) are copied. False when there is no room.
+    bool keep(mmt_value& v) {
+        if (!((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr)) return true;
+        bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
+        bool inArena = v.ptr >= scratch.base && v.ptr + v.len <= scratch.base + scratch.cap;
+        if (inPacket || inArena) return true;
+        v.ptr = arenaCopy(v.ptr, v.len);
+        return v.ptr != nullptr;
+    }
+
     /// Records one occurrence of an attribute for the columns and callbacks that want it.
     void deliver(int proto, int attr, const mmt_value& raw, const mmt_ctx* ctx) {
         Wants& w = wants[size_t(proto)];
         mmt_value v = raw;
-        // Values that point outside the packet (into reassembly buffers) are copied: they
-        // must stay valid until the packet's callbacks have run.
-        if ((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr) {
-            bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
-            bool inArena = v.ptr >= arena.data() && v.ptr + v.len <= arena.data() + arena.size();
-            if (!inPacket && !inArena) {
-                if (arenaUsed + v.len > arena.size()) return;
-                std::memcpy(arena.data() + arenaUsed, v.ptr, v.len);
-                v.ptr = arena.data() + arenaUsed;
-                arenaUsed += v.len;
-            }
-        }
+        if (!keep(v)) return;
         Value val{v};
         if (size_t(attr) < w.eventColumns.size())
             for (int col : w.eventColumns[size_t(attr)]) pv.values[size_t(col)].push_back(val);
@@ -167,7 +176,7 @@ struct Handler::Impl {
         pv.session = 0;
         pv.direction = 0;
         depth = 0;
-        arenaUsed = 0;
+        scratch = mmt_scratch{arena.data(), uint32_t(arena.size()), 0};
         dropped = false;
         stats.bytes += raw.wirelen;
     }
@@ -185,28 +194,9 @@ struct Handler::Impl {
         const mmt_proto& p = T->protos[L.proto];
         for (auto [attr, column] : w.getters) {
             mmt_value v{};
-            if (p.attrs[attr].get && p.attrs[attr].get(&L.ctx, &v)) {
-                Wants saved = {};
-                (void)saved;
-                deliverColumn(column, v);
-            }
+            if (p.attrs[attr].get && p.attrs[attr].get(&L.ctx, &v) && keep(v))
+                pv.values[size_t(column)].push_back(Value{v});
         }
-        arenaUsed += L.ctx.scratch_used;
-    }
-
-    void deliverColumn(int column, const mmt_value& raw) {
-        mmt_value v = raw;
-        if ((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr) {
-            bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
-            bool inArena = v.ptr >= arena.data() && v.ptr + v.len <= arena.data() + arena.size();
-            if (!inPacket && !inArena) {
-                if (arenaUsed + v.len > arena.size()) return;
-                std::memcpy(arena.data() + arenaUsed, v.ptr, v.len);
-                v.ptr = arena.data() + arenaUsed;
-                arenaUsed += v.len;
-            }
-        }
-        pv.values[size_t(column)].push_back(Value{v});
     }
 
     /// Runs the walk from protocol `proto` over [data, data + len). Returns false when a
@@ -226,8 +216,7 @@ struct Handler::Impl {
             L.ctx.linktype = pv.raw->linktype;
             L.ctx.parent = parent;
             L.ctx.parent_id = parent ? T->protos[layers[depth - 2].proto].id : 0;
-            L.ctx.scratch = arena.data() + arenaUsed;
-            L.ctx.scratch_cap = uint32_t(arena.size() - arenaUsed);
+            L.ctx.scratch = &scratch;
             L.ctx.user = this;
             L.ctx.emit = &Impl::onEvent;
             L.ctx.direction = pv.direction;
@@ -286,7 +275,6 @@ struct Handler::Impl {
             if (p.update && L.ctx.state) p.update(&L.ctx);
             // extract
             if (!w.getters.empty()) extract(L);
-            else arenaUsed += L.ctx.scratch_used;
             // user analysers, by weight
             Action act = Action::Continue;
             for (auto& a : analysers[size_t(proto)]) {
@@ -421,14 +409,11 @@ struct Handler::Impl {
 
     /// Copies a string into the arena and delivers it to a column.
     void frameString(int column, const std::string& s) {
-        if (arenaUsed + s.size() > arena.size()) return;
-        std::memcpy(arena.data() + arenaUsed, s.data(), s.size());
         mmt_value v{};
         v.type = MMT_T_STRING;
-        v.ptr = arena.data() + arenaUsed;
+        v.ptr = arenaCopy(s.data(), s.size());
         v.len = uint32_t(s.size());
-        arenaUsed += s.size();
-        pv.values[size_t(column)].push_back(Value{v});
+        if (v.ptr) pv.values[size_t(column)].push_back(Value{v});
     }
 
     void frameValue(int attr, int column) {

@@ -51,6 +51,7 @@ struct Compiled {
 struct Ctx {
     std::vector<uint8_t> bytes;
     uint8_t scratch[4096];
+    mmt_scratch mem{};
     mmt_ctx c{};
     std::vector<std::pair<uint32_t, std::string>> events;
 
@@ -60,8 +61,8 @@ struct Ctx {
         std::memset(&c, 0, sizeof c);
         c.data = bytes.data();
         c.len = uint32_t(bytes.size());
-        c.scratch = scratch;
-        c.scratch_cap = sizeof scratch;
+        mem = mmt_scratch{scratch, sizeof scratch, 0};
+        c.scratch = &mem;
         c.user = this;
         c.emit = &Ctx::onEvent;
         c.events_wanted = ~uint64_t(0);

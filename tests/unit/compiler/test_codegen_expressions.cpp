@@ -185,15 +185,14 @@ protocol proj {
 
     // Scratch space: join fails cleanly when the buffer is too small.
     Ctx tiny(hex("02 0161 0262 63 00 01 0178 00 02"));
-    tiny.c.scratch_cap = 2;
+    tiny.mem.cap = 2;
     CHECK(tiny.get(p, "first_name") == "<absent>");
-    tiny.c.scratch_used = 0;
-    tiny.c.scratch_cap = 4;
+    tiny.mem.used = 0;
+    tiny.mem.cap = 4;
     CHECK(tiny.get(p, "first_name") == "a.bc");
-    CHECK(tiny.c.scratch_used == 4);
+    CHECK(tiny.mem.used == 4);
     Ctx noScratch(hex("02 0161 0262 63 00 01 0178 00 02"));
     noScratch.c.scratch = nullptr;
-    noScratch.c.scratch_cap = 0;
     CHECK(noScratch.get(p, "first_name") == "<absent>");
 }
 

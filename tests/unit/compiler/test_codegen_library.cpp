@@ -35,8 +35,8 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
            offsetof(mmt_parse_result, reserved));
     FIELDS(mmt_ctx, offsetof(mmt_ctx, data), offsetof(mmt_ctx, len), offsetof(mmt_ctx, direction),
            offsetof(mmt_ctx, linktype), offsetof(mmt_ctx, parent_id), offsetof(mmt_ctx, parent),
-           offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, scratch_cap),
-           offsetof(mmt_ctx, scratch_used), offsetof(mmt_ctx, state),
+           offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, reserved),
+           offsetof(mmt_ctx, reserved) + 4, offsetof(mmt_ctx, state),
            offsetof(mmt_ctx, events_wanted), offsetof(mmt_ctx, emit), offsetof(mmt_ctx, user));
     FIELDS(mmt_key, offsetof(mmt_key, shared_len), offsetof(mmt_key, a_len),
            offsetof(mmt_key, b_len), offsetof(mmt_key, overflow), offsetof(mmt_key, shared),
@@ -133,6 +133,7 @@ struct Hop {
     mmt_ctx ctx{};
     mmt_parse_result res{};
     uint8_t scratch[2048];
+    mmt_scratch mem{};
 };
 
 /// Walks a packet from `frame` as the journey does: validate, then classify to the next
@@ -153,8 +154,8 @@ std::deque<Hop> journey(const std::vector<uint8_t>& bytes, uint32_t linktype) {
         h.ctx.linktype = linktype;
         h.ctx.parent = parent;
         h.ctx.parent_id = parentId;
-        h.ctx.scratch = h.scratch;
-        h.ctx.scratch_cap = sizeof h.scratch;
+        h.mem = mmt_scratch{h.scratch, sizeof h.scratch, 0};
+        h.ctx.scratch = &h.mem;
         INFO(p->name);
         REQUIRE(p->validate(&h.ctx, &h.res) == MMT_OK);
         if (!p->classify) break;

@@ -77,9 +77,8 @@ struct Checker {
     /// result of validate.
     mmt_parse_result runAll(const mmt_proto& p, mmt_ctx& ctx) {
         Exact scratch(kScratch);
-        ctx.scratch = scratch.p;
-        ctx.scratch_cap = kScratch;
-        ctx.scratch_used = 0;
+        mmt_scratch mem{scratch.p, kScratch, 0};
+        ctx.scratch = &mem;
         ctx.emit = &Checker::onEvent;
         ctx.user = this;
         ctx.events_wanted = ~uint64_t(0);
@@ -123,7 +122,7 @@ struct Checker {
             expect(ok == 0 || ok == 1, "a getter returns 0 or 1", p);
             if (ok == 1) checkValue(p, v, p.attrs[i].type);
         }
-        expect(ctx.scratch_used <= ctx.scratch_cap, "scratch within its capacity", p);
+        expect(mem.used <= mem.cap, "scratch within its capacity", p);
         if (p.key) {
             mmt_key k{};
             int32_t ok = p.key(&ctx, &k);
@@ -179,7 +178,6 @@ struct Checker {
         }
         ctx.state = nullptr;
         ctx.scratch = nullptr;
-        ctx.scratch_cap = 0;
         return r;
     }
 
