@@ -436,7 +436,7 @@ class Lowerer {
         if (const ast::KeyParts* k = keyOf(p); k && k->bidirectional && k->a.size() == 1)
             f.sides = makeFn(sidesTy, fnName(p, "sides"));
         if (rules.count(&p)) f.classify = makeFn(classifyTy, fnName(p, "classify"));
-        if (p.pduLength) f.pdu = makeFn(pduTy, fnName(p, "pdu_length"));
+        if (p.pduLength || (p.pduUntil && p.pduBody)) f.pdu = makeFn(pduTy, fnName(p, "pdu_length"));
         unsigned off = 0;
         for (const auto& v : p.state) {
             f.stateOffset[v.get()] = off;
@@ -1936,6 +1936,7 @@ class Lowerer {
     }
 
     void definePdu(ast::Protocol& p, ProtoFns& f) {
+        if (!p.pduLength) return definePduBody(p, f);
         // Called on reassembled bytes before validate: constraints count here.
         FnState st = begin(f.pdu, p, FailMode::Status);
         st.checkRequires = true;
@@ -1947,6 +1948,40 @@ class Lowerer {
         B.CreateRet(B.getInt64(0));
         B.SetInsertPoint(st.failBB);
         B.CreateRet(B.getInt64(-1));
+    }
+
+    /// `pdu until "T"; pdu_body = n;`: a PDU is its head, up to and including T, then n more
+    /// bytes computed on the head (`payload` is what follows the head so far). A body that
+    /// cannot be computed is empty; a negative one means its end is not there yet.
+    void definePduBody(ast::Protocol& p, ProtoFns& f) {
+        FnState st = begin(f.pdu, p, FailMode::Status);
+        const std::string& term = *p.pduUntil;
+        Value* tlen = B.getInt64(int64_t(term.size()));
+        Value* idx = B.CreateCall(hFind, {st.data, st.len, stringConst(term), tlen});
+        BasicBlock* found = BasicBlock::Create(C, "head", st.F);
+        BasicBlock* more = BasicBlock::Create(C, "need.more", st.F);
+        B.CreateCondBr(B.CreateICmpSLT(idx, B.getInt64(0)), more, found);
+        B.SetInsertPoint(more);
+        B.CreateRet(B.getInt64(0));
+        B.SetInsertPoint(found);
+        Value* head = B.CreateAdd(idx, tlen);
+        llvm::AllocaInst* headA = entryAlloca(st, i64, "head.len");
+        B.CreateStore(head, headA);
+        st.headerLen = head;
+        st.payloadLen = B.CreateSub(st.len, head);
+        walkProtocol(st, p, planFor(p, fieldsOf(p, {p.pduBody->value.get()})));
+        Value* body = evalInt(st, *p.pduBody->value);
+        BasicBlock* wait = BasicBlock::Create(C, "body.more", st.F);
+        BasicBlock* whole = BasicBlock::Create(C, "body.known", st.F);
+        B.CreateCondBr(B.CreateICmpSLT(body, B.getInt64(0)), wait, whole);
+        B.SetInsertPoint(wait);
+        B.CreateRet(B.getInt64(0));
+        B.SetInsertPoint(whole);
+        B.CreateRet(B.CreateAdd(head, body));
+        for (BasicBlock* bb : {st.failTrunc, st.failBB}) {
+            B.SetInsertPoint(bb);
+            B.CreateRet(B.CreateLoad(i64, headA));
+        }
     }
 
     Value* stateBase(FnState& st) { return B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 9)); }
@@ -2263,10 +2298,13 @@ class Lowerer {
         if (next.k == EV::ListRef) {
             // A list inside: walk its elements, then the remaining steps on each.
             forEachElement(st, next, [&](EV elem, Scope* es, BasicBlock* c2) {
-                if (last)
+                if (last) {
                     fn(elem, es, c2);
-                else
+                } else {
+                    // A member absent from this inner element skips that element only.
+                    Redirect r(st, c2);
                     applySteps(st, elem, es, steps, i + 1, fn, c2);
+                }
             });
             B.CreateBr(cont);
             return;
@@ -2997,6 +3035,19 @@ class Lowerer {
         }
         if (f == "split")
             return split(st, asBytes(st, eval(st, *args[0])), lit(1), args[2]->intValue);
+        if (f == "slice") {
+            // Out of range (or negative) start or length: no value.
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* start = evalInt(st, *args[1]);
+            evalFailIf(st, B.CreateICmpUGT(start, b.len));
+            Value* rest = B.CreateSub(b.len, start);
+            Value* n = rest;
+            if (args.size() == 3) {
+                n = evalInt(st, *args[2]);
+                evalFailIf(st, B.CreateICmpUGT(n, rest));
+            }
+            return bytesEV(B.CreateInBoundsGEP(i8, b.v, start), n);
+        }
         if (f == "before" || f == "after") {
             EV b = asBytes(st, eval(st, *args[0]));
             const std::string sep = lit(1);
@@ -3033,6 +3084,11 @@ class Lowerer {
         if (f == "join") return join(st, eval(st, *args[0]), lit(1));
         if (f == "find" || f == "any") return search(st, eval(st, *args[0]), *args[1], f == "any");
         if (f == "offset") return fieldOffset(st, *args[0]);
+        if (f == "parent_is") {
+            const ast::Protocol* which = S->findProtocol(args[0]->text);
+            Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 4));
+            return boolEV(B.CreateICmpEQ(parentId, B.getInt32(uint32_t(which ? which->id.value_or(0) : 0))));
+        }
         if (f == "domain_name") {
             // A DNS name at an offset of a message, compression pointers followed, dotted,
             // into scratch memory.
@@ -3161,7 +3217,7 @@ class Lowerer {
             if (p->session) flags |= MMT_PROTO_SESSION | MMT_PROTO_HAS_KEY;
             if (p->stream) flags |= MMT_PROTO_STREAM;
             if (p->fragment) flags |= MMT_PROTO_FRAGMENTS;
-            if (p->pduLength) flags |= MMT_PROTO_PDU_LENGTH;
+            if (p->pduLength || (p->pduUntil && p->pduBody)) flags |= MMT_PROTO_PDU_LENGTH;
             if (p->pduUntil) flags |= MMT_PROTO_PDU_UNTIL;
             if (p->builtin) flags |= MMT_PROTO_BUILTIN;
             llvm::Constant* term =

@@ -783,6 +783,11 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
             return T::error();
         return T::of(T::Bytes);
     }
+    if (f == "slice") {
+        // slice(b, start) or slice(b, start, length): part of a byte string.
+        if (!arity(2, 3) || !needBytes(0) || !needInt(1) || (args.size() == 3 && !needInt(2))) return T::error();
+        return T::of(ts[0].kind);
+    }
     if (f == "before" || f == "after") {
         if (!arity(2, 2) || !needBytes(0) || !needLiteral(1)) return T::error();
         return T::of(T::Bytes);

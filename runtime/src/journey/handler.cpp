@@ -238,8 +238,9 @@ struct Handler::Impl {
                     if (pv.malformed.empty()) pv.malformed = where;
                     ++stats.malformed;
                 }
-                // Fields that fit are still worth extracting, as tshark shows them.
-                if (w.any()) extract(L);
+                // Fields that fit a truncated packet are still worth extracting, as tshark
+                // shows them; a malformed one may not be what it claims: no attributes.
+                if (status == MMT_TRUNCATED && w.any()) extract(L);
                 return true;
             }
             if (r.payload_truncated && pv.truncated.empty()) {

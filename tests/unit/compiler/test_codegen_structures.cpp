@@ -612,3 +612,25 @@ protocol lazy {
     CHECK(whole.get(p, "last_kind") == "2");
     CHECK(whole.get(p, "opt_count") == "0");
 }
+TEST_CASE("a projection skips inner elements that lack the member, not the rest of the list", "[codegen][structures]") {
+    auto lib = Compiled::from(R"(
+protocol t {
+    id 7;
+    header { n : u8; }
+    body { hs : handshake[] max 8; }
+    record handshake { type : u8; length : u8; switch (type) size length { 1 => ch : hello; } }
+    record hello { v : u8; exts_len : u8; exts : ext[] size exts_len max 8; }
+    record ext { type : u8; length : u8; switch (type) size length { 0 => sn : sn_list; } }
+    record sn_list { k : u8; host : bytes[2]; }
+    attribute c1 : u32 = count(hs.ch.exts);
+    attribute c2 : u32 = count(hs.ch.exts.sn);
+    attribute h : string = first(hs.ch.exts.sn.host);
+}
+)");
+    const mmt_proto& p = lib.proto("t");
+    // handshake type 1, length 10: hello v=3, exts_len 8: ext(9,0) ext(0,3 [1 'a' 'b']) ... 
+    Ctx a(std::vector<uint8_t>{1, 1, 9, 3, 7, 9, 0, 0, 3, 1, 'a', 'b'});
+    CHECK(a.get(p, "c1") == "2");
+    CHECK(a.get(p, "c2") == "1");
+    CHECK(a.get(p, "h") == "ab");
+}

@@ -131,6 +131,16 @@ bool isWholeDeclaration(const std::string& line) {
     return depth == 0 && (toks.back().text == ";" || toks.back().text == "}");
 }
 
+/// A line of list items only (string literals or numbers, each followed by a comma): the
+/// middle of a long argument list. Deleting or repeating it leaves a shorter or longer list.
+bool isListItems(const std::string& line) {
+    auto toks = tokenize(line);
+    if (toks.size() < 2 || toks.size() % 2) return false;
+    for (size_t i = 0; i < toks.size(); i += 2)
+        if ((toks[i].kind != Tok::String && toks[i].kind != Tok::Int) || toks[i + 1].text != ",") return false;
+    return true;
+}
+
 /// Why a garbled line that still checks clean is fine, or "" when nothing explains it.
 std::string explainGarble(const std::string& before, const std::string& after,
                           const std::string& file) {
@@ -459,6 +469,8 @@ TEST_CASE("mutants of the built-in specs never crash and are reported", "[mutati
                 why = "the cut fell after the last declaration";
             else if (!isCodeLine(m.before))
                 why = "a blank or comment line";
+            else if ((m.op == Op::Duplicate || m.op == Op::Delete) && isListItems(m.before))
+                why = "a line of list items";
             else if (m.op == Op::Duplicate)
                 why = isWholeDeclaration(m.before) ? "a declaration repeated" : "";
             else if (m.op == Op::Delete)
