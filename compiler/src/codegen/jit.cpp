@@ -5,6 +5,7 @@
 
 #include "codegen/host.h"
 #include "codegen/lower.h"
+#include "sema/sema.h"
 #include "mmt/abi.h"
 
 #include <llvm/ADT/StringMap.h>
@@ -26,7 +27,10 @@
 #include <llvm/Transforms/IPO/MergeFunctions.h>
 #include <llvm/Transforms/Instrumentation/AddressSanitizer.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -169,17 +173,66 @@ double Stopwatch::cpuMs() const {
 
 struct NativeLibrary::Impl {
     std::unique_ptr<llvm::orc::LLJIT> jit;
-    const mmt_library* table = nullptr;
+    // The parts' tables joined, in protocol id order (`frame` first).
+    std::vector<mmt_proto> protos;
+    mmt_library table{};
 };
 
 NativeLibrary::NativeLibrary() : impl_(std::make_unique<Impl>()) {}
 NativeLibrary::~NativeLibrary() = default;
 const mmt_library* NativeLibrary::table() const {
-    return impl_->table;
+    return &impl_->table;
 }
+
+namespace {
+
+// A library object: the parts compiled apart, one relocatable object each.
+constexpr char kMagic[8] = {'M', 'M', 'T', 'O', 'B', 'J', '2', '\n'};
+
+void put64(std::vector<char>& out, uint64_t v) {
+    for (int i = 0; i < 8; ++i) out.push_back(char(v >> (8 * i)));
+}
+
+uint64_t get64(const char* p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
+    return v;
+}
+
+std::vector<char> pack(const std::vector<std::vector<char>>& objects) {
+    std::vector<char> out(kMagic, kMagic + sizeof kMagic);
+    put64(out, objects.size());
+    for (const auto& o : objects) {
+        put64(out, o.size());
+        out.insert(out.end(), o.begin(), o.end());
+    }
+    return out;
+}
+
+bool unpack(const std::vector<char>& data, std::vector<llvm::StringRef>& objects) {
+    if (data.size() < 16 || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) return false;
+    uint64_t n = get64(data.data() + 8);
+    size_t pos = 16;
+    for (uint64_t i = 0; i < n; ++i) {
+        if (pos + 8 > data.size()) return false;
+        uint64_t len = get64(data.data() + pos);
+        pos += 8;
+        if (len > data.size() - pos) return false;
+        objects.emplace_back(data.data() + pos, len);
+        pos += len;
+    }
+    return pos == data.size() && n > 0;
+}
+
+} // namespace
 
 std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object,
                                                          std::string& error) {
+    std::vector<llvm::StringRef> parts;
+    if (!unpack(object, parts)) {
+        error = "not an mmt-journey protocol library (or one made by another version)";
+        return nullptr;
+    }
     initTargets();
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) {
@@ -217,11 +270,12 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     }
     (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
 #endif
-    auto buf = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()),
-                                                    "mmt-library");
-    if (auto err = (*jit)->addObjectFile(std::move(buf))) {
-        error = errorText(std::move(err));
-        return nullptr;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        auto buf = llvm::MemoryBuffer::getMemBufferCopy(parts[i], "mmt-library-part" + std::to_string(i));
+        if (auto err = (*jit)->addObjectFile(std::move(buf))) {
+            error = errorText(std::move(err));
+            return nullptr;
+        }
     }
     auto info = (*jit)->lookup("mmt_build_info");
     if (!info) {
@@ -235,64 +289,110 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             "protocol library was built for another machine or version (" + std::string(got) + ")";
         return nullptr;
     }
-    auto sym = (*jit)->lookup(MMT_LIBRARY_SYMBOL);
-    if (!sym) {
-        error = errorText(sym.takeError());
-        return nullptr;
-    }
     auto lib = std::unique_ptr<NativeLibrary>(new NativeLibrary());
-    lib->impl_->table = reinterpret_cast<const mmt_library*>(sym->getAddress());
-    lib->impl_->jit = std::move(*jit);
-    if (lib->impl_->table->abi_version != MMT_ABI_VERSION) {
-        error =
-            "protocol library has ABI version " + std::to_string(lib->impl_->table->abi_version);
-        return nullptr;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        auto sym = (*jit)->lookup(partSymbol(unsigned(i)));
+        if (!sym) {
+            error = errorText(sym.takeError());
+            return nullptr;
+        }
+        const auto* part = reinterpret_cast<const mmt_library*>(sym->getAddress());
+        if (part->abi_version != MMT_ABI_VERSION) {
+            error = "protocol library has ABI version " + std::to_string(part->abi_version);
+            return nullptr;
+        }
+        lib->impl_->protos.insert(lib->impl_->protos.end(), part->protos, part->protos + part->n_protos);
     }
+    std::sort(lib->impl_->protos.begin(), lib->impl_->protos.end(),
+              [](const mmt_proto& a, const mmt_proto& b) { return a.id < b.id; });
+    lib->impl_->table.abi_version = MMT_ABI_VERSION;
+    lib->impl_->table.n_protos = uint32_t(lib->impl_->protos.size());
+    lib->impl_->table.protos = lib->impl_->protos.data();
+    lib->impl_->jit = std::move(*jit);
     return lib;
 }
 
-bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText,
-                 bool optimizeIr, Timings& timings, std::string& error) {
+namespace {
+
+/// Code size of a protocol, roughly: what its functions will hold.
+size_t weightOf(const ast::Protocol& p) {
+    return 4 + p.fieldTable.size() + 3 * p.attributes.size() + p.overs.size() + p.records.size();
+}
+
+/// Protocols in `k` parts of about equal weight (the heaviest first, each to the lightest part).
+std::vector<std::vector<const ast::Protocol*>> partition(const sema::SemaContext& sema, unsigned k) {
+    std::vector<const ast::Protocol*> protos(sema.ordered.begin(), sema.ordered.end());
+    std::stable_sort(protos.begin(), protos.end(), [](const ast::Protocol* a, const ast::Protocol* b) {
+        return weightOf(*a) > weightOf(*b);
+    });
+    std::vector<std::vector<const ast::Protocol*>> parts(k);
+    std::vector<size_t> load(k, 0);
+    for (const ast::Protocol* p : protos) {
+        size_t lightest = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+        parts[lightest].push_back(p);
+        load[lightest] += weightOf(*p);
+    }
+    return parts;
+}
+
+/// How many parts to compile at once: the machine's cores, at most 8; MMT_COMPILE_JOBS
+/// overrides.
+unsigned jobs(size_t protocols) {
+    unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+    if (const char* env = std::getenv("MMT_COMPILE_JOBS"); env && *env) n = unsigned(std::max(1, std::atoi(env)));
+    return unsigned(std::min<size_t>(n, std::max<size_t>(1, protocols)));
+}
+
+struct PartResult {
+    std::vector<char> object;
+    std::string ir;
+    std::string error;
+    Timings timings;
+};
+
+/// One part, start to finish, in its own LLVM context (so parts can run on threads).
+void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>& mine, unsigned index,
+               bool wantIr, bool optimizeIr, PartResult& out) {
     Stopwatch t0;
-    auto tm = makeTargetMachine(error);
-    if (!tm) return false;
+    auto tm = makeTargetMachine(out.error);
+    if (!tm) return;
     llvm::LLVMContext ctx;
-    llvm::Module m("mmt-library", ctx);
+    llvm::Module m("mmt-library-part" + std::to_string(index), ctx);
     m.setTargetTriple(tm->getTargetTriple().str());
     m.setDataLayout(tm->createDataLayout());
     try {
-        lower(sema, m);
+        lower(sema, m, mine, index);
     } catch (const std::exception& e) {
         // A spec the checker accepted but the code generator cannot handle: a bug, reported
         // as an error rather than a crash.
-        error = std::string("internal error: ") + e.what();
-        return false;
+        out.error = std::string("internal error: ") + e.what();
+        return;
     }
-    // The target this object is for, checked again when it is loaded.
-    {
+    if (index == 0) {
+        // The target this object is for, checked again when it is loaded.
         std::string info = buildInfo(hostTarget());
         llvm::Constant* str = llvm::ConstantDataArray::getString(ctx, info, true);
         new llvm::GlobalVariable(m, str->getType(), true, llvm::GlobalValue::ExternalLinkage, str,
                                  "mmt_build_info");
     }
-    timings.lowerMs = t0.wallMs();
-    timings.cpuLowerMs = t0.cpuMs();
+    out.timings.lowerMs = t0.wallMs();
+    out.timings.cpuLowerMs = t0.cpuMs();
     std::string verify;
     llvm::raw_string_ostream vos(verify);
     if (llvm::verifyModule(m, &vos)) {
-        error = "internal error: invalid IR generated: " + vos.str();
-        if (irText) {
-            llvm::raw_string_ostream os(*irText);
+        out.error = "internal error: invalid IR generated: " + vos.str();
+        if (wantIr) {
+            llvm::raw_string_ostream os(out.ir);
             m.print(os, nullptr);
         }
-        return false;
+        return;
     }
     Stopwatch t1;
     if (optimizeIr) optimize(m, tm.get());
-    timings.optimizeMs = t1.wallMs();
-    timings.cpuOptimizeMs = t1.cpuMs();
-    if (irText) {
-        llvm::raw_string_ostream os(*irText);
+    out.timings.optimizeMs = t1.wallMs();
+    out.timings.cpuOptimizeMs = t1.cpuMs();
+    if (wantIr) {
+        llvm::raw_string_ostream os(out.ir);
         m.print(os, nullptr);
     }
     Stopwatch t2;
@@ -300,13 +400,49 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
     if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile)) {
-        error = "the target cannot emit object files";
-        return false;
+        out.error = "the target cannot emit object files";
+        return;
     }
     pm.run(m);
-    object.assign(buf.begin(), buf.end());
-    timings.codegenMs = t2.wallMs();
-    timings.cpuCodegenMs = t2.cpuMs();
+    out.object.assign(buf.begin(), buf.end());
+    out.timings.codegenMs = t2.wallMs();
+    out.timings.cpuCodegenMs = t2.cpuMs();
+}
+
+} // namespace
+
+bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText,
+                 bool optimizeIr, Timings& timings, std::string& error) {
+    // Parts of the library compile on threads of their own: optimization and code
+    // generation take nearly all the time, and they parallelize without sharing.
+    unsigned k = jobs(sema.ordered.size());
+    auto parts = partition(sema, k);
+    std::vector<PartResult> results(k);
+    {
+        std::vector<std::thread> threads;
+        for (unsigned i = 1; i < k; ++i)
+            threads.emplace_back([&, i] { buildPart(sema, parts[i], i, irText != nullptr, optimizeIr, results[i]); });
+        buildPart(sema, parts[0], 0, irText != nullptr, optimizeIr, results[0]);
+        for (auto& t : threads) t.join();
+    }
+    // Per phase, the slowest part (the wall time that phase cost) and the CPU time of all.
+    timings.lowerMs = timings.optimizeMs = timings.codegenMs = 0;
+    timings.cpuLowerMs = timings.cpuOptimizeMs = timings.cpuCodegenMs = 0;
+    std::vector<std::vector<char>> objects;
+    for (unsigned i = 0; i < k; ++i) {
+        const PartResult& r = results[i];
+        if (irText) *irText += "; ---- part " + std::to_string(i) + "\n" + r.ir;
+        if (!r.error.empty() && error.empty()) error = r.error;
+        timings.lowerMs = std::max(timings.lowerMs, r.timings.lowerMs);
+        timings.optimizeMs = std::max(timings.optimizeMs, r.timings.optimizeMs);
+        timings.codegenMs = std::max(timings.codegenMs, r.timings.codegenMs);
+        timings.cpuLowerMs += r.timings.cpuLowerMs;
+        timings.cpuOptimizeMs += r.timings.cpuOptimizeMs;
+        timings.cpuCodegenMs += r.timings.cpuCodegenMs;
+        objects.push_back(r.object);
+    }
+    if (!error.empty()) return false;
+    object = pack(objects);
     return true;
 }
 

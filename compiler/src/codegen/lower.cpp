@@ -204,7 +204,10 @@ class Lowerer {
         return out;
     }
 
-    void run() {
+    /// Lowers the protocols in `mine` (every protocol when empty) into a library part
+    /// exported as `symbol`. Functions of other protocols that these call (a parent's
+    /// getters for `parent.x`) are defined here too, privately: each part links alone.
+    void run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol) {
         // Protocols in id order, `frame` (id 0) first: the runtime indexes them as given.
         std::vector<ast::Protocol*> protos = S->ordered;
         std::stable_sort(protos.begin(), protos.end(),
@@ -213,8 +216,22 @@ class Lowerer {
                          });
         collectRules(protos);
         for (ast::Protocol* p : protos) declareProtocol(*p);
-        for (ast::Protocol* p : protos) defineProtocol(*p);
-        emitLibrary(protos);
+        std::vector<ast::Protocol*> here;
+        for (ast::Protocol* p : protos)
+            if (mine.empty() || std::find(mine.begin(), mine.end(), p) != mine.end()) here.push_back(p);
+        for (ast::Protocol* p : here) defineProtocol(*p);
+        // What the functions defined so far call, until nothing more is needed.
+        for (bool more = true; more;) {
+            more = false;
+            for (auto& [fn, define] : definers_)
+                if (fn->empty() && !fn->use_empty()) {
+                    define();
+                    more = true;
+                }
+        }
+        for (auto& [fn, define] : definers_)
+            if (fn->empty()) fn->eraseFromParent();
+        emitLibrary(here, symbol);
     }
 
   private:
@@ -447,6 +464,26 @@ class Lowerer {
         if (!p.state.empty()) f.init = makeFn(initTy, fnName(p, "init_state"));
         if (p.stream) f.stream = makeFn(streamFnTy, fnName(p, "stream"));
         if (p.fragment) f.fragment = makeFn(fragFnTy, fnName(p, "fragment"));
+        // How to define each function on its own, for parts that only call it.
+        ast::Protocol* pp = &p;
+        auto add = [&](Function* fn, std::function<void()> define) {
+            if (fn) definers_.push_back({fn, std::move(define)});
+        };
+        add(f.validate, [this, pp] { defineValidate(*pp, fns[pp]); });
+        add(f.analyse, [this, pp] { defineAnalyse(*pp, fns[pp]); });
+        for (auto& [attr, fn] : f.getters) {
+            const ast::Attribute* a = attr;
+            Function* g = fn;
+            add(fn, [this, pp, a, g] { defineGetter(*pp, *a, g); });
+        }
+        add(f.key, [this, pp] { defineKey(*pp, fns[pp]); });
+        add(f.sides, [this, pp] { defineSides(*pp, fns[pp]); });
+        add(f.classify, [this, pp] { defineClassify(*pp, fns[pp]); });
+        add(f.pdu, [this, pp] { definePdu(*pp, fns[pp]); });
+        add(f.update, [this, pp] { defineUpdate(*pp, fns[pp]); });
+        add(f.init, [this, pp] { defineInit(*pp, fns[pp]); });
+        add(f.stream, [this, pp] { defineStream(*pp, fns[pp]); });
+        add(f.fragment, [this, pp] { defineFragment(*pp, fns[pp]); });
     }
 
     void defineProtocol(ast::Protocol& p) {
@@ -3198,7 +3235,7 @@ class Lowerer {
             at, gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
     }
 
-    void emitLibrary(const std::vector<ast::Protocol*>& protos) {
+    void emitLibrary(const std::vector<ast::Protocol*>& protos, const std::string& symbol) {
         std::vector<llvm::Constant*> entries;
         for (ast::Protocol* p : protos) {
             ProtoFns& f = fns[p];
@@ -3250,7 +3287,7 @@ class Lowerer {
             M, libTy, true, llvm::GlobalValue::ExternalLinkage,
             llvm::ConstantStruct::get(
                 libTy, {B.getInt32(MMT_ABI_VERSION), B.getInt32(uint32_t(entries.size())), first}),
-            MMT_LIBRARY_SYMBOL);
+            symbol);
     }
 
     // ------------------------------------------------------------------ state
@@ -3270,6 +3307,7 @@ class Lowerer {
     std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;
+    std::vector<std::pair<Function*, std::function<void()>>> definers_;
 };
 
 } // namespace
@@ -3279,9 +3317,14 @@ const char* lowererBuildStamp() {
     return __DATE__ " " __TIME__;
 }
 
-void lower(sema::SemaContext& sema, llvm::Module& module) {
+void lower(sema::SemaContext& sema, llvm::Module& module, const std::vector<const ast::Protocol*>& mine,
+           unsigned part) {
     Lowerer l(&sema, module);
-    l.run();
+    l.run(mine, partSymbol(part));
+}
+
+std::string partSymbol(unsigned part) {
+    return std::string(MMT_LIBRARY_SYMBOL) + "_part" + std::to_string(part);
 }
 
 std::vector<AbiStruct> abiStructs(llvm::Module& module) {

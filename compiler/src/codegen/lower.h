@@ -2,10 +2,15 @@
 // library table the runtime reads (see runtime/include/mmt/abi.h).
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace llvm {
 class Module;
+}
+
+namespace mmtc::ast {
+struct Protocol;
 }
 
 namespace mmtc::sema {
@@ -14,8 +19,15 @@ struct SemaContext;
 
 namespace mmtc::codegen {
 
-/// Fills `module` with every protocol's stage functions and the `mmt_library_v1` table.
-void lower(sema::SemaContext& sema, llvm::Module& module);
+/// Fills `module` with one part of the library: the stage functions of the protocols in
+/// `mine` (all of them when empty), what they call of other protocols, and their table,
+/// an `mmt_library` exported as partSymbol(part). Parts are compiled apart and in
+/// parallel; the loader joins their tables.
+void lower(sema::SemaContext& sema, llvm::Module& module, const std::vector<const ast::Protocol*>& mine,
+           unsigned part);
+
+/// The symbol of part `part`'s table: MMT_LIBRARY_SYMBOL "_part" N.
+std::string partSymbol(unsigned part);
 
 /// An ABI struct as the code generator lays it out (for the test that holds it to abi.h).
 struct AbiStruct {
