@@ -2,6 +2,7 @@
 // mix of flows (DNS, HTTP, TLS handshakes and data, bulk TCP, UDP), reproducible from
 // a seed. Usage: make_bench_capture OUTPUT.pcap [PACKETS] [FLOWS]
 #include "packet_builder.h"
+#include "payloads.h"
 #include "pcap_writer.h"
 
 #include <cstdio>
@@ -19,35 +20,6 @@ namespace {
 std::string ip(uint32_t v) {
     return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." + std::to_string((v >> 8) & 255) + "." +
            std::to_string(v & 255);
-}
-
-Bytes dnsQuery(uint16_t id, const std::string& name) {
-    Bytes b = {uint8_t(id >> 8), uint8_t(id), 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    size_t start = 0;
-    while (start <= name.size()) {
-        size_t dot = name.find('.', start);
-        if (dot == std::string::npos) dot = name.size();
-        b.push_back(uint8_t(dot - start));
-        b.insert(b.end(), name.begin() + long(start), name.begin() + long(dot));
-        start = dot + 1;
-    }
-    b.insert(b.end(), {0, 0, 1, 0, 1});
-    return b;
-}
-
-Bytes clientHello(const std::string& host) {
-    Bytes ext = {0, 0, uint8_t((host.size() + 5) >> 8), uint8_t(host.size() + 5), uint8_t((host.size() + 3) >> 8),
-                 uint8_t(host.size() + 3), 0, uint8_t(host.size() >> 8), uint8_t(host.size())};
-    ext.insert(ext.end(), host.begin(), host.end());
-    Bytes hello = {3, 3};
-    hello.insert(hello.end(), 32, 0x11);
-    hello.insert(hello.end(), {0, 0, 2, 0xc0, 0x2f, 1, 0, uint8_t(ext.size() >> 8), uint8_t(ext.size())});
-    hello.insert(hello.end(), ext.begin(), ext.end());
-    Bytes hs = {1, 0, uint8_t(hello.size() >> 8), uint8_t(hello.size())};
-    hs.insert(hs.end(), hello.begin(), hello.end());
-    Bytes rec = {22, 3, 1, uint8_t(hs.size() >> 8), uint8_t(hs.size())};
-    rec.insert(rec.end(), hs.begin(), hs.end());
-    return rec;
 }
 
 } // namespace
@@ -81,7 +53,7 @@ int main(int argc, char** argv) {
         std::string c = ip(client), s = ip(server);
         switch (rng() % 4) {
         case 0: { // DNS query and answer
-            Bytes q = dnsQuery(uint16_t(f), "host" + std::to_string(f % 997) + ".example.com");
+            Bytes q = dns_message(uint16_t(f), "host" + std::to_string(f % 997) + ".example.com");
             add(PacketBuilder().eth().ipv4(c, s).udp(sport, 53).payload(q).build());
             add(PacketBuilder().eth().ipv4(s, c).udp(53, sport).payload(q).build());
             written += 2;
@@ -97,7 +69,7 @@ int main(int argc, char** argv) {
             add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1).ack(ss + 1).flags(ACK).build());
             std::string req = tls ? "" : "GET /obj" + std::to_string(f) + " HTTP/1.1\r\nHost: site" + std::to_string(f % 311) +
                                              ".example\r\nUser-Agent: bench\r\n\r\n";
-            Bytes first = tls ? clientHello("site" + std::to_string(f % 311) + ".example") : to_bytes(req);
+            Bytes first = tls ? tls_client_hello("site" + std::to_string(f % 311) + ".example") : to_bytes(req);
             add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1).ack(ss + 1).flags(PSH | ACK).payload(first).build());
             uint32_t seq = ss + 1;
             int segments = 2 + int(rng() % 8);

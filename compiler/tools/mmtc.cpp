@@ -36,6 +36,17 @@ constexpr const char* kDumpHelp = R"(usage: mmtc dump-ast FILE...
 Prints the syntax tree of each file with the line and column of every node.
 )";
 
+/// Adds every path to `c`; prints the first I/O problem and returns false.
+bool addPaths(mmtc::Compiler& c, const std::vector<std::string>& paths) {
+    for (const auto& p : paths) {
+        if (!c.addPath(p)) {
+            std::fprintf(stderr, "mmtc: error: %s\n", c.ioError().c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
 int usage(const char* msg) {
     std::fprintf(stderr, "mmtc: error: %s\n%s", msg, kUsage);
     return 2;
@@ -85,12 +96,7 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
     if (paths.empty()) return usage("no input files");
     if (!emit && out.empty()) return usage("'build' needs '-o FILE'");
     mmtc::Compiler c;
-    for (const auto& p : paths) {
-        if (!c.addPath(p)) {
-            std::fprintf(stderr, "mmtc: error: %s\n", c.ioError().c_str());
-            return 2;
-        }
-    }
+    if (!addPaths(c, paths)) return 2;
     bool ok = c.check();
     std::string d = c.diagnostics();
     std::fwrite(d.data(), 1, d.size(), stderr);
@@ -133,12 +139,7 @@ int runCheck(const std::vector<std::string>& args, bool dumpAst) {
     if (builtin) paths.insert(paths.begin(), mmtc::builtinSpecDir());
     if (paths.empty()) return usage("no input files");
     mmtc::Compiler c;
-    for (const auto& p : paths) {
-        if (!c.addPath(p)) {
-            std::fprintf(stderr, "mmtc: error: %s\n", c.ioError().c_str());
-            return 2;
-        }
-    }
+    if (!addPaths(c, paths)) return 2;
     bool ok = c.check();
     if (!quiet) {
         std::string d = c.diagnostics();

@@ -2550,20 +2550,11 @@ class Lowerer {
             evalFailIf(st, B.CreateICmpUGE(off, seq.region));
             uint64_t tlen = f.terminator.size();
             Value* room = B.CreateICmpULE(addOff(off, B.getInt64(int64_t(tlen))), seq.region);
-            BasicBlock* from = B.GetInsertBlock();
-            BasicBlock* cmp = BasicBlock::Create(C, "first.term", st.F);
-            BasicBlock* join = BasicBlock::Create(C, "first.join", st.F);
-            B.CreateCondBr(room, cmp, join);
-            B.SetInsertPoint(cmp);
-            Value* eq =
-                B.CreateICmpEQ(B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator),
-                                                      B.getInt64(int64_t(tlen))}),
-                               B.getInt32(0));
-            B.CreateBr(join);
-            B.SetInsertPoint(join);
-            llvm::PHINode* atTerm = B.CreatePHI(i1, 2);
-            atTerm->addIncoming(llvm::ConstantInt::getFalse(C), from);
-            atTerm->addIncoming(eq, cmp);
+            Value* atTerm = guardedTest(st, room, "first.term", [&] {
+                return B.CreateICmpEQ(B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator),
+                                                              B.getInt64(int64_t(tlen))}),
+                                      B.getInt32(0));
+            });
             evalFailIf(st, atTerm);
             break;
         }
@@ -2885,19 +2876,27 @@ class Lowerer {
         return intEV(meet(i64, x, y));
     }
 
-    Value* bytesEqual(FnState& st, const EV& a, const EV& b) {
-        BasicBlock* cmp = BasicBlock::Create(C, "eq.cmp", st.F);
-        BasicBlock* join = BasicBlock::Create(C, "eq.join", st.F);
+    /// `guard and test()`, where `test` runs (and may read memory) only when `guard` holds.
+    Value* guardedTest(FnState& st, Value* guard, const char* name, const std::function<Value*()>& test) {
         BasicBlock* from = B.GetInsertBlock();
-        B.CreateCondBr(B.CreateICmpEQ(a.len, b.len), cmp, join);
+        BasicBlock* cmp = BasicBlock::Create(C, name, st.F);
+        BasicBlock* join = BasicBlock::Create(C, std::string(name) + ".join", st.F);
+        B.CreateCondBr(guard, cmp, join);
         B.SetInsertPoint(cmp);
-        Value* eq = B.CreateICmpEQ(B.CreateCall(hMemcmp, {a.v, b.v, a.len}), B.getInt32(0));
+        Value* result = test();
+        BasicBlock* cmpEnd = B.GetInsertBlock();
         B.CreateBr(join);
         B.SetInsertPoint(join);
         llvm::PHINode* phi = B.CreatePHI(i1, 2);
         phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-        phi->addIncoming(eq, cmp);
+        phi->addIncoming(result, cmpEnd);
         return phi;
+    }
+
+    Value* bytesEqual(FnState& st, const EV& a, const EV& b) {
+        return guardedTest(st, B.CreateICmpEQ(a.len, b.len), "eq.cmp", [&] {
+            return B.CreateICmpEQ(B.CreateCall(hMemcmp, {a.v, b.v, a.len}), B.getInt32(0));
+        });
     }
 
     EV evalBinary(FnState& st, const Expr& e) {
@@ -2983,22 +2982,12 @@ class Lowerer {
 
     /// `lit` at the start (or end) of `b`, case-sensitive or not.
     Value* hasAt(FnState& st, const EV& b, const std::string& lit, bool atEnd, bool icase) {
-        BasicBlock* from = B.GetInsertBlock();
-        BasicBlock* cmp = BasicBlock::Create(C, "lit.cmp", st.F);
-        BasicBlock* join = BasicBlock::Create(C, "lit.join", st.F);
         Value* n = B.getInt64(int64_t(lit.size()));
-        B.CreateCondBr(B.CreateICmpUGE(b.len, n), cmp, join);
-        B.SetInsertPoint(cmp);
-        Value* p = atEnd ? B.CreateInBoundsGEP(i8, b.v, B.CreateSub(b.len, n)) : b.v;
-        Value* eq =
-            icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}), B.getInt32(0))
-                  : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}), B.getInt32(0));
-        B.CreateBr(join);
-        B.SetInsertPoint(join);
-        llvm::PHINode* phi = B.CreatePHI(i1, 2);
-        phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-        phi->addIncoming(eq, cmp);
-        return phi;
+        return guardedTest(st, B.CreateICmpUGE(b.len, n), "lit.cmp", [&]() -> Value* {
+            Value* p = atEnd ? B.CreateInBoundsGEP(i8, b.v, B.CreateSub(b.len, n)) : b.v;
+            return icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}), B.getInt32(0))
+                         : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}), B.getInt32(0));
+        });
     }
 
     EV evalCall(FnState& st, const Expr& e) {
@@ -3050,19 +3039,9 @@ class Lowerer {
         }
         if (f == "iequals") {
             EV b = asBytes(st, eval(st, *args[0]));
-            BasicBlock* from = B.GetInsertBlock();
-            BasicBlock* cmp = BasicBlock::Create(C, "ieq.cmp", st.F);
-            BasicBlock* join = BasicBlock::Create(C, "ieq.join", st.F);
-            B.CreateCondBr(B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), cmp, join);
-            B.SetInsertPoint(cmp);
-            Value* eq = B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}),
-                                       B.getInt32(0));
-            B.CreateBr(join);
-            B.SetInsertPoint(join);
-            llvm::PHINode* phi = B.CreatePHI(i1, 2);
-            phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-            phi->addIncoming(eq, cmp);
-            return boolEV(phi);
+            return boolEV(guardedTest(st, B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), "ieq.cmp", [&] {
+                return B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}), B.getInt32(0));
+            }));
         }
         if (f == "trim") {
             EV b = asBytes(st, eval(st, *args[0]));

@@ -102,16 +102,7 @@ class FieldChecker {
                     ctx_.diags.report(DiagKind::EmptyRange, v.range, v.lo, v.hi);
                     continue;
                 }
-                if (v.hi - v.lo > 65536) continue; // wide ranges are not checked value by value
-                for (uint64_t x = v.lo;; ++x) {
-                    auto [it, fresh] = seen.emplace(x, &v);
-                    if (!fresh) {
-                        ctx_.diags.report(DiagKind::DuplicateCase, v.range, x);
-                        ctx_.diags.note(DiagKind::PreviousCase, it->second->range, x);
-                        break;
-                    }
-                    if (x == v.hi) break;
-                }
+                claimCase(ctx_.diags, seen, v);
             }
             checkList(arm.items);
         }

@@ -131,16 +131,7 @@ class RelationChecker {
             cc.targetProto = target(cc.target, cc.targetRange);
             if (c.kind == ast::Classify::Kind::Port) portValues(cc.values, p);
             for (const auto& v : cc.values) {
-                if (v.lo > v.hi || v.hi - v.lo > 65536) continue;
-                for (uint64_t x = v.lo;; ++x) {
-                    auto [it, fresh] = seen.emplace(x, &v);
-                    if (!fresh) {
-                        ctx_.diags.report(DiagKind::DuplicateCase, v.range, x);
-                        ctx_.diags.note(DiagKind::PreviousCase, it->second->range, x);
-                        break;
-                    }
-                    if (x == v.hi) break;
-                }
+                if (v.lo <= v.hi) claimCase(ctx_.diags, seen, v);
             }
         }
     }

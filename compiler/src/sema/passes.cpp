@@ -38,6 +38,19 @@ bool check(SemaContext& ctx) {
     return ctx.diags.errorCount() == 0;
 }
 
+void claimCase(DiagEngine& diags, std::map<uint64_t, const ast::CaseValue*>& seen, const ast::CaseValue& v) {
+    if (v.hi - v.lo > 65536) return;
+    for (uint64_t x = v.lo;; ++x) {
+        auto [it, fresh] = seen.emplace(x, &v);
+        if (!fresh) {
+            diags.report(DiagKind::DuplicateCase, v.range, x);
+            diags.note(DiagKind::PreviousCase, it->second->range, x);
+            return;
+        }
+        if (x == v.hi) return;
+    }
+}
+
 std::vector<const ast::Record*> structuresOf(const ast::Protocol& p) {
     std::vector<const ast::Record*> out;
     if (p.header) out.push_back(p.header.get());
