@@ -107,7 +107,7 @@ struct Handler::Impl {
         uint64_t packets = 0, bytes = 0;
         std::vector<uint32_t> children;
     };
-    std::vector<PathNode> paths{PathNode{-1}};
+    std::vector<PathNode> paths{PathNode{-1, 0, 0, {}}};
 
     bool requestColumn(int column) {
         const AttributeRef& r = columns[size_t(column)];
@@ -129,7 +129,7 @@ struct Handler::Impl {
 
     static void onEvent(mmt_ctx* ctx, uint32_t attr, const mmt_value* v) {
         auto* self = static_cast<Impl*>(ctx->user);
-        self->deliver(self->eventProto, int(attr), *v, ctx);
+        self->deliver(self->eventProto, int(attr), *v);
     }
 
     /// Copies `n` bytes into the arena; null when it is full.
@@ -153,7 +153,7 @@ struct Handler::Impl {
     }
 
     /// Records one occurrence of an attribute for the columns and callbacks that want it.
-    void deliver(int proto, int attr, const mmt_value& raw, const mmt_ctx* ctx) {
+    void deliver(int proto, int attr, const mmt_value& raw) {
         Wants& w = wants[size_t(proto)];
         mmt_value v = raw;
         if (!keep(v)) return;
@@ -163,7 +163,6 @@ struct Handler::Impl {
         if (size_t(attr) < w.attrCbs.size())
             for (auto& cb : w.attrCbs[size_t(attr)])
                 if (cb(PacketView(&pv), val) == Action::Drop) dropped = true;
-        (void)ctx;
     }
 
     void resetPacket(const RawPacket& raw) {
@@ -251,7 +250,7 @@ struct Handler::Impl {
             // sessionize
             if (p.key) sessions.addKey(proto, p, L.ctx);
             if ((p.flags & MMT_PROTO_SESSION) && !quoted) {
-                Flow* f = sessions.lookup(proto, L.ctx, *pv.raw, pv);
+                Flow* f = sessions.lookup(proto, *pv.raw, pv);
                 if (f) {
                     flow = f;
                     flowLayer = int(depth - 1);
@@ -323,7 +322,7 @@ struct Handler::Impl {
             int next = -1;
             bool atSession = flow && flowLayer == int(depth - 1);
             if (atSession && flow->data->app >= 0) next = flow->data->app; // a known path skips classification
-            else next = classify(L, payload, plen, &quoted);
+            else next = classify(L, &quoted);
             // What a quoted packet is says nothing about the session: classify it each time.
             if (atSession && !quoted) sessions.classified(*flow, next);
             if (next < 0) return true;
@@ -336,7 +335,7 @@ struct Handler::Impl {
     }
 
     /// classify_next: compiled rules and user classifiers, by weight.
-    int classify(LayerState& L, const uint8_t* payload, uint32_t plen, bool* quoted = nullptr) {
+    int classify(LayerState& L, bool* quoted = nullptr) {
         const mmt_proto& p = T->protos[L.proto];
         int best = -1;
         uint32_t bestWeight = 0;
@@ -347,8 +346,6 @@ struct Handler::Impl {
             // A quoted packet (inside an ICMP error) is walked, but makes no sessions.
             if (quoted && (cr.flags & MMT_CLASS_QUOTED)) *quoted = true;
         }
-        (void)payload;
-        (void)plen;
         for (auto& c : classifiers[size_t(L.proto)]) {
             if (best >= 0 && uint32_t(c.weight) <= bestWeight) break;
             std::string name = c.fn(PacketView(&pv), pv.path.back());
@@ -387,7 +384,7 @@ struct Handler::Impl {
                 if (paths[c].proto == l.proto) next = c;
             if (!next) {
                 next = uint32_t(paths.size());
-                paths.push_back(PathNode{l.proto});
+                paths.push_back(PathNode{l.proto, 0, 0, {}});
                 paths[node].children.push_back(next);
             }
             node = next;
@@ -451,7 +448,7 @@ struct Handler::Impl {
     }
 };
 
-int classifyLayer(Handler::Impl& h, LayerState& L) { return h.classify(L, nullptr, 0); }
+int classifyLayer(Handler::Impl& h, LayerState& L) { return h.classify(L); }
 
 void markMalformed(Handler::Impl& h, const std::string& where) {
     if (h.pv.malformed.empty()) h.pv.malformed = where;

@@ -121,8 +121,7 @@ void Sessions::locateSides(FlowData& d) {
     }
 }
 
-Flow* Sessions::lookup(int proto, const mmt_ctx& ctx, const RawPacket& raw, const PacketView::Impl& pv) {
-    (void)ctx;
+Flow* Sessions::lookup(int proto, const RawPacket& raw, const PacketView::Impl& pv) {
     const mmt_proto& p = lib_.table->protos[proto];
     if (key_.overflow || nFlows_ >= kMaxDepth) return nullptr;
     FlowLookup r = table_.lookup(key_, p.id, p.session_timeout_ms, raw.ts_ns, raw.wirelen);

@@ -69,7 +69,7 @@ public:
     /// Appends `p`'s key parts (computed on `ctx`) to the packet's key.
     void addKey(int proto, const mmt_proto& p, const mmt_ctx& ctx);
     /// Finds or creates the session of the key gathered so far; counts the packet.
-    Flow* lookup(int proto, const mmt_ctx& ctx, const RawPacket& raw, const PacketView::Impl& pv);
+    Flow* lookup(int proto, const RawPacket& raw, const PacketView::Impl& pv);
     /// Per-session state of protocol `proto` (zeroed, then initialised, at creation).
     void* stateFor(Flow& flow, int proto);
     /// Remembers the application protocol of a session.
