@@ -195,12 +195,25 @@ struct Delivery {
     PduState* pdu;
     PduFramer* framer;
     PduRule rule;
+    uint32_t* headScanned; // bytes of the PDU being framed known to hold no terminator
     bool framed;
     bool keep;
 };
 
 int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
+    if (d->app->flags & MMT_PROTO_PDU_UNTIL) {
+        // A head, then a body (`pdu until` with `pdu_body`): the framer asks again as bytes
+        // arrive; look for the head's end only in what was not searched before, so a PDU
+        // costs its length once, however many segments it takes.
+        std::string_view t(d->app->pdu_terminator, d->app->pdu_terminator_len);
+        uint32_t from = *d->headScanned > t.size() ? uint32_t(*d->headScanned - t.size() + 1) : 0;
+        std::string_view bytes(reinterpret_cast<const char*>(data), len);
+        if (from >= len || bytes.find(t, from) == std::string_view::npos) {
+            *d->headScanned = len;
+            return 0;
+        }
+    }
     mmt_ctx c = d->layer->ctx;
     c.data = data;
     c.len = len;
@@ -211,6 +224,7 @@ int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
 
 void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
+    *d->headScanned = 0; // whatever happened, the next PDU starts afresh
     if (!d->keep) return;
     if (e == PduEvent::Pdu) {
         if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
@@ -226,6 +240,7 @@ void onStream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
         if (d->framed) d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&onPdu, d});
         else if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
     } else if (e == StreamEvent::Gap && d->framed) {
+        *d->headScanned = 0;
         d->framer->gap(*d->pdu, len, PduSink{&onPdu, d});
     }
 }
@@ -261,6 +276,7 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
     d.keep = true;
     d.framer = &framer_;
     d.pdu = &sp->pdu[flow.direction];
+    d.headScanned = &sp->headScanned[flow.direction];
     if (fd.app >= 0) {
         d.app = &lib_.table->protos[fd.app];
         if (d.app->flags & MMT_PROTO_PDU_LENGTH) {

@@ -41,6 +41,7 @@ constexpr uint8_t kFlowEnded1 = 16;       ///< the responder's direction ended
 struct StreamPair {
     StreamState stream[2];
     PduState pdu[2];
+    uint32_t headScanned[2]; // see pduLength in sessions.cpp
 };
 
 /// A session the current packet belongs to.
