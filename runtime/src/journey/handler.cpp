@@ -289,11 +289,12 @@ struct Handler::Impl {
             uint32_t plen = r.payload_len;
             if (p.fragment) {
                 mmt_frag_info fi{};
-                if (p.fragment(&L.ctx, &fi) && r.payload_truncated) {
+                bool isFragment = p.fragment(&L.ctx, &fi);
+                if (isFragment && r.payload_truncated) {
                     // A fragment cut short cannot be reassembled; the first one still
                     // shows the headers that follow it, as tshark does.
                     if (fi.offset != 0) return true;
-                } else if (p.fragment(&L.ctx, &fi)) {
+                } else if (isFragment) {
                     const uint8_t* whole = nullptr;
                     uint32_t wholeLen = 0;
                     uint32_t overlap = 0;
@@ -313,9 +314,9 @@ struct Handler::Impl {
                 }
             }
             if ((p.flags & MMT_PROTO_STREAM) && flow && flowLayer == int(depth - 1)) {
-                bool held = false;
-                bool keep = sessions.stream(*flow, proto, L, payload, plen, *this, held);
-                if (held) ++stats.segments_held;
+                bool segmentHeld = false;
+                bool keep = sessions.stream(*flow, proto, L, payload, plen, *this, segmentHeld);
+                if (segmentHeld) ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
                 return keep;
             }
             if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;

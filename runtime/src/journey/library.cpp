@@ -61,10 +61,11 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
 }
 
 void ProtocolLibrary::Impl::index() {
+    byId.assign(65536, -1);
     for (uint32_t i = 0; i < table->n_protos; ++i) {
         const mmt_proto& p = table->protos[i];
         byName[p.name] = int(i);
-        byId[p.id] = int(i);
+        if (p.id < byId.size()) byId[p.id] = int16_t(i);
         for (uint32_t a = 0; a < p.n_attrs; ++a) attrs[std::string(p.name) + "." + p.attrs[a].name] = {int(i), int(a)};
     }
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace mmtc {
 class Library;
@@ -40,14 +41,11 @@ struct ProtocolLibrary::Impl {
     const mmt_library* table = nullptr;
     std::string origin;
     std::unordered_map<std::string, int> byName;
-    std::unordered_map<uint32_t, int> byId;
+    std::vector<int16_t> byId; // protocol id (0 to 65535) to table index, -1 when none
     std::unordered_map<std::string, std::pair<int, int>> attrs;
 
     void index();
-    int indexOfId(uint32_t id) const {
-        auto it = byId.find(id);
-        return it == byId.end() ? -1 : it->second;
-    }
+    int indexOfId(uint32_t id) const { return id < byId.size() ? byId[id] : -1; }
 };
 
 } // namespace mmt
