@@ -202,3 +202,23 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
     INFO("overall " << agree << "/" << total);
     CHECK(overall >= 99.0);
 }
+
+TEST_CASE("mmtrun reads every real capture with every attribute requested", "[conformance]") {
+    auto files = captures();
+    if (files.empty()) {
+        WARN("skipped: no captures in " MMT_PCAP_DIR);
+        return;
+    }
+    auto list = runProcess({kMmtrun, "-L"});
+    REQUIRE(list.status == 0);
+    std::vector<std::string> args = {kMmtrun, "-T", "json", "--flows", "--stats", "--no-progress"};
+    for (const auto& name : splitLines(list.out)) args.insert(args.end(), {"-e", name});
+    REQUIRE(args.size() > 200);
+    for (const auto& f : files) {
+        INFO(f);
+        std::vector<std::string> a = args;
+        a.insert(a.begin() + 1, {"-r", f});
+        auto r = runProcess(a);
+        CHECK(r.status < 2); // never a crash; 1 only for a damaged capture
+    }
+}
