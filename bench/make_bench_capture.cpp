@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -71,16 +72,35 @@ int main(int argc, char** argv) {
                                              ".example\r\nUser-Agent: bench\r\n\r\n";
             Bytes first = tls ? tls_client_hello("site" + std::to_string(f % 311) + ".example") : to_bytes(req);
             add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1).ack(ss + 1).flags(PSH | ACK).payload(first).build());
+            // The response: an HTTP head announcing the body's length, or TLS application-data
+            // records, then the rest of the body in full segments.
             uint32_t seq = ss + 1;
             int segments = 2 + int(rng() % 8);
-            for (int i = 0; i < segments; ++i) {
+            size_t body = size_t(segments) * payload.size();
+            Bytes stream;
+            if (tls) {
+                for (size_t left = body; left > 0;) {
+                    size_t n = std::min<size_t>(left, 16000);
+                    stream.insert(stream.end(), {23, 3, 3, uint8_t(n >> 8), uint8_t(n)});
+                    stream.insert(stream.end(), n, 'e');
+                    left -= n;
+                }
+            } else {
+                std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                   std::to_string(body) + "\r\n\r\n";
+                stream = to_bytes(head);
+                stream.insert(stream.end(), body, 'd');
+            }
+            for (size_t off = 0; off < stream.size(); off += payload.size()) {
+                Bytes chunk(stream.begin() + long(off), stream.begin() + long(std::min(stream.size(), off + payload.size())));
                 add(PacketBuilder().eth().ipv4(s, c).tcp(dport, sport).seq(seq).ack(cs + 1 + uint32_t(first.size())).flags(ACK)
-                        .payload(payload).build());
-                seq += uint32_t(payload.size());
+                        .payload(chunk).build());
+                seq += uint32_t(chunk.size());
+                ++written;
             }
             add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1 + uint32_t(first.size())).ack(seq)
                     .flags(FIN | ACK).build());
-            written += 5 + size_t(segments);
+            written += 5;
             break;
         }
         default: { // UDP datagrams of some application nobody names

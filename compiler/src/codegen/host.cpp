@@ -112,10 +112,10 @@ int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n) {
                     : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                            : -1;
             if (v < 0) break;
-            if (size >> 40) return -1; // a terabyte chunk is no chunk
+            if (size >> 40) return -2; // a terabyte chunk is no chunk
             size = size << 4 | uint64_t(v);
         }
-        if (digits == 0) return -1;
+        if (digits == 0) return pos < n ? -2 : -1;
         while (pos < n && !crlf(p, n, pos)) ++pos;
         if (!crlf(p, n, pos)) return -1;
         pos += 2;
@@ -130,7 +130,7 @@ int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n) {
         }
         if (int64_t(size) > n - pos) return -1;
         pos += int64_t(size);
-        if (!crlf(p, n, pos)) return -1;
+        if (!crlf(p, n, pos)) return pos + 2 <= n ? -2 : -1; // the data must end with CRLF
         pos += 2;
     }
 }

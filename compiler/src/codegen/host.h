@@ -23,7 +23,7 @@ int32_t mmt_rt_match_any(const uint8_t* p, int64_t n, const uint8_t* table, int3
 int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t off);
 /// How many bytes a complete HTTP/1.1 chunked body takes at the start of `p[0..n)`: the
 /// chunks, the last chunk, the trailer fields and the final CRLF. -1 when it is cut short
-/// or malformed.
+/// (more bytes may complete it), -2 when it is not chunked encoding.
 int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n);
 /// Leading and trailing spaces and tabs of `p[0..n)`: sets *start, returns the length left.
 int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start);

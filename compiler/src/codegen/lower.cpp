@@ -3118,8 +3118,9 @@ class Lowerer {
         }
         if (f == "chunked_length") {
             EV b = asBytes(st, eval(st, *args[0]));
+            // -1: the body's end is not there yet (a value); below: not chunked (a failure).
             Value* n = B.CreateCall(hChunked, {b.v, b.len});
-            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
+            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(-1)));
             return intEV(n);
         }
         if (f == "min" || f == "max") {

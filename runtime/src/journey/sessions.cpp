@@ -196,12 +196,19 @@ struct Delivery {
     PduFramer* framer;
     PduRule rule;
     uint32_t* headScanned; // bytes of the PDU being framed known to hold no terminator
+    uint32_t* bodyAfter;   // a long body to skip once its head is delivered
     bool framed;
     bool keep;
 };
 
+/// Bodies up to this size are kept with their head, so that the PDU is parsed on the
+/// packet that completes it (as tshark does); a longer body is skipped after its head,
+/// which is parsed when it is complete: nothing holds a download in memory.
+constexpr uint32_t kBodyKept = 64 * 1024;
+
 int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
+    size_t headEnd = 0;
     if (d->app->flags & MMT_PROTO_PDU_UNTIL) {
         // A head, then a body (`pdu until` with `pdu_body`): the framer asks again as bytes
         // arrive; look for the head's end only in what was not searched before, so a PDU
@@ -209,22 +216,33 @@ int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
         std::string_view t(d->app->pdu_terminator, d->app->pdu_terminator_len);
         uint32_t from = *d->headScanned > t.size() ? uint32_t(*d->headScanned - t.size() + 1) : 0;
         std::string_view bytes(reinterpret_cast<const char*>(data), len);
-        if (from >= len || bytes.find(t, from) == std::string_view::npos) {
+        size_t at = from < len ? bytes.find(t, from) : std::string_view::npos;
+        if (at == std::string_view::npos) {
             *d->headScanned = len;
             return 0;
         }
+        headEnd = at + t.size();
     }
     mmt_ctx c = d->layer->ctx;
     c.data = data;
     c.len = len;
     c.parent = &d->layer->ctx;
     c.state = nullptr;
-    return d->app->pdu_length(&c);
+    int64_t total = d->app->pdu_length(&c);
+    if (headEnd && total > int64_t(headEnd) && total - int64_t(headEnd) > kBodyKept) {
+        *d->bodyAfter = uint32_t(std::min<int64_t>(total - int64_t(headEnd), 0xffffffff));
+        return int64_t(headEnd);
+    }
+    return total;
 }
 
 void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
     *d->headScanned = 0; // whatever happened, the next PDU starts afresh
+    if (e == PduEvent::Pdu && *d->bodyAfter) {
+        d->pdu->skip = *d->bodyAfter; // a long body, not kept: the framer steps over it
+        *d->bodyAfter = 0;
+    }
     if (!d->keep) return;
     if (e == PduEvent::Pdu) {
         if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
@@ -277,6 +295,7 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
     d.framer = &framer_;
     d.pdu = &sp->pdu[flow.direction];
     d.headScanned = &sp->headScanned[flow.direction];
+    d.bodyAfter = &sp->bodyAfter[flow.direction];
     if (fd.app >= 0) {
         d.app = &lib_.table->protos[fd.app];
         if (d.app->flags & MMT_PROTO_PDU_LENGTH) {

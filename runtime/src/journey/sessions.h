@@ -42,6 +42,7 @@ struct StreamPair {
     StreamState stream[2];
     PduState pdu[2];
     uint32_t headScanned[2]; // see pduLength in sessions.cpp
+    uint32_t bodyAfter[2];
 };
 
 /// A session the current packet belongs to.

@@ -405,7 +405,7 @@ protocol names {
     CHECK(body.get(p, "chunked") == "34");
     Ctx cutBody(lit("\x00"
                     "4\r\nWiki\r\n5\r\nped"));
-    CHECK(cutBody.get(p, "chunked") == "<absent>");
+    CHECK(cutBody.get(p, "chunked") == "18446744073709551615"); // -1: its end is not there yet
     Ctx bad(lit("\x00"
                 "zz\r\n"));
     CHECK(bad.get(p, "chunked") == "<absent>");

@@ -317,3 +317,29 @@ TEST_CASE("overlapping fragments are reported; the first arrival wins", "[journe
     CHECK(last["udp.dst_port"] == "53");
     CHECK(r.h.stats().fragment_overlaps == 1);
 }
+
+TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped over", "[journey][tcp]") {
+    Recorder r({"http.status_code", "http.content_length"});
+    r.feed(tcpSeg(80, 7200, 1, SYN, "", kServer, kClient));
+    uint32_t seq = 2;
+    auto send = [&](const std::string& data) {
+        auto row = r.feed(tcpSeg(80, 7200, seq, ACK, data, kServer, kClient));
+        seq += uint32_t(data.size());
+        return row;
+    };
+    // A short body: the message is parsed on the packet that completes it.
+    CHECK(send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")["http.status_code"].empty());
+    CHECK(send("67890")["http.status_code"] == "200");
+    // A chunked body: the same, once the last chunk has come.
+    CHECK(send("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n")["http.status_code"].empty());
+    CHECK(send("0\r\n\r\n")["http.status_code"] == "201");
+    // A long body: the head is parsed at once, the body is skipped without being kept.
+    CHECK(send("HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n")["http.content_length"] == "300000");
+    std::string chunk(1400, 'x');
+    for (size_t left = 300000; left > 0;) {
+        size_t n = std::min(left, chunk.size());
+        CHECK(send(chunk.substr(0, n))["http.status_code"].empty());
+        left -= n;
+    }
+    CHECK(send("HTTP/1.1 304 Not Modified\r\n\r\n")["http.status_code"] == "304");
+}
