@@ -270,14 +270,14 @@ std::vector<std::vector<size_t>> contexts(const std::vector<Spec>& specs) {
     std::vector<std::vector<size_t>> out;
     for (size_t k = 0; k < specs.size(); ++k) {
         std::set<size_t> seen{k};
-        std::vector<size_t> todo{k};
-        while (!todo.empty()) {
-            size_t i = todo.back();
-            todo.pop_back();
+        std::vector<size_t> pending{k};
+        while (!pending.empty()) {
+            size_t i = pending.back();
+            pending.pop_back();
             for (const auto& t : toks[i]) {
                 auto it = t.kind == Tok::Name ? declaredIn.find(t.text) : declaredIn.end();
                 if (it != declaredIn.end() && seen.insert(it->second).second)
-                    todo.push_back(it->second);
+                    pending.push_back(it->second);
             }
         }
         std::vector<size_t> ctx(seen.begin(), seen.end());
