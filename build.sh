@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 PACKAGES=(cmake ninja-build g++ pkg-config llvm-14-dev antlr4 libantlr4-runtime-dev uuid-dev
           catch2 libfmt-dev libpcap-dev ccache lld)
 # Tools the tests use as independent oracles and fixtures.
-TEST_PACKAGES=(tshark wireshark-common iproute2 python3)
+TEST_PACKAGES=(tshark wireshark-common iproute2 python3 clang-format git)
 
 install_missing() {
     local missing=()

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> attrs;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "-e" && i + 1 < argc) attrs.push_back(argv[++i]);
-        else repeat = std::max(1, std::atoi(argv[i]));
+        if (a == "-e" && i + 1 < argc)
+            attrs.push_back(argv[++i]);
+        else
+            repeat = std::max(1, std::atoi(argv[i]));
     }
     // The capture in memory: reading the file is not what is measured.
     struct Stored {
@@ -68,12 +70,14 @@ int main(int argc, char** argv) {
         auto t0 = std::chrono::steady_clock::now();
         for (const auto& s : packets) h.process(s.raw);
         h.finish();
-        double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        double ns =
+            std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
         best = std::min(best, ns);
     }
-    std::printf("packets %zu, flows %llu, values %llu\n", packets.size(), static_cast<unsigned long long>(flows / repeat),
+    std::printf("packets %zu, flows %llu, values %llu\n", packets.size(),
+                static_cast<unsigned long long>(flows / repeat),
                 static_cast<unsigned long long>(rows / repeat));
-    std::printf("best of %d: %.1f ns/packet, %.2f Mpackets/s\n", repeat, best / double(packets.size()),
-                double(packets.size()) / best * 1e3);
+    std::printf("best of %d: %.1f ns/packet, %.2f Mpackets/s\n", repeat,
+                best / double(packets.size()), double(packets.size()) / best * 1e3);
     return 0;
 }

@@ -5,9 +5,9 @@
 #include "payloads.h"
 #include "pcap_writer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <random>
 #include <string>
 
@@ -19,8 +19,8 @@ using namespace mmt::test;
 namespace {
 
 std::string ip(uint32_t v) {
-    return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." + std::to_string((v >> 8) & 255) + "." +
-           std::to_string(v & 255);
+    return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." +
+           std::to_string((v >> 8) & 255) + "." + std::to_string(v & 255);
 }
 
 } // namespace
@@ -66,12 +66,37 @@ int main(int argc, char** argv) {
             uint16_t dport = tls ? 443 : 80;
             uint32_t cs = rng(), ss = rng();
             add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs).flags(SYN).build());
-            add(PacketBuilder().eth().ipv4(s, c).tcp(dport, sport).seq(ss).ack(cs + 1).flags(SYN | ACK).build());
-            add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1).ack(ss + 1).flags(ACK).build());
-            std::string req = tls ? "" : "GET /obj" + std::to_string(f) + " HTTP/1.1\r\nHost: site" + std::to_string(f % 311) +
-                                             ".example\r\nUser-Agent: bench\r\n\r\n";
-            Bytes first = tls ? tls_client_hello("site" + std::to_string(f % 311) + ".example") : to_bytes(req);
-            add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1).ack(ss + 1).flags(PSH | ACK).payload(first).build());
+            add(PacketBuilder()
+                    .eth()
+                    .ipv4(s, c)
+                    .tcp(dport, sport)
+                    .seq(ss)
+                    .ack(cs + 1)
+                    .flags(SYN | ACK)
+                    .build());
+            add(PacketBuilder()
+                    .eth()
+                    .ipv4(c, s)
+                    .tcp(sport, dport)
+                    .seq(cs + 1)
+                    .ack(ss + 1)
+                    .flags(ACK)
+                    .build());
+            std::string req = tls ? ""
+                                  : "GET /obj" + std::to_string(f) + " HTTP/1.1\r\nHost: site" +
+                                        std::to_string(f % 311) +
+                                        ".example\r\nUser-Agent: bench\r\n\r\n";
+            Bytes first = tls ? tls_client_hello("site" + std::to_string(f % 311) + ".example")
+                              : to_bytes(req);
+            add(PacketBuilder()
+                    .eth()
+                    .ipv4(c, s)
+                    .tcp(sport, dport)
+                    .seq(cs + 1)
+                    .ack(ss + 1)
+                    .flags(PSH | ACK)
+                    .payload(first)
+                    .build());
             // The response: an HTTP head announcing the body's length, or TLS application-data
             // records, then the rest of the body in full segments.
             uint32_t seq = ss + 1;
@@ -86,27 +111,47 @@ int main(int argc, char** argv) {
                     left -= n;
                 }
             } else {
-                std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                                   std::to_string(body) + "\r\n\r\n";
+                std::string head =
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                    std::to_string(body) + "\r\n\r\n";
                 stream = to_bytes(head);
                 stream.insert(stream.end(), body, 'd');
             }
             for (size_t off = 0; off < stream.size(); off += payload.size()) {
-                Bytes chunk(stream.begin() + long(off), stream.begin() + long(std::min(stream.size(), off + payload.size())));
-                add(PacketBuilder().eth().ipv4(s, c).tcp(dport, sport).seq(seq).ack(cs + 1 + uint32_t(first.size())).flags(ACK)
-                        .payload(chunk).build());
+                Bytes chunk(stream.begin() + long(off),
+                            stream.begin() + long(std::min(stream.size(), off + payload.size())));
+                add(PacketBuilder()
+                        .eth()
+                        .ipv4(s, c)
+                        .tcp(dport, sport)
+                        .seq(seq)
+                        .ack(cs + 1 + uint32_t(first.size()))
+                        .flags(ACK)
+                        .payload(chunk)
+                        .build());
                 seq += uint32_t(chunk.size());
                 ++written;
             }
-            add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs + 1 + uint32_t(first.size())).ack(seq)
-                    .flags(FIN | ACK).build());
+            add(PacketBuilder()
+                    .eth()
+                    .ipv4(c, s)
+                    .tcp(sport, dport)
+                    .seq(cs + 1 + uint32_t(first.size()))
+                    .ack(seq)
+                    .flags(FIN | ACK)
+                    .build());
             written += 5;
             break;
         }
         default: { // UDP datagrams of some application nobody names
             int n = 1 + int(rng() % 6);
             for (int i = 0; i < n; ++i)
-                add(PacketBuilder().eth().ipv4(c, s).udp(sport, uint16_t(20000 + f % 1000)).payload(payload.substr(0, 200)).build());
+                add(PacketBuilder()
+                        .eth()
+                        .ipv4(c, s)
+                        .udp(sport, uint16_t(20000 + f % 1000))
+                        .payload(payload.substr(0, 200))
+                        .build());
             written += size_t(n);
         }
         }

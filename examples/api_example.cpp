@@ -24,24 +24,27 @@ int main(int argc, char** argv) {
     // 2. A handler, and what we want from it.
     mmt::Handler handler(*library);
     handler.on_attribute("dns.qname", [](const mmt::PacketView& p, const mmt::Value& v) {
-        std::printf("packet %llu: dns %s\n", static_cast<unsigned long long>(p.number()), v.text().c_str());
+        std::printf("packet %llu: dns %s\n", static_cast<unsigned long long>(p.number()),
+                    v.text().c_str());
         return mmt::Action::Continue;
     });
     handler.on_attribute("http.host", [](const mmt::PacketView& p, const mmt::Value& v) {
-        std::printf("packet %llu: http host %s (%s)\n", static_cast<unsigned long long>(p.number()), v.text().c_str(),
-                    p.path_text().c_str());
+        std::printf("packet %llu: http host %s (%s)\n", static_cast<unsigned long long>(p.number()),
+                    v.text().c_str(), p.path_text().c_str());
         return mmt::Action::Continue;
     });
     handler.on_session_end([](const mmt::SessionInfo& s) {
-        std::printf("session %llu %s %s -> %s app=%s packets=%llu+%llu (%s)\n", static_cast<unsigned long long>(s.id),
-                    s.transport.c_str(), s.src.c_str(), s.dst.c_str(), s.application.c_str(),
-                    static_cast<unsigned long long>(s.packets[0]), static_cast<unsigned long long>(s.packets[1]),
-                    s.end_reason.c_str());
+        std::printf("session %llu %s %s -> %s app=%s packets=%llu+%llu (%s)\n",
+                    static_cast<unsigned long long>(s.id), s.transport.c_str(), s.src.c_str(),
+                    s.dst.c_str(), s.application.c_str(),
+                    static_cast<unsigned long long>(s.packets[0]),
+                    static_cast<unsigned long long>(s.packets[1]), s.end_reason.c_str());
     });
 
     // 3. Packets, in capture order.
     char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t* pcap = pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    pcap_t* pcap =
+        pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!pcap) {
         std::fprintf(stderr, "cannot open %s: %s\n", argv[1], errbuf);
         return 2;

@@ -83,14 +83,19 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
             std::fputs(emit ? kEmitHelp : kBuildHelp, stdout);
             return 0;
         }
-        if (a == "--builtin") builtin = true;
-        else if (a == "--time-passes") timePasses = true;
-        else if (emit && a == "-O0") optimized = false;
+        if (a == "--builtin")
+            builtin = true;
+        else if (a == "--time-passes")
+            timePasses = true;
+        else if (emit && a == "-O0")
+            optimized = false;
         else if (!emit && a == "-o") {
             if (i + 1 >= args.size()) return usage("'-o' needs a file name");
             out = args[++i];
-        } else if (!a.empty() && a[0] == '-') return usage(("unknown option '" + a + "'").c_str());
-        else paths.push_back(a);
+        } else if (!a.empty() && a[0] == '-')
+            return usage(("unknown option '" + a + "'").c_str());
+        else
+            paths.push_back(a);
     }
     if (builtin) paths.insert(paths.begin(), mmtc::builtinSpecDir());
     if (paths.empty()) return usage("no input files");
@@ -101,7 +106,8 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
     std::string d = c.diagnostics();
     std::fwrite(d.data(), 1, d.size(), stderr);
     if (!ok) {
-        std::fprintf(stderr, "%u error%s generated.\n", c.errorCount(), c.errorCount() == 1 ? "" : "s");
+        std::fprintf(stderr, "%u error%s generated.\n", c.errorCount(),
+                     c.errorCount() == 1 ? "" : "s");
         return 1;
     }
     std::string error;
@@ -131,10 +137,14 @@ int runCheck(const std::vector<std::string>& args, bool dumpAst) {
             std::fputs(dumpAst ? kDumpHelp : kCheckHelp, stdout);
             return 0;
         }
-        if (!dumpAst && a == "--builtin") builtin = true;
-        else if (!dumpAst && a == "--quiet") quiet = true;
-        else if (!a.empty() && a[0] == '-') return usage(("unknown option '" + a + "'").c_str());
-        else paths.push_back(a);
+        if (!dumpAst && a == "--builtin")
+            builtin = true;
+        else if (!dumpAst && a == "--quiet")
+            quiet = true;
+        else if (!a.empty() && a[0] == '-')
+            return usage(("unknown option '" + a + "'").c_str());
+        else
+            paths.push_back(a);
     }
     if (builtin) paths.insert(paths.begin(), mmtc::builtinSpecDir());
     if (paths.empty()) return usage("no input files");
@@ -150,7 +160,9 @@ int runCheck(const std::vector<std::string>& args, bool dumpAst) {
         std::fwrite(t.data(), 1, t.size(), stdout);
     }
     if (!ok) {
-        if (!quiet) std::fprintf(stderr, "%u error%s generated.\n", c.errorCount(), c.errorCount() == 1 ? "" : "s");
+        if (!quiet)
+            std::fprintf(stderr, "%u error%s generated.\n", c.errorCount(),
+                         c.errorCount() == 1 ? "" : "s");
         return 1;
     }
     return 0;

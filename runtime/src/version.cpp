@@ -1,4 +1,6 @@
 // The runtime's version and ABI, for tools that print them.
 #include "mmt/abi.h"
 
-extern "C" unsigned mmt_runtime_abi_version(void) { return MMT_ABI_VERSION; }
+extern "C" unsigned mmt_runtime_abi_version(void) {
+    return MMT_ABI_VERSION;
+}

@@ -66,7 +66,8 @@ struct Options {
     std::vector<std::string> specs, fields;
     Format format = Format::Text;
     uint64_t count = 0;
-    bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false, progress = true;
+    bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
+         progress = true;
 };
 
 bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
@@ -80,13 +81,25 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         const char* v = nullptr;
-        if (a == "-r") { if (!(v = need(i))) return false; o.file = v; }
-        else if (a == "-i") { if (!(v = need(i))) return false; o.iface = v; }
-        else if (a == "-f") { if (!(v = need(i))) return false; o.filter = v; }
-        else if (a == "-p") { if (!(v = need(i))) return false; o.specs.push_back(v); }
-        else if (a == "-l") { if (!(v = need(i))) return false; o.object = v; }
-        else if (a == "-e") { if (!(v = need(i))) return false; o.fields.push_back(v); }
-        else if (a == "-c") {
+        if (a == "-r") {
+            if (!(v = need(i))) return false;
+            o.file = v;
+        } else if (a == "-i") {
+            if (!(v = need(i))) return false;
+            o.iface = v;
+        } else if (a == "-f") {
+            if (!(v = need(i))) return false;
+            o.filter = v;
+        } else if (a == "-p") {
+            if (!(v = need(i))) return false;
+            o.specs.push_back(v);
+        } else if (a == "-l") {
+            if (!(v = need(i))) return false;
+            o.object = v;
+        } else if (a == "-e") {
+            if (!(v = need(i))) return false;
+            o.fields.push_back(v);
+        } else if (a == "-c") {
             if (!(v = need(i))) return false;
             char* end = nullptr;
             o.count = std::strtoull(v, &end, 10);
@@ -97,20 +110,30 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         } else if (a == "-T") {
             if (!(v = need(i))) return false;
             std::string f = v;
-            if (f == "text" || f == "fields") o.format = Format::Text;
-            else if (f == "csv") o.format = Format::Csv;
-            else if (f == "json" || f == "jsonl") o.format = Format::Json;
+            if (f == "text" || f == "fields")
+                o.format = Format::Text;
+            else if (f == "csv")
+                o.format = Format::Csv;
+            else if (f == "json" || f == "jsonl")
+                o.format = Format::Json;
             else {
                 err = fmt::format("unknown output format '{}' (expected text, csv or json)", f);
                 return false;
             }
-        } else if (a == "--flows") o.flows = true;
-        else if (a == "--stats") o.stats = true;
-        else if (a == "-q") o.quiet = true;
-        else if (a == "--no-builtin") o.builtin = false;
-        else if (a == "--no-cache") o.cache = false;
-        else if (a == "--no-progress") o.progress = false;
-        else if (a == "-L" || a == "--list") o.list = true;
+        } else if (a == "--flows")
+            o.flows = true;
+        else if (a == "--stats")
+            o.stats = true;
+        else if (a == "-q")
+            o.quiet = true;
+        else if (a == "--no-builtin")
+            o.builtin = false;
+        else if (a == "--no-cache")
+            o.cache = false;
+        else if (a == "--no-progress")
+            o.progress = false;
+        else if (a == "-L" || a == "--list")
+            o.list = true;
         else {
             err = fmt::format("unknown option '{}'", a);
             return false;
@@ -118,7 +141,8 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     }
     if (o.list) return true;
     if (o.file.empty() == o.iface.empty()) {
-        err = o.file.empty() ? "no input: give '-r FILE' or '-i IFACE'" : "give either '-r FILE' or '-i IFACE', not both";
+        err = o.file.empty() ? "no input: give '-r FILE' or '-i IFACE'"
+                             : "give either '-r FILE' or '-i IFACE', not both";
         return false;
     }
     if (!o.filter.empty() && o.iface.empty()) {
@@ -130,7 +154,7 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
 
 /// Writes rows as they come, in the chosen format.
 class Printer {
-public:
+  public:
     Printer(Format f, std::vector<std::string> names) : f_(f), names_(std::move(names)) {}
 
     void header() {
@@ -162,14 +186,16 @@ public:
                 if (k) cell_ += ',';
                 mmt::appendValue(cell_, values[k].v);
             }
-            if (f_ == Format::Csv) mmt::appendCsv(line_, cell_);
-            else line_ += cell_;
+            if (f_ == Format::Csv)
+                mmt::appendCsv(line_, cell_);
+            else
+                line_ += cell_;
         }
         line_ += f_ == Format::Json ? "}\n" : "\n";
         std::fwrite(line_.data(), 1, line_.size(), stdout);
     }
 
-private:
+  private:
     void jsonValues(const std::vector<mmt::Value>& values) {
         if (values.empty()) {
             line_ += "null";
@@ -179,8 +205,10 @@ private:
         for (size_t k = 0; k < values.size(); ++k) {
             if (k) line_ += ',';
             const mmt_value& v = values[k].v;
-            if (v.type == MMT_T_UINT) line_ += std::to_string(v.u);
-            else if (v.type == MMT_T_BOOL) line_ += v.u ? "true" : "false";
+            if (v.type == MMT_T_UINT)
+                line_ += std::to_string(v.u);
+            else if (v.type == MMT_T_BOOL)
+                line_ += v.u ? "true" : "false";
             else {
                 cell_.clear();
                 mmt::appendValue(cell_, v);
@@ -201,14 +229,16 @@ void printFlow(Format f, const mmt::SessionInfo& s, bool& headerDone) {
     switch (f) {
     case Format::Csv:
         if (!headerDone) {
-            std::fputs("flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,bytes_fwd,packets_rev,"
+            std::fputs("flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,"
+                       "bytes_fwd,packets_rev,"
                        "bytes_rev,first,last,end\n",
                        stdout);
             headerDone = true;
         }
-        line = fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}.{:09},{}.{:09},", s.id, s.transport, s.src,
-                           ports(s.src_port), s.dst, ports(s.dst_port), s.path, s.application, s.packets[0], s.bytes[0],
-                           s.packets[1], s.bytes[1], s.first_ns / 1000000000ull, s.first_ns % 1000000000ull,
+        line = fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}.{:09},{}.{:09},", s.id,
+                           s.transport, s.src, ports(s.src_port), s.dst, ports(s.dst_port), s.path,
+                           s.application, s.packets[0], s.bytes[0], s.packets[1], s.bytes[1],
+                           s.first_ns / 1000000000ull, s.first_ns % 1000000000ull,
                            s.last_ns / 1000000000ull, s.last_ns % 1000000000ull);
         mmt::appendCsv(line, s.end_reason);
         line += '\n';
@@ -226,9 +256,10 @@ void printFlow(Format f, const mmt::SessionInfo& s, bool& headerDone) {
         mmt::appendJson(line, s.path);
         line += ",\"application\":";
         mmt::appendJson(line, s.application);
-        line += fmt::format(",\"packets\":[{},{}],\"bytes\":[{},{}],\"first\":{}.{:09},\"last\":{}.{:09},\"end\":", s.packets[0],
-                            s.packets[1], s.bytes[0], s.bytes[1], s.first_ns / 1000000000ull, s.first_ns % 1000000000ull,
-                            s.last_ns / 1000000000ull, s.last_ns % 1000000000ull);
+        line += fmt::format(
+            ",\"packets\":[{},{}],\"bytes\":[{},{}],\"first\":{}.{:09},\"last\":{}.{:09},\"end\":",
+            s.packets[0], s.packets[1], s.bytes[0], s.bytes[1], s.first_ns / 1000000000ull,
+            s.first_ns % 1000000000ull, s.last_ns / 1000000000ull, s.last_ns % 1000000000ull);
         mmt::appendJson(line, s.end_reason);
         line += "}\n";
         break;
@@ -236,13 +267,16 @@ void printFlow(Format f, const mmt::SessionInfo& s, bool& headerDone) {
         // address:port, with IPv6 addresses in brackets (RFC 5952 section 6).
         auto endpoint = [](const std::string& addr, uint64_t port) {
             if (!port) return addr;
-            return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+            return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" +
+                   std::to_string(port);
         };
-        line = fmt::format("flow {} {} {} -> {} path={} app={} packets={}/{} bytes={}/{} first={}.{:09} last={}.{:09} end={}\n",
-                           s.id, s.transport, endpoint(s.src, s.src_port), endpoint(s.dst, s.dst_port), s.path,
-                           s.application.empty() ? "-" : s.application, s.packets[0], s.packets[1], s.bytes[0], s.bytes[1],
-                           s.first_ns / 1000000000ull, s.first_ns % 1000000000ull, s.last_ns / 1000000000ull,
-                           s.last_ns % 1000000000ull, s.end_reason);
+        line = fmt::format(
+            "flow {} {} {} -> {} path={} app={} packets={}/{} bytes={}/{} first={}.{:09} "
+            "last={}.{:09} end={}\n",
+            s.id, s.transport, endpoint(s.src, s.src_port), endpoint(s.dst, s.dst_port), s.path,
+            s.application.empty() ? "-" : s.application, s.packets[0], s.packets[1], s.bytes[0],
+            s.bytes[1], s.first_ns / 1000000000ull, s.first_ns % 1000000000ull,
+            s.last_ns / 1000000000ull, s.last_ns % 1000000000ull, s.end_reason);
         break;
     }
     }
@@ -256,19 +290,22 @@ void printStats(const mmt::Handler& h, uint64_t packets, uint64_t bytes) {
                 static_cast<unsigned long long>(bytes));
     for (const auto& c : h.hierarchy()) {
         size_t depth = size_t(std::count(c.path.begin(), c.path.end(), '.'));
-        std::string name = c.path.substr(c.path.rfind('.') == std::string::npos ? 0 : c.path.rfind('.') + 1);
+        std::string name =
+            c.path.substr(c.path.rfind('.') == std::string::npos ? 0 : c.path.rfind('.') + 1);
         std::string label = std::string(depth * 2, ' ') + name;
-        std::printf("%-40s frames:%llu bytes:%llu\n", label.c_str(), static_cast<unsigned long long>(c.packets),
+        std::printf("%-40s frames:%llu bytes:%llu\n", label.c_str(),
+                    static_cast<unsigned long long>(c.packets),
                     static_cast<unsigned long long>(c.bytes));
     }
     std::printf("===================================================================\n");
 }
 
 class Progress {
-public:
+  public:
     Progress(const std::string& file, bool enabled) {
         struct stat st {};
-        if (enabled && isatty(STDERR_FILENO) && ::stat(file.c_str(), &st) == 0 && st.st_size > (8 << 20))
+        if (enabled && isatty(STDERR_FILENO) && ::stat(file.c_str(), &st) == 0 &&
+            st.st_size > (8 << 20))
             total_ = uint64_t(st.st_size);
     }
     void update(uint64_t bytesRead) {
@@ -283,7 +320,7 @@ public:
         if (total_ && last_ != 1000) std::fprintf(stderr, "\r%40s\r", "");
     }
 
-private:
+  private:
     uint64_t total_ = 0;
     unsigned last_ = 1000;
 };
@@ -321,10 +358,12 @@ int main(int argc, char** argv) {
     std::vector<int> columns;
     std::vector<std::string> names = o.fields;
     bool perPacket = !o.quiet && (!o.fields.empty() || (!o.flows && !o.stats));
-    if (perPacket && names.empty()) names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
+    if (perPacket && names.empty())
+        names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
     for (const auto& n : names) {
         int c = h.request(n);
-        if (c < 0) return usage(fmt::format("unknown attribute '{}' (list them with 'mmtrun -L')", n));
+        if (c < 0)
+            return usage(fmt::format("unknown attribute '{}' (list them with 'mmtrun -L')", n));
         columns.push_back(c);
     }
     Printer printer(o.format, names);
@@ -336,7 +375,8 @@ int main(int argc, char** argv) {
         });
     }
     bool flowHeader = false;
-    if (o.flows) h.on_session_end([&](const mmt::SessionInfo& s) { printFlow(o.format, s, flowHeader); });
+    if (o.flows)
+        h.on_session_end([&](const mmt::SessionInfo& s) { printFlow(o.format, s, flowHeader); });
 
     mmt::CaptureSource src;
     gSource = &src;

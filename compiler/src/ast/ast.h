@@ -28,14 +28,23 @@ enum class ByteOrder { Big, Little };
 struct Type {
     enum Kind { Error, Int, Bool, Bytes, String, Mac, Ipv4, Ipv6, Record, List };
     Kind kind = Error;
-    unsigned width = 64;             // Int: significant bits
+    unsigned width = 64;                 // Int: significant bits
     const ast::Record* record = nullptr; // Record, or List of records
-    Kind elem = Error;               // List: element kind
-    unsigned elemWidth = 0;          // List of Int: element width
+    Kind elem = Error;                   // List: element kind
+    unsigned elemWidth = 0;              // List of Int: element width
 
     static Type error() { return {}; }
-    static Type integer(unsigned w = 64) { Type t; t.kind = Int; t.width = w; return t; }
-    static Type of(Kind k) { Type t; t.kind = k; return t; }
+    static Type integer(unsigned w = 64) {
+        Type t;
+        t.kind = Int;
+        t.width = w;
+        return t;
+    }
+    static Type of(Kind k) {
+        Type t;
+        t.kind = k;
+        return t;
+    }
     bool isError() const { return kind == Error; }
     bool isInt() const { return kind == Int; }
     bool isBytesLike() const { return kind == Bytes || kind == String; }
@@ -75,9 +84,10 @@ struct Expr {
     enum class Kind { Int, Bool, String, Name, Member, Index, Call, Unary, Binary, Not, Cond, In };
     Kind kind;
     SourceRange range;
-    uint64_t intValue = 0; // Int
+    uint64_t intValue = 0;  // Int
     bool boolValue = false; // Bool
-    std::string text;      // Name / Member / Call: the name; String: decoded bytes; Unary / Binary: operator
+    std::string
+        text; // Name / Member / Call: the name; String: decoded bytes; Unary / Binary: operator
     SourceRange nameRange; // Member / Call: the range of the name alone
     std::vector<ExprPtr> operands;
     std::vector<CaseValue> cases; // In
@@ -112,9 +122,9 @@ struct TypeSpec {
     enum Kind { Int, Mac, Ipv4, Ipv6, Bytes, Record, Unknown };
     Kind kind = Unknown;
     SourceRange range;
-    std::string name;  // as written
-    unsigned width = 0; // Int
-    std::optional<ByteOrder> order; // Int: explicit le/be suffix
+    std::string name;                    // as written
+    unsigned width = 0;                  // Int
+    std::optional<ByteOrder> order;      // Int: explicit le/be suffix
     const ast::Record* record = nullptr; // sema: Record
 };
 
@@ -152,23 +162,23 @@ struct Field {
     TypeSpec type;
     bool isList = false;
     Extent extent = Extent::Single;
-    ExprPtr count;                   // Count: n
-    std::string terminator;          // UntilString
+    ExprPtr count;          // Count: n
+    std::string terminator; // UntilString
     SourceRange terminatorRange;
-    ExprPtr until;                   // UntilExpr
-    ExprPtr size;                    // `size n`: the field occupies exactly n bytes
-    std::optional<uint64_t> max;     // `max N`: cap on list elements / bytes
+    ExprPtr until;               // UntilExpr
+    ExprPtr size;                // `size n`: the field occupies exactly n bytes
+    std::optional<uint64_t> max; // `max N`: cap on list elements / bytes
     SourceRange maxRange;
-    ExprPtr cond;                    // `if c`
-    std::vector<ExprPtr> requires_;  // `requires c`
-    std::vector<BitName> bitNames;   // `{ a, b, c }`
+    ExprPtr cond;                   // `if c`
+    std::vector<ExprPtr> requires_; // `requires c`
+    std::vector<BitName> bitNames;  // `{ a, b, c }`
 
     // sema
     bool anonymous() const { return name == "_"; }
-    bool isBitField = false;   // part of a packed group of bit fields
-    unsigned bitOffset = 0;    // bit field: offset from the group's first bit
-    unsigned groupBits = 0;    // bit field: size of its group in bits
-    int index = -1;            // position in the protocol's field table
+    bool isBitField = false; // part of a packed group of bit fields
+    unsigned bitOffset = 0;  // bit field: offset from the group's first bit
+    unsigned groupBits = 0;  // bit field: size of its group in bits
+    int index = -1;          // position in the protocol's field table
     const Record* owner = nullptr;
 };
 
@@ -217,10 +227,10 @@ struct Attribute {
     bool isEvent = false;
     bool shorthand = false; // `attribute a, b;`: the value is the field or value of the same name
     std::optional<TypeName> declType;
-    ExprPtr value; // null for shorthand, or an event attribute of its list elements
-    ExprPtr on;    // event: the list walked
-    ExprPtr cond;  // `if c`
-    Type type;     // sema
+    ExprPtr value;  // null for shorthand, or an event attribute of its list elements
+    ExprPtr on;     // event: the list walked
+    ExprPtr cond;   // `if c`
+    Type type;      // sema
     int index = -1; // sema: position in the protocol's attribute table
 };
 
@@ -283,7 +293,7 @@ struct Classify {
     SourceRange range;
     std::optional<uint64_t> weight;
     SourceRange weightRange;
-    ExprPtr expr; // Value: the value; When: the condition
+    ExprPtr expr;                    // Value: the value; When: the condition
     std::vector<ClassifyCase> cases; // Value, Port
     std::string target;              // When
     SourceRange targetRange;

@@ -10,12 +10,18 @@ namespace {
 std::string quote(const std::string& s) {
     std::string out = "\"";
     for (unsigned char c : s) {
-        if (c == '"' || c == '\\') out += fmt::format("\\{}", char(c));
-        else if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (c < 0x20 || c >= 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out += char(c);
+        if (c == '"' || c == '\\')
+            out += fmt::format("\\{}", char(c));
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c < 0x20 || c >= 0x7f)
+            out += fmt::format("\\x{:02x}", c);
+        else
+            out += char(c);
     }
     return out + "\"";
 }
@@ -30,7 +36,7 @@ std::string cases(const std::vector<CaseValue>& vs) {
 }
 
 class Dumper {
-public:
+  public:
     explicit Dumper(const SourceManager& sm) : sm_(sm) {}
     std::string out;
 
@@ -41,7 +47,7 @@ public:
         }
     }
 
-private:
+  private:
     void line(int depth, const std::string& text, SourceRange r) {
         out.append(size_t(depth) * 2, ' ');
         out += text;
@@ -50,20 +56,29 @@ private:
     }
 
     void protocol(const Protocol& p, int d) {
-        line(d, fmt::format("Protocol {} id={}{}", p.name, p.id ? std::to_string(*p.id) : "?",
-                            p.byteOrder == ByteOrder::Little ? " byteorder=little" : ""),
+        line(d,
+             fmt::format("Protocol {} id={}{}", p.name, p.id ? std::to_string(*p.id) : "?",
+                         p.byteOrder == ByteOrder::Little ? " byteorder=little" : ""),
              p.range);
         for (const auto& o : p.overs) {
             std::string w = o.weight ? fmt::format(" weight={}", *o.weight) : "";
-            if (o.byPort) line(d + 1, fmt::format("Over {} port {}{}", o.parent, cases(o.ports), w), o.range);
-            else line(d + 1, fmt::format("Over {} when {}{}", o.parent, dumpExpr(*o.when), w), o.range);
+            if (o.byPort)
+                line(d + 1, fmt::format("Over {} port {}{}", o.parent, cases(o.ports), w), o.range);
+            else
+                line(d + 1, fmt::format("Over {} when {}{}", o.parent, dumpExpr(*o.when), w),
+                     o.range);
         }
-        if (p.ports) line(d + 1, fmt::format("Ports {} {}", dumpExpr(*p.ports->src), dumpExpr(*p.ports->dst)), p.ports->range);
+        if (p.ports)
+            line(d + 1,
+                 fmt::format("Ports {} {}", dumpExpr(*p.ports->src), dumpExpr(*p.ports->dst)),
+                 p.ports->range);
         if (p.header) record("Header", *p.header, d + 1);
         if (p.body) record("Body", *p.body, d + 1);
         for (const auto& r : p.records) record("Record " + r->name, *r, d + 1);
         for (const auto& l : p.lets)
-            line(d + 1, fmt::format("Let {}{} = {}", l->name, l->declType ? " : " + l->declType->name : "", dumpExpr(*l->value)),
+            line(d + 1,
+                 fmt::format("Let {}{} = {}", l->name, l->declType ? " : " + l->declType->name : "",
+                             dumpExpr(*l->value)),
                  l->range);
         auto len = [&](const char* n, const std::optional<LengthDef>& x) {
             if (x) line(d + 1, fmt::format("{} = {}", n, dumpExpr(*x->value)), x->range);
@@ -71,7 +86,8 @@ private:
         len("HeaderLength", p.headerLength);
         len("PayloadLength", p.payloadLength);
         len("PduLength", p.pduLength);
-        if (p.pduUntil) line(d + 1, fmt::format("PduUntil {}", quote(*p.pduUntil)), p.pduUntilRange);
+        if (p.pduUntil)
+            line(d + 1, fmt::format("PduUntil {}", quote(*p.pduUntil)), p.pduUntilRange);
         for (const auto& a : p.attributes) {
             std::string s = fmt::format("{}Attribute {}", a->isEvent ? "Event" : "", a->name);
             if (a->declType) s += " : " + a->declType->name;
@@ -83,31 +99,41 @@ private:
         }
         if (p.key) line(d + 1, "Key " + keyParts(*p.key), p.key->range);
         if (p.session)
-            line(d + 1, fmt::format("Session{} timeout={}ms", p.session->key ? " " + keyParts(*p.session->key) : "",
-                                    p.session->timeoutMs),
+            line(d + 1,
+                 fmt::format("Session{} timeout={}ms",
+                             p.session->key ? " " + keyParts(*p.session->key) : "",
+                             p.session->timeoutMs),
                  p.session->range);
         for (const auto& v : p.state)
-            line(d + 1, fmt::format("State {} : {}{}", v->name, v->typeName.name, v->init ? " = " + dumpExpr(*v->init) : ""),
+            line(d + 1,
+                 fmt::format("State {} : {}{}", v->name, v->typeName.name,
+                             v->init ? " = " + dumpExpr(*v->init) : ""),
                  v->range);
         for (const auto& u : p.updates)
-            line(d + 1, fmt::format("Update {} = {}{}", u.name, dumpExpr(*u.value), u.cond ? " if " + dumpExpr(*u.cond) : ""),
+            line(d + 1,
+                 fmt::format("Update {} = {}{}", u.name, dumpExpr(*u.value),
+                             u.cond ? " if " + dumpExpr(*u.cond) : ""),
                  u.range);
         for (const auto& c : p.classifies) {
             std::string w = c.weight ? fmt::format(" weight={}", *c.weight) : "";
             if (c.kind == Classify::Kind::When) {
-                line(d + 1, fmt::format("Classify when {} => {}{}", dumpExpr(*c.expr), c.target, w), c.range);
+                line(d + 1, fmt::format("Classify when {} => {}{}", dumpExpr(*c.expr), c.target, w),
+                     c.range);
                 continue;
             }
             line(d + 1,
-                 c.kind == Classify::Kind::Value ? fmt::format("Classify by value {}{}", dumpExpr(*c.expr), w)
-                                                 : fmt::format("Classify by port{}", w),
+                 c.kind == Classify::Kind::Value
+                     ? fmt::format("Classify by value {}{}", dumpExpr(*c.expr), w)
+                     : fmt::format("Classify by port{}", w),
                  c.range);
-            for (const auto& cc : c.cases) line(d + 2, fmt::format("{} => {}", cases(cc.values), cc.target), cc.range);
+            for (const auto& cc : c.cases)
+                line(d + 2, fmt::format("{} => {}", cases(cc.values), cc.target), cc.range);
         }
         auto block = [&](const char* n, const std::optional<Block>& b) {
             if (!b) return;
             line(d + 1, n, b->range);
-            for (const auto& a : b->entries) line(d + 2, fmt::format("{} = {}", a.name, dumpExpr(*a.value)), a.range);
+            for (const auto& a : b->entries)
+                line(d + 2, fmt::format("{} = {}", a.name, dumpExpr(*a.value)), a.range);
         };
         block("Stream", p.stream);
         block("Fragment", p.fragment);
@@ -132,7 +158,9 @@ private:
             if (it.kind == FieldItem::Kind::Requires) {
                 line(d, "Requires " + dumpExpr(*it.requires_), it.range);
             } else if (it.kind == FieldItem::Kind::Switch) {
-                line(d, "Switch " + dumpExpr(*it.sw->selector) + (it.sw->size ? " size " + dumpExpr(*it.sw->size) : ""),
+                line(d,
+                     "Switch " + dumpExpr(*it.sw->selector) +
+                         (it.sw->size ? " size " + dumpExpr(*it.sw->size) : ""),
                      it.range);
                 for (const auto& arm : it.sw->arms) {
                     line(d + 1, arm.isDefault ? "Default" : "Case " + cases(arm.values), arm.range);
@@ -150,12 +178,23 @@ private:
             s += *f.type.order == ByteOrder::Little ? " (little)" : " (big)";
         if (f.isList) s += "[]";
         switch (f.extent) {
-        case Extent::Single: break;
-        case Extent::Rest: s += " rest"; break;
-        case Extent::Count: s += " count " + dumpExpr(*f.count); break;
-        case Extent::Size: s += " filling size"; break;
-        case Extent::UntilString: s += " until " + quote(f.terminator); break;
-        case Extent::UntilExpr: s += " until (" + dumpExpr(*f.until) + ")"; break;
+        case Extent::Single:
+            break;
+        case Extent::Rest:
+            s += " rest";
+            break;
+        case Extent::Count:
+            s += " count " + dumpExpr(*f.count);
+            break;
+        case Extent::Size:
+            s += " filling size";
+            break;
+        case Extent::UntilString:
+            s += " until " + quote(f.terminator);
+            break;
+        case Extent::UntilExpr:
+            s += " until (" + dumpExpr(*f.until) + ")";
+            break;
         }
         if (f.size) s += " size " + dumpExpr(*f.size);
         if (f.max) s += fmt::format(" max {}", *f.max);
@@ -163,7 +202,8 @@ private:
         for (const auto& r : f.requires_) s += " requires " + dumpExpr(*r);
         if (!f.bitNames.empty()) {
             s += " {";
-            for (size_t i = 0; i < f.bitNames.size(); ++i) s += (i ? ", " : " ") + f.bitNames[i].name;
+            for (size_t i = 0; i < f.bitNames.size(); ++i)
+                s += (i ? ", " : " ") + f.bitNames[i].name;
             s += " }";
         }
         line(d, s, f.range);
@@ -177,23 +217,35 @@ private:
 std::string dumpExpr(const Expr& e) {
     using K = Expr::Kind;
     switch (e.kind) {
-    case K::Int: return std::to_string(e.intValue);
-    case K::Bool: return e.boolValue ? "true" : "false";
-    case K::String: return quote(e.text);
-    case K::Name: return e.text;
-    case K::Member: return dumpExpr(*e.operands[0]) + "." + e.text;
-    case K::Index: return dumpExpr(*e.operands[0]) + "[" + dumpExpr(*e.operands[1]) + "]";
+    case K::Int:
+        return std::to_string(e.intValue);
+    case K::Bool:
+        return e.boolValue ? "true" : "false";
+    case K::String:
+        return quote(e.text);
+    case K::Name:
+        return e.text;
+    case K::Member:
+        return dumpExpr(*e.operands[0]) + "." + e.text;
+    case K::Index:
+        return dumpExpr(*e.operands[0]) + "[" + dumpExpr(*e.operands[1]) + "]";
     case K::Call: {
         std::string s = e.text + "(";
-        for (size_t i = 0; i < e.operands.size(); ++i) s += (i ? ", " : "") + dumpExpr(*e.operands[i]);
+        for (size_t i = 0; i < e.operands.size(); ++i)
+            s += (i ? ", " : "") + dumpExpr(*e.operands[i]);
         return s + ")";
     }
-    case K::Unary: return "(" + e.text + dumpExpr(*e.operands[0]) + ")";
-    case K::Not: return "(not " + dumpExpr(*e.operands[0]) + ")";
-    case K::In: return "(" + dumpExpr(*e.operands[0]) + " in {" + cases(e.cases) + "})";
+    case K::Unary:
+        return "(" + e.text + dumpExpr(*e.operands[0]) + ")";
+    case K::Not:
+        return "(not " + dumpExpr(*e.operands[0]) + ")";
+    case K::In:
+        return "(" + dumpExpr(*e.operands[0]) + " in {" + cases(e.cases) + "})";
     case K::Cond:
-        return "(" + dumpExpr(*e.operands[0]) + " ? " + dumpExpr(*e.operands[1]) + " : " + dumpExpr(*e.operands[2]) + ")";
-    case K::Binary: return "(" + dumpExpr(*e.operands[0]) + " " + e.text + " " + dumpExpr(*e.operands[1]) + ")";
+        return "(" + dumpExpr(*e.operands[0]) + " ? " + dumpExpr(*e.operands[1]) + " : " +
+               dumpExpr(*e.operands[2]) + ")";
+    case K::Binary:
+        return "(" + dumpExpr(*e.operands[0]) + " " + e.text + " " + dumpExpr(*e.operands[1]) + ")";
     }
     return "?";
 }

@@ -5,8 +5,8 @@
 
 #include "codegen/host.h"
 #include "codegen/lower.h"
-#include "sema/sema.h"
 #include "mmt/abi.h"
+#include "sema/sema.h"
 
 #include <llvm/ADT/StringMap.h>
 #include <llvm/Config/llvm-config.h>
@@ -30,11 +30,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <time.h>
 
@@ -271,7 +271,8 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
 #endif
     for (size_t i = 0; i < parts.size(); ++i) {
-        auto buf = llvm::MemoryBuffer::getMemBufferCopy(parts[i], "mmt-library-part" + std::to_string(i));
+        auto buf =
+            llvm::MemoryBuffer::getMemBufferCopy(parts[i], "mmt-library-part" + std::to_string(i));
         if (auto err = (*jit)->addObjectFile(std::move(buf))) {
             error = errorText(std::move(err));
             return nullptr;
@@ -301,7 +302,8 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             error = "protocol library has ABI version " + std::to_string(part->abi_version);
             return nullptr;
         }
-        lib->impl_->protos.insert(lib->impl_->protos.end(), part->protos, part->protos + part->n_protos);
+        lib->impl_->protos.insert(lib->impl_->protos.end(), part->protos,
+                                  part->protos + part->n_protos);
     }
     std::sort(lib->impl_->protos.begin(), lib->impl_->protos.end(),
               [](const mmt_proto& a, const mmt_proto& b) { return a.id < b.id; });
@@ -320,11 +322,12 @@ size_t weightOf(const ast::Protocol& p) {
 }
 
 /// Protocols in `k` parts of about equal weight (the heaviest first, each to the lightest part).
-std::vector<std::vector<const ast::Protocol*>> partition(const sema::SemaContext& sema, unsigned k) {
+std::vector<std::vector<const ast::Protocol*>> partition(const sema::SemaContext& sema,
+                                                         unsigned k) {
     std::vector<const ast::Protocol*> protos(sema.ordered.begin(), sema.ordered.end());
-    std::stable_sort(protos.begin(), protos.end(), [](const ast::Protocol* a, const ast::Protocol* b) {
-        return weightOf(*a) > weightOf(*b);
-    });
+    std::stable_sort(
+        protos.begin(), protos.end(),
+        [](const ast::Protocol* a, const ast::Protocol* b) { return weightOf(*a) > weightOf(*b); });
     std::vector<std::vector<const ast::Protocol*>> parts(k);
     std::vector<size_t> load(k, 0);
     for (const ast::Protocol* p : protos) {
@@ -339,7 +342,8 @@ std::vector<std::vector<const ast::Protocol*>> partition(const sema::SemaContext
 /// overrides.
 unsigned jobs(size_t protocols) {
     unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-    if (const char* env = std::getenv("MMT_COMPILE_JOBS"); env && *env) n = unsigned(std::max(1, std::atoi(env)));
+    if (const char* env = std::getenv("MMT_COMPILE_JOBS"); env && *env)
+        n = unsigned(std::max(1, std::atoi(env)));
     return unsigned(std::min<size_t>(n, std::max<size_t>(1, protocols)));
 }
 
@@ -351,8 +355,8 @@ struct PartResult {
 };
 
 /// One part, start to finish, in its own LLVM context (so parts can run on threads).
-void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>& mine, unsigned index,
-               bool wantIr, bool optimizeIr, PartResult& out) {
+void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>& mine,
+               unsigned index, bool wantIr, bool optimizeIr, PartResult& out) {
     Stopwatch t0;
     auto tm = makeTargetMachine(out.error);
     if (!tm) return;
@@ -421,7 +425,9 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     {
         std::vector<std::thread> threads;
         for (unsigned i = 1; i < k; ++i)
-            threads.emplace_back([&, i] { buildPart(sema, parts[i], i, irText != nullptr, optimizeIr, results[i]); });
+            threads.emplace_back([&, i] {
+                buildPart(sema, parts[i], i, irText != nullptr, optimizeIr, results[i]);
+            });
         buildPart(sema, parts[0], 0, irText != nullptr, optimizeIr, results[0]);
         for (auto& t : threads) t.join();
     }

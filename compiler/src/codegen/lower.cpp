@@ -218,7 +218,8 @@ class Lowerer {
         for (ast::Protocol* p : protos) declareProtocol(*p);
         std::vector<ast::Protocol*> here;
         for (ast::Protocol* p : protos)
-            if (mine.empty() || std::find(mine.begin(), mine.end(), p) != mine.end()) here.push_back(p);
+            if (mine.empty() || std::find(mine.begin(), mine.end(), p) != mine.end())
+                here.push_back(p);
         for (ast::Protocol* p : here) defineProtocol(*p);
         // What the functions defined so far call, until nothing more is needed.
         for (bool more = true; more;) {
@@ -453,7 +454,8 @@ class Lowerer {
         if (const ast::KeyParts* k = keyOf(p); k && k->bidirectional && k->a.size() == 1)
             f.sides = makeFn(sidesTy, fnName(p, "sides"));
         if (rules.count(&p)) f.classify = makeFn(classifyTy, fnName(p, "classify"));
-        if (p.pduLength || (p.pduUntil && p.pduBody)) f.pdu = makeFn(pduTy, fnName(p, "pdu_length"));
+        if (p.pduLength || (p.pduUntil && p.pduBody))
+            f.pdu = makeFn(pduTy, fnName(p, "pdu_length"));
         unsigned off = 0;
         for (const auto& v : p.state) {
             f.stateOffset[v.get()] = off;
@@ -2551,9 +2553,10 @@ class Lowerer {
             uint64_t tlen = f.terminator.size();
             Value* room = B.CreateICmpULE(addOff(off, B.getInt64(int64_t(tlen))), seq.region);
             Value* atTerm = guardedTest(st, room, "first.term", [&] {
-                return B.CreateICmpEQ(B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator),
-                                                              B.getInt64(int64_t(tlen))}),
-                                      B.getInt32(0));
+                return B.CreateICmpEQ(
+                    B.CreateCall(hMemcmp, {ptrAt(st, off), stringConst(f.terminator),
+                                           B.getInt64(int64_t(tlen))}),
+                    B.getInt32(0));
             });
             evalFailIf(st, atTerm);
             break;
@@ -2877,7 +2880,8 @@ class Lowerer {
     }
 
     /// `guard and test()`, where `test` runs (and may read memory) only when `guard` holds.
-    Value* guardedTest(FnState& st, Value* guard, const char* name, const std::function<Value*()>& test) {
+    Value* guardedTest(FnState& st, Value* guard, const char* name,
+                       const std::function<Value*()>& test) {
         BasicBlock* from = B.GetInsertBlock();
         BasicBlock* cmp = BasicBlock::Create(C, name, st.F);
         BasicBlock* join = BasicBlock::Create(C, std::string(name) + ".join", st.F);
@@ -2985,8 +2989,10 @@ class Lowerer {
         Value* n = B.getInt64(int64_t(lit.size()));
         return guardedTest(st, B.CreateICmpUGE(b.len, n), "lit.cmp", [&]() -> Value* {
             Value* p = atEnd ? B.CreateInBoundsGEP(i8, b.v, B.CreateSub(b.len, n)) : b.v;
-            return icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}), B.getInt32(0))
-                         : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}), B.getInt32(0));
+            return icase ? B.CreateICmpNE(B.CreateCall(hIcase, {p, stringConst(lit), n}),
+                                          B.getInt32(0))
+                         : B.CreateICmpEQ(B.CreateCall(hMemcmp, {p, stringConst(lit), n}),
+                                          B.getInt32(0));
         });
     }
 
@@ -3039,9 +3045,11 @@ class Lowerer {
         }
         if (f == "iequals") {
             EV b = asBytes(st, eval(st, *args[0]));
-            return boolEV(guardedTest(st, B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), "ieq.cmp", [&] {
-                return B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}), B.getInt32(0));
-            }));
+            return boolEV(guardedTest(
+                st, B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), "ieq.cmp", [&] {
+                    return B.CreateICmpNE(B.CreateCall(hIcase, {b.v, stringConst(lit(1)), b.len}),
+                                          B.getInt32(0));
+                }));
         }
         if (f == "trim") {
             EV b = asBytes(st, eval(st, *args[0]));
@@ -3103,7 +3111,8 @@ class Lowerer {
         if (f == "parent_is") {
             const ast::Protocol* which = S->findProtocol(args[0]->text);
             Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 4));
-            return boolEV(B.CreateICmpEQ(parentId, B.getInt32(uint32_t(which ? which->id.value_or(0) : 0))));
+            return boolEV(
+                B.CreateICmpEQ(parentId, B.getInt32(uint32_t(which ? which->id.value_or(0) : 0))));
         }
         if (f == "domain_name") {
             // A DNS name at an offset of a message, compression pointers followed, dotted,
@@ -3297,8 +3306,8 @@ const char* lowererBuildStamp() {
     return __DATE__ " " __TIME__;
 }
 
-void lower(sema::SemaContext& sema, llvm::Module& module, const std::vector<const ast::Protocol*>& mine,
-           unsigned part) {
+void lower(sema::SemaContext& sema, llvm::Module& module,
+           const std::vector<const ast::Protocol*>& mine, unsigned part) {
     Lowerer l(&sema, module);
     l.run(mine, partSymbol(part));
 }

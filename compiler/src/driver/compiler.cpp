@@ -5,8 +5,8 @@
 #include "parse/parser.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -29,7 +29,9 @@ std::string builtinSpecDir() {
 Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}
 Compiler::~Compiler() = default;
 
-const std::string& Compiler::ioError() const { return impl_->ioError; }
+const std::string& Compiler::ioError() const {
+    return impl_->ioError;
+}
 
 namespace {
 bool readFile(const std::string& path, std::string& out, std::string& err) {
@@ -54,9 +56,10 @@ bool Compiler::addPath(const std::string& path) {
     }
     std::vector<std::string> files;
     if (fs::is_directory(st)) {
-        for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
-             it.increment(ec))
-            if (it->is_regular_file() && it->path().extension() == ".mmtp") files.push_back(it->path().string());
+        for (auto it = fs::recursive_directory_iterator(path, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            if (it->is_regular_file() && it->path().extension() == ".mmtp")
+                files.push_back(it->path().string());
         if (ec) {
             impl_->ioError = fmt::format("cannot read '{}': {}", path, ec.message());
             return false;
@@ -77,7 +80,9 @@ bool Compiler::addPath(const std::string& path) {
     return true;
 }
 
-void Compiler::addSource(const std::string& name, std::string text) { impl_->sm.add(name, std::move(text)); }
+void Compiler::addSource(const std::string& name, std::string text) {
+    impl_->sm.add(name, std::move(text));
+}
 
 bool Compiler::check() {
     Impl& m = *impl_;
@@ -106,8 +111,14 @@ bool Compiler::check() {
     return m.ok;
 }
 
-unsigned Compiler::errorCount() const { return impl_->diags.errorCount(); }
-std::string Compiler::diagnostics() const { return impl_->diags.render(); }
-std::string Compiler::dumpAst() const { return ast::dump(impl_->module, impl_->sm); }
+unsigned Compiler::errorCount() const {
+    return impl_->diags.errorCount();
+}
+std::string Compiler::diagnostics() const {
+    return impl_->diags.render();
+}
+std::string Compiler::dumpAst() const {
+    return ast::dump(impl_->module, impl_->sm);
+}
 
 } // namespace mmtc

@@ -609,7 +609,8 @@ ast::Type ExprChecker::checkSearch(ast::Expr& e, const Env& env) {
     ast::Type lt = check(*e.operands[0], env);
     if (lt.isError()) return lt;
     if (lt.kind != ast::Type::List) {
-        ctx_.diags.report(DiagKind::ArgumentType, e.operands[0]->range, 1, f, "a list", typeName(lt));
+        ctx_.diags.report(DiagKind::ArgumentType, e.operands[0]->range, 1, f, "a list",
+                          typeName(lt));
         return ast::Type::error();
     }
     Env inner = env;
@@ -630,8 +631,9 @@ ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
     if (t.isError()) return t;
     bool isField = (a.kind == ast::Expr::Kind::Name || a.kind == ast::Expr::Kind::Member) &&
                    a.ref.kind == ast::Ref::Field;
-    bool hasBytes = t.kind == ast::Type::Bytes || t.kind == ast::Type::Record || t.kind == ast::Type::List ||
-                    t.kind == ast::Type::Mac || t.kind == ast::Type::Ipv4 || t.kind == ast::Type::Ipv6;
+    bool hasBytes = t.kind == ast::Type::Bytes || t.kind == ast::Type::Record ||
+                    t.kind == ast::Type::List || t.kind == ast::Type::Mac ||
+                    t.kind == ast::Type::Ipv4 || t.kind == ast::Type::Ipv6;
     if (!isField || !hasBytes) {
         ctx_.diags.report(DiagKind::ArgumentType, a.range, 1, "offset",
                           "a field of bytes, an address, a record or a list", typeName(t));
@@ -785,7 +787,8 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     }
     if (f == "slice") {
         // slice(b, start) or slice(b, start, length): part of a byte string.
-        if (!arity(2, 3) || !needBytes(0) || !needInt(1) || (args.size() == 3 && !needInt(2))) return T::error();
+        if (!arity(2, 3) || !needBytes(0) || !needInt(1) || (args.size() == 3 && !needInt(2)))
+            return T::error();
         return T::of(ts[0].kind);
     }
     if (f == "before" || f == "after") {

@@ -37,7 +37,8 @@ class SessionChecker {
             ctx_.diags.note(DiagKind::PreviousItem, p.pduLength->range, "pdu_length");
         }
         if (p.pduLength) headerOnly(*p.pduLength->value, p, "pdu_length");
-        if (p.pduBody && !p.pduUntil) ctx_.diags.report(DiagKind::PduBodyWithoutUntil, p.pduBody->range);
+        if (p.pduBody && !p.pduUntil)
+            ctx_.diags.report(DiagKind::PduBodyWithoutUntil, p.pduBody->range);
         if (p.headerLength) headerOnly(*p.headerLength->value, p, "header_length");
     }
 

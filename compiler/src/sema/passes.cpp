@@ -38,7 +38,8 @@ bool check(SemaContext& ctx) {
     return ctx.diags.errorCount() == 0;
 }
 
-void claimCase(DiagEngine& diags, std::map<uint64_t, const ast::CaseValue*>& seen, const ast::CaseValue& v) {
+void claimCase(DiagEngine& diags, std::map<uint64_t, const ast::CaseValue*>& seen,
+               const ast::CaseValue& v) {
     if (v.hi - v.lo > 65536) return;
     for (uint64_t x = v.lo;; ++x) {
         auto [it, fresh] = seen.emplace(x, &v);

@@ -97,7 +97,8 @@ void forEachField(const std::vector<ast::FieldItem>& items, Fn&& fn, bool option
 
 /// Records the values of `v` as taken; reports the first one already taken (with a note at
 /// where it was). Wide ranges (over 65536 values) are not checked value by value.
-void claimCase(DiagEngine& diags, std::map<uint64_t, const ast::CaseValue*>& seen, const ast::CaseValue& v);
+void claimCase(DiagEngine& diags, std::map<uint64_t, const ast::CaseValue*>& seen,
+               const ast::CaseValue& v);
 
 /// Every structure of a protocol: header, body and records.
 std::vector<const ast::Record*> structuresOf(const ast::Protocol& p);

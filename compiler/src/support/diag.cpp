@@ -18,9 +18,15 @@ constexpr KindInfo kKinds[] = {
 };
 } // namespace
 
-const char* DiagEngine::formatOf(DiagKind kind) { return kKinds[size_t(kind)].format; }
-Severity DiagEngine::severityOf(DiagKind kind) { return kKinds[size_t(kind)].severity; }
-const char* DiagEngine::nameOf(DiagKind kind) { return kKinds[size_t(kind)].name; }
+const char* DiagEngine::formatOf(DiagKind kind) {
+    return kKinds[size_t(kind)].format;
+}
+Severity DiagEngine::severityOf(DiagKind kind) {
+    return kKinds[size_t(kind)].severity;
+}
+const char* DiagEngine::nameOf(DiagKind kind) {
+    return kKinds[size_t(kind)].name;
+}
 
 std::string DiagEngine::format(DiagKind kind, fmt::format_args args) {
     try {
@@ -61,7 +67,8 @@ void DiagEngine::renderOne(std::string& out, const Diagnostic& d) const {
     out += shown;
     out += '\n';
     uint32_t col = d.range.begin.col;
-    uint32_t endCol = d.range.end.line == d.range.begin.line ? d.range.end.col : uint32_t(line.size()) + 1;
+    uint32_t endCol =
+        d.range.end.line == d.range.begin.line ? d.range.end.col : uint32_t(line.size()) + 1;
     if (endCol <= col) endCol = col + 1;
     endCol = std::min<uint32_t>(endCol, uint32_t(line.size()) + 1);
     if (endCol <= col) endCol = col + 1;

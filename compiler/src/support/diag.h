@@ -30,11 +30,12 @@ struct Diagnostic {
 
 /// Collects diagnostics; renders them to text on demand.
 class DiagEngine {
-public:
+  public:
     explicit DiagEngine(const SourceManager& sm) : sm_(sm) {}
 
     /// Reports `kind` at `range`, its message formatted from the catalogue with `args`.
-    template <typename... Args> Diagnostic& report(DiagKind kind, SourceRange range, Args&&... args) {
+    template <typename... Args>
+    Diagnostic& report(DiagKind kind, SourceRange range, Args&&... args) {
         return add(kind, range, format(kind, fmt::make_format_args(args...)));
     }
     /// Attaches a note to the last reported diagnostic.
@@ -53,7 +54,7 @@ public:
     static Severity severityOf(DiagKind kind);
     static const char* nameOf(DiagKind kind);
 
-private:
+  private:
     static std::string format(DiagKind kind, fmt::format_args args);
     Diagnostic& add(DiagKind kind, SourceRange range, std::string message);
     void addNote(DiagKind kind, SourceRange range, std::string message);

@@ -26,7 +26,7 @@ struct SourceRange {
 
 /// One loaded source file with a line index.
 class SourceFile {
-public:
+  public:
     SourceFile(std::string path, std::string text);
     const std::string& path() const { return path_; }
     const std::string& text() const { return text_; }
@@ -34,7 +34,7 @@ public:
     std::string_view lineText(uint32_t line) const;
     SourceLoc locAt(uint32_t offset) const;
 
-private:
+  private:
     std::string path_;
     std::string text_;
     std::vector<uint32_t> lineStarts_;
@@ -42,12 +42,12 @@ private:
 
 /// Owns every file of a compilation; file ids start at 1.
 class SourceManager {
-public:
+  public:
     uint32_t add(std::string path, std::string text);
     const SourceFile& file(uint32_t id) const { return *files_.at(id - 1); }
     size_t size() const { return files_.size(); }
 
-private:
+  private:
     std::vector<std::unique_ptr<SourceFile>> files_;
 };
 

@@ -32,10 +32,10 @@ enum mmt_type {
 };
 
 typedef struct mmt_value {
-    uint32_t type;  /* enum mmt_type */
-    uint32_t len;   /* bytes behind ptr (BYTES, STRING, MAC, IPV4, IPV6) */
-    uint64_t u;     /* UINT, BOOL */
-    const uint8_t *ptr;
+    uint32_t type; /* enum mmt_type */
+    uint32_t len;  /* bytes behind ptr (BYTES, STRING, MAC, IPV4, IPV6) */
+    uint64_t u;    /* UINT, BOOL */
+    const uint8_t* ptr;
 } mmt_value;
 
 /* Results of validation and analysis. */
@@ -48,21 +48,21 @@ enum mmt_status {
 /* Why a field failed (mmt_parse_result.fail_reason). */
 enum mmt_fail_reason {
     MMT_FAIL_NONE = 0,
-    MMT_FAIL_BOUNDS = 1,      /* read past the end of the data */
-    MMT_FAIL_REQUIRES = 2,    /* a `requires` constraint is false */
-    MMT_FAIL_LENGTH = 3,      /* a computed length is negative or exceeds its region */
-    MMT_FAIL_CAP = 4,         /* a list has more elements than its `max` */
-    MMT_FAIL_TERMINATOR = 5,  /* a terminator was not found */
-    MMT_FAIL_ARITHMETIC = 6   /* division by zero while computing a length or condition */
+    MMT_FAIL_BOUNDS = 1,     /* read past the end of the data */
+    MMT_FAIL_REQUIRES = 2,   /* a `requires` constraint is false */
+    MMT_FAIL_LENGTH = 3,     /* a computed length is negative or exceeds its region */
+    MMT_FAIL_CAP = 4,        /* a list has more elements than its `max` */
+    MMT_FAIL_TERMINATOR = 5, /* a terminator was not found */
+    MMT_FAIL_ARITHMETIC = 6  /* division by zero while computing a length or condition */
 };
 
 typedef struct mmt_parse_result {
-    uint32_t status;       /* enum mmt_status */
-    uint32_t fail_reason;  /* enum mmt_fail_reason */
-    int32_t fail_field;    /* index into mmt_proto.fields, -1 when no field is to blame */
-    uint32_t fail_offset;  /* byte offset of the failure from ctx->data */
-    uint32_t header_len;   /* bytes of this protocol's header (validate) */
-    uint32_t payload_len;  /* bytes of payload after the header, clamped to the data */
+    uint32_t status;            /* enum mmt_status */
+    uint32_t fail_reason;       /* enum mmt_fail_reason */
+    int32_t fail_field;         /* index into mmt_proto.fields, -1 when no field is to blame */
+    uint32_t fail_offset;       /* byte offset of the failure from ctx->data */
+    uint32_t header_len;        /* bytes of this protocol's header (validate) */
+    uint32_t payload_len;       /* bytes of payload after the header, clamped to the data */
     uint32_t payload_truncated; /* the declared payload is longer than the data */
     uint32_t reserved;
 } mmt_parse_result;
@@ -73,28 +73,28 @@ typedef struct mmt_ctx mmt_ctx;
  * packet, shared by every protocol of the path, so a value computed for one protocol is
  * never overwritten by another's. */
 typedef struct mmt_scratch {
-    uint8_t *base;
+    uint8_t* base;
     uint32_t cap;
     uint32_t used;
 } mmt_scratch;
 
 /* Raised by analyse for each event-based attribute occurrence. */
-typedef void (*mmt_event_fn)(mmt_ctx *ctx, uint32_t attr_index, const mmt_value *value);
+typedef void (*mmt_event_fn)(mmt_ctx* ctx, uint32_t attr_index, const mmt_value* value);
 
 /* What the generated code knows about the current packet at one protocol. */
 struct mmt_ctx {
-    const uint8_t *data;      /* first byte of this protocol's header */
-    uint32_t len;             /* bytes available from data (captured, clamped by the parent) */
-    uint32_t direction;       /* 0: initiator to responder, 1: the reverse */
-    uint32_t linktype;        /* the capture's link type (frame protocol) */
-    uint32_t parent_id;       /* id of the protocol below on the path, or 0 */
-    const mmt_ctx *parent;    /* the protocol below, or NULL */
-    mmt_scratch *scratch;     /* per-packet memory for computed strings, or NULL */
+    const uint8_t* data;   /* first byte of this protocol's header */
+    uint32_t len;          /* bytes available from data (captured, clamped by the parent) */
+    uint32_t direction;    /* 0: initiator to responder, 1: the reverse */
+    uint32_t linktype;     /* the capture's link type (frame protocol) */
+    uint32_t parent_id;    /* id of the protocol below on the path, or 0 */
+    const mmt_ctx* parent; /* the protocol below, or NULL */
+    mmt_scratch* scratch;  /* per-packet memory for computed strings, or NULL */
     uint32_t reserved[2];
-    void *state;              /* this protocol's per-session state, or NULL */
-    uint64_t events_wanted;   /* bit i set: someone listens to event attribute i */
+    void* state;            /* this protocol's per-session state, or NULL */
+    uint64_t events_wanted; /* bit i set: someone listens to event attribute i */
     mmt_event_fn emit;
-    void *user;               /* the runtime's */
+    void* user; /* the runtime's */
 };
 
 /* Session keys: parts are appended side by side; the runtime canonicalises. */
@@ -131,28 +131,29 @@ typedef struct mmt_frag_info {
 } mmt_frag_info;
 
 /* Stage functions. Each returns as documented; none allocates or keeps pointers. */
-typedef int32_t (*mmt_validate_fn)(const mmt_ctx *, mmt_parse_result *); /* enum mmt_status */
-typedef int32_t (*mmt_analyse_fn)(mmt_ctx *, mmt_parse_result *);        /* enum mmt_status */
-typedef int32_t (*mmt_getter_fn)(mmt_ctx *, mmt_value *);                /* 1 present, 0 absent */
-typedef int32_t (*mmt_key_fn)(const mmt_ctx *, mmt_key *); /* 1 ok, 0 the key cannot be read */
+typedef int32_t (*mmt_validate_fn)(const mmt_ctx*, mmt_parse_result*); /* enum mmt_status */
+typedef int32_t (*mmt_analyse_fn)(mmt_ctx*, mmt_parse_result*);        /* enum mmt_status */
+typedef int32_t (*mmt_getter_fn)(mmt_ctx*, mmt_value*);                /* 1 present, 0 absent */
+typedef int32_t (*mmt_key_fn)(const mmt_ctx*, mmt_key*); /* 1 ok, 0 the key cannot be read */
 /* The two sides of a session key when each is a single value (addresses, ports):
  * what a flow record prints. 1 ok, 0 not available. */
-typedef int32_t (*mmt_sides_fn)(const mmt_ctx *, mmt_value *a, mmt_value *b);
-typedef int32_t (*mmt_classify_fn)(const mmt_ctx *, const mmt_parse_result *,
-                                   mmt_class_result *); /* 1 matched, 0 not */
-typedef int64_t (*mmt_pdu_fn)(const mmt_ctx *); /* >0: PDU length, 0: need more bytes, <0: malformed */
-typedef void (*mmt_update_fn)(mmt_ctx *);       /* post_analyse: update ctx->state */
-typedef void (*mmt_init_state_fn)(void *state);
-typedef int32_t (*mmt_stream_fn)(const mmt_ctx *, mmt_stream_info *); /* 1 ok */
-typedef int32_t (*mmt_frag_fn)(const mmt_ctx *, mmt_frag_info *);     /* 1: this is a fragment */
+typedef int32_t (*mmt_sides_fn)(const mmt_ctx*, mmt_value* a, mmt_value* b);
+typedef int32_t (*mmt_classify_fn)(const mmt_ctx*, const mmt_parse_result*,
+                                   mmt_class_result*); /* 1 matched, 0 not */
+typedef int64_t (*mmt_pdu_fn)(
+    const mmt_ctx*);                     /* >0: PDU length, 0: need more bytes, <0: malformed */
+typedef void (*mmt_update_fn)(mmt_ctx*); /* post_analyse: update ctx->state */
+typedef void (*mmt_init_state_fn)(void* state);
+typedef int32_t (*mmt_stream_fn)(const mmt_ctx*, mmt_stream_info*); /* 1 ok */
+typedef int32_t (*mmt_frag_fn)(const mmt_ctx*, mmt_frag_info*);     /* 1: this is a fragment */
 
 enum mmt_attr_kind { MMT_ATTR_REQUEST = 0, MMT_ATTR_EVENT = 1 };
 
 typedef struct mmt_attr {
-    const char *name;
-    uint32_t type;  /* enum mmt_type */
-    uint32_t kind;  /* enum mmt_attr_kind */
-    mmt_getter_fn get; /* request-based attributes; NULL for event-based ones */
+    const char* name;
+    uint32_t type;        /* enum mmt_type */
+    uint32_t kind;        /* enum mmt_attr_kind */
+    mmt_getter_fn get;    /* request-based attributes; NULL for event-based ones */
     uint32_t event_index; /* event-based: bit in ctx->events_wanted */
 } mmt_attr;
 
@@ -168,32 +169,32 @@ enum mmt_proto_flags {
 
 typedef struct mmt_proto {
     uint32_t id;
-    const char *name;
+    const char* name;
     uint32_t flags; /* enum mmt_proto_flags */
     uint32_t session_timeout_ms;
     uint32_t state_size;
     uint32_t n_attrs;
-    const mmt_attr *attrs;
+    const mmt_attr* attrs;
     uint32_t n_fields;
-    const char *const *fields; /* field names, for failure reports */
-    const char *pdu_terminator;
+    const char* const* fields; /* field names, for failure reports */
+    const char* pdu_terminator;
     uint32_t pdu_terminator_len;
     mmt_validate_fn validate;
-    mmt_analyse_fn analyse;     /* NULL when there are no event attributes */
-    mmt_key_fn key;             /* NULL without key */
-    mmt_classify_fn classify;   /* NULL when nothing runs over it */
-    mmt_pdu_fn pdu_length;      /* NULL unless MMT_PROTO_PDU_LENGTH */
-    mmt_update_fn update;       /* NULL without state updates */
+    mmt_analyse_fn analyse;   /* NULL when there are no event attributes */
+    mmt_key_fn key;           /* NULL without key */
+    mmt_classify_fn classify; /* NULL when nothing runs over it */
+    mmt_pdu_fn pdu_length;    /* NULL unless MMT_PROTO_PDU_LENGTH */
+    mmt_update_fn update;     /* NULL without state updates */
     mmt_init_state_fn init_state;
-    mmt_stream_fn stream;       /* NULL unless MMT_PROTO_STREAM */
-    mmt_frag_fn fragment;       /* NULL unless MMT_PROTO_FRAGMENTS */
-    mmt_sides_fn sides;         /* NULL unless the key has one value per side */
+    mmt_stream_fn stream; /* NULL unless MMT_PROTO_STREAM */
+    mmt_frag_fn fragment; /* NULL unless MMT_PROTO_FRAGMENTS */
+    mmt_sides_fn sides;   /* NULL unless the key has one value per side */
 } mmt_proto;
 
 typedef struct mmt_library {
     uint32_t abi_version; /* MMT_ABI_VERSION */
     uint32_t n_protos;
-    const mmt_proto *protos; /* protos[0] is `frame` */
+    const mmt_proto* protos; /* protos[0] is `frame` */
 } mmt_library;
 
 #ifdef __cplusplus

@@ -45,8 +45,8 @@ struct LoadOptions {
 
 /// A typed reference to an attribute: `ipv4.src`, `frame.path`.
 struct AttributeRef {
-    int proto = -1;     ///< index in the library's table; -1 for frame attributes
-    int attr = -1;      ///< index in the protocol's attribute table (or a frame attribute)
+    int proto = -1; ///< index in the library's table; -1 for frame attributes
+    int attr = -1;  ///< index in the protocol's attribute table (or a frame attribute)
     uint32_t type = MMT_T_NONE;
     bool event = false; ///< raised while parsing (not computed on request)
     bool valid() const { return attr >= 0; }
@@ -54,7 +54,7 @@ struct AttributeRef {
 
 /// Compiled protocols, shareable by any number of handlers. Immutable once loaded.
 class ProtocolLibrary {
-public:
+  public:
     /// Compiles (or loads from the cache or an object) the specs. On failure returns
     /// null and sets `error` to a one-line message (spec diagnostics are appended).
     static std::unique_ptr<ProtocolLibrary> load(const LoadOptions& options, std::string& error);
@@ -72,7 +72,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit ProtocolLibrary(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
     friend class Handler;
@@ -87,18 +87,18 @@ struct Value {
 
 /// A protocol on the path of the current packet.
 struct Layer {
-    int proto = -1;          ///< index in the library table
-    uint32_t depth = 0;      ///< position on the path (PDUs of one packet share a depth)
-    uint32_t offset = 0;     ///< where its header starts in the packet (or reassembled data)
+    int proto = -1;      ///< index in the library table
+    uint32_t depth = 0;  ///< position on the path (PDUs of one packet share a depth)
+    uint32_t offset = 0; ///< where its header starts in the packet (or reassembled data)
     uint32_t header_len = 0;
     uint32_t payload_len = 0;
 };
 
 /// The packet being processed, as callbacks see it.
 class PacketView {
-public:
-    uint64_t number() const;   ///< 1-based, in input order
-    uint64_t ts_ns() const;    ///< capture time, nanoseconds since the epoch
+  public:
+    uint64_t number() const; ///< 1-based, in input order
+    uint64_t ts_ns() const;  ///< capture time, nanoseconds since the epoch
     uint32_t caplen() const;
     uint32_t wirelen() const;
     uint32_t linktype() const;
@@ -121,22 +121,22 @@ public:
     struct Impl;
     explicit PacketView(const Impl* impl) : impl_(impl) {}
 
-private:
+  private:
     const Impl* impl_;
 };
 
 /// A session (flow) as session callbacks see it.
 struct SessionInfo {
     uint64_t id = 0;
-    std::string transport;       ///< the protocol that made the session, e.g. "tcp"
-    std::string path;            ///< protocol path of its first packet
-    std::string application;     ///< classified application protocol, or ""
-    std::string src, dst;        ///< addresses of the initiator and the responder
+    std::string transport;   ///< the protocol that made the session, e.g. "tcp"
+    std::string path;        ///< protocol path of its first packet
+    std::string application; ///< classified application protocol, or ""
+    std::string src, dst;    ///< addresses of the initiator and the responder
     uint64_t src_port = 0, dst_port = 0;
     uint64_t packets[2] = {0, 0}; ///< per direction: 0 initiator to responder
     uint64_t bytes[2] = {0, 0};
     uint64_t first_ns = 0, last_ns = 0;
-    std::string end_reason;      ///< "timeout", "evicted", "closed", "end of input"
+    std::string end_reason; ///< "timeout", "evicted", "closed", "end of input"
 };
 
 /// A packet as it enters the runtime.
@@ -154,7 +154,7 @@ struct HandlerOptions {
     uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
     uint32_t max_fragments_bytes = 16u << 20;
     uint32_t fragment_timeout_ms = 30000;
-    bool count_paths = false;                ///< count packets per path prefix (Handler::hierarchy)
+    bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
 };
 
 /// Statistics of a handler.
@@ -166,13 +166,13 @@ struct HandlerStats {
     uint64_t sessions = 0;
     uint64_t sessions_evicted = 0;
     uint64_t fragments_reassembled = 0;
-    uint64_t fragment_overlaps = 0;   ///< fragments that overlapped bytes already received
+    uint64_t fragment_overlaps = 0; ///< fragments that overlapped bytes already received
     uint64_t segments_held = 0;
 };
 
 /// Processes packets of one input, in order. Not thread-safe: one handler per thread.
 class Handler {
-public:
+  public:
     using PacketCallback = std::function<Action(const PacketView&)>;
     using AttributeCallback = std::function<Action(const PacketView&, const Value&)>;
     using SessionCallback = std::function<void(const SessionInfo&)>;
@@ -220,7 +220,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -16,24 +16,48 @@
 
 namespace mmt {
 
-std::string Value::text() const { return formatValue(v); }
+std::string Value::text() const {
+    return formatValue(v);
+}
 
 // ---------------------------------------------------------------- PacketView
-uint64_t PacketView::number() const { return impl_->number; }
-uint64_t PacketView::ts_ns() const { return impl_->raw->ts_ns; }
-uint32_t PacketView::caplen() const { return impl_->raw->caplen; }
-uint32_t PacketView::wirelen() const { return impl_->raw->wirelen; }
-uint32_t PacketView::linktype() const { return impl_->raw->linktype; }
-const uint8_t* PacketView::data() const { return impl_->raw->data; }
-const std::vector<Layer>& PacketView::path() const { return impl_->path; }
+uint64_t PacketView::number() const {
+    return impl_->number;
+}
+uint64_t PacketView::ts_ns() const {
+    return impl_->raw->ts_ns;
+}
+uint32_t PacketView::caplen() const {
+    return impl_->raw->caplen;
+}
+uint32_t PacketView::wirelen() const {
+    return impl_->raw->wirelen;
+}
+uint32_t PacketView::linktype() const {
+    return impl_->raw->linktype;
+}
+const uint8_t* PacketView::data() const {
+    return impl_->raw->data;
+}
+const std::vector<Layer>& PacketView::path() const {
+    return impl_->path;
+}
 std::vector<Value> PacketView::values(int column) const {
     if (column < 0 || size_t(column) >= impl_->values.size()) return {};
     return impl_->values[size_t(column)];
 }
-const std::string& PacketView::truncated() const { return impl_->truncated; }
-const std::string& PacketView::malformed() const { return impl_->malformed; }
-uint64_t PacketView::session_id() const { return impl_->session; }
-uint32_t PacketView::direction() const { return impl_->direction; }
+const std::string& PacketView::truncated() const {
+    return impl_->truncated;
+}
+const std::string& PacketView::malformed() const {
+    return impl_->malformed;
+}
+uint64_t PacketView::session_id() const {
+    return impl_->session;
+}
+uint32_t PacketView::direction() const {
+    return impl_->direction;
+}
 
 std::string PacketView::path_text() const {
     // One name per depth: the PDUs that one packet completes share the path above the stream.
@@ -69,9 +93,9 @@ struct Handler::Impl {
         Classifier fn;
     };
     struct Wants {
-        std::vector<std::pair<int, int>> getters;          // (attribute, column)
-        uint64_t events = 0;                               // bits of ctx.events_wanted
-        std::vector<std::vector<int>> eventColumns;        // by attribute index
+        std::vector<std::pair<int, int>> getters;            // (attribute, column)
+        uint64_t events = 0;                                 // bits of ctx.events_wanted
+        std::vector<std::vector<int>> eventColumns;          // by attribute index
         std::vector<std::vector<AttributeCallback>> attrCbs; // by attribute index
         bool any() const { return !getters.empty() || events != 0; }
     };
@@ -98,7 +122,8 @@ struct Handler::Impl {
     int eventProto = -1;
     bool dropped = false;
     HandlerStats stats;
-    std::vector<uint8_t> held; // a copy of reassembled bytes that must outlive the defragmenter's buffer
+    std::vector<uint8_t>
+        held; // a copy of reassembled bytes that must outlive the defragmenter's buffer
 
     // Protocol hierarchy: a trie of paths (node 0 is the root); a packet walks it without
     // allocating, nodes are added only for paths never seen before.
@@ -144,7 +169,8 @@ struct Handler::Impl {
     /// A value that stays valid until the packet's callbacks have run: bytes outside the
     /// packet and the arena (reassembly buffers) are copied. False when there is no room.
     bool keep(mmt_value& v) {
-        if (!((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr)) return true;
+        if (!((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr))
+            return true;
         bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
         bool inArena = v.ptr >= scratch.base && v.ptr + v.len <= scratch.base + scratch.cap;
         if (inPacket || inArena) return true;
@@ -183,7 +209,8 @@ struct Handler::Impl {
     std::string failureText(int proto, const mmt_parse_result& r) {
         const mmt_proto& p = T->protos[proto];
         std::string where = p.name;
-        if (r.fail_field >= 0 && uint32_t(r.fail_field) < p.n_fields) where += std::string(".") + p.fields[r.fail_field];
+        if (r.fail_field >= 0 && uint32_t(r.fail_field) < p.n_fields)
+            where += std::string(".") + p.fields[r.fail_field];
         return where;
     }
 
@@ -200,8 +227,8 @@ struct Handler::Impl {
 
     /// Runs the walk from protocol `proto` over [data, data + len). Returns false when a
     /// handler dropped the packet.
-    bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool inPacket, Flow* flow,
-              int flowLayer) {
+    bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool inPacket,
+              Flow* flow, int flowLayer) {
         bool quoted = false; // below a relation marked `quoted`
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
@@ -298,12 +325,14 @@ struct Handler::Impl {
                     const uint8_t* whole = nullptr;
                     uint32_t wholeLen = 0;
                     uint32_t overlap = 0;
-                    bool complete = sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen, overlap);
+                    bool complete = sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns,
+                                                        whole, wholeLen, overlap);
                     // Fragments that overlap (the first arrival wins) are reported, as tools
                     // that watch for evasion expect.
                     if (overlap) {
                         ++stats.fragment_overlaps;
-                        if (pv.malformed.empty()) pv.malformed = std::string(p.name) + ".fragment_overlap";
+                        if (pv.malformed.empty())
+                            pv.malformed = std::string(p.name) + ".fragment_overlap";
                     }
                     if (!complete) return true;
                     ++stats.fragments_reassembled;
@@ -316,14 +345,17 @@ struct Handler::Impl {
             if ((p.flags & MMT_PROTO_STREAM) && flow && flowLayer == int(depth - 1)) {
                 bool segmentHeld = false;
                 bool keep = sessions.stream(*flow, proto, L, payload, plen, *this, segmentHeld);
-                if (segmentHeld) ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
+                if (segmentHeld)
+                    ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
                 return keep;
             }
             if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
             int next = -1;
             bool atSession = flow && flowLayer == int(depth - 1);
-            if (atSession && flow->data->app >= 0) next = flow->data->app; // a known path skips classification
-            else next = classify(L, &quoted);
+            if (atSession && flow->data->app >= 0)
+                next = flow->data->app; // a known path skips classification
+            else
+                next = classify(L, &quoted);
             // What a quoted packet is says nothing about the session: classify it each time.
             if (atSession && !quoted) sessions.classified(*flow, next);
             if (next < 0) return true;
@@ -400,7 +432,8 @@ struct Handler::Impl {
             return std::string(T->protos[paths[a].proto].name) < T->protos[paths[b].proto].name;
         });
         for (uint32_t c : kids) {
-            std::string path = prefix.empty() ? T->protos[paths[c].proto].name : prefix + "." + T->protos[paths[c].proto].name;
+            std::string path = prefix.empty() ? T->protos[paths[c].proto].name
+                                              : prefix + "." + T->protos[paths[c].proto].name;
             out.push_back(PathCount{path, paths[c].packets, paths[c].bytes});
             listPaths(c, path, out);
         }
@@ -419,16 +452,27 @@ struct Handler::Impl {
         mmt_value v{};
         v.type = MMT_T_UINT;
         switch (attr) {
-        case kFrameNumber: v.u = pv.number; break;
+        case kFrameNumber:
+            v.u = pv.number;
+            break;
         case kFrameTime:
         case kFrameTimeEpoch:
-            frameString(column, fmt::format("{}.{:09}", pv.raw->ts_ns / 1000000000ull, pv.raw->ts_ns % 1000000000ull));
+            frameString(column, fmt::format("{}.{:09}", pv.raw->ts_ns / 1000000000ull,
+                                            pv.raw->ts_ns % 1000000000ull));
             return;
-        case kFrameLen: v.u = pv.raw->wirelen; break;
-        case kFrameCapLen: v.u = pv.raw->caplen; break;
-        case kFrameLinktype: v.u = pv.raw->linktype; break;
+        case kFrameLen:
+            v.u = pv.raw->wirelen;
+            break;
+        case kFrameCapLen:
+            v.u = pv.raw->caplen;
+            break;
+        case kFrameLinktype:
+            v.u = pv.raw->linktype;
+            break;
         case kFramePath:
-        case kFrameProtocols: frameString(column, PacketView(&pv).path_text()); return;
+        case kFrameProtocols:
+            frameString(column, PacketView(&pv).path_text());
+            return;
         case kFrameTruncated:
             if (!pv.truncated.empty()) frameString(column, pv.truncated);
             return;
@@ -443,13 +487,16 @@ struct Handler::Impl {
             if (!pv.session) return;
             v.u = pv.direction;
             break;
-        default: return;
+        default:
+            return;
         }
         pv.values[size_t(column)].push_back(Value{v});
     }
 };
 
-int classifyLayer(Handler::Impl& h, LayerState& L) { return h.classify(L); }
+int classifyLayer(Handler::Impl& h, LayerState& L) {
+    return h.classify(L);
+}
 
 void markMalformed(Handler::Impl& h, const std::string& where) {
     if (h.pv.malformed.empty()) h.pv.malformed = where;
@@ -457,7 +504,8 @@ void markMalformed(Handler::Impl& h, const std::string& where) {
 }
 
 // Walks a reassembled chunk from `proto` on: used by Sessions for stream payloads.
-bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, Flow* flow) {
+bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len,
+               const mmt_ctx* parent, Flow* flow) {
     unsigned savedDepth = h.depth;
     bool keep = h.walk(proto, data, len, parent, false, flow, -1);
     h.depth = savedDepth;
@@ -498,7 +546,9 @@ bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
     return true;
 }
 
-void Handler::on_packet(PacketCallback cb) { impl_->packetCbs.push_back(std::move(cb)); }
+void Handler::on_packet(PacketCallback cb) {
+    impl_->packetCbs.push_back(std::move(cb));
+}
 void Handler::on_session_start(SessionCallback cb) {
     impl_->startCbs.push_back(std::move(cb));
     impl_->sessions.onStart = [impl = impl_.get()](const SessionInfo& s) {
@@ -523,7 +573,8 @@ bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
     if (p < 0) return false;
     auto& v = impl_->analysers[size_t(p)];
     v.push_back({weight, std::move(fn)});
-    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.weight > b.weight; });
+    std::stable_sort(v.begin(), v.end(),
+                     [](const auto& a, const auto& b) { return a.weight > b.weight; });
     return true;
 }
 
@@ -532,12 +583,17 @@ bool Handler::add_classifier(std::string_view protocol, int weight, Classifier f
     if (p < 0) return false;
     auto& v = impl_->classifiers[size_t(p)];
     v.push_back({weight, std::move(fn)});
-    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.weight > b.weight; });
+    std::stable_sort(v.begin(), v.end(),
+                     [](const auto& a, const auto& b) { return a.weight > b.weight; });
     return true;
 }
 
-Action Handler::process(const RawPacket& packet) { return impl_->process(packet); }
-void Handler::finish() { impl_->sessions.finish(); }
+Action Handler::process(const RawPacket& packet) {
+    return impl_->process(packet);
+}
+void Handler::finish() {
+    impl_->sessions.finish();
+}
 const HandlerStats& Handler::stats() const {
     impl_->stats.sessions = impl_->sessions.created();
     impl_->stats.sessions_evicted = impl_->sessions.evicted();

@@ -10,8 +10,8 @@
 
 namespace mmt {
 
-constexpr unsigned kMaxDepth = 24;           // protocols on one path, tunnels included
-constexpr size_t kArenaSize = 256 * 1024;    // per-packet memory for computed values
+constexpr unsigned kMaxDepth = 24;        // protocols on one path, tunnels included
+constexpr size_t kArenaSize = 256 * 1024; // per-packet memory for computed values
 
 struct PacketView::Impl {
     const mmt_library* table = nullptr;

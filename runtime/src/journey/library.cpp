@@ -9,19 +9,25 @@
 namespace mmt {
 
 const FrameAttr kFrameAttrs[] = {
-    {"number", MMT_T_UINT},  {"time", MMT_T_STRING},     {"time_epoch", MMT_T_STRING}, {"len", MMT_T_UINT},
-    {"cap_len", MMT_T_UINT}, {"linktype", MMT_T_UINT},   {"path", MMT_T_STRING},       {"protocols", MMT_T_STRING},
-    {"truncated", MMT_T_STRING}, {"malformed", MMT_T_STRING}, {"session", MMT_T_UINT}, {"direction", MMT_T_UINT},
+    {"number", MMT_T_UINT},      {"time", MMT_T_STRING},      {"time_epoch", MMT_T_STRING},
+    {"len", MMT_T_UINT},         {"cap_len", MMT_T_UINT},     {"linktype", MMT_T_UINT},
+    {"path", MMT_T_STRING},      {"protocols", MMT_T_STRING}, {"truncated", MMT_T_STRING},
+    {"malformed", MMT_T_STRING}, {"session", MMT_T_UINT},     {"direction", MMT_T_UINT},
 };
 const size_t kFrameAttrCount = sizeof(kFrameAttrs) / sizeof(kFrameAttrs[0]);
 
 ProtocolLibrary::ProtocolLibrary(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ProtocolLibrary::~ProtocolLibrary() = default;
 
-const mmt_library& ProtocolLibrary::table() const { return *impl_->table; }
-const char* ProtocolLibrary::origin() const { return impl_->origin.c_str(); }
+const mmt_library& ProtocolLibrary::table() const {
+    return *impl_->table;
+}
+const char* ProtocolLibrary::origin() const {
+    return impl_->origin.c_str();
+}
 
-std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& options, std::string& error) {
+std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& options,
+                                                       std::string& error) {
     auto impl = std::make_unique<Impl>();
     if (!options.object.empty()) {
         impl->code = mmtc::loadObject(options.object, error);
@@ -43,12 +49,13 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
             }
         }
         if (!c.check()) {
-            error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(), c.errorCount() == 1 ? "" : "s",
-                                c.diagnostics());
+            error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
+                                c.errorCount() == 1 ? "" : "s", c.diagnostics());
             return nullptr;
         }
         if (options.use_cache) {
-            impl->code = c.compileCached(options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir, error);
+            impl->code = c.compileCached(
+                options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir, error);
         } else {
             impl->code = c.compile(error);
         }
@@ -66,7 +73,8 @@ void ProtocolLibrary::Impl::index() {
         const mmt_proto& p = table->protos[i];
         byName[p.name] = int(i);
         if (p.id < byId.size()) byId[p.id] = int16_t(i);
-        for (uint32_t a = 0; a < p.n_attrs; ++a) attrs[std::string(p.name) + "." + p.attrs[a].name] = {int(i), int(a)};
+        for (uint32_t a = 0; a < p.n_attrs; ++a)
+            attrs[std::string(p.name) + "." + p.attrs[a].name] = {int(i), int(a)};
     }
 }
 
@@ -101,10 +109,12 @@ AttributeRef ProtocolLibrary::find_attribute(std::string_view name) const {
 
 std::vector<std::string> ProtocolLibrary::attribute_names() const {
     std::vector<std::string> out;
-    for (size_t i = 0; i < kFrameAttrCount; ++i) out.push_back(std::string("frame.") + kFrameAttrs[i].name);
+    for (size_t i = 0; i < kFrameAttrCount; ++i)
+        out.push_back(std::string("frame.") + kFrameAttrs[i].name);
     for (uint32_t i = 0; i < impl_->table->n_protos; ++i) {
         const mmt_proto& p = impl_->table->protos[i];
-        for (uint32_t a = 0; a < p.n_attrs; ++a) out.push_back(std::string(p.name) + "." + p.attrs[a].name);
+        for (uint32_t a = 0; a < p.n_attrs; ++a)
+            out.push_back(std::string(p.name) + "." + p.attrs[a].name);
     }
     return out;
 }

@@ -53,13 +53,16 @@ PduConfig pduConfig(const HandlerOptions& o) {
     return c;
 }
 
-StreamPair* pairOf(const Session& s) { return reinterpret_cast<StreamPair*>(static_cast<uintptr_t>(s.user[1])); }
+StreamPair* pairOf(const Session& s) {
+    return reinterpret_cast<StreamPair*>(static_cast<uintptr_t>(s.user[1]));
+}
 
 } // namespace
 
 Sessions::Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
-    : lib_(lib), opts_(opts), budget_(opts.max_buffered_bytes), table_(tableConfig(*lib.table, opts)),
-      streams_(streamConfig(opts), budget_), framer_(pduConfig(opts), budget_), defrag_(defragConfig(opts), budget_) {
+    : lib_(lib), opts_(opts), budget_(opts.max_buffered_bytes),
+      table_(tableConfig(*lib.table, opts)), streams_(streamConfig(opts), budget_),
+      framer_(pduConfig(opts), budget_), defrag_(defragConfig(opts), budget_) {
     uint32_t total = 0;
     stateOffset_ = stateLayout(*lib.table, total);
     table_.on_end(&Sessions::sessionEnded, this);
@@ -136,10 +139,12 @@ Flow* Sessions::lookup(int proto, const RawPacket& raw, const PacketView::Impl& 
         locateSides(*d);
         d->path_len = 0;
         for (const Layer& l : pv.path)
-            if (l.proto > 0 && d->path_len < sizeof d->path) d->path[d->path_len++] = uint8_t(l.proto);
+            if (l.proto > 0 && d->path_len < sizeof d->path)
+                d->path[d->path_len++] = uint8_t(l.proto);
         uint8_t* blob = reinterpret_cast<uint8_t*>(d);
         for (uint32_t i = 0; i < lib_.table->n_protos; ++i)
-            if (stateOffset_[i] && lib_.table->protos[i].init_state) lib_.table->protos[i].init_state(blob + stateOffset_[i]);
+            if (stateOffset_[i] && lib_.table->protos[i].init_state)
+                lib_.table->protos[i].init_state(blob + stateOffset_[i]);
         d->flags |= kFlowStarted;
         if (onStart) onStart(describe(*r.session, *d));
     }
@@ -162,8 +167,9 @@ void Sessions::classified(Flow& flow, int next) {
     if (onClassified) onClassified(describe(*flow.session, *flow.data));
 }
 
-bool Sessions::defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len, uint64_t ts_ns,
-                          const uint8_t*& whole, uint32_t& wholeLen, uint32_t& overlap) {
+bool Sessions::defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len,
+                          uint64_t ts_ns, const uint8_t*& whole, uint32_t& wholeLen,
+                          uint32_t& overlap) {
     // The key: every session-key part gathered so far (addresses included), the protocol
     // and the fragment id.
     fragKey_.clear();
@@ -172,10 +178,12 @@ bool Sessions::defragment(int proto, const mmt_frag_info& fi, const uint8_t* dat
     fragKey_.insert(fragKey_.end(), key_.a, key_.a + key_.a_len);
     fragKey_.insert(fragKey_.end(), key_.b, key_.b + key_.b_len);
     uint32_t id = lib_.table->protos[proto].id;
-    fragKey_.insert(fragKey_.end(), reinterpret_cast<const uint8_t*>(&id), reinterpret_cast<const uint8_t*>(&id) + 4);
+    fragKey_.insert(fragKey_.end(), reinterpret_cast<const uint8_t*>(&id),
+                    reinterpret_cast<const uint8_t*>(&id) + 4);
     fragKey_.insert(fragKey_.end(), reinterpret_cast<const uint8_t*>(&fi.id),
                     reinterpret_cast<const uint8_t*>(&fi.id) + sizeof fi.id);
-    FragResult r = defrag_.add(std::span<const uint8_t>(fragKey_), fi.offset, fi.more != 0, data, len, ts_ns);
+    FragResult r =
+        defrag_.add(std::span<const uint8_t>(fragKey_), fi.offset, fi.more != 0, data, len, ts_ns);
     overlap = r.overlap;
     if (r.status != FragStatus::Complete) return false;
     whole = r.data;
@@ -245,7 +253,8 @@ void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     }
     if (!d->keep) return;
     if (e == PduEvent::Pdu) {
-        if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
+        if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow))
+            d->keep = false;
     } else if (e == PduEvent::Malformed) {
         markMalformed(*d->h, std::string(d->app->name) + ".pdu_length");
     }
@@ -255,8 +264,10 @@ void onStream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
     if (!d->keep || !d->app) return;
     if (e == StreamEvent::Data) {
-        if (d->framed) d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&onPdu, d});
-        else if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow)) d->keep = false;
+        if (d->framed)
+            d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&onPdu, d});
+        else if (!walkChunk(*d->h, d->flow->data->app, data, len, &d->layer->ctx, d->flow))
+            d->keep = false;
     } else if (e == StreamEvent::Gap && d->framed) {
         *d->headScanned = 0;
         d->framer->gap(*d->pdu, len, PduSink{&onPdu, d});
@@ -265,8 +276,8 @@ void onStream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
 
 } // namespace
 
-bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h,
-                      bool& held) {
+bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload,
+                      uint32_t len, Handler::Impl& h, bool& held) {
     held = false;
     const mmt_proto& p = lib_.table->protos[proto];
     mmt_stream_info si{};
@@ -279,12 +290,15 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
         s.user[1] = reinterpret_cast<uintptr_t>(sp);
     }
     // Without payload only port rules can answer: a guess, for flows that never carry any.
-    if (fd.app == -1 && len == 0 && fd.guess == -1) fd.guess = int16_t(std::max(-2, classifyLayer(h, layer)));
+    if (fd.app == -1 && len == 0 && fd.guess == -1)
+        fd.guess = int16_t(std::max(-2, classifyLayer(h, layer)));
     // Classify on the first payloads while the session does not know what runs above.
     if (fd.app == -1 && len > 0) {
         int next = classifyLayer(h, layer);
-        if (next >= 0) classified(flow, next);
-        else if (++fd.tries >= 4) fd.app = -2;
+        if (next >= 0)
+            classified(flow, next);
+        else if (++fd.tries >= 4)
+            fd.app = -2;
     }
     Delivery d{};
     d.self = this;
@@ -308,11 +322,13 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
             d.framed = true;
         }
     }
-    SegmentResult r = streams_.segment(sp->stream[flow.direction], si.seq, si.flags, payload, len, StreamSink{&onStream, &d});
+    SegmentResult r = streams_.segment(sp->stream[flow.direction], si.seq, si.flags, payload, len,
+                                       StreamSink{&onStream, &d});
     held = r.status == SegmentStatus::Held;
     if (r.ended) fd.flags |= flow.direction ? kFlowEnded1 : kFlowEnded0;
     // The flow is over when both directions ended, or at a reset.
-    if ((si.flags & MMT_STREAM_RST) || ((fd.flags & kFlowEnded0) && (fd.flags & kFlowEnded1))) fd.flags |= kFlowClosing;
+    if ((si.flags & MMT_STREAM_RST) || ((fd.flags & kFlowEnded0) && (fd.flags & kFlowEnded1)))
+        fd.flags |= kFlowClosing;
     return d.keep;
 }
 
@@ -378,10 +394,18 @@ void Sessions::sessionEnded(void* ctx, const FlowTable& table, Session& s, Sessi
         SessionInfo info = self->describe(s, *d);
         bool closing = d->flags & kFlowClosing;
         switch (why) {
-        case SessionEnd::Timeout: info.end_reason = closing ? "closed" : "timeout"; break;
-        case SessionEnd::Evicted: info.end_reason = "evicted"; break;
-        case SessionEnd::EndOfInput: info.end_reason = closing ? "closed" : "end of input"; break;
-        case SessionEnd::Closed: info.end_reason = "closed"; break;
+        case SessionEnd::Timeout:
+            info.end_reason = closing ? "closed" : "timeout";
+            break;
+        case SessionEnd::Evicted:
+            info.end_reason = "evicted";
+            break;
+        case SessionEnd::EndOfInput:
+            info.end_reason = closing ? "closed" : "end of input";
+            break;
+        case SessionEnd::Closed:
+            info.end_reason = "closed";
+            break;
         }
         self->onEnd(info);
     }

@@ -18,15 +18,15 @@ namespace mmt {
 
 /// What the journey keeps in each session's state blob, ahead of the protocols' own state.
 struct FlowData {
-    int16_t app;       ///< protocol index classified above the session's protocol; -1 not yet; -2 gave up
-    uint8_t tries;     ///< payload packets classification has looked at
-    uint8_t flags;     ///< kFlow* bits
-    uint8_t addr_off;  ///< where the addresses lie in each side of the key ...
-    uint8_t addr_len;  ///< ... and how long they are (4, 16, or 0 when unknown)
+    int16_t app; ///< protocol index classified above the session's protocol; -1 not yet; -2 gave up
+    uint8_t tries;    ///< payload packets classification has looked at
+    uint8_t flags;    ///< kFlow* bits
+    uint8_t addr_off; ///< where the addresses lie in each side of the key ...
+    uint8_t addr_len; ///< ... and how long they are (4, 16, or 0 when unknown)
     uint8_t port_off;
     uint8_t port_len;
-    int16_t guess;     ///< what the rules say with no payload to look at (ports), or -1
-    uint8_t path_len;  ///< protocols up to the session's own, as library indexes
+    int16_t guess;    ///< what the rules say with no payload to look at (ports), or -1
+    uint8_t path_len; ///< protocols up to the session's own, as library indexes
     uint8_t path[13];
 };
 static_assert(sizeof(FlowData) == 24, "FlowData stays small: it is in every session");
@@ -55,10 +55,11 @@ struct Flow {
 };
 
 int classifyLayer(Handler::Impl& h, LayerState& L);
-bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, Flow* flow);
+bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len,
+               const mmt_ctx* parent, Flow* flow);
 
 class Sessions {
-public:
+  public:
     Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts);
     ~Sessions();
 
@@ -78,19 +79,19 @@ public:
     void classified(Flow& flow, int next);
     /// Feeds one fragment; true with the whole datagram when it is complete.
     /// `overlap` counts bytes of this fragment that overlapped ones already received.
-    bool defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len, uint64_t ts_ns,
-                    const uint8_t*& whole, uint32_t& wholeLen, uint32_t& overlap);
+    bool defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len,
+                    uint64_t ts_ns, const uint8_t*& whole, uint32_t& wholeLen, uint32_t& overlap);
     /// Feeds a stream segment and walks whatever becomes deliverable above `proto`.
     /// Returns false when a handler dropped the packet; `held` tells the segment was held.
-    bool stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len, Handler::Impl& h,
-                bool& held);
+    bool stream(Flow& flow, int proto, LayerState& layer, const uint8_t* payload, uint32_t len,
+                Handler::Impl& h, bool& held);
     /// End of input: every session ends.
     void finish();
 
     uint64_t created() const { return table_.stats().created; }
     uint64_t evicted() const { return table_.stats().evicted; }
 
-private:
+  private:
     static void sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
     SessionInfo describe(const Session& s, const FlowData& d) const;
 

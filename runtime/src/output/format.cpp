@@ -56,9 +56,15 @@ void appendText(std::string& out, const uint8_t* p, size_t n) {
 
 void appendValue(std::string& out, const mmt_value& v) {
     switch (v.type) {
-    case MMT_T_UINT: appendDecimal(out, v.u); break;
-    case MMT_T_BOOL: out += v.u ? '1' : '0'; break;
-    case MMT_T_STRING: appendText(out, v.ptr, v.len); break;
+    case MMT_T_UINT:
+        appendDecimal(out, v.u);
+        break;
+    case MMT_T_BOOL:
+        out += v.u ? '1' : '0';
+        break;
+    case MMT_T_STRING:
+        appendText(out, v.ptr, v.len);
+        break;
     case MMT_T_BYTES:
         // Bytes print as hex pairs separated by colons, as tshark prints byte fields.
         for (uint32_t i = 0; i < v.len; ++i) {
@@ -86,7 +92,8 @@ void appendValue(std::string& out, const mmt_value& v) {
         if (inet_ntop(AF_INET6, v.ptr, buf, sizeof buf)) out += buf;
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -113,11 +120,21 @@ void appendJson(std::string& out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             if (c < 0x20) {
                 out += "\\u00";

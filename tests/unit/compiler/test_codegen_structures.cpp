@@ -612,7 +612,8 @@ protocol lazy {
     CHECK(whole.get(p, "last_kind") == "2");
     CHECK(whole.get(p, "opt_count") == "0");
 }
-TEST_CASE("a projection skips inner elements that lack the member, not the rest of the list", "[codegen][structures]") {
+TEST_CASE("a projection skips inner elements that lack the member, not the rest of the list",
+          "[codegen][structures]") {
     auto lib = Compiled::from(R"(
 protocol t {
     id 7;
@@ -628,7 +629,7 @@ protocol t {
 }
 )");
     const mmt_proto& p = lib.proto("t");
-    // handshake type 1, length 10: hello v=3, exts_len 8: ext(9,0) ext(0,3 [1 'a' 'b']) ... 
+    // handshake type 1, length 10: hello v=3, exts_len 8: ext(9,0) ext(0,3 [1 'a' 'b']) ...
     Ctx a(std::vector<uint8_t>{1, 1, 9, 3, 7, 9, 0, 0, 3, 1, 'a', 'b'});
     CHECK(a.get(p, "c1") == "2");
     CHECK(a.get(p, "c2") == "1");

@@ -137,7 +137,8 @@ bool isListItems(const std::string& line) {
     auto toks = tokenize(line);
     if (toks.size() < 2 || toks.size() % 2) return false;
     for (size_t i = 0; i < toks.size(); i += 2)
-        if ((toks[i].kind != Tok::String && toks[i].kind != Tok::Int) || toks[i + 1].text != ",") return false;
+        if ((toks[i].kind != Tok::String && toks[i].kind != Tok::Int) || toks[i + 1].text != ",")
+            return false;
     return true;
 }
 

@@ -47,7 +47,8 @@ struct Recorder {
             std::map<std::string, std::string> row;
             for (size_t i = 0; i < names.size(); ++i) {
                 std::string cell;
-                for (const Value& v : p.values(columns[i])) cell += (cell.empty() ? "" : ",") + v.text();
+                for (const Value& v : p.values(columns[i]))
+                    cell += (cell.empty() ? "" : ",") + v.text();
                 row[names[i]] = cell;
             }
             row["path"] = p.path_text();
@@ -61,7 +62,8 @@ struct Recorder {
     }
 
     /// Processes one packet `gapMs` after the previous one; returns its row.
-    std::map<std::string, std::string>& feed(const Bytes& pkt, uint32_t linktype = 1, uint64_t gapMs = 1) {
+    std::map<std::string, std::string>& feed(const Bytes& pkt, uint32_t linktype = 1,
+                                             uint64_t gapMs = 1) {
         t += gapMs * 1000000ull;
         RawPacket raw;
         raw.data = pkt.data();

@@ -53,9 +53,12 @@ std::vector<std::string> csvFields(const std::string& line) {
     for (size_t i = 0; i < line.size(); ++i) {
         char c = line[i];
         if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
-            else if (c == '"') quoted = false;
-            else out.back() += c;
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+                out.back() += '"', ++i;
+            else if (c == '"')
+                quoted = false;
+            else
+                out.back() += c;
         } else if (c == '"') {
             quoted = true;
         } else if (c == ',') {
@@ -70,8 +73,10 @@ std::vector<std::string> csvFields(const std::string& line) {
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out(1);
     for (char c : s) {
-        if (c == sep) out.emplace_back();
-        else out.back() += c;
+        if (c == sep)
+            out.emplace_back();
+        else
+            out.back() += c;
     }
     return out;
 }
@@ -91,14 +96,18 @@ std::string canonical(std::string v, Kind k) {
     case Kind::Ip: {
         unsigned char buf[16];
         char text[INET6_ADDRSTRLEN];
-        if (inet_pton(AF_INET, v.c_str(), buf) == 1 && inet_ntop(AF_INET, buf, text, sizeof text)) return text;
-        if (inet_pton(AF_INET6, v.c_str(), buf) == 1 && inet_ntop(AF_INET6, buf, text, sizeof text)) return text;
+        if (inet_pton(AF_INET, v.c_str(), buf) == 1 && inet_ntop(AF_INET, buf, text, sizeof text))
+            return text;
+        if (inet_pton(AF_INET6, v.c_str(), buf) == 1 && inet_ntop(AF_INET6, buf, text, sizeof text))
+            return text;
         return v;
     }
     case Kind::Mac:
-        std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return c == '-' ? ':' : char(std::tolower(c)); });
+        std::transform(v.begin(), v.end(), v.begin(),
+                       [](unsigned char c) { return c == '-' ? ':' : char(std::tolower(c)); });
         return v;
-    case Kind::Str: return v;
+    case Kind::Str:
+        return v;
     }
     return v;
 }
@@ -119,21 +128,32 @@ struct Pair {
     Kind kind;
 };
 const Pair kPairs[] = {
-    {"ethernet.src", "eth.src", Kind::Mac},        {"ethernet.dst", "eth.dst", Kind::Mac},
-    {"ipv4.src", "ip.src", Kind::Ip},              {"ipv4.dst", "ip.dst", Kind::Ip},
-    {"ipv4.ttl", "ip.ttl", Kind::Int},             {"ipv4.proto", "ip.proto", Kind::Int},
-    {"ipv4.identification", "ip.id", Kind::Int},   {"ipv6.src", "ipv6.src", Kind::Ip},
-    {"ipv6.dst", "ipv6.dst", Kind::Ip},            {"ipv6.hop_limit", "ipv6.hlim", Kind::Int},
-    {"tcp.src_port", "tcp.srcport", Kind::Int},    {"tcp.dst_port", "tcp.dstport", Kind::Int},
-    {"tcp.seq", "tcp.seq_raw", Kind::Int},         {"tcp.window", "tcp.window_size_value", Kind::Int},
-    {"udp.src_port", "udp.srcport", Kind::Int},    {"udp.dst_port", "udp.dstport", Kind::Int},
-    {"udp.length", "udp.length", Kind::Int},       {"vlan.id", "vlan.id", Kind::Int},
-    {"dns.id", "dns.id", Kind::Int},               {"dns.qname", "dns.qry.name", Kind::Str},
+    {"ethernet.src", "eth.src", Kind::Mac},
+    {"ethernet.dst", "eth.dst", Kind::Mac},
+    {"ipv4.src", "ip.src", Kind::Ip},
+    {"ipv4.dst", "ip.dst", Kind::Ip},
+    {"ipv4.ttl", "ip.ttl", Kind::Int},
+    {"ipv4.proto", "ip.proto", Kind::Int},
+    {"ipv4.identification", "ip.id", Kind::Int},
+    {"ipv6.src", "ipv6.src", Kind::Ip},
+    {"ipv6.dst", "ipv6.dst", Kind::Ip},
+    {"ipv6.hop_limit", "ipv6.hlim", Kind::Int},
+    {"tcp.src_port", "tcp.srcport", Kind::Int},
+    {"tcp.dst_port", "tcp.dstport", Kind::Int},
+    {"tcp.seq", "tcp.seq_raw", Kind::Int},
+    {"tcp.window", "tcp.window_size_value", Kind::Int},
+    {"udp.src_port", "udp.srcport", Kind::Int},
+    {"udp.dst_port", "udp.dstport", Kind::Int},
+    {"udp.length", "udp.length", Kind::Int},
+    {"vlan.id", "vlan.id", Kind::Int},
+    {"dns.id", "dns.id", Kind::Int},
+    {"dns.qname", "dns.qry.name", Kind::Str},
 };
 
 } // namespace
 
-TEST_CASE("mmtrun reads every real capture and prints one row per packet tshark counts", "[conformance]") {
+TEST_CASE("mmtrun reads every real capture and prints one row per packet tshark counts",
+          "[conformance]") {
     auto files = captures();
     if (files.empty()) {
         WARN("skipped: no captures in " MMT_PCAP_DIR " (the shared corpus is not part of a clone)");
@@ -145,9 +165,11 @@ TEST_CASE("mmtrun reads every real capture and prints one row per packet tshark 
     }
     for (const auto& f : files) {
         INFO(f);
-        auto ours = runProcess({kMmtrun, "-r", f, "-T", "csv", "-e", "frame.number", "--no-progress"});
+        auto ours =
+            runProcess({kMmtrun, "-r", f, "-T", "csv", "-e", "frame.number", "--no-progress"});
         CHECK(ours.status < 2); // 0, or 1 for a damaged capture: never a crash
-        auto theirs = runProcess({"/usr/bin/tshark", "-r", f, "-T", "fields", "-e", "frame.number"});
+        auto theirs =
+            runProcess({"/usr/bin/tshark", "-r", f, "-T", "fields", "-e", "frame.number"});
         size_t tsharkRows = splitLines(theirs.out).size();
         size_t ourRows = splitLines(ours.out).size() - 1; // header row
         CHECK(ourRows == tsharkRows);
@@ -163,8 +185,17 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
     std::map<std::string, std::pair<size_t, size_t>> score; // agree, compared
     for (const auto& f : files) {
         std::vector<std::string> ours = {kMmtrun, "-r", f, "-T", "csv", "--no-progress"};
-        std::vector<std::string> theirs = {"/usr/bin/tshark", "-r", f, "-T", "fields", "-E", "separator=\t",
-                                           "-E", "occurrence=a", "-E", "aggregator=,"};
+        std::vector<std::string> theirs = {"/usr/bin/tshark",
+                                           "-r",
+                                           f,
+                                           "-T",
+                                           "fields",
+                                           "-E",
+                                           "separator=\t",
+                                           "-E",
+                                           "occurrence=a",
+                                           "-E",
+                                           "aggregator=,"};
         for (const Pair& p : kPairs) {
             ours.insert(ours.end(), {"-e", p.ours});
             theirs.insert(theirs.end(), {"-e", p.tshark});
@@ -182,11 +213,13 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
                 if (a.empty() && b.empty()) continue;
                 auto& s = score[kPairs[j].ours];
                 s.second++;
-                if (a == b) s.first++;
+                if (a == b)
+                    s.first++;
                 else if (s.second - s.first <= 3)
-                    WARN(fs::path(f).filename().string() << " frame " << i + 1 << " " << kPairs[j].ours << ": tshark {"
-                                                         << tf[std::min(j, tf.size() - 1)] << "} mmtrun {"
-                                                         << (j < of.size() ? of[j] : "") << "}");
+                    WARN(fs::path(f).filename().string()
+                         << " frame " << i + 1 << " " << kPairs[j].ours << ": tshark {"
+                         << tf[std::min(j, tf.size() - 1)] << "} mmtrun {"
+                         << (j < of.size() ? of[j] : "") << "}");
             }
         }
     }

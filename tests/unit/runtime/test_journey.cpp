@@ -10,22 +10,35 @@ namespace {
 const char* kClient = "10.0.0.1";
 const char* kServer = "10.0.0.2";
 
-Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags, const std::string& data = "",
-             const char* src = kClient, const char* dst = kServer) {
-    return PacketBuilder().eth().ipv4(src, dst).tcp(sport, dport).seq(seq).flags(flags).payload(data).build();
+Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
+             const std::string& data = "", const char* src = kClient, const char* dst = kServer) {
+    return PacketBuilder()
+        .eth()
+        .ipv4(src, dst)
+        .tcp(sport, dport)
+        .seq(seq)
+        .flags(flags)
+        .payload(data)
+        .build();
 }
 
-Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data = "x", const char* src = kClient,
-             const char* dst = kServer) {
+Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data = "x",
+             const char* src = kClient, const char* dst = kServer) {
     return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(data).build();
 }
 
 } // namespace
 
 TEST_CASE("the path and attributes of each layer", "[journey]") {
-    Recorder r({"ethernet.src", "ipv4.src", "ipv4.ttl", "tcp.dst_port", "frame.path", "frame.number"});
-    auto row = r.feed(PacketBuilder().eth("02:00:00:00:00:aa", "02:00:00:00:00:bb").ipv4("1.2.3.4", "5.6.7.8").ttl(7)
-                           .tcp(1234, 80).flags(SYN).build());
+    Recorder r(
+        {"ethernet.src", "ipv4.src", "ipv4.ttl", "tcp.dst_port", "frame.path", "frame.number"});
+    auto row = r.feed(PacketBuilder()
+                          .eth("02:00:00:00:00:aa", "02:00:00:00:00:bb")
+                          .ipv4("1.2.3.4", "5.6.7.8")
+                          .ttl(7)
+                          .tcp(1234, 80)
+                          .flags(SYN)
+                          .build());
     CHECK(row["path"] == "ethernet.ipv4.tcp");
     CHECK(row["frame.path"] == "ethernet.ipv4.tcp");
     CHECK(row["ethernet.src"] == "02:00:00:00:00:aa");
@@ -39,7 +52,14 @@ TEST_CASE("every occurrence of an attribute, in path order", "[journey]") {
     Recorder r({"ipv4.src", "vlan.id"});
     // IPv4 in IPv4 inside two VLAN tags.
     Bytes inner = PacketBuilder().ipv4("192.168.0.1", "192.168.0.2").udp(1, 2).payload("x").build();
-    auto row = r.feed(PacketBuilder().eth().vlan(100).vlan(200).ipv4("10.1.1.1", "10.2.2.2").ip_proto(4).payload(inner).build());
+    auto row = r.feed(PacketBuilder()
+                          .eth()
+                          .vlan(100)
+                          .vlan(200)
+                          .ipv4("10.1.1.1", "10.2.2.2")
+                          .ip_proto(4)
+                          .payload(inner)
+                          .build());
     CHECK(row["path"] == "ethernet.vlan.vlan.ipv4.ipv4.udp");
     CHECK(row["ipv4.src"] == "10.1.1.1,192.168.0.1");
     CHECK(row["vlan.id"] == "100,200");
@@ -97,7 +117,9 @@ TEST_CASE("user classifiers compete with compiled rules by weight", "[journey]")
     });
     // Above every compiled rule: claims DNS for anything on port 9999.
     h.add_classifier("udp", 1000, [](const PacketView& p, const Layer&) {
-        return p.caplen() > 0 && p.path().size() && p.data()[36] == 0x27 && p.data()[37] == 0x0f ? "dns" : "";
+        return p.caplen() > 0 && p.path().size() && p.data()[36] == 0x27 && p.data()[37] == 0x0f
+                   ? "dns"
+                   : "";
     });
     // Below the port rule for 53: never consulted for DNS on port 53.
     bool lowAsked = false;
@@ -131,7 +153,8 @@ TEST_CASE("both directions share a session; sessions end with a reason", "[journ
     CHECK(r.ended[0].application == "dns");
 }
 
-TEST_CASE("a session times out by packet time, and is reported before the next starts", "[journey][session]") {
+TEST_CASE("a session times out by packet time, and is reported before the next starts",
+          "[journey][session]") {
     Recorder r({"frame.session"});
     auto first = r.feed(udpPkt(4000, 53))["frame.session"];
     // UDP sessions last 120 s without packets.
@@ -145,7 +168,8 @@ TEST_CASE("a session times out by packet time, and is reported before the next s
     CHECK(r.ended.size() == 2);
 }
 
-TEST_CASE("the session cap evicts the least recently used session, reported first", "[journey][session]") {
+TEST_CASE("the session cap evicts the least recently used session, reported first",
+          "[journey][session]") {
     HandlerOptions o;
     o.max_sessions = 2;
     Recorder r({"frame.session"}, o);
@@ -160,12 +184,35 @@ TEST_CASE("the session cap evicts the least recently used session, reported firs
 
 TEST_CASE("VLAN ids and tunnels keep flows apart", "[journey][session]") {
     Recorder r({"frame.session"});
-    auto a = r.feed(PacketBuilder().eth().vlan(10).ipv4(kClient, kServer).udp(1, 53).payload("x").build())["frame.session"];
-    auto b = r.feed(PacketBuilder().eth().vlan(20).ipv4(kClient, kServer).udp(1, 53).payload("x").build())["frame.session"];
+    auto a = r.feed(PacketBuilder()
+                        .eth()
+                        .vlan(10)
+                        .ipv4(kClient, kServer)
+                        .udp(1, 53)
+                        .payload("x")
+                        .build())["frame.session"];
+    auto b = r.feed(PacketBuilder()
+                        .eth()
+                        .vlan(20)
+                        .ipv4(kClient, kServer)
+                        .udp(1, 53)
+                        .payload("x")
+                        .build())["frame.session"];
     CHECK(a != b);
-    Bytes inner = PacketBuilder().ipv4("192.168.0.1", "192.168.0.2").udp(7, 53).payload("x").build();
-    auto c = r.feed(PacketBuilder().eth().ipv4("1.1.1.1", "2.2.2.2").ip_proto(4).payload(inner).build())["frame.session"];
-    auto d = r.feed(PacketBuilder().eth().ipv4("3.3.3.3", "4.4.4.4").ip_proto(4).payload(inner).build())["frame.session"];
+    Bytes inner =
+        PacketBuilder().ipv4("192.168.0.1", "192.168.0.2").udp(7, 53).payload("x").build();
+    auto c = r.feed(PacketBuilder()
+                        .eth()
+                        .ipv4("1.1.1.1", "2.2.2.2")
+                        .ip_proto(4)
+                        .payload(inner)
+                        .build())["frame.session"];
+    auto d = r.feed(PacketBuilder()
+                        .eth()
+                        .ipv4("3.3.3.3", "4.4.4.4")
+                        .ip_proto(4)
+                        .payload(inner)
+                        .build())["frame.session"];
     CHECK(c != d);
 }
 
@@ -200,8 +247,10 @@ TEST_CASE("TCP: several PDUs in one segment, one PDU over several segments", "[j
     std::string three = "GET /c HTTP/1.1\r\nHost: c.example\r\n\r\n";
     for (size_t i = 0; i < three.size(); i += 7) {
         auto row = r.feed(tcpSeg(6000, 80, seq + uint32_t(i), ACK, three.substr(i, 7)));
-        if (i + 7 >= three.size()) CHECK(row["http.host"] == "c.example");
-        else CHECK(row["http.host"].empty());
+        if (i + 7 >= three.size())
+            CHECK(row["http.host"] == "c.example");
+        else
+            CHECK(row["http.host"].empty());
     }
 }
 
@@ -212,7 +261,14 @@ TEST_CASE("IPv4 fragments in any order", "[journey][fragments]") {
     Bytes udp(whole.begin() + 20, whole.end());
     auto frag = [&](uint16_t off, size_t n, bool more) {
         Bytes part(udp.begin() + off, udp.begin() + long(std::min(udp.size(), size_t(off) + n)));
-        return PacketBuilder().eth().ipv4(kClient, kServer).ip_id(77).ip_proto(17).frag(off, more).payload(part).build();
+        return PacketBuilder()
+            .eth()
+            .ipv4(kClient, kServer)
+            .ip_id(77)
+            .ip_proto(17)
+            .frag(off, more)
+            .payload(part)
+            .build();
     };
     std::vector<Bytes> frags = {frag(0, 24, true), frag(24, 24, true), frag(48, 100, false)};
     std::vector<std::vector<int>> orders = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}};
@@ -232,13 +288,24 @@ TEST_CASE("IPv4 fragments in any order", "[journey][fragments]") {
 
 TEST_CASE("IPv6 fragments", "[journey][fragments]") {
     std::string payload(40, 'y');
-    Bytes whole = PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").udp(4444, 53).payload(payload).build();
+    Bytes whole =
+        PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").udp(4444, 53).payload(payload).build();
     Bytes udp(whole.begin() + 40, whole.end());
     Bytes p0(udp.begin(), udp.begin() + 24), p1(udp.begin() + 24, udp.end());
     Recorder r({"udp.dst_port"});
-    auto first = r.feed(PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_frag(24, false, 9, 17).payload(p1).build());
+    auto first = r.feed(PacketBuilder()
+                            .eth()
+                            .ipv6("2001:db8::1", "2001:db8::2")
+                            .ipv6_frag(24, false, 9, 17)
+                            .payload(p1)
+                            .build());
     CHECK(first["udp.dst_port"].empty());
-    auto second = r.feed(PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_frag(0, true, 9, 17).payload(p0).build());
+    auto second = r.feed(PacketBuilder()
+                             .eth()
+                             .ipv6("2001:db8::1", "2001:db8::2")
+                             .ipv6_frag(0, true, 9, 17)
+                             .payload(p0)
+                             .build());
     CHECK(second["udp.dst_port"] == "53");
     CHECK(second["path"] == "ethernet.ipv6.ipv6_frag.udp.dns");
 }
@@ -247,30 +314,44 @@ TEST_CASE("every link type", "[journey][link]") {
     Recorder r({"ipv4.src", "ipv6.src"});
     Bytes ip4 = PacketBuilder().ipv4(kClient, kServer).udp(1, 2).payload("x").build();
     Bytes ip6 = PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").udp(1, 2).payload("x").build();
-    CHECK(r.feed(PacketBuilder().sll().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 113)["path"] == "sll.ipv4.udp");
-    CHECK(r.feed(PacketBuilder().sll2().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 276)["path"] == "sll2.ipv4.udp");
-    CHECK(r.feed(PacketBuilder().null_link(false).ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 0)["path"] == "null.ipv4.udp");
-    CHECK(r.feed(PacketBuilder().null_link(true).ipv6("2001:db8::1", "2001:db8::2").udp(1, 2).payload("x").build(), 108)["path"] ==
-          "null.ipv6.udp");
+    CHECK(r.feed(PacketBuilder().sll().ipv4(kClient, kServer).udp(1, 2).payload("x").build(),
+                 113)["path"] == "sll.ipv4.udp");
+    CHECK(r.feed(PacketBuilder().sll2().ipv4(kClient, kServer).udp(1, 2).payload("x").build(),
+                 276)["path"] == "sll2.ipv4.udp");
+    CHECK(
+        r.feed(
+            PacketBuilder().null_link(false).ipv4(kClient, kServer).udp(1, 2).payload("x").build(),
+            0)["path"] == "null.ipv4.udp");
+    CHECK(r.feed(PacketBuilder()
+                     .null_link(true)
+                     .ipv6("2001:db8::1", "2001:db8::2")
+                     .udp(1, 2)
+                     .payload("x")
+                     .build(),
+                 108)["path"] == "null.ipv6.udp");
     CHECK(r.feed(ip4, 228)["path"] == "ipv4.udp");
     CHECK(r.feed(ip6, 229)["path"] == "ipv6.udp");
     CHECK(r.feed(ip4, 101)["ipv4.src"] == kClient);
     CHECK(r.feed(ip6, 101)["ipv6.src"] == "2001:db8::1");
-    CHECK(r.feed(PacketBuilder().eth().ipv4(kClient, kServer).udp(1, 2).payload("x").build(), 1)["path"] == "ethernet.ipv4.udp");
+    CHECK(r.feed(PacketBuilder().eth().ipv4(kClient, kServer).udp(1, 2).payload("x").build(),
+                 1)["path"] == "ethernet.ipv4.udp");
 }
 
-TEST_CASE("per-session state declared in a spec lives as long as the session", "[journey][session]") {
+TEST_CASE("per-session state declared in a spec lives as long as the session",
+          "[journey][session]") {
     Recorder r({"http.request_number"});
     r.feed(tcpSeg(7000, 80, 1, SYN));
     std::string a = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", b = "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n";
     CHECK(r.feed(tcpSeg(7000, 80, 2, ACK, a))["http.request_number"] == "1");
-    CHECK(r.feed(tcpSeg(7000, 80, 2 + uint32_t(a.size()), ACK, b + b))["http.request_number"] == "2,3");
+    CHECK(r.feed(tcpSeg(7000, 80, 2 + uint32_t(a.size()), ACK, b + b))["http.request_number"] ==
+          "2,3");
     // Another session counts from one.
     r.feed(tcpSeg(7001, 80, 1, SYN));
     CHECK(r.feed(tcpSeg(7001, 80, 2, ACK, a))["http.request_number"] == "1");
 }
 
-TEST_CASE("stages run in order: events while analysing, then analysers, then the packet callback", "[journey]") {
+TEST_CASE("stages run in order: events while analysing, then analysers, then the packet callback",
+          "[journey]") {
     Handler h(builtinLibrary());
     std::vector<std::string> order;
     h.on_attribute("http.host", [&](const PacketView&, const Value& v) {
@@ -282,7 +363,8 @@ TEST_CASE("stages run in order: events while analysing, then analysers, then the
         return Action::Continue;
     });
     h.add_analyser("http", 1, [&](const PacketView& p, const Layer& l) {
-        order.push_back("analyser http at depth " + std::to_string(l.depth) + " of " + p.path_text());
+        order.push_back("analyser http at depth " + std::to_string(l.depth) + " of " +
+                        p.path_text());
         return Action::Continue;
     });
     h.on_packet([&](const PacketView&) {
@@ -302,12 +384,20 @@ TEST_CASE("stages run in order: events while analysing, then analysers, then the
 }
 
 TEST_CASE("overlapping fragments are reported; the first arrival wins", "[journey][fragments]") {
-    Bytes whole = PacketBuilder().ipv4(kClient, kServer).udp(3333, 53).payload(std::string(40, 'a')).build();
+    Bytes whole =
+        PacketBuilder().ipv4(kClient, kServer).udp(3333, 53).payload(std::string(40, 'a')).build();
     Bytes udp(whole.begin() + 20, whole.end());
     auto frag = [&](uint16_t off, size_t n, bool more, uint8_t fill) {
         Bytes part(udp.begin() + off, udp.begin() + long(std::min(udp.size(), size_t(off) + n)));
         if (fill && off >= 8) std::fill(part.begin(), part.end(), fill);
-        return PacketBuilder().eth().ipv4(kClient, kServer).ip_id(99).ip_proto(17).frag(off, more).payload(part).build();
+        return PacketBuilder()
+            .eth()
+            .ipv4(kClient, kServer)
+            .ip_id(99)
+            .ip_proto(17)
+            .frag(off, more)
+            .payload(part)
+            .build();
     };
     Recorder r({"udp.dst_port", "frame.malformed"});
     r.feed(frag(0, 24, true, 0));
@@ -318,7 +408,8 @@ TEST_CASE("overlapping fragments are reported; the first arrival wins", "[journe
     CHECK(r.h.stats().fragment_overlaps == 1);
 }
 
-TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped over", "[journey][tcp]") {
+TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped over",
+          "[journey][tcp]") {
     Recorder r({"http.status_code", "http.content_length"});
     r.feed(tcpSeg(80, 7200, 1, SYN, "", kServer, kClient));
     uint32_t seq = 2;
@@ -331,10 +422,13 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
     CHECK(send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")["http.status_code"].empty());
     CHECK(send("67890")["http.status_code"] == "200");
     // A chunked body: the same, once the last chunk has come.
-    CHECK(send("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n")["http.status_code"].empty());
+    CHECK(send("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n")
+              ["http.status_code"]
+                  .empty());
     CHECK(send("0\r\n\r\n")["http.status_code"] == "201");
     // A long body: the head is parsed at once, the body is skipped without being kept.
-    CHECK(send("HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n")["http.content_length"] == "300000");
+    CHECK(send("HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n")["http.content_length"] ==
+          "300000");
     std::string chunk(1400, 'x');
     for (size_t left = 300000; left > 0;) {
         size_t n = std::min(left, chunk.size());

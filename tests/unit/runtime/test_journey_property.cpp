@@ -22,18 +22,57 @@ std::vector<std::pair<Bytes, uint32_t>> seeds() {
     std::vector<std::pair<Bytes, uint32_t>> out;
     auto add = [&](Bytes b, uint32_t lt = 1) { out.push_back({std::move(b), lt}); };
     Bytes addr = {10, 1, 2, 3};
-    add(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(5353, 53).payload(dns_message(7, "a.example", &addr)).build());
-    add(PacketBuilder().eth().vlan(5).ipv4("10.0.0.1", "10.0.0.2").tcp(40000, 443).flags(PSH | ACK)
-            .payload(tls_client_hello("x.example")).build());
-    add(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").tcp(40001, 80).flags(PSH | ACK)
-            .payload("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").build());
-    add(PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_ext(0).ipv6_frag(0, true, 3, 17).udp(1, 53)
-            .payload(dns_message(9, "b.example")).build());
-    add(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").icmp(3, 3).payload(
-            PacketBuilder().ipv4("10.0.0.2", "10.0.0.1").udp(53, 1000).payload("q").build()).build());
-    add(PacketBuilder().sll().ipv4("10.0.0.1", "10.0.0.2").udp(5060, 5060)
-            .payload("INVITE sip:a@b SIP/2.0\r\nCall-ID: 1@x\r\n\r\n").build(), 113);
-    add(PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").frag(8, true).ip_proto(17).payload(Bytes(40, 1)).build(), 228);
+    add(PacketBuilder()
+            .eth()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .udp(5353, 53)
+            .payload(dns_message(7, "a.example", &addr))
+            .build());
+    add(PacketBuilder()
+            .eth()
+            .vlan(5)
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .tcp(40000, 443)
+            .flags(PSH | ACK)
+            .payload(tls_client_hello("x.example"))
+            .build());
+    add(PacketBuilder()
+            .eth()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .tcp(40001, 80)
+            .flags(PSH | ACK)
+            .payload("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+                     "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+            .build());
+    add(PacketBuilder()
+            .eth()
+            .ipv6("2001:db8::1", "2001:db8::2")
+            .ipv6_ext(0)
+            .ipv6_frag(0, true, 3, 17)
+            .udp(1, 53)
+            .payload(dns_message(9, "b.example"))
+            .build());
+    add(PacketBuilder()
+            .eth()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .icmp(3, 3)
+            .payload(
+                PacketBuilder().ipv4("10.0.0.2", "10.0.0.1").udp(53, 1000).payload("q").build())
+            .build());
+    add(PacketBuilder()
+            .sll()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .udp(5060, 5060)
+            .payload("INVITE sip:a@b SIP/2.0\r\nCall-ID: 1@x\r\n\r\n")
+            .build(),
+        113);
+    add(PacketBuilder()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .frag(8, true)
+            .ip_proto(17)
+            .payload(Bytes(40, 1))
+            .build(),
+        228);
     std::error_code ec;
     if (std::filesystem::is_directory(MMT_PCAP_DIR, ec))
         for (const auto& e : std::filesystem::directory_iterator(MMT_PCAP_DIR)) {
@@ -48,7 +87,8 @@ std::vector<std::pair<Bytes, uint32_t>> seeds() {
 
 } // namespace
 
-TEST_CASE("the journey survives 100,000 hostile packets with every attribute requested", "[journey][property]") {
+TEST_CASE("the journey survives 100,000 hostile packets with every attribute requested",
+          "[journey][property]") {
     HandlerOptions opts;
     opts.max_sessions = 512; // small, so eviction runs all the time
     opts.max_buffered_bytes = 1 << 20;
@@ -89,10 +129,12 @@ TEST_CASE("the journey survives 100,000 hostile packets with every attribute req
             int flips = int(rng() % 6);
             for (int k = 0; k < flips && !b.empty(); ++k) b[rng() % b.size()] = uint8_t(rng());
             if (!b.empty() && rng() % 3 == 0) b.resize(rng() % b.size()); // cut anywhere
-            if (b.size() > 20 && rng() % 4 == 0) b[14 + rng() % 6] = rng() % 2 ? 0xff : 0x00; // extreme lengths
+            if (b.size() > 20 && rng() % 4 == 0)
+                b[14 + rng() % 6] = rng() % 2 ? 0xff : 0x00; // extreme lengths
         }
         }
-        t += rng() % 16 == 0 ? (rng() % 4) * 86400ull * 1000000000ull * 365 : rng() % 3000000; // jumps of years
+        t += rng() % 16 == 0 ? (rng() % 4) * 86400ull * 1000000000ull * 365
+                             : rng() % 3000000; // jumps of years
         // Exactly the packet's bytes in their own allocation: ASan sees any read past them.
         std::unique_ptr<uint8_t[]> exact(new uint8_t[b.size() ? b.size() : 1]);
         std::copy(b.begin(), b.end(), exact.get());

@@ -31,7 +31,8 @@ sockaddr_in loopback(uint16_t port) {
 void sendUdp(uint16_t port, const std::vector<std::string>& datagrams) {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in a = loopback(port);
-    for (const auto& d : datagrams) sendto(s, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    for (const auto& d : datagrams)
+        sendto(s, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
     close(s);
 }
 
@@ -66,10 +67,26 @@ TEST_CASE("mmtrun -i lo with a capture filter sees UDP and TCP sent to 127.0.0.1
     char outTmpl[] = "/tmp/mmt-live-out-XXXXXX";
     char errTmpl[] = "/tmp/mmt-live-err-XXXXXX";
     int outFd = mkstemp(outTmpl), errFd = mkstemp(errTmpl);
-    std::vector<std::string> args = {kMmtrun, "-i", "lo", "-f",
-                                     "udp port " + std::to_string(udpPort) + " or tcp port " + std::to_string(tcpPort),
-                                     "-T", "csv", "-e", "frame.path", "-e", "ipv4.src", "-e", "udp.dst_port",
-                                     "-e", "tcp.dst_port", "-e", "http.host", "--flows", "--no-progress"};
+    std::vector<std::string> args = {kMmtrun,
+                                     "-i",
+                                     "lo",
+                                     "-f",
+                                     "udp port " + std::to_string(udpPort) + " or tcp port " +
+                                         std::to_string(tcpPort),
+                                     "-T",
+                                     "csv",
+                                     "-e",
+                                     "frame.path",
+                                     "-e",
+                                     "ipv4.src",
+                                     "-e",
+                                     "udp.dst_port",
+                                     "-e",
+                                     "tcp.dst_port",
+                                     "-e",
+                                     "http.host",
+                                     "--flows",
+                                     "--no-progress"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -82,7 +99,8 @@ TEST_CASE("mmtrun -i lo with a capture filter sees UDP and TCP sent to 127.0.0.1
     posix_spawn_file_actions_destroy(&fa);
 
     // Give mmtrun time to load the library and open the interface.
-    for (int i = 0; i < 100 && slurp(outTmpl).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && slurp(outTmpl).empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     sendUdp(udpPort, {"first", "second"});
     sendUdp(47999, {"filtered out"}); // the capture filter drops it

@@ -38,9 +38,10 @@ ProcessResult mmtrun(std::vector<std::string> args) {
 } // namespace
 
 TEST_CASE("mmtrun prints attributes per packet, as text, CSV and JSON", "[mmtrun][golden]") {
-    std::vector<std::string> cols = {"-e", "frame.number", "-e", "frame.path", "-e", "ethernet.src", "-e", "ipv4.src",
-                                     "-e", "ipv6.dst", "-e", "tcp.dst_port", "-e", "dns.qname", "-e", "http.host",
-                                     "-e", "http.user_agent", "-e", "tls.sni", "-e", "vlan.id"};
+    std::vector<std::string> cols = {
+        "-e", "frame.number",    "-e", "frame.path",   "-e", "ethernet.src", "-e", "ipv4.src",
+        "-e", "ipv6.dst",        "-e", "tcp.dst_port", "-e", "dns.qname",    "-e", "http.host",
+        "-e", "http.user_agent", "-e", "tls.sni",      "-e", "vlan.id"};
     auto run = [&](const std::string& format) {
         std::vector<std::string> args = {"-r", kDemo, "-T", format};
         args.insert(args.end(), cols.begin(), cols.end());
@@ -70,11 +71,18 @@ TEST_CASE("mmtrun prints flow records and a protocol hierarchy", "[mmtrun][golde
     golden("demo-stats.txt", stats.out);
 }
 
-TEST_CASE("a capture cut in the middle of a packet: every complete packet, then the damage", "[mmtrun]") {
+TEST_CASE("a capture cut in the middle of a packet: every complete packet, then the damage",
+          "[mmtrun]") {
     TempFile f(".pcap");
     PcapWriter w;
     for (int i = 0; i < 5; ++i)
-        w.packet(1, uint32_t(i) * 1000, PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(1000, 53).payload("abcdef").build());
+        w.packet(1, uint32_t(i) * 1000,
+                 PacketBuilder()
+                     .eth()
+                     .ipv4("10.0.0.1", "10.0.0.2")
+                     .udp(1000, 53)
+                     .payload("abcdef")
+                     .build());
     w.truncate_last(30);
     REQUIRE(w.write(f.path()));
     auto r = mmtrun({"-r", f.path(), "-T", "csv", "-e", "frame.number", "-e", "udp.dst_port"});
@@ -129,9 +137,16 @@ protocol demo_echo {
 )"));
     TempFile cap(".pcap");
     PcapWriter w;
-    w.packet(1, 0, PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(4000, 7).payload(Bytes{0, 0, 1, 0}).build());
+    w.packet(1, 0,
+             PacketBuilder()
+                 .eth()
+                 .ipv4("10.0.0.1", "10.0.0.2")
+                 .udp(4000, 7)
+                 .payload(Bytes{0, 0, 1, 0})
+                 .build());
     REQUIRE(w.write(cap.path()));
-    auto r = mmtrun({"-r", cap.path(), "-p", spec.path(), "-e", "frame.path", "-e", "demo_echo.word"});
+    auto r =
+        mmtrun({"-r", cap.path(), "-p", spec.path(), "-e", "frame.path", "-e", "demo_echo.word"});
     CHECK(r.status == 0);
     CHECK(r.out == "ethernet.ipv4.udp.demo_echo\t256\n");
 }

@@ -19,8 +19,8 @@ const std::string kMmtrun = std::string(MMT_BIN_DIR) + "/mmtrun";
 
 /// nDPI's master protocol names for the applications the built-in specs classify.
 const std::map<std::string, std::string> kNames = {
-    {"DNS", "dns"}, {"MDNS", "dns"}, {"LLMNR", "dns"}, {"HTTP", "http"}, {"TLS", "tls"},
-    {"SSH", "ssh"}, {"QUIC", "quic"}, {"SIP", "sip"},
+    {"DNS", "dns"}, {"MDNS", "dns"}, {"LLMNR", "dns"}, {"HTTP", "http"},
+    {"TLS", "tls"}, {"SSH", "ssh"},  {"QUIC", "quic"}, {"SIP", "sip"},
 };
 
 std::string lower(std::string s) {
@@ -44,7 +44,8 @@ struct Flow {
 };
 
 bool parseFlowLine(const std::string& l, Flow& f) {
-    if (l.size() < 3 || l[0] != '\t' || !std::isdigit(static_cast<unsigned char>(l[1]))) return false;
+    if (l.size() < 3 || l[0] != '\t' || !std::isdigit(static_cast<unsigned char>(l[1])))
+        return false;
     size_t tab = l.find('\t', 1);
     if (tab == std::string::npos) return false;
     std::istringstream words(l.substr(tab + 1));
@@ -55,7 +56,8 @@ bool parseFlowLine(const std::string& l, Flow& f) {
     size_t slash = l.find('/', proto);
     if (slash == std::string::npos) return false;
     size_t end = slash + 1;
-    while (end < l.size() && (std::isalnum(static_cast<unsigned char>(l[end])) || l[end] == '_')) ++end;
+    while (end < l.size() && (std::isalnum(static_cast<unsigned char>(l[end])) || l[end] == '_'))
+        ++end;
     f.master = l.substr(slash + 1, end - slash - 1);
     return true;
 }
@@ -64,9 +66,12 @@ std::vector<std::string> csv(const std::string& line) {
     std::vector<std::string> out(1);
     bool q = false;
     for (char c : line) {
-        if (c == '"') q = !q;
-        else if (c == ',' && !q) out.emplace_back();
-        else out.back() += c;
+        if (c == '"')
+            q = !q;
+        else if (c == ',' && !q)
+            out.emplace_back();
+        else
+            out.back() += c;
     }
     return out;
 }
@@ -76,13 +81,15 @@ std::vector<std::string> csv(const std::string& line) {
 TEST_CASE("flow applications agree with nDPI's expected results", "[conformance][ndpi]") {
     std::string dir = std::string(MMT_PCAP_DIR) + "/ndpi-results";
     if (!fs::is_directory(dir)) {
-        WARN("skipped: no nDPI results in " << dir << " (the shared corpus is not part of a clone)");
+        WARN("skipped: no nDPI results in " << dir
+                                            << " (the shared corpus is not part of a clone)");
         return;
     }
     size_t compared = 0, agreed = 0;
     for (const auto& e : fs::directory_iterator(dir)) {
         std::string name = e.path().filename().string();
-        std::string capture = std::string(MMT_PCAP_DIR) + "/" + name.substr(0, name.size() - 4); // drop ".out"
+        std::string capture =
+            std::string(MMT_PCAP_DIR) + "/" + name.substr(0, name.size() - 4); // drop ".out"
         if (!fs::exists(capture)) continue;
         std::map<std::string, std::string> theirs;
         std::istringstream in(slurp(e.path().string()));
@@ -93,7 +100,8 @@ TEST_CASE("flow applications agree with nDPI's expected results", "[conformance]
             if (it != kNames.end()) theirs[flowKey(f.transport, f.a, f.b)] = it->second;
         }
         if (theirs.empty()) continue;
-        auto r = runProcess({kMmtrun, "-r", capture, "--flows", "-q", "-T", "csv", "--no-progress"});
+        auto r =
+            runProcess({kMmtrun, "-r", capture, "--flows", "-q", "-T", "csv", "--no-progress"});
         std::map<std::string, std::string> ours;
         std::istringstream out(r.out);
         std::string l;
@@ -107,8 +115,10 @@ TEST_CASE("flow applications agree with nDPI's expected results", "[conformance]
             auto it = ours.find(key);
             if (it == ours.end()) continue; // a flow we do not track (e.g. nDPI's view of a tunnel)
             ++compared;
-            if (it->second == app) ++agreed;
-            else WARN(name << " " << key << ": nDPI " << app << ", mmtrun '" << it->second << "'");
+            if (it->second == app)
+                ++agreed;
+            else
+                WARN(name << " " << key << ": nDPI " << app << ", mmtrun '" << it->second << "'");
         }
     }
     INFO(agreed << " of " << compared << " flows agree");
