@@ -435,10 +435,11 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     timings.lowerMs = timings.optimizeMs = timings.codegenMs = 0;
     timings.cpuLowerMs = timings.cpuOptimizeMs = timings.cpuCodegenMs = 0;
     std::vector<std::vector<char>> objects;
+    std::string failed;
     for (unsigned i = 0; i < k; ++i) {
         const PartResult& r = results[i];
         if (irText) *irText += "; ---- part " + std::to_string(i) + "\n" + r.ir;
-        if (!r.error.empty() && error.empty()) error = r.error;
+        if (!r.error.empty() && failed.empty()) failed = r.error;
         timings.lowerMs = std::max(timings.lowerMs, r.timings.lowerMs);
         timings.optimizeMs = std::max(timings.optimizeMs, r.timings.optimizeMs);
         timings.codegenMs = std::max(timings.codegenMs, r.timings.codegenMs);
@@ -447,7 +448,10 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
         timings.cpuCodegenMs += r.timings.cpuCodegenMs;
         objects.push_back(r.object);
     }
-    if (!error.empty()) return false;
+    if (!failed.empty()) {
+        error = failed;
+        return false;
+    }
     object = pack(objects);
     return true;
 }

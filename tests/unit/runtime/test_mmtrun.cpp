@@ -150,3 +150,21 @@ protocol demo_echo {
     CHECK(r.status == 0);
     CHECK(r.out == "ethernet.ipv4.udp.demo_echo\t256\n");
 }
+
+TEST_CASE("mmtrun -l loads specs compiled by mmtc build, with the same results", "[mmtrun]") {
+    TempFile obj(".o");
+    auto build =
+        runProcess({std::string(MMT_BIN_DIR) + "/mmtc", "build", MMT_SPEC_DIR, "-o", obj.path()});
+    REQUIRE(build.status == 0);
+    std::vector<std::string> cols = {"-e", "frame.path", "-e", "dns.qname",
+                                     "-e", "http.host",  "-e", "tls.sni"};
+    std::vector<std::string> a = {"-r", kDemo, "--no-builtin", "-l", obj.path()};
+    a.insert(a.end(), cols.begin(), cols.end());
+    std::vector<std::string> b = {"-r", kDemo};
+    b.insert(b.end(), cols.begin(), cols.end());
+    auto fromObject = mmtrun(a);
+    auto compiled = mmtrun(b);
+    CHECK(fromObject.status == 0);
+    CHECK(fromObject.out == compiled.out);
+    CHECK(fromObject.out.find("example.org") != std::string::npos);
+}

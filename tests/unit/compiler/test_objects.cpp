@@ -1,0 +1,173 @@
+// Ahead of time and the cache: objects written by mmtc build load instead of compiling,
+// a second start with unchanged specs skips compilation, and what is foreign or damaged
+// is refused or rebuilt, never trusted.
+#include "mmt/abi.h"
+#include "mmtc/compiler.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kSpec = R"(
+protocol cache_demo {
+    id 950;
+    header { a : u16; b : u16; }
+    attribute a, b;
+    attribute sum : u32 = a + b;
+}
+)";
+
+/// A fresh empty folder, removed at the end.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/mmt-objects-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+std::unique_ptr<mmtc::Compiler> checked(const std::string& spec) {
+    auto c = std::make_unique<mmtc::Compiler>();
+    c->addSource("cache.mmtp", spec);
+    REQUIRE(c->check());
+    return c;
+}
+
+/// The library's `sum` of a = 1, b = 2 (3 when the code works).
+uint64_t sumOf(const mmtc::Library& lib) {
+    const mmt_library* t = lib.table();
+    for (uint32_t i = 0; i < t->n_protos; ++i) {
+        const mmt_proto& p = t->protos[i];
+        if (std::string(p.name) != "cache_demo") continue;
+        uint8_t bytes[] = {0, 1, 0, 2};
+        mmt_ctx ctx{};
+        ctx.data = bytes;
+        ctx.len = sizeof bytes;
+        for (uint32_t a = 0; a < p.n_attrs; ++a)
+            if (std::string(p.attrs[a].name) == "sum") {
+                mmt_value v{};
+                REQUIRE(p.attrs[a].get(&ctx, &v) == 1);
+                return v.u;
+            }
+    }
+    FAIL("no cache_demo.sum");
+    return 0;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+TEST_CASE("an object written ahead of time loads and runs like a compiled library", "[objects]") {
+    TempDir dir;
+    auto c = checked(kSpec);
+    std::string error;
+    std::string file = (dir.path / "lib.o").string();
+    REQUIRE(c->writeObject(file, error));
+    auto lib = mmtc::loadObject(file, error);
+    INFO(error);
+    REQUIRE(lib);
+    CHECK(lib->origin() == mmtc::Library::Origin::Object);
+    CHECK(lib->table()->abi_version == MMT_ABI_VERSION);
+    CHECK(std::string(lib->table()->protos[0].name) == "frame");
+    CHECK(sumOf(*lib) == 3);
+}
+
+TEST_CASE("objects that are not ours, or damaged, are refused with a message", "[objects]") {
+    TempDir dir;
+    std::string error;
+    auto missing = mmtc::loadObject((dir.path / "nope.o").string(), error);
+    CHECK_FALSE(missing);
+    CHECK(error.find("cannot read") != std::string::npos);
+
+    std::string junk = (dir.path / "junk.o").string();
+    std::ofstream(junk) << "not an object at all";
+    error.clear();
+    CHECK_FALSE(mmtc::loadObject(junk, error));
+    CHECK(error.find("not an mmt-journey protocol library") != std::string::npos);
+
+    // A real object cut short.
+    auto c = checked(kSpec);
+    std::string good = (dir.path / "good.o").string();
+    REQUIRE(c->writeObject(good, error));
+    std::string bytes = slurp(good);
+    std::string cut = (dir.path / "cut.o").string();
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    error.clear();
+    CHECK_FALSE(mmtc::loadObject(cut, error));
+    CHECK_FALSE(error.empty());
+}
+
+TEST_CASE(
+    "the cache: a second start skips compilation; a changed spec or a damaged entry recompiles",
+    "[objects]") {
+    TempDir dir;
+    std::string error;
+    auto first = checked(kSpec)->compileCached(dir.path.string(), error);
+    INFO(error);
+    REQUIRE(first);
+    CHECK(first->origin() == mmtc::Library::Origin::Compiled);
+    size_t entries =
+        size_t(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()));
+    CHECK(entries == 1);
+
+    // Unchanged specs: loaded from the cache, without even checking them.
+    mmtc::Compiler again;
+    again.addSource("cache.mmtp", kSpec);
+    auto second = again.compileCached(dir.path.string(), error);
+    REQUIRE(second);
+    CHECK(second->origin() == mmtc::Library::Origin::Cache);
+    CHECK(sumOf(*second) == 3);
+
+    // A changed spec: another key, compiled again.
+    std::string changed = std::string(kSpec).replace(std::string(kSpec).find("a + b"), 5, "a * b");
+    auto third = checked(changed)->compileCached(dir.path.string(), error);
+    REQUIRE(third);
+    CHECK(third->origin() == mmtc::Library::Origin::Compiled);
+    CHECK(sumOf(*third) == 2);
+
+    // A damaged entry is rebuilt, not trusted.
+    for (const auto& e : fs::directory_iterator(dir.path))
+        std::ofstream(e.path(), std::ios::trunc) << "garbage";
+    auto fourth = checked(kSpec)->compileCached(dir.path.string(), error);
+    REQUIRE(fourth);
+    CHECK(fourth->origin() == mmtc::Library::Origin::Compiled);
+    CHECK(sumOf(*fourth) == 3);
+}
+
+TEST_CASE("the cache key covers the specs, the compiler and the machine", "[objects]") {
+    auto a = checked(kSpec);
+    auto b = checked(kSpec);
+    CHECK(a->cacheKey() == b->cacheKey());
+    CHECK(a->cacheKey().size() == 16);
+    auto c = checked(std::string(kSpec) + "// a comment changes the text\n");
+    CHECK(c->cacheKey() != a->cacheKey());
+}
+
+TEST_CASE("mmtc emit-llvm shows the IR and --time-passes where the time went", "[objects]") {
+    auto c = checked(kSpec);
+    std::string ir, error;
+    REQUIRE(c->emitLLVM(true, ir, error));
+    CHECK(ir.find("cache_demo.get.sum") != std::string::npos);
+    CHECK(ir.find("mmt_library_v2_part0") != std::string::npos);
+    std::string t = c->timings();
+    for (const char* phase : {"parse", "check", "lower", "optimize", "codegen"})
+        CHECK(t.find(phase) != std::string::npos);
+}
