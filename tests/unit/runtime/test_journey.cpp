@@ -437,3 +437,33 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
     }
     CHECK(send("HTTP/1.1 304 Not Modified\r\n\r\n")["http.status_code"] == "304");
 }
+
+TEST_CASE("the API: unknown names, request-based attribute callbacks, session classified",
+          "[journey]") {
+    Handler h(builtinLibrary());
+    CHECK(h.request("nonexistent.attribute") == -1);
+    CHECK(h.request("ipv4.nonexistent") == -1);
+    CHECK_FALSE(h.on_attribute("nope.nope",
+                               [](const PacketView&, const Value&) { return Action::Continue; }));
+    CHECK_FALSE(h.add_analyser("nope", 1,
+                               [](const PacketView&, const Layer&) { return Action::Continue; }));
+    CHECK_FALSE(
+        h.add_classifier("nope", 1, [](const PacketView&, const Layer&) { return std::string(); }));
+    std::vector<std::string> ports, classified;
+    CHECK(h.on_attribute("udp.dst_port", [&](const PacketView&, const Value& v) {
+        ports.push_back(v.text());
+        return Action::Continue;
+    }));
+    h.on_session_classified([&](const SessionInfo& s) { classified.push_back(s.application); });
+    Bytes a = udpPkt(1234, 53), b = udpPkt(53, 1234, "r", kServer, kClient);
+    h.process(RawPacket{a.data(), uint32_t(a.size()), uint32_t(a.size()), 1, 1});
+    h.process(RawPacket{b.data(), uint32_t(b.size()), uint32_t(b.size()), 1, 2});
+    CHECK(ports == std::vector<std::string>{"53", "1234"});
+    CHECK(classified == std::vector<std::string>{"dns"}); // once, when the session learns it
+    auto lib = builtinLibrary().attribute_names();
+    CHECK(std::find(lib.begin(), lib.end(), "frame.path") != lib.end());
+    CHECK(std::find(lib.begin(), lib.end(), "tls.sni") != lib.end());
+    CHECK(builtinLibrary().find_protocol("http") > 0);
+    CHECK(builtinLibrary().find_attribute("http.host").event);
+    CHECK_FALSE(builtinLibrary().find_attribute("ipv4.src").event);
+}
