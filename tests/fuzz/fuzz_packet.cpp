@@ -2,7 +2,7 @@
 // The first byte picks the link type; the rest is the packet, in a heap block of exactly
 // its size. Generated code is instrumented by AddressSanitizer in this build (see jit.cpp).
 #include "mmtc/compiler.h"
-#include "stage_runner.h"
+#include "stage_checker.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -43,10 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0 || size > 65535) return 0;
     uint32_t linktype = kLinkTypes[data[0] % (sizeof kLinkTypes / sizeof kLinkTypes[0])];
     size_t n = size - 1;
-    std::unique_ptr<uint8_t[]> pkt(new uint8_t[n ? n : 1]);
-    if (n) std::memcpy(pkt.get(), data + 1, n);
-    mmtc::fuzz::StageRunner run(library());
-    run.journey(pkt.get(), uint32_t(n), linktype);
-    run.each(pkt.get(), uint32_t(n));
+    mmt::test::Exact pkt(data + 1, n);
+    mmt::test::StageChecker run(library(), [](const char* what, const mmt_proto& p) {
+        std::fprintf(stderr, "fuzz_packet: %s (%s)\n", what, p.name);
+        __builtin_trap();
+    });
+    run.journey(pkt.p, uint32_t(pkt.n), linktype);
+    run.each(pkt.p, uint32_t(pkt.n));
     return 0;
 }
