@@ -2097,14 +2097,19 @@ class Lowerer {
         B.CreateRetVoid();
     }
 
-    void defineStream(ast::Protocol& p, ProtoFns& f) {
-        FnState st = begin(f.stream, p, FailMode::Silent);
-        Value* out = f.stream->getArg(1);
-        const ast::Block& b = *p.stream;
+    /// Walks `p` as far as the fields the values of block `b` read.
+    void walkForBlock(FnState& st, ast::Protocol& p, const ast::Block& b) {
         std::set<const Field*> need;
         for (const auto& e : b.entries)
             for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
         walkProtocol(st, p, planFor(p, need));
+    }
+
+    void defineStream(ast::Protocol& p, ProtoFns& f) {
+        FnState st = begin(f.stream, p, FailMode::Silent);
+        Value* out = f.stream->getArg(1);
+        const ast::Block& b = *p.stream;
+        walkForBlock(st, p, b);
         Value* seq = evalInt(st, *b.find("seq")->value);
         Value* flags = B.getInt32(0);
         auto flag = [&](const char* n, uint32_t bit) {
@@ -2126,10 +2131,7 @@ class Lowerer {
         FnState st = begin(f.fragment, p, FailMode::Silent);
         Value* out = f.fragment->getArg(1);
         const ast::Block& b = *p.fragment;
-        std::set<const Field*> need;
-        for (const auto& e : b.entries)
-            for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
-        walkProtocol(st, p, planFor(p, need));
+        walkForBlock(st, p, b);
         Value* id = evalInt(st, *b.find("id")->value);
         Value* offset = evalInt(st, *b.find("offset")->value);
         Value* more = evalBool(st, *b.find("more")->value);
