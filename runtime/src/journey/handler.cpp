@@ -568,24 +568,30 @@ void Handler::on_session_end(SessionCallback cb) {
     };
 }
 
-bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
-    int p = impl_->lib.find_protocol(protocol);
+namespace {
+
+/// Adds `fn` to the list of `protocol`'s callbacks, heaviest first, in order of addition
+/// among equal weights.
+template <class Lists, class Fn>
+bool addWeighted(const ProtocolLibrary& lib, Lists& lists, std::string_view protocol, int weight,
+                 Fn fn) {
+    int p = lib.find_protocol(protocol);
     if (p < 0) return false;
-    auto& v = impl_->analysers[size_t(p)];
+    auto& v = lists[size_t(p)];
     v.push_back({weight, std::move(fn)});
     std::stable_sort(v.begin(), v.end(),
                      [](const auto& a, const auto& b) { return a.weight > b.weight; });
     return true;
 }
 
+} // namespace
+
+bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
+    return addWeighted(impl_->lib, impl_->analysers, protocol, weight, std::move(fn));
+}
+
 bool Handler::add_classifier(std::string_view protocol, int weight, Classifier fn) {
-    int p = impl_->lib.find_protocol(protocol);
-    if (p < 0) return false;
-    auto& v = impl_->classifiers[size_t(p)];
-    v.push_back({weight, std::move(fn)});
-    std::stable_sort(v.begin(), v.end(),
-                     [](const auto& a, const auto& b) { return a.weight > b.weight; });
-    return true;
+    return addWeighted(impl_->lib, impl_->classifiers, protocol, weight, std::move(fn));
 }
 
 Action Handler::process(const RawPacket& packet) {
