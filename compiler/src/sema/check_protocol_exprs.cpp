@@ -130,10 +130,11 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
     lengthDef(p.payloadLength, "'payload_length'", false);
     lengthDef(p.pduLength, "'pdu_length'", false);
     if (p.pduBody) {
-        // Evaluated on a PDU head: `payload` is what follows the head so far.
+        // Evaluated on a PDU head: `payload` is what follows the head so far; the session's
+        // state is read as the previous messages left it.
         Env env = full;
         env.what = "'pdu_body'";
-        env.allowState = false;
+        env.allowState = true;
         expectInt(*p.pduBody->value, env, "'pdu_body'");
     }
 

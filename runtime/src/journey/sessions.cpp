@@ -235,7 +235,9 @@ int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
     c.data = data;
     c.len = len;
     c.parent = &d->layer->ctx;
-    c.state = nullptr;
+    // The session's state of the application protocol, as its last message left it
+    // (`pdu_body` may read it, e.g. HTTP responses to HEAD requests have no body).
+    c.state = d->self->stateFor(*d->flow, d->flow->data->app);
     int64_t total = d->app->pdu_length(&c);
     if (headEnd && total > int64_t(headEnd) && total - int64_t(headEnd) > kBodyKept) {
         *d->bodyAfter = uint32_t(std::min<int64_t>(total - int64_t(headEnd), 0xffffffff));

@@ -265,6 +265,47 @@ protocol lines {
     CHECK(l.pdu_terminator_len == 4);
 }
 
+TEST_CASE("pdu until with pdu_body: head plus a body computed on it, reading state",
+          "[codegen][stages]") {
+    auto lib = Compiled::from(R"(
+protocol msg {
+    id 7;
+    pdu until "\n\n";
+    pdu_body = skip_bodies > 0 ? 0 : starts_with(line, "C") ? chunks : declared;
+    header { line : bytes until "\n"; }
+    let declared = to_int(after(line, " "));
+    let chunks = payload_len_or_wait;
+    let payload_len_or_wait = ends_with(payload, ".") ? len(payload) : -1;
+    state { skip_bodies : u8; }
+    update skip_bodies = 1 if starts_with(line, "S");
+}
+)");
+    const mmt_proto& p = lib.proto("msg");
+    CHECK(p.flags & MMT_PROTO_PDU_UNTIL);
+    CHECK(p.flags & MMT_PROTO_PDU_LENGTH);
+    REQUIRE(p.pdu_length);
+    REQUIRE(p.state_size == 8);
+    std::vector<uint8_t> state(p.state_size);
+    p.init_state(state.data());
+    auto framed = [&](const std::string& text, uint8_t* st) {
+        Ctx c(std::vector<uint8_t>(text.begin(), text.end()));
+        c.c.state = st;
+        return p.pdu_length(&c.c);
+    };
+    CHECK(framed("L 3\n\nabcdef", state.data()) == 5 + 3); // head, then 3 bytes of body
+    CHECK(framed("L 3\n", state.data()) == 0);             // no terminator yet: wait
+    CHECK(framed("L x\n\nabc", state.data()) == 5);        // no computable body: none
+    CHECK(framed("C\n\nab", state.data()) == 0);           // the body's end is not there yet
+    CHECK(framed("C\n\nab.", state.data()) == 3 + 3);
+    // State read in pdu_body: once a message starting with S went by, bodies are empty.
+    Ctx s(hex("53 0a 0a")); // "S\n\n"
+    s.c.state = state.data();
+    p.update(&s.c);
+    CHECK(framed("L 3\n\nabcdef", state.data()) == 5);
+    // Without a session's state, a body that reads state counts as empty.
+    CHECK(framed("L 3\n\nabcdef", nullptr) == 5);
+}
+
 TEST_CASE("state: init_state and update with conditions and direction", "[codegen][stages]") {
     auto lib = Compiled::from(R"(
 protocol st {

@@ -436,6 +436,43 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
         left -= n;
     }
     CHECK(send("HTTP/1.1 304 Not Modified\r\n\r\n")["http.status_code"] == "304");
+    // 1xx, 204 and 304 responses have no body, even with a Content-Length: the next
+    // message follows at once.
+    CHECK(send("HTTP/1.1 304 Not Modified\r\nContent-Length: 5000\r\n\r\n")["http.status_code"] ==
+          "304");
+    CHECK(send("HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n")["http.status_code"] ==
+          "204");
+    CHECK(send("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+              ["http.status_code"] == "100,200");
+}
+
+TEST_CASE("HTTP responses to HEAD requests have no body", "[journey][tcp]") {
+    Recorder r({"http.method", "http.status_code", "http.response_number"});
+    r.feed(tcpSeg(7300, 80, 1, SYN));
+    r.feed(tcpSeg(80, 7300, 1, SYN | ACK, "", kServer, kClient));
+    uint32_t cseq = 2, sseq = 2;
+    auto ask = [&](const std::string& data) {
+        auto row = r.feed(tcpSeg(7300, 80, cseq, ACK, data));
+        cseq += uint32_t(data.size());
+        return row;
+    };
+    auto answer = [&](const std::string& data) {
+        auto row = r.feed(tcpSeg(80, 7300, sseq, ACK, data, kServer, kClient));
+        sseq += uint32_t(data.size());
+        return row;
+    };
+    // Pipelined: a GET, a HEAD, a GET; the answers come in that order.
+    CHECK(ask("GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\n\r\n"
+              "GET /c HTTP/1.1\r\nHost: h\r\n\r\n")["http.method"] == "GET,HEAD,GET");
+    CHECK(answer("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")["http.response_number"] == "1");
+    // The HEAD's answer declares the length of what a GET would get, and stops there: the
+    // next response follows at once.
+    CHECK(answer("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"
+                 "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")["http.status_code"] ==
+          "200,404");
+    // Another HEAD, alone: its answer has no body either.
+    CHECK(ask("HEAD /d HTTP/1.1\r\nHost: h\r\n\r\n")["http.method"] == "HEAD");
+    CHECK(answer("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")["http.response_number"] == "4");
 }
 
 TEST_CASE("the API: unknown names, request-based attribute callbacks, session classified",
