@@ -235,6 +235,7 @@ int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
     c.data = data;
     c.len = len;
     c.parent = &d->layer->ctx;
+    c.parent_id = d->self->protoId(d->layer->proto); // the transport: `parent_is(tcp)`
     // The session's state of the application protocol, as its last message left it
     // (`pdu_body` may read it, e.g. HTTP responses to HEAD requests have no body).
     c.state = d->self->stateFor(*d->flow, d->flow->data->app);

@@ -73,6 +73,8 @@ class Sessions {
     void addKey(int proto, const mmt_proto& p, const mmt_ctx& ctx);
     /// Finds or creates the session of the key gathered so far; counts the packet.
     Flow* lookup(int proto, const RawPacket& raw, const PacketView::Impl& pv);
+    /// The spec id of the protocol at index `proto` of the library table.
+    uint32_t protoId(int proto) const { return lib_.table->protos[proto].id; }
     /// Per-session state of protocol `proto` (zeroed, then initialised, at creation).
     void* stateFor(Flow& flow, int proto);
     /// Remembers the application protocol of a session.

@@ -1,6 +1,7 @@
 // The packet journey through the public API: stages, target actions, user analysers and
 // classifiers, sessions, timeouts and caps, TCP reassembly, IP fragments, link types.
 #include "journey_util.h"
+#include "payloads.h"
 
 using namespace mmt;
 using namespace mmt::test;
@@ -444,6 +445,35 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
           "204");
     CHECK(send("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
               ["http.status_code"] == "100,200");
+}
+
+TEST_CASE("DNS over TCP: messages framed by their 2-byte length", "[journey][tcp]") {
+    Recorder r({"dns.qname", "dns.id", "frame.malformed"});
+    r.feed(tcpSeg(7400, 53, 1, SYN));
+    auto framed = [](uint16_t id, const char* name) {
+        Bytes m = dns_message(id, name);
+        Bytes out = {uint8_t(m.size() >> 8), uint8_t(m.size())};
+        out.insert(out.end(), m.begin(), m.end());
+        return std::string(out.begin(), out.end());
+    };
+    uint32_t seq = 2;
+    auto send = [&](const std::string& data) {
+        auto row = r.feed(tcpSeg(7400, 53, seq, ACK, data));
+        seq += uint32_t(data.size());
+        return row;
+    };
+    // Two messages in one segment.
+    auto two = send(framed(1, "a.example") + framed(2, "b.example"));
+    CHECK(two["dns.qname"] == "a.example,b.example");
+    CHECK(two["dns.id"] == "1,2");
+    CHECK(two["frame.malformed"].empty());
+    // One message across three segments: parsed on the last.
+    std::string m = framed(3, "c.example");
+    CHECK(send(m.substr(0, 1))["dns.qname"].empty());
+    CHECK(send(m.substr(1, 10))["dns.qname"].empty());
+    auto last = send(m.substr(11));
+    CHECK(last["dns.qname"] == "c.example");
+    CHECK(last["path"] == "ethernet.ipv4.tcp.dns");
 }
 
 TEST_CASE("HTTP responses to HEAD requests have no body", "[journey][tcp]") {
