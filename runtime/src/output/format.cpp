@@ -1,9 +1,7 @@
 // Value formatting and escaping for mmtrun's outputs.
 #include "output/format.h"
 
-#include <arpa/inet.h>
-
-#include <cstdio>
+#include <charconv>
 
 namespace mmt {
 
@@ -13,8 +11,50 @@ constexpr char kHex[] = "0123456789abcdef";
 
 void appendDecimal(std::string& out, uint64_t v) {
     char buf[24];
-    int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-    out.append(buf, size_t(n));
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, size_t(r.ptr - buf));
+}
+
+void appendIpv4(std::string& out, const uint8_t* a) {
+    for (int i = 0; i < 4; ++i) {
+        if (i) out += '.';
+        appendDecimal(out, a[i]);
+    }
+}
+
+/// RFC 5952 text, as inet_ntop writes it: groups in lowercase hex without leading zeros,
+/// the longest run of two or more zero groups (the first of equals) as "::", and the
+/// last 32 bits dotted after 96 zero bits or ::ffff:.
+void appendIpv6(std::string& out, const uint8_t* a) {
+    uint16_t w[8];
+    for (int i = 0; i < 8; ++i) w[i] = uint16_t(a[2 * i] << 8 | a[2 * i + 1]);
+    int best = -1, bestLen = 0;
+    for (int i = 0; i < 8;) {
+        if (w[i]) {
+            ++i;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && !w[j]) ++j;
+        if (j - i > bestLen) best = i, bestLen = j - i;
+        i = j;
+    }
+    if (bestLen < 2) best = -1;
+    for (int i = 0; i < 8; ++i) {
+        if (best >= 0 && i >= best && i < best + bestLen) {
+            if (i == best) out += ':';
+            continue;
+        }
+        if (i) out += ':';
+        if (i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff))) {
+            appendIpv4(out, a + 12);
+            return;
+        }
+        char buf[4];
+        auto r = std::to_chars(buf, buf + sizeof buf, w[i], 16);
+        out.append(buf, size_t(r.ptr - buf));
+    }
+    if (best >= 0 && best + bestLen == 8) out += ':';
 }
 
 /// Length of a valid UTF-8 sequence starting at p[0], or 0.
@@ -80,18 +120,12 @@ void appendValue(std::string& out, const mmt_value& v) {
             out += kHex[v.ptr[i] & 15];
         }
         break;
-    case MMT_T_IPV4: {
-        if (v.len < 4) break;
-        char buf[INET_ADDRSTRLEN];
-        if (inet_ntop(AF_INET, v.ptr, buf, sizeof buf)) out += buf;
+    case MMT_T_IPV4:
+        if (v.len >= 4) appendIpv4(out, v.ptr);
         break;
-    }
-    case MMT_T_IPV6: {
-        if (v.len < 16) break;
-        char buf[INET6_ADDRSTRLEN];
-        if (inet_ntop(AF_INET6, v.ptr, buf, sizeof buf)) out += buf;
+    case MMT_T_IPV6:
+        if (v.len >= 16) appendIpv6(out, v.ptr);
         break;
-    }
     default:
         break;
     }

@@ -1,0 +1,96 @@
+// Value formatting: numbers, addresses (against the C library's inet_ntop on special and
+// random addresses), MACs, bytes and text escapes.
+#include "output/format.h"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mmt;
+
+namespace {
+
+std::string fmtValue(uint32_t type, std::vector<uint8_t> bytes, uint64_t u = 0) {
+    mmt_value v{};
+    v.type = type;
+    v.u = u;
+    v.ptr = bytes.data();
+    v.len = uint32_t(bytes.size());
+    return formatValue(v);
+}
+
+std::string ntop(int af, const uint8_t* a) {
+    char buf[INET6_ADDRSTRLEN];
+    REQUIRE(inet_ntop(af, a, buf, sizeof buf));
+    return buf;
+}
+
+} // namespace
+
+TEST_CASE("numbers and flags", "[format]") {
+    CHECK(fmtValue(MMT_T_UINT, {}, 0) == "0");
+    CHECK(fmtValue(MMT_T_UINT, {}, 443) == "443");
+    CHECK(fmtValue(MMT_T_UINT, {}, ~uint64_t(0)) == "18446744073709551615");
+    CHECK(fmtValue(MMT_T_BOOL, {}, 1) == "1");
+    CHECK(fmtValue(MMT_T_BOOL, {}, 0) == "0");
+}
+
+TEST_CASE("addresses print as inet_ntop prints them", "[format]") {
+    CHECK(fmtValue(MMT_T_IPV4, {192, 168, 0, 1}) == "192.168.0.1");
+    CHECK(fmtValue(MMT_T_IPV4, {0, 0, 0, 0}) == "0.0.0.0");
+    CHECK(fmtValue(MMT_T_IPV4, {255, 255, 255, 255}) == "255.255.255.255");
+    CHECK(fmtValue(MMT_T_IPV4, {1, 2, 3}).empty()); // too short: nothing
+
+    auto v6 = [](std::initializer_list<uint16_t> groups) {
+        std::vector<uint8_t> b;
+        for (uint16_t g : groups) {
+            b.push_back(uint8_t(g >> 8));
+            b.push_back(uint8_t(g));
+        }
+        return b;
+    };
+    const std::vector<std::pair<std::vector<uint8_t>, const char*>> cases = {
+        {v6({0, 0, 0, 0, 0, 0, 0, 0}), "::"},
+        {v6({0, 0, 0, 0, 0, 0, 0, 1}), "::1"},
+        {v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1}), "2001:db8::1"},
+        {v6({0x2001, 0xdb8, 0, 1, 0, 0, 0, 1}), "2001:db8:0:1::1"},
+        {v6({0x2001, 0xdb8, 0, 0, 1, 0, 0, 1}), "2001:db8::1:0:0:1"},    // the first of equals
+        {v6({0x2001, 0xdb8, 1, 2, 3, 4, 5, 0}), "2001:db8:1:2:3:4:5:0"}, // one zero group
+        {v6({0xfe80, 0, 0, 0, 0, 0, 0, 0}), "fe80::"},
+        {v6({0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304}), "::ffff:1.2.3.4"},
+        {v6({0, 0, 0, 0, 0, 0, 0x0102, 0x0304}), "::1.2.3.4"},
+        {v6({0xABCD, 0x00ef, 0, 0, 0, 0, 0, 0}), "abcd:ef::"},
+    };
+    for (const auto& [bytes, text] : cases) {
+        INFO(text);
+        CHECK(fmtValue(MMT_T_IPV6, bytes) == text);
+        CHECK(ntop(AF_INET6, bytes.data()) == text);
+    }
+    // Random addresses, with zero groups likely.
+    std::mt19937 rng(7);
+    for (int n = 0; n < 20000; ++n) {
+        std::vector<uint8_t> b(16);
+        for (int g = 0; g < 8; ++g) {
+            uint16_t w = rng() % 3 ? 0 : uint16_t(rng() % 4 ? rng() : rng() % 16);
+            if (rng() % 17 == 0) w = 0xffff;
+            b[size_t(2 * g)] = uint8_t(w >> 8);
+            b[size_t(2 * g + 1)] = uint8_t(w);
+        }
+        std::vector<uint8_t> b4(b.begin(), b.begin() + 4);
+        REQUIRE(fmtValue(MMT_T_IPV6, b) == ntop(AF_INET6, b.data()));
+        REQUIRE(fmtValue(MMT_T_IPV4, b4) == ntop(AF_INET, b4.data()));
+    }
+}
+
+TEST_CASE("MACs, bytes and text", "[format]") {
+    CHECK(fmtValue(MMT_T_MAC, {0, 0x1b, 0x21, 0xaa, 0xbb, 0xcc}) == "00:1b:21:aa:bb:cc");
+    CHECK(fmtValue(MMT_T_BYTES, {0xde, 0xad, 0x01}) == "de:ad:01");
+    CHECK(fmtValue(MMT_T_BYTES, {}).empty());
+    std::string text = "a\\b\r\n\t\x01 \xc3\xa9 \xff";
+    CHECK(fmtValue(MMT_T_STRING, std::vector<uint8_t>(text.begin(), text.end())) ==
+          "a\\\\b\\r\\n\\t\\x01 \xc3\xa9 \\xff");
+}
