@@ -15,11 +15,21 @@ void appendDecimal(std::string& out, uint64_t v) {
     out.append(buf, size_t(r.ptr - buf));
 }
 
-void appendIpv4(std::string& out, const uint8_t* a) {
+/// Writes the dotted decimal form of `a[0..4)` at `p`; returns the end.
+char* writeIpv4(char* p, const uint8_t* a) {
     for (int i = 0; i < 4; ++i) {
-        if (i) out += '.';
-        appendDecimal(out, a[i]);
+        if (i) *p++ = '.';
+        unsigned v = a[i];
+        if (v >= 100) *p++ = char('0' + v / 100);
+        if (v >= 10) *p++ = char('0' + v / 10 % 10);
+        *p++ = char('0' + v % 10);
     }
+    return p;
+}
+
+void appendIpv4(std::string& out, const uint8_t* a) {
+    char buf[16];
+    out.append(buf, size_t(writeIpv4(buf, a) - buf));
 }
 
 /// RFC 5952 text, as inet_ntop writes it: groups in lowercase hex without leading zeros,
@@ -40,21 +50,30 @@ void appendIpv6(std::string& out, const uint8_t* a) {
         i = j;
     }
     if (bestLen < 2) best = -1;
+    char buf[48];
+    char* p = buf;
     for (int i = 0; i < 8; ++i) {
         if (best >= 0 && i >= best && i < best + bestLen) {
-            if (i == best) out += ':';
+            if (i == best) *p++ = ':';
             continue;
         }
-        if (i) out += ':';
+        if (i) *p++ = ':';
         if (i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff))) {
-            appendIpv4(out, a + 12);
+            p = writeIpv4(p, a + 12);
+            out.append(buf, size_t(p - buf));
             return;
         }
-        char buf[4];
-        auto r = std::to_chars(buf, buf + sizeof buf, w[i], 16);
-        out.append(buf, size_t(r.ptr - buf));
+        bool started = false;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            unsigned d = (w[i] >> shift) & 15;
+            if (d || started || shift == 0) {
+                *p++ = kHex[d];
+                started = true;
+            }
+        }
     }
-    if (best >= 0 && best + bestLen == 8) out += ':';
+    if (best >= 0 && best + bestLen == 8) *p++ = ':';
+    out.append(buf, size_t(p - buf));
 }
 
 /// Length of a valid UTF-8 sequence starting at p[0], or 0.
