@@ -14,6 +14,10 @@ int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t pat
         const void* hit = memmem(p, size_t(n), pat, size_t(patlen));
         return hit ? static_cast<const uint8_t*>(hit) - p : -1;
     }
+    if (patlen == 1) {
+        const void* hit = std::memchr(p, pat[0], size_t(n));
+        return hit ? static_cast<const uint8_t*>(hit) - p : -1;
+    }
     const uint8_t* at = p;
     const uint8_t* last = p + (n - patlen); // the last place a match can start
     while (at <= last) {
@@ -60,14 +64,17 @@ int32_t mmt_rt_match_any(const uint8_t* p, int64_t n, const uint8_t* table, int3
         const uint8_t* bytes = lit + 1;
         lit += 1 + len;
         if (len > n) continue;
+        // The first (or, at the end, last) byte rules most literals out without a call.
         switch (mode) {
         case 0:
+            if (len && p[0] != bytes[0]) break;
             if (std::memcmp(p, bytes, size_t(len)) == 0) return 1;
             break;
         case 1:
             if (mmt_rt_icase_eq(p, bytes, len)) return 1;
             break;
         case 2:
+            if (len && p[n - 1] != bytes[len - 1]) break;
             if (std::memcmp(p + (n - len), bytes, size_t(len)) == 0) return 1;
             break;
         default:

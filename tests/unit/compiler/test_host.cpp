@@ -51,3 +51,24 @@ TEST_CASE("mmt_rt_find: the first occurrence, or -1", "[host]") {
         REQUIRE(find(h, n) == naiveFind(h, n));
     }
 }
+
+TEST_CASE("mmt_rt_match_any: starts, starts ignoring case, ends, contains", "[host]") {
+    // A count, then (length, bytes) per literal.
+    std::vector<uint8_t> table = {3, 4, 'G', 'E', 'T', ' ', 2, '\r', '\n', 0};
+    auto match = [&](const std::string& s, int mode) {
+        return mmt_rt_match_any(reinterpret_cast<const uint8_t*>(s.data()), int64_t(s.size()),
+                                table.data(), mode);
+    };
+    CHECK(match("GET / HTTP/1.1", 0) == 1);
+    CHECK(match("get / HTTP/1.1", 0) == 1); // the empty literal starts everything
+    table[0] = 2;                           // without the empty literal
+    CHECK(match("get / HTTP/1.1", 0) == 0);
+    CHECK(match("get / HTTP/1.1", 1) == 1);
+    CHECK(match("GEX", 0) == 0);
+    CHECK(match("line\r\n", 2) == 1);
+    CHECK(match("line\r", 2) == 0);
+    CHECK(match("\n", 2) == 0);
+    CHECK(match("a GET b", 3) == 1);
+    CHECK(match("a GE", 3) == 0);
+    CHECK(match("", 0) == 0);
+}
