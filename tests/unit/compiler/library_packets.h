@@ -210,6 +210,17 @@ inline std::vector<Bytes> extraSeeds() {
     f[6] = 0x20; // more fragments
     append(frag, f);
     out.push_back(frag);
+    // PPPoE: a discovery packet with tags, and a session packet carrying PPP and IPv4.
+    Bytes pado = ethernet(0x8863);
+    append(pado, Bytes{0x11, 0x07, 0x00, 0x00, 0x00, 0x0b, 0x01, 0x02, 0x00, 0x03, 'a', 'c', '1',
+                       0x01, 0x01, 0x00, 0x00});
+    out.push_back(pado);
+    Bytes inner = ipv4(17, udp(53, 40000, dnsResponse()));
+    Bytes session = ethernet(0x8864);
+    uint16_t n = uint16_t(inner.size() + 2);
+    append(session, Bytes{0x11, 0x00, 0x12, 0x34, uint8_t(n >> 8), uint8_t(n), 0x00, 0x21});
+    append(session, inner);
+    out.push_back(session);
     return out;
 }
 

@@ -447,6 +447,53 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
               ["http.status_code"] == "100,200");
 }
 
+TEST_CASE("PPPoE: discovery tags, and sessions carrying PPP then IP", "[journey]") {
+    auto pppoe = [](uint16_t ethertype, uint8_t code, uint16_t session, const Bytes& body,
+                    size_t padding = 0) {
+        Bytes b = {0x11,
+                   code,
+                   uint8_t(session >> 8),
+                   uint8_t(session),
+                   uint8_t(body.size() >> 8),
+                   uint8_t(body.size())};
+        b.insert(b.end(), body.begin(), body.end());
+        b.resize(b.size() + padding, 0); // Ethernet padding after the PPPoE payload
+        return PacketBuilder()
+            .eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", ethertype)
+            .payload(b)
+            .build();
+    };
+    Recorder r({"pppoe.code", "pppoe.session_id", "pppoe.payload_length", "pppoe.service_name",
+                "pppoe.ac_name", "ppp.protocol", "ipv4.src", "udp.dst_port", "dns.qname"});
+    // PADO: an AC-Name, an empty Service-Name.
+    Bytes tags = {0x01, 0x02, 0x00, 0x03, 'a', 'c', '1', 0x01, 0x01, 0x00, 0x00};
+    auto pado = r.feed(pppoe(0x8863, 0x07, 0, tags));
+    CHECK(pado["path"] == "ethernet.pppoe");
+    CHECK(pado["pppoe.code"] == "7");
+    CHECK(pado["pppoe.ac_name"] == "ac1");
+    CHECK(pado["pppoe.service_name"] == "");
+    CHECK(pado["frame.malformed"].empty());
+    // A session packet: PPP protocol 0x0021, then IPv4, then padding the IP layer ignores.
+    Bytes ip = PacketBuilder()
+                   .ipv4("100.64.0.2", "8.8.8.8")
+                   .udp(5000, 53)
+                   .payload(dns_message(1, "pppoe.example"))
+                   .build();
+    Bytes ppp = {0x00, 0x21};
+    ppp.insert(ppp.end(), ip.begin(), ip.end());
+    auto data = r.feed(pppoe(0x8864, 0x00, 0x1234, ppp, 6));
+    CHECK(data["path"] == "ethernet.pppoe.ppp.ipv4.udp.dns");
+    CHECK(data["pppoe.session_id"] == "4660");
+    CHECK(data["pppoe.payload_length"] == std::to_string(ppp.size()));
+    CHECK(data["ppp.protocol"] == "33");
+    CHECK(data["ipv4.src"] == "100.64.0.2");
+    CHECK(data["dns.qname"] == "pppoe.example");
+    // A length past the captured bytes: truncated, not misread.
+    Bytes cut = pppoe(0x8864, 0x00, 0x1234, ppp);
+    cut.resize(cut.size() - 10);
+    CHECK_FALSE(r.feed(cut)["truncated"].empty());
+}
+
 TEST_CASE("DNS over TCP: messages framed by their 2-byte length", "[journey][tcp]") {
     Recorder r({"dns.qname", "dns.id", "frame.malformed"});
     r.feed(tcpSeg(7400, 53, 1, SYN));
