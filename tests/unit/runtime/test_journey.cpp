@@ -494,6 +494,46 @@ TEST_CASE("PPPoE: discovery tags, and sessions carrying PPP then IP", "[journey]
     CHECK_FALSE(r.feed(cut)["truncated"].empty());
 }
 
+TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
+    auto geneve = [](uint16_t ethertype, uint32_t vni, const Bytes& options, const Bytes& inner) {
+        Bytes b = {uint8_t(options.size() / 4),
+                   0x00,
+                   uint8_t(ethertype >> 8),
+                   uint8_t(ethertype),
+                   uint8_t(vni >> 16),
+                   uint8_t(vni >> 8),
+                   uint8_t(vni),
+                   0x00};
+        b.insert(b.end(), options.begin(), options.end());
+        b.insert(b.end(), inner.begin(), inner.end());
+        return PacketBuilder().eth().ipv4(kClient, kServer).udp(40000, 6081).payload(b).build();
+    };
+    Recorder r(
+        {"geneve.vni", "geneve.ethertype", "geneve.options_length", "ipv4.src", "udp.dst_port"});
+    Bytes frame = PacketBuilder()
+                      .eth("0a:00:00:00:00:01", "0a:00:00:00:00:02")
+                      .ipv4("192.168.1.1", "192.168.1.2")
+                      .udp(1111, 2222)
+                      .payload("hello")
+                      .build();
+    auto bridged = r.feed(geneve(0x6558, 0x123456, {0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4}, frame));
+    CHECK(bridged["path"] == "ethernet.ipv4.udp.geneve.ethernet.ipv4.udp");
+    CHECK(bridged["geneve.vni"] == "1193046");
+    CHECK(bridged["geneve.options_length"] == "8");
+    CHECK(bridged["ipv4.src"] == std::string(kClient) + ",192.168.1.1");
+    CHECK(bridged["udp.dst_port"] == "6081,2222");
+    Bytes packet = PacketBuilder().ipv4("172.16.0.1", "172.16.0.2").udp(3, 4).payload("x").build();
+    auto routed = r.feed(geneve(0x0800, 7, {}, packet));
+    CHECK(routed["path"] == "ethernet.ipv4.udp.geneve.ipv4.udp");
+    CHECK(routed["geneve.ethertype"] == "2048");
+    // Options cut short by the capture: truncated, not misread.
+    Bytes cut = geneve(0x0800, 7, Bytes(8, 0), {});
+    cut.resize(cut.size() - 4);
+    auto row = r.feed(cut);
+    CHECK_FALSE(row["truncated"].empty());
+    CHECK(row["geneve.vni"] == "7"); // the fields that fit are still shown, as tshark does
+}
+
 TEST_CASE("DNS over TCP: messages framed by their 2-byte length", "[journey][tcp]") {
     Recorder r({"dns.qname", "dns.id", "frame.malformed"});
     r.feed(tcpSeg(7400, 53, 1, SYN));
