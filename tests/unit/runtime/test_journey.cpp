@@ -488,6 +488,14 @@ TEST_CASE("PPPoE: discovery tags, and sessions carrying PPP then IP", "[journey]
     CHECK(data["ppp.protocol"] == "33");
     CHECK(data["ipv4.src"] == "100.64.0.2");
     CHECK(data["dns.qname"] == "pppoe.example");
+    // PPP and PPPoE as link types: LINKTYPE_PPP (9), PPP_HDLC (50), PPP_ETHER (51).
+    Bytes hdlc = {0xff, 0x03};
+    hdlc.insert(hdlc.end(), ppp.begin(), ppp.end());
+    CHECK(r.feed(hdlc, 9)["path"] == "ppp.ipv4.udp.dns");
+    CHECK(r.feed(hdlc, 50)["ipv4.src"] == "100.64.0.2");
+    Bytes bare = pppoe(0x8864, 0x00, 0x1234, ppp);
+    bare.erase(bare.begin(), bare.begin() + 14);
+    CHECK(r.feed(bare, 51)["path"] == "pppoe.ppp.ipv4.udp.dns");
     // A length past the captured bytes: truncated, not misread.
     Bytes cut = pppoe(0x8864, 0x00, 0x1234, ppp);
     cut.resize(cut.size() - 10);
