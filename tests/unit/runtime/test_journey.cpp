@@ -542,6 +542,39 @@ TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
     CHECK(row["geneve.vni"] == "7"); // the fields that fit are still shown, as tshark does
 }
 
+TEST_CASE("Teredo: IPv6 over UDP 3544, after its indicators", "[journey]") {
+    Recorder r(
+        {"teredo_origin.port", "teredo_auth.nonce", "ipv6.src", "udp.dst_port", "dns.qname"});
+    const char* client = "2001:0:4136:e378:8000:63bf:3fff:fdd2";
+    Bytes bubble = PacketBuilder().ipv6(client, "2001:0:4136:e37e:0:fbaa:b97e:fe4e").build();
+    bubble[6] = 59; // no next header
+    Bytes inner = PacketBuilder()
+                      .ipv6(client, "2001:db8::1")
+                      .udp(1000, 53)
+                      .payload(dns_message(5, "teredo.example"))
+                      .build();
+    Bytes origin = {0x00, 0x00, 0xed, 0xcb, 0x3f, 0xff, 0xfd, 0xfe}; // port 0x1234
+    Bytes auth = {0x00, 0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 0x00};
+    auto over = [](uint16_t sport, uint16_t dport, std::vector<Bytes> parts) {
+        Bytes b;
+        for (auto& p : parts) b.insert(b.end(), p.begin(), p.end());
+        return PacketBuilder().eth().ipv4(kClient, kServer).udp(sport, dport).payload(b).build();
+    };
+    CHECK(r.feed(over(50000, 3544, {bubble}))["path"] == "ethernet.ipv4.udp.teredo.ipv6");
+    // The same session: each packet classified for what it starts with.
+    auto withOrigin = r.feed(over(3544, 50000, {origin, inner}));
+    CHECK(withOrigin["path"] == "ethernet.ipv4.udp.teredo.teredo_origin.ipv6.udp.dns");
+    CHECK(withOrigin["teredo_origin.port"] == "4660");
+    CHECK(withOrigin["dns.qname"] == "teredo.example");
+    auto both = r.feed(over(3544, 50000, {auth, origin, inner}));
+    CHECK(both["path"] == "ethernet.ipv4.udp.teredo.teredo_auth.teredo_origin.ipv6.udp.dns");
+    CHECK(both["teredo_auth.nonce"] == "01:02:03:04:05:06:07:08");
+    CHECK(both["ipv6.src"] == client);
+    // Port 3544 with something else on it is not Teredo.
+    auto dns = r.feed(over(3544, 53, {dns_message(0x6123, "not.teredo")}));
+    CHECK(dns["path"] == "ethernet.ipv4.udp.dns");
+}
+
 TEST_CASE("DNS over TCP: messages framed by their 2-byte length", "[journey][tcp]") {
     Recorder r({"dns.qname", "dns.id", "frame.malformed"});
     r.feed(tcpSeg(7400, 53, 1, SYN));
