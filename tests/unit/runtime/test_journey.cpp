@@ -575,6 +575,80 @@ TEST_CASE("Teredo: IPv6 over UDP 3544, after its indicators", "[journey]") {
     CHECK(dns["path"] == "ethernet.ipv4.udp.dns");
 }
 
+TEST_CASE("802.11 with and without radiotap: addresses by DS bits, LLC/SNAP, then IP",
+          "[journey]") {
+    Recorder r({"wlan.sa", "wlan.da", "wlan.bssid", "wlan.ra", "wlan.ta", "wlan.sequence_number",
+                "llc.ethertype", "ipv4.src", "dns.qname", "radiotap.channel_frequency",
+                "radiotap.fcs_at_end"});
+    Bytes snap = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00};
+    Bytes ip = PacketBuilder()
+                   .ipv4("192.168.0.10", "8.8.4.4")
+                   .udp(5353, 53)
+                   .payload(dns_message(3, "abc.com"))
+                   .build();
+    snap.insert(snap.end(), ip.begin(), ip.end());
+    auto mac = [](uint8_t last) { return Bytes{0x00, 0x11, 0x22, 0x33, 0x44, last}; };
+    // Frame control, duration, addresses, sequence control, then the rest.
+    auto frame = [&](uint8_t fc0, uint8_t fc1, std::vector<Bytes> addrs, bool seq, Bytes rest) {
+        Bytes b = {fc0, fc1, 44, 0};
+        for (size_t i = 0; i < addrs.size(); ++i) {
+            b.insert(b.end(), addrs[i].begin(), addrs[i].end());
+            if (i == 2 && seq) b.insert(b.end(), {0x30, 0x12}); // sequence 0x123, fragment 0
+        }
+        b.insert(b.end(), rest.begin(), rest.end());
+        return b;
+    };
+    // To the DS: BSSID, source, destination.
+    auto toDs = r.feed(frame(0x08, 0x01, {mac(1), mac(2), mac(3)}, true, snap), 105);
+    CHECK(toDs["path"] == "wlan.llc.ipv4.udp.dns");
+    CHECK(toDs["wlan.bssid"] == "00:11:22:33:44:01");
+    CHECK(toDs["wlan.sa"] == "00:11:22:33:44:02");
+    CHECK(toDs["wlan.da"] == "00:11:22:33:44:03");
+    CHECK(toDs["wlan.sequence_number"] == "291");
+    CHECK(toDs["llc.ethertype"] == "2048");
+    CHECK(toDs["dns.qname"] == "abc.com");
+    // QoS data from the DS: destination, BSSID, source; two QoS bytes before LLC.
+    Bytes qos = {0x00, 0x00};
+    qos.insert(qos.end(), snap.begin(), snap.end());
+    auto fromDs = r.feed(frame(0x88, 0x02, {mac(1), mac(2), mac(3)}, true, qos), 105);
+    CHECK(fromDs["wlan.da"] == "00:11:22:33:44:01");
+    CHECK(fromDs["wlan.bssid"] == "00:11:22:33:44:02");
+    CHECK(fromDs["wlan.sa"] == "00:11:22:33:44:03");
+    CHECK(fromDs["ipv4.src"] == "192.168.0.10");
+    // Four addresses (WDS): no BSSID; the source is the fourth.
+    auto wds = r.feed(frame(0x08, 0x03, {mac(1), mac(2), mac(3), mac(4)}, true, snap), 105);
+    CHECK(wds["wlan.sa"] == "00:11:22:33:44:04");
+    CHECK(wds["wlan.bssid"] == "");
+    CHECK(wds["path"] == "wlan.llc.ipv4.udp.dns");
+    // An ACK: one address, the receiver's.
+    auto ack = r.feed(frame(0xd4, 0x00, {mac(1)}, false, {}), 105);
+    CHECK(ack["path"] == "wlan");
+    CHECK(ack["wlan.ra"] == "00:11:22:33:44:01");
+    CHECK(ack["wlan.da"] == "");
+    CHECK(ack["frame.malformed"].empty());
+    // Protected data: not walked further.
+    auto prot = r.feed(frame(0x08, 0x41, {mac(1), mac(2), mac(3)}, true, Bytes(28, 7)), 105);
+    CHECK(prot["path"] == "wlan");
+
+    // Radiotap: TSFT (aligned to 8), Flags with the FCS bit, Rate, Channel, then the frame
+    // and its FCS.
+    Bytes rt = {0x00, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x00}; // length set below
+    rt.insert(rt.end(), {1, 2, 3, 4, 5, 6, 7, 8});               // TSFT at offset 8
+    rt.insert(rt.end(), {0x10, 12});                             // flags: FCS; rate
+    rt.insert(rt.end(), {0x85, 0x09, 0xa0, 0x00});               // 2437 MHz
+    rt[2] = uint8_t(rt.size());
+    Bytes withRt = rt;
+    Bytes f = frame(0x08, 0x01, {mac(1), mac(2), mac(3)}, true, snap);
+    withRt.insert(withRt.end(), f.begin(), f.end());
+    withRt.insert(withRt.end(), {0xde, 0xad, 0xbe, 0xef});
+    auto radio = r.feed(withRt, 127);
+    CHECK(radio["path"] == "radiotap.wlan.llc.ipv4.udp.dns");
+    CHECK(radio["radiotap.channel_frequency"] == "2437");
+    CHECK(radio["radiotap.fcs_at_end"] == "1");
+    CHECK(radio["wlan.sa"] == "00:11:22:33:44:02");
+    CHECK(radio["frame.malformed"].empty());
+}
+
 TEST_CASE("DNS over TCP: messages framed by their 2-byte length", "[journey][tcp]") {
     Recorder r({"dns.qname", "dns.id", "frame.malformed"});
     r.feed(tcpSeg(7400, 53, 1, SYN));
