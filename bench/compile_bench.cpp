@@ -1,5 +1,5 @@
 // compile_bench: how long the built-in protocol library takes to check, to compile cold
-// (parse + check + lower + O2 + codegen + load) and to load from the object cache.
+// (parse + check + lower + O1 + codegen + load) and to load from the object cache.
 //
 // Each measurement runs N times (default 11) in this process and reports the median, the
 // minimum and the first run (which also pays LLVM's one-time start-up), in wall-clock and
@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
     row("  parse", parse, none);
     row("  check", check, none);
     row("  lower", lower, cLower);
-    row("  optimize (O2)", optimize, cOptimize);
+    row("  optimize (O1)", optimize, cOptimize);
     row("  codegen", codegen, cCodegen);
     row("  link (ORC)", link, cLink);
     row("warm start (cache)", warmWall, warmCpu);

@@ -54,7 +54,7 @@ int usage(const char* msg) {
 
 constexpr const char* kBuildHelp = R"(usage: mmtc build [options] PATH... -o FILE
 
-Checks the specs, compiles them with LLVM at O2 for this machine and writes a
+Checks the specs, compiles them with LLVM at O1 for this machine and writes a
 relocatable object. mmtrun and the runtime library load it with '-l FILE'
 instead of compiling specs at start-up.
 
@@ -69,7 +69,7 @@ Prints the LLVM IR generated for the specs: one set of stage functions per
 protocol and the library table.
 
   --builtin       also compile the built-in protocol library
-  -O0             print the IR before optimization (default: after O2)
+  -O0             print the IR before optimization (default: after O1)
   --time-passes   print where compile time went, to standard error
 )";
 

@@ -1,4 +1,4 @@
-// libFuzzer target: spec text -> parser and checker, and code generation (lowering, O2,
+// libFuzzer target: spec text -> parser and checker, and code generation (lowering, O1,
 // object, loading) when the text checks. A crash, a sanitizer report or an LLVM verifier
 // failure ("invalid IR generated") is a bug.
 #include "mmtc/compiler.h"

@@ -41,7 +41,7 @@ struct PhaseTimes {
     double parse = 0;    // parse trees and ASTs
     double check = 0;    // the checker's passes
     double lower = 0;    // LLVM IR generation
-    double optimize = 0; // the O2 pipeline
+    double optimize = 0; // the O1 pipeline
     double codegen = 0;  // machine code and the object file
     double link = 0;     // loading the object with ORC (or from the cache)
 };
@@ -71,7 +71,7 @@ class Compiler {
 
     // Code generation: each requires a successful check().
 
-    /// Compiles every protocol to native code (LLVM at O2) and loads it.
+    /// Compiles every protocol to native code (LLVM at O1) and loads it.
     std::unique_ptr<Library> compile(std::string& error);
     /// Like compile(), but reuses an object cached under `cacheDir` when the sources,
     /// LLVM version, ABI and host CPU are unchanged, and stores a new one otherwise.

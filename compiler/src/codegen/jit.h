@@ -53,7 +53,7 @@ class NativeLibrary {
     std::unique_ptr<Impl> impl_;
 };
 
-/// Lowers, optimizes at O2 and emits a relocatable object for the host CPU.
+/// Lowers, optimizes at O1 and emits a relocatable object for the host CPU.
 /// `irText`, when given, receives the IR (after optimization when `optimizeIr`).
 bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string* irText,
                  bool optimizeIr, Timings& timings, std::string& error);
@@ -68,5 +68,9 @@ std::vector<AbiLayout> abiLayouts();
 
 /// LLVM version, ABI version, triple, CPU and features: what a cached object depends on.
 std::string targetDescription();
+
+/// When this file was compiled: the optimization pipeline and code generation settings
+/// live here, so a cached object is only as good as the build that made it.
+const char* jitBuildStamp();
 
 } // namespace mmtc::codegen

@@ -10,7 +10,7 @@
 // reports a status, a reason, the field and its offset in the functions that report
 // failures (validate, analyse, pdu_length) and simply branches to "absent" elsewhere.
 //
-// Compile time is a feature: the IR handed to the O2 pipeline is kept small. Getters do
+// Compile time is a feature: the IR handed to the O1 pipeline is kept small. Getters do
 // not re-check `requires` (validate did), walk only as far as their value needs and do
 // not walk into the list or record they end on; analyse raises event attributes while it
 // walks the list they are declared on instead of walking it again per attribute.

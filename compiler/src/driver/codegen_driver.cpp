@@ -103,6 +103,7 @@ std::string Compiler::cacheKey() const {
     h = fnv1a(h, kCompilerVersion);
     h = fnv1a(h, codegen::targetDescription());
     h = fnv1a(h, codegen::lowererBuildStamp());
+    h = fnv1a(h, codegen::jitBuildStamp());
     for (uint32_t id = 1; id <= impl_->sm.size(); ++id) h = fnv1a(h, impl_->sm.file(id).text());
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
