@@ -456,6 +456,7 @@ TEST_CASE("PPPoE: discovery tags, and sessions carrying PPP then IP", "[journey]
                    uint8_t(session),
                    uint8_t(body.size() >> 8),
                    uint8_t(body.size())};
+        b.reserve(b.size() + body.size() + padding);
         b.insert(b.end(), body.begin(), body.end());
         b.resize(b.size() + padding, 0); // Ethernet padding after the PPPoE payload
         return PacketBuilder()
@@ -512,6 +513,7 @@ TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
                    uint8_t(vni >> 8),
                    uint8_t(vni),
                    0x00};
+        b.reserve(b.size() + options.size() + inner.size());
         b.insert(b.end(), options.begin(), options.end());
         b.insert(b.end(), inner.begin(), inner.end());
         return PacketBuilder().eth().ipv4(kClient, kServer).udp(40000, 6081).payload(b).build();
