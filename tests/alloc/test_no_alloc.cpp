@@ -3,8 +3,7 @@
 // analysers, events, statistics) without calling operator new. This binary replaces the
 // global operator new and delete to count allocations; it is its own executable so that
 // the counting touches no other test.
-#include "mmt/runtime.h"
-#include "packet_builder.h"
+#include "journey_util.h"
 #include "payloads.h"
 
 #include <catch2/catch.hpp>
@@ -188,16 +187,6 @@ struct Feeder {
     }
 };
 
-const ProtocolLibrary& library() {
-    static std::unique_ptr<ProtocolLibrary> lib = [] {
-        std::string err;
-        auto l = ProtocolLibrary::load(LoadOptions{}, err);
-        if (!l) FAIL("cannot load the built-in library: " << err);
-        return l;
-    }();
-    return *lib;
-}
-
 } // namespace
 
 TEST_CASE("the allocation counter counts", "[alloc]") {
@@ -211,7 +200,7 @@ TEST_CASE("the allocation counter counts", "[alloc]") {
 }
 
 TEST_CASE("packets of existing sessions allocate nothing", "[journey][alloc]") {
-    Handler h(library());
+    Handler h(builtinLibrary());
     for (const char* a :
          {"ipv4.src", "ipv6.dst", "tcp.dst_port", "udp.src_port", "http.method", "http.uri",
           "http.host", "http.status_code", "dns.qname", "icmp.type", "vlan.id"})

@@ -23,6 +23,21 @@ Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
         .build();
 }
 
+/// One direction of a TCP connection: each send() carries the next bytes in order.
+struct TcpSide {
+    Recorder& r;
+    uint16_t sport, dport;
+    const char* src = kClient;
+    const char* dst = kServer;
+    uint32_t seq = 2; // after a SYN at 1
+
+    std::map<std::string, std::string> send(const std::string& data) {
+        auto row = r.feed(tcpSeg(sport, dport, seq, ACK, data, src, dst));
+        seq += uint32_t(data.size());
+        return row;
+    }
+};
+
 Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data = "x",
              const char* src = kClient, const char* dst = kServer) {
     return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(data).build();
@@ -413,12 +428,8 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
           "[journey][tcp]") {
     Recorder r({"http.status_code", "http.content_length"});
     r.feed(tcpSeg(80, 7200, 1, SYN, "", kServer, kClient));
-    uint32_t seq = 2;
-    auto send = [&](const std::string& data) {
-        auto row = r.feed(tcpSeg(80, 7200, seq, ACK, data, kServer, kClient));
-        seq += uint32_t(data.size());
-        return row;
-    };
+    TcpSide server{r, 80, 7200, kServer, kClient};
+    auto send = [&](const std::string& data) { return server.send(data); };
     // A short body: the message is parsed on the packet that completes it.
     CHECK(send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")["http.status_code"].empty());
     CHECK(send("67890")["http.status_code"] == "200");
@@ -660,12 +671,8 @@ TEST_CASE("DNS over TCP: messages framed by their 2-byte length", "[journey][tcp
         out.insert(out.end(), m.begin(), m.end());
         return std::string(out.begin(), out.end());
     };
-    uint32_t seq = 2;
-    auto send = [&](const std::string& data) {
-        auto row = r.feed(tcpSeg(7400, 53, seq, ACK, data));
-        seq += uint32_t(data.size());
-        return row;
-    };
+    TcpSide client{r, 7400, 53};
+    auto send = [&](const std::string& data) { return client.send(data); };
     // Two messages in one segment.
     auto two = send(framed(1, "a.example") + framed(2, "b.example"));
     CHECK(two["dns.qname"] == "a.example,b.example");
@@ -684,17 +691,9 @@ TEST_CASE("HTTP responses to HEAD requests have no body", "[journey][tcp]") {
     Recorder r({"http.method", "http.status_code", "http.response_number"});
     r.feed(tcpSeg(7300, 80, 1, SYN));
     r.feed(tcpSeg(80, 7300, 1, SYN | ACK, "", kServer, kClient));
-    uint32_t cseq = 2, sseq = 2;
-    auto ask = [&](const std::string& data) {
-        auto row = r.feed(tcpSeg(7300, 80, cseq, ACK, data));
-        cseq += uint32_t(data.size());
-        return row;
-    };
-    auto answer = [&](const std::string& data) {
-        auto row = r.feed(tcpSeg(80, 7300, sseq, ACK, data, kServer, kClient));
-        sseq += uint32_t(data.size());
-        return row;
-    };
+    TcpSide client{r, 7300, 80}, server{r, 80, 7300, kServer, kClient};
+    auto ask = [&](const std::string& data) { return client.send(data); };
+    auto answer = [&](const std::string& data) { return server.send(data); };
     // Pipelined: a GET, a HEAD, a GET; the answers come in that order.
     CHECK(ask("GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\n\r\n"
               "GET /c HTTP/1.1\r\nHost: h\r\n\r\n")["http.method"] == "GET,HEAD,GET");
