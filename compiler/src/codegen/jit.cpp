@@ -459,10 +459,6 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     return true;
 }
 
-const char* jitBuildStamp() {
-    return __DATE__ " " __TIME__;
-}
-
 std::string targetDescription() {
     return buildInfo(hostTarget());
 }

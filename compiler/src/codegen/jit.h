@@ -69,8 +69,9 @@ std::vector<AbiLayout> abiLayouts();
 /// LLVM version, ABI version, triple, CPU and features: what a cached object depends on.
 std::string targetDescription();
 
-/// When this file was compiled: the optimization pipeline and code generation settings
-/// live here, so a cached object is only as good as the build that made it.
-const char* jitBuildStamp();
+/// A hash of the compiler's sources (generated at build time by
+/// compiler/source_stamp.cmake): a cached object is only as good as the compiler that
+/// made it, so the cache keys on it.
+const char* sourceStamp();
 
 } // namespace mmtc::codegen

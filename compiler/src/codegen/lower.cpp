@@ -3303,11 +3303,6 @@ class Lowerer {
 
 } // namespace
 
-const char* lowererBuildStamp() {
-    // A cached object is only as good as the code generator that made it.
-    return __DATE__ " " __TIME__;
-}
-
 void lower(sema::SemaContext& sema, llvm::Module& module,
            const std::vector<const ast::Protocol*>& mine, unsigned part) {
     Lowerer l(&sema, module);

@@ -39,7 +39,4 @@ struct AbiStruct {
 /// The layouts of every abi.h struct lower() uses, under `module`'s data layout.
 std::vector<AbiStruct> abiStructs(llvm::Module& module);
 
-/// Changes whenever the code generator is rebuilt; part of the cache key.
-const char* lowererBuildStamp();
-
 } // namespace mmtc::codegen

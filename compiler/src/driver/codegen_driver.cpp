@@ -1,8 +1,6 @@
 // The driver's code generation side: compile, cache, objects, IR and timings.
 #include "driver/compiler_impl.h"
 
-#include "codegen/lower.h"
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -102,8 +100,7 @@ std::string Compiler::cacheKey() const {
     uint64_t h = 0xcbf29ce484222325ull;
     h = fnv1a(h, kCompilerVersion);
     h = fnv1a(h, codegen::targetDescription());
-    h = fnv1a(h, codegen::lowererBuildStamp());
-    h = fnv1a(h, codegen::jitBuildStamp());
+    h = fnv1a(h, codegen::sourceStamp());
     for (uint32_t id = 1; id <= impl_->sm.size(); ++id) h = fnv1a(h, impl_->sm.file(id).text());
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
