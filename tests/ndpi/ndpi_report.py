@@ -44,11 +44,17 @@ def read_table(path, columns):
 
 
 def endpoint_key(transport, a, b):
+    # Flows over other IP protocols (ICMP, IGMP, ESP...) meet by addresses: the two tools
+    # name those protocols differently.
+    t = transport.lower()
+    if t not in ('tcp', 'udp', 'sctp'):
+        t = 'ip'
     a, b = sorted([a, b])
-    return f'{transport.lower()}|{a}|{b}'
+    return f'{t}|{a}|{b}'
 
 
 def endpoint(addr, port):
+    port = port or '0'
     return f'[{addr}]:{port}' if ':' in addr else f'{addr}:{port}'
 
 
@@ -68,7 +74,8 @@ def ndpi_flows(result):
 
 
 def our_flows(mmtrun, capture, specs=()):
-    r = subprocess.run([mmtrun, '-r', capture] + sum([['-p', x] for x in specs], []) + [ '--flows', '-q', '-T', 'csv', '--no-progress'],
+    r = subprocess.run([mmtrun, '-r', capture] + sum([['-p', x] for x in specs], []) +
+                       ['--flows', '-q', '-T', 'csv', '--no-progress'],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
     flows = {}
     rows = csv.reader(io.StringIO(r.stdout.decode('utf-8', 'replace')))

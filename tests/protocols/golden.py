@@ -22,6 +22,7 @@ MMT_UPDATE_GOLDEN=1 (or --update) rewrites the expected files.
 import argparse
 import os
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -128,6 +129,23 @@ def run(mmtrun, capture, args):
     return r.stdout.decode('utf-8', 'replace')
 
 
+def tshark_agrees(mmtrun, capture, args, folder):
+    """The attributes of `args` that have a tshark counterpart agree with tshark on every
+    packet (tests/conformance/tshark-pairs.tsv). Without tshark, nothing to compare."""
+    if not shutil.which('tshark'):
+        return True
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'conformance'))
+    import compare
+    asked = {args[i + 1] for i in range(len(args) - 1) if args[i] == '-e'}
+    table = [p for p in compare.pairs([]) if p[0] in asked]
+    if not table:
+        return True
+    bad = [(k, s, n) for k, (s, n) in compare.compare(mmtrun, capture, table, 20).items() if s != n]
+    for k, s, n in bad:
+        print(f'golden: {folder}: {k} agrees with tshark on {s} of {n} packets')
+    return not bad
+
+
 def one(mmtrun, pcaps, folder, update):
     src = {}
     with open(os.path.join(folder, 'source'), encoding='utf-8') as f:
@@ -146,6 +164,8 @@ def one(mmtrun, pcaps, folder, update):
         args = shlex.split(src.get('args', ''))
         text = '# packets\n' + run(mmtrun, small, ['-T', 'csv', '-e', 'frame.number', '-e', 'frame.path'] + args)
         text += '# flows\n' + run(mmtrun, small, ['--flows', '-q', '-T', 'csv'])
+        if not tshark_agrees(mmtrun, small, args, folder):
+            return 1
     expected = os.path.join(folder, 'expected')
     if update:
         with open(expected, 'w', encoding='utf-8') as f:

@@ -352,6 +352,9 @@ SessionInfo Sessions::describe(const Session& s, const FlowData& d) const {
     // The path shows what packets went through; the application falls back on the guess.
     if (d.app >= 0) info.path += std::string(".") + lib_.table->protos[d.app].name;
     int app = d.app >= 0 ? d.app : d.guess >= 0 ? d.guess : -1;
+    // A session protocol without ports (ICMP, IGMP, ESP, OSPF) is the flow's application
+    // itself, as nDPI names such flows; behind ports it is the protocol classified above.
+    if (app < 0 && d.port_len == 0 && proto >= 0) app = proto;
     if (app >= 0) info.application = lib_.table->protos[app].name;
     info.packets[0] = s.packets[0];
     info.packets[1] = s.packets[1];

@@ -123,32 +123,27 @@ std::set<std::string> cell(const std::string& text, char sep, Kind k) {
 }
 
 struct Pair {
-    const char* ours;
-    const char* tshark;
+    std::string ours;
+    std::string tshark;
     Kind kind;
 };
-const Pair kPairs[] = {
-    {"ethernet.src", "eth.src", Kind::Mac},
-    {"ethernet.dst", "eth.dst", Kind::Mac},
-    {"ipv4.src", "ip.src", Kind::Ip},
-    {"ipv4.dst", "ip.dst", Kind::Ip},
-    {"ipv4.ttl", "ip.ttl", Kind::Int},
-    {"ipv4.proto", "ip.proto", Kind::Int},
-    {"ipv4.identification", "ip.id", Kind::Int},
-    {"ipv6.src", "ipv6.src", Kind::Ip},
-    {"ipv6.dst", "ipv6.dst", Kind::Ip},
-    {"ipv6.hop_limit", "ipv6.hlim", Kind::Int},
-    {"tcp.src_port", "tcp.srcport", Kind::Int},
-    {"tcp.dst_port", "tcp.dstport", Kind::Int},
-    {"tcp.seq", "tcp.seq_raw", Kind::Int},
-    {"tcp.window", "tcp.window_size_value", Kind::Int},
-    {"udp.src_port", "udp.srcport", Kind::Int},
-    {"udp.dst_port", "udp.dstport", Kind::Int},
-    {"udp.length", "udp.length", Kind::Int},
-    {"vlan.id", "vlan.id", Kind::Int},
-    {"dns.id", "dns.id", Kind::Int},
-    {"dns.qname", "dns.qry.name", Kind::Str},
-};
+
+/// The attribute pairs of tests/conformance/tshark-pairs.tsv: ours, tshark's, kind.
+const std::vector<Pair>& pairs() {
+    static const std::vector<Pair> table = [] {
+        std::vector<Pair> out;
+        std::istringstream in(slurp(std::string(MMT_SOURCE_DIR) + "/tests/conformance/tshark-pairs.tsv"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.empty() || line[0] == '#') continue;
+            auto f = split(line, '\t');
+            if (f.size() != 3) continue;
+            Kind k = f[2] == "int" ? Kind::Int : f[2] == "ip" ? Kind::Ip : f[2] == "mac" ? Kind::Mac : Kind::Str;
+            out.push_back({f[0], f[1], k});
+        }
+        return out;
+    }();
+    return table;
+}
 
 } // namespace
 
@@ -196,7 +191,7 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
                                            "occurrence=a",
                                            "-E",
                                            "aggregator=,"};
-        for (const Pair& p : kPairs) {
+        for (const Pair& p : pairs()) {
             ours.insert(ours.end(), {"-e", p.ours});
             theirs.insert(theirs.end(), {"-e", p.tshark});
         }
@@ -207,17 +202,17 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
         for (size_t i = 0; i < tLines.size(); ++i) {
             auto tf = split(tLines[i], '\t');
             auto of = i + 1 < oLines.size() ? csvFields(oLines[i + 1]) : std::vector<std::string>{};
-            for (size_t j = 0; j < std::size(kPairs); ++j) {
-                auto a = cell(j < tf.size() ? tf[j] : "", ',', kPairs[j].kind);
-                auto b = cell(j < of.size() ? of[j] : "", ',', kPairs[j].kind);
+            for (size_t j = 0; j < pairs().size(); ++j) {
+                auto a = cell(j < tf.size() ? tf[j] : "", ',', pairs()[j].kind);
+                auto b = cell(j < of.size() ? of[j] : "", ',', pairs()[j].kind);
                 if (a.empty() && b.empty()) continue;
-                auto& s = score[kPairs[j].ours];
+                auto& s = score[pairs()[j].ours];
                 s.second++;
                 if (a == b)
                     s.first++;
                 else if (s.second - s.first <= 3)
                     WARN(fs::path(f).filename().string()
-                         << " frame " << i + 1 << " " << kPairs[j].ours << ": tshark {"
+                         << " frame " << i + 1 << " " << pairs()[j].ours << ": tshark {"
                          << tf[std::min(j, tf.size() - 1)] << "} mmtrun {"
                          << (j < of.size() ? of[j] : "") << "}");
             }
@@ -227,13 +222,15 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
     for (const auto& [name, s] : score) {
         double pct = 100.0 * double(s.first) / double(s.second);
         INFO(name << ": " << s.first << "/" << s.second);
-        CHECK(pct >= 98.0);
+        // Too few cells say little about one attribute (tshark decodes SSH only on its
+        // port, for instance); the overall share below still counts them.
+        if (s.second >= 20) CHECK(pct >= 98.0);
         agree += s.first;
         total += s.second;
     }
     double overall = 100.0 * double(agree) / double(total);
     INFO("overall " << agree << "/" << total);
-    CHECK(overall >= 99.0);
+    CHECK(overall >= 99.5);
 }
 
 TEST_CASE("mmtrun reads every real capture with every attribute requested", "[conformance]") {
