@@ -5,6 +5,7 @@ Each folder tests/protocols/NAME/ holds:
 
   source     where the packets come from, one directive a line:
                capture REL-PATH    a capture under the shared corpus (../shared/pcaps)
+               build NAME          or a capture the test suite builds (fixtures.cpp)
                frames  1-20,31,40-45
                                    the frames to cut from it (1-based; all when absent)
                args    ARG...      the mmtrun options for the per-packet table
@@ -146,7 +147,7 @@ def tshark_agrees(mmtrun, capture, args, folder):
     return not bad
 
 
-def one(mmtrun, pcaps, folder, update):
+def one(mmtrun, pcaps, fixtures, folder, update):
     src = {}
     with open(os.path.join(folder, 'source'), encoding='utf-8') as f:
         for line in f:
@@ -154,8 +155,14 @@ def one(mmtrun, pcaps, folder, update):
             if line and not line.startswith('#'):
                 key, _, value = line.partition(' ')
                 src[key] = value.strip()
-    capture = os.path.join(pcaps, src['capture'])
-    if not os.path.exists(capture):
+    if 'build' in src:
+        capture = os.path.join(fixtures, src['build'] + '.pcap')
+        if not os.path.exists(capture):
+            print(f'golden: error: {capture} is missing (run protocol_fixtures {fixtures})')
+            return 1
+    else:
+        capture = os.path.join(pcaps, src['capture'])
+    if 'capture' in src and not os.path.exists(capture):
         print(f'skipped: {capture} is absent (the shared corpus is not part of a clone)')
         return SKIP
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,11 +198,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--mmtrun', default=os.path.join(ROOT, 'build/release/bin/mmtrun'))
     ap.add_argument('--pcaps', default=os.path.join(ROOT, '..', 'shared', 'pcaps'))
+    ap.add_argument('--fixtures', default=os.path.join(ROOT, 'build/release/tests/protocol-fixtures'),
+                    help='where protocol_fixtures wrote the captures it builds')
     ap.add_argument('--update', action='store_true')
     ap.add_argument('folders', nargs='+')
     a = ap.parse_args()
     update = a.update or os.environ.get('MMT_UPDATE_GOLDEN') == '1'
-    status = [one(a.mmtrun, a.pcaps, os.path.abspath(d), update) for d in a.folders]
+    status = [one(a.mmtrun, a.pcaps, a.fixtures, os.path.abspath(d), update) for d in a.folders]
     if any(s == 1 for s in status):
         return 1
     return SKIP if all(s == SKIP for s in status) else 0

@@ -132,12 +132,16 @@ struct Pair {
 const std::vector<Pair>& pairs() {
     static const std::vector<Pair> table = [] {
         std::vector<Pair> out;
-        std::istringstream in(slurp(std::string(MMT_SOURCE_DIR) + "/tests/conformance/tshark-pairs.tsv"));
+        std::istringstream in(
+            slurp(std::string(MMT_SOURCE_DIR) + "/tests/conformance/tshark-pairs.tsv"));
         for (std::string line; std::getline(in, line);) {
             if (line.empty() || line[0] == '#') continue;
             auto f = split(line, '\t');
             if (f.size() != 3) continue;
-            Kind k = f[2] == "int" ? Kind::Int : f[2] == "ip" ? Kind::Ip : f[2] == "mac" ? Kind::Mac : Kind::Str;
+            Kind k = f[2] == "int"   ? Kind::Int
+                     : f[2] == "ip"  ? Kind::Ip
+                     : f[2] == "mac" ? Kind::Mac
+                                     : Kind::Str;
             out.push_back({f[0], f[1], k});
         }
         return out;
