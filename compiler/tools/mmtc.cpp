@@ -15,6 +15,7 @@ Commands:
   dump-ast FILE...           print the syntax tree of each file
   build PATH... -o FILE      compile to a native object the runtime can load
   emit-llvm PATH...          print the LLVM IR of the compiled library
+  doc PATH...                print the reference of every protocol, in Markdown
 
 Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O problem.
 Run 'mmtc <command> --help' for a command's options.
@@ -29,6 +30,14 @@ a caret under the offending text, then notes.
 
   --builtin    also load the built-in protocol library
   --quiet      print nothing; only the exit status tells
+)";
+
+constexpr const char* kDocHelp = R"(usage: mmtc doc [--builtin] PATH...
+
+Checks the specs, then prints in Markdown every protocol with its description (the
+comment lines above it), the protocols it runs over and how it is recognised, its
+session and its attributes with their types. docs/protocols.md is its output on
+protocols.dsl/.
 )";
 
 constexpr const char* kDumpHelp = R"(usage: mmtc dump-ast FILE...
@@ -129,12 +138,18 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
     return 0;
 }
 
-int runCheck(const std::vector<std::string>& args, bool dumpAst) {
+enum class CheckMode { Check, DumpAst, Doc };
+
+int runCheck(const std::vector<std::string>& args, CheckMode mode) {
+    bool dumpAst = mode == CheckMode::DumpAst;
     std::vector<std::string> paths;
     bool builtin = false, quiet = false;
     for (const auto& a : args) {
         if (a == "--help" || a == "-h") {
-            std::fputs(dumpAst ? kDumpHelp : kCheckHelp, stdout);
+            std::fputs(dumpAst                  ? kDumpHelp
+                       : mode == CheckMode::Doc ? kDocHelp
+                                                : kCheckHelp,
+                       stdout);
             return 0;
         }
         if (!dumpAst && a == "--builtin")
@@ -165,6 +180,10 @@ int runCheck(const std::vector<std::string>& args, bool dumpAst) {
                          c.errorCount() == 1 ? "" : "s");
         return 1;
     }
+    if (mode == CheckMode::Doc) {
+        std::string t = c.protocolDoc();
+        std::fwrite(t.data(), 1, t.size(), stdout);
+    }
     return 0;
 }
 
@@ -178,8 +197,9 @@ int main(int argc, char** argv) {
         std::fputs(kUsage, stdout);
         return 0;
     }
-    if (cmd == "check") return runCheck(args, false);
-    if (cmd == "dump-ast") return runCheck(args, true);
+    if (cmd == "check") return runCheck(args, CheckMode::Check);
+    if (cmd == "dump-ast") return runCheck(args, CheckMode::DumpAst);
+    if (cmd == "doc") return runCheck(args, CheckMode::Doc);
     if (cmd == "build") return runCodegen(args, false);
     if (cmd == "emit-llvm") return runCodegen(args, true);
     return usage(("unknown command '" + cmd + "'").c_str());

@@ -68,6 +68,8 @@ class Compiler {
     std::string diagnostics() const;
     /// A readable tree of every parsed file.
     std::string dumpAst() const;
+    /// The reference of every protocol checked, in Markdown (`mmtc doc`).
+    std::string protocolDoc() const;
 
     // Code generation: each requires a successful check().
 
