@@ -1027,6 +1027,49 @@ void checkLiterals(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, 
 
 } // namespace
 
+/// How deeply the text nests, measured on tokens before anything recursive runs: each
+/// open bracket adds a level, and so does every operator since the last `,` or `;` of its
+/// bracket level (a run of prefix operators, a chain of binary ones, a `?:` chain: each
+/// makes the tree one level deeper). The parser, the checker and the code generator all
+/// recurse on that depth, so text past kMaxNesting is an error before any of them runs.
+constexpr size_t kMaxNesting = 1000;
+
+bool checkNesting(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, DiagEngine& diags) {
+    static const std::set<std::string_view> kOps = {
+        "-",  "~", "not", "*", "/",  "%",  "+",   "<<", ">>", "&", "^", "|", "==",
+        "!=", "<", "<=",  ">", ">=", "in", "and", "or", "?",  ":", ".", "["};
+    std::vector<size_t> ops{0}; // operators since the last separator, per bracket level
+    size_t depth = 0;           // open brackets plus those operators, along the open levels
+    for (Token* t : tokens.getTokens()) {
+        if (t->getType() == Token::EOF) break;
+        std::string text = t->getText();
+        if (text == "(" || text == "[" || text == "{") {
+            ops.push_back(0);
+            ++depth;
+            if (text == "[") { // an index is an operator of the level outside too
+                ++ops[ops.size() - 2];
+                ++depth;
+            }
+        } else if (text == ")" || text == "]" || text == "}") {
+            if (ops.size() > 1) {
+                depth -= ops.back() + 1;
+                ops.pop_back();
+            }
+        } else if (text == "," || text == ";" || text == "=>") {
+            depth -= ops.back();
+            ops.back() = 0;
+        } else if (kOps.count(text)) {
+            ++ops.back();
+            ++depth;
+        }
+        if (depth > kMaxNesting) {
+            diags.report(DiagKind::NestingTooDeep, pos.tokenRange(t), kMaxNesting);
+            return false;
+        }
+    }
+    return true;
+}
+
 std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, DiagEngine& diags) {
     const SourceFile& file = sm.file(fileId);
     // ANTLR's input stream throws on malformed UTF-8: stop at the first bad byte instead.
@@ -1048,6 +1091,9 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
     lexer.addErrorListener(&listener);
     parser.addErrorListener(&listener);
 
+    // Hostile nesting is refused before the parser recurses on it.
+    tokens.fill();
+    if (!checkNesting(tokens, pos, diags)) return nullptr;
     unsigned before = diags.errorCount();
     P::FileContext* tree = parser.file();
     tokens.fill();

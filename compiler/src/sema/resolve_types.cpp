@@ -37,14 +37,28 @@ void resolveItems(SemaContext& ctx, ProtoSymbols& syms, std::vector<ast::FieldIt
     }
 }
 
-/// Depth-first search for record cycles; `path` holds the fields being expanded.
+/// Records nest at most this deep: every later pass recurses through them.
+constexpr size_t kMaxRecordNesting = 64;
+
+/// Depth-first search for record cycles; `path` holds the fields being expanded. A field
+/// that would nest records deeper than the limit is reported and unbound, so that no
+/// later pass follows it.
 void findCycles(SemaContext& ctx, const ast::Record* rec, std::vector<const ast::Field*>& path,
-                std::set<const ast::Record*>& onPath, std::set<const ast::Record*>& done) {
+                std::set<const ast::Record*>& onPath, std::set<const ast::Record*>& done,
+                bool& reportedDeep) {
     if (done.count(rec)) return;
     onPath.insert(rec);
-    forEachField(rec->items, [&](const ast::Field& f, bool) {
+    forEachField(rec->items, [&](ast::Field& f, bool) {
         if (f.type.kind != ast::TypeSpec::Record || !f.type.record) return;
         const ast::Record* sub = f.type.record;
+        if (path.size() + 1 >= kMaxRecordNesting) {
+            if (!reportedDeep) // once per protocol: a long chain would give one per record
+                ctx.diags.report(DiagKind::RecordTooDeep, f.type.range, kMaxRecordNesting);
+            reportedDeep = true;
+            f.type.record = nullptr;
+            f.type.kind = ast::TypeSpec::Unknown;
+            return;
+        }
         if (onPath.count(sub)) {
             ctx.diags.report(DiagKind::RecursiveRecord, f.type.range, sub->name);
             for (auto it = path.rbegin(); it != path.rend(); ++it)
@@ -53,7 +67,7 @@ void findCycles(SemaContext& ctx, const ast::Record* rec, std::vector<const ast:
             return;
         }
         path.push_back(&f);
-        findCycles(ctx, sub, path, onPath, done);
+        findCycles(ctx, sub, path, onPath, done, reportedDeep);
         path.pop_back();
     });
     onPath.erase(rec);
@@ -70,10 +84,11 @@ void resolveTypes(SemaContext& ctx) {
         if (p->body) resolveItems(ctx, syms, p->body->items);
         for (auto& r : p->records) resolveItems(ctx, syms, r->items);
         std::set<const ast::Record*> done;
+        bool reportedDeep = false;
         for (auto& r : p->records) {
             std::vector<const ast::Field*> path;
             std::set<const ast::Record*> onPath;
-            findCycles(ctx, r.get(), path, onPath, done);
+            findCycles(ctx, r.get(), path, onPath, done, reportedDeep);
         }
     }
 }

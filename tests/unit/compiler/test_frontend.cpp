@@ -58,3 +58,58 @@ protocol dnsish {
     INFO(r.diags);
     CHECK(r.ok);
 }
+
+TEST_CASE("nesting of any depth is a diagnostic, never a crash", "[frontend][nesting]") {
+    const size_t n = 100000;
+    auto repeat = [](const std::string& s, size_t k) {
+        std::string out;
+        out.reserve(s.size() * k);
+        for (size_t i = 0; i < k; ++i) out += s;
+        return out;
+    };
+    auto proto = [](const std::string& item) {
+        return "protocol deep {\n id 9900;\n header { a : u8; b : u8; }\n" + item + "\n}\n";
+    };
+    const std::vector<std::pair<const char*, std::string>> texts = {
+        {"parentheses",
+         proto("attribute x : u32 = " + repeat("(", n) + "a" + repeat(")", n) + ";")},
+        {"unary minus", proto("attribute x : u32 = " + repeat("-", n) + "a;")},
+        {"complement", proto("attribute x : u32 = " + repeat("~ ", n) + "a;")},
+        {"not", proto("attribute x : bool = " + repeat("not ", n) + "true;")},
+        {"sum", proto("attribute x : u32 = a" + repeat(" + a", n) + ";")},
+        {"and", proto("attribute x : bool = a == 1" + repeat(" and a == 1", n) + ";")},
+        {"conditional", proto("attribute x : u32 = " + repeat("a == 1 ? 1 : ", n) + "0;")},
+        {"members", proto("attribute x : u32 = a" + repeat(".b", n) + ";")},
+        {"indexes", proto("attribute x : u8 = payload" + repeat("[0]", n) + ";")},
+        {"calls",
+         proto("attribute x : u32 = " + repeat("max(a, ", n) + "a" + repeat(")", n) + ";")},
+        {"sets", proto("attribute x : bool = a" + repeat(" in { 1 } == true", n) + ";")},
+        {"switches", "protocol deep {\n id 9900;\n header { a : u8; " +
+                         repeat("switch (a) { 1 => { ", n) + "z : u8;" + repeat(" } }", n) +
+                         " }\n}\n"},
+    };
+    for (const auto& [what, text] : texts) {
+        INFO(what);
+        auto r = checkText(text);
+        CHECK_FALSE(r.ok);
+        CHECK(r.diags.find("nest too deeply here (the limit is 1000 levels)") != std::string::npos);
+    }
+    // A chain of records, each holding the next: refused past 64 levels, reported once.
+    std::string records;
+    for (size_t i = 0; i < n; ++i)
+        records += "record r" + std::to_string(i) + " { f : r" + std::to_string(i + 1) + "; }\n";
+    records += "record r" + std::to_string(n) + " { v : u8; }\n";
+    auto r = checkText("protocol deep {\n id 9900;\n" + records + " header { top : r0; }\n}\n");
+    CHECK_FALSE(r.ok);
+    CHECK(r.diags.find("records nest more than 64 levels deep here") != std::string::npos);
+    CHECK(r.diags.find("records nest more", r.diags.find("records nest more") + 1) ==
+          std::string::npos);
+}
+
+TEST_CASE("nesting just below the limit checks", "[frontend][nesting]") {
+    std::string parens(900, '(');
+    std::string closing(900, ')');
+    auto r = checkText("protocol deep {\n id 9900;\n header { a : u8; }\n attribute x : u32 = " +
+                       parens + "a" + closing + ";\n}\n");
+    CHECK(r.ok);
+}
