@@ -1,8 +1,11 @@
 // mmtc: checks, inspects and compiles .mmtp protocol specs.
 #include "mmtc/compiler.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,15 +24,16 @@ Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O problem.
 Run 'mmtc <command> --help' for a command's options.
 )";
 
-constexpr const char* kCheckHelp = R"(usage: mmtc check [--builtin] PATH...
+constexpr const char* kCheckHelp = R"(usage: mmtc check [--no-builtin] PATH...
 
 Parses and checks every .mmtp file given, or found under each folder given,
-as one library: protocols may refer to each other across files. Diagnostics go
-to standard error as 'file:line:col: error: message', then the source line and
-a caret under the offending text, then notes.
+together with the built-in protocol library, as one library: protocols may refer
+to each other across files, so 'over tcp' resolves. Diagnostics go to standard
+error as 'file:line:col: error: message', then the source line and a caret under
+the offending text, then notes.
 
-  --builtin    also load the built-in protocol library
-  --quiet      print nothing; only the exit status tells
+  --no-builtin  check the files given alone, without the built-in library
+  --quiet       print nothing; only the exit status tells
 )";
 
 constexpr const char* kDocHelp = R"(usage: mmtc doc [--builtin] PATH...
@@ -40,10 +44,42 @@ session and its attributes with their types. docs/protocols.md is its output on
 protocols.dsl/.
 )";
 
-constexpr const char* kDumpHelp = R"(usage: mmtc dump-ast FILE...
+constexpr const char* kDumpHelp = R"(usage: mmtc dump-ast [--no-builtin] FILE...
 
-Prints the syntax tree of each file with the line and column of every node.
+Prints the syntax tree of each file given with the line and column of every
+node. The files are checked with the built-in library, as 'mmtc check' does.
+
+  --no-builtin  check the files given alone, without the built-in library
 )";
+
+/// The .mmtp files of `path` (a file, or a folder searched recursively), canonical.
+std::vector<std::string> specFiles(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        for (auto it = fs::recursive_directory_iterator(path, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            if (it->is_regular_file() && it->path().extension() == ".mmtp")
+                out.push_back(fs::weakly_canonical(it->path(), ec).string());
+    } else {
+        out.push_back(fs::weakly_canonical(path, ec).string());
+    }
+    return out;
+}
+
+/// The built-in library's files that are not among `paths` already (checking
+/// protocols.dsl/ itself, or one of its files, must not declare its protocols twice).
+std::vector<std::string> builtinFilesBesides(const std::vector<std::string>& paths) {
+    std::set<std::string> given;
+    for (const auto& p : paths)
+        for (auto& f : specFiles(p)) given.insert(f);
+    std::vector<std::string> out;
+    for (auto& f : specFiles(mmtc::builtinSpecDir()))
+        if (!given.count(f)) out.push_back(f);
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 /// Adds every path to `c`; prints the first I/O problem and returns false.
 bool addPaths(mmtc::Compiler& c, const std::vector<std::string>& paths) {
@@ -143,7 +179,9 @@ enum class CheckMode { Check, DumpAst, Doc };
 int runCheck(const std::vector<std::string>& args, CheckMode mode) {
     bool dumpAst = mode == CheckMode::DumpAst;
     std::vector<std::string> paths;
-    bool builtin = false, quiet = false;
+    // check and dump-ast see the built-in library by default, as mmtrun -p does; doc
+    // documents only what it is given.
+    bool builtin = mode != CheckMode::Doc, quiet = false;
     for (const auto& a : args) {
         if (a == "--help" || a == "-h") {
             std::fputs(dumpAst                  ? kDumpHelp
@@ -152,8 +190,10 @@ int runCheck(const std::vector<std::string>& args, CheckMode mode) {
                        stdout);
             return 0;
         }
-        if (!dumpAst && a == "--builtin")
+        if (a == "--builtin")
             builtin = true;
+        else if (a == "--no-builtin")
+            builtin = false;
         else if (!dumpAst && a == "--quiet")
             quiet = true;
         else if (!a.empty() && a[0] == '-')
@@ -161,17 +201,19 @@ int runCheck(const std::vector<std::string>& args, CheckMode mode) {
         else
             paths.push_back(a);
     }
-    if (builtin) paths.insert(paths.begin(), mmtc::builtinSpecDir());
     if (paths.empty()) return usage("no input files");
     mmtc::Compiler c;
     if (!addPaths(c, paths)) return 2;
+    size_t given = 0;
+    for (const auto& p : paths) given += specFiles(p).size();
+    if (builtin && !addPaths(c, builtinFilesBesides(paths))) return 2;
     bool ok = c.check();
     if (!quiet) {
         std::string d = c.diagnostics();
         std::fwrite(d.data(), 1, d.size(), stderr);
     }
     if (dumpAst) {
-        std::string t = c.dumpAst();
+        std::string t = c.dumpAst(given);
         std::fwrite(t.data(), 1, t.size(), stdout);
     }
     if (!ok) {

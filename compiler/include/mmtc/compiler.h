@@ -66,8 +66,8 @@ class Compiler {
     unsigned errorCount() const;
     /// Every diagnostic, rendered like clang's.
     std::string diagnostics() const;
-    /// A readable tree of every parsed file.
-    std::string dumpAst() const;
+    /// A readable tree of every parsed file, or of the first `files` added.
+    std::string dumpAst(size_t files = size_t(-1)) const;
     /// The reference of every protocol checked, in Markdown (`mmtc doc`).
     std::string protocolDoc() const;
 

@@ -40,8 +40,9 @@ class Dumper {
     explicit Dumper(const SourceManager& sm) : sm_(sm) {}
     std::string out;
 
-    void module(const Module& m) {
+    void module(const Module& m, size_t files) {
         for (const auto& f : m.files) {
+            if (files-- == 0) break;
             line(0, fmt::format("File {}", quote(sm_.file(f->fileId).path())), {});
             for (const auto& p : f->protocols) protocol(*p, 1);
         }
@@ -250,9 +251,9 @@ std::string dumpExpr(const Expr& e) {
     return "?";
 }
 
-std::string dump(const Module& m, const SourceManager& sm) {
+std::string dump(const Module& m, const SourceManager& sm, size_t files) {
     Dumper d(sm);
-    d.module(m);
+    d.module(m, files);
     return d.out;
 }
 

@@ -7,7 +7,8 @@
 
 namespace mmtc::ast {
 
-std::string dump(const Module& m, const SourceManager& sm);
+/// The tree of the first `files` files of `m` (all by default).
+std::string dump(const Module& m, const SourceManager& sm, size_t files = size_t(-1));
 std::string dumpExpr(const Expr& e);
 
 } // namespace mmtc::ast

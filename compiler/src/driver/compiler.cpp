@@ -117,8 +117,8 @@ unsigned Compiler::errorCount() const {
 std::string Compiler::diagnostics() const {
     return impl_->diags.render();
 }
-std::string Compiler::dumpAst() const {
-    return ast::dump(impl_->module, impl_->sm);
+std::string Compiler::dumpAst(size_t files) const {
+    return ast::dump(impl_->module, impl_->sm, files);
 }
 
 } // namespace mmtc

@@ -649,7 +649,9 @@ ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
     }
     auto pit = ctx_.parents.find(env.proto);
     if (pit == ctx_.parents.end() || pit->second.empty()) {
-        ctx_.diags.report(DiagKind::NoParents, e.operands[0]->range, env.proto->name);
+        // An `over` naming an unknown protocol was reported already: no follow-on error.
+        if (env.proto->overs.empty())
+            ctx_.diags.report(DiagKind::NoParents, e.operands[0]->range, env.proto->name);
         return ast::Type::error();
     }
     ast::Type result;

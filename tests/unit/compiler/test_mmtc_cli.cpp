@@ -29,7 +29,7 @@ ProcessResult mmtc(std::vector<std::string> args) {
 } // namespace
 
 TEST_CASE("mmtc: every command has its help", "[mmtc]") {
-    for (const char* cmd : {"check", "dump-ast", "build", "emit-llvm"}) {
+    for (const char* cmd : {"check", "dump-ast", "build", "emit-llvm", "doc"}) {
         auto r = mmtc({cmd, "--help"});
         INFO(cmd);
         CHECK(r.status == 0);
@@ -43,7 +43,7 @@ TEST_CASE("mmtc: every command has its help", "[mmtc]") {
 TEST_CASE("mmtc check: 0 clean, 1 with errors, 2 for usage and I/O problems", "[mmtc]") {
     CHECK(mmtc({"check", MMT_SPEC_DIR}).status == 0);
     TempFile bad(".mmtp");
-    write_file(bad.path(), to_bytes("protocol p { id 1; header { a : u8; } attribute b; }\n"));
+    write_file(bad.path(), to_bytes("protocol p { id 9901; header { a : u8; } attribute b; }\n"));
     auto r = mmtc({"check", bad.path()});
     CHECK(r.status == 1);
     CHECK(r.err.find(bad.path() + ":1:") != std::string::npos);
@@ -85,4 +85,29 @@ TEST_CASE("mmtc build writes an object; emit-llvm prints IR; --time-passes repor
     auto o0 = mmtc({"emit-llvm", "-O0", spec.path()});
     CHECK(o0.status == 0);
     CHECK(o0.out.size() > ir.out.size() / 2);
+}
+
+TEST_CASE("mmtc check and dump-ast know the built-in library unless --no-builtin", "[mmtc]") {
+    TempFile mine(".mmtp");
+    write_file(mine.path(), to_bytes("protocol mine {\n    id 961;\n    over tcp port 9100;\n"
+                                     "    header { a : u8; }\n    attribute a;\n}\n"));
+    CHECK(mmtc({"check", mine.path()}).status == 0);
+    auto alone = mmtc({"check", "--no-builtin", mine.path()});
+    CHECK(alone.status == 1);
+    CHECK(alone.err.find("unknown protocol 'tcp'") != std::string::npos);
+    // The tree printed is that of the files given, not of the whole library.
+    auto dump = mmtc({"dump-ast", mine.path()});
+    CHECK(dump.status == 0);
+    CHECK(dump.out.find("Protocol mine") != std::string::npos);
+    CHECK(dump.out.find("Protocol udp") == std::string::npos);
+    // A built-in file given by name is loaded once.
+    CHECK(mmtc({"check", std::string(MMT_SPEC_DIR) + "/udp.mmtp"}).status == 0);
+}
+
+TEST_CASE("mmtc doc prints the reference of each protocol", "[mmtc]") {
+    auto r = mmtc({"doc", MMT_SPEC_DIR});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("## udp") != std::string::npos);
+    CHECK(r.out.find("| `udp.src_port` | u16 |") != std::string::npos);
+    CHECK(r.out.find("- ipv4 when `proto == 17`") != std::string::npos);
 }
