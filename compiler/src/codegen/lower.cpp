@@ -3102,6 +3102,15 @@ class Lowerer {
             return intEV(
                 readIntAt(b.v, off, bytes, le ? ast::ByteOrder::Little : ast::ByteOrder::Big));
         }
+        if (f == "ipv4" || f == "ipv6" || f == "mac") {
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* off = args.size() == 2 ? evalInt(st, *args[1]) : B.getInt64(0);
+            unsigned n = f == "ipv4" ? 4 : f == "ipv6" ? 16 : 6;
+            Value* bad = B.CreateOr(B.CreateICmpSLT(off, B.getInt64(0)),
+                                    B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(n)), b.len));
+            evalFailIf(st, bad);
+            return addrEV(B.CreateInBoundsGEP(i8, b.v, off), n);
+        }
         if (f == "first" || f == "last") {
             EV seq = eval(st, *args[0]);
             if (f == "first" && seq.k == EV::ListRef) return firstElement(st, seq);

@@ -444,3 +444,27 @@ protocol pieces {
     Ctx one(hex("01 00"));
     CHECK(one.get(p, "joined") == "");
 }
+
+TEST_CASE("ipv4, ipv6 and mac read addresses from bytes", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol options {
+    id 7;
+    header { four : bytes[4]; rest : bytes; }
+    attribute addr : ipv4 = ipv4(four);
+    attribute hw : mac = mac(rest, 1);
+    attribute six : ipv6 = ipv6(rest);
+    attribute same : bool = ipv4(four) == ipv4(rest, 3);
+}
+)");
+    const mmt_proto& p = lib.proto("options");
+    Ctx c(hex("c0a80105 01 001122334455"));
+    CHECK(c.get(p, "addr") == "192.168.1.5");
+    CHECK(c.get(p, "hw") == "0.17.34.51.68.85"); // this harness prints any address dotted
+    CHECK(c.get(p, "six") == "<absent>");        // 7 bytes: too short for IPv6
+    CHECK(c.get(p, "same") == "0");
+    Ctx v6(hex("00000000 20010db8000000000000000000000001"));
+    CHECK(v6.get(p, "six") == "32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.1");
+    Ctx cut(hex("c0a8"));
+    CHECK(c.get(p, "addr") == "192.168.1.5");
+    CHECK(cut.get(p, "addr") == "<absent>");
+}
