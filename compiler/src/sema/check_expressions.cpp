@@ -266,7 +266,8 @@ void ExprChecker::checkLetInFieldContext(const ast::Expr& use, const Env& env,
     LetDeps d;
     std::set<const ast::Let*> seen;
     collectDeps(*let.value, d, seen);
-    if (d.payload || d.state || d.attribute || d.parent) {
+    if (d.payload || d.attribute || (d.state && !env.allowState) ||
+        (d.parent && (env.record || env.noRemaining))) {
         ctx_.diags.report(DiagKind::LetNotFieldLevel, use.range, let.name, env.what);
         ctx_.diags.note(DiagKind::DeclaredHere, let.nameRange, let.name);
         return;
@@ -643,7 +644,7 @@ ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
 }
 
 ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
-    if (env.fieldLevel) {
+    if (env.fieldLevel && (env.record || env.noRemaining)) {
         ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'parent'", env.what);
         return ast::Type::error();
     }

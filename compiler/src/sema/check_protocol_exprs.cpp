@@ -70,6 +70,9 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
         Env env;
         env.proto = &p;
         env.orderStructure = p.header ? p.header.get() : p.body.get();
+        // The session's state (as the previous packets left it) and the protocol below
+        // are known before this protocol is parsed.
+        env.allowState = true;
         unsigned seq = 0;
         if (p.header) checkItems(p.header->items, env, seq);
         if (p.body) checkItems(p.body->items, env, seq);

@@ -1,7 +1,7 @@
 // The packet journey: walks each packet from the `frame` protocol through its
 // protocol path by calling the compiled stage functions, in a loop:
-//   validate (pre_analyse) -> key / session -> analyse (events) -> update (post_analyse)
-//   -> extract requested attributes -> user analysers -> classify_next.
+//   validate (pre_analyse) -> key / session -> analyse (events) -> extract requested
+//   attributes -> user analysers -> update (post_analyse) -> classify_next.
 // Streams (TCP) and fragments (IP) divert the payload through reassembly; what
 // comes out continues the walk from the protocol above.
 #include "journey/handler_impl.h"
@@ -249,6 +249,11 @@ struct Handler::Impl {
             Wants& w = wants[size_t(proto)];
             L.ctx.events_wanted = w.events;
 
+            // The session's state is known before a protocol above the session layer is
+            // parsed: its fields may depend on what earlier packets left there.
+            if (flow && p.state_size && !(p.flags & MMT_PROTO_SESSION))
+                L.ctx.state = sessions.stateFor(*flow, proto);
+
             // pre_analyse
             mmt_parse_result& r = L.res;
             std::memset(&r, 0, sizeof r);
@@ -298,17 +303,22 @@ struct Handler::Impl {
                 }
                 if (dropped) return false;
             }
-            // post_analyse
-            if (p.update && L.ctx.state) p.update(&L.ctx);
             // extract
             if (!w.getters.empty()) extract(L);
             // user analysers, by weight
             Action act = Action::Continue;
             for (auto& a : analysers[size_t(proto)]) {
                 Action x = a.fn(PacketView(&pv), pv.path.back());
-                if (x == Action::Drop) return false;
+                if (x == Action::Drop) {
+                    act = x;
+                    break;
+                }
                 if (x == Action::Skip) act = Action::Skip;
             }
+            // post_analyse: the state changes once this packet's layer has been read, so
+            // that its fields, events and attributes all see the state earlier packets left.
+            if (p.update && L.ctx.state) p.update(&L.ctx);
+            if (act == Action::Drop) return false;
             if (act == Action::Skip) return true;
 
             // classify_next

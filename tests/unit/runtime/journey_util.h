@@ -35,8 +35,9 @@ struct Recorder {
     std::vector<SessionInfo> started, ended;
     uint64_t t = 1000000000000ull; // packet time, ns
 
-    explicit Recorder(std::vector<std::string> attrs, HandlerOptions opts = {})
-        : h(builtinLibrary(), opts), names(std::move(attrs)) {
+    explicit Recorder(std::vector<std::string> attrs, HandlerOptions opts = {},
+                      const ProtocolLibrary& lib = builtinLibrary())
+        : h(lib, opts), names(std::move(attrs)) {
         for (const auto& n : names) {
             int c = h.request(n);
             INFO(n);

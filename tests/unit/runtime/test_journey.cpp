@@ -2,6 +2,7 @@
 // classifiers, sessions, timeouts and caps, TCP reassembly, IP fragments, link types.
 #include "journey_util.h"
 #include "payloads.h"
+#include "pcap_writer.h"
 
 using namespace mmt;
 using namespace mmt::test;
@@ -364,6 +365,48 @@ TEST_CASE("per-session state declared in a spec lives as long as the session",
     // Another session counts from one.
     r.feed(tcpSeg(7001, 80, 1, SYN));
     CHECK(r.feed(tcpSeg(7001, 80, 2, ACK, a))["http.request_number"] == "1");
+}
+
+TEST_CASE("fields may depend on the direction, the session's state and the protocol below",
+          "[journey][session]") {
+    TempFile spec(".mmtp");
+    write_file(spec.path(), to_bytes(R"(protocol stateful {
+    id 9300;
+    over udp port 9300;
+    state { seen : u8 = 0; }
+    header {
+        a : u8;
+        b : u8 if direction == 1;
+        c : u8 if seen > 0;
+        d : u8 if parent.src_port == 9300;
+    }
+    update seen = seen + 1;
+    attribute a, b, c, d;
+    attribute before : u8 = seen;
+}
+)"));
+    LoadOptions o;
+    o.spec_paths = {spec.path()};
+    std::string err;
+    auto lib = ProtocolLibrary::load(o, err);
+    REQUIRE(lib);
+    Recorder r({"stateful.a", "stateful.b", "stateful.c", "stateful.d", "stateful.before"}, {},
+               *lib);
+    auto first = r.feed(udpPkt(1234, 9300, "\x01\x02\x03\x04"));
+    CHECK(first["stateful.a"] == "1");
+    CHECK(first["stateful.b"].empty());
+    CHECK(first["stateful.c"].empty()); // nothing seen before the first packet
+    CHECK(first["stateful.d"].empty());
+    CHECK(first["stateful.before"] == "0"); // attributes see the state the fields saw
+    auto reply = r.feed(udpPkt(9300, 1234, "\x05\x06\x07\x08", kServer, kClient));
+    CHECK(reply["stateful.b"] == "6");
+    CHECK(reply["stateful.c"] == "7");
+    CHECK(reply["stateful.d"] == "8");
+    CHECK(reply["stateful.before"] == "1");
+    auto third = r.feed(udpPkt(1234, 9300, "\x09\x0a\x0b"));
+    CHECK(third["stateful.b"].empty());
+    CHECK(third["stateful.c"] == "10");
+    CHECK(third["malformed"].empty());
 }
 
 TEST_CASE("stages run in order: events while analysing, then analysers, then the packet callback",
