@@ -115,6 +115,41 @@ int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t of
     return len;
 }
 
+int64_t mmt_rt_netbios_name(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
+    if (!ctx->scratch || n != 32) return -1;
+    mmt_scratch& s = *ctx->scratch;
+    const uint32_t start = s.used;
+    if (s.cap - start < 64) return -1; // 16 bytes, each at most <xx>
+    uint8_t name[16];
+    for (int i = 0; i < 16; ++i) {
+        uint8_t hi = uint8_t(p[2 * i] - 'A'), lo = uint8_t(p[2 * i + 1] - 'A');
+        if (hi > 15 || lo > 15) return -1;
+        name[i] = uint8_t(hi << 4 | lo);
+    }
+    // The first 15 bytes without their padding spaces, then the suffix; bytes that do not
+    // print are written as tshark writes them: <1d>.
+    int end = 15;
+    while (end > 0 && name[end - 1] == ' ') --end;
+    static const char hex[] = "0123456789abcdef";
+    uint8_t* out = s.base + start;
+    uint32_t len = 0;
+    auto escaped = [&](uint8_t c) {
+        out[len++] = '<';
+        out[len++] = uint8_t(hex[c >> 4]);
+        out[len++] = uint8_t(hex[c & 15]);
+        out[len++] = '>';
+    };
+    for (int i = 0; i < end; ++i) {
+        if (name[i] < 0x20 || name[i] >= 0x7f)
+            escaped(name[i]);
+        else
+            out[len++] = name[i];
+    }
+    escaped(name[15]);
+    s.used = start + len;
+    return len;
+}
+
 /// Parses "\r\n" at `p[i]`.
 static bool crlf(const uint8_t* p, int64_t n, int64_t i) {
     return i + 1 < n && p[i] == '\r' && p[i + 1] == '\n';
@@ -206,6 +241,7 @@ const HostSymbol* hostSymbols(unsigned& count) {
         {"mmt_rt_trim", reinterpret_cast<void*>(&mmt_rt_trim)},
         {"mmt_rt_match_any", reinterpret_cast<void*>(&mmt_rt_match_any)},
         {"mmt_rt_domain_name", reinterpret_cast<void*>(&mmt_rt_domain_name)},
+        {"mmt_rt_netbios_name", reinterpret_cast<void*>(&mmt_rt_netbios_name)},
         {"mmt_rt_chunked_length", reinterpret_cast<void*>(&mmt_rt_chunked_length)},
         {"mmt_rt_short", reinterpret_cast<void*>(&mmt_rt_short)},
         {"mmt_rt_fail", reinterpret_cast<void*>(&mmt_rt_fail)},

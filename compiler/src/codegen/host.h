@@ -21,6 +21,12 @@ int32_t mmt_rt_match_any(const uint8_t* p, int64_t n, const uint8_t* table, int3
 /// Returns its length, or -1 (nothing appended) when the name is malformed, runs past the
 /// message, exceeds 255 bytes or the scratch memory is full.
 int64_t mmt_rt_domain_name(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t off);
+/// The NetBIOS name first-level encoded in the 32 letters `p[0..n)` (RFC 1001 section
+/// 14.1): its first 15 bytes without the trailing spaces, then the suffix byte in hex, as
+/// "NAME<20>" (a byte that does not print is written <xx> too, as tshark does), appended to the
+/// scratch memory. Returns its length, or -1 (nothing appended) when `n` is not 32, a letter is
+/// outside A..P or the scratch memory is full.
+int64_t mmt_rt_netbios_name(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// How many bytes a complete HTTP/1.1 chunked body takes at the start of `p[0..n)`: the
 /// chunks, the last chunk, the trailer fields and the final CRLF. -1 when it is cut short
 /// (more bytes may complete it), -2 when it is not chunked encoding.

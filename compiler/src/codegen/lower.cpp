@@ -316,6 +316,7 @@ class Lowerer {
         hMark = decl("mmt_rt_scratch_mark", i8p, {ctxPtr});
         hMark->setOnlyReadsMemory();
         hDomainName = decl("mmt_rt_domain_name", i64, {ctxPtr, i8p, i64, i64});
+        hNetbiosName = decl("mmt_rt_netbios_name", i64, {ctxPtr, i8p, i64});
         hChunked = decl("mmt_rt_chunked_length", i64, {i8p, i64});
         hChunked->setOnlyReadsMemory();
         hChunked->setOnlyAccessesArgMemory();
@@ -3136,6 +3137,14 @@ class Lowerer {
             evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
             return bytesEV(mark, n);
         }
+        if (f == "netbios_name") {
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* mark = B.CreateCall(hMark, {st.ctx});
+            evalFailIf(st, B.CreateIsNull(mark));
+            Value* n = B.CreateCall(hNetbiosName, {st.ctx, b.v, b.len});
+            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
+            return bytesEV(mark, n);
+        }
         if (f == "chunked_length") {
             EV b = asBytes(st, eval(st, *args[0]));
             // -1: the body's end is not there yet (a value); below: not chunked (a failure).
@@ -3303,7 +3312,7 @@ class Lowerer {
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
         *updateTy, *initTy, *streamFnTy, *fragFnTy;
     Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hFail, *hMatchAny,
-        *hMemcmp, *hDomainName, *hChunked;
+        *hMemcmp, *hDomainName, *hNetbiosName, *hChunked;
     std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;

@@ -808,6 +808,10 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
         unsigned w = unsigned(std::stoul(f.substr(1)));
         return T::integer(w);
     }
+    if (f == "netbios_name") {
+        if (!arity(1, 1) || !needBytes(0)) return T::error();
+        return T::of(T::String);
+    }
     if (f == "ipv4" || f == "ipv6" || f == "mac") {
         // An address read from bytes (an option's value): at offset 0, or the one given.
         if (!arity(1, 2) || !needBytes(0) || (args.size() == 2 && !needInt(1))) return T::error();

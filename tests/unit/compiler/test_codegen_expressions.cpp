@@ -468,3 +468,25 @@ protocol options {
     CHECK(c.get(p, "addr") == "192.168.1.5");
     CHECK(cut.get(p, "addr") == "<absent>");
 }
+
+TEST_CASE("netbios_name decodes first-level encoded names", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol nb {
+    id 7;
+    header { name : bytes; }
+    attribute decoded : string = netbios_name(name);
+}
+)");
+    const mmt_proto& p = lib.proto("nb");
+    // "WORKGROUP" padded with spaces, suffix 0x1d.
+    Ctx c(lit("FHEPFCELEHFCEPFFFACACACACACACABN"));
+    CHECK(c.get(p, "decoded") == "WORKGROUP<1d>");
+    // Bytes that do not print are written as tshark writes them.
+    Ctx star(lit("CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    CHECK(star.get(p, "decoded") ==
+          "*<00><00><00><00><00><00><00><00><00><00><00><00><00><00><00>");
+    Ctx shortName(lit("FHEPFCEL"));
+    CHECK(shortName.get(p, "decoded") == "<absent>");
+    Ctx badLetter(lit("ZHEPFCELEHFCEPFFFACACACACACACABN"));
+    CHECK(badLetter.get(p, "decoded") == "<absent>");
+}
