@@ -68,6 +68,7 @@ fieldItem
 fieldDecl : fieldName ':' fieldType fieldSuffix* ';' ;
 
 fieldName : name | '_' ;
+bitName : name | '_' ;
 
 // `bytes`, `bytes[n]`, `bytes until "x"`, `u16`, `rec`, `rec[n]`, `rec[] until "x"` ...
 fieldType : typeName ('[' expr? ']')? ;
@@ -79,7 +80,7 @@ fieldSuffix
     | 'max' INT                                                       # maxSuffix
     | 'if' expr                                                       # ifSuffix
     | 'requires' expr                                                 # requiresSuffix
-    | '{' name (',' name)* '}'                                        # bitNamesSuffix
+    | '{' bitName (',' bitName)* '}'                                  # bitNamesSuffix
     ;
 
 switchArm

@@ -884,7 +884,9 @@ class AstBuilder {
                     diags_.report(DiagKind::DuplicateSuffix, sr, "{ ... }", f->name);
                     continue;
                 }
-                for (auto* n : s->name()) f->bitNames.push_back(ast::BitName{R(n), text(n)});
+                // `_` leaves a bit unnamed: `{ _, _, response, ... }`.
+                for (auto* n : s->bitName())
+                    f->bitNames.push_back(ast::BitName{R(n), n->name() ? text(n->name()) : "_"});
             }
         }
         // `rec[]` with `size` and nothing else: a list filling the size.

@@ -121,6 +121,10 @@ class Declarer {
             }
             unsigned bit = 0;
             for (auto& bn : f.bitNames) {
+                if (bn.name == "_") { // an unnamed bit
+                    ++bit;
+                    continue;
+                }
                 Symbol s;
                 s.kind = Symbol::BitName;
                 s.field = &f;
