@@ -142,6 +142,20 @@ bool isListItems(const std::string& line) {
     return true;
 }
 
+/// A line that continues a condition with one whole operand (`and (...)`, `or x == 1`):
+/// deleting or repeating it leaves a valid, if different, condition.
+bool isWholeConjunct(const std::string& line) {
+    auto toks = tokenize(line);
+    if (toks.size() < 2 || (toks[0].text != "and" && toks[0].text != "or")) return false;
+    int depth = 0;
+    for (const auto& t : toks) {
+        if (t.text == "(" || t.text == "[" || t.text == "{") ++depth;
+        if (t.text == ")" || t.text == "]" || t.text == "}") --depth;
+        if (depth < 0) return false;
+    }
+    return depth == 0 && toks.back().text != "," && toks.back().text != ";";
+}
+
 /// Why a garbled line that still checks clean is fine, or "" when nothing explains it.
 std::string explainGarble(const std::string& before, const std::string& after,
                           const std::string& file) {
@@ -472,6 +486,8 @@ TEST_CASE("mutants of the built-in specs never crash and are reported", "[mutati
                 why = "a blank or comment line";
             else if ((m.op == Op::Duplicate || m.op == Op::Delete) && isListItems(m.before))
                 why = "a line of list items";
+            else if ((m.op == Op::Duplicate || m.op == Op::Delete) && isWholeConjunct(m.before))
+                why = "a whole operand of a condition";
             else if (m.op == Op::Duplicate)
                 why = isWholeDeclaration(m.before) ? "a declaration repeated" : "";
             else if (m.op == Op::Delete)
