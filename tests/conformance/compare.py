@@ -46,6 +46,8 @@ def norm(v, kind):
             return str(ipaddress.ip_address(v))
         if kind == 'mac':
             return v.lower().replace('-', ':')
+        if kind == 'bytes':  # hex with or without separators
+            return v.lower().replace(':', '')
     except ValueError:
         return v
     return v

@@ -81,7 +81,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return out;
 }
 
-enum class Kind { Int, Ip, Mac, Str };
+enum class Kind { Int, Ip, Mac, Bytes, Str };
 
 /// One value in a canonical form, so "0x0800" and "2048" or "::1" spellings meet.
 std::string canonical(std::string v, Kind k) {
@@ -105,6 +105,11 @@ std::string canonical(std::string v, Kind k) {
     case Kind::Mac:
         std::transform(v.begin(), v.end(), v.begin(),
                        [](unsigned char c) { return c == '-' ? ':' : char(std::tolower(c)); });
+        return v;
+    case Kind::Bytes: // hex, with or without separators
+        v.erase(std::remove(v.begin(), v.end(), ':'), v.end());
+        std::transform(v.begin(), v.end(), v.begin(),
+                       [](unsigned char c) { return char(std::tolower(c)); });
         return v;
     case Kind::Str:
         return v;
@@ -138,10 +143,11 @@ const std::vector<Pair>& pairs() {
             if (line.empty() || line[0] == '#') continue;
             auto f = split(line, '\t');
             if (f.size() != 3) continue;
-            Kind k = f[2] == "int"   ? Kind::Int
-                     : f[2] == "ip"  ? Kind::Ip
-                     : f[2] == "mac" ? Kind::Mac
-                                     : Kind::Str;
+            Kind k = f[2] == "int"     ? Kind::Int
+                     : f[2] == "ip"    ? Kind::Ip
+                     : f[2] == "mac"   ? Kind::Mac
+                     : f[2] == "bytes" ? Kind::Bytes
+                                       : Kind::Str;
             out.push_back({f[0], f[1], k});
         }
         return out;
