@@ -41,7 +41,7 @@ def norm(v, kind):
         return None
     try:
         if kind == 'int':
-            return str(int(v, 0))
+            return str(int(v, 10 if v.isdigit() else 0))  # "006127" is decimal
         if kind == 'ip':
             return str(ipaddress.ip_address(v))
         if kind == 'mac':

@@ -90,7 +90,9 @@ std::string canonical(std::string v, Kind k) {
     switch (k) {
     case Kind::Int: {
         char* end = nullptr;
-        unsigned long long x = std::strtoull(v.c_str(), &end, 0);
+        // Leading zeros are decimal ("006127"), not octal; "0x" is hexadecimal.
+        bool hex = v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+        unsigned long long x = std::strtoull(v.c_str(), &end, hex ? 16 : 10);
         return end && *end == 0 ? std::to_string(x) : v;
     }
     case Kind::Ip: {
