@@ -29,9 +29,9 @@ def pairs(only):
     with open(os.path.join(HERE, 'tshark-pairs.tsv'), encoding='utf-8') as f:
         for line in f:
             if line.strip() and not line.startswith('#'):
-                ours, theirs, kind = line.rstrip('\n').split('\t')
+                ours, theirs, kind, *scope = line.rstrip('\n').split('\t')
                 if not only or any(ours.startswith(p) for p in only):
-                    out.append((ours, theirs, kind))
+                    out.append((ours, theirs, kind, scope == ['ours-only']))
     return out
 
 
@@ -57,7 +57,7 @@ def cell(text, kind):
     return frozenset(x for x in (norm(p, kind) for p in text.split(',')) if x is not None)
 
 
-def compare(mmtrun, capture, table, show, specs=()):
+def compare(mmtrun, capture, table, show, specs=(), skip=frozenset()):
     t = subprocess.run(['tshark', '-r', capture, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a',
                         '-E', 'aggregator=,'] + sum([['-e', p[1]] for p in table], []),
                        capture_output=True, text=True, errors='replace', check=False)
@@ -70,11 +70,13 @@ def compare(mmtrun, capture, table, show, specs=()):
     score = {p[0]: [0, 0] for p in table}
     shown = 0
     for i, tr in enumerate(trows):
+        if i + 1 in skip:
+            continue
         mr = mrows[i] if i < len(mrows) else []
-        for j, (ours, theirs, kind) in enumerate(table):
+        for j, (ours, theirs, kind, ours_only) in enumerate(table):
             a = cell(tr[j] if j < len(tr) else '', kind)
             b = cell(mr[j] if j < len(mr) else '', kind)
-            if not a and not b:
+            if not a and not b or ours_only and not b:
                 continue
             score[ours][1] += 1
             if a == b:

@@ -133,6 +133,9 @@ struct Pair {
     std::string ours;
     std::string tshark;
     Kind kind;
+    /// Compared only where we decode the protocol: where the two layer the same bytes
+    /// differently (SMB's direct TCP header, which tshark shows as NetBIOS).
+    bool oursOnly = false;
 };
 
 /// The attribute pairs of tests/conformance/tshark-pairs.tsv: ours, tshark's, kind.
@@ -144,13 +147,30 @@ const std::vector<Pair>& pairs() {
         for (std::string line; std::getline(in, line);) {
             if (line.empty() || line[0] == '#') continue;
             auto f = split(line, '\t');
-            if (f.size() != 3) continue;
+            if (f.size() != 3 && f.size() != 4) continue;
             Kind k = f[2] == "int"     ? Kind::Int
                      : f[2] == "ip"    ? Kind::Ip
                      : f[2] == "mac"   ? Kind::Mac
                      : f[2] == "bytes" ? Kind::Bytes
                                        : Kind::Str;
-            out.push_back({f[0], f[1], k});
+            out.push_back({f[0], f[1], k, f.size() == 4 && f[3] == "ours-only"});
+        }
+        return out;
+    }();
+    return table;
+}
+
+/// tests/conformance/tshark-exceptions.tsv: capture, frame, attribute, why. Cells where
+/// tshark 4.0 is known to be wrong, left out of the score.
+const std::set<std::string>& exceptions() {
+    static const std::set<std::string> table = [] {
+        std::set<std::string> out;
+        std::istringstream in(
+            slurp(std::string(MMT_SOURCE_DIR) + "/tests/conformance/tshark-exceptions.tsv"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.empty() || line[0] == '#') continue;
+            auto f = split(line, '\t');
+            if (f.size() >= 3) out.insert(f[0] + "\t" + f[1] + "\t" + f[2]);
         }
         return out;
     }();
@@ -218,6 +238,10 @@ TEST_CASE("attribute values agree with tshark on real captures", "[conformance]"
                 auto a = cell(j < tf.size() ? tf[j] : "", ',', pairs()[j].kind);
                 auto b = cell(j < of.size() ? of[j] : "", ',', pairs()[j].kind);
                 if (a.empty() && b.empty()) continue;
+                if (pairs()[j].oursOnly && b.empty()) continue;
+                if (exceptions().count(fs::path(f).filename().string() + "\t" +
+                                       std::to_string(i + 1) + "\t" + pairs()[j].ours))
+                    continue;
                 auto& s = score[pairs()[j].ours];
                 s.second++;
                 if (a == b)

@@ -577,7 +577,7 @@ TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
     Bytes frame = PacketBuilder()
                       .eth("0a:00:00:00:00:01", "0a:00:00:00:00:02")
                       .ipv4("192.168.1.1", "192.168.1.2")
-                      .udp(1111, 2222)
+                      .udp(1111, 3333)
                       .payload("hello")
                       .build();
     auto bridged = r.feed(geneve(0x6558, 0x123456, {0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4}, frame));
@@ -585,7 +585,7 @@ TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
     CHECK(bridged["geneve.vni"] == "1193046");
     CHECK(bridged["geneve.options_length"] == "8");
     CHECK(bridged["ipv4.src"] == std::string(kClient) + ",192.168.1.1");
-    CHECK(bridged["udp.dst_port"] == "6081,2222");
+    CHECK(bridged["udp.dst_port"] == "6081,3333");
     Bytes packet = PacketBuilder().ipv4("172.16.0.1", "172.16.0.2").udp(3, 4).payload("x").build();
     auto routed = r.feed(geneve(0x0800, 7, {}, packet));
     CHECK(routed["path"] == "ethernet.ipv4.udp.geneve.ipv4.udp");
