@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 using namespace mmt::test;
 
@@ -145,10 +146,309 @@ std::vector<Bytes> nullLink() {
                 .build()};
 }
 
+/// Big-endian 16- and 32-bit fields, for the messages below.
+Bytes be16(uint16_t v) {
+    return {uint8_t(v >> 8), uint8_t(v)};
+}
+Bytes be32(uint32_t v) {
+    return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+}
+/// Little-endian 32- and 64-bit fields (WireGuard).
+Bytes le32(uint32_t v) {
+    return {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
+}
+Bytes le64(uint64_t v) {
+    return join({le32(uint32_t(v)), le32(uint32_t(v >> 32))});
+}
+/// `n` bytes counting up from `first` (keys, MACs and ciphertext stand-ins).
+Bytes filler(size_t n, uint8_t first) {
+    Bytes b(n);
+    for (size_t i = 0; i < n; ++i) b[i] = uint8_t(first + i);
+    return b;
+}
+
+/// `text` padded with zeros to `n` bytes.
+Bytes padded(std::string_view text, size_t n) {
+    Bytes b = to_bytes(text);
+    b.resize(n);
+    return b;
+}
+
+/// HSRP (RFC 2281): version 0 Hellos of the active and the standby router of group 1 to
+/// 224.0.0.2, a Coup, then version 2 Group State TLVs for IPv4 (224.0.0.102) and IPv6
+/// (ff02::66, UDP 2029), each followed by a Text Authentication TLV.
+std::vector<Bytes> hsrp() {
+    auto v0 = [](uint8_t opcode, uint8_t state, uint8_t priority) {
+        return join({{0, opcode, state, 3, 10, priority, 1, 0},
+                     padded("cisco", 8),
+                     ip_bytes("192.168.1.254")});
+    };
+    auto hello = [](const char* mac, const char* src, const Bytes& body) {
+        return PacketBuilder()
+            .eth(mac, "01:00:5e:00:00:02")
+            .ipv4(src, "224.0.0.2")
+            .ttl(1)
+            .udp(1985, 1985)
+            .payload(body)
+            .build();
+    };
+    auto v2 = [](uint8_t ipver, uint16_t group, const char* id, uint32_t priority,
+                 const Bytes& vip) {
+        Bytes addr = vip;
+        addr.resize(16);
+        return join({{1, 40, 2, 0, 6, ipver},
+                     be16(group),
+                     mac_bytes(id),
+                     be32(priority),
+                     be32(3000),
+                     be32(10000),
+                     addr,
+                     {3, 8},
+                     padded("cisco", 8)});
+    };
+    return {hello("00:00:0c:07:ac:01", "192.168.1.2", v0(0, 16, 110)),
+            hello("02:00:00:00:00:03", "192.168.1.3", v0(0, 8, 100)),
+            hello("02:00:00:00:00:03", "192.168.1.3", v0(1, 4, 120)),
+            PacketBuilder()
+                .eth("00:00:0c:9f:f0:0a", "01:00:5e:00:00:66")
+                .ipv4("192.168.10.2", "224.0.0.102")
+                .ttl(1)
+                .udp(1985, 1985)
+                .payload(v2(4, 10, "02:00:00:00:00:0a", 150, ip_bytes("192.168.10.1")))
+                .build(),
+            PacketBuilder()
+                .eth("00:05:73:a0:00:14", "33:33:00:00:00:66")
+                .ipv6("fe80::a", "ff02::66")
+                .ttl(255)
+                .udp(2029, 2029)
+                .payload(v2(6, 20, "02:00:00:00:00:0a", 100, ip_bytes("fe80::5:73ff:fea0:14")))
+                .build()};
+}
+
+/// L2TPv2 (RFC 2661): an SCCRQ with the AVPs a LAC sends, the LNS's SCCRP, an ICRQ with
+/// the assigned session and call serial number, then data messages carrying PPP: one
+/// with a length, one with sequence numbers, an offset pad and the priority bit.
+std::vector<Bytes> l2tp() {
+    auto avp = [](uint16_t type, const Bytes& value, bool mandatory = true) {
+        uint16_t len = uint16_t(6 + value.size());
+        return join({be16(uint16_t((mandatory ? 0x8000 : 0) | len)), be16(0), be16(type), value});
+    };
+    auto control = [](uint16_t tunnel, uint16_t session, uint16_t ns, uint16_t nr,
+                      const Bytes& avps) {
+        uint16_t len = uint16_t(12 + avps.size());
+        return join(
+            {be16(0xc802), be16(len), be16(tunnel), be16(session), be16(ns), be16(nr), avps});
+    };
+    Bytes sccrq =
+        control(0, 0, 0, 0,
+                join({avp(0, be16(1)), avp(2, be16(0x0100)), avp(3, be32(3)), avp(4, be32(0)),
+                      avp(6, be16(0x0690), false), avp(7, to_bytes("lac.example")),
+                      avp(8, to_bytes("mmt"), false), avp(9, be16(0x1a2b)), avp(10, be16(8))}));
+    Bytes sccrp = control(0x1a2b, 0, 0, 1,
+                          join({avp(0, be16(2)), avp(2, be16(0x0100)), avp(3, be32(3)),
+                                avp(7, to_bytes("lns.example")), avp(8, to_bytes("mmt"), false),
+                                avp(9, be16(0x3c4d)), avp(10, be16(16))}));
+    Bytes icrq =
+        control(0x3c4d, 0, 1, 1, join({avp(0, be16(10)), avp(14, be16(0x0042)), avp(15, be32(7))}));
+    auto ppp = [](uint16_t id) {
+        Bytes ip = PacketBuilder()
+                       .ipv4("10.20.0.1", "10.20.0.2")
+                       .udp(5000, 53)
+                       .payload(dns_message(id, "l2tp.example"))
+                       .build();
+        return join({{0xff, 0x03, 0x00, 0x21}, ip});
+    };
+    // To the LAC: its tunnel (0x1a2b) and the session it assigned (0x0042).
+    Bytes data1 =
+        join({be16(0x4002), be16(uint16_t(8 + ppp(4).size())), be16(0x1a2b), be16(0x0042), ppp(4)});
+    Bytes data2 =
+        join({be16(0x0b02), be16(0x1a2b), be16(0x0042), be16(1), be16(0), be16(2), {0, 0}, ppp(5)});
+    const char* lac = "192.0.2.10";
+    const char* lns = "198.51.100.1";
+    return {udp(lac, lns, 1701, 1701, sccrq), udp(lns, lac, 1701, 1701, sccrp),
+            udp(lac, lns, 1701, 1701, icrq), udp(lns, lac, 1701, 1701, data1),
+            udp(lns, lac, 1701, 1701, data2)};
+}
+
+/// LDP (RFC 5036): Link Hellos of two LSRs on UDP 646, then on their TCP session an
+/// Initialization, the peer's Initialization and KeepAlive in one PDU, and an Address
+/// with a Label Mapping.
+std::vector<Bytes> ldp() {
+    auto tlv = [](uint16_t type, const Bytes& value) {
+        return join({be16(type), be16(uint16_t(value.size())), value});
+    };
+    auto msg = [](uint16_t type, uint32_t id, const Bytes& tlvs) {
+        return join({be16(type), be16(uint16_t(4 + tlvs.size())), be32(id), tlvs});
+    };
+    auto pdu = [](const char* lsr, const Bytes& msgs) {
+        return join({be16(1), be16(uint16_t(6 + msgs.size())), ip_bytes(lsr), be16(0), msgs});
+    };
+    auto hello = [&](const char* lsr, uint32_t id) {
+        return pdu(lsr,
+                   msg(0x0100, id,
+                       join({tlv(0x0400, {0x00, 0x0f, 0x00, 0x00}), tlv(0x0401, ip_bytes(lsr))})));
+    };
+    auto init = [&](uint32_t id, const char* peer) {
+        return msg(
+            0x0200, id,
+            tlv(0x0500,
+                join({be16(1), be16(180), {0x00, 0x00}, be16(4096), ip_bytes(peer), be16(0)})));
+    };
+    const char* a = "10.255.0.1";
+    const char* b = "10.255.0.2";
+    auto hellos = [&](const char* src, const char* lsr, uint32_t id) {
+        return PacketBuilder()
+            .eth()
+            .ipv4(src, "224.0.0.2")
+            .ttl(1)
+            .udp(646, 646)
+            .payload(hello(lsr, id))
+            .build();
+    };
+    auto tcp = [](const char* src, const char* dst, uint16_t sport, uint16_t dport, uint32_t seq,
+                  uint32_t ack, const Bytes& body) {
+        return PacketBuilder()
+            .eth()
+            .ipv4(src, dst)
+            .tcp(sport, dport)
+            .seq(seq)
+            .ack(ack)
+            .flags(PSH | ACK)
+            .payload(body)
+            .build();
+    };
+    // The LSR with the greater address (b) opens the session.
+    Bytes init1 = pdu(b, init(1, a));
+    Bytes init2 = pdu(a, join({init(101, b), msg(0x0201, 102, {})}));
+    Bytes fec = {0x02, 0x00, 0x01, 0x18, 10, 1, 2}; // prefix 10.1.2.0/24
+    Bytes mapping =
+        pdu(a, join({msg(0x0300, 103, tlv(0x0101, join({be16(1), ip_bytes(a)}))),
+                     msg(0x0400, 104, join({tlv(0x0100, fec), tlv(0x0200, be32(1024))}))}));
+    uint32_t sa = 1000, sb = 5000;
+    return {
+        hellos("192.168.12.1", a, 1), hellos("192.168.12.2", b, 100),
+        tcp(b, a, 40000, 646, sb, sa, init1),
+        tcp(a, b, 646, 40000, sa, uint32_t(sb + init1.size()), init2),
+        tcp(a, b, 646, 40000, uint32_t(sa + init2.size()), uint32_t(sb + init1.size()), mapping)};
+}
+
+/// RADIUS (RFC 2865, 2866): an Access-Request and its Access-Accept on UDP 1812, then an
+/// Accounting-Request (Start) and its Accounting-Response on UDP 1813.
+std::vector<Bytes> radius() {
+    auto attr = [](uint8_t type, const Bytes& value) {
+        return join({{type, uint8_t(2 + value.size())}, value});
+    };
+    auto message = [](uint8_t code, uint8_t id, const Bytes& auth, const Bytes& attrs) {
+        return join({{code, id}, be16(uint16_t(20 + attrs.size())), auth, attrs});
+    };
+    Bytes nas = ip_bytes("10.0.0.5");
+    Bytes request = message(
+        1, 42, filler(16, 0x10),
+        join({attr(1, to_bytes("alice")), attr(2, filler(16, 0xa0)), attr(4, nas), attr(5, be32(7)),
+              attr(6, be32(2)), attr(30, to_bytes("00-11-22-33-44-55:corp")),
+              attr(31, to_bytes("02-00-00-00-00-01")), attr(32, to_bytes("nas1.example"))}));
+    Bytes accept =
+        message(2, 42, filler(16, 0x30),
+                join({attr(6, be32(2)), attr(7, be32(1)), attr(8, ip_bytes("100.64.1.7")),
+                      attr(18, to_bytes("Welcome, alice")), attr(27, be32(3600))}));
+    Bytes start =
+        message(4, 43, filler(16, 0x50),
+                join({attr(40, be32(1)), attr(1, to_bytes("alice")), attr(4, nas), attr(5, be32(7)),
+                      attr(8, ip_bytes("100.64.1.7")), attr(31, to_bytes("02-00-00-00-00-01")),
+                      attr(44, to_bytes("0000A1B2")), attr(45, be32(1))}));
+    Bytes response = message(5, 43, filler(16, 0x70), {});
+    const char* client = "10.0.0.5";
+    const char* server = "10.0.0.20";
+    return {udp(client, server, 50123, 1812, request), udp(server, client, 1812, 50123, accept),
+            udp(client, server, 50124, 1813, start), udp(server, client, 1813, 50124, response)};
+}
+
+/// VRRP: a version 2 advertisement (RFC 3768) with two addresses and simple-text
+/// authentication, version 3 advertisements (RFC 9568) over IPv4 and over IPv6.
+std::vector<Bytes> vrrp() {
+    auto sum = [](const Bytes& pseudo) {
+        uint16_t c = inet_checksum(pseudo.data(), pseudo.size());
+        return uint32_t(uint16_t(~c));
+    };
+    auto v4 = [](const char* src, const Bytes& body) {
+        return PacketBuilder()
+            .eth("00:00:5e:00:01:0a", "01:00:5e:00:00:12")
+            .ipv4(src, "224.0.0.18")
+            .ttl(255)
+            .ip_proto(112)
+            .payload(body)
+            .build();
+    };
+    Bytes v2 = join({{0x21, 10, 100, 2, 1, 1, 0, 0},
+                     ip_bytes("192.168.1.254"),
+                     ip_bytes("192.168.1.253"),
+                     padded("secret", 8)});
+    uint16_t c = inet_checksum(v2.data(), v2.size());
+    v2[6] = uint8_t(c >> 8);
+    v2[7] = uint8_t(c);
+    Bytes v3 = join({{0x31, 20, 200, 1}, be16(100), {0, 0}, ip_bytes("192.168.2.254")});
+    Bytes pseudo4 = join(
+        {ip_bytes("192.168.2.2"), ip_bytes("224.0.0.18"), be16(112), be16(uint16_t(v3.size()))});
+    c = inet_checksum(v3.data(), v3.size(), sum(pseudo4));
+    v3[6] = uint8_t(c >> 8);
+    v3[7] = uint8_t(c);
+    Bytes v3six = join(
+        {{0x31, 30, 255, 2}, be16(50), {0, 0}, ip_bytes("fe80::1"), ip_bytes("2001:db8:30::1")});
+    Bytes pseudo6 = join({ip_bytes("fe80::200:5eff:fe00:21e"), ip_bytes("ff02::12"),
+                          be32(uint32_t(v3six.size())), be32(112)});
+    c = inet_checksum(v3six.data(), v3six.size(), sum(pseudo6));
+    v3six[6] = uint8_t(c >> 8);
+    v3six[7] = uint8_t(c);
+    return {v4("192.168.1.2", v2), v4("192.168.2.2", v3),
+            PacketBuilder()
+                .eth("00:00:5e:00:02:1e", "33:33:00:00:00:12")
+                .ipv6("fe80::200:5eff:fe00:21e", "ff02::12")
+                .ttl(255)
+                .next_header(112)
+                .payload(v3six)
+                .build()};
+}
+
+/// WireGuard: a handshake initiation answered by a cookie reply (the responder is under
+/// load), a new initiation with mac2, the response, then transport data and a keepalive,
+/// on UDP 51820.
+std::vector<Bytes> wireguard() {
+    uint32_t first = 0x0a0b0c0d, i = 0x1d2c3b4a, r = 0x8f7e6d5c;
+    auto initiation = [](uint32_t sender, uint8_t key, uint8_t mac2) {
+        return join({{1, 0, 0, 0},
+                     le32(sender),
+                     filler(32, key),
+                     filler(48, 0x40),
+                     filler(28, 0x70),
+                     filler(16, 0x90),
+                     mac2 ? filler(16, mac2) : Bytes(16)});
+    };
+    Bytes cookie = join({{3, 0, 0, 0}, le32(first), filler(24, 0xc0), filler(32, 0xe0)});
+    Bytes response = join({{2, 0, 0, 0},
+                           le32(r),
+                           le32(i),
+                           filler(32, 0x01),
+                           filler(16, 0x21),
+                           filler(16, 0x31),
+                           Bytes(16)});
+    Bytes data = join({{4, 0, 0, 0}, le32(r), le64(0), filler(96 + 16, 0x41)});
+    Bytes keepalive = join({{4, 0, 0, 0}, le32(r), le64(1), filler(16, 0x51)});
+    const char* peer = "203.0.113.7";
+    const char* server = "198.51.100.20";
+    return {udp(peer, server, 40123, 51820, initiation(first, 0x20, 0)),
+            udp(server, peer, 51820, 40123, cookie),
+            udp(peer, server, 40123, 51820, initiation(i, 0x60, 0xb0)),
+            udp(server, peer, 51820, 40123, response),
+            udp(peer, server, 40123, 51820, data),
+            udp(peer, server, 40123, 51820, keepalive)};
+}
+
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
         {"geneve", {1, geneve}}, {"teredo", {1, teredo}},       {"pppoe", {1, pppoe}},
         {"wlan", {105, wlan}},   {"radiotap", {127, radiotap}}, {"null", {0, nullLink}},
+        {"hsrp", {1, hsrp}},     {"l2tp", {1, l2tp}},           {"ldp", {1, ldp}},
+        {"radius", {1, radius}}, {"vrrp", {1, vrrp}},           {"wireguard", {1, wireguard}},
     };
     return all;
 }
