@@ -154,6 +154,10 @@ struct HandlerOptions {
     uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
     uint32_t max_fragments_bytes = 16u << 20;
     uint32_t fragment_timeout_ms = 30000;
+    /// Payload packets a session's classification looks at before it gives up on naming
+    /// what runs above the session (TCP, UDP, SCTP...); a flow left unnamed costs nothing
+    /// more afterwards.
+    uint32_t classify_packets = 4;
     bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
 };
 

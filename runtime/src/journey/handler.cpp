@@ -364,10 +364,17 @@ struct Handler::Impl {
             bool atSession = flow && flowLayer == int(depth - 1);
             if (atSession && flow->data->app >= 0)
                 next = flow->data->app; // a known path skips classification
+            else if (atSession && flow->data->app == -2)
+                next = -1; // classification gave up on this session
             else
                 next = classify(L, &quoted);
             // What a quoted packet is says nothing about the session: classify it each time.
-            if (atSession && !quoted) sessions.classified(*flow, next);
+            if (atSession && !quoted) {
+                if (next >= 0)
+                    sessions.classified(*flow, next);
+                else if (flow->data->app == -1)
+                    sessions.gaveUp(*flow->data);
+            }
             if (next < 0) return true;
             parent = &L.ctx;
             proto = next;

@@ -161,6 +161,10 @@ void* Sessions::stateFor(Flow& flow, int proto) {
     return reinterpret_cast<uint8_t*>(flow.data) + stateOffset_[size_t(proto)];
 }
 
+void Sessions::gaveUp(FlowData& d) const {
+    if (++d.tries >= opts_.classify_packets) d.app = -2;
+}
+
 void Sessions::classified(Flow& flow, int next) {
     if (next < 0 || flow.data->app >= 0) return;
     flow.data->app = int16_t(next);
@@ -300,8 +304,8 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
         int next = classifyLayer(h, layer);
         if (next >= 0)
             classified(flow, next);
-        else if (++fd.tries >= 4)
-            fd.app = -2;
+        else
+            gaveUp(fd);
     }
     Delivery d{};
     d.self = this;

@@ -79,6 +79,9 @@ class Sessions {
     void* stateFor(Flow& flow, int proto);
     /// Remembers the application protocol of a session.
     void classified(Flow& flow, int next);
+    /// Counts a payload packet that classification could not name; after
+    /// HandlerOptions::classify_packets of them the session stops trying.
+    void gaveUp(FlowData& d) const;
     /// Feeds one fragment; true with the whole datagram when it is complete.
     /// `overlap` counts bytes of this fragment that overlapped ones already received.
     bool defragment(int proto, const mmt_frag_info& fi, const uint8_t* data, uint32_t len,
