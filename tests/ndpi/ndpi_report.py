@@ -16,6 +16,7 @@ are absent.
 import argparse
 import csv
 import fnmatch
+import ipaddress
 import io
 import os
 import re
@@ -49,8 +50,19 @@ def endpoint_key(transport, a, b):
     t = transport.lower()
     if t not in ('tcp', 'udp', 'sctp'):
         t = 'ip'
-    a, b = sorted([a, b])
+    a, b = sorted([canonical(a), canonical(b)])
     return f'{t}|{a}|{b}'
+
+
+def canonical(ep):
+    """`[v6]:port` or `v4:port` with the address in one spelling: nDPI shortens a single
+    zero group of an IPv6 address with `::`, we do not (RFC 5952)."""
+    addr, _, port = ep.rpartition(':')
+    try:
+        ip = ipaddress.ip_address(addr.strip('[]'))
+    except ValueError:
+        return ep
+    return f'[{ip}]:{port}' if ip.version == 6 else f'{ip}:{port}'
 
 
 def endpoint(addr, port):

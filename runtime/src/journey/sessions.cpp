@@ -65,6 +65,9 @@ Sessions::Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
       framer_(pduConfig(opts), budget_), defrag_(defragConfig(opts), budget_) {
     uint32_t total = 0;
     stateOffset_ = stateLayout(*lib.table, total);
+    for (uint32_t i = 0; i < lib.table->n_protos; ++i)
+        if (stateOffset_[i] && lib.table->protos[i].init_state)
+            initStates_.push_back({lib.table->protos[i].init_state, stateOffset_[i]});
     table_.on_end(&Sessions::sessionEnded, this);
 }
 
@@ -142,9 +145,7 @@ Flow* Sessions::lookup(int proto, const RawPacket& raw, const PacketView::Impl& 
             if (l.proto > 0 && d->path_len < sizeof d->path)
                 d->path[d->path_len++] = uint8_t(l.proto);
         uint8_t* blob = reinterpret_cast<uint8_t*>(d);
-        for (uint32_t i = 0; i < lib_.table->n_protos; ++i)
-            if (stateOffset_[i] && lib_.table->protos[i].init_state)
-                lib_.table->protos[i].init_state(blob + stateOffset_[i]);
+        for (const auto& [init, offset] : initStates_) init(blob + offset);
         d->flags |= kFlowStarted;
         if (onStart) onStart(describe(*r.session, *d));
     }
@@ -349,12 +350,16 @@ SessionInfo Sessions::describe(const Session& s, const FlowData& d) const {
     info.id = s.id;
     int proto = lib_.indexOfId(s.proto_id);
     info.transport = proto >= 0 ? lib_.table->protos[proto].name : "";
+    info.path.reserve(64);
     for (uint8_t i = 0; i < d.path_len; ++i) {
         if (i) info.path += '.';
         info.path += lib_.table->protos[d.path[i]].name;
     }
     // The path shows what packets went through; the application falls back on the guess.
-    if (d.app >= 0) info.path += std::string(".") + lib_.table->protos[d.app].name;
+    if (d.app >= 0) {
+        info.path += '.';
+        info.path += lib_.table->protos[d.app].name;
+    }
     int app = d.app >= 0 ? d.app : d.guess >= 0 ? d.guess : -1;
     // A session protocol without ports (ICMP, IGMP, ESP, OSPF) is the flow's application
     // itself, as nDPI names such flows; behind ports it is the protocol classified above.

@@ -108,6 +108,9 @@ class Sessions {
     PduFramer framer_;
     Defragmenter defrag_;
     std::vector<uint32_t> stateOffset_; // per protocol index: offset of its state in the blob, or 0
+    // The protocols whose state starts from something other than zeros, with its offset:
+    // a new session runs these, not a pass over the whole library.
+    std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> initStates_;
     mmt_key key_{};
     uint64_t now_ = 0;
     // Key parts of protocols whose sides are single values, in path order.
