@@ -57,8 +57,8 @@ def cell(text, kind):
     return frozenset(x for x in (norm(p, kind) for p in text.split(',')) if x is not None)
 
 
-def compare(mmtrun, capture, table, show, specs=(), skip=frozenset()):
-    t = subprocess.run(['tshark', '-r', capture, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a',
+def compare(mmtrun, capture, table, show, specs=(), skip=frozenset(), tshark_args=()):
+    t = subprocess.run(['tshark', '-r', capture] + list(tshark_args) + ['-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a',
                         '-E', 'aggregator=,'] + sum([['-e', p[1]] for p in table], []),
                        capture_output=True, text=True, errors='replace', check=False)
     m = subprocess.run([mmtrun, '-r', capture, '-T', 'csv', '--no-progress'] + sum([['-p', x] for x in specs], []) + sum([['-e', p[0]] for p in table], []),

@@ -10,6 +10,8 @@ Each folder tests/protocols/NAME/ holds:
                                    the frames to cut from it (1-based; all when absent)
                args    ARG...      the mmtrun options for the per-packet table
                                    (e.g. -e mqtt.msg_type -e mqtt.topic)
+               tshark-args ARG...  options for tshark (e.g. -d udp.port==2057,cflow to
+                                   decode a port tshark does not know)
                tshark-skip 7,9     frames of the cut capture left out of the comparison
                                    with tshark (say why in a comment: e.g. a variant
                                    tshark does not decode)
@@ -133,7 +135,7 @@ def run(mmtrun, capture, args):
     return r.stdout.decode('utf-8', 'replace')
 
 
-def tshark_agrees(mmtrun, capture, args, folder, skip=frozenset()):
+def tshark_agrees(mmtrun, capture, args, folder, skip=frozenset(), tshark_args=()):
     """The attributes of `args` that have a tshark counterpart agree with tshark on every
     packet (tests/conformance/tshark-pairs.tsv). Without tshark, nothing to compare."""
     if not shutil.which('tshark'):
@@ -144,7 +146,7 @@ def tshark_agrees(mmtrun, capture, args, folder, skip=frozenset()):
     table = [p for p in compare.pairs([]) if p[0] in asked]
     if not table:
         return True
-    bad = [(k, s, n) for k, (s, n) in compare.compare(mmtrun, capture, table, 20, skip=skip).items() if s != n]
+    bad = [(k, s, n) for k, (s, n) in compare.compare(mmtrun, capture, table, 20, skip=skip, tshark_args=tshark_args).items() if s != n]
     for k, s, n in bad:
         print(f'golden: {folder}: {k} agrees with tshark on {s} of {n} packets')
     return not bad
@@ -174,7 +176,8 @@ def one(mmtrun, pcaps, fixtures, folder, update):
         args = shlex.split(src.get('args', ''))
         text = '# packets\n' + run(mmtrun, small, ['-T', 'csv', '-e', 'frame.number', '-e', 'frame.path'] + args)
         text += '# flows\n' + run(mmtrun, small, ['--flows', '-q', '-T', 'csv'])
-        if not tshark_agrees(mmtrun, small, args, folder, parse_frames(src.get('tshark-skip', ''))):
+        if not tshark_agrees(mmtrun, small, args, folder, parse_frames(src.get('tshark-skip', '')),
+                             shlex.split(src.get('tshark-args', ''))):
             return 1
     expected = os.path.join(folder, 'expected')
     if update:
