@@ -780,3 +780,30 @@ TEST_CASE("the API: unknown names, request-based attribute callbacks, session cl
     CHECK(builtinLibrary().find_attribute("http.host").event);
     CHECK_FALSE(builtinLibrary().find_attribute("ipv4.src").event);
 }
+
+TEST_CASE("a session stops classifying after classify_packets payload packets",
+          "[journey][session]") {
+    // A STUN binding request: recognised by its magic cookie on any port.
+    Bytes stun = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+                  3,    4,    5,    6,    7,    8,    9,    10,   11, 12};
+    auto packet = [](const Bytes& payload) {
+        return PacketBuilder()
+            .eth()
+            .ipv4(kClient, kServer)
+            .udp(40000, 40001)
+            .payload(payload)
+            .build();
+    };
+    for (uint32_t limit : {4u, 8u}) {
+        HandlerOptions o;
+        o.classify_packets = limit;
+        Recorder r({"udp.dst_port"}, o);
+        for (int i = 0; i < 5; ++i)
+            CHECK(r.feed(packet({'?', '?', '?', '?'}))["path"] == "ethernet.ipv4.udp");
+        std::string path = r.feed(packet(stun))["path"];
+        if (limit == 4)
+            CHECK(path == "ethernet.ipv4.udp"); // gave up after four unknown payloads
+        else
+            CHECK(path == "ethernet.ipv4.udp.stun");
+    }
+}
