@@ -345,21 +345,35 @@ void Sessions::finish() {
     defrag_.flush();
 }
 
+const std::string& Sessions::pathName(const FlowData& d) const {
+    // Flows share a handful of paths: each is spelled once.
+    char key[sizeof d.path + sizeof d.app];
+    size_t n = std::min<size_t>(d.path_len, sizeof d.path);
+    std::memcpy(key, d.path, n);
+    std::memcpy(key + n, &d.app, sizeof d.app);
+    std::string_view k(key, n + sizeof d.app);
+    auto it = pathNames_.find(k);
+    if (it != pathNames_.end()) return it->second;
+    if (pathNames_.size() >= 4096) pathNames_.clear();
+    std::string name;
+    for (size_t i = 0; i < n; ++i) {
+        if (i) name += '.';
+        name += lib_.table->protos[d.path[i]].name;
+    }
+    // The path shows what packets went through; the application falls back on the guess.
+    if (d.app >= 0) {
+        name += '.';
+        name += lib_.table->protos[d.app].name;
+    }
+    return pathNames_.emplace(std::string(k), std::move(name)).first->second;
+}
+
 SessionInfo Sessions::describe(const Session& s, const FlowData& d) const {
     SessionInfo info;
     info.id = s.id;
     int proto = lib_.indexOfId(s.proto_id);
     info.transport = proto >= 0 ? lib_.table->protos[proto].name : "";
-    info.path.reserve(64);
-    for (uint8_t i = 0; i < d.path_len; ++i) {
-        if (i) info.path += '.';
-        info.path += lib_.table->protos[d.path[i]].name;
-    }
-    // The path shows what packets went through; the application falls back on the guess.
-    if (d.app >= 0) {
-        info.path += '.';
-        info.path += lib_.table->protos[d.app].name;
-    }
+    info.path = pathName(d);
     int app = d.app >= 0 ? d.app : d.guess >= 0 ? d.guess : -1;
     // A session protocol without ports (ICMP, IGMP, ESP, OSPF) is the flow's application
     // itself, as nDPI names such flows; behind ports it is the protocol classified above.

@@ -12,6 +12,9 @@
 #include "session/flow_table.h"
 
 #include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace mmt {
@@ -107,6 +110,13 @@ class Sessions {
     StreamReassembler streams_;
     PduFramer framer_;
     Defragmenter defrag_;
+    // Flow paths by the bytes of FlowData's path and application (see pathName).
+    struct StringHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+    };
+    mutable std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> pathNames_;
+    const std::string& pathName(const FlowData& d) const;
     std::vector<uint32_t> stateOffset_; // per protocol index: offset of its state in the blob, or 0
     // The protocols whose state starts from something other than zeros, with its offset:
     // a new session runs these, not a pass over the whole library.
