@@ -133,12 +133,9 @@ Flow* Sessions::lookup(int proto, const RawPacket& raw, const PacketView::Impl& 
     FlowLookup r = table_.lookup(key_, p.id, p.session_timeout_ms, raw.ts_ns, raw.wirelen);
     auto* d = static_cast<FlowData*>(table_.state(*r.session));
     if (r.created) {
-        uint8_t canon[FlowTable::kMaxKey];
-        bool high = false;
-        FlowTable::canonicalize(key_, canon, high);
         d->app = -1;
         d->guess = -1;
-        d->flags = high ? kFlowInitiatorHigh : 0;
+        d->flags = r.high ? kFlowInitiatorHigh : 0;
         locateSides(*d);
         d->path_len = 0;
         for (const Layer& l : pv.path)

@@ -338,6 +338,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         r.created = true;
     }
     r.session = s;
+    r.high = high;
     r.direction = (high != ((s->flags & kInitiatorHigh) != 0)) ? 1 : 0;
     ++s->packets[r.direction];
     s->bytes[r.direction] += bytes;

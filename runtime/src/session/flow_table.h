@@ -72,6 +72,7 @@ struct FlowLookup {
     Session* session = nullptr;
     uint32_t direction = 0; ///< 0: initiator to responder, 1: the reverse
     bool created = false;
+    bool high = false; ///< the packet's sender is the high side of the canonical key
 };
 
 class FlowTable;
