@@ -443,12 +443,86 @@ std::vector<Bytes> wireguard() {
             udp(peer, server, 40123, 51820, keepalive)};
 }
 
+/// SNMP v2c (RFC 3416, BER per X.690): a GetRequest for sysDescr.0 with community "public"
+/// on UDP 161 and its GetResponse.
+std::vector<Bytes> snmp() {
+    auto tlv = [](uint8_t tag, const Bytes& value) {
+        return join({{tag, uint8_t(value.size())}, value});
+    };
+    Bytes oid = {0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00}; // 1.3.6.1.2.1.1.1.0
+    auto message = [&](uint8_t pdu, const Bytes& value) {
+        Bytes varbind = tlv(0x30, join({tlv(0x06, oid), value}));
+        Bytes body = join(
+            {tlv(0x02, {0x12, 0x34}), tlv(0x02, {0x00}), tlv(0x02, {0x00}), tlv(0x30, varbind)});
+        return tlv(0x30, join({tlv(0x02, {0x01}), tlv(0x04, to_bytes("public")), tlv(pdu, body)}));
+    };
+    Bytes request = message(0xa0, {0x05, 0x00});
+    Bytes response = message(0xa2, tlv(0x04, to_bytes("Linux router 5.15.0-91-generic x86_64")));
+    return {udp("192.168.10.5", "192.168.10.1", 49152, 161, request),
+            udp("192.168.10.1", "192.168.10.5", 161, 49152, response)};
+}
+
+/// CoAP (RFC 7252): a confirmable GET /sensors/temp with a 4-byte token on UDP 5683, and the
+/// piggybacked ACK 2.05 Content with a text/plain payload.
+std::vector<Bytes> coap() {
+    Bytes token = {0xa1, 0xb2, 0xc3, 0xd4};
+    Bytes get = join(
+        {{0x44, 0x01, 0x7d, 0x34}, token, {0xb7}, to_bytes("sensors"), {0x04}, to_bytes("temp")});
+    Bytes content = join({{0x64, 0x45, 0x7d, 0x34}, token, {0xc0, 0xff}, to_bytes("22.5 C")});
+    return {udp("10.1.0.20", "10.1.0.7", 53817, 5683, get),
+            udp("10.1.0.7", "10.1.0.20", 5683, 53817, content)};
+}
+
+/// BACnet/IP (ASHRAE 135 Annex J): a global Who-Is broadcast, then the device's I-Am
+/// broadcast, both unconfirmed requests on UDP 47808.
+std::vector<Bytes> bacnet() {
+    auto bvlc = [](const Bytes& npdu) {
+        return join({{0x81, 0x0b}, be16(uint16_t(4 + npdu.size())), npdu});
+    };
+    Bytes whoIs = bvlc({0x01, 0x20, 0xff, 0xff, 0x00, 0xff, 0x10, 0x08});
+    Bytes iAm = bvlc({0x01, 0x00, 0x10, 0x00, 0xc4, 0x02, 0x00, 0x00, 0x64, 0x22, 0x05, 0xc4, 0x91,
+                      0x03, 0x22, 0x01, 0x04});
+    return {udp("192.168.1.10", "192.168.1.255", 47808, 47808, whoIs),
+            udp("192.168.1.50", "192.168.1.255", 47808, 47808, iAm)};
+}
+
+/// Zabbix (protocol of Zabbix 4.0 and later): an active agent's "active checks" request on
+/// TCP 10051 and the server's response with one item to check.
+std::vector<Bytes> zabbix() {
+    auto zbx = [](std::string_view json) {
+        return join(
+            {to_bytes("ZBXD"), {0x01}, le32(uint32_t(json.size())), le32(0), to_bytes(json)});
+    };
+    auto tcp = [](const char* src, const char* dst, uint16_t sport, uint16_t dport, uint32_t seq,
+                  uint32_t ack, const Bytes& body) {
+        return PacketBuilder()
+            .eth()
+            .ipv4(src, dst)
+            .tcp(sport, dport)
+            .seq(seq)
+            .ack(ack)
+            .flags(PSH | ACK)
+            .payload(body)
+            .build();
+    };
+    Bytes request = zbx(R"({"request":"active checks","host":"web01"})");
+    Bytes response = zbx(R"({"response":"success","data":[{"key":"system.cpu.load[all,avg1]",)"
+                         R"("delay":30,"lastlogsize":0,"mtime":0}]})");
+    const char* agent = "10.20.0.15";
+    const char* server = "10.20.0.2";
+    uint32_t sa = 1000, ss = 7000;
+    return {tcp(agent, server, 45012, 10051, sa, ss, request),
+            tcp(server, agent, 10051, 45012, ss, uint32_t(sa + request.size()), response)};
+}
+
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
         {"geneve", {1, geneve}}, {"teredo", {1, teredo}},       {"pppoe", {1, pppoe}},
         {"wlan", {105, wlan}},   {"radiotap", {127, radiotap}}, {"null", {0, nullLink}},
         {"hsrp", {1, hsrp}},     {"l2tp", {1, l2tp}},           {"ldp", {1, ldp}},
         {"radius", {1, radius}}, {"vrrp", {1, vrrp}},           {"wireguard", {1, wireguard}},
+        {"snmp", {1, snmp}},     {"coap", {1, coap}},           {"bacnet", {1, bacnet}},
+        {"zabbix", {1, zabbix}},
     };
     return all;
 }
