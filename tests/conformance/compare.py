@@ -58,8 +58,11 @@ def cell(text, kind):
 
 
 def compare(mmtrun, capture, table, show, specs=(), skip=frozenset(), tshark_args=()):
+    # tshark prints a field asked twice once: ask each once, and read each pair's column.
+    fields = list(dict.fromkeys(p[1] for p in table))
+    tcol = [fields.index(p[1]) for p in table]
     t = subprocess.run(['tshark', '-r', capture] + list(tshark_args) + ['-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a',
-                        '-E', 'aggregator=,'] + sum([['-e', p[1]] for p in table], []),
+                        '-E', 'aggregator=,'] + sum([['-e', f] for f in fields], []),
                        capture_output=True, text=True, errors='replace', check=False)
     m = subprocess.run([mmtrun, '-r', capture, '-T', 'csv', '--no-progress'] + sum([['-p', x] for x in specs], []) + sum([['-e', p[0]] for p in table], []),
                        capture_output=True, text=True, errors='replace', check=False)
@@ -74,7 +77,7 @@ def compare(mmtrun, capture, table, show, specs=(), skip=frozenset(), tshark_arg
             continue
         mr = mrows[i] if i < len(mrows) else []
         for j, (ours, theirs, kind, ours_only) in enumerate(table):
-            a = cell(tr[j] if j < len(tr) else '', kind)
+            a = cell(tr[tcol[j]] if tcol[j] < len(tr) else '', kind)
             b = cell(mr[j] if j < len(mr) else '', kind)
             if not a and not b or ours_only and not b:
                 continue
