@@ -33,6 +33,20 @@ Bytes udp(const char* src, const char* dst, uint16_t sport, uint16_t dport, cons
     return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(payload).build();
 }
 
+/// A TCP segment carrying data (PSH, ACK) at the given sequence and acknowledgement numbers.
+Bytes tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint32_t seq,
+          uint32_t ack, const Bytes& body) {
+    return PacketBuilder()
+        .eth()
+        .ipv4(src, dst)
+        .tcp(sport, dport)
+        .seq(seq)
+        .ack(ack)
+        .flags(PSH | ACK)
+        .payload(body)
+        .build();
+}
+
 /// Geneve (RFC 8926): a bridged Ethernet frame after 8 bytes of options, then routed IPv4.
 std::vector<Bytes> geneve() {
     auto header = [](uint16_t ethertype, uint32_t vni, const Bytes& options) {
@@ -305,18 +319,6 @@ std::vector<Bytes> ldp() {
             .payload(hello(lsr, id))
             .build();
     };
-    auto tcp = [](const char* src, const char* dst, uint16_t sport, uint16_t dport, uint32_t seq,
-                  uint32_t ack, const Bytes& body) {
-        return PacketBuilder()
-            .eth()
-            .ipv4(src, dst)
-            .tcp(sport, dport)
-            .seq(seq)
-            .ack(ack)
-            .flags(PSH | ACK)
-            .payload(body)
-            .build();
-    };
     // The LSR with the greater address (b) opens the session.
     Bytes init1 = pdu(b, init(1, a));
     Bytes init2 = pdu(a, join({init(101, b), msg(0x0201, 102, {})}));
@@ -492,18 +494,6 @@ std::vector<Bytes> zabbix() {
     auto zbx = [](std::string_view json) {
         return join(
             {to_bytes("ZBXD"), {0x01}, le32(uint32_t(json.size())), le32(0), to_bytes(json)});
-    };
-    auto tcp = [](const char* src, const char* dst, uint16_t sport, uint16_t dport, uint32_t seq,
-                  uint32_t ack, const Bytes& body) {
-        return PacketBuilder()
-            .eth()
-            .ipv4(src, dst)
-            .tcp(sport, dport)
-            .seq(seq)
-            .ack(ack)
-            .flags(PSH | ACK)
-            .payload(body)
-            .build();
     };
     Bytes request = zbx(R"({"request":"active checks","host":"web01"})");
     Bytes response = zbx(R"({"response":"success","data":[{"key":"system.cpu.load[all,avg1]",)"
