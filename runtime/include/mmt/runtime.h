@@ -110,6 +110,9 @@ class PacketView {
     /// Values of a requested attribute (see Handler::request), every occurrence in path order.
     std::vector<Value> values(int column) const;
     /// "ipv4.total_length" style description of where the packet was cut short, or "".
+    /// A body is read, and so can be found cut short or broken, when HandlerOptions::
+    /// check_bodies is set, frame.truncated or frame.malformed is requested, or one of its
+    /// protocol's events is asked for; headers always are.
     const std::string& truncated() const;
     /// Where the packet broke a constraint or a length, or "".
     const std::string& malformed() const;
@@ -159,6 +162,10 @@ struct HandlerOptions {
     /// more afterwards.
     uint32_t classify_packets = 4;
     bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
+    /// Read every protocol's body for its constraints, so that PacketView::malformed() and
+    /// truncated() (and the statistics) report a broken body even where no event of that
+    /// protocol is asked for. Requesting frame.malformed or frame.truncated turns it on.
+    bool check_bodies = false;
 };
 
 /// Statistics of a handler.

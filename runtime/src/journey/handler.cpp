@@ -76,7 +76,8 @@ std::string PacketView::path_text() const {
 // ---------------------------------------------------------------- Handler
 struct Handler::Impl {
     Impl(const ProtocolLibrary& l, const HandlerOptions& o)
-        : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), arena(kArenaSize) {
+        : lib(l), T(l.impl_->table), opts(o), checkBodies(o.check_bodies), sessions(*l.impl_, o),
+          arena(kArenaSize) {
         wants.resize(T->n_protos);
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
@@ -103,6 +104,7 @@ struct Handler::Impl {
     const ProtocolLibrary& lib;
     const mmt_library* T;
     HandlerOptions opts;
+    bool checkBodies = false; // analyse every body, for frame.malformed / frame.truncated
     Sessions sessions;
 
     std::vector<AttributeRef> columns;
@@ -138,6 +140,8 @@ struct Handler::Impl {
         const AttributeRef& r = columns[size_t(column)];
         if (r.proto < 0) {
             frameColumns.push_back({r.attr, column});
+            // Where a packet breaks a body's constraints is known only once the body is read.
+            if (r.attr == kFrameTruncated || r.attr == kFrameMalformed) checkBodies = true;
             return true;
         }
         Wants& w = wants[size_t(r.proto)];
@@ -293,13 +297,17 @@ struct Handler::Impl {
             }
             if (flow && p.state_size) L.ctx.state = sessions.stateFor(*flow, proto);
 
-            // analyse: events, and body constraints, only when someone listens
-            if (w.events && p.analyse) {
+            // analyse: events, and the body's constraints, when someone listens to either
+            if ((w.events || checkBodies) && p.analyse) {
                 eventProto = proto;
                 mmt_parse_result ar{};
-                if (p.analyse(&L.ctx, &ar) == MMT_MALFORMED && pv.malformed.empty()) {
+                const mmt_status st = mmt_status(p.analyse(&L.ctx, &ar));
+                if (st == MMT_MALFORMED && pv.malformed.empty()) {
                     pv.malformed = failureText(proto, ar);
                     ++stats.malformed;
+                } else if (st == MMT_TRUNCATED && pv.truncated.empty()) {
+                    pv.truncated = failureText(proto, ar);
+                    ++stats.truncated;
                 }
                 if (dropped) return false;
             }

@@ -807,3 +807,51 @@ TEST_CASE("a session stops classifying after classify_packets payload packets",
             CHECK(path == "ethernet.ipv4.udp.stun");
     }
 }
+
+TEST_CASE("a broken or short body is reported whether or not its events are asked for",
+          "[journey]") {
+    TempFile spec(".mmtp");
+    write_file(spec.path(), to_bytes(R"(protocol bodied {
+    id 9310;
+    over udp port 9310;
+    header { kind : u8; count : u8; }
+    body {
+        items : u8[count];
+        last : u8 requires last == 0xff;
+    }
+    attribute kind;
+    event attribute seen : u8 = kind;
+}
+)"));
+    LoadOptions o;
+    o.spec_paths = {spec.path()};
+    std::string err;
+    auto lib = ProtocolLibrary::load(o, err);
+    REQUIRE(lib);
+    const std::string broken("\x01\x02\x0a\x0b\x00", 5), cut("\x01\x04\x0a", 3),
+        fine("\x01\x01\x0a\xff", 4);
+    // What frame.malformed and frame.truncated say for each payload, with the columns given.
+    auto verdicts = [&](std::vector<std::string> columns) {
+        columns.push_back("frame.malformed");
+        columns.push_back("frame.truncated");
+        Recorder r(columns, {}, *lib);
+        std::vector<std::string> out;
+        for (const std::string* s : {&broken, &cut, &fine}) {
+            auto row = r.feed(udpPkt(1234, 9310, *s));
+            out.push_back(row["frame.malformed"] + "|" + row["frame.truncated"]);
+        }
+        return out;
+    };
+    const std::vector<std::string> expected = {"bodied.last|", "|bodied.items", "|"};
+    CHECK(verdicts({}) == expected);
+    CHECK(verdicts({"bodied.kind"}) == expected);
+    CHECK(verdicts({"bodied.seen"}) == expected);
+
+    // Without those columns a body is read only for its events, unless check_bodies says so.
+    HandlerOptions check;
+    check.check_bodies = true;
+    Recorder checked({"bodied.kind"}, check, *lib);
+    CHECK(checked.feed(udpPkt(1234, 9310, broken))["malformed"] == "bodied.last");
+    Recorder unchecked({"bodied.kind"}, {}, *lib);
+    CHECK(unchecked.feed(udpPkt(1234, 9310, broken))["malformed"].empty());
+}
