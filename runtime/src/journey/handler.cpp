@@ -76,9 +76,9 @@ std::string PacketView::path_text() const {
 // ---------------------------------------------------------------- Handler
 struct Handler::Impl {
     Impl(const ProtocolLibrary& l, const HandlerOptions& o)
-        : lib(l), T(l.impl_->table), opts(o), checkBodies(o.check_bodies), sessions(*l.impl_, o),
-          arena(kArenaSize) {
+        : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), arena(kArenaSize) {
         wants.resize(T->n_protos);
+        if (o.check_bodies) checkBodies();
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
         pv.table = T;
@@ -98,13 +98,13 @@ struct Handler::Impl {
         uint64_t events = 0;                                 // bits of ctx.events_wanted
         std::vector<std::vector<int>> eventColumns;          // by attribute index
         std::vector<std::vector<AttributeCallback>> attrCbs; // by attribute index
+        bool analyse = false; // run the analyse stage: events wanted, or bodies checked
         bool any() const { return !getters.empty() || events != 0; }
     };
 
     const ProtocolLibrary& lib;
     const mmt_library* T;
     HandlerOptions opts;
-    bool checkBodies = false; // analyse every body, for frame.malformed / frame.truncated
     Sessions sessions;
 
     std::vector<AttributeRef> columns;
@@ -136,18 +136,24 @@ struct Handler::Impl {
     };
     std::vector<PathNode> paths{PathNode{-1, 0, 0, {}}};
 
+    // Every body is read for its constraints (frame.malformed, frame.truncated).
+    void checkBodies() {
+        for (Wants& w : wants) w.analyse = true;
+    }
+
     bool requestColumn(int column) {
         const AttributeRef& r = columns[size_t(column)];
         if (r.proto < 0) {
             frameColumns.push_back({r.attr, column});
             // Where a packet breaks a body's constraints is known only once the body is read.
-            if (r.attr == kFrameTruncated || r.attr == kFrameMalformed) checkBodies = true;
+            if (r.attr == kFrameTruncated || r.attr == kFrameMalformed) checkBodies();
             return true;
         }
         Wants& w = wants[size_t(r.proto)];
         const mmt_attr& a = T->protos[r.proto].attrs[r.attr];
         if (a.kind == MMT_ATTR_EVENT) {
             w.events |= uint64_t(1) << a.event_index;
+            w.analyse = true;
             if (w.eventColumns.size() <= size_t(r.attr)) w.eventColumns.resize(size_t(r.attr) + 1);
             w.eventColumns[size_t(r.attr)].push_back(column);
         } else {
@@ -298,7 +304,7 @@ struct Handler::Impl {
             if (flow && p.state_size) L.ctx.state = sessions.stateFor(*flow, proto);
 
             // analyse: events, and the body's constraints, when someone listens to either
-            if ((w.events || checkBodies) && p.analyse) {
+            if (w.analyse && p.analyse) {
                 eventProto = proto;
                 mmt_parse_result ar{};
                 const mmt_status st = mmt_status(p.analyse(&L.ctx, &ar));
@@ -559,6 +565,7 @@ bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
     if (r.event) {
         w.attrCbs[size_t(r.attr)].push_back(std::move(cb));
         w.events |= uint64_t(1) << impl_->T->protos[r.proto].attrs[r.attr].event_index;
+        w.analyse = true;
         return true;
     }
     // Request-based: computed through a column, then handed to the callback per packet.
