@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 using namespace mmt::test;
 
@@ -505,6 +506,148 @@ std::vector<Bytes> zabbix() {
             tcp(server, agent, 10051, 45012, ss, uint32_t(sa + request.size()), response)};
 }
 
+/// A TCP three-way handshake: SYN, SYN-ACK, ACK, with initial sequence numbers `cisn`
+/// (client) and `sisn` (server); data then starts at cisn + 1 and sisn + 1.
+std::vector<Bytes> tcpHandshake(const char* client, const char* server, uint16_t cport,
+                                uint16_t sport, uint32_t cisn, uint32_t sisn) {
+    auto segment = [](const char* src, const char* dst, uint16_t sp, uint16_t dp, uint32_t seq,
+                      uint32_t ack, uint8_t flags) {
+        return PacketBuilder()
+            .eth()
+            .ipv4(src, dst)
+            .tcp(sp, dp)
+            .seq(seq)
+            .ack(ack)
+            .flags(flags)
+            .build();
+    };
+    return {segment(client, server, cport, sport, cisn, 0, SYN),
+            segment(server, client, sport, cport, sisn, cisn + 1, SYN | ACK),
+            segment(client, server, cport, sport, cisn + 1, sisn + 1, ACK)};
+}
+
+/// A conversation over TCP after its handshake: each message is one data segment, sent by
+/// the client (true) or the server (false), with sequence and acknowledgement numbers
+/// that follow the bytes sent so far.
+std::vector<Bytes> tcpConversation(const char* client, const char* server, uint16_t cport,
+                                   uint16_t sport,
+                                   const std::vector<std::pair<bool, Bytes>>& messages) {
+    uint32_t cseq = 1000, sseq = 50000;
+    std::vector<Bytes> out = tcpHandshake(client, server, cport, sport, cseq, sseq);
+    ++cseq;
+    ++sseq;
+    for (const auto& [fromClient, body] : messages) {
+        if (fromClient) {
+            out.push_back(tcp(client, server, cport, sport, cseq, sseq, body));
+            cseq += uint32_t(body.size());
+        } else {
+            out.push_back(tcp(server, client, sport, cport, sseq, cseq, body));
+            sseq += uint32_t(body.size());
+        }
+    }
+    return out;
+}
+
+/// Apache Kafka (https://kafka.apache.org/protocol): a Kafka 2.4 Java producer on TCP 9092
+/// asks ApiVersions (v3, flexible), Metadata (v9, flexible) for its topic, and sends a
+/// Produce (v8) with one record batch, then a transactional Produce (v9, flexible); the
+/// broker answers each.
+std::vector<Bytes> kafka() {
+    auto be64 = [](uint64_t v) { return join({be32(uint32_t(v >> 32)), be32(uint32_t(v))}); };
+    auto str = [](std::string_view s) { return join({be16(uint16_t(s.size())), to_bytes(s)}); };
+    // Compact strings and arrays: an unsigned varint of the length plus one (all below 127).
+    auto cstr = [](std::string_view s) { return join({{uint8_t(s.size() + 1)}, to_bytes(s)}); };
+    auto carray = [](uint8_t n) { return Bytes{uint8_t(n + 1)}; };
+    const Bytes noTags = {0x00};
+    auto message = [](const Bytes& body) { return join({be32(uint32_t(body.size())), body}); };
+    auto request = [&](uint16_t key, uint16_t version, uint32_t correlation, bool flexible,
+                       const Bytes& body) {
+        return message(join({be16(key), be16(version), be32(correlation), str("producer-1"),
+                             flexible ? noTags : Bytes{}, body}));
+    };
+    auto response = [&](uint32_t correlation, bool flexible, const Bytes& body) {
+        return message(join({be32(correlation), flexible ? noTags : Bytes{}, body}));
+    };
+    // CRC-32C (Castagnoli), reflected, as record batches use it.
+    auto crc32c = [](const Bytes& data) {
+        uint32_t crc = 0xffffffff;
+        for (uint8_t b : data) {
+            crc ^= b;
+            for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82f63b78 & (0u - (crc & 1)));
+        }
+        return crc ^ 0xffffffff;
+    };
+    auto zigzag = [](int64_t v) { return Bytes{uint8_t((v << 1) ^ (v >> 63))}; };
+
+    Bytes apiVersionsReq =
+        request(18, 3, 1, true, join({cstr("apache-kafka-java"), cstr("2.4.1"), noTags}));
+    auto apiRange = [&](uint16_t key, uint16_t min, uint16_t max) {
+        return join({be16(key), be16(min), be16(max), noTags});
+    };
+    // ApiVersions responses keep header version 0 (no tagged fields), whatever the version.
+    Bytes apiVersionsResp =
+        response(1, false,
+                 join({be16(0), carray(4), apiRange(0, 0, 8), apiRange(1, 0, 11), apiRange(3, 0, 9),
+                       apiRange(18, 0, 3), be32(0), noTags}));
+
+    Bytes metadataReq = request(
+        3, 9, 2, true, join({carray(1), cstr("orders"), noTags, {0x01}, {0x00}, {0x00}, noTags}));
+    Bytes broker = join({be32(1), cstr("kafka-1.example.net"), be32(9092), {0x00}, noTags});
+    Bytes partition = join({be16(0), be32(0), be32(1), be32(0), carray(1), be32(1), carray(1),
+                            be32(1), carray(0), noTags});
+    Bytes topic =
+        join({be16(0), cstr("orders"), {0x00}, carray(1), partition, be32(0x80000000), noTags});
+    Bytes metadataResp = response(2, true,
+                                  join({be32(0), carray(1), broker, cstr("q1Sh-9_ISia_zwGINzRvyQ"),
+                                        be32(1), carray(1), topic, be32(0x80000000), noTags}));
+
+    std::string_view key = "order-1001";
+    std::string_view value = R"({"id":1001,"item":"book","qty":2})";
+    Bytes record = join({{0x00},
+                         zigzag(0),
+                         zigzag(0),
+                         zigzag(int64_t(key.size())),
+                         to_bytes(key),
+                         zigzag(int64_t(value.size())),
+                         to_bytes(value),
+                         zigzag(0)});
+    record = join({zigzag(int64_t(record.size())), record});
+    uint64_t timestamp = 1700000006000;
+    Bytes checked = join({be16(0), be32(0), be64(timestamp), be64(timestamp), be64(~0ull),
+                          be16(0xffff), be32(0xffffffff), be32(1), record});
+    Bytes afterLength = join({be32(0xffffffff), {0x02}, be32(crc32c(checked)), checked});
+    Bytes batch = join({be64(0), be32(uint32_t(afterLength.size())), afterLength});
+    Bytes produceReq = request(0, 8, 3, false,
+                               join({be16(0xffff), be16(1), be32(30000), be32(1), str("orders"),
+                                     be32(1), be32(0), be32(uint32_t(batch.size())), batch}));
+    Bytes produceResp = response(3, false,
+                                 join({be32(1), str("orders"), be32(1), be32(0), be16(0), be64(42),
+                                       be64(~0ull), be64(0), be32(0), be16(0xffff), be32(0)}));
+    // The same batch in a transactional Produce v9 (flexible: compact strings and arrays,
+    // tagged fields), to partition 2; the broker answers base offset 43, throttled 5 ms.
+    // The batch is 111 bytes: its compact length is a one-byte varint.
+    const Bytes batchLength = {uint8_t(batch.size() + 1)};
+    Bytes produceFlexReq =
+        request(0, 9, 4, true,
+                join({cstr("txn-7"), be16(1), be32(30000), carray(1), cstr("orders"), carray(1),
+                      be32(2), batchLength, batch, noTags, noTags, noTags}));
+    const Bytes nullString = {0x00}; // a null compact string: no error message
+    Bytes produceFlexResp = response(
+        4, true,
+        join({carray(1), cstr("orders"), carray(1), be32(2), be16(0), be64(43), be64(~0ull),
+              be64(0), carray(0), nullString, noTags, noTags, be32(5), noTags}));
+
+    return tcpConversation("10.1.0.20", "10.1.0.10", 50412, 9092,
+                           {{true, apiVersionsReq},
+                            {false, apiVersionsResp},
+                            {true, metadataReq},
+                            {false, metadataResp},
+                            {true, produceReq},
+                            {false, produceResp},
+                            {true, produceFlexReq},
+                            {false, produceFlexResp}});
+}
+
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
         {"geneve", {1, geneve}}, {"teredo", {1, teredo}},       {"pppoe", {1, pppoe}},
@@ -512,7 +655,7 @@ const std::map<std::string, Fixture>& fixtures() {
         {"hsrp", {1, hsrp}},     {"l2tp", {1, l2tp}},           {"ldp", {1, ldp}},
         {"radius", {1, radius}}, {"vrrp", {1, vrrp}},           {"wireguard", {1, wireguard}},
         {"snmp", {1, snmp}},     {"coap", {1, coap}},           {"bacnet", {1, bacnet}},
-        {"zabbix", {1, zabbix}},
+        {"zabbix", {1, zabbix}}, {"kafka", {1, kafka}},
     };
     return all;
 }
