@@ -648,6 +648,101 @@ std::vector<Bytes> kafka() {
                             {false, produceFlexResp}});
 }
 
+/// Gnutella 0.6: a leaf (LimeWire) connects to an ultrapeer (gtk-gnutella) on TCP 6346:
+/// the three-way handshake, then a ping and its pong, a query and a second ping in one
+/// segment, the query's hit, and a push; then the leaf fetches a file from the servent of
+/// the hit with HTTP, by index ("/get/") and by SHA-1 URN ("/uri-res/"), the second answer's
+/// body arriving in a segment of its own.
+std::vector<Bytes> gnutella() {
+    auto le16 = [](uint16_t v) { return Bytes{uint8_t(v), uint8_t(v >> 8)}; };
+    auto descriptor = [](uint8_t fill, uint8_t type, uint8_t ttl, uint8_t hops,
+                         const Bytes& payload) {
+        Bytes guid = filler(16, fill);
+        guid[8] = 0xff; // a modern servent's GUID: byte 8 all ones, byte 15 zero
+        guid[15] = 0x00;
+        return join({guid, {type, ttl, hops}, le32(uint32_t(payload.size())), payload});
+    };
+    const std::string urn = "urn:sha1:PLSTHIPQGSSZTS5FJUPAKUZWUGYQYPFB";
+
+    Bytes connect = to_bytes("GNUTELLA CONNECT/0.6\r\n"
+                             "User-Agent: LimeWire/4.18.8\r\n"
+                             "X-Ultrapeer: False\r\n"
+                             "X-Query-Routing: 0.1\r\n"
+                             "Listen-IP: 10.2.0.5:6346\r\n"
+                             "\r\n");
+    Bytes accept = to_bytes("GNUTELLA/0.6 200 OK\r\n"
+                            "User-Agent: gtk-gnutella/1.2.2 (2022-02-25)\r\n"
+                            "X-Ultrapeer: True\r\n"
+                            "X-Ultrapeer-Needed: False\r\n"
+                            "Remote-IP: 10.2.0.5\r\n"
+                            "\r\n");
+    Bytes confirm = to_bytes("GNUTELLA/0.6 200 OK\r\n"
+                             "\r\n");
+    Bytes ping = descriptor(0x10, 0x00, 1, 0, {});
+    Bytes pong = descriptor(0x10, 0x01, 1, 0,
+                            join({le16(6346), ip_bytes("10.2.0.9"), le32(120), le32(524288)}));
+    Bytes query = descriptor(0x30, 0x80, 4, 0, join({le16(0), to_bytes("ubuntu iso"), {0x00}}));
+    Bytes ping2 = descriptor(0x50, 0x00, 1, 0, {});
+    Bytes hit =
+        join({le32(7), le32(4194304), to_bytes("ubuntu-22.04.iso"), {0x00}, to_bytes(urn), {0x00}});
+    Bytes queryHit = descriptor(
+        0x30, 0x81, 3, 1,
+        join({{0x01}, le16(6346), ip_bytes("10.2.0.33"), le32(1000), hit, filler(16, 0x70)}));
+    Bytes push = descriptor(0x90, 0x40, 7, 0,
+                            join({filler(16, 0x70), le32(7), ip_bytes("10.2.0.5"), le16(6346)}));
+
+    std::vector<Bytes> out = tcpConversation("10.2.0.5", "10.2.0.9", 40312, 6346,
+                                             {{true, connect},
+                                              {false, accept},
+                                              {true, confirm},
+                                              {true, ping},
+                                              {false, pong},
+                                              {true, join({query, ping2})},
+                                              {false, queryHit},
+                                              {true, push}});
+
+    Bytes body1 = filler(16, 0xa0), body2 = filler(16, 0xb0);
+    Bytes get = to_bytes("GET /get/7/ubuntu-22.04.iso HTTP/1.1\r\n"
+                         "Host: 10.2.0.33:6346\r\n"
+                         "User-Agent: LimeWire/4.18.8\r\n"
+                         "Range: bytes=0-15\r\n"
+                         "X-Queue: 0.1\r\n"
+                         "\r\n");
+    Bytes part1 = join({to_bytes("HTTP/1.1 206 Partial Content\r\n"
+                                 "Server: gtk-gnutella/1.2.2 (2022-02-25)\r\n"
+                                 "Content-Type: application/binary\r\n"
+                                 "Content-Length: 16\r\n"
+                                 "Content-Range: bytes 0-15/4194304\r\n"
+                                 "X-Gnutella-Content-URN: " +
+                                 urn +
+                                 "\r\n"
+                                 "\r\n"),
+                        body1});
+    Bytes getUrn = to_bytes("GET /uri-res/N2R?" + urn +
+                            " HTTP/1.1\r\n"
+                            "Host: 10.2.0.33:6346\r\n"
+                            "User-Agent: LimeWire/4.18.8\r\n"
+                            "Range: bytes=16-31\r\n"
+                            "\r\n");
+    Bytes part2 = to_bytes("HTTP/1.1 206 Partial Content\r\n"
+                           "Server: gtk-gnutella/1.2.2 (2022-02-25)\r\n"
+                           "Content-Length: 16\r\n"
+                           "Content-Range: bytes 16-31/4194304\r\n"
+                           "\r\n");
+    for (Bytes& p : tcpConversation(
+             "10.2.0.5", "10.2.0.33", 40320, 6346,
+             {{true, get}, {false, part1}, {true, getUrn}, {false, part2}, {false, body2}}))
+        out.push_back(std::move(p));
+    // A web download whose path starts with /get/ but has none of Gnutella's header
+    // fields: HTTP, not Gnutella.
+    for (Bytes& p : tcpConversation("10.2.0.5", "10.2.0.80", 40330, 8080,
+                                    {{true, to_bytes("GET /get/report.pdf HTTP/1.1\r\n"
+                                                     "Host: files.example.net:8080\r\n"
+                                                     "\r\n")}}))
+        out.push_back(std::move(p));
+    return out;
+}
+
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
         {"geneve", {1, geneve}}, {"teredo", {1, teredo}},       {"pppoe", {1, pppoe}},
@@ -655,7 +750,7 @@ const std::map<std::string, Fixture>& fixtures() {
         {"hsrp", {1, hsrp}},     {"l2tp", {1, l2tp}},           {"ldp", {1, ldp}},
         {"radius", {1, radius}}, {"vrrp", {1, vrrp}},           {"wireguard", {1, wireguard}},
         {"snmp", {1, snmp}},     {"coap", {1, coap}},           {"bacnet", {1, bacnet}},
-        {"zabbix", {1, zabbix}}, {"kafka", {1, kafka}},
+        {"zabbix", {1, zabbix}}, {"kafka", {1, kafka}},         {"gnutella", {1, gnutella}},
     };
     return all;
 }
