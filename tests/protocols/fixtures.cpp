@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 using namespace mmt::test;
 
@@ -505,6 +506,243 @@ std::vector<Bytes> zabbix() {
             tcp(server, agent, 10051, 45012, ss, uint32_t(sa + request.size()), response)};
 }
 
+/// A TCP three-way handshake: SYN, SYN-ACK, ACK, with initial sequence numbers `cisn`
+/// (client) and `sisn` (server); data then starts at cisn + 1 and sisn + 1.
+std::vector<Bytes> tcpHandshake(const char* client, const char* server, uint16_t cport,
+                                uint16_t sport, uint32_t cisn, uint32_t sisn) {
+    auto segment = [](const char* src, const char* dst, uint16_t sp, uint16_t dp, uint32_t seq,
+                      uint32_t ack, uint8_t flags) {
+        return PacketBuilder()
+            .eth()
+            .ipv4(src, dst)
+            .tcp(sp, dp)
+            .seq(seq)
+            .ack(ack)
+            .flags(flags)
+            .build();
+    };
+    return {segment(client, server, cport, sport, cisn, 0, SYN),
+            segment(server, client, sport, cport, sisn, cisn + 1, SYN | ACK),
+            segment(client, server, cport, sport, cisn + 1, sisn + 1, ACK)};
+}
+
+/// A conversation over TCP after its handshake: each message is one data segment, sent by
+/// the client (true) or the server (false), with sequence and acknowledgement numbers
+/// that follow the bytes sent so far.
+std::vector<Bytes> tcpConversation(const char* client, const char* server, uint16_t cport,
+                                   uint16_t sport,
+                                   const std::vector<std::pair<bool, Bytes>>& messages) {
+    uint32_t cseq = 1000, sseq = 50000;
+    std::vector<Bytes> out = tcpHandshake(client, server, cport, sport, cseq, sseq);
+    ++cseq;
+    ++sseq;
+    for (const auto& [fromClient, body] : messages) {
+        if (fromClient) {
+            out.push_back(tcp(client, server, cport, sport, cseq, sseq, body));
+            cseq += uint32_t(body.size());
+        } else {
+            out.push_back(tcp(server, client, sport, cport, sseq, cseq, body));
+            sseq += uint32_t(body.size());
+        }
+    }
+    return out;
+}
+
+/// Apache Kafka (https://kafka.apache.org/protocol): a Kafka 2.4 Java producer on TCP 9092
+/// asks ApiVersions (v3, flexible), Metadata (v9, flexible) for its topic, and sends a
+/// Produce (v8) with one record batch, then a transactional Produce (v9, flexible); the
+/// broker answers each.
+std::vector<Bytes> kafka() {
+    auto be64 = [](uint64_t v) { return join({be32(uint32_t(v >> 32)), be32(uint32_t(v))}); };
+    auto str = [](std::string_view s) { return join({be16(uint16_t(s.size())), to_bytes(s)}); };
+    // Compact strings and arrays: an unsigned varint of the length plus one (all below 127).
+    auto cstr = [](std::string_view s) { return join({{uint8_t(s.size() + 1)}, to_bytes(s)}); };
+    auto carray = [](uint8_t n) { return Bytes{uint8_t(n + 1)}; };
+    const Bytes noTags = {0x00};
+    auto message = [](const Bytes& body) { return join({be32(uint32_t(body.size())), body}); };
+    auto request = [&](uint16_t key, uint16_t version, uint32_t correlation, bool flexible,
+                       const Bytes& body) {
+        return message(join({be16(key), be16(version), be32(correlation), str("producer-1"),
+                             flexible ? noTags : Bytes{}, body}));
+    };
+    auto response = [&](uint32_t correlation, bool flexible, const Bytes& body) {
+        return message(join({be32(correlation), flexible ? noTags : Bytes{}, body}));
+    };
+    // CRC-32C (Castagnoli), reflected, as record batches use it.
+    auto crc32c = [](const Bytes& data) {
+        uint32_t crc = 0xffffffff;
+        for (uint8_t b : data) {
+            crc ^= b;
+            for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82f63b78 & (0u - (crc & 1)));
+        }
+        return crc ^ 0xffffffff;
+    };
+    auto zigzag = [](int64_t v) { return Bytes{uint8_t((v << 1) ^ (v >> 63))}; };
+
+    Bytes apiVersionsReq =
+        request(18, 3, 1, true, join({cstr("apache-kafka-java"), cstr("2.4.1"), noTags}));
+    auto apiRange = [&](uint16_t key, uint16_t min, uint16_t max) {
+        return join({be16(key), be16(min), be16(max), noTags});
+    };
+    // ApiVersions responses keep header version 0 (no tagged fields), whatever the version.
+    Bytes apiVersionsResp =
+        response(1, false,
+                 join({be16(0), carray(4), apiRange(0, 0, 8), apiRange(1, 0, 11), apiRange(3, 0, 9),
+                       apiRange(18, 0, 3), be32(0), noTags}));
+
+    Bytes metadataReq = request(
+        3, 9, 2, true, join({carray(1), cstr("orders"), noTags, {0x01}, {0x00}, {0x00}, noTags}));
+    Bytes broker = join({be32(1), cstr("kafka-1.example.net"), be32(9092), {0x00}, noTags});
+    Bytes partition = join({be16(0), be32(0), be32(1), be32(0), carray(1), be32(1), carray(1),
+                            be32(1), carray(0), noTags});
+    Bytes topic =
+        join({be16(0), cstr("orders"), {0x00}, carray(1), partition, be32(0x80000000), noTags});
+    Bytes metadataResp = response(2, true,
+                                  join({be32(0), carray(1), broker, cstr("q1Sh-9_ISia_zwGINzRvyQ"),
+                                        be32(1), carray(1), topic, be32(0x80000000), noTags}));
+
+    std::string_view key = "order-1001";
+    std::string_view value = R"({"id":1001,"item":"book","qty":2})";
+    Bytes record = join({{0x00},
+                         zigzag(0),
+                         zigzag(0),
+                         zigzag(int64_t(key.size())),
+                         to_bytes(key),
+                         zigzag(int64_t(value.size())),
+                         to_bytes(value),
+                         zigzag(0)});
+    record = join({zigzag(int64_t(record.size())), record});
+    uint64_t timestamp = 1700000006000;
+    Bytes checked = join({be16(0), be32(0), be64(timestamp), be64(timestamp), be64(~0ull),
+                          be16(0xffff), be32(0xffffffff), be32(1), record});
+    Bytes afterLength = join({be32(0xffffffff), {0x02}, be32(crc32c(checked)), checked});
+    Bytes batch = join({be64(0), be32(uint32_t(afterLength.size())), afterLength});
+    Bytes produceReq = request(0, 8, 3, false,
+                               join({be16(0xffff), be16(1), be32(30000), be32(1), str("orders"),
+                                     be32(1), be32(0), be32(uint32_t(batch.size())), batch}));
+    Bytes produceResp = response(3, false,
+                                 join({be32(1), str("orders"), be32(1), be32(0), be16(0), be64(42),
+                                       be64(~0ull), be64(0), be32(0), be16(0xffff), be32(0)}));
+    // The same batch in a transactional Produce v9 (flexible: compact strings and arrays,
+    // tagged fields), to partition 2; the broker answers base offset 43, throttled 5 ms.
+    // The batch is 111 bytes: its compact length is a one-byte varint.
+    const Bytes batchLength = {uint8_t(batch.size() + 1)};
+    Bytes produceFlexReq =
+        request(0, 9, 4, true,
+                join({cstr("txn-7"), be16(1), be32(30000), carray(1), cstr("orders"), carray(1),
+                      be32(2), batchLength, batch, noTags, noTags, noTags}));
+    const Bytes nullString = {0x00}; // a null compact string: no error message
+    Bytes produceFlexResp = response(
+        4, true,
+        join({carray(1), cstr("orders"), carray(1), be32(2), be16(0), be64(43), be64(~0ull),
+              be64(0), carray(0), nullString, noTags, noTags, be32(5), noTags}));
+
+    return tcpConversation("10.1.0.20", "10.1.0.10", 50412, 9092,
+                           {{true, apiVersionsReq},
+                            {false, apiVersionsResp},
+                            {true, metadataReq},
+                            {false, metadataResp},
+                            {true, produceReq},
+                            {false, produceResp},
+                            {true, produceFlexReq},
+                            {false, produceFlexResp}});
+}
+
+/// Gnutella 0.6: a leaf (LimeWire) connects to an ultrapeer (gtk-gnutella) on TCP 6346:
+/// the three-way handshake, then a ping and its pong, a query and a second ping in one
+/// segment, the query's hit, and a push; then the leaf fetches a file from the servent of
+/// the hit with HTTP, by index ("/get/") and by SHA-1 URN ("/uri-res/"), the second answer's
+/// body arriving in a segment of its own.
+std::vector<Bytes> gnutella() {
+    auto le16 = [](uint16_t v) { return Bytes{uint8_t(v), uint8_t(v >> 8)}; };
+    auto descriptor = [](uint8_t fill, uint8_t type, uint8_t ttl, uint8_t hops,
+                         const Bytes& payload) {
+        Bytes guid = filler(16, fill);
+        guid[8] = 0xff; // a modern servent's GUID: byte 8 all ones, byte 15 zero
+        guid[15] = 0x00;
+        return join({guid, {type, ttl, hops}, le32(uint32_t(payload.size())), payload});
+    };
+    const std::string urn = "urn:sha1:PLSTHIPQGSSZTS5FJUPAKUZWUGYQYPFB";
+
+    Bytes connect = to_bytes("GNUTELLA CONNECT/0.6\r\n"
+                             "User-Agent: LimeWire/4.18.8\r\n"
+                             "X-Ultrapeer: False\r\n"
+                             "X-Query-Routing: 0.1\r\n"
+                             "Listen-IP: 10.2.0.5:6346\r\n"
+                             "\r\n");
+    Bytes accept = to_bytes("GNUTELLA/0.6 200 OK\r\n"
+                            "User-Agent: gtk-gnutella/1.2.2 (2022-02-25)\r\n"
+                            "X-Ultrapeer: True\r\n"
+                            "X-Ultrapeer-Needed: False\r\n"
+                            "Remote-IP: 10.2.0.5\r\n"
+                            "\r\n");
+    Bytes confirm = to_bytes("GNUTELLA/0.6 200 OK\r\n"
+                             "\r\n");
+    Bytes ping = descriptor(0x10, 0x00, 1, 0, {});
+    Bytes pong = descriptor(0x10, 0x01, 1, 0,
+                            join({le16(6346), ip_bytes("10.2.0.9"), le32(120), le32(524288)}));
+    Bytes query = descriptor(0x30, 0x80, 4, 0, join({le16(0), to_bytes("ubuntu iso"), {0x00}}));
+    Bytes ping2 = descriptor(0x50, 0x00, 1, 0, {});
+    Bytes hit =
+        join({le32(7), le32(4194304), to_bytes("ubuntu-22.04.iso"), {0x00}, to_bytes(urn), {0x00}});
+    Bytes queryHit = descriptor(
+        0x30, 0x81, 3, 1,
+        join({{0x01}, le16(6346), ip_bytes("10.2.0.33"), le32(1000), hit, filler(16, 0x70)}));
+    Bytes push = descriptor(0x90, 0x40, 7, 0,
+                            join({filler(16, 0x70), le32(7), ip_bytes("10.2.0.5"), le16(6346)}));
+
+    std::vector<Bytes> out = tcpConversation("10.2.0.5", "10.2.0.9", 40312, 6346,
+                                             {{true, connect},
+                                              {false, accept},
+                                              {true, confirm},
+                                              {true, ping},
+                                              {false, pong},
+                                              {true, join({query, ping2})},
+                                              {false, queryHit},
+                                              {true, push}});
+
+    Bytes body1 = filler(16, 0xa0), body2 = filler(16, 0xb0);
+    Bytes get = to_bytes("GET /get/7/ubuntu-22.04.iso HTTP/1.1\r\n"
+                         "Host: 10.2.0.33:6346\r\n"
+                         "User-Agent: LimeWire/4.18.8\r\n"
+                         "Range: bytes=0-15\r\n"
+                         "X-Queue: 0.1\r\n"
+                         "\r\n");
+    Bytes part1 = join({to_bytes("HTTP/1.1 206 Partial Content\r\n"
+                                 "Server: gtk-gnutella/1.2.2 (2022-02-25)\r\n"
+                                 "Content-Type: application/binary\r\n"
+                                 "Content-Length: 16\r\n"
+                                 "Content-Range: bytes 0-15/4194304\r\n"
+                                 "X-Gnutella-Content-URN: " +
+                                 urn +
+                                 "\r\n"
+                                 "\r\n"),
+                        body1});
+    Bytes getUrn = to_bytes("GET /uri-res/N2R?" + urn +
+                            " HTTP/1.1\r\n"
+                            "Host: 10.2.0.33:6346\r\n"
+                            "User-Agent: LimeWire/4.18.8\r\n"
+                            "Range: bytes=16-31\r\n"
+                            "\r\n");
+    Bytes part2 = to_bytes("HTTP/1.1 206 Partial Content\r\n"
+                           "Server: gtk-gnutella/1.2.2 (2022-02-25)\r\n"
+                           "Content-Length: 16\r\n"
+                           "Content-Range: bytes 16-31/4194304\r\n"
+                           "\r\n");
+    for (Bytes& p : tcpConversation(
+             "10.2.0.5", "10.2.0.33", 40320, 6346,
+             {{true, get}, {false, part1}, {true, getUrn}, {false, part2}, {false, body2}}))
+        out.push_back(std::move(p));
+    // A web download whose path starts with /get/ but has none of Gnutella's header
+    // fields: HTTP, not Gnutella.
+    for (Bytes& p : tcpConversation("10.2.0.5", "10.2.0.80", 40330, 8080,
+                                    {{true, to_bytes("GET /get/report.pdf HTTP/1.1\r\n"
+                                                     "Host: files.example.net:8080\r\n"
+                                                     "\r\n")}}))
+        out.push_back(std::move(p));
+    return out;
+}
+
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
         {"geneve", {1, geneve}}, {"teredo", {1, teredo}},       {"pppoe", {1, pppoe}},
@@ -512,7 +750,7 @@ const std::map<std::string, Fixture>& fixtures() {
         {"hsrp", {1, hsrp}},     {"l2tp", {1, l2tp}},           {"ldp", {1, ldp}},
         {"radius", {1, radius}}, {"vrrp", {1, vrrp}},           {"wireguard", {1, wireguard}},
         {"snmp", {1, snmp}},     {"coap", {1, coap}},           {"bacnet", {1, bacnet}},
-        {"zabbix", {1, zabbix}},
+        {"zabbix", {1, zabbix}}, {"kafka", {1, kafka}},         {"gnutella", {1, gnutella}},
     };
     return all;
 }
