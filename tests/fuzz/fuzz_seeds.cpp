@@ -1,8 +1,10 @@
 // Writes seed corpora for the fuzz targets: the hand-built packets of the library tests
-// (with each link-type byte the harness expects) and the built-in specs.
-// usage: fuzz_seeds DIR  ->  DIR/packet/*, DIR/spec/*
+// (with each link-type byte the harness expects; alone and in sequence for the journey;
+// in capture files for the reader) and the built-in specs.
+// usage: fuzz_seeds DIR  ->  DIR/packet/*, DIR/journey/*, DIR/capture/*, DIR/spec/*
 #include "library_packets.h"
 #include "mmtc/compiler.h"
+#include "pcap_writer.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
     fs::path dir = argv[1];
     fs::create_directories(dir / "packet");
     fs::create_directories(dir / "spec");
+    fs::create_directories(dir / "journey");
+    fs::create_directories(dir / "capture");
     using namespace mmtc::test::packets;
     std::vector<Bytes> seeds = {ethIpv4TcpHttp(), ethIpv6UdpDns(), ethVlanIpv4Icmp()};
     for (auto& s : extraSeeds()) seeds.push_back(s);
@@ -28,6 +32,26 @@ int main(int argc, char** argv) {
         out.put(0);
         out.write(reinterpret_cast<const char*>(s.data()), std::streamsize(s.size()));
     }
+    // The journey's input: a link-type byte, then each packet after its 16-bit length.
+    auto journey = [&](const std::string& name, const std::vector<Bytes>& packets) {
+        std::ofstream out(dir / "journey" / name, std::ios::binary);
+        out.put(0);
+        for (const auto& p : packets) {
+            out.put(char(p.size() >> 8));
+            out.put(char(p.size() & 255));
+            out.write(reinterpret_cast<const char*>(p.data()), std::streamsize(p.size()));
+        }
+    };
+    mmt::test::PcapWriter all;
+    for (size_t i = 0; i < seeds.size(); ++i) {
+        journey("seed" + std::to_string(i), {seeds[i]});
+        mmt::test::PcapWriter one;
+        one.packet(1700000000 + i, 0, seeds[i]);
+        one.write((dir / "capture" / ("seed" + std::to_string(i) + ".pcap")).string());
+        all.packet(1700000000 + i, 0, seeds[i]);
+    }
+    journey("all", seeds);
+    all.write((dir / "capture" / "all.pcap").string());
     for (const auto& e : fs::directory_iterator(mmtc::builtinSpecDir()))
         if (e.path().extension() == ".mmtp")
             fs::copy_file(e.path(), dir / "spec" / e.path().filename(),

@@ -8,7 +8,7 @@
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (size > 16384) return 0;
+    if (size > (1u << 20)) return 0;
     mmtc::Compiler c;
     c.addSource("fuzz.mmtp", std::string(reinterpret_cast<const char*>(data), size));
     bool ok = c.check();

@@ -97,4 +97,12 @@ class Compiler {
     std::unique_ptr<Impl> impl_;
 };
 
+/// In a build made for fuzzing (CMake option MMT_BUILD_FUZZ, linked with libFuzzer),
+/// instruments the code every later compile() generates with coverage for libFuzzer:
+/// inline 8-bit counters and a PC table per basic block, and comparison and switch
+/// tracing, registered when the library is loaded. Returns false, and does nothing, in
+/// any other build. A library compiled so must outlive the fuzzing run (libFuzzer keeps
+/// reading its counters).
+bool instrumentForFuzzing(bool on);
+
 } // namespace mmtc

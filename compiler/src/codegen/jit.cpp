@@ -6,6 +6,7 @@
 #include "codegen/host.h"
 #include "codegen/lower.h"
 #include "mmt/abi.h"
+#include "mmtc/compiler.h"
 #include "sema/sema.h"
 
 #include <llvm/ADT/StringMap.h>
@@ -13,6 +14,8 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Instructions.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
@@ -28,6 +31,7 @@
 #include <llvm/Transforms/Instrumentation/AddressSanitizer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -52,9 +56,46 @@
 #define MMT_ASAN_JIT 0
 #endif
 
+// A build for fuzzing (tests/fuzz/CMakeLists.txt defines MMT_COVERAGE_JIT) can give
+// libFuzzer the coverage of generated code: the code generator then adds, like clang's
+// -fsanitize=fuzzer, a counter and a PC-table entry per basic block and calls that trace
+// comparisons and switches (see instrumentCoverage below). The fuzzer's runtime provides
+// the functions; they are weak here so that a fuzz build's other programs link without it.
+#ifndef MMT_COVERAGE_JIT
+#define MMT_COVERAGE_JIT 0
+#endif
+#if MMT_COVERAGE_JIT
+extern "C" {
+__attribute__((weak)) void __sanitizer_cov_8bit_counters_init(uint8_t*, uint8_t*);
+__attribute__((weak)) void __sanitizer_cov_pcs_init(const uintptr_t*, const uintptr_t*);
+__attribute__((weak)) void __sanitizer_cov_trace_cmp1(uint8_t, uint8_t);
+__attribute__((weak)) void __sanitizer_cov_trace_cmp2(uint16_t, uint16_t);
+__attribute__((weak)) void __sanitizer_cov_trace_cmp4(uint32_t, uint32_t);
+__attribute__((weak)) void __sanitizer_cov_trace_cmp8(uint64_t, uint64_t);
+__attribute__((weak)) void __sanitizer_cov_trace_const_cmp1(uint8_t, uint8_t);
+__attribute__((weak)) void __sanitizer_cov_trace_const_cmp2(uint16_t, uint16_t);
+__attribute__((weak)) void __sanitizer_cov_trace_const_cmp4(uint32_t, uint32_t);
+__attribute__((weak)) void __sanitizer_cov_trace_const_cmp8(uint64_t, uint64_t);
+__attribute__((weak)) void __sanitizer_cov_trace_switch(uint64_t, uint64_t*);
+}
+#endif
+
 namespace mmtc::codegen {
 
 namespace {
+
+// Set by mmtc::instrumentForFuzzing; read by every compilation that follows.
+std::atomic<bool> coverageWanted{false};
+
+bool coverageOn() {
+    return MMT_COVERAGE_JIT && coverageWanted.load(std::memory_order_relaxed);
+}
+
+#if MMT_COVERAGE_JIT
+std::string coverageSymbol(const char* what, unsigned part) {
+    return std::string("mmt_coverage_") + what + std::to_string(part);
+}
+#endif
 
 void initTargets() {
     static std::once_flag once;
@@ -105,7 +146,8 @@ HostTarget hostTarget() {
 
 std::string buildInfo(const HostTarget& t) {
     return "llvm " LLVM_VERSION_STRING "; abi " + std::to_string(MMT_ABI_VERSION) + "; " +
-           t.triple + "; " + t.cpu + "; " + t.features + (MMT_ASAN_JIT ? "; asan" : "");
+           t.triple + "; " + t.cpu + "; " + t.features + (MMT_ASAN_JIT ? "; asan" : "") +
+           (coverageOn() ? "; coverage" : "");
 }
 
 std::unique_ptr<llvm::TargetMachine> makeTargetMachine(std::string& error) {
@@ -125,7 +167,106 @@ std::unique_ptr<llvm::TargetMachine> makeTargetMachine(std::string& error) {
     return std::move(*tm);
 }
 
-void optimize(llvm::Module& m, llvm::TargetMachine* tm) {
+#if MMT_COVERAGE_JIT
+// The comparison-tracing call for an integer comparison of `bits` bits, with the constant
+// variant when one side is a constant (libFuzzer then learns the value to aim for).
+llvm::FunctionCallee traceCmp(llvm::Module& m, unsigned bits, bool constant) {
+    llvm::Type* t = llvm::Type::getIntNTy(m.getContext(), bits);
+    std::string name = std::string("__sanitizer_cov_trace_") + (constant ? "const_" : "") + "cmp" +
+                       std::to_string(bits / 8);
+    return m.getOrInsertFunction(name, llvm::Type::getVoidTy(m.getContext()), t, t);
+}
+
+/// Coverage for libFuzzer in module `m`, part `part` of a library: an 8-bit counter per
+/// basic block (incremented on entry) in `mmt_coverage_counters<part>`, the matching PC
+/// table (an address per block, flags: 1 for a function's entry) in `mmt_coverage_pcs<part>`,
+/// their length in `mmt_coverage_size<part>`; calls before every integer comparison and
+/// switch. NativeLibrary::fromObject registers the tables with the fuzzer.
+void instrumentCoverage(llvm::Module& m, unsigned part) {
+    llvm::LLVMContext& ctx = m.getContext();
+    llvm::Type* i8 = llvm::Type::getInt8Ty(ctx);
+    llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+    std::vector<llvm::BasicBlock*> blocks;
+    std::vector<llvm::Instruction*> compares;
+    for (llvm::Function& f : m) {
+        if (f.isDeclaration()) continue;
+        for (llvm::BasicBlock& bb : f) {
+            blocks.push_back(&bb);
+            for (llvm::Instruction& in : bb)
+                if (llvm::isa<llvm::ICmpInst>(in) || llvm::isa<llvm::SwitchInst>(in))
+                    compares.push_back(&in);
+        }
+    }
+    const uint64_t n = blocks.size();
+    auto* counterType = llvm::ArrayType::get(i8, n);
+    auto* counters = new llvm::GlobalVariable(
+        m, counterType, false, llvm::GlobalValue::ExternalLinkage,
+        llvm::ConstantAggregateZero::get(counterType), coverageSymbol("counters", part));
+    std::vector<llvm::Constant*> pcs;
+    // Counters are not checked by AddressSanitizer, as clang leaves them.
+    llvm::MDNode* noSanitize = llvm::MDNode::get(ctx, {});
+    const unsigned noSanitizeKind = ctx.getMDKindID("nosanitize");
+    for (uint64_t i = 0; i < n; ++i) {
+        llvm::BasicBlock* bb = blocks[i];
+        llvm::Function* f = bb->getParent();
+        bool entry = bb == &f->getEntryBlock();
+        // The block's "PC" is its counter's address: unique, and unlike block addresses it
+        // does not tie the table to code that later passes rewrite (a table of block
+        // addresses is rebuilt at every such change).
+        llvm::Constant* slot = llvm::ConstantExpr::getInBoundsGetElementPtr(
+            counterType, counters,
+            llvm::ArrayRef<llvm::Constant*>{llvm::ConstantInt::get(i64, 0),
+                                            llvm::ConstantInt::get(i64, i)});
+        pcs.push_back(llvm::ConstantExpr::getPtrToInt(slot, i64));
+        pcs.push_back(llvm::ConstantInt::get(i64, entry ? 1 : 0));
+        llvm::IRBuilder<> b(&*bb->getFirstInsertionPt());
+        llvm::LoadInst* old = b.CreateLoad(i8, slot);
+        old->setMetadata(noSanitizeKind, noSanitize);
+        llvm::StoreInst* st = b.CreateStore(b.CreateAdd(old, llvm::ConstantInt::get(i8, 1)), slot);
+        st->setMetadata(noSanitizeKind, noSanitize);
+    }
+    auto* pcType = llvm::ArrayType::get(i64, 2 * n);
+    new llvm::GlobalVariable(m, pcType, true, llvm::GlobalValue::ExternalLinkage,
+                             llvm::ConstantArray::get(pcType, pcs), coverageSymbol("pcs", part));
+    new llvm::GlobalVariable(m, i64, true, llvm::GlobalValue::ExternalLinkage,
+                             llvm::ConstantInt::get(i64, n), coverageSymbol("size", part));
+
+    for (llvm::Instruction* in : compares) {
+        llvm::IRBuilder<> b(in);
+        if (auto* cmp = llvm::dyn_cast<llvm::ICmpInst>(in)) {
+            llvm::Value *l = cmp->getOperand(0), *r = cmp->getOperand(1);
+            auto* t = llvm::dyn_cast<llvm::IntegerType>(l->getType());
+            if (!t) continue;
+            unsigned bits = t->getBitWidth();
+            if (bits != 8 && bits != 16 && bits != 32 && bits != 64) continue;
+            bool lc = llvm::isa<llvm::Constant>(l), rc = llvm::isa<llvm::Constant>(r);
+            if (lc && rc) continue;
+            if (rc) std::swap(l, r); // the constant first, as libFuzzer expects
+            b.CreateCall(traceCmp(m, bits, lc || rc), {l, r});
+        } else if (auto* sw = llvm::dyn_cast<llvm::SwitchInst>(in)) {
+            llvm::Value* v = sw->getCondition();
+            auto* t = llvm::dyn_cast<llvm::IntegerType>(v->getType());
+            if (!t || t->getBitWidth() > 64 || sw->getNumCases() == 0) continue;
+            // The cases for libFuzzer: their number, the width, then each value.
+            std::vector<llvm::Constant*> cases{llvm::ConstantInt::get(i64, sw->getNumCases()),
+                                               llvm::ConstantInt::get(i64, t->getBitWidth())};
+            for (auto& c : sw->cases())
+                cases.push_back(llvm::ConstantInt::get(i64, c.getCaseValue()->getZExtValue()));
+            auto* caseType = llvm::ArrayType::get(i64, cases.size());
+            auto* table =
+                new llvm::GlobalVariable(m, caseType, true, llvm::GlobalValue::PrivateLinkage,
+                                         llvm::ConstantArray::get(caseType, cases));
+            llvm::FunctionCallee fn =
+                m.getOrInsertFunction("__sanitizer_cov_trace_switch", llvm::Type::getVoidTy(ctx),
+                                      i64, llvm::PointerType::getUnqual(i64));
+            b.CreateCall(
+                fn, {b.CreateZExt(v, i64), b.CreateConstInBoundsGEP2_64(caseType, table, 0, 0)});
+        }
+    }
+}
+#endif
+
+void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part) {
     // Analysis managers in the order the new pass manager requires.
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -151,6 +292,16 @@ void optimize(llvm::Module& m, llvm::TargetMachine* tm) {
     // ... and again after it, for functions that became identical (the backend is the
     // dearer half of compile time, and it works per function).
     mpm.addPass(llvm::MergeFunctionsPass());
+#if MMT_COVERAGE_JIT
+    // As clang places it: after optimization, before AddressSanitizer.
+    if (coverageOn()) {
+        mpm.run(m, mam);
+        mpm = llvm::ModulePassManager();
+        instrumentCoverage(m, part);
+    }
+#else
+    (void)part;
+#endif
 #if MMT_ASAN_JIT
     // As clang places it: after optimization. Globals are left alone (their registration
     // would need the module's constructors to run); loads and stores are checked.
@@ -258,6 +409,29 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     symbols[(*jit)->mangleAndIntern("bcmp")] = llvm::JITEvaluatedSymbol(
         llvm::pointerToJITTargetAddress(reinterpret_cast<void*>(&std::memcmp)),
         llvm::JITSymbolFlags::Exported);
+#if MMT_COVERAGE_JIT
+    if (coverageOn()) {
+        const std::pair<const char*, void*> tracing[] = {
+            {"__sanitizer_cov_trace_cmp1", reinterpret_cast<void*>(&__sanitizer_cov_trace_cmp1)},
+            {"__sanitizer_cov_trace_cmp2", reinterpret_cast<void*>(&__sanitizer_cov_trace_cmp2)},
+            {"__sanitizer_cov_trace_cmp4", reinterpret_cast<void*>(&__sanitizer_cov_trace_cmp4)},
+            {"__sanitizer_cov_trace_cmp8", reinterpret_cast<void*>(&__sanitizer_cov_trace_cmp8)},
+            {"__sanitizer_cov_trace_const_cmp1",
+             reinterpret_cast<void*>(&__sanitizer_cov_trace_const_cmp1)},
+            {"__sanitizer_cov_trace_const_cmp2",
+             reinterpret_cast<void*>(&__sanitizer_cov_trace_const_cmp2)},
+            {"__sanitizer_cov_trace_const_cmp4",
+             reinterpret_cast<void*>(&__sanitizer_cov_trace_const_cmp4)},
+            {"__sanitizer_cov_trace_const_cmp8",
+             reinterpret_cast<void*>(&__sanitizer_cov_trace_const_cmp8)},
+            {"__sanitizer_cov_trace_switch",
+             reinterpret_cast<void*>(&__sanitizer_cov_trace_switch)},
+        };
+        for (const auto& [name, address] : tracing)
+            symbols[(*jit)->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(
+                llvm::pointerToJITTargetAddress(address), llvm::JITSymbolFlags::Exported);
+    }
+#endif
     if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(symbols))) {
         error = errorText(std::move(err));
         return nullptr;
@@ -307,6 +481,25 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
         }
         lib->impl_->protos.insert(lib->impl_->protos.end(), part->protos,
                                   part->protos + part->n_protos);
+#if MMT_COVERAGE_JIT
+        if (coverageOn()) {
+            auto counters = (*jit)->lookup(coverageSymbol("counters", unsigned(i)));
+            auto pcs = (*jit)->lookup(coverageSymbol("pcs", unsigned(i)));
+            auto size = (*jit)->lookup(coverageSymbol("size", unsigned(i)));
+            if (!counters || !pcs || !size) {
+                error = "protocol library has no coverage tables";
+                if (!counters) llvm::consumeError(counters.takeError());
+                if (!pcs) llvm::consumeError(pcs.takeError());
+                if (!size) llvm::consumeError(size.takeError());
+                return nullptr;
+            }
+            uint64_t n = *reinterpret_cast<const uint64_t*>(size->getAddress());
+            auto* c = reinterpret_cast<uint8_t*>(counters->getAddress());
+            auto* p = reinterpret_cast<const uintptr_t*>(pcs->getAddress());
+            __sanitizer_cov_8bit_counters_init(c, c + n);
+            __sanitizer_cov_pcs_init(p, p + 2 * n);
+        }
+#endif
     }
     std::sort(lib->impl_->protos.begin(), lib->impl_->protos.end(),
               [](const mmt_proto& a, const mmt_proto& b) { return a.id < b.id; });
@@ -395,7 +588,7 @@ void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>&
         return;
     }
     Stopwatch t1;
-    if (optimizeIr) optimize(m, tm.get());
+    if (optimizeIr) optimize(m, tm.get(), index);
     out.timings.optimizeMs = t1.wallMs();
     out.timings.cpuOptimizeMs = t1.cpuMs();
     if (wantIr) {
@@ -476,3 +669,15 @@ std::vector<AbiLayout> abiLayouts() {
 }
 
 } // namespace mmtc::codegen
+
+bool mmtc::instrumentForFuzzing(bool on) {
+#if MMT_COVERAGE_JIT
+    if (&__sanitizer_cov_8bit_counters_init == nullptr || &__sanitizer_cov_pcs_init == nullptr)
+        return false; // not linked with libFuzzer
+    codegen::coverageWanted = on;
+    return true;
+#else
+    (void)on;
+    return false;
+#endif
+}

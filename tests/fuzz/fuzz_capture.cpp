@@ -1,0 +1,89 @@
+// libFuzzer target: capture file bytes (pcap or pcapng) -> the reader -> the journey, as
+// `mmtrun -r` runs them. A damaged file must end in a clean error, never a crash.
+#include "input/capture.h"
+#include "mmt/runtime.h"
+#include "mmtc/compiler.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+namespace {
+
+const mmt::ProtocolLibrary& library() {
+    static std::unique_ptr<mmt::ProtocolLibrary> lib = [] {
+        mmt::LoadOptions options;
+#ifdef MMT_LIBFUZZER
+        options.use_cache = false; // instrumented code is compiled for this process
+#endif
+        std::string error;
+        auto l = mmt::ProtocolLibrary::load(options, error);
+        if (!l) {
+            std::fprintf(stderr, "fuzz_capture: %s\n", error.c_str());
+            std::abort();
+        }
+        return l;
+    }();
+    return *lib;
+}
+
+// The input becomes a file the reader opens by name: one in-memory file, rewritten for
+// each input.
+int memoryFile() {
+    static int fd = memfd_create("fuzz_capture", 0);
+    return fd;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+#ifdef MMT_LIBFUZZER
+    if (!mmtc::instrumentForFuzzing(true)) {
+        std::fprintf(stderr, "fuzz_capture: this build cannot instrument generated code\n");
+        std::abort();
+    }
+#endif
+    library();
+    if (memoryFile() < 0) {
+        std::perror("fuzz_capture: memfd_create");
+        std::abort();
+    }
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    int fd = memoryFile();
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != ssize_t(size)) std::abort();
+    mmt::CaptureSource src;
+    if (!src.open_file("/proc/self/fd/" + std::to_string(fd))) return 0;
+    mmt::Handler h(library());
+    int path = h.request("frame.path");
+    int malformed = h.request("frame.malformed");
+    size_t seen = 0;
+    h.on_packet([&](const mmt::PacketView& p) {
+        for (int c : {path, malformed})
+            for (const mmt::Value& v : p.values(c)) seen += v.text().size();
+        return mmt::Action::Continue;
+    });
+    mmt::Packet p;
+    mmt::ReadStatus st;
+    while ((st = src.next(p)) == mmt::ReadStatus::Ok) {
+        mmt::RawPacket raw;
+        raw.data = p.data;
+        raw.caplen = p.caplen;
+        raw.wirelen = p.wirelen;
+        raw.linktype = p.linktype;
+        raw.ts_ns = p.ts_ns();
+        h.process(raw);
+    }
+    // An error is a message, never empty.
+    if (st == mmt::ReadStatus::Error && src.error().empty()) __builtin_trap();
+    h.finish();
+    static volatile size_t sink;
+    sink = seen;
+    return 0;
+}
