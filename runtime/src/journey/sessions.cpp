@@ -139,8 +139,8 @@ Flow* Sessions::lookup(int proto, const RawPacket& raw, const PacketView::Impl& 
         locateSides(*d);
         d->path_len = 0;
         for (const Layer& l : pv.path)
-            if (l.proto > 0 && d->path_len < sizeof d->path)
-                d->path[d->path_len++] = uint8_t(l.proto);
+            if (l.proto > 0 && d->path_len < kFlowPathMax)
+                d->path[d->path_len++] = ProtoIndex(l.proto);
         uint8_t* blob = reinterpret_cast<uint8_t*>(d);
         for (const auto& [init, offset] : initStates_) init(blob + offset);
         d->flags |= kFlowStarted;
@@ -165,7 +165,7 @@ void Sessions::gaveUp(FlowData& d) const {
 
 void Sessions::classified(Flow& flow, int next) {
     if (next < 0 || flow.data->app >= 0) return;
-    flow.data->app = int16_t(next);
+    flow.data->app = ProtoIndex(next);
     if (onClassified) onClassified(describe(*flow.session, *flow.data));
 }
 
@@ -296,7 +296,7 @@ bool Sessions::stream(Flow& flow, int proto, LayerState& layer, const uint8_t* p
     }
     // Without payload only port rules can answer: a guess, for flows that never carry any.
     if (fd.app == -1 && len == 0 && fd.guess == -1)
-        fd.guess = int16_t(std::max(-2, classifyLayer(h, layer)));
+        fd.guess = ProtoIndex(std::max(-2, classifyLayer(h, layer)));
     // Classify on the first payloads while the session does not know what runs above.
     if (fd.app == -1 && len > 0) {
         int next = classifyLayer(h, layer);
@@ -345,10 +345,10 @@ void Sessions::finish() {
 const std::string& Sessions::pathName(const FlowData& d) const {
     // Flows share a handful of paths: each is spelled once.
     char key[sizeof d.path + sizeof d.app];
-    size_t n = std::min<size_t>(d.path_len, sizeof d.path);
-    std::memcpy(key, d.path, n);
-    std::memcpy(key + n, &d.app, sizeof d.app);
-    std::string_view k(key, n + sizeof d.app);
+    size_t n = std::min<size_t>(d.path_len, kFlowPathMax);
+    std::memcpy(key, d.path, n * sizeof d.path[0]);
+    std::memcpy(key + n * sizeof d.path[0], &d.app, sizeof d.app);
+    std::string_view k(key, n * sizeof d.path[0] + sizeof d.app);
     auto it = pathNames_.find(k);
     if (it != pathNames_.end()) return it->second;
     if (pathNames_.size() >= 4096) pathNames_.clear();

@@ -19,20 +19,28 @@
 
 namespace mmt {
 
+/// A protocol's index in the library table, as sessions store it: 16 bits, so that a
+/// library holds up to kMaxProtocols protocols (ProtocolLibrary::load refuses more).
+using ProtoIndex = int16_t;
+
+/// Protocols a flow record remembers on its path, up to the session's own.
+constexpr unsigned kFlowPathMax = 14;
+
 /// What the journey keeps in each session's state blob, ahead of the protocols' own state.
 struct FlowData {
-    int16_t app; ///< protocol index classified above the session's protocol; -1 not yet; -2 gave up
+    ProtoIndex app;   ///< protocol classified above the session's protocol; -1 not yet; -2 gave up
+    ProtoIndex guess; ///< what the rules say with no payload to look at (ports), or -1
     uint8_t tries;    ///< payload packets classification has looked at
     uint8_t flags;    ///< kFlow* bits
     uint8_t addr_off; ///< where the addresses lie in each side of the key ...
     uint8_t addr_len; ///< ... and how long they are (4, 16, or 0 when unknown)
     uint8_t port_off;
     uint8_t port_len;
-    int16_t guess;    ///< what the rules say with no payload to look at (ports), or -1
     uint8_t path_len; ///< protocols up to the session's own, as library indexes
-    uint8_t path[13];
+    ProtoIndex path[kFlowPathMax];
 };
-static_assert(sizeof(FlowData) == 24, "FlowData stays small: it is in every session");
+static_assert(sizeof(FlowData) == 40, "FlowData stays small: it is in every session");
+static_assert(kMaxProtocols - 1 <= INT16_MAX, "ProtoIndex holds every protocol index");
 
 constexpr uint8_t kFlowInitiatorHigh = 1; ///< the initiator is the high side of the canonical key
 constexpr uint8_t kFlowClosing = 2;       ///< the stream ended (FIN both ways, or RST)
