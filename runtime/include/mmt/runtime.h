@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,8 +108,9 @@ class PacketView {
     const std::vector<Layer>& path() const;
     /// "ethernet.ipv4.tcp.http"
     std::string path_text() const;
-    /// Values of a requested attribute (see Handler::request), every occurrence in path order.
-    std::vector<Value> values(int column) const;
+    /// Values of a requested attribute (see Handler::request), every occurrence in path
+    /// order; empty for an unknown column. Valid until the packet's callbacks return.
+    std::span<const Value> values(int column) const;
     /// "ipv4.total_length" style description of where the packet was cut short, or "".
     const std::string& truncated() const;
     /// Where the packet broke a constraint or a length, or "".

@@ -42,7 +42,7 @@ const uint8_t* PacketView::data() const {
 const std::vector<Layer>& PacketView::path() const {
     return impl_->path;
 }
-std::vector<Value> PacketView::values(int column) const {
+std::span<const Value> PacketView::values(int column) const {
     if (column < 0 || size_t(column) >= impl_->values.size()) return {};
     return impl_->values[size_t(column)];
 }
@@ -457,12 +457,31 @@ struct Handler::Impl {
     }
 
     /// Copies a string into the arena and delivers it to a column.
-    void frameString(int column, const std::string& s) {
+    void frameString(int column, std::string_view s) {
         mmt_value v{};
         v.type = MMT_T_STRING;
         v.ptr = arenaCopy(s.data(), s.size());
         v.len = uint32_t(s.size());
         if (v.ptr) pv.values[size_t(column)].push_back(Value{v});
+    }
+
+    /// The packet's path text (as PacketView::path_text) written straight into the arena.
+    void framePath(int column) {
+        mmt_value v{};
+        v.type = MMT_T_STRING;
+        uint32_t start = scratch.used;
+        int last = -1;
+        for (const Layer& l : pv.path) {
+            if (int(l.depth) <= last) continue;
+            last = int(l.depth);
+            if (l.proto <= 0) continue;
+            if (scratch.used > start && !arenaCopy(".", 1)) return;
+            std::string_view name = T->protos[l.proto].name;
+            if (!arenaCopy(name.data(), name.size())) return;
+        }
+        v.ptr = scratch.base + start;
+        v.len = scratch.used - start;
+        pv.values[size_t(column)].push_back(Value{v});
     }
 
     void frameValue(int attr, int column) {
@@ -473,10 +492,13 @@ struct Handler::Impl {
             v.u = pv.number;
             break;
         case kFrameTime:
-        case kFrameTimeEpoch:
-            frameString(column, fmt::format("{}.{:09}", pv.raw->ts_ns / 1000000000ull,
-                                            pv.raw->ts_ns % 1000000000ull));
+        case kFrameTimeEpoch: {
+            char text[32];
+            auto r = fmt::format_to_n(text, sizeof text, "{}.{:09}", pv.raw->ts_ns / 1000000000ull,
+                                      pv.raw->ts_ns % 1000000000ull);
+            frameString(column, std::string_view(text, r.size));
             return;
+        }
         case kFrameLen:
             v.u = pv.raw->wirelen;
             break;
@@ -488,7 +510,7 @@ struct Handler::Impl {
             break;
         case kFramePath:
         case kFrameProtocols:
-            frameString(column, PacketView(&pv).path_text());
+            framePath(column);
             return;
         case kFrameTruncated:
             if (!pv.truncated.empty()) frameString(column, pv.truncated);
