@@ -160,6 +160,11 @@ struct HandlerOptions {
     /// what runs above the session (TCP, UDP, SCTP...); a flow left unnamed costs nothing
     /// more afterwards.
     uint32_t classify_packets = 4;
+    /// A PDU framed as a head then a body (`pdu until` with `pdu_body`, e.g. HTTP) keeps a
+    /// body up to this size with its head, so that the whole message is parsed on the packet
+    /// that completes it; a longer body is stepped over after its head, so that nothing
+    /// holds a download in memory.
+    uint32_t max_kept_body = 64u << 10;
     bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
 };
 
