@@ -2,14 +2,14 @@
 // attributes per packet, flow records and a protocol hierarchy, in tshark's habits.
 #include "input/capture.h"
 #include "mmt/runtime.h"
-#include "output/format.h"
+#include "mmt/writer.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,12 +59,10 @@ int usage(const std::string& msg) {
     return 2;
 }
 
-enum class Format { Text, Csv, Json };
-
 struct Options {
     std::string file, iface, filter, object;
     std::vector<std::string> specs, fields;
-    Format format = Format::Text;
+    mmt::Format format = mmt::Format::Text;
     uint64_t count = 0;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          progress = true;
@@ -109,15 +107,8 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             }
         } else if (a == "-T") {
             if (!(v = need(i))) return false;
-            std::string f = v;
-            if (f == "text" || f == "fields")
-                o.format = Format::Text;
-            else if (f == "csv")
-                o.format = Format::Csv;
-            else if (f == "json" || f == "jsonl")
-                o.format = Format::Json;
-            else {
-                err = fmt::format("unknown output format '{}' (expected text, csv or json)", f);
+            if (!mmt::parse_format(v, o.format)) {
+                err = fmt::format("unknown output format '{}' (expected text, csv or json)", v);
                 return false;
             }
         } else if (a == "--flows")
@@ -150,154 +141,6 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         return false;
     }
     return true;
-}
-
-/// Writes rows as they come, in the chosen format.
-class Printer {
-  public:
-    Printer(Format f, std::vector<std::string> names) : f_(f), names_(std::move(names)) {}
-
-    void header() {
-        if (f_ != Format::Csv) return;
-        std::string line;
-        for (size_t i = 0; i < names_.size(); ++i) {
-            if (i) line += ',';
-            mmt::appendCsv(line, names_[i]);
-        }
-        line += '\n';
-        std::fwrite(line.data(), 1, line.size(), stdout);
-    }
-
-    void row(const mmt::PacketView& p, const std::vector<int>& columns) {
-        line_.clear();
-        if (f_ == Format::Json) line_ += '{';
-        for (size_t i = 0; i < columns.size(); ++i) {
-            auto values = p.values(columns[i]);
-            if (f_ == Format::Json) {
-                if (i) line_ += ',';
-                mmt::appendJson(line_, names_[i]);
-                line_ += ':';
-                jsonValues(values);
-                continue;
-            }
-            if (i) line_ += f_ == Format::Csv ? ',' : '\t';
-            cell_.clear();
-            for (size_t k = 0; k < values.size(); ++k) {
-                if (k) cell_ += ',';
-                mmt::appendValue(cell_, values[k].v);
-            }
-            if (f_ == Format::Csv)
-                mmt::appendCsv(line_, cell_);
-            else
-                line_ += cell_;
-        }
-        line_ += f_ == Format::Json ? "}\n" : "\n";
-        std::fwrite(line_.data(), 1, line_.size(), stdout);
-    }
-
-  private:
-    void jsonValues(const std::vector<mmt::Value>& values) {
-        if (values.empty()) {
-            line_ += "null";
-            return;
-        }
-        if (values.size() > 1) line_ += '[';
-        for (size_t k = 0; k < values.size(); ++k) {
-            if (k) line_ += ',';
-            const mmt_value& v = values[k].v;
-            if (v.type == MMT_T_UINT)
-                line_ += std::to_string(v.u);
-            else if (v.type == MMT_T_BOOL)
-                line_ += v.u ? "true" : "false";
-            else {
-                cell_.clear();
-                mmt::appendValue(cell_, v);
-                mmt::appendJson(line_, cell_);
-            }
-        }
-        if (values.size() > 1) line_ += ']';
-    }
-
-    Format f_;
-    std::vector<std::string> names_;
-    std::string line_, cell_;
-};
-
-void printFlow(Format f, const mmt::SessionInfo& s, bool& headerDone) {
-    std::string line;
-    auto ports = [](uint64_t p) { return p ? std::to_string(p) : std::string(); };
-    switch (f) {
-    case Format::Csv:
-        if (!headerDone) {
-            std::fputs("flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,"
-                       "bytes_fwd,packets_rev,"
-                       "bytes_rev,first,last,end\n",
-                       stdout);
-            headerDone = true;
-        }
-        line = fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}.{:09},{}.{:09},", s.id,
-                           s.transport, s.src, ports(s.src_port), s.dst, ports(s.dst_port), s.path,
-                           s.application, s.packets[0], s.bytes[0], s.packets[1], s.bytes[1],
-                           s.first_ns / 1000000000ull, s.first_ns % 1000000000ull,
-                           s.last_ns / 1000000000ull, s.last_ns % 1000000000ull);
-        mmt::appendCsv(line, s.end_reason);
-        line += '\n';
-        break;
-    case Format::Json:
-        line = "{\"flow\":" + std::to_string(s.id) + ",\"transport\":";
-        mmt::appendJson(line, s.transport);
-        line += ",\"src\":";
-        mmt::appendJson(line, s.src);
-        line += ",\"src_port\":" + (s.src_port ? std::to_string(s.src_port) : std::string("null"));
-        line += ",\"dst\":";
-        mmt::appendJson(line, s.dst);
-        line += ",\"dst_port\":" + (s.dst_port ? std::to_string(s.dst_port) : std::string("null"));
-        line += ",\"path\":";
-        mmt::appendJson(line, s.path);
-        line += ",\"application\":";
-        mmt::appendJson(line, s.application);
-        line += fmt::format(
-            ",\"packets\":[{},{}],\"bytes\":[{},{}],\"first\":{}.{:09},\"last\":{}.{:09},\"end\":",
-            s.packets[0], s.packets[1], s.bytes[0], s.bytes[1], s.first_ns / 1000000000ull,
-            s.first_ns % 1000000000ull, s.last_ns / 1000000000ull, s.last_ns % 1000000000ull);
-        mmt::appendJson(line, s.end_reason);
-        line += "}\n";
-        break;
-    case Format::Text: {
-        // address:port, with IPv6 addresses in brackets (RFC 5952 section 6).
-        auto endpoint = [](const std::string& addr, uint64_t port) {
-            if (!port) return addr;
-            return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" +
-                   std::to_string(port);
-        };
-        line = fmt::format(
-            "flow {} {} {} -> {} path={} app={} packets={}/{} bytes={}/{} first={}.{:09} "
-            "last={}.{:09} end={}\n",
-            s.id, s.transport, endpoint(s.src, s.src_port), endpoint(s.dst, s.dst_port), s.path,
-            s.application.empty() ? "-" : s.application, s.packets[0], s.packets[1], s.bytes[0],
-            s.bytes[1], s.first_ns / 1000000000ull, s.first_ns % 1000000000ull,
-            s.last_ns / 1000000000ull, s.last_ns % 1000000000ull, s.end_reason);
-        break;
-    }
-    }
-    std::fwrite(line.data(), 1, line.size(), stdout);
-}
-
-void printStats(const mmt::Handler& h, uint64_t packets, uint64_t bytes) {
-    std::printf("===================================================================\n");
-    std::printf("Protocol Hierarchy Statistics\n");
-    std::printf("frames:%llu bytes:%llu\n\n", static_cast<unsigned long long>(packets),
-                static_cast<unsigned long long>(bytes));
-    for (const auto& c : h.hierarchy()) {
-        size_t depth = size_t(std::count(c.path.begin(), c.path.end(), '.'));
-        std::string name =
-            c.path.substr(c.path.rfind('.') == std::string::npos ? 0 : c.path.rfind('.') + 1);
-        std::string label = std::string(depth * 2, ' ') + name;
-        std::printf("%-40s frames:%llu bytes:%llu\n", label.c_str(),
-                    static_cast<unsigned long long>(c.packets),
-                    static_cast<unsigned long long>(c.bytes));
-    }
-    std::printf("===================================================================\n");
 }
 
 class Progress {
@@ -366,17 +209,16 @@ int main(int argc, char** argv) {
             return usage(fmt::format("unknown attribute '{}' (list them with 'mmtrun -L')", n));
         columns.push_back(c);
     }
-    Printer printer(o.format, names);
+    mmt::PacketWriter rows(o.format, names, columns, mmt::file_output(stdout));
     if (perPacket) {
-        printer.header();
+        rows.header();
         h.on_packet([&](const mmt::PacketView& p) {
-            printer.row(p, columns);
+            rows.write(p);
             return mmt::Action::Continue;
         });
     }
-    bool flowHeader = false;
-    if (o.flows)
-        h.on_session_end([&](const mmt::SessionInfo& s) { printFlow(o.format, s, flowHeader); });
+    mmt::FlowWriter flows(o.format, mmt::file_output(stdout));
+    if (o.flows) h.on_session_end([&](const mmt::SessionInfo& s) { flows.write(s); });
 
     mmt::CaptureSource src;
     gSource = &src;
@@ -423,10 +265,7 @@ int main(int argc, char** argv) {
     }
     h.finish();
     std::fflush(stdout);
-    if (o.stats) printStats(h, n, bytes);
-    const auto& st = h.stats();
-    if (st.truncated || st.malformed) {
-        // Damage inside packets is reported per packet (frame.truncated / frame.malformed).
-    }
+    // Damage inside packets is reported per packet (frame.truncated, frame.malformed).
+    if (o.stats) mmt::write_hierarchy(h, n, bytes, mmt::file_output(stdout));
     return status;
 }

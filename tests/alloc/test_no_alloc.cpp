@@ -4,6 +4,7 @@
 // global operator new and delete to count allocations; it is its own executable so that
 // the counting touches no other test.
 #include "journey_util.h"
+#include "mmt/writer.h"
 #include "payloads.h"
 
 #include <catch2/catch.hpp>
@@ -201,14 +202,29 @@ TEST_CASE("the allocation counter counts", "[alloc]") {
 
 TEST_CASE("packets of existing sessions allocate nothing", "[journey][alloc]") {
     Handler h(builtinLibrary());
-    for (const char* a :
-         {"ipv4.src", "ipv6.dst", "tcp.dst_port", "udp.src_port", "http.method", "http.uri",
-          "http.host", "http.status_code", "dns.qname", "icmp.type", "vlan.id"})
-        REQUIRE(h.request(a) >= 0);
-    uint64_t seen = 0, applications = 0;
+    std::vector<std::string> names = {
+        "ipv4.src", "ipv6.dst",   "tcp.dst_port",     "udp.src_port", "http.method",
+        "http.uri", "http.host",  "http.status_code", "dns.qname",    "icmp.type",
+        "vlan.id",  "frame.time", "frame.path"};
+    std::vector<int> columns;
+    for (const auto& a : names) {
+        columns.push_back(h.request(a));
+        REQUIRE(columns.back() >= 0);
+    }
+    // Every requested value is read, then written as a CSV row to a sink that only counts.
+    uint64_t written = 0;
+    PacketWriter rows(Format::Csv, names, columns,
+                      [&written](std::string_view line) { written += line.size(); });
+    uint64_t seen = 0, applications = 0, values = 0, hosts = 0;
     h.on_packet([&](const PacketView& p) {
         ++seen;
         if (p.path().size() >= 4 && p.session_id()) ++applications; // ...tcp.http, ...udp.dns
+        for (size_t i = 0; i < columns.size(); ++i)
+            for (const Value& v : p.values(columns[i])) {
+                ++values;
+                if (names[i] == "http.host" && v.v.len) ++hosts;
+            }
+        rows.write(p);
         return Action::Continue;
     });
     Traffic traffic;
@@ -225,6 +241,10 @@ TEST_CASE("packets of existing sessions allocate nothing", "[journey][alloc]") {
     g_counting = false;
     uint64_t counted = g_allocations.load();
     h.finish();
+    INFO("values " << values << ", http.host values " << hosts << ", bytes written " << written);
+    CHECK(hosts > 0);
+    CHECK(values > (seen - before) * 3); // at least an address, a port and the frame columns
+    CHECK(written > 0);
 
     CHECK(seen - before == (rounds.size() - 20) * rounds[1].size());
     CHECK(applications >= (rounds.size() - 20) * 4);

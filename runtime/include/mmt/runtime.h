@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,8 +108,9 @@ class PacketView {
     const std::vector<Layer>& path() const;
     /// "ethernet.ipv4.tcp.http"
     std::string path_text() const;
-    /// Values of a requested attribute (see Handler::request), every occurrence in path order.
-    std::vector<Value> values(int column) const;
+    /// Values of a requested attribute (see Handler::request), every occurrence in path
+    /// order; empty for an unknown column. Valid until the packet's callbacks return.
+    std::span<const Value> values(int column) const;
     /// "ipv4.total_length" style description of where the packet was cut short, or "".
     /// A body is read, and so can be found cut short or broken, when HandlerOptions::
     /// check_bodies is set, frame.truncated or frame.malformed is requested, or one of its
@@ -161,6 +163,11 @@ struct HandlerOptions {
     /// what runs above the session (TCP, UDP, SCTP...); a flow left unnamed costs nothing
     /// more afterwards.
     uint32_t classify_packets = 4;
+    /// A PDU framed as a head then a body (`pdu until` with `pdu_body`, e.g. HTTP) keeps a
+    /// body up to this size with its head, so that the whole message is parsed on the packet
+    /// that completes it; a longer body is stepped over after its head, so that nothing
+    /// holds a download in memory.
+    uint32_t max_kept_body = 64u << 10;
     bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
     /// Read every protocol's body for its constraints, so that PacketView::malformed() and
     /// truncated() (and the statistics) report a broken body even where no event of that

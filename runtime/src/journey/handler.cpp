@@ -1,9 +1,10 @@
 // The packet journey: walks each packet from the `frame` protocol through its
-// protocol path by calling the compiled stage functions, in a loop:
+// protocol path by calling the compiled stage functions, layer after layer:
 //   validate (pre_analyse) -> key / session -> analyse (events) -> extract requested
 //   attributes -> user analysers -> update (post_analyse) -> classify_next.
-// Streams (TCP) and fragments (IP) divert the payload through reassembly; what
-// comes out continues the walk from the protocol above.
+// Fragments (IP) are reassembled in place; a stream's payload (TCP) goes to stream
+// delivery, which hands in-order data and whole PDUs back through ChunkSink: the walk
+// resumes above the stream, one level deeper (bounded by kMaxDepth).
 #include "journey/handler_impl.h"
 
 #include "journey/sessions.h"
@@ -42,7 +43,7 @@ const uint8_t* PacketView::data() const {
 const std::vector<Layer>& PacketView::path() const {
     return impl_->path;
 }
-std::vector<Value> PacketView::values(int column) const {
+std::span<const Value> PacketView::values(int column) const {
     if (column < 0 || size_t(column) >= impl_->values.size()) return {};
     return impl_->values[size_t(column)];
 }
@@ -74,7 +75,7 @@ std::string PacketView::path_text() const {
 }
 
 // ---------------------------------------------------------------- Handler
-struct Handler::Impl {
+struct Handler::Impl final : ChunkSink {
     Impl(const ProtocolLibrary& l, const HandlerOptions& o)
         : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), arena(kArenaSize) {
         wants.resize(T->n_protos);
@@ -235,6 +236,177 @@ struct Handler::Impl {
         }
     }
 
+    /// Sets up the next layer: protocol `proto` over [data, data + len), above `parent`.
+    MMT_INLINE LayerState& enterLayer(int proto, const uint8_t* data, uint32_t len,
+                                      const mmt_ctx* parent, bool inPacket) {
+        LayerState& L = layers[depth++];
+        L.proto = proto;
+        L.inPacket = inPacket;
+        std::memset(&L.ctx, 0, sizeof L.ctx);
+        L.ctx.data = data;
+        L.ctx.len = len;
+        L.ctx.linktype = pv.raw->linktype;
+        L.ctx.parent = parent;
+        L.ctx.parent_id = parent ? T->protos[layers[depth - 2].proto].id : 0;
+        L.ctx.scratch = &scratch;
+        L.ctx.user = this;
+        L.ctx.emit = &Impl::onEvent;
+        L.ctx.direction = pv.direction;
+        L.ctx.events_wanted = wants[size_t(proto)].events;
+        return L;
+    }
+
+    /// pre_analyse: the compiled `validate` stage puts the layer on the path. False when
+    /// the walk stops here: the packet is truncated or malformed at this layer.
+    MMT_INLINE bool validateLayer(LayerState& L, const mmt_proto& p) {
+        mmt_parse_result& r = L.res;
+        std::memset(&r, 0, sizeof r);
+        int32_t status = p.validate(&L.ctx, &r);
+        uint32_t offset = L.inPacket ? uint32_t(L.ctx.data - pv.raw->data) : 0;
+        pv.path.push_back(Layer{L.proto, depth - 1, offset, r.header_len, r.payload_len});
+        if (status != MMT_OK) {
+            std::string where = failureText(L.proto, r);
+            if (status == MMT_TRUNCATED) {
+                if (pv.truncated.empty()) pv.truncated = where;
+                ++stats.truncated;
+            } else {
+                if (pv.malformed.empty()) pv.malformed = where;
+                ++stats.malformed;
+            }
+            // Fields that fit a truncated packet are still worth extracting, as tshark
+            // shows them; a malformed one may not be what it claims: no attributes.
+            if (status == MMT_TRUNCATED && wants[size_t(L.proto)].any()) extract(L);
+            return false;
+        }
+        if (r.payload_truncated && pv.truncated.empty()) {
+            pv.truncated = std::string(p.name) + ".payload";
+            ++stats.truncated;
+        }
+        return true;
+    }
+
+    /// sessionize: the layer's key parts, then its session when the protocol makes them
+    /// (`flow` and `flowLayer` become the session's), then the layer's session state.
+    MMT_INLINE void sessionize(LayerState& L, const mmt_proto& p, bool quoted, Flow*& flow,
+                               int& flowLayer) {
+        if (p.key) sessions.key.add(L.proto, p, L.ctx);
+        if ((p.flags & MMT_PROTO_SESSION) && !quoted) {
+            if (Flow* f = sessions.flows.lookup(L.proto, sessions.key, *pv.raw, pv.path)) {
+                flow = f;
+                flowLayer = int(depth - 1);
+                pv.session = f->id();
+                pv.direction = f->direction;
+                L.ctx.direction = pv.direction;
+            }
+        }
+        if (flow && p.state_size) L.ctx.state = sessions.flows.stateFor(*flow, L.proto);
+    }
+
+    /// analyse (events, and the body's constraints, when someone listens to either),
+    /// extract, user analysers by weight, then
+    /// post_analyse. Returns what the analysers (or a dropping callback) decided.
+    MMT_INLINE Action analyseLayer(LayerState& L, const mmt_proto& p) {
+        Wants& w = wants[size_t(L.proto)];
+        if (w.analyse && p.analyse) {
+            eventProto = L.proto;
+            mmt_parse_result ar{};
+            const mmt_status st = mmt_status(p.analyse(&L.ctx, &ar));
+            if (st == MMT_MALFORMED && pv.malformed.empty()) {
+                pv.malformed = failureText(L.proto, ar);
+                ++stats.malformed;
+            } else if (st == MMT_TRUNCATED && pv.truncated.empty()) {
+                pv.truncated = failureText(L.proto, ar);
+                ++stats.truncated;
+            }
+            if (dropped) return Action::Drop;
+        }
+        if (!w.getters.empty()) extract(L);
+        Action act = Action::Continue;
+        for (auto& a : analysers[size_t(L.proto)]) {
+            Action x = a.fn(PacketView(&pv), pv.path.back());
+            if (x == Action::Drop) {
+                act = x;
+                break;
+            }
+            if (x == Action::Skip) act = Action::Skip;
+        }
+        // post_analyse: the state changes once this packet's layer has been read, so that
+        // its fields, events and attributes all see the state earlier packets left.
+        if (p.update && L.ctx.state) p.update(&L.ctx);
+        return act;
+    }
+
+    /// A fragment goes to the defragmenter; once the datagram is whole, it becomes the
+    /// payload. False when the walk stops here (a fragment, incomplete or cut short).
+    MMT_INLINE bool defragment(LayerState& L, const mmt_proto& p, const uint8_t*& payload,
+                               uint32_t& plen, bool& inPacket) {
+        mmt_frag_info fi{};
+        if (!p.fragment || !p.fragment(&L.ctx, &fi)) return true;
+        // A fragment cut short cannot be reassembled; the first one still shows the headers
+        // that follow it, as tshark does.
+        if (L.res.payload_truncated) return fi.offset == 0;
+        const uint8_t* whole = nullptr;
+        uint32_t wholeLen = 0, overlap = 0;
+        bool complete =
+            sessions.defragment(p.id, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen, overlap);
+        // Fragments that overlap (the first arrival wins) are reported, as tools that watch
+        // for evasion expect.
+        if (overlap) {
+            ++stats.fragment_overlaps;
+            if (pv.malformed.empty()) pv.malformed = std::string(p.name) + ".fragment_overlap";
+        }
+        if (!complete) return false;
+        ++stats.fragments_reassembled;
+        held.assign(whole, whole + wholeLen);
+        payload = held.data();
+        plen = wholeLen;
+        inPacket = false;
+        return true;
+    }
+
+    /// A stream protocol's payload at its session's layer: classified while the session does
+    /// not know what runs above, then delivered in order (and framed), which walks on.
+    bool streamLayer(LayerState& L, const mmt_proto& p, Flow& flow, const uint8_t* payload,
+                     uint32_t plen) {
+        mmt_stream_info si{};
+        if (!p.stream || !p.stream(&L.ctx, &si)) return true;
+        FlowData& fd = *flow.data;
+        // Without payload only port rules can answer: a guess, for flows that never carry any.
+        if (fd.app == -1 && plen == 0 && fd.guess == -1)
+            fd.guess = ProtoIndex(std::max(-2, classify(L)));
+        if (fd.app == -1 && plen > 0) {
+            int next = classify(L);
+            if (next >= 0)
+                sessions.flows.classified(flow, next);
+            else
+                sessions.flows.gaveUp(fd);
+        }
+        bool segmentHeld = false;
+        bool keep = sessions.streams.deliver(flow, L, si, payload, plen, *this, segmentHeld);
+        if (segmentHeld) ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
+        return keep;
+    }
+
+    /// classify_next: a session that knows its application skips classification (or gave
+    /// up on it); otherwise the rules and user classifiers pick, and the session remembers.
+    MMT_INLINE int nextProtocol(LayerState& L, Flow* flow, bool atSession, bool& quoted) {
+        int next = -1;
+        if (atSession && flow->data->app >= 0)
+            next = flow->data->app;
+        else if (atSession && flow->data->app == -2)
+            next = -1;
+        else
+            next = classify(L, &quoted);
+        // What a quoted packet is says nothing about the session: classify it each time.
+        if (atSession && !quoted) {
+            if (next >= 0)
+                sessions.flows.classified(*flow, next);
+            else if (flow->data->app == -1)
+                sessions.flows.gaveUp(*flow->data);
+        }
+        return next;
+    }
+
     /// Runs the walk from protocol `proto` over [data, data + len). Returns false when a
     /// handler dropped the packet.
     bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool inPacket,
@@ -242,153 +414,26 @@ struct Handler::Impl {
         bool quoted = false; // below a relation marked `quoted`
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
-            LayerState& L = layers[depth++];
             const mmt_proto& p = T->protos[proto];
-            L.proto = proto;
-            L.inPacket = inPacket;
-            std::memset(&L.ctx, 0, sizeof L.ctx);
-            L.ctx.data = data;
-            L.ctx.len = len;
-            L.ctx.linktype = pv.raw->linktype;
-            L.ctx.parent = parent;
-            L.ctx.parent_id = parent ? T->protos[layers[depth - 2].proto].id : 0;
-            L.ctx.scratch = &scratch;
-            L.ctx.user = this;
-            L.ctx.emit = &Impl::onEvent;
-            L.ctx.direction = pv.direction;
-            Wants& w = wants[size_t(proto)];
-            L.ctx.events_wanted = w.events;
-
+            LayerState& L = enterLayer(proto, data, len, parent, inPacket);
             // The session's state is known before a protocol above the session layer is
             // parsed: its fields may depend on what earlier packets left there.
             if (flow && p.state_size && !(p.flags & MMT_PROTO_SESSION))
-                L.ctx.state = sessions.stateFor(*flow, proto);
-
-            // pre_analyse
-            mmt_parse_result& r = L.res;
-            std::memset(&r, 0, sizeof r);
-            int32_t status = p.validate(&L.ctx, &r);
-            uint32_t offset = inPacket ? uint32_t(data - pv.raw->data) : 0;
-            pv.path.push_back(Layer{proto, depth - 1, offset, r.header_len, r.payload_len});
-            if (status != MMT_OK) {
-                std::string where = failureText(proto, r);
-                if (status == MMT_TRUNCATED) {
-                    if (pv.truncated.empty()) pv.truncated = where;
-                    ++stats.truncated;
-                } else {
-                    if (pv.malformed.empty()) pv.malformed = where;
-                    ++stats.malformed;
-                }
-                // Fields that fit a truncated packet are still worth extracting, as tshark
-                // shows them; a malformed one may not be what it claims: no attributes.
-                if (status == MMT_TRUNCATED && w.any()) extract(L);
-                return true;
-            }
-            if (r.payload_truncated && pv.truncated.empty()) {
-                pv.truncated = std::string(p.name) + ".payload";
-                ++stats.truncated;
-            }
-
-            // sessionize
-            if (p.key) sessions.addKey(proto, p, L.ctx);
-            if ((p.flags & MMT_PROTO_SESSION) && !quoted) {
-                Flow* f = sessions.lookup(proto, *pv.raw, pv);
-                if (f) {
-                    flow = f;
-                    flowLayer = int(depth - 1);
-                    pv.session = f->id();
-                    pv.direction = f->direction;
-                    L.ctx.direction = pv.direction;
-                }
-            }
-            if (flow && p.state_size) L.ctx.state = sessions.stateFor(*flow, proto);
-
-            // analyse: events, and the body's constraints, when someone listens to either
-            if (w.analyse && p.analyse) {
-                eventProto = proto;
-                mmt_parse_result ar{};
-                const mmt_status st = mmt_status(p.analyse(&L.ctx, &ar));
-                if (st == MMT_MALFORMED && pv.malformed.empty()) {
-                    pv.malformed = failureText(proto, ar);
-                    ++stats.malformed;
-                } else if (st == MMT_TRUNCATED && pv.truncated.empty()) {
-                    pv.truncated = failureText(proto, ar);
-                    ++stats.truncated;
-                }
-                if (dropped) return false;
-            }
-            // extract
-            if (!w.getters.empty()) extract(L);
-            // user analysers, by weight
-            Action act = Action::Continue;
-            for (auto& a : analysers[size_t(proto)]) {
-                Action x = a.fn(PacketView(&pv), pv.path.back());
-                if (x == Action::Drop) {
-                    act = x;
-                    break;
-                }
-                if (x == Action::Skip) act = Action::Skip;
-            }
-            // post_analyse: the state changes once this packet's layer has been read, so
-            // that its fields, events and attributes all see the state earlier packets left.
-            if (p.update && L.ctx.state) p.update(&L.ctx);
+                L.ctx.state = sessions.flows.stateFor(*flow, proto);
+            if (!validateLayer(L, p)) return true;
+            sessionize(L, p, quoted, flow, flowLayer);
+            Action act = analyseLayer(L, p);
             if (act == Action::Drop) return false;
             if (act == Action::Skip) return true;
 
-            // classify_next
-            const uint8_t* payload = data + r.header_len;
-            uint32_t plen = r.payload_len;
-            if (p.fragment) {
-                mmt_frag_info fi{};
-                bool isFragment = p.fragment(&L.ctx, &fi);
-                if (isFragment && r.payload_truncated) {
-                    // A fragment cut short cannot be reassembled; the first one still
-                    // shows the headers that follow it, as tshark does.
-                    if (fi.offset != 0) return true;
-                } else if (isFragment) {
-                    const uint8_t* whole = nullptr;
-                    uint32_t wholeLen = 0;
-                    uint32_t overlap = 0;
-                    bool complete = sessions.defragment(proto, fi, payload, plen, pv.raw->ts_ns,
-                                                        whole, wholeLen, overlap);
-                    // Fragments that overlap (the first arrival wins) are reported, as tools
-                    // that watch for evasion expect.
-                    if (overlap) {
-                        ++stats.fragment_overlaps;
-                        if (pv.malformed.empty())
-                            pv.malformed = std::string(p.name) + ".fragment_overlap";
-                    }
-                    if (!complete) return true;
-                    ++stats.fragments_reassembled;
-                    held.assign(whole, whole + wholeLen);
-                    payload = held.data();
-                    plen = wholeLen;
-                    inPacket = false;
-                }
-            }
-            if ((p.flags & MMT_PROTO_STREAM) && flow && flowLayer == int(depth - 1)) {
-                bool segmentHeld = false;
-                bool keep = sessions.stream(*flow, proto, L, payload, plen, *this, segmentHeld);
-                if (segmentHeld)
-                    ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
-                return keep;
-            }
-            if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
-            int next = -1;
+            const uint8_t* payload = data + L.res.header_len;
+            uint32_t plen = L.res.payload_len;
+            if (!defragment(L, p, payload, plen, inPacket)) return true;
             bool atSession = flow && flowLayer == int(depth - 1);
-            if (atSession && flow->data->app >= 0)
-                next = flow->data->app; // a known path skips classification
-            else if (atSession && flow->data->app == -2)
-                next = -1; // classification gave up on this session
-            else
-                next = classify(L, &quoted);
-            // What a quoted packet is says nothing about the session: classify it each time.
-            if (atSession && !quoted) {
-                if (next >= 0)
-                    sessions.classified(*flow, next);
-                else if (flow->data->app == -1)
-                    sessions.gaveUp(*flow->data);
-            }
+            if ((p.flags & MMT_PROTO_STREAM) && atSession)
+                return streamLayer(L, p, *flow, payload, plen);
+            if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
+            int next = nextProtocol(L, flow, atSession, quoted);
             if (next < 0) return true;
             parent = &L.ctx;
             proto = next;
@@ -398,8 +443,22 @@ struct Handler::Impl {
         return true;
     }
 
+    // ChunkSink: stream delivery hands reassembled data back here; the walk resumes above
+    // the stream's layer and leaves the depth as it found it.
+    bool chunk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent,
+               Flow* flow) override {
+        unsigned savedDepth = depth;
+        bool keep = walk(proto, data, len, parent, false, flow, -1);
+        depth = savedDepth;
+        return keep;
+    }
+    void malformed(std::string_view where) override {
+        if (pv.malformed.empty()) pv.malformed = where;
+        ++stats.malformed;
+    }
+
     /// classify_next: compiled rules and user classifiers, by weight.
-    int classify(LayerState& L, bool* quoted = nullptr) {
+    MMT_INLINE int classify(LayerState& L, bool* quoted = nullptr) {
         const mmt_proto& p = T->protos[L.proto];
         int best = -1;
         uint32_t bestWeight = 0;
@@ -471,12 +530,31 @@ struct Handler::Impl {
     }
 
     /// Copies a string into the arena and delivers it to a column.
-    void frameString(int column, const std::string& s) {
+    void frameString(int column, std::string_view s) {
         mmt_value v{};
         v.type = MMT_T_STRING;
         v.ptr = arenaCopy(s.data(), s.size());
         v.len = uint32_t(s.size());
         if (v.ptr) pv.values[size_t(column)].push_back(Value{v});
+    }
+
+    /// The packet's path text (as PacketView::path_text) written straight into the arena.
+    void framePath(int column) {
+        mmt_value v{};
+        v.type = MMT_T_STRING;
+        uint32_t start = scratch.used;
+        int last = -1;
+        for (const Layer& l : pv.path) {
+            if (int(l.depth) <= last) continue;
+            last = int(l.depth);
+            if (l.proto <= 0) continue;
+            if (scratch.used > start && !arenaCopy(".", 1)) return;
+            std::string_view name = T->protos[l.proto].name;
+            if (!arenaCopy(name.data(), name.size())) return;
+        }
+        v.ptr = scratch.base + start;
+        v.len = scratch.used - start;
+        pv.values[size_t(column)].push_back(Value{v});
     }
 
     void frameValue(int attr, int column) {
@@ -487,10 +565,13 @@ struct Handler::Impl {
             v.u = pv.number;
             break;
         case kFrameTime:
-        case kFrameTimeEpoch:
-            frameString(column, fmt::format("{}.{:09}", pv.raw->ts_ns / 1000000000ull,
-                                            pv.raw->ts_ns % 1000000000ull));
+        case kFrameTimeEpoch: {
+            char text[32];
+            auto r = fmt::format_to_n(text, sizeof text, "{}.{:09}", pv.raw->ts_ns / 1000000000ull,
+                                      pv.raw->ts_ns % 1000000000ull);
+            frameString(column, std::string_view(text, r.size));
             return;
+        }
         case kFrameLen:
             v.u = pv.raw->wirelen;
             break;
@@ -502,7 +583,7 @@ struct Handler::Impl {
             break;
         case kFramePath:
         case kFrameProtocols:
-            frameString(column, PacketView(&pv).path_text());
+            framePath(column);
             return;
         case kFrameTruncated:
             if (!pv.truncated.empty()) frameString(column, pv.truncated);
@@ -524,24 +605,6 @@ struct Handler::Impl {
         pv.values[size_t(column)].push_back(Value{v});
     }
 };
-
-int classifyLayer(Handler::Impl& h, LayerState& L) {
-    return h.classify(L);
-}
-
-void markMalformed(Handler::Impl& h, const std::string& where) {
-    if (h.pv.malformed.empty()) h.pv.malformed = where;
-    ++h.stats.malformed;
-}
-
-// Walks a reassembled chunk from `proto` on: used by Sessions for stream payloads.
-bool walkChunk(Handler::Impl& h, int proto, const uint8_t* data, uint32_t len,
-               const mmt_ctx* parent, Flow* flow) {
-    unsigned savedDepth = h.depth;
-    bool keep = h.walk(proto, data, len, parent, false, flow, -1);
-    h.depth = savedDepth;
-    return keep;
-}
 
 Handler::Handler(const ProtocolLibrary& library, const HandlerOptions& options)
     : impl_(std::make_unique<Impl>(library, options)) {}
@@ -583,19 +646,19 @@ void Handler::on_packet(PacketCallback cb) {
 }
 void Handler::on_session_start(SessionCallback cb) {
     impl_->startCbs.push_back(std::move(cb));
-    impl_->sessions.onStart = [impl = impl_.get()](const SessionInfo& s) {
+    impl_->sessions.flows.onStart = [impl = impl_.get()](const SessionInfo& s) {
         for (auto& f : impl->startCbs) f(s);
     };
 }
 void Handler::on_session_classified(SessionCallback cb) {
     impl_->classifiedCbs.push_back(std::move(cb));
-    impl_->sessions.onClassified = [impl = impl_.get()](const SessionInfo& s) {
+    impl_->sessions.flows.onClassified = [impl = impl_.get()](const SessionInfo& s) {
         for (auto& f : impl->classifiedCbs) f(s);
     };
 }
 void Handler::on_session_end(SessionCallback cb) {
     impl_->endCbs.push_back(std::move(cb));
-    impl_->sessions.onEnd = [impl = impl_.get()](const SessionInfo& s) {
+    impl_->sessions.flows.onEnd = [impl = impl_.get()](const SessionInfo& s) {
         for (auto& f : impl->endCbs) f(s);
     };
 }
@@ -633,8 +696,8 @@ void Handler::finish() {
     impl_->sessions.finish();
 }
 const HandlerStats& Handler::stats() const {
-    impl_->stats.sessions = impl_->sessions.created();
-    impl_->stats.sessions_evicted = impl_->sessions.evicted();
+    impl_->stats.sessions = impl_->sessions.flows.created();
+    impl_->stats.sessions_evicted = impl_->sessions.flows.evicted();
     return impl_->stats;
 }
 

@@ -10,6 +10,11 @@
 
 namespace mmt {
 
+/// The walk is split into one function per stage for reading; this keeps them inside it in
+/// the generated code, as they were when the walk was one function (they run for every
+/// layer of every packet).
+#define MMT_INLINE [[gnu::always_inline]]
+
 constexpr unsigned kMaxDepth = 24;        // protocols on one path, tunnels included
 constexpr size_t kArenaSize = 256 * 1024; // per-packet memory for computed values
 

@@ -63,6 +63,11 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
         impl->origin = impl->code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";
     }
     impl->table = impl->code->table();
+    if (impl->table->n_protos > kMaxProtocols) {
+        error = fmt::format("the library has {} protocols; at most {} are supported",
+                            impl->table->n_protos, kMaxProtocols);
+        return nullptr;
+    }
     impl->index();
     return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
 }
@@ -72,7 +77,7 @@ void ProtocolLibrary::Impl::index() {
     for (uint32_t i = 0; i < table->n_protos; ++i) {
         const mmt_proto& p = table->protos[i];
         byName[p.name] = int(i);
-        if (p.id < byId.size()) byId[p.id] = int16_t(i);
+        if (p.id < byId.size()) byId[p.id] = int16_t(i); // i < kMaxProtocols: checked by load
         for (uint32_t a = 0; a < p.n_attrs; ++a)
             attrs[std::string(p.name) + "." + p.attrs[a].name] = {int(i), int(a)};
     }

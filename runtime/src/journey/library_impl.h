@@ -36,6 +36,10 @@ enum FrameAttrIndex {
 extern const FrameAttr kFrameAttrs[];
 extern const size_t kFrameAttrCount;
 
+/// The most protocols a library holds: sessions and the id index store table indexes in
+/// 16 bits, with negative values for "none".
+constexpr uint32_t kMaxProtocols = 32767;
+
 struct ProtocolLibrary::Impl {
     std::unique_ptr<mmtc::Library> code;
     const mmt_library* table = nullptr;

@@ -27,7 +27,7 @@ const char* to_string(SessionEnd why) {
     case SessionEnd::Evicted:
         return "evicted";
     case SessionEnd::EndOfInput:
-        return "end-of-input";
+        return "end of input";
     case SessionEnd::Closed:
         return "closed";
     }

@@ -18,7 +18,8 @@ enum class SessionEnd : uint8_t {
     Closed      ///< close() was called (e.g. the protocol saw the flow end)
 };
 
-/// Name of a SessionEnd value ("timeout", "evicted", "end-of-input", "closed").
+/// Name of a SessionEnd value ("timeout", "evicted", "end of input", "closed"): the words
+/// of SessionInfo::end_reason.
 const char* to_string(SessionEnd why);
 
 /// One tracked flow. Owned by the FlowTable; a pointer stays valid until the session ends.

@@ -501,6 +501,28 @@ TEST_CASE("HTTP bodies: a short one completes its message, a long one is stepped
               ["http.status_code"] == "100,200");
 }
 
+TEST_CASE("HandlerOptions::max_kept_body: how long a body is kept with its head",
+          "[journey][tcp]") {
+    for (uint32_t kept : {64u << 10, 8u}) {
+        HandlerOptions o;
+        o.max_kept_body = kept;
+        Recorder r({"http.status_code"}, o);
+        r.feed(tcpSeg(80, 7300, 1, SYN, "", kServer, kClient));
+        TcpSide server{r, 80, 7300, kServer, kClient};
+        std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+        if (kept >= 10) {
+            // Kept: the message is parsed on the packet that completes its body.
+            CHECK(server.send(head + "12345")["http.status_code"].empty());
+            CHECK(server.send("67890")["http.status_code"] == "200");
+        } else {
+            // Longer than what is kept: the head is parsed at once, the body stepped over.
+            CHECK(server.send(head + "12345")["http.status_code"] == "200");
+            CHECK(server.send("67890")["http.status_code"].empty());
+        }
+        CHECK(server.send("HTTP/1.1 304 Not Modified\r\n\r\n")["http.status_code"] == "304");
+    }
+}
+
 TEST_CASE("PPPoE: discovery tags, and sessions carrying PPP then IP", "[journey]") {
     auto pppoe = [](uint16_t ethertype, uint8_t code, uint16_t session, const Bytes& body,
                     size_t padding = 0) {

@@ -1,0 +1,118 @@
+// Flows as the journey sees them: the session table with its per-session blob (FlowData,
+// then each protocol's declared state), what a session knows of its path and
+// application, and its description for session callbacks.
+#pragma once
+
+#include "journey/handler_impl.h"
+#include "journey/keys.h"
+#include "journey/library_impl.h"
+#include "session/flow_table.h"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mmt {
+
+/// A protocol's index in the library table, as sessions store it: 16 bits, so that a
+/// library holds up to kMaxProtocols protocols (ProtocolLibrary::load refuses more).
+using ProtoIndex = int16_t;
+
+/// Protocols a flow record remembers on its path, up to the session's own.
+constexpr unsigned kFlowPathMax = 14;
+
+/// What the journey keeps in each session's state blob, ahead of the protocols' own state.
+struct FlowData {
+    ProtoIndex app;   ///< protocol classified above the session's protocol; -1 not yet; -2 gave up
+    ProtoIndex guess; ///< what the rules say with no payload to look at (ports), or -1
+    uint8_t tries;    ///< payload packets classification has looked at
+    uint8_t flags;    ///< kFlow* bits
+    KeySides sides;   ///< where addresses and ports lie in the key
+    uint8_t path_len; ///< protocols up to the session's own, as library indexes
+    ProtoIndex path[kFlowPathMax];
+};
+static_assert(sizeof(FlowData) == 40, "FlowData stays small: it is in every session");
+static_assert(kMaxProtocols - 1 <= INT16_MAX, "ProtoIndex holds every protocol index");
+
+constexpr uint8_t kFlowClosing = 2; ///< the stream ended (FIN both ways, or RST)
+constexpr uint8_t kFlowStarted = 4; ///< session_start reported
+constexpr uint8_t kFlowEnded0 = 8;  ///< the initiator's direction ended
+constexpr uint8_t kFlowEnded1 = 16; ///< the responder's direction ended
+
+/// A session the current packet belongs to.
+struct Flow {
+    Session* session = nullptr;
+    FlowData* data = nullptr;
+    uint32_t direction = 0;
+    int proto = -1;
+    uint64_t id() const { return session->id; }
+};
+
+/// Called when a session ends, before its describe() and release; `ctx` as registered.
+using FlowEndHook = void (*)(void* ctx, Session& session);
+
+class Flows {
+  public:
+    Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts);
+    ~Flows();
+
+    std::function<void(const SessionInfo&)> onEnd;
+    std::function<void(const SessionInfo&)> onStart;
+    std::function<void(const SessionInfo&)> onClassified;
+    /// Runs for every session that ends, after onEnd (e.g. to free its stream buffers).
+    void onRelease(FlowEndHook hook, void* ctx) {
+        release_ = hook;
+        releaseCtx_ = ctx;
+    }
+
+    /// A new packet: expire what timed out by packet time; forget the packet's flows.
+    void beginPacket(uint64_t ts_ns);
+    /// Finds or creates the session of `key` for `proto`; counts the packet. A new session
+    /// remembers `path` (the packet's path up to `proto`) and the key's sides.
+    Flow* lookup(int proto, const PacketKey& key, const RawPacket& raw,
+                 const std::vector<Layer>& path);
+    /// Per-session state of protocol `proto` (zeroed, then initialised, at creation).
+    void* stateFor(const Flow& flow, int proto) const {
+        uint32_t off = stateOffset_[size_t(proto)];
+        return off ? reinterpret_cast<uint8_t*>(flow.data) + off : nullptr;
+    }
+    /// Remembers the application protocol of a session.
+    void classified(Flow& flow, int next);
+    /// Counts a payload packet that classification could not name; after
+    /// HandlerOptions::classify_packets of them the session stops trying.
+    void gaveUp(FlowData& d) const {
+        if (++d.tries >= opts_.classify_packets) d.app = -2;
+    }
+    /// End of input: every session ends.
+    void finish() { table_.flush(); }
+
+    uint64_t created() const { return table_.stats().created; }
+    uint64_t evicted() const { return table_.stats().evicted; }
+
+  private:
+    static void sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
+    SessionInfo describe(const Session& s, const FlowData& d) const;
+    const std::string& pathName(const FlowData& d) const;
+
+    const ProtocolLibrary::Impl& lib_;
+    HandlerOptions opts_;
+    FlowTable table_;
+    FlowEndHook release_ = nullptr;
+    void* releaseCtx_ = nullptr;
+    // Flow paths by the bytes of FlowData's path and application (see pathName).
+    struct StringHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+    };
+    mutable std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> pathNames_;
+    std::vector<uint32_t> stateOffset_; // per protocol index: offset of its state in the blob, or 0
+    // The protocols whose state starts from something other than zeros, with its offset:
+    // a new session runs these, not a pass over the whole library.
+    std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> initStates_;
+    Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
+    unsigned nFlows_ = 0;
+};
+
+} // namespace mmt

@@ -1,0 +1,57 @@
+// Stream delivery: the segments of a stream protocol (TCP) are put in order, cut into the
+// PDUs of the protocol above when it frames them, and handed back to the journey.
+#pragma once
+
+#include "journey/flows.h"
+#include "reassembly/budget.h"
+#include "reassembly/stream.h"
+
+#include <string_view>
+
+namespace mmt {
+
+/// Where reassembled data goes: the journey walks it as the payload of a layer.
+class ChunkSink {
+  public:
+    /// Walks [data, data + len) from protocol `proto`, above `parent`, in `flow`.
+    /// Returns false when a handler dropped the packet.
+    virtual bool chunk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent,
+                       Flow* flow) = 0;
+    /// The data broke its framing at `where` ("http.pdu_length").
+    virtual void malformed(std::string_view where) = 0;
+
+  protected:
+    ~ChunkSink() = default;
+};
+
+/// Stream reassembly and framing of both directions, allocated for flows that carry a stream.
+struct StreamPair {
+    StreamState stream[2];
+    PduState pdu[2];
+    uint32_t headScanned[2]; // see pduLength in stream_delivery.cpp
+    uint32_t bodyAfter[2];
+};
+
+class StreamDelivery {
+  public:
+    StreamDelivery(const ProtocolLibrary::Impl& lib, const Flows& flows, const HandlerOptions& opts,
+                   ByteBudget& budget);
+
+    /// Feeds the segment `si` of `flow` (its stream protocol's layer is `layer`, its
+    /// payload [payload, payload + len)) and hands what becomes deliverable, framed as the
+    /// session's application protocol says, to `sink`. Returns false when a handler
+    /// dropped the packet; `held` tells the segment was held (out of order).
+    bool deliver(Flow& flow, const LayerState& layer, const mmt_stream_info& si,
+                 const uint8_t* payload, uint32_t len, ChunkSink& sink, bool& held);
+    /// The session ends: its buffers go back to the budget.
+    void release(Session& s);
+
+  private:
+    const ProtocolLibrary::Impl& lib_;
+    const Flows& flows_;
+    uint32_t bodyKept_;
+    StreamReassembler streams_;
+    PduFramer framer_;
+};
+
+} // namespace mmt

@@ -1,0 +1,326 @@
+// Packet rows, flow records and the protocol hierarchy in text, CSV and JSON lines (see
+// mmt/writer.h). Every flow format is written from the one schema below.
+#include "mmt/writer.h"
+
+#include "output/format.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace mmt {
+
+bool parse_format(std::string_view name, Format& format) {
+    if (name == "text" || name == "fields")
+        format = Format::Text;
+    else if (name == "csv")
+        format = Format::Csv;
+    else if (name == "json" || name == "jsonl")
+        format = Format::Json;
+    else
+        return false;
+    return true;
+}
+
+LineOutput file_output(std::FILE* stream) {
+    return [stream](std::string_view line) { std::fwrite(line.data(), 1, line.size(), stream); };
+}
+
+// ---------------------------------------------------------------- packets
+PacketWriter::PacketWriter(Format format, std::vector<std::string> names, std::vector<int> columns,
+                           LineOutput output)
+    : format_(format), names_(std::move(names)), columns_(std::move(columns)),
+      output_(std::move(output)) {}
+
+void PacketWriter::header() {
+    if (format_ != Format::Csv) return;
+    line_.clear();
+    for (size_t i = 0; i < names_.size(); ++i) {
+        if (i) line_ += ',';
+        appendCsv(line_, names_[i]);
+    }
+    line_ += '\n';
+    output_(line_);
+}
+
+void PacketWriter::write(const PacketView& p) {
+    line_.clear();
+    if (format_ == Format::Json) line_ += '{';
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        std::span<const Value> values = p.values(columns_[i]);
+        if (format_ == Format::Json) {
+            if (i) line_ += ',';
+            appendJson(line_, names_[i]);
+            line_ += ':';
+            jsonValues(values);
+            continue;
+        }
+        if (i) line_ += format_ == Format::Csv ? ',' : '\t';
+        cell_.clear();
+        for (size_t k = 0; k < values.size(); ++k) {
+            if (k) cell_ += ',';
+            appendValue(cell_, values[k].v);
+        }
+        if (format_ == Format::Csv)
+            appendCsv(line_, cell_);
+        else
+            line_ += cell_;
+    }
+    line_ += format_ == Format::Json ? "}\n" : "\n";
+    output_(line_);
+}
+
+void PacketWriter::jsonValues(std::span<const Value> values) {
+    if (values.empty()) {
+        line_ += "null";
+        return;
+    }
+    if (values.size() > 1) line_ += '[';
+    for (size_t k = 0; k < values.size(); ++k) {
+        if (k) line_ += ',';
+        const mmt_value& v = values[k].v;
+        if (v.type == MMT_T_UINT)
+            fmt::format_to(std::back_inserter(line_), "{}", v.u);
+        else if (v.type == MMT_T_BOOL)
+            line_ += v.u ? "true" : "false";
+        else {
+            cell_.clear();
+            appendValue(cell_, v);
+            appendJson(line_, cell_);
+        }
+    }
+    if (values.size() > 1) line_ += ']';
+}
+
+// ---------------------------------------------------------------- flows
+namespace {
+
+FlowFieldValue number(uint64_t n) {
+    FlowFieldValue v;
+    v.n[0] = n;
+    return v;
+}
+FlowFieldValue text(std::string_view t) {
+    FlowFieldValue v;
+    v.text = t;
+    return v;
+}
+FlowFieldValue pair(const uint64_t (&n)[2]) {
+    FlowFieldValue v;
+    v.n[0] = n[0];
+    v.n[1] = n[1];
+    return v;
+}
+
+using K = FlowFieldKind;
+// clang-format off
+const FlowField kFlowSchema[] = {
+    {"flow",        K::Number,       "flow ",    "",  [](const SessionInfo& s) { return number(s.id); }},
+    {"transport",   K::Text,         "",         "",  [](const SessionInfo& s) { return text(s.transport); }},
+    {"src",         K::Address,      "",         "",  [](const SessionInfo& s) { return text(s.src); }},
+    {"src_port",    K::Port,         "",         "",  [](const SessionInfo& s) { return number(s.src_port); }},
+    {"dst",         K::Address,      "-> ",      "",  [](const SessionInfo& s) { return text(s.dst); }},
+    {"dst_port",    K::Port,         "",         "",  [](const SessionInfo& s) { return number(s.dst_port); }},
+    {"path",        K::Text,         "path=",    "",  [](const SessionInfo& s) { return text(s.path); }},
+    {"application", K::Text,         "app=",     "-", [](const SessionInfo& s) { return text(s.application); }},
+    {"packets",     K::PerDirection, "packets=", "",  [](const SessionInfo& s) { return pair(s.packets); }},
+    {"bytes",       K::PerDirection, "bytes=",   "",  [](const SessionInfo& s) { return pair(s.bytes); }},
+    {"first",       K::Time,         "first=",   "",  [](const SessionInfo& s) { return number(s.first_ns); }},
+    {"last",        K::Time,         "last=",    "",  [](const SessionInfo& s) { return number(s.last_ns); }},
+    {"end",         K::Text,         "end=",     "",  [](const SessionInfo& s) { return text(s.end_reason); }},
+};
+// clang-format on
+constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
+
+void appendTime(std::string& out, uint64_t ns) {
+    fmt::format_to(std::back_inserter(out), "{}.{:09}", ns / 1000000000ull, ns % 1000000000ull);
+}
+
+void appendNumber(std::string& out, uint64_t n) {
+    fmt::format_to(std::back_inserter(out), "{}", n);
+}
+
+/// Consecutive per-direction fields from `i` on: [i, end).
+size_t directionRun(size_t i) {
+    size_t end = i;
+    while (end < kFlowFields && kFlowSchema[end].kind == K::PerDirection) ++end;
+    return end;
+}
+
+void csvHeader(std::string& line) {
+    for (size_t i = 0; i < kFlowFields;) {
+        if (i) line += ',';
+        if (kFlowSchema[i].kind != K::PerDirection) {
+            appendCsv(line, kFlowSchema[i++].name);
+            continue;
+        }
+        size_t end = directionRun(i);
+        for (const char* dir : {"_fwd", "_rev"})
+            for (size_t k = i; k < end; ++k) {
+                if (k > i || dir[1] == 'r') line += ',';
+                appendCsv(line, std::string(kFlowSchema[k].name) + dir);
+            }
+        i = end;
+    }
+    line += '\n';
+}
+
+void csvRecord(std::string& line, const SessionInfo& s) {
+    FlowFieldValue values[kFlowFields];
+    for (size_t i = 0; i < kFlowFields; ++i) values[i] = kFlowSchema[i].get(s);
+    for (size_t i = 0; i < kFlowFields;) {
+        if (i) line += ',';
+        const FlowFieldValue& v = values[i];
+        switch (kFlowSchema[i].kind) {
+        case K::Number:
+            appendNumber(line, v.n[0]);
+            break;
+        case K::Port:
+            if (v.n[0]) appendNumber(line, v.n[0]);
+            break;
+        case K::Time:
+            appendTime(line, v.n[0]);
+            break;
+        case K::Text:
+        case K::Address:
+            appendCsv(line, v.text);
+            break;
+        case K::PerDirection: {
+            size_t end = directionRun(i);
+            for (int dir = 0; dir < 2; ++dir)
+                for (size_t k = i; k < end; ++k) {
+                    if (k > i || dir) line += ',';
+                    appendNumber(line, values[k].n[dir]);
+                }
+            i = end;
+            continue;
+        }
+        }
+        ++i;
+    }
+    line += '\n';
+}
+
+void jsonRecord(std::string& line, const SessionInfo& s) {
+    line += '{';
+    for (size_t i = 0; i < kFlowFields; ++i) {
+        const FlowField& f = kFlowSchema[i];
+        FlowFieldValue v = f.get(s);
+        if (i) line += ',';
+        appendJson(line, f.name);
+        line += ':';
+        switch (f.kind) {
+        case K::Number:
+            appendNumber(line, v.n[0]);
+            break;
+        case K::Port:
+            if (v.n[0])
+                appendNumber(line, v.n[0]);
+            else
+                line += "null";
+            break;
+        case K::Time:
+            appendTime(line, v.n[0]);
+            break;
+        case K::Text:
+        case K::Address:
+            appendJson(line, v.text);
+            break;
+        case K::PerDirection:
+            fmt::format_to(std::back_inserter(line), "[{},{}]", v.n[0], v.n[1]);
+            break;
+        }
+    }
+    line += "}\n";
+}
+
+void textRecord(std::string& line, const SessionInfo& s) {
+    for (size_t i = 0; i < kFlowFields; ++i) {
+        const FlowField& f = kFlowSchema[i];
+        FlowFieldValue v = f.get(s);
+        if (f.kind == K::Port) continue; // written with its address
+        if (i) line += ' ';
+        line += f.text_prefix;
+        switch (f.kind) {
+        case K::Number:
+            appendNumber(line, v.n[0]);
+            break;
+        case K::Time:
+            appendTime(line, v.n[0]);
+            break;
+        case K::Text:
+            line += v.text.empty() ? std::string_view(f.text_empty) : v.text;
+            break;
+        case K::Address: {
+            uint64_t port = i + 1 < kFlowFields && kFlowSchema[i + 1].kind == K::Port
+                                ? kFlowSchema[i + 1].get(s).n[0]
+                                : 0;
+            // address:port, with IPv6 addresses in brackets (RFC 5952 section 6).
+            bool brackets = port && v.text.find(':') != std::string_view::npos;
+            if (brackets) line += '[';
+            line += v.text;
+            if (brackets) line += ']';
+            if (port) fmt::format_to(std::back_inserter(line), ":{}", port);
+            break;
+        }
+        case K::PerDirection:
+            fmt::format_to(std::back_inserter(line), "{}/{}", v.n[0], v.n[1]);
+            break;
+        case K::Port:
+            break;
+        }
+    }
+    line += '\n';
+}
+
+} // namespace
+
+std::span<const FlowField> flow_schema() {
+    return kFlowSchema;
+}
+
+FlowWriter::FlowWriter(Format format, LineOutput output)
+    : format_(format), output_(std::move(output)) {}
+
+void FlowWriter::header() {
+    headerDone_ = true;
+    if (format_ != Format::Csv) return;
+    line_.clear();
+    csvHeader(line_);
+    output_(line_);
+}
+
+void FlowWriter::write(const SessionInfo& s) {
+    if (!headerDone_) header();
+    line_.clear();
+    switch (format_) {
+    case Format::Csv:
+        csvRecord(line_, s);
+        break;
+    case Format::Json:
+        jsonRecord(line_, s);
+        break;
+    case Format::Text:
+        textRecord(line_, s);
+        break;
+    }
+    output_(line_);
+}
+
+// ---------------------------------------------------------------- hierarchy
+void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const LineOutput& out) {
+    const std::string rule(67, '=');
+    std::string line = rule + "\nProtocol Hierarchy Statistics\n";
+    fmt::format_to(std::back_inserter(line), "frames:{} bytes:{}\n\n", packets, bytes);
+    out(line);
+    for (const auto& c : h.hierarchy()) {
+        size_t depth = size_t(std::count(c.path.begin(), c.path.end(), '.'));
+        size_t dot = c.path.rfind('.');
+        std::string label =
+            std::string(depth * 2, ' ') + c.path.substr(dot == std::string::npos ? 0 : dot + 1);
+        out(fmt::format("{:<40} frames:{} bytes:{}\n", label, c.packets, c.bytes));
+    }
+    out(rule + "\n");
+}
+
+} // namespace mmt

@@ -1,0 +1,138 @@
+// The output writers of mmt/writer.h: packet rows and flow records in text, CSV and JSON
+// lines, written through the public API to a string.
+#include "journey_util.h"
+#include "mmt/writer.h"
+
+using namespace mmt;
+using namespace mmt::test;
+
+namespace {
+
+SessionInfo sampleFlow() {
+    SessionInfo s;
+    s.id = 7;
+    s.transport = "tcp";
+    s.path = "ethernet.ipv6.tcp.http";
+    s.application = "http";
+    s.src = "2001:db8::1";
+    s.dst = "2001:db8::2";
+    s.src_port = 40000;
+    s.dst_port = 80;
+    s.packets[0] = 3;
+    s.packets[1] = 2;
+    s.bytes[0] = 300;
+    s.bytes[1] = 2000;
+    s.first_ns = 1700000000000000001ull;
+    s.last_ns = 1700000001500000000ull;
+    s.end_reason = "closed";
+    return s;
+}
+
+/// The same flow without ports or application, as ICMP-like sessions before naming.
+SessionInfo portless() {
+    SessionInfo s = sampleFlow();
+    s.id = 8;
+    s.transport = "icmp";
+    s.path = "ethernet.ipv4.icmp";
+    s.application = "";
+    s.src = "10.0.0.1";
+    s.dst = "10.0.0.2";
+    s.src_port = s.dst_port = 0;
+    s.end_reason = "end of input";
+    return s;
+}
+
+std::string flows(Format f) {
+    std::string out;
+    FlowWriter w(f, [&](std::string_view line) { out += line; });
+    w.write(sampleFlow());
+    w.write(portless());
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("flow records: one schema, three formats", "[writer]") {
+    CHECK(flows(Format::Text) ==
+          "flow 7 tcp [2001:db8::1]:40000 -> [2001:db8::2]:80 path=ethernet.ipv6.tcp.http "
+          "app=http packets=3/2 bytes=300/2000 first=1700000000.000000001 "
+          "last=1700000001.500000000 end=closed\n"
+          "flow 8 icmp 10.0.0.1 -> 10.0.0.2 path=ethernet.ipv4.icmp app=- packets=3/2 "
+          "bytes=300/2000 first=1700000000.000000001 last=1700000001.500000000 "
+          "end=end of input\n");
+    CHECK(flows(Format::Csv) ==
+          "flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,bytes_fwd,"
+          "packets_rev,bytes_rev,first,last,end\n"
+          "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,2,2000,"
+          "1700000000.000000001,1700000001.500000000,closed\n"
+          "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,2,2000,"
+          "1700000000.000000001,1700000001.500000000,end of input\n");
+    CHECK(flows(Format::Json) ==
+          "{\"flow\":7,\"transport\":\"tcp\",\"src\":\"2001:db8::1\",\"src_port\":40000,"
+          "\"dst\":\"2001:db8::2\",\"dst_port\":80,\"path\":\"ethernet.ipv6.tcp.http\","
+          "\"application\":\"http\",\"packets\":[3,2],\"bytes\":[300,2000],"
+          "\"first\":1700000000.000000001,\"last\":1700000001.500000000,\"end\":\"closed\"}\n"
+          "{\"flow\":8,\"transport\":\"icmp\",\"src\":\"10.0.0.1\",\"src_port\":null,"
+          "\"dst\":\"10.0.0.2\",\"dst_port\":null,\"path\":\"ethernet.ipv4.icmp\","
+          "\"application\":\"\",\"packets\":[3,2],\"bytes\":[300,2000],"
+          "\"first\":1700000000.000000001,\"last\":1700000001.500000000,"
+          "\"end\":\"end of input\"}\n");
+}
+
+TEST_CASE("the flow schema names every field of a record once", "[writer]") {
+    std::vector<std::string> names;
+    for (const FlowField& f : flow_schema()) names.push_back(f.name);
+    CHECK(names == std::vector<std::string>{"flow", "transport", "src", "src_port", "dst",
+                                            "dst_port", "path", "application", "packets", "bytes",
+                                            "first", "last", "end"});
+    SessionInfo s = sampleFlow();
+    auto schema = flow_schema();
+    CHECK(schema[0].get(s).n[0] == 7);
+    CHECK(schema[7].get(s).text == "http");
+    CHECK(schema[8].kind == FlowFieldKind::PerDirection);
+    CHECK(schema[8].get(s).n[1] == 2);
+}
+
+TEST_CASE("output format names", "[writer]") {
+    Format f = Format::Text;
+    CHECK(parse_format("csv", f));
+    CHECK(f == Format::Csv);
+    CHECK(parse_format("jsonl", f));
+    CHECK(f == Format::Json);
+    CHECK(parse_format("fields", f));
+    CHECK(f == Format::Text);
+    CHECK_FALSE(parse_format("xml", f));
+    CHECK(f == Format::Text);
+}
+
+TEST_CASE("packet rows: every occurrence of a column, in each format", "[writer]") {
+    auto rowsOf = [](Format f) {
+        Handler h(builtinLibrary());
+        std::vector<std::string> names = {"frame.number", "ipv4.src", "udp.dst_port", "http.host"};
+        std::vector<int> columns;
+        for (const auto& n : names) columns.push_back(h.request(n));
+        std::string out;
+        PacketWriter w(f, names, columns, [&](std::string_view line) { out += line; });
+        w.header();
+        h.on_packet([&](const PacketView& p) {
+            w.write(p);
+            return Action::Continue;
+        });
+        // IPv4 in IPv4: two occurrences of ipv4.src.
+        Bytes pkt = PacketBuilder()
+                        .eth()
+                        .ipv4("10.0.0.1", "10.0.0.2")
+                        .ipv4("192.168.0.1", "192.168.0.2")
+                        .udp(1000, 9999)
+                        .payload(std::string(4, '\0'))
+                        .build();
+        RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+        h.process(raw);
+        return out;
+    };
+    CHECK(rowsOf(Format::Text) == "1\t10.0.0.1,192.168.0.1\t9999\t\n");
+    CHECK(rowsOf(Format::Csv) == "frame.number,ipv4.src,udp.dst_port,http.host\n"
+                                 "1,\"10.0.0.1,192.168.0.1\",9999,\n");
+    CHECK(rowsOf(Format::Json) == "{\"frame.number\":1,\"ipv4.src\":[\"10.0.0.1\","
+                                  "\"192.168.0.1\"],\"udp.dst_port\":9999,\"http.host\":null}\n");
+}
