@@ -184,7 +184,7 @@ class Printer {
             cell_.clear();
             for (size_t k = 0; k < values.size(); ++k) {
                 if (k) cell_ += ',';
-                mmt::appendValue(cell_, values[k].v);
+                mmt::appendValue(cell_, values[k].v, values[k].hex_digits);
             }
             if (f_ == Format::Csv)
                 mmt::appendCsv(line_, cell_);

@@ -13,6 +13,10 @@ const char* describeField(const ast::Field& f) {
     switch (f.type.kind) {
     case ast::TypeSpec::Int:
         return "an integer field";
+    case ast::TypeSpec::Varint:
+        return f.type.varint == ast::VarintStyle::Quic
+                   ? "a QUIC variable-length integer (its first byte gives its size)"
+                   : "a variable-length integer";
     case ast::TypeSpec::Mac:
     case ast::TypeSpec::Ipv4:
     case ast::TypeSpec::Ipv6:
@@ -66,16 +70,25 @@ class FieldChecker {
                               f.type.kind == ast::TypeSpec::Bytes
                                   ? "a bytes field; write 'bytes[n]'"
                                   : describeField(f));
+        bool base128 =
+            f.type.kind == ast::TypeSpec::Varint && f.type.varint == ast::VarintStyle::Base128;
         if (f.max && !f.isList &&
-            !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString))
+            !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString) &&
+            !base128)
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.maxRange, "max", describeField(f));
+        if (f.max && !f.isList && base128 && (*f.max == 0 || *f.max > ast::kVarintMaxBytes))
+            ctx_.diags.report(DiagKind::VarintMaxRange, f.maxRange, *f.max, f.name,
+                              ast::kVarintMaxBytes);
+        if (f.isList && f.type.kind == ast::TypeSpec::Varint)
+            ctx_.diags.report(DiagKind::ListOfVarints, f.type.range, f.name);
         if (f.extent == ast::Extent::UntilString && scalar)
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.terminatorRange, "until",
                               describeField(f));
         if (f.extent == ast::Extent::UntilExpr && f.type.kind != ast::TypeSpec::Record &&
             f.type.kind != ast::TypeSpec::Unknown)
             ctx_.diags.report(DiagKind::UntilNeedsRecords, f.until->range, f.name);
-        if (f.max && *f.max == 0) ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
+        if (f.max && *f.max == 0 && !(base128 && !f.isList))
+            ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
         if (f.anonymous() && f.cond == nullptr && f.type.kind == ast::TypeSpec::Record &&
             !f.isList) {
             // A padding record is allowed: it is parsed and skipped.
