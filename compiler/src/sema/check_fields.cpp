@@ -50,7 +50,10 @@ class FieldChecker {
                 rest = nullptr; // one report per list
             }
             if (it.kind == ast::FieldItem::Kind::Switch) {
-                checkSwitch(*it.sw);
+                // An arm that takes the rest of the data leaves nothing after the switch,
+                // unless the switch has a size of its own.
+                const ast::Field* armRest = checkSwitch(*it.sw);
+                if (armRest && !it.sw->size) rest = armRest;
                 continue;
             }
             if (it.kind != ast::FieldItem::Kind::Field) continue;
@@ -95,11 +98,14 @@ class FieldChecker {
         }
     }
 
-    void checkSwitch(const ast::Switch& sw) {
+    /// Checks a switch; returns a field that takes the rest of the data at the end of one
+    /// of its arms, if any.
+    const ast::Field* checkSwitch(const ast::Switch& sw) {
         if (sw.arms.empty()) {
             ctx_.diags.report(DiagKind::EmptySwitch, sw.range);
-            return;
+            return nullptr;
         }
+        const ast::Field* rest = nullptr;
         std::map<uint64_t, const ast::CaseValue*> seen;
         const ast::SwitchArm* dflt = nullptr;
         for (const auto& arm : sw.arms) {
@@ -117,8 +123,10 @@ class FieldChecker {
                 }
                 claimCase(ctx_.diags, seen, v);
             }
-            checkList(arm.items);
+            const ast::Field* armRest = checkList(arm.items);
+            if (!rest) rest = armRest;
         }
+        return rest;
     }
 
     SemaContext& ctx_;
