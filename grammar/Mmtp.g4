@@ -22,8 +22,8 @@ protoItem
     | lengthName '=' expr ';'                                         # lengthItem
     | 'pdu' 'until' STRING ';'                                        # pduUntilItem
     | 'attribute' name (',' name)* ';'                                # attrListItem
-    | 'attribute' name (':' typeName)? '=' expr ('if' expr)? ';'      # attrDefItem
-    | 'event' 'attribute' name (':' typeName)? ('=' expr)?
+    | 'attribute' name (':' attrType)? '=' expr ('if' expr)? ';'      # attrDefItem
+    | 'event' 'attribute' name (':' attrType)? ('=' expr)?
           ('on' expr)? ('if' expr)? ';'                               # eventAttrItem
     | 'key' keyParts ';'                                              # keyItem
     | 'session' ('key' keyParts)? 'timeout' DURATION ';'              # sessionItem
@@ -89,6 +89,9 @@ switchArm
     ;
 
 typeName : name ;
+
+// An attribute's type, and how its integers print: `u32 hex`.
+attrType : typeName display=name? ;
 
 exprList : expr (',' expr)* ;
 

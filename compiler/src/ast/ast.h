@@ -117,15 +117,29 @@ struct TypeName {
     std::string name;
 };
 
-/// The element type of a field: integer, address, bytes or a record.
+/// How a variable-length integer is encoded.
+enum class VarintStyle {
+    Base128, // `varint`: 7 bits a byte, low group first, 0x80 set on every byte but the last
+    Quic     // `quic_varint`: the top 2 bits of the first byte give the size (1, 2, 4 or 8
+             // bytes), the other 62 bits the value, big-endian (RFC 9000 section 16)
+};
+
+/// `varint` takes at most 4 bytes (MQTT's Variable Byte Integer) unless `max N` (1 to 10:
+/// 10 bytes hold 64 bits) says otherwise.
+constexpr unsigned kVarintDefaultBytes = 4;
+constexpr unsigned kVarintMaxBytes = 10;
+
+/// The element type of a field: integer, variable-length integer, address, bytes or a record.
 struct TypeSpec {
-    enum Kind { Int, Mac, Ipv4, Ipv6, Bytes, Record, Unknown };
+    enum Kind { Int, Varint, Mac, Ipv4, Ipv6, Bytes, Record, Unknown };
     Kind kind = Unknown;
     SourceRange range;
-    std::string name;                    // as written
-    unsigned width = 0;                  // Int
-    std::optional<ByteOrder> order;      // Int: explicit le/be suffix
-    const ast::Record* record = nullptr; // sema: Record
+    std::string name;                          // as written
+    unsigned width = 0;                        // Int; Varint: bits of the largest value it can hold
+    VarintStyle varint = VarintStyle::Base128; // Varint
+    unsigned maxBytes = 0;                     // Varint: the longest encoding
+    std::optional<ByteOrder> order;            // Int: explicit le/be suffix
+    const ast::Record* record = nullptr;       // sema: Record
 };
 
 /// How far a bytes field or a list extends.
@@ -227,11 +241,16 @@ struct Attribute {
     bool isEvent = false;
     bool shorthand = false; // `attribute a, b;`: the value is the field or value of the same name
     std::optional<TypeName> declType;
+    bool hex = false; // `attribute a : u32 hex = ...`: integers print in hexadecimal
+    SourceRange hexRange;
     ExprPtr value;  // null for shorthand, or an event attribute of its list elements
     ExprPtr on;     // event: the list walked
     ExprPtr cond;   // `if c`
     Type type;      // sema
     int index = -1; // sema: position in the protocol's attribute table
+    // sema: the first definition, when this one is another definition of the same event
+    // attribute (all of them raise occurrences of one attribute)
+    const Attribute* first = nullptr;
 };
 
 struct KeyParts {

@@ -91,7 +91,7 @@ class Dumper {
             line(d + 1, fmt::format("PduUntil {}", quote(*p.pduUntil)), p.pduUntilRange);
         for (const auto& a : p.attributes) {
             std::string s = fmt::format("{}Attribute {}", a->isEvent ? "Event" : "", a->name);
-            if (a->declType) s += " : " + a->declType->name;
+            if (a->declType) s += " : " + a->declType->name + (a->hex ? " hex" : "");
             if (a->shorthand) s += " (field)";
             if (a->value && !a->shorthand) s += " = " + dumpExpr(*a->value);
             if (a->on) s += " on " + dumpExpr(*a->on);

@@ -256,7 +256,7 @@ class Lowerer {
             llvm::Type::getVoidTy(C), {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
         ctxTy->setBody({i8p, i32, i32, i32, i32, ctxPtr, i8p, i32, i32, i8p, i64,
                         llvm::PointerType::getUnqual(emitFnTy), i8p});
-        attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32}, "mmt_attr");
+        attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32, i32}, "mmt_attr");
         protoTy = llvm::StructType::create(C,
                                            {i32,
                                             i8p,
@@ -448,7 +448,8 @@ class Lowerer {
         unsigned ev = 0;
         for (const auto& a : p.attributes) {
             if (a->isEvent) {
-                f.eventIndex[a.get()] = ev++;
+                // Every definition of one event attribute raises it under its first's bit.
+                f.eventIndex[a.get()] = a->first ? f.eventIndex[a->first] : ev++;
                 continue;
             }
             f.getters[a.get()] = makeFn(getterTy, fnName(p, "get." + a->name));
@@ -692,6 +693,7 @@ class Lowerer {
 
     /// The value of an integer field at `off` (the group's first byte for bit fields).
     Value* readField(FnState& st, const Field& f, Value* off) {
+        if (f.type.kind == ast::TypeSpec::Varint) return readVarint(st, f, off);
         if (f.isBitField) {
             Value* group = readIntAt(st.data, off, f.groupBits / 8, ast::ByteOrder::Big);
             unsigned shift = f.groupBits - f.bitOffset - f.type.width;
@@ -701,6 +703,90 @@ class Lowerer {
             return v;
         }
         return readIntAt(st.data, off, f.type.width / 8, orderOf(f, *st.proto));
+    }
+
+    /// The value of a variable-length integer at `off`, whose bytes the walk that parsed it
+    /// checked (they are there, and the encoding ends within its maximum).
+    Value* readVarint(FnState& st, const Field& f, Value* off) {
+        BasicBlock* done = BasicBlock::Create(C, f.name + ".varint", st.F);
+        std::vector<std::pair<Value*, BasicBlock*>> in;
+        Value* b0 = B.CreateZExt(B.CreateLoad(i8, ptrAt(st, off)), i64);
+        if (f.type.varint == ast::VarintStyle::Quic) {
+            // The top two bits give the size, 1 << prefix bytes, big-endian under them.
+            Value* prefix = B.CreateLShr(b0, 6);
+            BasicBlock* one = BasicBlock::Create(C, "quic.1", st.F);
+            llvm::SwitchInst* sw = B.CreateSwitch(prefix, one, 3);
+            B.SetInsertPoint(one);
+            in.push_back({B.CreateAnd(b0, B.getInt64(0x3f)), one});
+            B.CreateBr(done);
+            for (unsigned k = 1; k <= 3; ++k) {
+                unsigned bytes = 1u << k;
+                BasicBlock* bb = BasicBlock::Create(C, "quic." + std::to_string(bytes), st.F);
+                sw->addCase(B.getInt64(k), bb);
+                B.SetInsertPoint(bb);
+                Value* v = readIntAt(st.data, off, bytes, ast::ByteOrder::Big);
+                uint64_t mask = (uint64_t(1) << (8 * bytes - 2)) - 1;
+                in.push_back({B.CreateAnd(v, B.getInt64(mask)), bb});
+                B.CreateBr(done);
+            }
+        } else {
+            // 7 bits a byte, the low group first; 0x80 says another byte follows.
+            Value* acc = B.CreateAnd(b0, B.getInt64(0x7f));
+            Value* b = b0;
+            for (unsigned i = 1; i < f.type.maxBytes; ++i) {
+                BasicBlock* more = BasicBlock::Create(C, "varint.more", st.F);
+                in.push_back({acc, B.GetInsertBlock()});
+                B.CreateCondBr(B.CreateICmpNE(B.CreateAnd(b, B.getInt64(0x80)), B.getInt64(0)),
+                               more, done);
+                B.SetInsertPoint(more);
+                b = B.CreateZExt(B.CreateLoad(i8, ptrAt(st, addOff(off, B.getInt64(i)))), i64);
+                acc = B.CreateOr(acc, B.CreateShl(B.CreateAnd(b, B.getInt64(0x7f)), 7 * i));
+            }
+            in.push_back({acc, B.GetInsertBlock()});
+            B.CreateBr(done);
+        }
+        B.SetInsertPoint(done);
+        llvm::PHINode* phi = B.CreatePHI(i64, unsigned(in.size()), f.name + ".value");
+        for (auto [v, bb] : in) phi->addIncoming(v, bb);
+        return phi;
+    }
+
+    /// Walks a variable-length integer at `off`: its bytes must be there, and a `varint`
+    /// must end within its maximum size (one that goes on is malformed). Returns its end.
+    Value* walkVarint(FnState& st, const Field& f, Slot& s, Value* off, Region r) {
+        unsigned pre = 0;
+        Value* end = nullptr;
+        if (f.type.varint == ast::VarintStyle::Quic) {
+            need(st, off, r, B.getInt64(1), &f, pre, 0);
+            Value* b0 = B.CreateZExt(B.CreateLoad(i8, ptrAt(st, off)), i64);
+            Value* n = B.CreateShl(B.getInt64(1), B.CreateLShr(b0, 6));
+            need(st, off, r, n, &f, pre, 0);
+            end = addOff(off, n);
+        } else {
+            BasicBlock* done = BasicBlock::Create(C, f.name + ".end", st.F);
+            std::vector<std::pair<unsigned, BasicBlock*>> in;
+            for (unsigned i = 0; i < f.type.maxBytes; ++i) {
+                need(st, off, r, B.getInt64(i + 1), &f, pre, 0);
+                Value* b = B.CreateLoad(i8, ptrAt(st, addOff(off, B.getInt64(i))));
+                Value* more = B.CreateICmpSLT(b, B.getInt8(0)); // 0x80 set
+                if (i + 1 == f.type.maxBytes) {
+                    failIf(st, more, MMT_MALFORMED, MMT_FAIL_CAP, &f, off, "varint.ends");
+                    in.push_back({i + 1, B.GetInsertBlock()});
+                    B.CreateBr(done);
+                    break;
+                }
+                BasicBlock* next = BasicBlock::Create(C, "varint.next", st.F);
+                in.push_back({i + 1, B.GetInsertBlock()});
+                B.CreateCondBr(more, next, done);
+                B.SetInsertPoint(next);
+            }
+            B.SetInsertPoint(done);
+            llvm::PHINode* len = B.CreatePHI(i64, unsigned(in.size()), f.name + ".len");
+            for (auto [n, bb] : in) len->addIncoming(B.getInt64(n), bb);
+            end = addOff(off, len);
+        }
+        slotSet(st, s, &Slot::end, end);
+        return end;
     }
 
     // ------------------------------------------------------------------ slots
@@ -946,6 +1032,10 @@ class Lowerer {
                 next = addOff(off, B.getInt64(bytes));
                 break;
             }
+            case ast::TypeSpec::Varint:
+                prechecked = 0;
+                next = walkVarint(st, f, s, off, r);
+                break;
             case ast::TypeSpec::Bytes:
                 next = walkBytes(st, f, s, off, r, prechecked);
                 break;
@@ -1445,7 +1535,7 @@ class Lowerer {
         for (const Field* f : need) {
             auto it = scope.find(f);
             if (it == scope.end() || it->second.mem || f->isList ||
-                f->type.kind != ast::TypeSpec::Int)
+                (f->type.kind != ast::TypeSpec::Int && f->type.kind != ast::TypeSpec::Varint))
                 continue;
             Slot& s = it->second;
             if (!s.off) continue;
@@ -2349,6 +2439,7 @@ class Lowerer {
         }
         switch (f.type.kind) {
         case ast::TypeSpec::Int:
+        case ast::TypeSpec::Varint:
             if (!s.mem && s.memo && (!s.memoBB || s.memoBB == B.GetInsertBlock()))
                 return intEV(s.memo);
             v = intEV(readField(st, f, off));
@@ -2961,6 +3052,7 @@ class Lowerer {
         const Field* f = seq.steps.empty() ? seq.list : seq.steps.back();
         switch (f->type.kind) {
         case ast::TypeSpec::Int:
+        case ast::TypeSpec::Varint:
             return ast::Type::integer(f->type.width);
         case ast::TypeSpec::Mac:
         case ast::TypeSpec::Ipv4:
@@ -3392,11 +3484,15 @@ class Lowerer {
             ProtoFns& f = fns[p];
             std::vector<llvm::Constant*> attrs;
             for (const auto& a : p->attributes) {
+                if (a->first) continue; // another definition of an event attribute
                 llvm::Constant* getter = a->isEvent ? nullptr : getterOf(p, a.get());
+                // `hex`: as many digits as the type has whole bytes (tshark's BASE_HEX).
+                uint32_t hexDigits = a->hex ? 2 * ((a->type.width + 7) / 8) : 0;
                 attrs.push_back(llvm::ConstantStruct::get(
-                    attrTy, {cstr(a->name), B.getInt32(abiType(a->type)),
-                             B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST),
-                             asI8p(getter), B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0)}));
+                    attrTy,
+                    {cstr(a->name), B.getInt32(abiType(a->type)),
+                     B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST), asI8p(getter),
+                     B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0), B.getInt32(hexDigits)}));
             }
             std::vector<llvm::Constant*> names;
             for (const Field* fd : p->fieldTable) names.push_back(cstr(fd->name));

@@ -152,8 +152,10 @@ std::string Compiler::protocolDoc() const {
         if (!p->attributes.empty()) {
             out += "| attribute | type | |\n|---|---|---|\n";
             for (const auto& a : p->attributes)
-                out += fmt::format("| `{}.{}` | {} | {} |\n", p->name, a->name, typeName(a->type),
-                                   a->isEvent ? "event" : "");
+                if (!a->first) // further definitions of an event attribute add no row
+                    out += fmt::format("| `{}.{}` | {}{} | {} |\n", p->name, a->name,
+                                       typeName(a->type), a->hex ? " hex" : "",
+                                       a->isEvent ? "event" : "");
         }
     }
     return out;

@@ -11,6 +11,7 @@
 #include <Token.h>
 #include <misc/IntervalSet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace mmtc {
@@ -576,7 +577,7 @@ class AstBuilder {
             a->range = r;
             a->name = text(c->name());
             a->nameRange = R(c->name());
-            if (c->typeName()) a->declType = typeName(c->typeName());
+            if (c->attrType()) attrType(*a, c->attrType());
             a->value = expr(c->expr(0));
             if (c->expr().size() > 1) a->cond = expr(c->expr(1));
             p.attributes.push_back(std::move(a));
@@ -586,7 +587,7 @@ class AstBuilder {
             a->isEvent = true;
             a->name = text(c->name());
             a->nameRange = R(c->name());
-            if (c->typeName()) a->declType = typeName(c->typeName());
+            if (c->attrType()) attrType(*a, c->attrType());
             // The optional parts are told apart by the keyword before each expression.
             std::string last;
             for (auto* child : c->children) {
@@ -703,6 +704,19 @@ class AstBuilder {
 
     ast::TypeName typeName(P::TypeNameContext* c) { return ast::TypeName{R(c), c->getText()}; }
 
+    /// `u32 hex`: the declared type of an attribute and how its integers print.
+    void attrType(ast::Attribute& a, P::AttrTypeContext* c) {
+        a.declType = typeName(c->typeName());
+        if (!c->display) return;
+        SourceRange r = R(c->display);
+        if (text(c->display) == "hex") {
+            a.hex = true;
+            a.hexRange = r;
+        } else {
+            diags_.report(DiagKind::UnknownDisplay, r, text(c->display), a.name);
+        }
+    }
+
     ast::CaseValue caseValue(P::CaseValueContext* c) {
         ast::CaseValue v;
         v.range = R(c);
@@ -802,7 +816,10 @@ class AstBuilder {
             f->type.kind = ast::TypeSpec::Bytes;
         else if (parseIntType(tn, f->type.width, f->type.order))
             f->type.kind = ast::TypeSpec::Int;
-        else
+        else if (tn == "varint" || tn == "quic_varint") {
+            f->type.kind = ast::TypeSpec::Varint;
+            f->type.varint = tn == "varint" ? ast::VarintStyle::Base128 : ast::VarintStyle::Quic;
+        } else
             f->type.kind = ast::TypeSpec::Record; // resolved (or rejected) by the checker
 
         bool brackets = false;
@@ -887,6 +904,18 @@ class AstBuilder {
                 // `_` leaves a bit unnamed: `{ _, _, response, ... }`.
                 for (auto* n : s->bitName())
                     f->bitNames.push_back(ast::BitName{R(n), n->name() ? text(n->name()) : "_"});
+            }
+        }
+        if (f->type.kind == ast::TypeSpec::Varint) {
+            // The longest encoding: 4 bytes (MQTT) unless `max N` says otherwise, or the 8
+            // bytes of QUIC's largest size. The checker rejects a `max` out of range.
+            if (f->type.varint == ast::VarintStyle::Quic) {
+                f->type.maxBytes = 8;
+                f->type.width = 62;
+            } else {
+                uint64_t n = f->max.value_or(ast::kVarintDefaultBytes);
+                f->type.maxBytes = unsigned(std::clamp<uint64_t>(n, 1, ast::kVarintMaxBytes));
+                f->type.width = std::min(64u, 7 * f->type.maxBytes);
             }
         }
         // `rec[]` with `size` and nothing else: a list filling the size.

@@ -22,6 +22,7 @@ ast::Type ExprChecker::fieldType(const ast::Field& f) {
     ast::Type t;
     switch (f.type.kind) {
     case ast::TypeSpec::Int:
+    case ast::TypeSpec::Varint:
         t = ast::Type::integer(f.type.width >= 1 && f.type.width <= 64 ? f.type.width : 64);
         break;
     case ast::TypeSpec::Mac:

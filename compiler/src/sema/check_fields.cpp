@@ -13,6 +13,10 @@ const char* describeField(const ast::Field& f) {
     switch (f.type.kind) {
     case ast::TypeSpec::Int:
         return "an integer field";
+    case ast::TypeSpec::Varint:
+        return f.type.varint == ast::VarintStyle::Quic
+                   ? "a QUIC variable-length integer (its first byte gives its size)"
+                   : "a variable-length integer";
     case ast::TypeSpec::Mac:
     case ast::TypeSpec::Ipv4:
     case ast::TypeSpec::Ipv6:
@@ -46,7 +50,10 @@ class FieldChecker {
                 rest = nullptr; // one report per list
             }
             if (it.kind == ast::FieldItem::Kind::Switch) {
-                checkSwitch(*it.sw);
+                // An arm that takes the rest of the data leaves nothing after the switch,
+                // unless the switch has a size of its own.
+                const ast::Field* armRest = checkSwitch(*it.sw);
+                if (armRest && !it.sw->size) rest = armRest;
                 continue;
             }
             if (it.kind != ast::FieldItem::Kind::Field) continue;
@@ -66,27 +73,39 @@ class FieldChecker {
                               f.type.kind == ast::TypeSpec::Bytes
                                   ? "a bytes field; write 'bytes[n]'"
                                   : describeField(f));
+        bool base128 =
+            f.type.kind == ast::TypeSpec::Varint && f.type.varint == ast::VarintStyle::Base128;
         if (f.max && !f.isList &&
-            !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString))
+            !(f.type.kind == ast::TypeSpec::Bytes && f.extent == ast::Extent::UntilString) &&
+            !base128)
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.maxRange, "max", describeField(f));
+        if (f.max && !f.isList && base128 && (*f.max == 0 || *f.max > ast::kVarintMaxBytes))
+            ctx_.diags.report(DiagKind::VarintMaxRange, f.maxRange, *f.max, f.name,
+                              ast::kVarintMaxBytes);
+        if (f.isList && f.type.kind == ast::TypeSpec::Varint)
+            ctx_.diags.report(DiagKind::ListOfVarints, f.type.range, f.name);
         if (f.extent == ast::Extent::UntilString && scalar)
             ctx_.diags.report(DiagKind::SuffixNotAllowed, f.terminatorRange, "until",
                               describeField(f));
         if (f.extent == ast::Extent::UntilExpr && f.type.kind != ast::TypeSpec::Record &&
             f.type.kind != ast::TypeSpec::Unknown)
             ctx_.diags.report(DiagKind::UntilNeedsRecords, f.until->range, f.name);
-        if (f.max && *f.max == 0) ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
+        if (f.max && *f.max == 0 && !(base128 && !f.isList))
+            ctx_.diags.report(DiagKind::MaxZero, f.maxRange, f.name);
         if (f.anonymous() && f.cond == nullptr && f.type.kind == ast::TypeSpec::Record &&
             !f.isList) {
             // A padding record is allowed: it is parsed and skipped.
         }
     }
 
-    void checkSwitch(const ast::Switch& sw) {
+    /// Checks a switch; returns a field that takes the rest of the data at the end of one
+    /// of its arms, if any.
+    const ast::Field* checkSwitch(const ast::Switch& sw) {
         if (sw.arms.empty()) {
             ctx_.diags.report(DiagKind::EmptySwitch, sw.range);
-            return;
+            return nullptr;
         }
+        const ast::Field* rest = nullptr;
         std::map<uint64_t, const ast::CaseValue*> seen;
         const ast::SwitchArm* dflt = nullptr;
         for (const auto& arm : sw.arms) {
@@ -104,8 +123,10 @@ class FieldChecker {
                 }
                 claimCase(ctx_.diags, seen, v);
             }
-            checkList(arm.items);
+            const ast::Field* armRest = checkList(arm.items);
+            if (!rest) rest = armRest;
         }
+        return rest;
     }
 
     SemaContext& ctx_;

@@ -55,17 +55,38 @@ class Declarer {
             s.declRange = v->nameRange;
             declare(syms_.names, v->name, s, "state variable");
         }
-        std::map<std::string, const ast::Attribute*> attrs;
+        std::map<std::string, ast::Attribute*> attrs;
         int index = 0;
         for (auto& a : p_.attributes) {
             auto [it, fresh] = attrs.emplace(a->name, a.get());
             if (!fresh) {
+                // Event attributes may be defined in several places: one attribute.
+                ast::Attribute* first = it->second;
+                if (a->isEvent && first->isEvent) {
+                    a->first = first;
+                    a->index = first->index;
+                    continue;
+                }
                 ctx_.diags.report(DiagKind::Redefinition, a->nameRange, "attribute", a->name);
-                ctx_.diags.note(DiagKind::PreviousDefinition, it->second->nameRange, a->name);
+                ctx_.diags.note(DiagKind::PreviousDefinition, first->nameRange, a->name);
+                ctx_.diags.note(DiagKind::DefinitionsNeedEvents,
+                                a->isEvent ? first->nameRange : a->nameRange);
                 continue;
             }
             a->index = index++;
             if (a->shorthand) continue; // names an existing field or value
+            // `attribute topic : string = topic;` exports a field (or value) of the same
+            // name under another type: in expressions the name stays the field's.
+            auto taken = syms_.names.find(a->name);
+            if (taken != syms_.names.end() && taken->second.kind != Symbol::Attribute &&
+                !isReservedName(a->name)) {
+                if (!usesName(a->value.get(), a->name) && !usesName(a->on.get(), a->name)) {
+                    ctx_.diags.report(DiagKind::Redefinition, a->nameRange, "attribute", a->name);
+                    ctx_.diags.note(DiagKind::PreviousDefinition, taken->second.declRange, a->name);
+                    ctx_.diags.note(DiagKind::NameNotComputedFrom, a->nameRange, a->name);
+                }
+                continue;
+            }
             Symbol s;
             s.kind = Symbol::Attribute;
             s.attribute = a.get();
@@ -75,6 +96,15 @@ class Declarer {
     }
 
   private:
+    /// Whether `e` names `name` itself (not as a member: `x.name` is another thing).
+    static bool usesName(const ast::Expr* e, const std::string& name) {
+        if (!e) return false;
+        if (e->kind == ast::Expr::Kind::Name && e->text == name) return true;
+        for (const auto& o : e->operands)
+            if (usesName(o.get(), name)) return true;
+        return false;
+    }
+
     void declare(std::map<std::string, Symbol>& scope, const std::string& name, const Symbol& s,
                  const char* what) {
         if (isReservedName(name)) {

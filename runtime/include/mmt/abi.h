@@ -16,8 +16,8 @@
 extern "C" {
 #endif
 
-#define MMT_ABI_VERSION 2u
-#define MMT_LIBRARY_SYMBOL "mmt_library_v2"
+#define MMT_ABI_VERSION 3u
+#define MMT_LIBRARY_SYMBOL "mmt_library_v3"
 
 /* Value types of attributes. */
 enum mmt_type {
@@ -155,6 +155,7 @@ typedef struct mmt_attr {
     uint32_t kind;        /* enum mmt_attr_kind */
     mmt_getter_fn get;    /* request-based attributes; NULL for event-based ones */
     uint32_t event_index; /* event-based: bit in ctx->events_wanted */
+    uint32_t hex_digits;  /* UINT: 0 prints in decimal; N prints "0x" and N digits at least */
 } mmt_attr;
 
 enum mmt_proto_flags {

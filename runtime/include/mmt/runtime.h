@@ -82,7 +82,11 @@ class ProtocolLibrary {
 /// One value of an attribute on one packet.
 struct Value {
     mmt_value v{};
-    /// tshark-style text: decimal integers, dotted IPv4, RFC 5952 IPv6, aa:bb MAC, text.
+    /// How the attribute prints its integers: 0 in decimal, N as "0x" and N hex digits
+    /// at least (`attribute x : u32 hex`, the mmt_attr's hex_digits).
+    uint32_t hex_digits = 0;
+    /// tshark-style text: decimal (or hex) integers, dotted IPv4, RFC 5952 IPv6, aa:bb MAC,
+    /// text.
     std::string text() const;
 };
 

@@ -18,7 +18,7 @@
 namespace mmt {
 
 std::string Value::text() const {
-    return formatValue(v);
+    return formatValue(v, hex_digits);
 }
 
 // ---------------------------------------------------------------- PacketView
@@ -194,7 +194,7 @@ struct Handler::Impl final : ChunkSink {
         Wants& w = wants[size_t(proto)];
         mmt_value v = raw;
         if (!keep(v)) return;
-        Value val{v};
+        Value val{v, T->protos[proto].attrs[attr].hex_digits};
         if (size_t(attr) < w.eventColumns.size())
             for (int col : w.eventColumns[size_t(attr)]) pv.values[size_t(col)].push_back(val);
         if (size_t(attr) < w.attrCbs.size())
@@ -232,7 +232,7 @@ struct Handler::Impl final : ChunkSink {
         for (auto [attr, column] : w.getters) {
             mmt_value v{};
             if (p.attrs[attr].get && p.attrs[attr].get(&L.ctx, &v) && keep(v))
-                pv.values[size_t(column)].push_back(Value{v});
+                pv.values[size_t(column)].push_back(Value{v, p.attrs[attr].hex_digits});
         }
     }
 

@@ -113,10 +113,16 @@ void appendText(std::string& out, const uint8_t* p, size_t n) {
 
 } // namespace
 
-void appendValue(std::string& out, const mmt_value& v) {
+void appendValue(std::string& out, const mmt_value& v, uint32_t hexDigits) {
     switch (v.type) {
     case MMT_T_UINT:
-        appendDecimal(out, v.u);
+        if (hexDigits == 0) {
+            appendDecimal(out, v.u);
+            break;
+        }
+        out += "0x";
+        for (unsigned i = 16; i-- > 0;)
+            if (i < hexDigits || v.u >> (4 * i) != 0) out += kHex[(v.u >> (4 * i)) & 15];
         break;
     case MMT_T_BOOL:
         out += v.u ? '1' : '0';
@@ -150,9 +156,9 @@ void appendValue(std::string& out, const mmt_value& v) {
     }
 }
 
-std::string formatValue(const mmt_value& v) {
+std::string formatValue(const mmt_value& v, uint32_t hexDigits) {
     std::string s;
-    appendValue(s, v);
+    appendValue(s, v, hexDigits);
     return s;
 }
 

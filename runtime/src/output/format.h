@@ -8,10 +8,12 @@
 
 namespace mmt {
 
-/// Decimal integers, 1/0 booleans, dotted IPv4, RFC 5952 IPv6, lower-case aa:bb MAC,
-/// strings as text with control characters escaped (\r, \n, \t, \xNN).
-void appendValue(std::string& out, const mmt_value& v);
-std::string formatValue(const mmt_value& v);
+/// Decimal integers (or, with `hexDigits` N > 0, "0x" and at least N lower-case hex
+/// digits, as tshark prints BASE_HEX fields), 1/0 booleans, dotted IPv4, RFC 5952 IPv6,
+/// lower-case aa:bb MAC, strings as text with control characters escaped (\r, \n, \t,
+/// \xNN).
+void appendValue(std::string& out, const mmt_value& v, uint32_t hexDigits = 0);
+std::string formatValue(const mmt_value& v, uint32_t hexDigits = 0);
 
 /// A CSV cell: quoted when it holds a comma, a quote or a line break.
 void appendCsv(std::string& out, std::string_view cell);

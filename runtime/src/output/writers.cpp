@@ -59,7 +59,7 @@ void PacketWriter::write(const PacketView& p) {
         cell_.clear();
         for (size_t k = 0; k < values.size(); ++k) {
             if (k) cell_ += ',';
-            appendValue(cell_, values[k].v);
+            appendValue(cell_, values[k].v, values[k].hex_digits);
         }
         if (format_ == Format::Csv)
             appendCsv(line_, cell_);

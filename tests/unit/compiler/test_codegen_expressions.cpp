@@ -490,3 +490,74 @@ protocol nb {
     Ctx badLetter(lit("ZHEPFCELEHFCEPFFFACACACACACACABN"));
     CHECK(badLetter.get(p, "decoded") == "<absent>");
 }
+
+TEST_CASE("attributes: hex display, a field exported under another type",
+          "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol shown {
+    id 7;
+    header { id : u32; flags : u16; code : u12; _ : u4; name_len : u8; name : bytes[name_len]; }
+    attribute id : u32 hex = id;
+    attribute flags : u16 hex = flags;
+    attribute code : u12 hex = code;
+    attribute wide : u64 hex = id * 16;
+    attribute name : string = name;
+    attribute name_len;
+}
+)");
+    const mmt_proto& p = lib.proto("shown");
+    // `hex` asks for as many digits as the type has whole bytes; the value stays an integer.
+    CHECK(p.attrs[0].hex_digits == 8);
+    CHECK(p.attrs[1].hex_digits == 4);
+    CHECK(p.attrs[2].hex_digits == 4);
+    CHECK(p.attrs[3].hex_digits == 16);
+    CHECK(p.attrs[4].hex_digits == 0);
+    CHECK(p.attrs[5].hex_digits == 0);
+    Ctx c(hex("c0912052 0001 abc0 02 6869"));
+    CHECK(c.validate(p).status == MMT_OK);
+    CHECK(c.get(p, "id") == std::to_string(0xc0912052u));
+    CHECK(c.get(p, "code") == std::to_string(0xabc));
+    // The field keeps its name in expressions; the attribute converts it.
+    bool present = false;
+    mmt_value v = c.value(p, "name", present);
+    CHECK(present);
+    CHECK(v.type == MMT_T_STRING);
+    CHECK(c.get(p, "name") == "hi");
+    CHECK(p.attrs[4].type == MMT_T_STRING);
+}
+
+TEST_CASE("one event attribute defined in several places", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol several {
+    id 7;
+    record filter { len : u8; text : bytes[len]; qos : u8; }
+    header { kind : u8; }
+    body {
+        topic_len : u8 if kind == 3;
+        topic     : bytes[topic_len] if kind == 3;
+        filters   : filter[] max 8 if kind == 8;
+    }
+    event attribute topic : string = topic if kind == 3;
+    event attribute kind_seen : u8 = kind;
+    event attribute topic : string = text on filters;
+}
+)");
+    const mmt_proto& p = lib.proto("several");
+    // One attribute in the table, one event bit.
+    REQUIRE(p.n_attrs == 2);
+    CHECK(std::string(p.attrs[0].name) == "topic");
+    CHECK(p.attrs[0].event_index == 0);
+    CHECK(p.attrs[1].event_index == 1);
+    Ctx pub(hex("03 02 6869"));
+    CHECK(pub.analyse(p).status == MMT_OK);
+    CHECK(pub.raised(p, "topic") == std::vector<std::string>{"hi"});
+    Ctx sub(hex("08 01 61 00 02 6263 01"));
+    CHECK(sub.analyse(p).status == MMT_OK);
+    CHECK(sub.raised(p, "topic") == std::vector<std::string>{"a", "bc"});
+    CHECK(sub.raised(p, "kind_seen") == std::vector<std::string>{"8"});
+    // The bit of the attribute turns every definition on and off.
+    sub.c.events_wanted = 2;
+    sub.analyse(p);
+    CHECK(sub.raised(p, "topic").empty());
+    CHECK(sub.events.size() == 1);
+}

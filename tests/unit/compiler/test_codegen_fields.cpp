@@ -371,3 +371,85 @@ protocol text {
     CHECK(r.fail_reason == MMT_FAIL_TERMINATOR);
     CHECK(Ctx::failField(p, r) == "word");
 }
+
+TEST_CASE("variable-length integers: 7 bits a byte, and QUIC's size prefix", "[codegen][fields]") {
+    auto lib = Compiled::from(R"(
+protocol vi {
+    id 7;
+    header {
+        a : varint;
+        b : quic_varint;
+        c : varint max 2;
+        n : varint;
+        s : bytes[n];
+        z : u8;
+    }
+    attribute a, b, c, n, s, z;
+    attribute sum : u64 = a + b + c;
+}
+)");
+    const mmt_proto& p = lib.proto("vi");
+    // a = 0x7f + (0x7f << 7) + (1 << 14) = 32767 in three bytes; b = QUIC's 4-byte
+    // example of RFC 9000 (0x9d7f3e7d = 494878333); c = 5 in one byte; n = 2.
+    Ctx ok(hex("ff ff 01  9d 7f 3e 7d  05  02 6869  2a"));
+    auto r = ok.validate(p);
+    CHECK(r.status == MMT_OK);
+    CHECK(r.header_len == 12);
+    CHECK(ok.get(p, "a") == "32767");
+    CHECK(ok.get(p, "b") == "494878333");
+    CHECK(ok.get(p, "c") == "5");
+    CHECK(ok.get(p, "n") == "2");
+    CHECK(ok.get(p, "s") == "hi");
+    CHECK(ok.get(p, "z") == "42");
+    CHECK(ok.get(p, "sum") == std::to_string(32767 + 494878333 + 5));
+
+    // QUIC's other sizes: 1 byte (0x25 = 37), 2 bytes (0x7bbd = 15293), 8 bytes.
+    Ctx q1(hex("00  25  00 00 2a"));
+    CHECK(q1.validate(p).status == MMT_OK);
+    CHECK(q1.get(p, "b") == "37");
+    CHECK(q1.get(p, "z") == "42");
+    Ctx q2(hex("00  7b bd  00 00 2a"));
+    CHECK(q2.validate(p).status == MMT_OK);
+    CHECK(q2.get(p, "b") == "15293");
+    Ctx q8(hex("00  c2 19 7c 5e ff 14 e8 8c  00 00 2a"));
+    CHECK(q8.validate(p).status == MMT_OK);
+    CHECK(q8.get(p, "b") == "151288809941952652");
+    CHECK(q8.get(p, "z") == "42");
+
+    // The largest 4-byte varint, and one that goes on past its maximum: malformed.
+    Ctx four(hex("ff ff ff 7f  00  00 00 2a"));
+    CHECK(four.validate(p).status == MMT_OK);
+    CHECK(four.get(p, "a") == std::to_string((1u << 28) - 1));
+    Ctx five(hex("ff ff ff ff 01  00  00 00 2a"));
+    r = five.validate(p);
+    CHECK(r.status == MMT_MALFORMED);
+    CHECK(r.fail_reason == MMT_FAIL_CAP);
+    CHECK(Ctx::failField(p, r) == "a");
+    CHECK(r.fail_offset == 0);
+    // `max 2` allows two bytes only.
+    Ctx three(hex("00 00 80 80 01 00 2a"));
+    r = three.validate(p);
+    CHECK(r.status == MMT_MALFORMED);
+    CHECK(Ctx::failField(p, r) == "c");
+    CHECK(r.fail_offset == 2);
+
+    // Cut inside a varint: truncated, blamed on it at its start.
+    for (const char* bytes : {"ff ff", "00 9d 7f", "00 c2 19 7c 5e ff 14 e8", "00 00 80"}) {
+        INFO(bytes);
+        Ctx cut(hex(bytes));
+        r = cut.validate(p);
+        CHECK(r.status == MMT_TRUNCATED);
+        CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
+    }
+    Ctx cutA(hex("ff ff"));
+    r = cutA.validate(p);
+    CHECK(Ctx::failField(p, r) == "a");
+    CHECK(r.fail_offset == 0);
+    Ctx cutB(hex("00 9d 7f"));
+    r = cutB.validate(p);
+    CHECK(Ctx::failField(p, r) == "b");
+    CHECK(r.fail_offset == 1);
+    // A getter reads what fits.
+    CHECK(cutB.get(p, "a") == "0");
+    CHECK(cutB.get(p, "b") == "<absent>");
+}

@@ -47,7 +47,8 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
     FIELDS(mmt_frag_info, offsetof(mmt_frag_info, id), offsetof(mmt_frag_info, offset),
            offsetof(mmt_frag_info, more));
     FIELDS(mmt_attr, offsetof(mmt_attr, name), offsetof(mmt_attr, type), offsetof(mmt_attr, kind),
-           offsetof(mmt_attr, get), offsetof(mmt_attr, event_index));
+           offsetof(mmt_attr, get), offsetof(mmt_attr, event_index),
+           offsetof(mmt_attr, hex_digits));
     FIELDS(mmt_proto, offsetof(mmt_proto, id), offsetof(mmt_proto, name),
            offsetof(mmt_proto, flags), offsetof(mmt_proto, session_timeout_ms),
            offsetof(mmt_proto, state_size), offsetof(mmt_proto, n_attrs),
@@ -331,4 +332,50 @@ TEST_CASE("built-in library: raw IP link types classify by the version nibble",
     // An empty raw frame classifies as nothing, it does not crash.
     auto empty = journey(std::vector<uint8_t>{}, 101);
     CHECK(names(empty) == "frame");
+}
+
+TEST_CASE("built-in library: MQTT's variable-length integers and topics", "[codegen][library]") {
+    const mmt_proto& mqtt = builtin().proto("mqtt");
+    // The session's state: the protocol level its CONNECT gave (4 until one is seen).
+    REQUIRE(mqtt.init_state);
+    std::vector<uint8_t> state(mqtt.state_size);
+    mqtt.init_state(state.data());
+    auto withState = [&](Ctx& c) { c.c.state = state.data(); };
+    // SUBSCRIBE (MQTT 3.1.1), two topic filters: every one is a topic, in packet order.
+    Ctx sub(hex("82 0f  0001  0003 612f62 01  0004 632f2364 00"));
+    withState(sub);
+    auto r = sub.analyse(mqtt);
+    CHECK(r.status == MMT_OK);
+    CHECK(sub.get(mqtt, "len") == "15");
+    CHECK(sub.raised(mqtt, "topic") == std::vector<std::string>{"a/b", "c/#d"});
+    CHECK(sub.raised(mqtt, "sub_qos") == std::vector<std::string>{"1", "0"});
+    // PUBLISH whose Remaining Length takes two bytes (200 = 0xc8 0x01).
+    std::vector<uint8_t> pub = hex("30 c8 01  0003 742f31");
+    pub.resize(3 + 200, 'x');
+    Ctx p(pub);
+    withState(p);
+    r = p.analyse(mqtt);
+    CHECK(r.status == MMT_OK);
+    CHECK(p.get(mqtt, "len") == "200");
+    CHECK(p.get(mqtt, "msg_length") == "195");
+    CHECK(p.raised(mqtt, "topic") == std::vector<std::string>{"t/1"});
+    REQUIRE(mqtt.pdu_length);
+    // The PDU is the fixed header (3 bytes here) and the Remaining Length.
+    Ctx head(hex("30 c8 01 00"));
+    withState(head);
+    CHECK(mqtt.pdu_length(&head.c) == 203);
+    // CONNECT of MQTT 5: its properties' length is a Variable Byte Integer too.
+    Ctx con(hex("10 18  0004 4d515454 05 02 003c  03 21 0014  0008 636c69656e742d31"));
+    withState(con);
+    r = con.analyse(mqtt);
+    CHECK(r.status == MMT_OK);
+    CHECK(con.get(mqtt, "ver") == "5");
+    CHECK(con.get(mqtt, "clientid") == "client-1");
+    CHECK(con.get(mqtt, "protoname") == "MQTT");
+    // A Remaining Length still going on at its fourth byte is malformed.
+    Ctx bad(hex("30 ff ff ff ff 01 00"));
+    withState(bad);
+    r = bad.validate(mqtt);
+    CHECK(r.status == MMT_MALFORMED);
+    CHECK(Ctx::failField(mqtt, r) == "rem_len");
 }

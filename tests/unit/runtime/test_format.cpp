@@ -39,6 +39,28 @@ TEST_CASE("numbers and flags", "[format]") {
     CHECK(fmtValue(MMT_T_BOOL, {}, 0) == "0");
 }
 
+TEST_CASE("integers in hexadecimal, padded as tshark pads them", "[format]") {
+    mmt_value v{};
+    v.type = MMT_T_UINT;
+    v.u = 0xc0912052;
+    CHECK(formatValue(v, 8) == "0xc0912052");
+    v.u = 0x12;
+    CHECK(formatValue(v, 8) == "0x00000012");
+    CHECK(formatValue(v, 2) == "0x12");
+    CHECK(formatValue(v, 0) == "18");
+    v.u = 0;
+    CHECK(formatValue(v, 4) == "0x0000");
+    // A value wider than the digits asked keeps all its digits.
+    v.u = 0x12345;
+    CHECK(formatValue(v, 4) == "0x12345");
+    v.u = ~uint64_t(0);
+    CHECK(formatValue(v, 16) == "0xffffffffffffffff");
+    // Only integers: the other types ignore it.
+    v.type = MMT_T_BOOL;
+    v.u = 1;
+    CHECK(formatValue(v, 8) == "1");
+}
+
 TEST_CASE("addresses print as inet_ntop prints them", "[format]") {
     CHECK(fmtValue(MMT_T_IPV4, {192, 168, 0, 1}) == "192.168.0.1");
     CHECK(fmtValue(MMT_T_IPV4, {0, 0, 0, 0}) == "0.0.0.0");
