@@ -41,10 +41,7 @@ int main(int argc, char** argv) {
     while (src.next(p) == mmt::ReadStatus::Ok) {
         Stored s;
         s.bytes.assign(p.data, p.data + p.caplen);
-        s.raw.caplen = p.caplen;
-        s.raw.wirelen = p.wirelen;
-        s.raw.linktype = p.linktype;
-        s.raw.ts_ns = p.ts_ns();
+        s.raw = p.raw(); // its data pointed at `bytes` once they stop moving
         packets.push_back(std::move(s));
     }
     for (auto& s : packets) s.raw.data = s.bytes.data();

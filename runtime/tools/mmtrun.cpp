@@ -250,13 +250,7 @@ int main(int argc, char** argv) {
             status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
             break;
         }
-        mmt::RawPacket raw;
-        raw.data = pkt.data;
-        raw.caplen = pkt.caplen;
-        raw.wirelen = pkt.wirelen;
-        raw.linktype = pkt.linktype;
-        raw.ts_ns = pkt.ts_ns();
-        h.process(raw);
+        h.process(pkt.raw());
         ++n;
         bytes += pkt.wirelen;
         readBytes += pkt.caplen + 16;

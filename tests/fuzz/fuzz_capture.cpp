@@ -1,8 +1,7 @@
 // libFuzzer target: capture file bytes (pcap or pcapng) -> the reader -> the journey, as
 // `mmtrun -r` runs them. A damaged file must end in a clean error, never a crash.
+#include "fuzz_library.h"
 #include "input/capture.h"
-#include "mmt/runtime.h"
-#include "mmtc/compiler.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -15,20 +14,7 @@
 namespace {
 
 const mmt::ProtocolLibrary& library() {
-    static std::unique_ptr<mmt::ProtocolLibrary> lib = [] {
-        mmt::LoadOptions options;
-#ifdef MMT_LIBFUZZER
-        options.use_cache = false; // instrumented code is compiled for this process
-#endif
-        std::string error;
-        auto l = mmt::ProtocolLibrary::load(options, error);
-        if (!l) {
-            std::fprintf(stderr, "fuzz_capture: %s\n", error.c_str());
-            std::abort();
-        }
-        return l;
-    }();
-    return *lib;
+    return mmt::fuzz::library("fuzz_capture");
 }
 
 // The input becomes a file the reader opens by name: one in-memory file, rewritten for
@@ -41,12 +27,6 @@ int memoryFile() {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-#ifdef MMT_LIBFUZZER
-    if (!mmtc::instrumentForFuzzing(true)) {
-        std::fprintf(stderr, "fuzz_capture: this build cannot instrument generated code\n");
-        std::abort();
-    }
-#endif
     library();
     if (memoryFile() < 0) {
         std::perror("fuzz_capture: memfd_create");
@@ -71,15 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     mmt::Packet p;
     mmt::ReadStatus st;
-    while ((st = src.next(p)) == mmt::ReadStatus::Ok) {
-        mmt::RawPacket raw;
-        raw.data = p.data;
-        raw.caplen = p.caplen;
-        raw.wirelen = p.wirelen;
-        raw.linktype = p.linktype;
-        raw.ts_ns = p.ts_ns();
-        h.process(raw);
-    }
+    while ((st = src.next(p)) == mmt::ReadStatus::Ok) h.process(p.raw());
     // An error is a message, never empty.
     if (st == mmt::ReadStatus::Error && src.error().empty()) __builtin_trap();
     h.finish();

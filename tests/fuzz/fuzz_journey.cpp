@@ -3,8 +3,7 @@
 // requested and formatted, sessions ended), with small limits so that evictions and
 // budgets are reached. The input is a link type byte, then packets, each a 16-bit
 // big-endian length and its bytes; a packet comes 1 ms after the one before.
-#include "mmt/runtime.h"
-#include "mmtc/compiler.h"
+#include "fuzz_library.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -17,31 +16,12 @@ namespace {
 const uint32_t kLinkTypes[] = {1, 101, 0, 113, 276, 228, 229, 12, 14, 104, 108};
 
 const mmt::ProtocolLibrary& library() {
-    static std::unique_ptr<mmt::ProtocolLibrary> lib = [] {
-        mmt::LoadOptions options;
-#ifdef MMT_LIBFUZZER
-        options.use_cache = false; // instrumented code is compiled for this process
-#endif
-        std::string error;
-        auto l = mmt::ProtocolLibrary::load(options, error);
-        if (!l) {
-            std::fprintf(stderr, "fuzz_journey: %s\n", error.c_str());
-            std::abort();
-        }
-        return l;
-    }();
-    return *lib;
+    return mmt::fuzz::library("fuzz_journey");
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-#ifdef MMT_LIBFUZZER
-    if (!mmtc::instrumentForFuzzing(true)) {
-        std::fprintf(stderr, "fuzz_journey: this build cannot instrument generated code\n");
-        std::abort();
-    }
-#endif
     library();
     return 0;
 }

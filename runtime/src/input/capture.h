@@ -1,6 +1,8 @@
 // Packet input: capture files (pcap, pcapng) and live interfaces behind one reader.
 #pragma once
 
+#include "mmt/runtime.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,8 @@ struct Packet {
 
     /// Timestamp in nanoseconds since the epoch (fits until the year 2554).
     uint64_t ts_ns() const { return ts_sec * 1000000000ull + ts_nsec; }
+    /// The packet as the journey takes it (Handler::process).
+    RawPacket raw() const { return RawPacket{data, caplen, wirelen, linktype, ts_ns()}; }
 };
 
 /// Outcome of CaptureSource::next().
