@@ -6,9 +6,14 @@
 // gives them meaning, so a bad type is reported by our checker, not as a syntax error.
 grammar Mmtp;
 
-file : protocolDecl* EOF ;
+file : (protocolDecl | tableDecl)* EOF ;
 
 protocolDecl : 'protocol' name '{' protoItem* '}' ;
+
+// A named code space (EtherTypes...): values to the protocols they name, for any
+// protocol to classify its payload by (`classify by value (e) using NAME;`). Several
+// declarations of one name add to it.
+tableDecl : 'table' name '{' classifyCase* '}' ;
 
 protoItem
     : 'id' INT ';'                                                    # idItem
@@ -21,6 +26,7 @@ protoItem
     | 'let' name (':' typeName)? '=' expr ';'                         # letItem
     | lengthName '=' expr ';'                                         # lengthItem
     | 'pdu' 'until' STRING ';'                                        # pduUntilItem
+    | 'max_pdu' (SIZE | INT) ';'                                      # maxPduItem
     | 'attribute' name (',' name)* ';'                                # attrListItem
     | 'attribute' name (':' attrType)? '=' expr ('if' expr)? ';'      # attrDefItem
     | 'event' 'attribute' name (':' attrType)? ('=' expr)?
@@ -51,6 +57,7 @@ stateVar : name ':' typeName ('=' expr)? ';' ;
 
 classifyRule
     : 'by' 'value' '(' expr ')' '{' classifyCase* '}'                 # classifyByValue
+    | 'by' 'value' '(' expr ')' 'using' name ';'                      # classifyByTable
     | 'by' 'port' '{' classifyCase* '}'                               # classifyByPort
     | 'when' expr '=>' name ';'                                       # classifyWhen
     ;
@@ -130,11 +137,13 @@ name
     | 'let' | 'header_length' | 'payload_length' | 'pdu_length' | 'pdu_body' | 'pdu' | 'until'
     | 'attribute' | 'event' | 'on' | 'key' | 'session' | 'timeout' | 'state' | 'update'
     | 'classify' | 'by' | 'value' | 'port' | 'when' | 'weight' | 'requires' | 'switch'
-    | 'size' | 'max' | 'default' | 'stream' | 'fragment' | 'quoted'
+    | 'size' | 'max' | 'default' | 'stream' | 'fragment' | 'quoted' | 'max_pdu'
+    | 'table' | 'using'
     ;
 
 INT      : [0-9]+ | '0x' [0-9a-fA-F]+ | '0b' [01]+ ;
 DURATION : [0-9]+ ('ms' | 's' | 'm' | 'h') ;
+SIZE     : [0-9]+ ('B' | 'KiB' | 'MiB') ;
 STRING   : '"' (~["\\\r\n] | '\\' .)* '"' ;
 IDENT    : [a-zA-Z_] [a-zA-Z_0-9]* ;
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -30,6 +31,8 @@ Protocols:
   -l OBJECT           load specs compiled by 'mmtc build' instead of compiling
   --no-builtin        do not load the built-in protocol library
   --no-cache          compile specs even when a cached build exists
+  --max-pdu SIZE      longest stream PDU (bytes, or with KiB/MiB) of protocols
+                      whose spec sets no 'max_pdu' (default 1MiB)
   -L, --list          list every attribute name and exit
 
 Output:
@@ -59,11 +62,27 @@ int usage(const std::string& msg) {
     return 2;
 }
 
+/// A size in bytes: digits, optionally followed by B, KiB or MiB; 1 byte to 256 MiB.
+bool parseSize(const char* v, uint32_t& out) {
+    char* end = nullptr;
+    if (!std::isdigit(static_cast<unsigned char>(*v))) return false;
+    uint64_t n = std::strtoull(v, &end, 10);
+    std::string unit = end;
+    uint64_t mult = unit.empty() || unit == "B" ? 1
+                    : unit == "KiB"             ? 1u << 10
+                    : unit == "MiB"             ? 1u << 20
+                                                : 0;
+    if (mult == 0 || n == 0 || n > (uint64_t{256} << 20) / mult) return false;
+    out = uint32_t(n * mult);
+    return true;
+}
+
 struct Options {
     std::string file, iface, filter, object;
     std::vector<std::string> specs, fields;
     mmt::Format format = mmt::Format::Text;
     uint64_t count = 0;
+    uint32_t maxPdu = 0; // 0: HandlerOptions' default
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          progress = true;
 };
@@ -103,6 +122,14 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             o.count = std::strtoull(v, &end, 10);
             if (!*v || *end || o.count == 0) {
                 err = fmt::format("'-c {}': expected a positive number of packets", v);
+                return false;
+            }
+        } else if (a == "--max-pdu") {
+            if (!(v = need(i))) return false;
+            if (!parseSize(v, o.maxPdu)) {
+                err = fmt::format("'--max-pdu {}': expected a size from 1 byte to 256MiB "
+                                  "(e.g. 65536, 64KiB, 4MiB)",
+                                  v);
                 return false;
             }
         } else if (a == "-T") {
@@ -197,6 +224,7 @@ int main(int argc, char** argv) {
 
     mmt::HandlerOptions ho;
     ho.count_paths = o.stats;
+    if (o.maxPdu) ho.max_pdu = o.maxPdu;
     mmt::Handler h(*lib, ho);
     std::vector<int> columns;
     std::vector<std::string> names = o.fields;

@@ -314,7 +314,10 @@ struct Classify {
     SourceRange weightRange;
     ExprPtr expr;                    // Value: the value; When: the condition
     std::vector<ClassifyCase> cases; // Value, Port
-    std::string target;              // When
+    std::string table;               // Value: `using NAME`, whose cases sema copies in
+    SourceRange tableRange;
+    bool tableFound = false; // sema: `table` names a declared table
+    std::string target;      // When
     SourceRange targetRange;
     const Protocol* targetProto = nullptr; // sema, When
 };
@@ -365,6 +368,8 @@ struct Protocol {
     std::optional<LengthDef> pduBody; // bytes after a `pdu until` head that belong to the PDU
     std::optional<std::string> pduUntil;
     SourceRange pduUntilRange;
+    std::optional<uint32_t> maxPdu; // `max_pdu 4MiB;`: bytes
+    SourceRange maxPduRange;
     std::vector<std::unique_ptr<Attribute>> attributes;
     std::optional<KeyParts> key;
     std::optional<Session> session;
@@ -380,9 +385,18 @@ struct Protocol {
 };
 
 /// One parsed .mmtp file.
+/// `table NAME { cases }`: a code space that `classify by value (e) using NAME;` reads.
+struct Table {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    std::vector<ClassifyCase> cases;
+};
+
 struct File {
     uint32_t fileId = 0;
     std::vector<std::unique_ptr<Protocol>> protocols;
+    std::vector<std::unique_ptr<Table>> tables;
 };
 
 /// Every file of one compilation.

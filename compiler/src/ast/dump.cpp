@@ -45,6 +45,11 @@ class Dumper {
             if (files-- == 0) break;
             line(0, fmt::format("File {}", quote(sm_.file(f->fileId).path())), {});
             for (const auto& p : f->protocols) protocol(*p, 1);
+            for (const auto& t : f->tables) {
+                line(1, fmt::format("Table {}", t->name), t->range);
+                for (const auto& cc : t->cases)
+                    line(2, fmt::format("{} => {}", cases(cc.values), cc.target), cc.range);
+            }
         }
     }
 
@@ -89,6 +94,7 @@ class Dumper {
         len("PduLength", p.pduLength);
         if (p.pduUntil)
             line(d + 1, fmt::format("PduUntil {}", quote(*p.pduUntil)), p.pduUntilRange);
+        if (p.maxPdu) line(d + 1, fmt::format("MaxPdu {}", *p.maxPdu), p.maxPduRange);
         for (const auto& a : p.attributes) {
             std::string s = fmt::format("{}Attribute {}", a->isEvent ? "Event" : "", a->name);
             if (a->declType) s += " : " + a->declType->name + (a->hex ? " hex" : "");
@@ -124,7 +130,8 @@ class Dumper {
             }
             line(d + 1,
                  c.kind == Classify::Kind::Value
-                     ? fmt::format("Classify by value {}{}", dumpExpr(*c.expr), w)
+                     ? fmt::format("Classify by value {}{}{}", dumpExpr(*c.expr),
+                                   c.table.empty() ? "" : " using " + c.table, w)
                      : fmt::format("Classify by port{}", w),
                  c.range);
             for (const auto& cc : c.cases)

@@ -149,6 +149,13 @@ std::string Compiler::protocolDoc() const {
         }
         if (p->pduLength) out += "Stream PDUs are framed by `pdu_length`.\n\n";
         if (p->pduUntil) out += "Stream PDUs end with a terminator (`pdu until`).\n\n";
+        if (p->maxPdu) {
+            uint32_t n = *p->maxPdu;
+            std::string size = n % (1u << 20) == 0   ? fmt::format("{} MiB", n >> 20)
+                               : n % (1u << 10) == 0 ? fmt::format("{} KiB", n >> 10)
+                                                     : fmt::format("{} bytes", n);
+            out += fmt::format("A PDU holds at most {} (`max_pdu`).\n\n", size);
+        }
         if (!p->attributes.empty()) {
             out += "| attribute | type | |\n|---|---|---|\n";
             for (const auto& a : p->attributes)

@@ -420,6 +420,14 @@ class AstBuilder {
         auto f = std::make_unique<ast::File>();
         f->fileId = pos_.fileId();
         for (auto* pd : ctx->protocolDecl()) f->protocols.push_back(protocol(pd));
+        for (auto* td : ctx->tableDecl()) {
+            auto t = std::make_unique<ast::Table>();
+            t->range = R(td);
+            t->name = text(td->name());
+            t->nameRange = R(td->name());
+            for (auto* cc : td->classifyCase()) t->cases.push_back(classifyCase(cc));
+            f->tables.push_back(std::move(t));
+        }
         return f;
     }
 
@@ -457,6 +465,26 @@ class AstBuilder {
             return 0;
         }
         return v * mult;
+    }
+
+    /// `max_pdu` sizes: plain bytes or a number with B, KiB or MiB; 1 byte to 256 MiB.
+    uint32_t sizeBytes(antlr4::tree::TerminalNode* n) {
+        constexpr uint64_t kMax = uint64_t{256} << 20;
+        std::string t = n->getText();
+        size_t digits = t.size();
+        uint64_t mult = 1;
+        if (n->getSymbol()->getType() == P::SIZE) {
+            digits = t.find_first_not_of("0123456789");
+            std::string unit = t.substr(digits);
+            mult = unit == "MiB" ? 1u << 20 : unit == "KiB" ? 1u << 10 : 1;
+        }
+        uint64_t v = 0;
+        bool ok = decodeInt(t.substr(0, digits), v) && v > 0 && v <= kMax / mult;
+        if (!ok) {
+            diags_.report(DiagKind::MaxPduRange, R(n), t);
+            return 1;
+        }
+        return uint32_t(v * mult);
     }
 
     bool firstOf(const char* what, bool present, SourceRange prevRange, SourceRange here,
@@ -563,6 +591,10 @@ class AstBuilder {
             p.pduUntilRange = r;
             if (p.pduUntil->empty())
                 diags_.report(DiagKind::EmptyString, R(c->STRING()), "a PDU terminator");
+        } else if (auto* c = dynamic_cast<P::MaxPduItemContext*>(item)) {
+            if (!firstOf("max_pdu", p.maxPdu.has_value(), p.maxPduRange, r, p)) return;
+            p.maxPdu = sizeBytes(c->SIZE() ? c->SIZE() : c->INT());
+            p.maxPduRange = r;
         } else if (auto* c = dynamic_cast<P::AttrListItemContext*>(item)) {
             for (auto* n : c->name()) {
                 auto a = std::make_unique<ast::Attribute>();
@@ -646,6 +678,11 @@ class AstBuilder {
                 cl.kind = ast::Classify::Kind::Value;
                 cl.expr = expr(v->expr());
                 for (auto* cc : v->classifyCase()) cl.cases.push_back(classifyCase(cc));
+            } else if (auto* v = dynamic_cast<P::ClassifyByTableContext*>(c->classifyRule())) {
+                cl.kind = ast::Classify::Kind::Value;
+                cl.expr = expr(v->expr());
+                cl.table = text(v->name());
+                cl.tableRange = R(v->name());
             } else if (auto* v = dynamic_cast<P::ClassifyByPortContext*>(c->classifyRule())) {
                 cl.kind = ast::Classify::Kind::Port;
                 for (auto* cc : v->classifyCase()) cl.cases.push_back(classifyCase(cc));

@@ -125,7 +125,9 @@ class RelationChecker {
             ctx_.diags.report(DiagKind::PortRuleWithoutPorts, c.range, p.name);
             return;
         }
-        if (c.cases.empty()) ctx_.diags.report(DiagKind::EmptyClassify, c.range);
+        // An unknown table is reported where it is named.
+        if (c.cases.empty() && (c.table.empty() || c.tableFound))
+            ctx_.diags.report(DiagKind::EmptyClassify, c.range);
         std::map<uint64_t, const ast::CaseValue*> seen;
         for (auto& cc : c.cases) {
             cc.targetProto = target(cc.target, cc.targetRange);

@@ -39,6 +39,8 @@ class SessionChecker {
         if (p.pduLength) headerOnly(*p.pduLength->value, p, "pdu_length");
         if (p.pduBody && !p.pduUntil)
             ctx_.diags.report(DiagKind::PduBodyWithoutUntil, p.pduBody->range);
+        if (p.maxPdu && !p.pduLength && !p.pduUntil)
+            ctx_.diags.report(DiagKind::MaxPduWithoutPdus, p.maxPduRange, p.name);
         if (p.headerLength) headerOnly(*p.headerLength->value, p, "header_length");
     }
 

@@ -8,7 +8,41 @@ namespace mmtc::sema {
 
 namespace {
 constexpr uint64_t kMaxProtocolId = 0xFFFF;
+
+/// `classify by value (e) using T;` takes the cases of every `table T` of the module, in
+/// file order, as if written in place: check-relations then checks them (unknown
+/// protocols, a value named twice) and the code generator sees an ordinary classification.
+void expandTables(SemaContext& ctx) {
+    std::map<std::string, std::vector<const ast::Table*>> tables;
+    for (auto& file : ctx.module.files)
+        for (auto& t : file->tables) tables[t->name].push_back(t.get());
+    for (ast::Protocol* p : ctx.ordered) {
+        for (auto& c : p->classifies) {
+            if (c.table.empty()) continue;
+            auto it = tables.find(c.table);
+            if (it == tables.end()) {
+                ctx.diags.report(DiagKind::UnknownTable, c.tableRange, c.table);
+                std::string best;
+                unsigned bestD = 3;
+                for (const auto& [n, ts] : tables) {
+                    unsigned d = editDistance(c.table, n);
+                    if (d < bestD) {
+                        bestD = d;
+                        best = n;
+                    }
+                }
+                if (!best.empty())
+                    ctx.diags.note(DiagKind::DidYouMean, tables[best].front()->nameRange, best);
+                continue;
+            }
+            c.tableFound = true;
+            for (const ast::Table* t : it->second)
+                c.cases.insert(c.cases.end(), t->cases.begin(), t->cases.end());
+        }
+    }
 }
+
+} // namespace
 
 void collectProtocols(SemaContext& ctx) {
     ctx.frame = std::make_unique<ast::Protocol>();
@@ -48,6 +82,7 @@ void collectProtocols(SemaContext& ctx) {
             }
         }
     }
+    expandTables(ctx);
     // Who may run over whom, from both sides of the relation. Unknown names are left
     // for check-relations to report.
     auto link = [&](ast::Protocol* parent, ast::Protocol* child) {

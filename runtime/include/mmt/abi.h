@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define MMT_ABI_VERSION 3u
+#define MMT_ABI_VERSION 4u
 #define MMT_LIBRARY_SYMBOL "mmt_library_v3"
 
 /* Value types of attributes. */
@@ -180,6 +180,7 @@ typedef struct mmt_proto {
     const char* const* fields; /* field names, for failure reports */
     const char* pdu_terminator;
     uint32_t pdu_terminator_len;
+    uint32_t max_pdu; /* longest stream PDU in bytes (`max_pdu`); 0: the run's default */
     mmt_validate_fn validate;
     mmt_analyse_fn analyse;   /* NULL when there are no event attributes */
     mmt_key_fn key;           /* NULL without key */

@@ -161,6 +161,10 @@ struct HandlerOptions {
     uint32_t max_sessions = 1u << 18;        ///< hard cap; the least recently used is evicted
     uint64_t max_buffered_bytes = 64u << 20; ///< reassembly buffers of all sessions together
     uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
+    /// Longest stream PDU (a length-framed message, or a head up to its terminator) of a
+    /// protocol whose spec sets no `max_pdu`; a longer one is reported malformed and
+    /// stepped over.
+    uint32_t max_pdu = 1u << 20;
     uint32_t max_fragments_bytes = 16u << 20;
     uint32_t fragment_timeout_ms = 30000;
     /// Payload packets a session's classification looks at before it gives up on naming

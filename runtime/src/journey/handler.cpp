@@ -274,8 +274,18 @@ struct Handler::Impl final : ChunkSink {
                 ++stats.malformed;
             }
             // Fields that fit a truncated packet are still worth extracting, as tshark
-            // shows them; a malformed one may not be what it claims: no attributes.
-            if (status == MMT_TRUNCATED && wants[size_t(L.proto)].any()) extract(L);
+            // shows them, and the elements of a list cut short that did parse raise their
+            // events, as in a body; a malformed one may not be what it claims: no
+            // attributes.
+            if (status == MMT_TRUNCATED) {
+                Wants& w = wants[size_t(L.proto)];
+                if (w.events && p.analyse) {
+                    eventProto = L.proto;
+                    mmt_parse_result ar{};
+                    p.analyse(&L.ctx, &ar); // stops where validate did: already reported
+                }
+                if (w.any()) extract(L);
+            }
             return false;
         }
         if (r.payload_truncated && pv.truncated.empty()) {
@@ -420,7 +430,7 @@ struct Handler::Impl final : ChunkSink {
             // parsed: its fields may depend on what earlier packets left there.
             if (flow && p.state_size && !(p.flags & MMT_PROTO_SESSION))
                 L.ctx.state = sessions.flows.stateFor(*flow, proto);
-            if (!validateLayer(L, p)) return true;
+            if (!validateLayer(L, p)) return !dropped; // a callback may drop on an event
             sessionize(L, p, quoted, flow, flowLayer);
             Action act = analyseLayer(L, p);
             if (act == Action::Drop) return false;

@@ -16,7 +16,7 @@ StreamConfig streamConfig(const HandlerOptions& o) {
 
 PduConfig pduConfig(const HandlerOptions& o) {
     PduConfig c;
-    c.max_pdu = std::max<uint32_t>(c.max_pdu, std::min<uint32_t>(o.max_stream_buffer, 1u << 20));
+    c.max_pdu = std::max<uint32_t>(1, o.max_pdu);
     return c;
 }
 
@@ -119,6 +119,7 @@ void onStream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
 /// How the application protocol `app` frames its PDUs, if it does.
 void frameRule(Delivery& d, const mmt_proto& app) {
     d.app = &app;
+    d.rule.max_pdu = app.max_pdu; // the spec's `max_pdu`, else the run's
     if (app.flags & MMT_PROTO_PDU_LENGTH) {
         d.rule.length = &pduLength;
         d.rule.length_ctx = &d;

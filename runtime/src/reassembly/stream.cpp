@@ -350,12 +350,12 @@ bool find_terminator(const uint8_t* prev, uint32_t plen, const uint8_t* p, uint3
 
 } // namespace
 
-bool PduFramer::append(PduState& st, const uint8_t* data, uint32_t len) {
+bool PduFramer::append(PduState& st, const uint8_t* data, uint32_t len, uint32_t maxp) {
     if (len == 0) return true;
     const uint64_t want = uint64_t{st.len} + len;
     if (want > st.cap) {
         uint64_t cap = std::max<uint64_t>({want, st.need, uint64_t{st.cap} * 2, 256});
-        cap = std::min<uint64_t>(cap, std::max<uint64_t>(want, config_.max_pdu));
+        cap = std::min<uint64_t>(cap, std::max<uint64_t>(want, maxp));
         const uint32_t ncap = static_cast<uint32_t>(cap);
         if (!budget_.reserve(ncap - st.cap)) return false;
         auto* nb = static_cast<uint8_t*>(std::realloc(st.buf, ncap));
@@ -404,7 +404,8 @@ void PduFramer::keep_tail(PduState& st, const uint8_t* data, uint32_t len, uint3
     if (from_buf) std::memcpy(tail, st.buf + st.len - from_buf, from_buf);
     if (from_data) std::memcpy(tail + from_buf, data + len - from_data, from_data);
     st.len = 0;
-    if (!append(st, tail, from_buf + from_data)) st.len = 0; // no tail: may miss a split one
+    if (!append(st, tail, from_buf + from_data, config_.max_pdu))
+        st.len = 0; // no tail: may miss a split one
 }
 
 void PduFramer::feed(PduState& st, const PduRule& rule, const uint8_t* data, uint32_t len,
@@ -422,7 +423,7 @@ void PduFramer::feed(PduState& st, const PduRule& rule, const uint8_t* data, uin
 
 void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* data, uint32_t len,
                             const PduSink& sink) {
-    const uint32_t maxp = std::max<uint32_t>(1, config_.max_pdu);
+    const uint32_t maxp = std::max<uint32_t>(1, rule.max_pdu ? rule.max_pdu : config_.max_pdu);
     uint32_t pos = 0;
     while (pos < len) {
         if (st.skip) {
@@ -456,7 +457,7 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
                 continue;
             }
             st.need = static_cast<uint32_t>(L);
-            if (!append(st, p, avail)) {
+            if (!append(st, p, avail, maxp)) {
                 ++st.dropped;
                 sink(PduEvent::Dropped, p, avail);
                 st.skip = st.need ? st.need - avail : 0;
@@ -467,7 +468,7 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         }
         if (st.need) { // length known: collect the rest
             const uint32_t take = std::min(st.need - st.len, avail);
-            if (!append(st, p, take)) {
+            if (!append(st, p, take, maxp)) {
                 ++st.dropped;
                 sink(PduEvent::Dropped, st.buf, st.len);
                 st.skip = st.need - st.len;
@@ -485,7 +486,7 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         // Length unknown yet: add bytes and ask again.
         const uint32_t before = st.len;
         const uint32_t take = std::min(maxp - st.len, avail);
-        if (!append(st, p, take)) {
+        if (!append(st, p, take, maxp)) {
             ++st.dropped;
             sink(PduEvent::Dropped, st.buf, st.len);
             clear(st);
@@ -521,7 +522,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
                                 uint32_t len, const PduSink& sink) {
     const uint8_t* t = rule.terminator;
     const uint32_t tl = std::min(rule.terminator_len, kMaxTerminator);
-    const uint32_t maxp = std::max(config_.max_pdu, tl);
+    const uint32_t maxp = std::max(rule.max_pdu ? rule.max_pdu : config_.max_pdu, tl);
     uint32_t pos = 0;
     while (pos < len) {
         const uint8_t* p = data + pos;
@@ -554,7 +555,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
                 pos += maxp;
                 continue;
             }
-            if (!append(st, p, avail)) {
+            if (!append(st, p, avail, maxp)) {
                 ++st.dropped;
                 sink(PduEvent::Dropped, p, avail);
                 st.flags |= kDiscard;
@@ -566,7 +567,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
         // The PDU started in an earlier chunk; it may take `room` more bytes at most.
         const uint32_t room = maxp - st.len;
         if (find_terminator(st.buf, st.len, p, std::min(avail, room), t, tl, end)) {
-            if (!append(st, p, end)) {
+            if (!append(st, p, end, maxp)) {
                 ++st.dropped;
                 sink(PduEvent::Dropped, st.buf, st.len);
                 clear(st);
@@ -586,7 +587,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
             pos += room;
             continue;
         }
-        if (!append(st, p, avail)) {
+        if (!append(st, p, avail, maxp)) {
             ++st.dropped;
             sink(PduEvent::Dropped, st.buf, st.len);
             st.flags |= kDiscard;

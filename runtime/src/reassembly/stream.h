@@ -138,16 +138,18 @@ struct PduSink {
 /// after it). With neither, every chunk of stream data is passed through as one PDU.
 struct PduRule {
     /// Given the bytes from the start of a PDU: its whole length (> 0), 0 if more bytes are
-    /// needed, < 0 if malformed. Called with at most max_pdu bytes.
+    /// needed, < 0 if malformed. Called with at most the PDU limit's bytes.
     int64_t (*length)(void* ctx, const uint8_t* data, uint32_t len) = nullptr;
     void* length_ctx = nullptr;
     const uint8_t* terminator = nullptr;
     uint32_t terminator_len = 0; ///< 1 to 64 bytes
+    uint32_t max_pdu = 0;        ///< longest PDU of this protocol; 0: PduConfig::max_pdu
 };
 
 /// PDU bounds.
 struct PduConfig {
-    uint32_t max_pdu = 64 * 1024; ///< longest PDU accepted, terminator included
+    uint32_t max_pdu = 1u << 20; ///< longest PDU accepted, terminator included, unless the
+                                 ///< rule sets its own
 };
 
 /// Framing state of one direction; all zeroes is the initial state (see StreamState).
@@ -190,7 +192,7 @@ class PduFramer {
                      const PduSink& sink);
     void feed_terminator(PduState& st, const PduRule& rule, const uint8_t* data, uint32_t len,
                          const PduSink& sink);
-    bool append(PduState& st, const uint8_t* data, uint32_t len);
+    bool append(PduState& st, const uint8_t* data, uint32_t len, uint32_t maxp);
     void clear(PduState& st);
     void keep_tail(PduState& st, const uint8_t* data, uint32_t len, uint32_t keep);
 

@@ -220,6 +220,47 @@ protocol divide { id 20; over base when 10 / (kind - 8) == 5 weight 300; }
     CHECK(classify("06 0000 0000") == R{0, 0});
 }
 
+TEST_CASE("classify using a table shared by protocols and added to in several places",
+          "[codegen][stages]") {
+    auto lib = Compiled::from(R"(
+table kinds {
+    1 => one;
+    2..3 => two;
+}
+protocol outer {
+    id 10;
+    header { kind : u8; }
+    classify by value (kind) using kinds;
+}
+protocol tunnel {
+    id 11;
+    header { _ : u8; kind : u8; }
+    classify weight 40 by value (kind) using kinds;
+}
+protocol one { id 12; header { x : u8; } }
+protocol two { id 13; header { x : u8; } }
+protocol three { id 14; header { x : u8; } }
+table kinds { 9 => three; }
+)");
+    auto classify = [&](const char* proto, const std::string& bytes) {
+        const mmt_proto& p = lib.proto(proto);
+        REQUIRE(p.classify);
+        Ctx c(hex(bytes));
+        mmt_parse_result r = c.validate(p);
+        REQUIRE(r.status == MMT_OK);
+        mmt_class_result out{};
+        if (!p.classify(&c.c, &r, &out)) return std::pair<uint32_t, uint32_t>{0, 0};
+        return std::pair<uint32_t, uint32_t>{out.next_id, out.weight};
+    };
+    using R = std::pair<uint32_t, uint32_t>;
+    CHECK(classify("outer", "01") == R{12, 100});
+    CHECK(classify("outer", "03") == R{13, 100});
+    CHECK(classify("outer", "09") == R{14, 100}); // from the second declaration
+    CHECK(classify("outer", "04") == R{0, 0});
+    CHECK(classify("tunnel", "ff 02") == R{13, 40});
+    CHECK(classify("tunnel", "ff 09") == R{14, 40});
+}
+
 TEST_CASE("pdu_length and pdu until", "[codegen][stages]") {
     auto lib = Compiled::from(R"(
 protocol rec {
@@ -236,6 +277,7 @@ protocol zero {
 protocol lines {
     id 9;
     pdu until "\r\n\r\n";
+    max_pdu 8KiB;
     header { line : bytes until "\r\n"; }
 }
 )");
@@ -263,6 +305,8 @@ protocol lines {
     REQUIRE(l.pdu_terminator);
     CHECK(std::string(l.pdu_terminator, l.pdu_terminator_len) == "\r\n\r\n");
     CHECK(l.pdu_terminator_len == 4);
+    CHECK(l.max_pdu == 8192);             // the spec's limit
+    CHECK(lib.proto("rec").max_pdu == 0); // none: the run's default
 }
 
 TEST_CASE("pdu until with pdu_body: head plus a body computed on it, reading state",

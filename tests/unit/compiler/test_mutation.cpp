@@ -621,7 +621,8 @@ TEST_CASE("targeted mutants of every built-in spec are errors", "[mutation]") {
             CHECK(sawHeader);
             CHECK(sawType);
         }
-        CHECK(sawId);
+        // A file of tables only (ethertypes.mmtp) declares no protocol.
+        if (spec.text.find("\nprotocol ") != std::string::npos) CHECK(sawId);
         // The closing brace of the protocol.
         size_t last = ls.size();
         while (last > 0 && tokenize(ls[last - 1]).empty()) --last;

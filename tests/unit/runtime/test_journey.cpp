@@ -877,3 +877,44 @@ TEST_CASE("a broken or short body is reported whether or not its events are aske
     Recorder unchecked({"bodied.kind"}, {}, *lib);
     CHECK(unchecked.feed(udpPkt(1234, 9310, broken))["malformed"].empty());
 }
+
+TEST_CASE("a list cut short raises the events of the elements that parsed, in a header as in "
+          "a body",
+          "[journey]") {
+    TempFile spec(".mmtp");
+    write_file(spec.path(), to_bytes(R"(protocol list_head {
+    id 9311;
+    over udp port 9311;
+    record item { len : u8; v : bytes[len]; }
+    header { n : u8; items : item[] max 10; }
+    event attribute v : string = v on items;
+}
+protocol list_body {
+    id 9312;
+    over udp port 9312;
+    record item { len : u8; v : bytes[len]; }
+    header { n : u8; }
+    body { items : item[] max 10; }
+    event attribute v : string = v on items;
+}
+)"));
+    LoadOptions o;
+    o.spec_paths = {spec.path()};
+    std::string err;
+    auto lib = ProtocolLibrary::load(o, err);
+    REQUIRE(lib);
+    const std::string cut("\x03\x02"
+                          "ab"
+                          "\x03"
+                          "cde"
+                          "\x05"
+                          "xy",
+                          10);
+    Recorder r({"list_head.v", "list_body.v", "frame.truncated"}, {}, *lib);
+    auto head = r.feed(udpPkt(1234, 9311, cut));
+    auto body = r.feed(udpPkt(1234, 9312, cut));
+    CHECK(head["list_head.v"] == "ab,cde");
+    CHECK(body["list_body.v"] == head["list_head.v"]);
+    CHECK(head["frame.truncated"] == "list_head.v");
+    CHECK(body["frame.truncated"] == "list_body.v");
+}

@@ -168,3 +168,54 @@ TEST_CASE("mmtrun -l loads specs compiled by mmtc build, with the same results",
     CHECK(fromObject.out == compiled.out);
     CHECK(fromObject.out.find("example.org") != std::string::npos);
 }
+
+TEST_CASE("mmtrun --max-pdu bounds the PDUs of protocols whose spec sets no limit", "[mmtrun]") {
+    auto spec = [](const std::string& limit) {
+        return "protocol demo_len {\n    id 901;\n    over tcp port 7999;\n    " + limit +
+               "\n    header { len : u16; }\n    pdu_length = 2 + len;\n    attribute len;\n}\n";
+    };
+    TempFile cap(".pcap");
+    PcapWriter w;
+    Bytes big{0x07, 0xd0}; // a 2,002-byte PDU
+    big.resize(2002, 'x');
+    w.packet(1, 0,
+             PacketBuilder()
+                 .eth()
+                 .ipv4("10.0.0.1", "10.0.0.2")
+                 .tcp(40000, 7999)
+                 .seq(1)
+                 .flags(0x18)
+                 .payload(big)
+                 .build());
+    w.packet(2, 0,
+             PacketBuilder()
+                 .eth()
+                 .ipv4("10.0.0.1", "10.0.0.2")
+                 .tcp(40000, 7999)
+                 .seq(2003)
+                 .flags(0x18)
+                 .payload(Bytes{0, 2, 'o', 'k'})
+                 .build());
+    REQUIRE(w.write(cap.path()));
+    auto run = [&](const std::string& limit, std::vector<std::string> extra) {
+        TempFile s(".mmtp");
+        write_file(s.path(), to_bytes(spec(limit)));
+        std::vector<std::string> a = {"-r", cap.path(),        "-p", s.path(),      "-T", "csv",
+                                      "-e", "frame.malformed", "-e", "demo_len.len"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return mmtrun(a);
+    };
+    const std::string whole = "frame.malformed,demo_len.len\n,2000\n,2\n";
+    // The over-long PDU is malformed and stepped over; the next one is read.
+    const std::string cut = "frame.malformed,demo_len.len\ndemo_len.pdu_length,\n,2\n";
+    CHECK(run("", {}).out == whole); // 1 MiB by default
+    CHECK(run("", {"--max-pdu", "1KiB"}).out == cut);
+    CHECK(run("", {"--max-pdu", "2002"}).out == whole);
+    CHECK(run("max_pdu 1000;", {}).out == cut);                      // the spec's own limit
+    CHECK(run("max_pdu 4KiB;", {"--max-pdu", "1000"}).out == whole); // wins over the run's
+
+    auto bad = mmtrun({"-r", cap.path(), "--max-pdu", "0"});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("'--max-pdu 0': expected a size") != std::string::npos);
+    CHECK(mmtrun({"-r", cap.path(), "--max-pdu", "1GiB"}).status == 2);
+}

@@ -510,6 +510,28 @@ TEST_CASE("over-long PDUs are malformed and the stream resynchronises", "[pdu]")
     }
 }
 
+TEST_CASE("a protocol's own PDU limit overrides the framer's", "[pdu]") {
+    std::string mid = tlv('M', std::string(30, 'm')), small = tlv('s', "ok");
+    SECTION("a larger limit accepts what the default refuses") {
+        PduConfig cfg;
+        cfg.max_pdu = 16;
+        Framer f(cfg);
+        f.use_length();
+        f.rule.max_pdu = 64;
+        f.feed_split(mid + small, {5, 20});
+        CHECK(f.out.malformed == 0);
+        CHECK(f.out.pdus == std::vector<std::string>{mid, small});
+    }
+    SECTION("a smaller limit refuses what the default accepts") {
+        Framer f; // 1 MiB by default
+        f.use_terminator("\r\n");
+        f.rule.max_pdu = 8;
+        f.feed(std::string(20, 'x') + "\r\n" + "ok\r\n");
+        CHECK(f.out.malformed == 1);
+        CHECK(f.out.pdus == std::vector<std::string>{"ok\r\n"});
+    }
+}
+
 TEST_CASE("a malformed length drops the bytes examined", "[pdu]") {
     Framer f;
     f.use_length();
