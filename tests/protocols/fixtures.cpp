@@ -743,14 +743,104 @@ std::vector<Bytes> gnutella() {
     return out;
 }
 
+/// TLS fingerprints (JA3, JA3S, JA4) on ClientHellos built from the published examples:
+/// the JA4 example of github.com/FoxIO-LLC/ja4 (technical_details/JA4.md: cipher suites,
+/// extensions and signature algorithms in their "original order"), with GREASE values
+/// (RFC 8701) added where clients put them; the JA3 example of github.com/salesforce/ja3
+/// (README: "769,47-53-5-10-49161-49162-49171-49172-50-56-19-4,0-10-11,23-24-25,0") with a
+/// ServerHello; and a ClientHello without SNI whose first ALPN value does not print.
+std::vector<Bytes> tlsFingerprints() {
+    auto u16s = [](std::initializer_list<uint16_t> values) {
+        Bytes out;
+        for (uint16_t v : values) {
+            Bytes b = be16(v);
+            out.insert(out.end(), b.begin(), b.end());
+        }
+        return out;
+    };
+    auto ext = [](uint16_t type, const Bytes& data) {
+        return join({be16(type), be16(uint16_t(data.size())), data});
+    };
+    auto vec16 = [](const Bytes& data) { return join({be16(uint16_t(data.size())), data}); };
+    auto vec8 = [](const Bytes& data) { return join({Bytes{uint8_t(data.size())}, data}); };
+    auto sni = [&](std::string_view host) {
+        return ext(0, vec16(join({Bytes{0}, be16(uint16_t(host.size())), to_bytes(host)})));
+    };
+    auto alpn = [&](std::initializer_list<Bytes> names) {
+        Bytes list;
+        for (const Bytes& n : names) list = join({list, vec8(n)});
+        return ext(16, vec16(list));
+    };
+    auto record = [](uint8_t hsType, uint16_t recordVersion, const Bytes& body) {
+        Bytes hs = join({Bytes{hsType, uint8_t(body.size() >> 16), uint8_t(body.size() >> 8),
+                               uint8_t(body.size())},
+                         body});
+        return join({Bytes{22}, be16(recordVersion), be16(uint16_t(hs.size())), hs});
+    };
+    auto clientHello = [&](uint16_t version, const Bytes& suites, const Bytes& extensions) {
+        return record(1, 0x0301,
+                      join({be16(version), filler(32, 0x11), Bytes{0}, vec16(suites), Bytes{1, 0},
+                            vec16(extensions)}));
+    };
+    std::vector<Bytes> out;
+    // JA4 = t13d1516h2_8daaf6152771_e5627efa2ab1
+    Bytes chrome = clientHello(
+        0x0303,
+        u16s({0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+              0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035}),
+        join({ext(0x1a1a, {}), ext(0x001b, {2, 0, 2}), sni("www.example.com"),
+              ext(0x0033, vec16(join({be16(0x001d), vec16(filler(32, 0x22))}))),
+              alpn({to_bytes("h2"), to_bytes("http/1.1")}),
+              ext(0x4469, vec16(vec8(to_bytes("h2")))), ext(0x0017, {}), ext(0x002d, {1, 1}),
+              ext(0x000d,
+                  vec16(u16s({0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601}))),
+              ext(0x0005, {1, 0, 0, 0, 0}), ext(0x0023, {}), ext(0x0012, {}),
+              ext(0x002b, vec8(u16s({0x5a5a, 0x0304, 0x0303}))), ext(0xff01, {0}),
+              ext(0x000b, vec8({0})), ext(0x000a, vec16(u16s({0x6a6a, 0x001d, 0x0017, 0x0018}))),
+              ext(0x0015, filler(16, 0)), ext(0x2a2a, {0})}));
+    for (Bytes& p : tcpConversation("10.4.0.2", "93.184.216.34", 51000, 443, {{true, chrome}}))
+        out.push_back(std::move(p));
+    // JA3 = ada70206e40642a3e4461f35503241d5
+    Bytes old = clientHello(
+        0x0301, u16s({47, 53, 5, 10, 49161, 49162, 49171, 49172, 50, 56, 19, 4}),
+        join({sni("legacy.example.org"), ext(10, vec16(u16s({23, 24, 25}))), ext(11, vec8({0}))}));
+    Bytes serverHello =
+        record(2, 0x0301,
+               join({be16(0x0301), filler(32, 0x33), Bytes{0}, be16(47), Bytes{0},
+                     vec16(join({ext(0xff01, {0}), ext(0, {}), ext(11, vec8({0})), ext(0x23, {}),
+                                 ext(5, {}), ext(16, vec16(vec8(to_bytes("http/1.1"))))}))}));
+    for (Bytes& p :
+         tcpConversation("10.4.0.2", "192.0.2.80", 51002, 443, {{true, old}, {false, serverHello}}))
+        out.push_back(std::move(p));
+    // No SNI: "i"; an ALPN value of two bytes that do not print, 0xab 0xcd: "ad".
+    Bytes bare = clientHello(0x0303, u16s({0x1301, 0xc02b}),
+                             join({alpn({Bytes{0xab, 0xcd}}), ext(0x000b, vec8({0}))}));
+    for (Bytes& p : tcpConversation("10.4.0.2", "192.0.2.81", 51004, 443, {{true, bare}}))
+        out.push_back(std::move(p));
+    return out;
+}
+
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
-        {"geneve", {1, geneve}}, {"teredo", {1, teredo}},       {"pppoe", {1, pppoe}},
-        {"wlan", {105, wlan}},   {"radiotap", {127, radiotap}}, {"null", {0, nullLink}},
-        {"hsrp", {1, hsrp}},     {"l2tp", {1, l2tp}},           {"ldp", {1, ldp}},
-        {"radius", {1, radius}}, {"vrrp", {1, vrrp}},           {"wireguard", {1, wireguard}},
-        {"snmp", {1, snmp}},     {"coap", {1, coap}},           {"bacnet", {1, bacnet}},
-        {"zabbix", {1, zabbix}}, {"kafka", {1, kafka}},         {"gnutella", {1, gnutella}},
+        {"geneve", {1, geneve}},
+        {"teredo", {1, teredo}},
+        {"pppoe", {1, pppoe}},
+        {"wlan", {105, wlan}},
+        {"radiotap", {127, radiotap}},
+        {"null", {0, nullLink}},
+        {"hsrp", {1, hsrp}},
+        {"l2tp", {1, l2tp}},
+        {"ldp", {1, ldp}},
+        {"radius", {1, radius}},
+        {"vrrp", {1, vrrp}},
+        {"wireguard", {1, wireguard}},
+        {"snmp", {1, snmp}},
+        {"coap", {1, coap}},
+        {"bacnet", {1, bacnet}},
+        {"zabbix", {1, zabbix}},
+        {"kafka", {1, kafka}},
+        {"gnutella", {1, gnutella}},
+        {"tls_fingerprints", {1, tlsFingerprints}},
     };
     return all;
 }

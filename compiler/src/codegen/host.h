@@ -31,6 +31,33 @@ int64_t mmt_rt_netbios_name(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// chunks, the last chunk, the trailer fields and the final CRLF. -1 when it is cut short
 /// (more bytes may complete it), -2 when it is not chunked encoding.
 int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n);
+/// The MD5 (`kind` 0) or SHA-256 (1) digest of `p[0..n)`, in lower-case hex, appended to
+/// the scratch memory. Returns its length, or -1 (nothing appended) when it is full.
+int64_t mmt_rt_digest(mmt_ctx* ctx, const uint8_t* p, int64_t n, int32_t kind);
+/// `p[0..n)` in lower-case hex, appended to the scratch memory: its length, or -1.
+int64_t mmt_rt_hex(mmt_ctx* ctx, const uint8_t* p, int64_t n);
+/// The unsigned value `v` in decimal (`hex_digits` 0) or in lower-case hex, at least
+/// `hex_digits` digits, appended to the scratch memory; where it landed, or null when full.
+const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits);
+/// Sorts the `n` 64-bit signed integers at `p` (not necessarily aligned) in increasing order.
+void mmt_rt_sort_ints(uint8_t* p, int64_t n);
+/// Decrypts a client's QUIC Initial packet (RFC 9001 section 5; RFC 9369 for QUIC v2; the
+/// draft versions 23 to 34): `p[0..n)` is the packet from its first byte to the end of its
+/// payload (its `Length`), the packet number at `pn_offset`, `version` its version and
+/// `dcid[0..dcid_len)` its destination connection id, from which the keys derive. Header
+/// protection is removed and the payload decrypted (AES-128-GCM) into the scratch memory:
+/// returns the plaintext's length and sets *out to it, or -1 when the version has no
+/// known salt, the packet is too short, the tag does not verify or the scratch is full.
+int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
+                            int64_t version, const uint8_t* dcid, int64_t dcid_len,
+                            const uint8_t** out);
+/// Pieces of a stream at offsets: `mmt_rt_assemble_init` takes `n` bytes of data and `n`
+/// cleared coverage marks from the scratch memory (null when full); `mmt_rt_assemble_put`
+/// copies `p[0..len)` to offset `off` (what would pass `n` is dropped) and marks it;
+/// `mmt_rt_assemble_end` returns how many bytes from offset 0 are covered without a gap.
+uint8_t* mmt_rt_assemble_init(mmt_ctx* ctx, int64_t n);
+void mmt_rt_assemble_put(uint8_t* buf, int64_t n, int64_t off, const uint8_t* p, int64_t len);
+int64_t mmt_rt_assemble_end(const uint8_t* buf, int64_t n);
 /// Leading and trailing spaces and tabs of `p[0..n)`: sets *start, returns the length left.
 int64_t mmt_rt_trim(const uint8_t* p, int64_t n, int64_t* start);
 /// Records a failure in `r`: `code` is status | reason << 8 | (field + 1) << 16.

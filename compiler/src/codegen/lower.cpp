@@ -78,11 +78,14 @@ using Scope = std::map<const Field*, Slot>;
 
 /// An evaluated expression.
 struct EV {
-    enum K { Int, Bool, Bytes, Addr, RecordRef, ListRef, Projection };
+    // Ints: a list of integers computed at run time (`sort`, `no_grease`, `without`): `count`
+    // 64-bit values at `v` in scratch memory, each `intWidth` bits wide in the source.
+    enum K { Int, Bool, Bytes, Addr, RecordRef, ListRef, Projection, Ints };
     K k = Int;
-    Value* v = nullptr;   // Int: i64, Bool: i1, Bytes/Addr: i8*
-    Value* len = nullptr; // Bytes: i64
-    unsigned addrLen = 0; // Addr: 4, 6 or 16
+    Value* v = nullptr;     // Int: i64, Bool: i1, Bytes/Addr: i8*
+    Value* len = nullptr;   // Bytes: i64
+    unsigned addrLen = 0;   // Addr: 4, 6 or 16
+    unsigned intWidth = 64; // Ints: the elements' width
     // RecordRef / ListRef / Projection
     const ast::Record* rec = nullptr;
     const Field* list = nullptr;
@@ -134,6 +137,13 @@ struct FnState {
     Value* eventsWanted = nullptr;
     Value* emitFn = nullptr;
     llvm::AllocaInst* eventValue = nullptr;
+    // Getters: the values computed by a function of their own (see outlined) are computed
+    // once, at their first use, and kept here.
+    bool memoLets = false;
+    struct LetMemo {
+        llvm::AllocaInst *done, *ok, *value;
+    };
+    std::map<const ast::Let*, LetMemo> letMemo;
 };
 
 /// Sends failures to `bb`, silently, until destroyed.
@@ -321,6 +331,19 @@ class Lowerer {
         hDomainName = decl("mmt_rt_domain_name", i64, {ctxPtr, i8p, i64, i64});
         hNetbiosName = decl("mmt_rt_netbios_name", i64, {ctxPtr, i8p, i64});
         hChunked = decl("mmt_rt_chunked_length", i64, {i8p, i64});
+        hDigest = decl("mmt_rt_digest", i64, {ctxPtr, i8p, i64, i32});
+        hHex = decl("mmt_rt_hex", i64, {ctxPtr, i8p, i64});
+        hAppendInt = decl("mmt_rt_append_int", i8p, {ctxPtr, i64, i32});
+        hSortInts = decl("mmt_rt_sort_ints", llvm::Type::getVoidTy(C), {i8p, i64});
+        hSortInts->setOnlyAccessesArgMemory();
+        hQuicInitial =
+            decl("mmt_rt_quic_initial", i64,
+                 {ctxPtr, i8p, i64, i64, i64, i8p, i64, llvm::PointerType::getUnqual(i8p)});
+        hAssembleInit = decl("mmt_rt_assemble_init", i8p, {ctxPtr, i64});
+        hAssemblePut =
+            decl("mmt_rt_assemble_put", llvm::Type::getVoidTy(C), {i8p, i64, i64, i8p, i64});
+        hAssembleEnd = decl("mmt_rt_assemble_end", i64, {i8p, i64});
+        hAssembleEnd->setOnlyReadsMemory();
         hChunked->setOnlyReadsMemory();
         hChunked->setOnlyAccessesArgMemory();
         hMatchAny = decl("mmt_rt_match_any", i32, {i8p, i64, i8p, i32});
@@ -416,6 +439,7 @@ class Lowerer {
         std::map<const ast::StateVar*, unsigned> stateOffset;
         unsigned stateSize = 0;
         std::map<const ast::Attribute*, unsigned> eventIndex;
+        std::map<const ast::Let*, Function*> letFns;
     };
 
     Function* makeFn(llvm::FunctionType* ty, const std::string& name) {
@@ -482,6 +506,13 @@ class Lowerer {
             const ast::Attribute* a = attr;
             Function* g = fn;
             add(fn, [this, pp, a, g] { defineGetter(*pp, *a, g); });
+        }
+        for (const auto& l : p.lets) {
+            if (!outlined(*l)) continue;
+            const ast::Let* lp = l.get();
+            Function* fn = makeFn(getterTy, fnName(p, "let." + l->name));
+            f.letFns[lp] = fn;
+            add(fn, [this, pp, lp, fn] { defineLetFn(*pp, *lp, fn); });
         }
         add(f.key, [this, pp] { defineKey(*pp, fns[pp]); });
         add(f.sides, [this, pp] { defineSides(*pp, fns[pp]); });
@@ -1864,8 +1895,71 @@ class Lowerer {
         B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, 3));
     }
 
+    /// Values computed with functions (strings, digests, decryptions, sorted lists' counts)
+    /// and used in getters get a function of their own, called once per getter that needs
+    /// them: an expression that names one several times (a fingerprint) does not repeat its
+    /// computation, nor its IR. The others are computed where they are used.
+    static bool outlined(const ast::Let& l) {
+        if (l.type.kind != ast::Type::Int && l.type.kind != ast::Type::Bool &&
+            l.type.kind != ast::Type::Bytes && l.type.kind != ast::Type::String)
+            return false;
+        bool call = false, remaining = false;
+        std::function<void(const Expr&)> visit = [&](const Expr& x) {
+            if (x.kind == Expr::Kind::Call) call = true;
+            if (x.kind == Expr::Kind::Name && x.ref.kind == ast::Ref::Builtin &&
+                x.ref.builtin == "remaining")
+                remaining = true;
+            for (const auto& o : x.operands)
+                if (o) visit(*o);
+        };
+        visit(*l.value);
+        return call && !remaining;
+    }
+
+    /// The type a let's function returns its value as: integers unnarrowed, as computed.
+    static ast::Type letValueType(const ast::Let& l) {
+        return l.type.kind == ast::Type::Int ? ast::Type::integer(64) : l.type;
+    }
+
+    void defineLetFn(ast::Protocol& p, const ast::Let& l, Function* fn) {
+        FnState st = begin(fn, p, FailMode::Silent);
+        st.memoLets = true;
+        walkProtocol(st, p, planFor(p, fieldsOf(p, {l.value.get()})));
+        EV v = eval(st, *l.value);
+        fillValue(st, fn->getArg(1), v, letValueType(l));
+        B.CreateRet(B.getInt32(1));
+        B.SetInsertPoint(st.failBB);
+        B.CreateRet(B.getInt32(0));
+    }
+
+    /// A let's value through its function, called at the first use that runs.
+    EV memoLet(FnState& st, const ast::Let& l) {
+        Function* fn = fns[st.proto].letFns[&l];
+        if (!fn) return eval(st, *l.value);
+        auto it = st.letMemo.find(&l);
+        if (it == st.letMemo.end()) {
+            FnState::LetMemo m{entryAlloca(st, i1, "let.done"), entryAlloca(st, i32, "let.ok"),
+                               entryAlloca(st, valueTy, "let.value")};
+            llvm::IRBuilder<> eb(st.F->getEntryBlock().getTerminator());
+            eb.CreateStore(llvm::ConstantInt::getFalse(C), m.done);
+            it = st.letMemo.emplace(&l, m).first;
+        }
+        const FnState::LetMemo& m = it->second;
+        BasicBlock* call = BasicBlock::Create(C, "let.call", st.F);
+        BasicBlock* got = BasicBlock::Create(C, "let.got", st.F);
+        B.CreateCondBr(B.CreateLoad(i1, m.done), got, call);
+        B.SetInsertPoint(call);
+        B.CreateStore(B.CreateCall(fn, {st.ctx, m.value}), m.ok);
+        B.CreateStore(llvm::ConstantInt::getTrue(C), m.done);
+        B.CreateBr(got);
+        B.SetInsertPoint(got);
+        evalFailIf(st, B.CreateICmpEQ(B.CreateLoad(i32, m.ok), B.getInt32(0)));
+        return fromValue(m.value, letValueType(l));
+    }
+
     void defineGetter(ast::Protocol& p, const ast::Attribute& a, Function* fn) {
         FnState st = begin(fn, p, FailMode::Silent);
+        st.memoLets = true;
         walkProtocol(st, p, planFor(p, fieldsOf(p, {a.value.get(), a.cond.get()})));
         if (a.cond) {
             Value* c = evalBool(st, *a.cond);
@@ -2541,6 +2635,25 @@ class Lowerer {
     /// Runs `fn` for every element of a list or projection (flattening nested lists).
     /// `fn(elem, elemScope, cont)` must end its block by branching (to `cont` to go on).
     void forEachElement(FnState& st, const EV& seq, const ElemFn& fn) {
+        if (seq.k == EV::Ints) {
+            llvm::AllocaInst* idx = entryAlloca(st, i64, "ints.i");
+            B.CreateStore(B.getInt64(0), idx);
+            BasicBlock* head = BasicBlock::Create(C, "ints.head", st.F);
+            BasicBlock* body = BasicBlock::Create(C, "ints.body", st.F);
+            BasicBlock* cont = BasicBlock::Create(C, "ints.next", st.F);
+            BasicBlock* exit = BasicBlock::Create(C, "ints.end", st.F);
+            B.CreateBr(head);
+            B.SetInsertPoint(head);
+            Value* i = B.CreateLoad(i64, idx);
+            B.CreateCondBr(B.CreateICmpSLT(i, seq.count), body, exit);
+            B.SetInsertPoint(body);
+            fn(intEV(intAt(seq, i)), nullptr, cont);
+            B.SetInsertPoint(cont);
+            B.CreateStore(B.CreateAdd(B.CreateLoad(i64, idx), B.getInt64(1)), idx);
+            B.CreateBr(head);
+            B.SetInsertPoint(exit);
+            return;
+        }
         if (seq.k != EV::ListRef && seq.k != EV::Projection) {
             deadEnd(st);
             return;
@@ -2644,6 +2757,7 @@ class Lowerer {
             return e.ref.kind == ast::Ref::BitName ? bitOf(v, *e.ref.field, e.ref.bit) : v;
         }
         case ast::Ref::Let:
+            if (st.memoLets && outlined(*e.ref.let)) return memoLet(st, *e.ref.let);
             return eval(st, *e.ref.let->value);
         case ast::Ref::Attribute:
             return callGetter(st, getterOf(st.proto, e.ref.attribute), st.ctx,
@@ -2772,6 +2886,10 @@ class Lowerer {
             return intEV(B.CreateZExt(B.CreateLoad(i8, B.CreateInBoundsGEP(i8, b.v, i)), i64));
         }
         if (b.k == EV::ListRef || b.k == EV::Projection) return nthElement(st, b, i, false);
+        if (b.k == EV::Ints) {
+            evalFailIf(st, B.CreateICmpUGE(i, b.count));
+            return intEV(intAt(b, i));
+        }
         deadEnd(st);
         return intEV(B.getInt64(0));
     }
@@ -3050,6 +3168,7 @@ class Lowerer {
 
     /// The element type of a list or projection value.
     static ast::Type elementTypeOf(const EV& seq) {
+        if (seq.k == EV::Ints) return ast::Type::integer(seq.intWidth);
         const Field* f = seq.steps.empty() ? seq.list : seq.steps.back();
         switch (f->type.kind) {
         case ast::TypeSpec::Int:
@@ -3352,7 +3471,97 @@ class Lowerer {
             if (f == "first" && seq.k == EV::ListRef) return firstElement(st, seq);
             return nthElement(st, seq, B.getInt64(0), f == "last");
         }
-        if (f == "join") return join(st, eval(st, *args[0]), lit(1));
+        if (f == "join" || f == "join_hex") {
+            EV seq = eval(st, *args[0]);
+            unsigned digits = f == "join" ? 0 : (elementTypeOf(seq).width + 7) / 8 * 2;
+            return join(st, seq, lit(1), digits);
+        }
+        if (f == "sort" || f == "no_grease" || f == "without") {
+            EV seq = eval(st, *args[0]);
+            unsigned width = elementTypeOf(seq).width;
+            EV r;
+            if (f == "sort") {
+                r = collectInts(st, seq, nullptr, width);
+                B.CreateCall(hSortInts, {r.v, r.count});
+                return r;
+            }
+            if (f == "no_grease")
+                // RFC 8701: 0x0a0a, 0x1a1a ... 0xfafa, in cipher suites, extensions, groups
+                // and versions.
+                return collectInts(
+                    st, seq,
+                    [&](Value* x) {
+                        Value* g = B.CreateICmpEQ(B.CreateAnd(x, B.getInt64(~int64_t(0xf0f0))),
+                                                  B.getInt64(0x0a0a));
+                        Value* same = B.CreateICmpEQ(B.CreateLShr(x, B.getInt64(8)),
+                                                     B.CreateAnd(x, B.getInt64(0xff)));
+                        return B.CreateNot(B.CreateAnd(g, same));
+                    },
+                    width);
+            return collectInts(
+                st, seq,
+                [&](Value* x) {
+                    Value* hit = llvm::ConstantInt::getFalse(C);
+                    for (size_t i = 1; i < args.size(); ++i)
+                        hit = B.CreateOr(hit,
+                                         B.CreateICmpEQ(x, B.getInt64(int64_t(args[i]->intValue))));
+                    return B.CreateNot(hit);
+                },
+                width);
+        }
+        if (f == "quic_initial") {
+            EV packet = asBytes(st, eval(st, *args[0]));
+            Value* pnOffset = evalInt(st, *args[1]);
+            Value* version = evalInt(st, *args[2]);
+            EV dcid = asBytes(st, eval(st, *args[3]));
+            llvm::AllocaInst* out = entryAlloca(st, i8p, "quic.plain");
+            Value* n = B.CreateCall(hQuicInitial, {st.ctx, packet.v, packet.len, pnOffset, version,
+                                                   dcid.v, dcid.len, out});
+            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
+            return bytesEV(B.CreateLoad(i8p, out), n);
+        }
+        if (f == "parse") {
+            // Bytes read as a record: offsets stay relative to this protocol's data, so the
+            // record is walked like one of the packet's (the bytes are in scratch memory or
+            // in the packet; they never straddle the packet's first byte).
+            EV b = asBytes(st, eval(st, *args[0]));
+            EV r;
+            r.k = EV::RecordRef;
+            r.rec = e.type.record;
+            r.off = B.CreateSub(B.CreatePtrToInt(b.v, i64), B.CreatePtrToInt(st.data, i64));
+            r.region = B.CreateAdd(r.off, b.len);
+            r.sized = true;
+            return r;
+        }
+        if (f == "assemble") return assemble(st, eval(st, *args[0]), *args[1], *args[2]);
+        if (f == "md5" || f == "sha256" || f == "hex") {
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* mark = B.CreateCall(hMark, {st.ctx});
+            evalFailIf(st, B.CreateIsNull(mark));
+            Value* n =
+                f == "hex"
+                    ? B.CreateCall(hHex, {st.ctx, b.v, b.len})
+                    : B.CreateCall(hDigest, {st.ctx, b.v, b.len, B.getInt32(f == "md5" ? 0 : 1)});
+            evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
+            return bytesEV(mark, n);
+        }
+        if (f == "concat") {
+            // Every piece first (a piece may itself be computed into scratch memory), then
+            // their copies, one after the other.
+            std::vector<EV> parts;
+            for (const auto& a : args) parts.push_back(eval(st, *a));
+            Value* mark = B.CreateCall(hMark, {st.ctx});
+            evalFailIf(st, B.CreateIsNull(mark));
+            for (const EV& p : parts) {
+                Value* r = p.k == EV::Bytes
+                               ? B.CreateCall(hAppend, {st.ctx, p.v, p.len})
+                               : B.CreateCall(hAppendInt, {st.ctx, asInt(p), B.getInt32(0)});
+                evalFailIf(st, B.CreateIsNull(r));
+            }
+            Value* end = B.CreateCall(hMark, {st.ctx});
+            return bytesEV(mark,
+                           B.CreateSub(B.CreatePtrToInt(end, i64), B.CreatePtrToInt(mark, i64)));
+        }
         if (f == "find" || f == "any") return search(st, eval(st, *args[0]), *args[1], f == "any");
         if (f == "offset") return fieldOffset(st, *args[0]);
         if (f == "parent_is") {
@@ -3397,7 +3606,93 @@ class Lowerer {
         return intEV(B.getInt64(0));
     }
 
+    /// `assemble(seq, OFFSET, DATA)`: the DATA of every element at its OFFSET (both read in
+    /// the element's scope; an element where either fails is left out), in scratch memory;
+    /// the bytes from offset 0 up to the first gap. Fails when nothing starts at 0.
+    EV assemble(FnState& st, const EV& seq, const Expr& offset, const Expr& data) {
+        // At most 64 KiB: more than any handshake flight.
+        const int64_t cap = 65536;
+        llvm::AllocaInst* total = entryAlloca(st, i64, "asm.total");
+        B.CreateStore(B.getInt64(0), total);
+        auto each = [&](const std::function<void(Value*, const EV&)>& use) {
+            BasicBlock* done = BasicBlock::Create(C, "asm.done", st.F);
+            {
+                Redirect r(st, done);
+                forEachElement(st, seq, [&](EV elem, Scope* es, BasicBlock* cont) {
+                    Redirect skip(st, cont);
+                    inElementScope(st, elem, es, [&] {
+                        Value* off = evalInt(st, offset);
+                        EV d = asBytes(st, eval(st, data));
+                        use(off, d);
+                        B.CreateBr(cont);
+                    });
+                });
+                B.CreateBr(done);
+            }
+            B.SetInsertPoint(done);
+        };
+        each([&](Value* off, const EV& d) {
+            Value* end = B.CreateAdd(off, d.len);
+            Value* ok = B.CreateAnd(B.CreateICmpSGE(off, B.getInt64(0)),
+                                    B.CreateICmpSLE(end, B.getInt64(cap)));
+            Value* cur = B.CreateLoad(i64, total);
+            B.CreateStore(B.CreateSelect(B.CreateAnd(ok, B.CreateICmpSGT(end, cur)), end, cur),
+                          total);
+        });
+        Value* n = B.CreateLoad(i64, total);
+        evalFailIf(st, B.CreateICmpEQ(n, B.getInt64(0)));
+        Value* buf = B.CreateCall(hAssembleInit, {st.ctx, n});
+        evalFailIf(st, B.CreateIsNull(buf));
+        each([&](Value* off, const EV& d) {
+            B.CreateCall(hAssemblePut, {buf, n, off, d.v, d.len});
+        });
+        Value* got = B.CreateCall(hAssembleEnd, {buf, n});
+        evalFailIf(st, B.CreateICmpEQ(got, B.getInt64(0)));
+        return bytesEV(buf, got);
+    }
+
+    /// Element `i` of a computed list of integers.
+    Value* intAt(const EV& ints, Value* i) {
+        Value* p = B.CreateInBoundsGEP(i8, ints.v, B.CreateMul(i, B.getInt64(8)));
+        return B.CreateAlignedLoad(i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64)),
+                                   llvm::MaybeAlign(1));
+    }
+
+    /// The integers of `seq` for which `keep` holds (all of them without it), copied one
+    /// after the other into scratch memory.
+    EV collectInts(FnState& st, const EV& seq, const std::function<Value*(Value*)>& keep,
+                   unsigned width) {
+        Value* mark = B.CreateCall(hMark, {st.ctx});
+        evalFailIf(st, B.CreateIsNull(mark));
+        llvm::AllocaInst* tmp = entryAlloca(st, i64, "ints.tmp");
+        BasicBlock* full = BasicBlock::Create(C, "ints.full", st.F);
+        forEachElement(st, seq, [&](EV elem, Scope*, BasicBlock* cont) {
+            Value* x = asInt(elem);
+            if (keep) {
+                BasicBlock* add = BasicBlock::Create(C, "ints.add", st.F);
+                B.CreateCondBr(keep(x), add, cont);
+                B.SetInsertPoint(add);
+            }
+            B.CreateStore(x, tmp);
+            Value* r = B.CreateCall(hAppend, {st.ctx, B.CreateBitCast(tmp, i8p), B.getInt64(8)});
+            B.CreateCondBr(B.CreateIsNull(r), full, cont);
+        });
+        Value* end = B.CreateCall(hMark, {st.ctx});
+        BasicBlock* done = B.GetInsertBlock();
+        B.SetInsertPoint(full);
+        evalFail(st);
+        B.SetInsertPoint(done);
+        EV r;
+        r.k = EV::Ints;
+        r.v = mark;
+        r.count = B.CreateUDiv(B.CreateSub(B.CreatePtrToInt(end, i64), B.CreatePtrToInt(mark, i64)),
+                               B.getInt64(8));
+        r.intWidth = width;
+        return r;
+    }
+
     Value* countElements(FnState& st, const EV& seq) {
+        if (seq.k == EV::Ints) return seq.count;
         llvm::AllocaInst* n = entryAlloca(st, i64, "count");
         B.CreateStore(B.getInt64(0), n);
         forEachElement(st, seq, [&](EV, Scope*, BasicBlock* cont) {
@@ -3423,15 +3718,16 @@ class Lowerer {
         return bytesEV(p, B.CreateSelect(B.CreateICmpSLT(idx, B.getInt64(0)), n, idx));
     }
 
-    /// The elements of a list of bytes, joined by `sep` in the packet's scratch memory.
-    EV join(FnState& st, const EV& seq, const std::string& sep) {
+    /// The elements of a list of bytes, joined by `sep` in the packet's scratch memory;
+    /// integers in decimal, or in hex with `hexDigits` digits when it is not 0.
+    EV join(FnState& st, const EV& seq, const std::string& sep, unsigned hexDigits = 0) {
         Value* mark = B.CreateCall(hMark, {st.ctx});
         evalFailIf(st, B.CreateIsNull(mark));
         llvm::AllocaInst* first = entryAlloca(st, i1, "join.first");
         B.CreateStore(llvm::ConstantInt::getTrue(C), first);
         BasicBlock* full = BasicBlock::Create(C, "join.full", st.F);
         forEachElement(st, seq, [&](EV elem, Scope*, BasicBlock* cont) {
-            if (elem.k != EV::Bytes) {
+            if (elem.k != EV::Bytes && elem.k != EV::Int) {
                 B.CreateBr(cont);
                 return;
             }
@@ -3444,7 +3740,9 @@ class Lowerer {
                 B.CreateCall(hAppend, {st.ctx, stringConst(sep), B.getInt64(int64_t(sep.size()))});
             B.CreateCondBr(B.CreateIsNull(r1), full, addVal);
             B.SetInsertPoint(addVal);
-            Value* r2 = B.CreateCall(hAppend, {st.ctx, elem.v, elem.len});
+            Value* r2 = elem.k == EV::Bytes
+                            ? B.CreateCall(hAppend, {st.ctx, elem.v, elem.len})
+                            : B.CreateCall(hAppendInt, {st.ctx, elem.v, B.getInt32(hexDigits)});
             B.CreateCondBr(B.CreateIsNull(r2), full, added);
             B.SetInsertPoint(added);
             B.CreateStore(llvm::ConstantInt::getFalse(C), first);
@@ -3552,7 +3850,8 @@ class Lowerer {
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
         *updateTy, *initTy, *streamFnTy, *fragFnTy;
     Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hFail, *hMatchAny,
-        *hMemcmp, *hDomainName, *hNetbiosName, *hChunked;
+        *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hDigest, *hHex, *hAppendInt, *hSortInts,
+        *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd;
     std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;

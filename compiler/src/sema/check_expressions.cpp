@@ -61,10 +61,16 @@ ast::Type ExprChecker::elementType(const ast::Type& list) {
     return e;
 }
 
+/// The protocol that declares a record: the one being checked, or another whose record
+/// `parse` named.
+static const ast::Protocol* ownerOf(const ast::Record* rec, const Env& env) {
+    return rec && rec->protocol ? rec->protocol : env.proto;
+}
+
 const Symbol* ExprChecker::lookup(const Env& env, const std::string& name, bool& fromRecord) {
     fromRecord = false;
     if (env.element) {
-        auto& scope = ctx_.symbols[env.proto].recordScopes[env.element];
+        auto& scope = ctx_.symbols[ownerOf(env.element, env)].recordScopes[env.element];
         auto it = scope.find(name);
         if (it != scope.end()) {
             fromRecord = true;
@@ -570,7 +576,7 @@ ast::Type ExprChecker::checkMember(ast::Expr& e, const Env& env) {
         ctx_.diags.report(DiagKind::NoMembers, base.range, typeName(bt), e.text);
         return ast::Type::error();
     }
-    auto& scope = ctx_.symbols[env.proto].recordScopes[rec];
+    auto& scope = ctx_.symbols[ownerOf(rec, env)].recordScopes[rec];
     auto it = scope.find(e.text);
     if (it == scope.end()) {
         ctx_.diags.report(DiagKind::NoSuchMember, e.nameRange, rec->name, e.text);
@@ -644,6 +650,84 @@ ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
     return ast::Type::integer(32);
 }
 
+/// `parse(bytes, RECORD)`: the bytes read as a record of this protocol, or of another
+/// (`tls.handshake`) whose byte order is the same.
+ast::Type ExprChecker::checkParse(ast::Expr& e, const Env& env) {
+    auto& args = e.operands;
+    if (args.size() != 2) {
+        ctx_.diags.report(DiagKind::WrongArity, e.range, "parse", "2 arguments", args.size());
+        return ast::Type::error();
+    }
+    ast::Type bt = check(*args[0], env);
+    if (bt.isError()) return bt;
+    if (!bt.isBytesLike()) {
+        ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, "parse", "bytes or string",
+                          typeName(bt));
+        return ast::Type::error();
+    }
+    ast::Expr& r = *args[1];
+    const ast::Protocol* owner = env.proto;
+    std::string name = r.text;
+    if (r.kind == ast::Expr::Kind::Member && r.operands[0]->kind == ast::Expr::Kind::Name) {
+        owner = ctx_.findProtocol(r.operands[0]->text);
+        if (!owner) {
+            ctx_.diags.report(DiagKind::UnknownProtocol, r.operands[0]->range, r.operands[0]->text);
+            return ast::Type::error();
+        }
+    } else if (r.kind != ast::Expr::Kind::Name) {
+        owner = nullptr;
+    }
+    const ast::Record* rec = nullptr;
+    if (owner)
+        for (const auto& candidate : owner->records)
+            if (candidate->name == name) rec = candidate.get();
+    if (!rec || owner->byteOrder != env.proto->byteOrder) {
+        ctx_.diags.report(DiagKind::ArgumentLiteral, r.range, 2, "parse",
+                          "the name of a record of this protocol, or of another protocol of "
+                          "the same byte order (PROTOCOL.RECORD)");
+        return ast::Type::error();
+    }
+    ctx_.parsedRecords.insert(rec);
+    ast::Type t = ast::Type::of(ast::Type::Record);
+    t.record = rec;
+    r.type = t;
+    return t;
+}
+
+/// `assemble(list, OFFSET, DATA)`: the DATA of the elements put at their OFFSET, both
+/// checked in the element's scope.
+ast::Type ExprChecker::checkAssemble(ast::Expr& e, const Env& env) {
+    auto& args = e.operands;
+    if (args.size() != 3) {
+        ctx_.diags.report(DiagKind::WrongArity, e.range, "assemble", "3 arguments", args.size());
+        return ast::Type::error();
+    }
+    ast::Type lt = check(*args[0], env);
+    if (lt.isError()) return lt;
+    if (lt.kind != ast::Type::List || lt.elem != ast::Type::Record) {
+        ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, "assemble",
+                          "a list of records", typeName(lt));
+        return ast::Type::error();
+    }
+    Env inner = env;
+    inner.element = lt.record;
+    ast::Type ot = check(*args[1], inner);
+    if (ot.isError()) return ot;
+    if (!ot.isInt()) {
+        ctx_.diags.report(DiagKind::ArgumentType, args[1]->range, 2, "assemble", "an integer",
+                          typeName(ot));
+        return ast::Type::error();
+    }
+    ast::Type dt = check(*args[2], inner);
+    if (dt.isError()) return dt;
+    if (!dt.isBytesLike()) {
+        ctx_.diags.report(DiagKind::ArgumentType, args[2]->range, 3, "assemble", "bytes or string",
+                          typeName(dt));
+        return ast::Type::error();
+    }
+    return ast::Type::of(ast::Type::Bytes);
+}
+
 ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
     if (env.fieldLevel && (env.record || env.noRemaining)) {
         ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'parent'", env.what);
@@ -693,6 +777,8 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     auto& args = e.operands;
     if (f == "find" || f == "any") return checkSearch(e, env);
     if (f == "offset") return checkOffset(e, env);
+    if (f == "parse") return checkParse(e, env);
+    if (f == "assemble") return checkAssemble(e, env);
     if (f == "parent_is") {
         // `parent_is(tcp)`: whether the protocol below on this packet's path is `tcp`.
         if (args.size() != 1 || args[0]->kind != ast::Expr::Kind::Name) {
@@ -824,11 +910,52 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     }
     if (f == "join") {
         if (!arity(2, 2) || !needList(0) || !needLiteral(1)) return T::error();
-        if (ts[0].elem != T::Bytes && ts[0].elem != T::String) {
-            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f, "a list of bytes",
-                              typeName(ts[0]));
+        if (ts[0].elem != T::Bytes && ts[0].elem != T::String && ts[0].elem != T::Int) {
+            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f,
+                              "a list of bytes or integers", typeName(ts[0]));
             return T::error();
         }
+        return T::of(T::String);
+    }
+    auto needIntList = [&](size_t i) {
+        if (ts[i].kind == T::List && ts[i].elem == T::Int) return true;
+        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "a list of integers",
+                          typeName(ts[i]));
+        return false;
+    };
+    if (f == "join_hex") {
+        if (!arity(2, 2) || !needIntList(0) || !needLiteral(1)) return T::error();
+        return T::of(T::String);
+    }
+    if (f == "sort" || f == "no_grease") {
+        // A new list of integers, in scratch memory: sorted, or without TLS's GREASE values.
+        if (!arity(1, 1) || !needIntList(0)) return T::error();
+        return ts[0];
+    }
+    if (f == "without") {
+        if (!arity(2, SIZE_MAX) || !needIntList(0)) return T::error();
+        for (size_t i = 1; i < args.size(); ++i)
+            if (!needIntLiteral(i)) return T::error();
+        return ts[0];
+    }
+    if (f == "quic_initial") {
+        // quic_initial(packet, pn_offset, version, dcid): a client's Initial, decrypted.
+        if (!arity(4, 4) || !needBytes(0) || !needInt(1) || !needInt(2) || !needBytes(3))
+            return T::error();
+        return T::of(T::Bytes);
+    }
+    if (f == "md5" || f == "sha256" || f == "hex") {
+        if (!arity(1, 1) || !needBytes(0)) return T::error();
+        return T::of(T::String);
+    }
+    if (f == "concat") {
+        if (!arity(1, SIZE_MAX)) return T::error();
+        for (size_t i = 0; i < args.size(); ++i)
+            if (!ts[i].isBytesLike() && !ts[i].isInt()) {
+                ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f,
+                                  "bytes, string or an integer", typeName(ts[i]));
+                return T::error();
+            }
         return T::of(T::String);
     }
     if (f == "min" || f == "max") {

@@ -74,7 +74,7 @@ void checkUnused(SemaContext& ctx) {
     for (ast::Protocol* p : ctx.ordered) {
         if (p->builtin) continue;
         for (const auto& r : p->records)
-            if (!records.count(r.get()))
+            if (!records.count(r.get()) && !ctx.parsedRecords.count(r.get()))
                 ctx.diags.report(DiagKind::UnusedRecord, r->nameRange, r->name);
         for (const auto& l : p->lets)
             if (!lets.count(l.get())) ctx.diags.report(DiagKind::UnusedLet, l->nameRange, l->name);

@@ -55,6 +55,8 @@ class ExprChecker {
     ast::Type checkCall(ast::Expr& e, const Env& env);
     ast::Type checkSearch(ast::Expr& e, const Env& env);
     ast::Type checkOffset(ast::Expr& e, const Env& env);
+    ast::Type checkParse(ast::Expr& e, const Env& env);
+    ast::Type checkAssemble(ast::Expr& e, const Env& env);
     ast::Type checkBinary(ast::Expr& e, const Env& env);
     ast::Type typeAttribute(ast::Attribute& a, ast::Protocol* proto);
     const Symbol* lookup(const Env& env, const std::string& name, bool& fromRecord);

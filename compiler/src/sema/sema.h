@@ -58,6 +58,7 @@ struct SemaContext {
     /// For each protocol, the protocols declared to run over it (from `over` and `classify`).
     std::map<const ast::Protocol*, std::set<const ast::Protocol*>> children;
     std::map<const ast::Protocol*, std::set<const ast::Protocol*>> parents;
+    std::set<const ast::Record*> parsedRecords; // named by `parse(bytes, RECORD)`
 
     ast::Protocol* findProtocol(const std::string& name) const {
         auto it = protocols.find(name);

@@ -2,6 +2,7 @@
 #include "codegen/host.h"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
 #include <random>
 #include <string>
@@ -71,4 +72,131 @@ TEST_CASE("mmt_rt_match_any: starts, starts ignoring case, ends, contains", "[ho
     CHECK(match("a GET b", 3) == 1);
     CHECK(match("a GE", 3) == 0);
     CHECK(match("", 0) == 0);
+}
+
+namespace {
+
+std::vector<uint8_t> hexBytes(const std::string& h) {
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+        out.push_back(uint8_t(std::stoul(h.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+/// A client Initial protected with keys given from outside (the published ones), as a
+/// sender would: AES-128-GCM over the payload, then header protection (RFC 9001 5.3, 5.4).
+std::vector<uint8_t> protectInitial(uint32_t version, uint8_t firstByte,
+                                    const std::vector<uint8_t>& dcid,
+                                    const std::vector<uint8_t>& payload, uint32_t pn,
+                                    const std::string& keyHex, const std::string& ivHex,
+                                    const std::string& hpHex, size_t& pnOffset) {
+    auto key = hexBytes(keyHex), iv = hexBytes(ivHex), hp = hexBytes(hpHex);
+    std::vector<uint8_t> p;
+    p.reserve(64 + payload.size()); // GCC 12's -Warray-bounds misjudges inserts otherwise
+    for (uint8_t b : {firstByte, uint8_t(version >> 24), uint8_t(version >> 16),
+                      uint8_t(version >> 8), uint8_t(version), uint8_t(dcid.size())})
+        p.push_back(b);
+    p.insert(p.end(), dcid.begin(), dcid.end());
+    p.push_back(0); // no source connection id
+    p.push_back(0); // no token
+    size_t length = 4 + payload.size() + 16;
+    p.push_back(uint8_t(0x40 | (length >> 8)));
+    p.push_back(uint8_t(length));
+    pnOffset = p.size();
+    for (int i = 3; i >= 0; --i) p.push_back(uint8_t(pn >> (8 * i)));
+    for (int i = 0; i < 4; ++i) iv[11 - size_t(i)] ^= uint8_t(pn >> (8 * i));
+    std::vector<uint8_t> sealed(payload.size() + 16);
+    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+    int len = 0;
+    REQUIRE(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), nullptr, nullptr, nullptr));
+    REQUIRE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr));
+    REQUIRE(EVP_EncryptInit_ex(c, nullptr, nullptr, key.data(), iv.data()));
+    REQUIRE(EVP_EncryptUpdate(c, nullptr, &len, p.data(), int(p.size())));
+    REQUIRE(EVP_EncryptUpdate(c, sealed.data(), &len, payload.data(), int(payload.size())));
+    REQUIRE(EVP_EncryptFinal_ex(c, sealed.data() + len, &len));
+    REQUIRE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, sealed.data() + payload.size()));
+    p.insert(p.end(), sealed.begin(), sealed.end());
+    uint8_t mask[32];
+    REQUIRE(EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), nullptr, hp.data(), nullptr));
+    EVP_CIPHER_CTX_set_padding(c, 0);
+    REQUIRE(EVP_EncryptUpdate(c, mask, &len, p.data() + pnOffset + 4, 16));
+    EVP_CIPHER_CTX_free(c);
+    p[0] ^= mask[0] & 0x0f;
+    for (size_t i = 0; i < 4; ++i) p[pnOffset + i] ^= mask[1 + i];
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("mmt_rt_quic_initial: the keys of RFC 9001 and RFC 9369's examples", "[host]") {
+    // The destination connection id of the examples (RFC 9001 appendix A.1, RFC 9369
+    // appendix A.1) and the client keys they derive from it.
+    const auto dcid = hexBytes("8394c8f03e515708");
+    std::vector<uint8_t> payload = {0x06, 0x00, 0x40, 0x20}; // CRYPTO, offset 0, 32 bytes
+    for (uint8_t i = 0; i < 32; ++i) payload.push_back(uint8_t(0x30 + i));
+    payload.insert(payload.end(), 40, 0x00); // PADDING
+    struct Case {
+        uint32_t version;
+        uint8_t first; // long header, Initial (v1: type 0, v2: type 1), 4-byte packet number
+        const char *key, *iv, *hp;
+    };
+    for (const Case& k : {Case{1, 0xc3, "1f369613dd76d5467730efcbe3b1a22d",
+                               "fa044b2f42a3fd3b46fb255c", "9f50449e04a0e810283a1e9933adedd2"},
+                          Case{0x6b3343cf, 0xd3, "8b1a0bc121284290a29e0971b5cd045d",
+                               "91f73e2351d8fa91660e909f", "45b95e15235d6f45a6b19cbcb0294ba9"}}) {
+        size_t pnOffset = 0;
+        auto packet =
+            protectInitial(k.version, k.first, dcid, payload, 2, k.key, k.iv, k.hp, pnOffset);
+        std::vector<uint8_t> arena(4096);
+        mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
+        mmt_ctx ctx{};
+        ctx.scratch = &scratch;
+        const uint8_t* plain = nullptr;
+        int64_t n =
+            mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+                                k.version, dcid.data(), int64_t(dcid.size()), &plain);
+        REQUIRE(n == int64_t(payload.size()));
+        CHECK(std::vector<uint8_t>(plain, plain + n) == payload);
+        // Another connection id, a damaged byte or a version without keys: nothing.
+        auto other = hexBytes("8394c8f03e515709");
+        CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+                                  k.version, other.data(), int64_t(other.size()), &plain) == -1);
+        auto damaged = packet;
+        damaged[damaged.size() - 20] ^= 1;
+        CHECK(mmt_rt_quic_initial(&ctx, damaged.data(), int64_t(damaged.size()), int64_t(pnOffset),
+                                  k.version, dcid.data(), int64_t(dcid.size()), &plain) == -1);
+        CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+                                  0x12345678, dcid.data(), int64_t(dcid.size()), &plain) == -1);
+        // Too short to hold the sample of header protection.
+        CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(pnOffset + 10), int64_t(pnOffset),
+                                  k.version, dcid.data(), int64_t(dcid.size()), &plain) == -1);
+    }
+}
+
+TEST_CASE("mmt_rt_digest, mmt_rt_append_int, mmt_rt_sort_ints", "[host]") {
+    std::vector<uint8_t> arena(256);
+    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
+    mmt_ctx ctx{};
+    ctx.scratch = &scratch;
+    auto text = [&](int64_t n) {
+        return std::string(reinterpret_cast<const char*>(arena.data()) + scratch.used - size_t(n),
+                           size_t(n));
+    };
+    // RFC 1321 appendix A.5 and FIPS 180-2 appendix B.1.
+    const auto abc = bytes("abc");
+    CHECK(text(mmt_rt_digest(&ctx, abc.data(), 3, 0)) == "900150983cd24fb0d6963f7d28e17f72");
+    CHECK(text(mmt_rt_digest(&ctx, abc.data(), 3, 1)) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    size_t before = scratch.used;
+    mmt_rt_append_int(&ctx, 771, 0);
+    mmt_rt_append_int(&ctx, 0x0a, 4);
+    mmt_rt_append_int(&ctx, 0, 0);
+    CHECK(text(int64_t(scratch.used - before)) == "771000a0");
+    int64_t v[5] = {0xc02b, 0x1301, 0x002f, 0xcca9, 0x1301};
+    mmt_rt_sort_ints(reinterpret_cast<uint8_t*>(v), 5);
+    CHECK((v[0] == 0x002f && v[1] == 0x1301 && v[2] == 0x1301 && v[3] == 0xc02b && v[4] == 0xcca9));
+    // A full scratch memory: -1 and nothing written.
+    scratch.used = scratch.cap - 10;
+    CHECK(mmt_rt_digest(&ctx, abc.data(), 3, 0) == -1);
+    CHECK(scratch.used == scratch.cap - 10);
 }
