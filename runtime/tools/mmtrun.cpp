@@ -5,8 +5,10 @@
 #include "mmt/writer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -36,8 +38,13 @@ Output:
   -e ATTR             print this attribute for every packet (e.g. ipv4.src,
                       http.host, frame.path); repeatable; columns in -e order
   -T text|csv|json    output format (default text: tab-separated)
+  -E occurrence=a|f|l all occurrences of an attribute (default), the first or the last
+  -E aggregator=C     between occurrences in text and CSV (default ','; /s space, /t tab)
+  -E header=y|n       a header line of column names (default: CSV yes, text no)
   --flows             print one record per flow when it ends
+  --flows-file FILE   write the flow records to FILE (implies --flows)
   --stats             print a protocol hierarchy summary at the end
+  --stats-file FILE   write the summary to FILE (implies --stats)
   -q                  no per-packet output (with --flows or --stats)
   --no-progress       never draw a progress bar
 
@@ -60,13 +67,44 @@ int usage(const std::string& msg) {
 }
 
 struct Options {
-    std::string file, iface, filter, object;
+    std::string file, iface, filter, object, flowsFile, statsFile;
+    mmt::RowOptions rows;
     std::vector<std::string> specs, fields;
     mmt::Format format = mmt::Format::Text;
     uint64_t count = 0;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          progress = true;
 };
+
+/// One `-E key=value`, as tshark spells them.
+bool parseLayout(const std::string& kv, mmt::RowOptions& rows, std::string& err) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (key == "occurrence" && (value == "a" || value == "f" || value == "l")) {
+        rows.occurrence = value == "a"   ? mmt::Occurrence::All
+                          : value == "f" ? mmt::Occurrence::First
+                                         : mmt::Occurrence::Last;
+        return true;
+    }
+    if (key == "aggregator" && !value.empty()) {
+        rows.aggregator = value == "/s" ? " " : value == "/t" ? "\t" : value;
+        return true;
+    }
+    if (key == "header" && (value == "y" || value == "n")) {
+        rows.header = value == "y";
+        return true;
+    }
+    if (key == "occurrence" || key == "aggregator" || key == "header")
+        err = fmt::format("'-E {}': expected {}", kv,
+                          key == "occurrence"   ? "occurrence=a, f or l"
+                          : key == "aggregator" ? "aggregator=C (a character or text)"
+                                                : "header=y or n");
+    else
+        err = fmt::format("'-E {}': unknown layout option (expected occurrence=, aggregator= or "
+                          "header=)",
+                          kv);
+    return false;
+}
 
 bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     auto need = [&](int& i) -> const char* {
@@ -111,6 +149,17 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
                 err = fmt::format("unknown output format '{}' (expected text, csv or json)", v);
                 return false;
             }
+        } else if (a == "-E") {
+            if (!(v = need(i))) return false;
+            if (!parseLayout(v, o.rows, err)) return false;
+        } else if (a == "--flows-file") {
+            if (!(v = need(i))) return false;
+            o.flowsFile = v;
+            o.flows = true;
+        } else if (a == "--stats-file") {
+            if (!(v = need(i))) return false;
+            o.statsFile = v;
+            o.stats = true;
         } else if (a == "--flows")
             o.flows = true;
         else if (a == "--stats")
@@ -168,6 +217,33 @@ class Progress {
     unsigned last_ = 1000;
 };
 
+/// A file given for an output, or standard output when no name is given.
+class OutputFile {
+  public:
+    bool open(const std::string& path, std::string& err) {
+        if (path.empty()) return true;
+        path_ = path;
+        file_ = std::fopen(path.c_str(), "w");
+        if (!file_) err = fmt::format("cannot write '{}': {}", path, std::strerror(errno));
+        return file_ != nullptr;
+    }
+    std::FILE* stream() const { return file_ ? file_ : stdout; }
+    bool close(std::string& err) {
+        if (!file_) return true;
+        bool ok = std::fclose(file_) == 0;
+        file_ = nullptr;
+        if (!ok) err = fmt::format("cannot write '{}': {}", path_, std::strerror(errno));
+        return ok;
+    }
+    ~OutputFile() {
+        if (file_) std::fclose(file_);
+    }
+
+  private:
+    std::string path_;
+    std::FILE* file_ = nullptr;
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -209,7 +285,31 @@ int main(int argc, char** argv) {
             return usage(fmt::format("unknown attribute '{}' (list them with 'mmtrun -L')", n));
         columns.push_back(c);
     }
-    mmt::PacketWriter rows(o.format, names, columns, mmt::file_output(stdout));
+    // CSV and JSON keep one schema per stream: flow records and the summary go to their
+    // own files when anything else is written to standard output.
+    bool flowsOut = o.flows && o.flowsFile.empty(), statsOut = o.stats && o.statsFile.empty();
+    if (o.format != mmt::Format::Text && int(perPacket) + int(flowsOut) + int(statsOut) > 1) {
+        std::vector<std::string> what;
+        if (perPacket) what.push_back("per-packet rows");
+        if (flowsOut) what.push_back("flow records");
+        if (statsOut) what.push_back("the summary");
+        return usage(fmt::format(
+            "'-T {}' writes one kind of record per stream, not {} together: send {} to a "
+            "file{}",
+            o.format == mmt::Format::Csv ? "csv" : "json", fmt::join(what, " and "),
+            flowsOut && statsOut ? "flows or the summary"
+            : flowsOut           ? "flows"
+                                 : "the summary",
+            flowsOut && statsOut ? " ('--flows-file FILE', '--stats-file FILE')"
+            : flowsOut           ? " ('--flows-file FILE')"
+                                 : " ('--stats-file FILE')"));
+    }
+    OutputFile flowsFile, statsFile;
+    if (!flowsFile.open(o.flowsFile, err) || !statsFile.open(o.statsFile, err)) {
+        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        return 2;
+    }
+    mmt::PacketWriter rows(o.format, names, columns, mmt::file_output(stdout), o.rows);
     if (perPacket) {
         rows.header();
         h.on_packet([&](const mmt::PacketView& p) {
@@ -217,7 +317,8 @@ int main(int argc, char** argv) {
             return mmt::Action::Continue;
         });
     }
-    mmt::FlowWriter flows(o.format, mmt::file_output(stdout));
+    mmt::FlowWriter flows(o.format, mmt::file_output(flowsFile.stream()),
+                          o.rows.header.value_or(true));
     if (o.flows) h.on_session_end([&](const mmt::SessionInfo& s) { flows.write(s); });
 
     mmt::CaptureSource src;
@@ -260,6 +361,12 @@ int main(int argc, char** argv) {
     h.finish();
     std::fflush(stdout);
     // Damage inside packets is reported per packet (frame.truncated, frame.malformed).
-    if (o.stats) mmt::write_hierarchy(h, n, bytes, mmt::file_output(stdout));
+    if (o.stats)
+        mmt::write_hierarchy(h, n, bytes, mmt::file_output(statsFile.stream()), o.format,
+                             o.rows.header.value_or(true));
+    if (!flowsFile.close(err) || !statsFile.close(err)) {
+        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        return 2;
+    }
     return status;
 }

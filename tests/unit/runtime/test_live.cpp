@@ -66,7 +66,9 @@ TEST_CASE("mmtrun -i lo with a capture filter sees UDP and TCP sent to 127.0.0.1
     const uint16_t udpPort = 47011, tcpPort = 47012;
     char outTmpl[] = "/tmp/mmt-live-out-XXXXXX";
     char errTmpl[] = "/tmp/mmt-live-err-XXXXXX";
-    int outFd = mkstemp(outTmpl), errFd = mkstemp(errTmpl);
+    char flowsTmpl[] = "/tmp/mmt-live-flows-XXXXXX";
+    int outFd = mkstemp(outTmpl), errFd = mkstemp(errTmpl), flowsFd = mkstemp(flowsTmpl);
+    close(flowsFd);
     std::vector<std::string> args = {kMmtrun,
                                      "-i",
                                      "lo",
@@ -85,7 +87,8 @@ TEST_CASE("mmtrun -i lo with a capture filter sees UDP and TCP sent to 127.0.0.1
                                      "tcp.dst_port",
                                      "-e",
                                      "http.host",
-                                     "--flows",
+                                     "--flows-file",
+                                     flowsTmpl,
                                      "--no-progress"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -111,10 +114,11 @@ TEST_CASE("mmtrun -i lo with a capture filter sees UDP and TCP sent to 127.0.0.1
     waitpid(pid, &st, 0);
     close(outFd);
     close(errFd);
-    std::string out = slurp(outTmpl), err = slurp(errTmpl);
+    std::string out = slurp(outTmpl), err = slurp(errTmpl), flows = slurp(flowsTmpl);
     unlink(outTmpl);
     unlink(errTmpl);
-    INFO("stdout:\n" << out << "\nstderr:\n" << err);
+    unlink(flowsTmpl);
+    INFO("stdout:\n" << out << "\nstderr:\n" << err << "\nflows:\n" << flows);
     REQUIRE(WIFEXITED(st));
     CHECK(WEXITSTATUS(st) == 0);
 
@@ -129,7 +133,8 @@ TEST_CASE("mmtrun -i lo with a capture filter sees UDP and TCP sent to 127.0.0.1
     CHECK(count(",,47012,") >= 3); // the handshake at least
     CHECK(count("ethernet.ipv4.tcp.http,127.0.0.1,,47012,live.test\n") == 1);
     // Flow records: one UDP flow, one TCP flow classified as HTTP.
-    CHECK(out.find("udp,127.0.0.1,") != std::string::npos);
-    CHECK(out.find(",47011,ethernet.ipv4.udp,,2,") != std::string::npos);
-    CHECK(out.find(",47012,ethernet.ipv4.tcp.http,http,") != std::string::npos);
+    CHECK(flows.rfind("flow,transport,", 0) == 0);
+    CHECK(flows.find("udp,127.0.0.1,") != std::string::npos);
+    CHECK(flows.find(",47011,ethernet.ipv4.udp,,2,") != std::string::npos);
+    CHECK(flows.find(",47012,ethernet.ipv4.tcp.http,http,") != std::string::npos);
 }

@@ -168,3 +168,53 @@ TEST_CASE("mmtrun -l loads specs compiled by mmtc build, with the same results",
     CHECK(fromObject.out == compiled.out);
     CHECK(fromObject.out.find("example.org") != std::string::npos);
 }
+
+TEST_CASE("mmtrun -E: occurrence, aggregator and header, as tshark spells them", "[mmtrun]") {
+    auto first = mmtrun({"-r", kDemo, "-c", "3", "-E", "occurrence=f", "-E", "header=y", "-e",
+                         "frame.number", "-e", "ipv4.src"});
+    CHECK(first.status == 0);
+    CHECK(first.out == "frame.number\tipv4.src\n1\t192.168.1.10\n2\t192.168.1.1\n"
+                       "3\t192.168.1.10\n");
+    auto noHeader = mmtrun({"-r", kDemo, "-c", "1", "-T", "csv", "-E", "header=n", "-e",
+                            "frame.number", "-e", "frame.path"});
+    CHECK(noHeader.out == "1,ethernet.ipv4.udp.dns\n");
+    auto json = mmtrun({"-r", kDemo, "-c", "1", "-T", "json", "-E", "occurrence=l", "-e",
+                        "frame.number", "-e", "ipv6.src"});
+    CHECK(json.out == "{\"frame.number\":1,\"ipv6.src\":null}\n");
+    for (std::string bad : {"occurrence=x", "header=yes", "aggregator=", "separator=;"}) {
+        auto r = mmtrun({"-r", kDemo, "-E", bad});
+        CHECK(r.status == 2);
+        CHECK(r.err.find("'-E " + bad + "'") != std::string::npos);
+    }
+}
+
+TEST_CASE("mmtrun: flows and the summary in the chosen format, in their own files", "[mmtrun]") {
+    TempFile flowsFile(".csv"), statsFile(".csv");
+    auto r = mmtrun({"-r", kDemo, "-T", "csv", "-e", "frame.number", "--flows-file",
+                     flowsFile.path(), "--stats-file", statsFile.path()});
+    REQUIRE(r.status == 0);
+    CHECK(r.out.rfind("frame.number\n1\n2\n", 0) == 0);
+    // The same flow records as alone on standard output.
+    CHECK(slurp(flowsFile.path()) ==
+          slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.csv"));
+    std::string stats = slurp(statsFile.path());
+    CHECK(stats.rfind("path,protocol,depth,packets,bytes\n,frame,0,17,1317\nethernet,ethernet,1,17,"
+                      "1317\n",
+                      0) == 0);
+
+    // Two schemas never share a CSV or JSON stream.
+    auto mixed = mmtrun({"-r", kDemo, "-T", "csv", "-e", "frame.number", "--flows"});
+    CHECK(mixed.status == 2);
+    CHECK(mixed.err.find("'--flows-file FILE'") != std::string::npos);
+    auto both = mmtrun({"-r", kDemo, "-T", "json", "-q", "--flows", "--stats"});
+    CHECK(both.status == 2);
+    // Text is for reading: rows, flows and the summary may follow one another.
+    auto text = mmtrun({"-r", kDemo, "-e", "frame.number", "--flows", "--stats"});
+    CHECK(text.status == 0);
+    CHECK(text.out.find("Protocol Hierarchy Statistics") != std::string::npos);
+
+    auto unwritable = mmtrun({"-r", kDemo, "-q", "--flows-file", "/nonexistent/dir/flows"});
+    CHECK(unwritable.status == 2);
+    CHECK(unwritable.err == "mmtrun: error: cannot write '/nonexistent/dir/flows': No such file "
+                            "or directory\n");
+}

@@ -71,11 +71,12 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "{\"flow\":7,\"transport\":\"tcp\",\"src\":\"2001:db8::1\",\"src_port\":40000,"
           "\"dst\":\"2001:db8::2\",\"dst_port\":80,\"path\":\"ethernet.ipv6.tcp.http\","
           "\"application\":\"http\",\"packets\":[3,2],\"bytes\":[300,2000],"
-          "\"first\":1700000000.000000001,\"last\":1700000001.500000000,\"end\":\"closed\"}\n"
+          "\"first\":\"1700000000.000000001\",\"last\":\"1700000001.500000000\","
+          "\"end\":\"closed\"}\n"
           "{\"flow\":8,\"transport\":\"icmp\",\"src\":\"10.0.0.1\",\"src_port\":null,"
           "\"dst\":\"10.0.0.2\",\"dst_port\":null,\"path\":\"ethernet.ipv4.icmp\","
           "\"application\":\"\",\"packets\":[3,2],\"bytes\":[300,2000],"
-          "\"first\":1700000000.000000001,\"last\":1700000001.500000000,"
+          "\"first\":\"1700000000.000000001\",\"last\":\"1700000001.500000000\","
           "\"end\":\"end of input\"}\n");
 }
 
@@ -105,34 +106,93 @@ TEST_CASE("output format names", "[writer]") {
     CHECK(f == Format::Text);
 }
 
+namespace {
+
+/// Rows of frame.number, ipv4.src, udp.dst_port and http.host for one IPv4-in-IPv4 packet
+/// (two occurrences of ipv4.src).
+std::string tunnelRows(Format f, RowOptions options = {}) {
+    Handler h(builtinLibrary());
+    std::vector<std::string> names = {"frame.number", "ipv4.src", "udp.dst_port", "http.host"};
+    std::vector<int> columns;
+    for (const auto& n : names) columns.push_back(h.request(n));
+    std::string out;
+    PacketWriter w(
+        f, names, columns, [&](std::string_view line) { out += line; }, options);
+    w.header();
+    h.on_packet([&](const PacketView& p) {
+        w.write(p);
+        return Action::Continue;
+    });
+    Bytes pkt = PacketBuilder()
+                    .eth()
+                    .ipv4("10.0.0.1", "10.0.0.2")
+                    .ipv4("192.168.0.1", "192.168.0.2")
+                    .udp(1000, 9999)
+                    .payload(std::string(4, '\0'))
+                    .build();
+    RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+    h.process(raw);
+    return out;
+}
+
+} // namespace
+
 TEST_CASE("packet rows: every occurrence of a column, in each format", "[writer]") {
-    auto rowsOf = [](Format f) {
-        Handler h(builtinLibrary());
-        std::vector<std::string> names = {"frame.number", "ipv4.src", "udp.dst_port", "http.host"};
-        std::vector<int> columns;
-        for (const auto& n : names) columns.push_back(h.request(n));
-        std::string out;
-        PacketWriter w(f, names, columns, [&](std::string_view line) { out += line; });
-        w.header();
-        h.on_packet([&](const PacketView& p) {
-            w.write(p);
-            return Action::Continue;
-        });
-        // IPv4 in IPv4: two occurrences of ipv4.src.
-        Bytes pkt = PacketBuilder()
-                        .eth()
-                        .ipv4("10.0.0.1", "10.0.0.2")
-                        .ipv4("192.168.0.1", "192.168.0.2")
-                        .udp(1000, 9999)
-                        .payload(std::string(4, '\0'))
-                        .build();
-        RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
-        h.process(raw);
-        return out;
-    };
-    CHECK(rowsOf(Format::Text) == "1\t10.0.0.1,192.168.0.1\t9999\t\n");
-    CHECK(rowsOf(Format::Csv) == "frame.number,ipv4.src,udp.dst_port,http.host\n"
-                                 "1,\"10.0.0.1,192.168.0.1\",9999,\n");
-    CHECK(rowsOf(Format::Json) == "{\"frame.number\":1,\"ipv4.src\":[\"10.0.0.1\","
-                                  "\"192.168.0.1\"],\"udp.dst_port\":9999,\"http.host\":null}\n");
+    CHECK(tunnelRows(Format::Text) == "1\t10.0.0.1,192.168.0.1\t9999\t\n");
+    CHECK(tunnelRows(Format::Csv) == "frame.number,ipv4.src,udp.dst_port,http.host\n"
+                                     "1,\"10.0.0.1,192.168.0.1\",9999,\n");
+    // Protocol attributes are arrays on every row, absent or not; frame.* are scalars.
+    CHECK(tunnelRows(Format::Json) ==
+          "{\"frame.number\":1,\"ipv4.src\":[\"10.0.0.1\","
+          "\"192.168.0.1\"],\"udp.dst_port\":[9999],\"http.host\":[]}\n");
+}
+
+TEST_CASE("packet rows: occurrence, aggregator and header options", "[writer]") {
+    RowOptions first;
+    first.occurrence = Occurrence::First;
+    RowOptions last;
+    last.occurrence = Occurrence::Last;
+    CHECK(tunnelRows(Format::Text, first) == "1\t10.0.0.1\t9999\t\n");
+    CHECK(tunnelRows(Format::Text, last) == "1\t192.168.0.1\t9999\t\n");
+    // Picking one occurrence makes every JSON column a scalar, null when absent.
+    CHECK(tunnelRows(Format::Json, last) ==
+          "{\"frame.number\":1,\"ipv4.src\":\"192.168.0.1\",\"udp.dst_port\":9999,"
+          "\"http.host\":null}\n");
+    RowOptions bar;
+    bar.aggregator = "|";
+    bar.header = true;
+    CHECK(tunnelRows(Format::Text, bar) == "frame.number\tipv4.src\tudp.dst_port\thttp.host\n"
+                                           "1\t10.0.0.1|192.168.0.1\t9999\t\n");
+    // The aggregator no longer needs CSV quoting; no header when asked for none.
+    bar.header = false;
+    CHECK(tunnelRows(Format::Csv, bar) == "1,10.0.0.1|192.168.0.1,9999,\n");
+    CHECK(tunnelRows(Format::Json, bar) == tunnelRows(Format::Json));
+}
+
+TEST_CASE("flow records and the hierarchy without a CSV header, and in CSV and JSON", "[writer]") {
+    std::string out;
+    FlowWriter w(
+        Format::Csv, [&](std::string_view line) { out += line; }, false);
+    w.write(sampleFlow());
+    CHECK(out.rfind("7,tcp,", 0) == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+
+    HandlerOptions ho;
+    ho.count_paths = true;
+    Handler h(builtinLibrary(), ho);
+    Bytes pkt = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(40000, 40001).build();
+    RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+    h.process(raw);
+    std::string csv, json;
+    write_hierarchy(
+        h, 1, pkt.size(), [&](std::string_view l) { csv += l; }, Format::Csv);
+    write_hierarchy(
+        h, 1, pkt.size(), [&](std::string_view l) { json += l; }, Format::Json);
+    std::string n = std::to_string(pkt.size());
+    CHECK(csv == "path,protocol,depth,packets,bytes\n,frame,0,1," + n + "\nethernet,ethernet,1,1," +
+                     n + "\nethernet.ipv4,ipv4,2,1," + n + "\nethernet.ipv4.udp,udp,3,1," + n +
+                     "\n");
+    CHECK(json.rfind("{\"path\":\"\",\"protocol\":\"frame\",\"depth\":0,\"packets\":1,\"bytes\":" +
+                         n + "}\n{\"path\":\"ethernet\",",
+                     0) == 0);
 }
