@@ -32,11 +32,13 @@ Protocols:
   -l OBJECT           load specs compiled by 'mmtc build' instead of compiling
   --no-builtin        do not load the built-in protocol library
   --no-cache          compile specs even when a cached build exists
-  -L, --list          list every attribute name and exit
+  -L, --list          list every attribute name and exit; with -v, one line each:
+                      name, type, kind, other names (tshark's), description
 
 Output:
   -e ATTR             print this attribute for every packet (e.g. ipv4.src,
-                      http.host, frame.path); repeatable; columns in -e order
+                      http.host, frame.path, or tshark's names: ip.src,
+                      tcp.dstport); repeatable; columns in -e order
   -T text|csv|json    output format (default text: tab-separated)
   -E occurrence=a|f|l all occurrences of an attribute (default), the first or the last
   -E aggregator=C     between occurrences in text and CSV (default ','; /s space, /t tab)
@@ -47,6 +49,7 @@ Output:
   --stats-file FILE   write the summary to FILE (implies --stats)
   -q                  no per-packet output (with --flows or --stats)
   --no-progress       never draw a progress bar
+  --version           print the version, the LLVM version and the compiler's hash
 
 Exit status: 0 success; 1 the input was damaged (every readable packet was
 processed); 2 usage error or an input that cannot be opened; 3 the protocol
@@ -73,7 +76,7 @@ struct Options {
     mmt::Format format = mmt::Format::Text;
     uint64_t count = 0;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
-         progress = true;
+         verbose = false, progress = true;
 };
 
 /// One `-E key=value`, as tshark spells them.
@@ -174,10 +177,16 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             o.progress = false;
         else if (a == "-L" || a == "--list")
             o.list = true;
+        else if (a == "-v")
+            o.verbose = true;
         else {
             err = fmt::format("unknown option '{}'", a);
             return false;
         }
+    }
+    if (o.verbose && !o.list) {
+        err = "'-v' applies to '-L'";
+        return false;
     }
     if (o.list) return true;
     if (o.file.empty() == o.iface.empty()) {
@@ -251,6 +260,9 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::fputs(kUsage, stdout);
             return 0;
+        } else if (std::strcmp(argv[i], "--version") == 0) {
+            std::printf("mmtrun %s\n", mmt::version_text().c_str());
+            return 0;
         }
     Options o;
     std::string err;
@@ -267,7 +279,17 @@ int main(int argc, char** argv) {
         return 3;
     }
     if (o.list) {
-        for (const auto& n : lib->attribute_names()) std::printf("%s\n", n.c_str());
+        if (!o.verbose) {
+            for (const auto& n : lib->attribute_names()) std::printf("%s\n", n.c_str());
+            return 0;
+        }
+        for (const auto& a : lib->attributes()) {
+            std::string type = mmt::type_name(a.type);
+            if (a.hex_digits) type += " hex";
+            std::printf(
+                "%s\t%s\t%s\t%s\t%s\n", a.name.c_str(), type.c_str(), a.event ? "event" : "field",
+                fmt::format("{}", fmt::join(a.aliases, ",")).c_str(), a.description.c_str());
+        }
         return 0;
     }
 
@@ -281,8 +303,13 @@ int main(int argc, char** argv) {
         names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
     for (const auto& n : names) {
         int c = h.request(n);
-        if (c < 0)
-            return usage(fmt::format("unknown attribute '{}' (list them with 'mmtrun -L')", n));
+        if (c < 0) {
+            std::vector<std::string> close = lib->closest_names(n);
+            for (auto& name : close) name = "'" + name + "'";
+            return usage(fmt::format(
+                "unknown attribute '{}'{} (list them with 'mmtrun -L')", n,
+                close.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(close, ", "))));
+        }
         columns.push_back(c);
     }
     // CSV and JSON keep one schema per stream: flow records and the summary go to their

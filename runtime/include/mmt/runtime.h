@@ -53,6 +53,23 @@ struct AttributeRef {
     bool valid() const { return attr >= 0; }
 };
 
+/// An attribute as a listing shows it (`mmtrun -L -v`).
+struct AttributeInfo {
+    std::string name;                 ///< "ipv4.src"
+    uint32_t type = MMT_T_NONE;       ///< enum mmt_type
+    bool event = false;               ///< raised while parsing, one value per occurrence
+    uint32_t hex_digits = 0;          ///< integers print in hex (see Value::hex_digits)
+    std::vector<std::string> aliases; ///< other names accepted for it (tshark's)
+    std::string description;          ///< what it holds, when known ("" otherwise)
+};
+
+/// The runtime's version line: the project's version, the LLVM version, the ABI version
+/// and the compiler's hash, as `mmtrun --version` prints them after its name.
+std::string version_text();
+
+/// "uint", "bool", "bytes", "string", "mac", "ipv4", "ipv6" (or "none").
+const char* type_name(uint32_t type);
+
 /// Compiled protocols, shareable by any number of handlers. Immutable once loaded.
 class ProtocolLibrary {
   public:
@@ -64,10 +81,20 @@ class ProtocolLibrary {
     const mmt_library& table() const;
     /// Index of protocol `name` in table(), or -1.
     int find_protocol(std::string_view name) const;
-    /// Resolves "proto.attr"; invalid when unknown.
+    /// Resolves "proto.attr", or an alias of it ("ip.src" for "ipv4.src", see aliases());
+    /// invalid when unknown.
     AttributeRef find_attribute(std::string_view name) const;
     /// Every attribute name, "proto.attr", in table order (frame attributes first).
     std::vector<std::string> attribute_names() const;
+    /// Every attribute with its type, kind, aliases and description, in table order.
+    std::vector<AttributeInfo> attributes() const;
+    /// The other names accepted for attributes, (alias, attribute) sorted by alias: tshark's
+    /// field names, from `tshark-names.tsv` beside the built-in specs. An alias is kept only
+    /// when its attribute is loaded and no attribute has the alias's name.
+    const std::vector<std::pair<std::string, std::string>>& aliases() const;
+    /// Up to `count` attribute names and aliases close to `name` (a misspelling, a
+    /// protocol's other name), closest first; empty when none is close.
+    std::vector<std::string> closest_names(std::string_view name, size_t count = 3) const;
     /// How the code was obtained: "compiled", "cache" or "object".
     const char* origin() const;
 

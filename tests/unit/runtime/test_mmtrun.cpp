@@ -218,3 +218,36 @@ TEST_CASE("mmtrun: flows and the summary in the chosen format, in their own file
     CHECK(unwritable.err == "mmtrun: error: cannot write '/nonexistent/dir/flows': No such file "
                             "or directory\n");
 }
+
+TEST_CASE("mmtrun takes tshark's names, suggests close ones, lists types, tells its version",
+          "[mmtrun]") {
+    auto ours = mmtrun({"-r", kDemo, "-T", "csv", "-E", "header=n", "-e", "ipv4.src", "-e",
+                        "tcp.dst_port", "-e", "dns.qname"});
+    auto theirs = mmtrun({"-r", kDemo, "-T", "csv", "-E", "header=n", "-e", "ip.src", "-e",
+                          "tcp.dstport", "-e", "dns.qry.name"});
+    CHECK(theirs.status == 0);
+    CHECK(theirs.out == ours.out);
+    CHECK(theirs.out.find("www.example.com") != std::string::npos);
+
+    auto typo = mmtrun({"-r", kDemo, "-e", "tcp.dstprot"});
+    CHECK(typo.status == 2);
+    CHECK(typo.err.rfind("mmtrun: error: unknown attribute 'tcp.dstprot'; did you mean "
+                         "'tcp.dstport'",
+                         0) == 0);
+    CHECK(std::count(typo.err.begin(), typo.err.end(), '\n') == 2); // the error, then --help
+
+    auto list = runProcess({kMmtrun, "-L", "-v"});
+    CHECK(list.status == 0);
+    CHECK(list.out.find("\nipv4.src\tipv4\tfield\tip.src\t\n") != std::string::npos);
+    CHECK(list.out.rfind("frame.number\tuint\tfield\t\t1-based position", 0) == 0);
+
+    for (std::string tool : {"mmtrun", "mmtc"}) {
+        auto v = runProcess({std::string(MMT_BIN_DIR) + "/" + tool, "--version"});
+        CHECK(v.status == 0);
+        INFO(v.out);
+        CHECK(v.out.rfind(tool + " 0.", 0) == 0);
+        CHECK(v.out.find("(LLVM ") != std::string::npos);
+        CHECK(v.out.find(", compiler ") != std::string::npos);
+        CHECK(std::count(v.out.begin(), v.out.end(), '\n') == 1);
+    }
+}
