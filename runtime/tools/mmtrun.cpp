@@ -22,7 +22,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: mmtrun (-r FILE | -i IFACE [-f FILTER]) [options]
 
 Input:
-  -r FILE             read a pcap or pcapng capture file
+  -r FILE             read a pcap or pcapng capture file ('-': standard input;
+                      pipes and FIFOs too)
   -i IFACE            capture live on an interface
   -f FILTER           capture filter for -i (tcpdump syntax)
   -c N                stop after N packets
@@ -48,6 +49,9 @@ Output:
   --stats             print a protocol hierarchy summary at the end
   --stats-file FILE   write the summary to FILE (implies --stats)
   -q                  no per-packet output (with --flows or --stats)
+  -w FILE             write the packets read to a capture file ('-': standard
+                      output, with nothing else written there)
+  -F pcap|pcapng      the format of -w (default pcap)
   --no-progress       never draw a progress bar
   --version           print the version, the LLVM version and the compiler's hash
 
@@ -70,7 +74,8 @@ int usage(const std::string& msg) {
 }
 
 struct Options {
-    std::string file, iface, filter, object, flowsFile, statsFile;
+    std::string file, iface, filter, object, flowsFile, statsFile, writeFile;
+    mmt::CaptureFileFormat writeFormat = mmt::CaptureFileFormat::Pcap;
     mmt::RowOptions rows;
     std::vector<std::string> specs, fields;
     mmt::Format format = mmt::Format::Text;
@@ -150,6 +155,15 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             if (!(v = need(i))) return false;
             if (!mmt::parse_format(v, o.format)) {
                 err = fmt::format("unknown output format '{}' (expected text, csv or json)", v);
+                return false;
+            }
+        } else if (a == "-w") {
+            if (!(v = need(i))) return false;
+            o.writeFile = v;
+        } else if (a == "-F") {
+            if (!(v = need(i))) return false;
+            if (!mmt::parse_capture_format(v, o.writeFormat)) {
+                err = fmt::format("unknown capture format '{}' (expected pcap or pcapng)", v);
                 return false;
             }
         } else if (a == "-E") {
@@ -331,6 +345,14 @@ int main(int argc, char** argv) {
             : flowsOut           ? " ('--flows-file FILE')"
                                  : " ('--stats-file FILE')"));
     }
+    if (o.writeFile == "-" && (perPacket || flowsOut || statsOut))
+        return usage("'-w -' writes the capture to standard output: give '-q', and send flows "
+                     "and the summary to files ('--flows-file', '--stats-file')");
+    mmt::CaptureWriter capture;
+    if (!o.writeFile.empty() && !capture.open(o.writeFile, o.writeFormat, err)) {
+        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        return 2;
+    }
     OutputFile flowsFile, statsFile;
     if (!flowsFile.open(o.flowsFile, err) || !statsFile.open(o.statsFile, err)) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
@@ -368,6 +390,7 @@ int main(int argc, char** argv) {
     Progress progress(o.file, o.progress && !o.file.empty());
     uint64_t n = 0, bytes = 0, readBytes = 0;
     int status = 0;
+    bool writeFailed = false;
     mmt::Packet pkt;
     while (!gStop) {
         mmt::ReadStatus rs = src.next(pkt);
@@ -378,7 +401,12 @@ int main(int argc, char** argv) {
             status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
             break;
         }
-        h.process(pkt.raw());
+        mmt::RawPacket raw = pkt.raw();
+        h.process(raw);
+        if (!o.writeFile.empty() && !writeFailed && !capture.write(raw, err)) {
+            std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+            writeFailed = true;
+        }
         ++n;
         bytes += pkt.wirelen;
         readBytes += pkt.caplen + 16;
@@ -391,6 +419,11 @@ int main(int argc, char** argv) {
     if (o.stats)
         mmt::write_hierarchy(h, n, bytes, mmt::file_output(statsFile.stream()), o.format,
                              o.rows.header.value_or(true));
+    if (!writeFailed && !capture.close(err)) {
+        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        writeFailed = true;
+    }
+    if (writeFailed) return 2;
     if (!flowsFile.close(err) || !statsFile.close(err)) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 2;

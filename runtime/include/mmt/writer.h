@@ -137,6 +137,44 @@ class FlowWriter {
     std::string line_;
 };
 
+/// The capture file formats a CaptureWriter writes.
+enum class CaptureFileFormat {
+    Pcap,  ///< classic pcap with nanosecond timestamps: one link type per file
+    Pcapng ///< pcapng: one interface per link type, nanosecond timestamps
+};
+
+/// "pcap" or "pcapng"; false when the name is unknown.
+bool parse_capture_format(std::string_view name, CaptureFileFormat& format);
+
+/// Packets written to a capture file, as they were read (`mmtrun -w`).
+class CaptureWriter {
+  public:
+    CaptureWriter();
+    ~CaptureWriter(); ///< closes the file (errors then go unreported: call close())
+    CaptureWriter(const CaptureWriter&) = delete;
+    CaptureWriter& operator=(const CaptureWriter&) = delete;
+
+    /// Creates (or truncates) `path`; "-" is standard output. False with `error` set.
+    bool open(const std::string& path, CaptureFileFormat format, std::string& error);
+    /// One packet. A pcap file takes the link type of its first packet, and refuses a
+    /// packet of another link type (pcapng takes any). False with `error` set.
+    bool write(const RawPacket& packet, std::string& error);
+    /// Flushes and closes; false with `error` set when something could not be written.
+    /// A pcap file that received no packet gets a header for Ethernet.
+    bool close(std::string& error);
+
+  private:
+    bool header(uint32_t linktype, std::string& error);
+    bool put(const void* data, size_t size, std::string& error);
+    std::FILE* file_ = nullptr;
+    std::string path_;
+    CaptureFileFormat format_ = CaptureFileFormat::Pcap;
+    bool started_ = false;
+    uint32_t linktype_ = 0;            // pcap: the file's link type
+    std::vector<uint32_t> interfaces_; // pcapng: link type of each interface written
+    std::vector<uint8_t> block_;
+};
+
 /// The protocol hierarchy that Handler::hierarchy counts (HandlerOptions::count_paths).
 /// Text: an indented table after a frames and bytes total. CSV (after a header line when
 /// `header`) and JSON: one record per path prefix with the fields path, protocol, depth,

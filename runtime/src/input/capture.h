@@ -74,7 +74,8 @@ class CaptureSource {
     CaptureSource(const CaptureSource&) = delete;
     CaptureSource& operator=(const CaptureSource&) = delete;
 
-    /// Opens a capture file; false with error() set on failure.
+    /// Opens a capture file ("-": standard input; pipes and FIFOs are never sought); false
+    /// with error() set on failure.
     bool open_file(const std::string& path);
     /// Opens a live interface (not promiscuous by default); false with error() set on failure.
     bool open_live(const std::string& interface, const LiveOptions& options = {});

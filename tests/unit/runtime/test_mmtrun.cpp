@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace mmt::test;
 
 namespace {
@@ -250,4 +253,84 @@ TEST_CASE("mmtrun takes tshark's names, suggests close ones, lists types, tells 
         CHECK(v.out.find(", compiler ") != std::string::npos);
         CHECK(std::count(v.out.begin(), v.out.end(), '\n') == 1);
     }
+}
+
+namespace {
+
+/// Runs `cmd` with sh; its standard output.
+std::string shell(const std::string& cmd) {
+    return runProcess({"/bin/sh", "-c", cmd}).out;
+}
+
+const std::vector<std::string> kRowColumns = {"-e", "frame.number",   "-e", "frame.time_epoch",
+                                              "-e", "frame.len",      "-e", "frame.cap_len",
+                                              "-e", "frame.linktype", "-e", "frame.path"};
+
+ProcessResult rowsOf(const std::string& capture) {
+    std::vector<std::string> a = {"-r", capture};
+    a.insert(a.end(), kRowColumns.begin(), kRowColumns.end());
+    return mmtrun(a);
+}
+
+} // namespace
+
+TEST_CASE("mmtrun -w writes the packets read to pcap or pcapng, as they were", "[mmtrun]") {
+    auto original = rowsOf(kDemo);
+    REQUIRE(original.status == 0);
+    TempFile pcap(".pcap"), pcapng(".pcapng");
+    CHECK(mmtrun({"-r", kDemo, "-q", "-w", pcap.path()}).status == 0);
+    CHECK(mmtrun({"-r", kDemo, "-q", "-w", pcapng.path(), "-F", "pcapng"}).status == 0);
+    CHECK(rowsOf(pcap.path()).out == original.out);
+    CHECK(rowsOf(pcapng.path()).out == original.out);
+    // The pcapng magic, and a second packet limit: -c applies to what is written.
+    CHECK(slurp(pcapng.path()).substr(0, 4) == std::string("\x0a\x0d\x0d\x0a", 4));
+    CHECK(mmtrun({"-r", kDemo, "-q", "-c", "2", "-w", pcap.path()}).status == 0);
+    CHECK(rowsOf(pcap.path()).out == original.out.substr(0, original.out.find("\n3\t") + 1));
+
+    // Two link types: pcapng keeps both, with nanosecond times; pcap refuses the second.
+    PcapngWriter w;
+    uint32_t eth = w.interface(1, 0, 9), sll = w.interface(113, 0, 9);
+    w.packet(eth, 1700000000, 123456789,
+             PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).payload("y").build());
+    w.packet(sll, 1700000001, 987654321,
+             PacketBuilder().sll().ipv4("10.0.0.3", "10.0.0.4").udp(3, 4).payload("z").build());
+    TempFile two(".pcapng"), copy(".pcapng"), flat(".pcap");
+    REQUIRE(w.write(two.path()));
+    CHECK(mmtrun({"-r", two.path(), "-q", "-w", copy.path(), "-F", "pcapng"}).status == 0);
+    CHECK(rowsOf(copy.path()).out == rowsOf(two.path()).out);
+    CHECK(rowsOf(copy.path()).out.find("1700000001.987654321") != std::string::npos);
+    auto refused = mmtrun({"-r", two.path(), "-q", "-w", flat.path()});
+    CHECK(refused.status == 2);
+    CHECK(refused.err.find("link type 113 cannot go in a pcap file of link type 1") !=
+          std::string::npos);
+
+    auto badFormat = mmtrun({"-r", kDemo, "-w", pcap.path(), "-F", "erf"});
+    CHECK(badFormat.status == 2);
+    auto unwritable = mmtrun({"-r", kDemo, "-q", "-w", "/nonexistent/dir/out.pcap"});
+    CHECK(unwritable.status == 2);
+    CHECK(unwritable.err.find("cannot write '/nonexistent/dir/out.pcap'") != std::string::npos);
+    auto mixed = mmtrun({"-r", kDemo, "-w", "-"});
+    CHECK(mixed.status == 2);
+}
+
+TEST_CASE("mmtrun -r - reads standard input; pipes and FIFOs work", "[mmtrun]") {
+    auto original = rowsOf(kDemo);
+    std::string cols;
+    for (const auto& c : kRowColumns) cols += " " + c;
+    std::string bin = kMmtrun + " --no-progress";
+    CHECK(shell("cat '" + kDemo + "' | " + bin + " -r -" + cols) == original.out);
+    // A pcapng through a pipe, written by mmtrun itself to standard output.
+    CHECK(shell(bin + " -r '" + kDemo + "' -q -w - -F pcapng | " + bin + " -r -" + cols) ==
+          original.out);
+    // A FIFO, written by another process.
+    std::string fifo =
+        std::filesystem::temp_directory_path() / ("mmt-test-fifo-" + std::to_string(::getpid()));
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(shell("cat '" + kDemo + "' > '" + fifo + "' & " + bin + " -r '" + fifo + "'" + cols) ==
+          original.out);
+    ::unlink(fifo.c_str());
+    // An empty standard input is no capture.
+    auto empty = runProcess({"/bin/sh", "-c", bin + " -r - < /dev/null"});
+    CHECK(empty.status == 2);
+    CHECK(empty.err.rfind("mmtrun: error: ", 0) == 0);
 }
