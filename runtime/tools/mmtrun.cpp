@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -52,25 +53,123 @@ Output:
   -w FILE             write the packets read to a capture file ('-': standard
                       output, with nothing else written there)
   -F pcap|pcapng      the format of -w (default pcap)
-  --no-progress       never draw a progress bar
+  --no-progress       never draw the progress line
+  --progress          draw it even when standard error is not a terminal
   --version           print the version, the LLVM version and the compiler's hash
 
 Exit status: 0 success; 1 the input was damaged (every readable packet was
-processed); 2 usage error or an input that cannot be opened; 3 the protocol
-specs do not load.
+processed); 2 usage error, an input that cannot be opened or an output that cannot
+be written; 3 the protocol specs do not load; 130 (143) a file was being read when
+SIGINT (SIGTERM) stopped the run (flows and the summary are still written).
 )";
 
-volatile std::sig_atomic_t gStop = 0;
+volatile std::sig_atomic_t gStop = 0; // the signal that stopped the run, or 0
 mmt::CaptureSource* gSource = nullptr;
 
-void onSignal(int) {
-    gStop = 1;
+void onSignal(int sig) {
+    gStop = sig;
     if (gSource) gSource->stop();
+    // A second one ends the program at once.
+    std::signal(sig, SIG_DFL);
+}
+
+/// Without SA_RESTART: a read blocked on a pipe returns, and the run ends.
+void catchSignal(int sig) {
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
 }
 
 int usage(const std::string& msg) {
     std::fprintf(stderr, "mmtrun: error: %s\n(run 'mmtrun --help' for usage)\n", msg.c_str());
     return 2;
+}
+
+/// The progress of reading a file, on one line of standard error: a bar and percentage
+/// when the size is known, packets read, the rate and the time elapsed. The line is
+/// cleared before anything else goes to the terminal, and when the run ends.
+class Progress {
+  public:
+    enum class Mode { Never, Auto, Always };
+    Progress(const std::string& file, Mode mode) {
+        if (mode == Mode::Never || file.empty()) return;
+        struct stat st {};
+        uint64_t size = file != "-" && ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                            ? uint64_t(st.st_size)
+                            : 0;
+        // Drawn by default on a terminal, for files that take a moment to read.
+        if (mode == Mode::Auto && (!isatty(STDERR_FILENO) || size <= (8u << 20))) return;
+        on_ = true;
+        total_ = size;
+        start_ = last_ = Clock::now();
+    }
+    ~Progress() { clear(); }
+    /// After each packet: redrawn at most ten times a second.
+    void update(uint64_t packets, uint64_t bytesRead) {
+        if (!on_ || (packets & 63) != 0) return;
+        auto now = Clock::now();
+        if (now - last_ < std::chrono::milliseconds(100)) return;
+        last_ = now;
+        draw(packets, bytesRead, now);
+    }
+    /// The last state: 100% when the whole input was read.
+    void done(uint64_t packets, uint64_t bytesRead, bool complete) {
+        if (!on_) return;
+        draw(packets, complete ? total_ : bytesRead, Clock::now());
+    }
+    /// Removes the line, if drawn; called before anything else is written.
+    void clear() {
+        if (!width_) return;
+        std::fprintf(stderr, "\r%*s\r", int(width_), "");
+        std::fflush(stderr);
+        width_ = 0;
+    }
+
+  private:
+    using Clock = std::chrono::steady_clock;
+    void draw(uint64_t packets, uint64_t bytesRead, Clock::time_point now) {
+        double secs = std::chrono::duration<double>(now - start_).count();
+        std::string line = "\r";
+        if (total_) {
+            unsigned pct = unsigned(std::min<uint64_t>(100, bytesRead * 100 / total_));
+            line += fmt::format("[{:<25}] {:3}%  ", std::string(pct / 4, '#'), pct);
+        }
+        double rate = secs > 0 ? double(packets) / secs : 0;
+        line += fmt::format("{} packets  ", packets);
+        line += rate >= 1e6   ? fmt::format("{:.1f} Mpkt/s", rate / 1e6)
+                : rate >= 1e3 ? fmt::format("{:.1f} kpkt/s", rate / 1e3)
+                              : fmt::format("{:.0f} pkt/s", rate);
+        unsigned whole = unsigned(secs);
+        line += fmt::format("  {}:{:02}.{}", whole / 60, whole % 60, unsigned(secs * 10) % 10);
+        // Pad over a longer previous line.
+        size_t len = line.size() - 1;
+        if (len < width_) line += std::string(width_ - len, ' ');
+        width_ = std::max(width_, len);
+        std::fputs(line.c_str(), stderr);
+        std::fflush(stderr);
+    }
+    bool on_ = false;
+    uint64_t total_ = 0;
+    size_t width_ = 0; // of the line on screen; 0 when none
+    Clock::time_point start_, last_;
+};
+
+Progress* gProgress = nullptr;
+
+/// An error line on standard error, after the progress line is cleared.
+void error(const std::string& msg) {
+    if (gProgress) gProgress->clear();
+    std::fprintf(stderr, "mmtrun: error: %s\n", msg.c_str());
+}
+
+/// Lines to `stream`; when it is a terminal, the progress line is cleared first.
+mmt::LineOutput screenOutput(std::FILE* stream) {
+    if (!isatty(fileno(stream))) return mmt::file_output(stream);
+    return [stream](std::string_view line) {
+        if (gProgress) gProgress->clear();
+        std::fwrite(line.data(), 1, line.size(), stream);
+    };
 }
 
 struct Options {
@@ -81,7 +180,8 @@ struct Options {
     mmt::Format format = mmt::Format::Text;
     uint64_t count = 0;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
-         verbose = false, progress = true;
+         verbose = false;
+    Progress::Mode progress = Progress::Mode::Auto;
 };
 
 /// One `-E key=value`, as tshark spells them.
@@ -188,7 +288,9 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         else if (a == "--no-cache")
             o.cache = false;
         else if (a == "--no-progress")
-            o.progress = false;
+            o.progress = Progress::Mode::Never;
+        else if (a == "--progress")
+            o.progress = Progress::Mode::Always;
         else if (a == "-L" || a == "--list")
             o.list = true;
         else if (a == "-v")
@@ -214,31 +316,6 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     }
     return true;
 }
-
-class Progress {
-  public:
-    Progress(const std::string& file, bool enabled) {
-        struct stat st {};
-        if (enabled && isatty(STDERR_FILENO) && ::stat(file.c_str(), &st) == 0 &&
-            st.st_size > (8 << 20))
-            total_ = uint64_t(st.st_size);
-    }
-    void update(uint64_t bytesRead) {
-        if (!total_) return;
-        unsigned pct = unsigned(std::min<uint64_t>(100, bytesRead * 100 / total_));
-        if (pct == last_) return;
-        last_ = pct;
-        std::string bar(pct / 4, '#');
-        std::fprintf(stderr, "\r[%-25s] %3u%%", bar.c_str(), pct);
-    }
-    ~Progress() {
-        if (total_ && last_ != 1000) std::fprintf(stderr, "\r%40s\r", "");
-    }
-
-  private:
-    uint64_t total_ = 0;
-    unsigned last_ = 1000;
-};
 
 /// A file given for an output, or standard output when no name is given.
 class OutputFile {
@@ -358,7 +435,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 2;
     }
-    mmt::PacketWriter rows(o.format, names, columns, mmt::file_output(stdout), o.rows);
+    mmt::PacketWriter rows(o.format, names, columns, screenOutput(stdout), o.rows);
     if (perPacket) {
         rows.header();
         h.on_packet([&](const mmt::PacketView& p) {
@@ -366,14 +443,13 @@ int main(int argc, char** argv) {
             return mmt::Action::Continue;
         });
     }
-    mmt::FlowWriter flows(o.format, mmt::file_output(flowsFile.stream()),
-                          o.rows.header.value_or(true));
+    mmt::FlowWriter flows(o.format, screenOutput(flowsFile.stream()), o.rows.header.value_or(true));
     if (o.flows) h.on_session_end([&](const mmt::SessionInfo& s) { flows.write(s); });
 
     mmt::CaptureSource src;
     gSource = &src;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    catchSignal(SIGINT);
+    catchSignal(SIGTERM);
     bool opened;
     if (!o.file.empty()) {
         opened = src.open_file(o.file);
@@ -387,46 +463,58 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
         return 2;
     }
-    Progress progress(o.file, o.progress && !o.file.empty());
+    Progress progress(o.file, o.progress);
+    gProgress = &progress;
     uint64_t n = 0, bytes = 0, readBytes = 0;
     int status = 0;
     bool writeFailed = false;
+    bool complete = false;
     mmt::Packet pkt;
     while (!gStop) {
         mmt::ReadStatus rs = src.next(pkt);
         if (rs == mmt::ReadStatus::Timeout) continue;
-        if (rs == mmt::ReadStatus::End) break;
+        if (gStop) break; // a read cut short by the signal is no damage
+        if (rs == mmt::ReadStatus::End) {
+            complete = true;
+            break;
+        }
         if (rs == mmt::ReadStatus::Error) {
-            std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
+            error(src.error());
             status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
             break;
         }
         mmt::RawPacket raw = pkt.raw();
         h.process(raw);
         if (!o.writeFile.empty() && !writeFailed && !capture.write(raw, err)) {
-            std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+            error(err);
             writeFailed = true;
         }
         ++n;
         bytes += pkt.wirelen;
         readBytes += pkt.caplen + 16;
-        progress.update(readBytes);
+        progress.update(n, readBytes);
         if (o.count && n >= o.count) break;
     }
+    progress.done(n, readBytes, complete);
+    progress.clear();
+    // Flows still open end here, also when a signal stopped the run.
     h.finish();
     std::fflush(stdout);
     // Damage inside packets is reported per packet (frame.truncated, frame.malformed).
     if (o.stats)
-        mmt::write_hierarchy(h, n, bytes, mmt::file_output(statsFile.stream()), o.format,
+        mmt::write_hierarchy(h, n, bytes, screenOutput(statsFile.stream()), o.format,
                              o.rows.header.value_or(true));
     if (!writeFailed && !capture.close(err)) {
-        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        error(err);
         writeFailed = true;
     }
     if (writeFailed) return 2;
     if (!flowsFile.close(err) || !statsFile.close(err)) {
-        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        error(err);
         return 2;
     }
+    // Reading a file, a signal leaves the output incomplete: 128 + its number. A live
+    // capture runs until it is stopped so.
+    if (gStop && !o.file.empty() && status == 0) return 128 + gStop;
     return status;
 }

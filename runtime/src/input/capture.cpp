@@ -96,8 +96,9 @@ ssize_t replayRead(void* cookie, char* buf, size_t size) {
         r->pos += n;
         return ssize_t(n);
     }
-    size_t n = std::fread(buf, 1, size, r->rest);
-    return n == 0 && std::ferror(r->rest) ? -1 : ssize_t(n);
+    // What the pipe has now, rather than waiting for the whole buffer to fill (`rest` is
+    // unbuffered, so nothing of it waits in a stdio buffer).
+    return ::read(fileno(r->rest), buf, size);
 }
 
 int replayClose(void* cookie) {
@@ -144,8 +145,12 @@ bool CaptureSource::open_file(const std::string& path) {
                            : fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
         return false;
     }
-    // Large stdio buffer: one read system call per 256 KiB rather than per record.
-    std::setvbuf(f, nullptr, _IOFBF, 256 * 1024);
+    // Large stdio buffer: one read system call per 256 KiB rather than per record. A pipe
+    // or a FIFO is left unbuffered until its first bytes are read (see fromStart).
+    if (::lseek(fileno(f), 0, SEEK_CUR) < 0)
+        std::setvbuf(f, nullptr, _IONBF, 0);
+    else
+        std::setvbuf(f, nullptr, _IOFBF, 256 * 1024);
     uint8_t hdr[24];
     size_t got = std::fread(hdr, 1, sizeof hdr, f);
     if (std::ferror(f)) {

@@ -334,3 +334,37 @@ TEST_CASE("mmtrun -r - reads standard input; pipes and FIFOs work", "[mmtrun]") 
     CHECK(empty.status == 2);
     CHECK(empty.err.rfind("mmtrun: error: ", 0) == 0);
 }
+
+TEST_CASE("mmtrun --progress: packets, rate and time, 100% at the end, then cleared", "[mmtrun]") {
+    auto r = runProcess({kMmtrun, "-r", kDemo, "-q", "--flows", "--progress"});
+    CHECK(r.status == 0);
+    CHECK(r.out == slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.txt"));
+    INFO(r.err);
+    CHECK(r.err.rfind("\r[#########################] 100%  17 packets  ", 0) == 0);
+    CHECK(r.err.find("pkt/s  0:0") != std::string::npos);
+    // The last thing written is the erasure: spaces over the line, then a carriage return.
+    size_t drawn = r.err.find('\r', 1);
+    REQUIRE(drawn != std::string::npos);
+    CHECK(r.err.substr(drawn) == "\r" + std::string(drawn - 1, ' ') + "\r");
+    // Standard input has no size: no bar, the count still.
+    auto piped = runProcess(
+        {"/bin/sh", "-c", "cat '" + kDemo + "' | " + kMmtrun + " -r - -q --stats --progress"});
+    CHECK(piped.err.rfind("\r17 packets  ", 0) == 0);
+}
+
+TEST_CASE("mmtrun stopped by SIGINT while reading: flows still written, status 130", "[mmtrun]") {
+    // A FIFO whose writer keeps it open: mmtrun reads the capture, then waits for more.
+    std::string fifo =
+        std::filesystem::temp_directory_path() / ("mmt-test-sigint-" + std::to_string(::getpid()));
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    TempFile out(".txt"), err(".txt");
+    std::string script = "(cat '" + kDemo + "'; sleep 30) > '" + fifo + "' & writer=$!; " +
+                         kMmtrun + " -r '" + fifo + "' -q --flows --no-progress > '" + out.path() +
+                         "' 2> '" + err.path() + "' & pid=$!; sleep 2; " +
+                         "kill -INT $pid; wait $pid; status=$?; kill $writer; echo $status";
+    auto r = runProcess({"/bin/sh", "-c", script});
+    ::unlink(fifo.c_str());
+    CHECK(r.out == "130\n");
+    CHECK(slurp(out.path()) == slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.txt"));
+    CHECK(slurp(err.path()).empty());
+}
