@@ -28,6 +28,10 @@ Input:
   -i IFACE            capture live on an interface
   -f FILTER           capture filter for -i (tcpdump syntax)
   -c N                stop after N packets
+  -a duration:N       -i: stop after N seconds; -a packets:N stops after N packets
+  -s SNAPLEN          -i: keep at most SNAPLEN bytes of each packet (default 262144)
+  --no-promiscuous    -i: do not put the interface in promiscuous mode
+  -D                  list the interfaces -i can open, and exit
 
 Protocols:
   -p PATH             add .mmtp specs (a file or a folder); repeatable
@@ -178,7 +182,9 @@ struct Options {
     mmt::RowOptions rows;
     std::vector<std::string> specs, fields;
     mmt::Format format = mmt::Format::Text;
-    uint64_t count = 0;
+    uint64_t count = 0, duration = 0;
+    uint32_t snaplen = 262144;
+    bool snaplenGiven = false, promiscuous = true, promiscuousGiven = false, listIfaces = false;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          verbose = false;
     Progress::Mode progress = Progress::Mode::Auto;
@@ -214,6 +220,15 @@ bool parseLayout(const std::string& kv, mmt::RowOptions& rows, std::string& err)
     return false;
 }
 
+/// A decimal number above 0.
+bool positive(const std::string& text, uint64_t& out) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 19)
+        return false;
+    out = std::strtoull(text.c_str(), nullptr, 10);
+    return out > 0;
+}
+
 bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     auto need = [&](int& i) -> const char* {
         if (i + 1 >= argc) {
@@ -245,12 +260,41 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             o.fields.push_back(v);
         } else if (a == "-c") {
             if (!(v = need(i))) return false;
-            char* end = nullptr;
-            o.count = std::strtoull(v, &end, 10);
-            if (!*v || *end || o.count == 0) {
+            if (!positive(v, o.count)) {
                 err = fmt::format("'-c {}': expected a positive number of packets", v);
                 return false;
             }
+        } else if (a == "-a") {
+            if (!(v = need(i))) return false;
+            std::string cond = v;
+            size_t colon = cond.find(':');
+            std::string key = cond.substr(0, colon);
+            uint64_t value = 0;
+            if (colon == std::string::npos || (key != "duration" && key != "packets") ||
+                !positive(cond.substr(colon + 1), value)) {
+                err = fmt::format("'-a {}': expected duration:SECONDS or packets:N (a positive "
+                                  "number)",
+                                  v);
+                return false;
+            }
+            if (key == "duration")
+                o.duration = value;
+            else
+                o.count = o.count ? std::min(o.count, value) : value;
+        } else if (a == "-s") {
+            if (!(v = need(i))) return false;
+            uint64_t len = 0;
+            if (!positive(v, len) || len > 262144) {
+                err = fmt::format("'-s {}': expected a snapshot length from 1 to 262144 bytes", v);
+                return false;
+            }
+            o.snaplen = uint32_t(len);
+            o.snaplenGiven = true;
+        } else if (a == "--no-promiscuous") {
+            o.promiscuous = false;
+            o.promiscuousGiven = true;
+        } else if (a == "-D") {
+            o.listIfaces = true;
         } else if (a == "-T") {
             if (!(v = need(i))) return false;
             if (!mmt::parse_format(v, o.format)) {
@@ -304,7 +348,7 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         err = "'-v' applies to '-L'";
         return false;
     }
-    if (o.list) return true;
+    if (o.list || o.listIfaces) return true;
     if (o.file.empty() == o.iface.empty()) {
         err = o.file.empty() ? "no input: give '-r FILE' or '-i IFACE'"
                              : "give either '-r FILE' or '-i IFACE', not both";
@@ -312,6 +356,13 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     }
     if (!o.filter.empty() && o.iface.empty()) {
         err = "'-f' applies to live captures ('-i'); it is not a display filter";
+        return false;
+    }
+    if (o.iface.empty() && (o.duration || o.snaplenGiven || o.promiscuousGiven)) {
+        err = o.duration ? "'-a duration:N' applies to live captures ('-i'); use '-c' to stop "
+                           "a file early"
+              : o.snaplenGiven ? "'-s' applies to live captures ('-i')"
+                               : "'--no-promiscuous' applies to live captures ('-i')";
         return false;
     }
     return true;
@@ -358,6 +409,24 @@ int main(int argc, char** argv) {
     Options o;
     std::string err;
     if (!parseArgs(argc, argv, o, err)) return usage(err);
+    if (o.listIfaces) {
+        std::vector<mmt::InterfaceInfo> ifaces;
+        if (!mmt::list_interfaces(ifaces, err)) {
+            std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+            return 2;
+        }
+        // As tshark -D: a number, the name, then what the system says of it.
+        for (size_t i = 0; i < ifaces.size(); ++i) {
+            const auto& f = ifaces[i];
+            std::vector<std::string> notes;
+            if (!f.description.empty()) notes.push_back(f.description);
+            if (f.loopback) notes.push_back("loopback");
+            if (!f.up) notes.push_back("down");
+            std::printf("%zu. %s%s\n", i + 1, f.name.c_str(),
+                        notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, ", ")).c_str());
+        }
+        return 0;
+    }
 
     mmt::LoadOptions lo;
     lo.builtin = o.builtin;
@@ -457,6 +526,8 @@ int main(int argc, char** argv) {
         mmt::LiveOptions live;
         live.filter = o.filter;
         live.immediate = true;
+        live.promiscuous = o.promiscuous;
+        live.snaplen = o.snaplen;
         opened = src.open_live(o.iface, live);
     }
     if (!opened) {
@@ -469,8 +540,13 @@ int main(int argc, char** argv) {
     int status = 0;
     bool writeFailed = false;
     bool complete = false;
+    auto started = std::chrono::steady_clock::now();
+    auto timeUp = [&] {
+        return o.duration &&
+               std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration);
+    };
     mmt::Packet pkt;
-    while (!gStop) {
+    while (!gStop && !timeUp()) {
         mmt::ReadStatus rs = src.next(pkt);
         if (rs == mmt::ReadStatus::Timeout) continue;
         if (gStop) break; // a read cut short by the signal is no damage

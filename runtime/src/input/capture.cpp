@@ -214,6 +214,26 @@ bool CaptureSource::open_file(const std::string& path) {
     return true;
 }
 
+bool list_interfaces(std::vector<InterfaceInfo>& out, std::string& error) {
+    char err[PCAP_ERRBUF_SIZE] = "";
+    pcap_if_t* all = nullptr;
+    if (pcap_findalldevs(&all, err) != 0) {
+        error = fmt::format("cannot list the interfaces: {}", err);
+        return false;
+    }
+    for (pcap_if_t* d = all; d; d = d->next) {
+        InterfaceInfo i;
+        i.name = d->name;
+        if (d->description) i.description = d->description;
+        i.up = d->flags & PCAP_IF_UP;
+        i.running = d->flags & PCAP_IF_RUNNING;
+        i.loopback = d->flags & PCAP_IF_LOOPBACK;
+        out.push_back(std::move(i));
+    }
+    pcap_freealldevs(all);
+    return true;
+}
+
 bool CaptureSource::open_live(const std::string& interface, const LiveOptions& options) {
     close();
     name_ = interface;

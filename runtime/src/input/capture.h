@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mmt {
 
@@ -54,6 +55,17 @@ struct LiveOptions {
     bool promiscuous = false;
     bool immediate = false; ///< deliver each packet at once instead of in batches
 };
+
+/// An interface live captures can open.
+struct InterfaceInfo {
+    std::string name;        ///< what open_live takes
+    std::string description; ///< "" when the system gives none
+    bool up = false, running = false, loopback = false;
+};
+
+/// The interfaces live captures can open, in the system's order; false with `error` set
+/// when they cannot be listed.
+bool list_interfaces(std::vector<InterfaceInfo>& out, std::string& error);
 
 /// Which reader serves the source.
 enum class CaptureFormat { None, Pcap, Pcapng, Live };
