@@ -171,9 +171,26 @@ struct SessionInfo {
     uint64_t src_port = 0, dst_port = 0;
     uint64_t packets[2] = {0, 0}; ///< per direction: 0 initiator to responder
     uint64_t bytes[2] = {0, 0};
+    /// Per direction: payload bytes above the session's protocol (TCP or UDP payload), as
+    /// captured; the count stops at 4294967295 (2^32 - 1).
+    uint64_t payload[2] = {0, 0};
     uint64_t first_ns = 0, last_ns = 0;
     std::string end_reason; ///< "timeout", "evicted", "closed", "end of input"
+    /// The Community ID (v1, seed 0) of the flow, or "" when it has none here: flows of
+    /// TCP, UDP, SCTP and of port-less IP protocols have one; ICMP flows, whose ID needs
+    /// the message type, do not.
+    std::string community_id;
 };
+
+/// The Community ID v1 of a flow tuple (https://github.com/corelight/community-id-spec):
+/// "1:" and the base64 of a SHA-1 over the seed, both addresses, the IP protocol number
+/// and, for TCP (6), UDP (17), SCTP (132), ICMP (1) and ICMPv6 (58), both ports, the
+/// endpoints ordered so that both directions of a flow give one ID. For ICMP and ICMPv6
+/// the ports are the message type and code, a request and its reply counting as one
+/// flow. Addresses are 4 or 16 bytes each (the same size); "" otherwise.
+std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_t> dst,
+                            uint8_t ip_proto, uint16_t src_port, uint16_t dst_port,
+                            uint16_t seed = 0);
 
 /// A packet as it enters the runtime.
 struct RawPacket {

@@ -137,9 +137,12 @@ const FlowField kFlowSchema[] = {
     {"application", K::Text,         "app=",     "-", [](const SessionInfo& s) { return text(s.application); }},
     {"packets",     K::PerDirection, "packets=", "",  [](const SessionInfo& s) { return pair(s.packets); }},
     {"bytes",       K::PerDirection, "bytes=",   "",  [](const SessionInfo& s) { return pair(s.bytes); }},
+    {"payload",     K::PerDirection, "payload=", "",  [](const SessionInfo& s) { return pair(s.payload); }},
     {"first",       K::Time,         "first=",   "",  [](const SessionInfo& s) { return number(s.first_ns); }},
     {"last",        K::Time,         "last=",    "",  [](const SessionInfo& s) { return number(s.last_ns); }},
+    {"duration",    K::Time,         "duration=", "", [](const SessionInfo& s) { return number(s.last_ns - s.first_ns); }},
     {"end",         K::Text,         "end=",     "",  [](const SessionInfo& s) { return text(s.end_reason); }},
+    {"community_id", K::Text,        "cid=",     "-", [](const SessionInfo& s) { return text(s.community_id); }},
 };
 // clang-format on
 constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
@@ -262,9 +265,12 @@ void textRecord(std::string& line, const SessionInfo& s) {
         case K::Time:
             appendTime(line, v.n[0]);
             break;
-        case K::Text:
-            line += v.text.empty() ? std::string_view(f.text_empty) : v.text;
+        case K::Text: {
+            // One token per field: spaces become '_' ("end of input" is end_of_input).
+            std::string_view t = v.text.empty() ? std::string_view(f.text_empty) : v.text;
+            for (char c : t) line += c == ' ' ? '_' : c;
             break;
+        }
         case K::Address: {
             uint64_t port = i + 1 < kFlowFields && kFlowSchema[i + 1].kind == K::Port
                                 ? kFlowSchema[i + 1].get(s).n[0]

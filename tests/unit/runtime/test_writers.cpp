@@ -22,6 +22,9 @@ SessionInfo sampleFlow() {
     s.packets[1] = 2;
     s.bytes[0] = 300;
     s.bytes[1] = 2000;
+    s.payload[0] = 100;
+    s.payload[1] = 1800;
+    s.community_id = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=";
     s.first_ns = 1700000000000000001ull;
     s.last_ns = 1700000001500000000ull;
     s.end_reason = "closed";
@@ -38,6 +41,7 @@ SessionInfo portless() {
     s.src = "10.0.0.1";
     s.dst = "10.0.0.2";
     s.src_port = s.dst_port = 0;
+    s.community_id = "";
     s.end_reason = "end of input";
     return s;
 }
@@ -53,31 +57,36 @@ std::string flows(Format f) {
 } // namespace
 
 TEST_CASE("flow records: one schema, three formats", "[writer]") {
+    // Text: one token per field (spaces in a value become '_').
     CHECK(flows(Format::Text) ==
           "flow 7 tcp [2001:db8::1]:40000 -> [2001:db8::2]:80 path=ethernet.ipv6.tcp.http "
-          "app=http packets=3/2 bytes=300/2000 first=1700000000.000000001 "
-          "last=1700000001.500000000 end=closed\n"
+          "app=http packets=3/2 bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
+          "last=1700000001.500000000 duration=1.499999999 end=closed "
+          "cid=1:LQU9qZlK+B5F3KDmev6m5PMibrg=\n"
           "flow 8 icmp 10.0.0.1 -> 10.0.0.2 path=ethernet.ipv4.icmp app=- packets=3/2 "
-          "bytes=300/2000 first=1700000000.000000001 last=1700000001.500000000 "
-          "end=end of input\n");
+          "bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
+          "last=1700000001.500000000 duration=1.499999999 end=end_of_input cid=-\n");
     CHECK(flows(Format::Csv) ==
           "flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,bytes_fwd,"
-          "packets_rev,bytes_rev,first,last,end\n"
-          "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,2,2000,"
-          "1700000000.000000001,1700000001.500000000,closed\n"
-          "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,2,2000,"
-          "1700000000.000000001,1700000001.500000000,end of input\n");
+          "payload_fwd,packets_rev,bytes_rev,payload_rev,first,last,duration,end,community_id\n"
+          "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,100,2,2000,"
+          "1800,1700000000.000000001,1700000001.500000000,1.499999999,closed,"
+          "1:LQU9qZlK+B5F3KDmev6m5PMibrg=\n"
+          "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,100,2,2000,1800,"
+          "1700000000.000000001,1700000001.500000000,1.499999999,end of input,\n");
     CHECK(flows(Format::Json) ==
           "{\"flow\":7,\"transport\":\"tcp\",\"src\":\"2001:db8::1\",\"src_port\":40000,"
           "\"dst\":\"2001:db8::2\",\"dst_port\":80,\"path\":\"ethernet.ipv6.tcp.http\","
           "\"application\":\"http\",\"packets\":[3,2],\"bytes\":[300,2000],"
-          "\"first\":\"1700000000.000000001\",\"last\":\"1700000001.500000000\","
-          "\"end\":\"closed\"}\n"
+          "\"payload\":[100,1800],\"first\":\"1700000000.000000001\","
+          "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\",\"end\":\"closed\","
+          "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\"}\n"
           "{\"flow\":8,\"transport\":\"icmp\",\"src\":\"10.0.0.1\",\"src_port\":null,"
           "\"dst\":\"10.0.0.2\",\"dst_port\":null,\"path\":\"ethernet.ipv4.icmp\","
           "\"application\":\"\",\"packets\":[3,2],\"bytes\":[300,2000],"
-          "\"first\":\"1700000000.000000001\",\"last\":\"1700000001.500000000\","
-          "\"end\":\"end of input\"}\n");
+          "\"payload\":[100,1800],\"first\":\"1700000000.000000001\","
+          "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\","
+          "\"end\":\"end of input\",\"community_id\":\"\"}\n");
 }
 
 TEST_CASE("the flow schema names every field of a record once", "[writer]") {
@@ -85,7 +94,8 @@ TEST_CASE("the flow schema names every field of a record once", "[writer]") {
     for (const FlowField& f : flow_schema()) names.push_back(f.name);
     CHECK(names == std::vector<std::string>{"flow", "transport", "src", "src_port", "dst",
                                             "dst_port", "path", "application", "packets", "bytes",
-                                            "first", "last", "end"});
+                                            "payload", "first", "last", "duration", "end",
+                                            "community_id"});
     SessionInfo s = sampleFlow();
     auto schema = flow_schema();
     CHECK(schema[0].get(s).n[0] == 7);
