@@ -5,7 +5,7 @@ Builds one capture from the shared real captures (every Ethernet packet, repeate
 moved addresses until it holds --packets packets), then runs on it, in the same run:
   floor         libpcap's read loop alone (bench/pcap_loop)
   mmtrun        mmtrun --flows -q
-  mmtrun +5     mmtrun --flows -T csv with five printed attributes
+  mmtrun +5     mmtrun -T csv with five printed attributes, flows to --flows-file
   nDPI          a lean program on Debian's libndpi-dev with a flow table (bench/ndpi_bench)
 and prints, for each, instructions per packet (callgrind, start-up subtracted by running
 the same command on the capture's first packet), CPU seconds (median of --runs), peak
@@ -120,7 +120,7 @@ def main():
     systems = [
         ("floor", lambda c: [os.path.join(bench, "pcap_loop"), c]),
         ("mmtrun", lambda c: mmtrun + ["-r", c, "--flows", "-q"]),
-        ("mmtrun +5", lambda c: mmtrun + ["-r", c, "--flows", "-T", "csv"] + columns),
+        ("mmtrun +5", lambda c: mmtrun + ["-r", c, "--flows-file", os.devnull, "-T", "csv"] + columns),
         ("nDPI", lambda c: [os.path.join(bench, "ndpi_bench"), c]),
     ]
     # The compiled specs cached, for this CPU and for the one valgrind shows a program:

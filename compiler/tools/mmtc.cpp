@@ -20,6 +20,8 @@ Commands:
   emit-llvm PATH...          print the LLVM IR of the compiled library
   doc PATH...                print the reference of every protocol, in Markdown
 
+mmtc --version prints the version, the LLVM version and the compiler's hash.
+
 Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O problem.
 Run 'mmtc <command> --help' for a command's options.
 )";
@@ -237,6 +239,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 2, argv + argc);
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
         std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::printf("mmtc %s\n", mmtc::versionText().c_str());
         return 0;
     }
     if (cmd == "check") return runCheck(args, CheckMode::Check);

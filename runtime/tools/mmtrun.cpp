@@ -5,9 +5,12 @@
 #include "mmt/writer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -21,10 +24,15 @@ namespace {
 constexpr const char* kUsage = R"(usage: mmtrun (-r FILE | -i IFACE [-f FILTER]) [options]
 
 Input:
-  -r FILE             read a pcap or pcapng capture file
+  -r FILE             read a pcap or pcapng capture file ('-': standard input;
+                      pipes and FIFOs too)
   -i IFACE            capture live on an interface
   -f FILTER           capture filter for -i (tcpdump syntax)
   -c N                stop after N packets
+  -a duration:N       -i: stop after N seconds; -a packets:N stops after N packets
+  -s SNAPLEN          -i: keep at most SNAPLEN bytes of each packet (default 262144)
+  --no-promiscuous    -i: do not put the interface in promiscuous mode
+  -D                  list the interfaces -i can open, and exit
 
 Protocols:
   -p PATH             add .mmtp specs (a file or a folder); repeatable
@@ -33,33 +41,142 @@ Protocols:
   --no-cache          compile specs even when a cached build exists
   --max-pdu SIZE      longest stream PDU (bytes, or with KiB/MiB) of protocols
                       whose spec sets no 'max_pdu' (default 1MiB)
-  -L, --list          list every attribute name and exit
+  -L, --list          list every attribute name and exit; with -v, one line each:
+                      name, type, kind, other names (tshark's), description
 
 Output:
   -e ATTR             print this attribute for every packet (e.g. ipv4.src,
-                      http.host, frame.path); repeatable; columns in -e order
+                      http.host, frame.path, or tshark's names: ip.src,
+                      tcp.dstport); repeatable; columns in -e order
   -T text|csv|json    output format (default text: tab-separated)
+  -E occurrence=a|f|l all occurrences of an attribute (default), the first or the last
+  -E aggregator=C     between occurrences in text and CSV (default ','; /s space, /t tab)
+  -E header=y|n       a header line of column names (default: CSV yes, text no)
   --flows             print one record per flow when it ends
+  --flows-file FILE   write the flow records to FILE (implies --flows)
   --stats             print a protocol hierarchy summary at the end
+  --stats-file FILE   write the summary to FILE (implies --stats)
   -q                  no per-packet output (with --flows or --stats)
-  --no-progress       never draw a progress bar
+  -w FILE             write the packets read to a capture file ('-': standard
+                      output, with nothing else written there)
+  -F pcap|pcapng      the format of -w (default pcap)
+  --no-progress       never draw the progress line
+  --progress          draw it even when standard error is not a terminal
+  --version           print the version, the LLVM version and the compiler's hash
 
 Exit status: 0 success; 1 the input was damaged (every readable packet was
-processed); 2 usage error or an input that cannot be opened; 3 the protocol
-specs do not load.
+processed); 2 usage error, an input that cannot be opened or an output that cannot
+be written; 3 the protocol specs do not load; 130 (143) a file was being read when
+SIGINT (SIGTERM) stopped the run (flows and the summary are still written).
 )";
 
-volatile std::sig_atomic_t gStop = 0;
+volatile std::sig_atomic_t gStop = 0; // the signal that stopped the run, or 0
 mmt::CaptureSource* gSource = nullptr;
 
-void onSignal(int) {
-    gStop = 1;
+void onSignal(int sig) {
+    gStop = sig;
     if (gSource) gSource->stop();
+    // A second one ends the program at once.
+    std::signal(sig, SIG_DFL);
+}
+
+/// Without SA_RESTART: a read blocked on a pipe returns, and the run ends.
+void catchSignal(int sig) {
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
 }
 
 int usage(const std::string& msg) {
     std::fprintf(stderr, "mmtrun: error: %s\n(run 'mmtrun --help' for usage)\n", msg.c_str());
     return 2;
+}
+
+/// The progress of reading a file, on one line of standard error: a bar and percentage
+/// when the size is known, packets read, the rate and the time elapsed. The line is
+/// cleared before anything else goes to the terminal, and when the run ends.
+class Progress {
+  public:
+    enum class Mode { Never, Auto, Always };
+    Progress(const std::string& file, Mode mode) {
+        if (mode == Mode::Never || file.empty()) return;
+        struct stat st {};
+        uint64_t size = file != "-" && ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                            ? uint64_t(st.st_size)
+                            : 0;
+        // Drawn by default on a terminal, for files that take a moment to read.
+        if (mode == Mode::Auto && (!isatty(STDERR_FILENO) || size <= (8u << 20))) return;
+        on_ = true;
+        total_ = size;
+        start_ = last_ = Clock::now();
+    }
+    ~Progress() { clear(); }
+    /// After each packet: redrawn at most ten times a second.
+    void update(uint64_t packets, uint64_t bytesRead) {
+        if (!on_ || (packets & 63) != 0) return;
+        auto now = Clock::now();
+        if (now - last_ < std::chrono::milliseconds(100)) return;
+        last_ = now;
+        draw(packets, bytesRead, now);
+    }
+    /// The last state: 100% when the whole input was read.
+    void done(uint64_t packets, uint64_t bytesRead, bool complete) {
+        if (!on_) return;
+        draw(packets, complete ? total_ : bytesRead, Clock::now());
+    }
+    /// Removes the line, if drawn; called before anything else is written.
+    void clear() {
+        if (!width_) return;
+        std::fprintf(stderr, "\r%*s\r", int(width_), "");
+        std::fflush(stderr);
+        width_ = 0;
+    }
+
+  private:
+    using Clock = std::chrono::steady_clock;
+    void draw(uint64_t packets, uint64_t bytesRead, Clock::time_point now) {
+        double secs = std::chrono::duration<double>(now - start_).count();
+        std::string line = "\r";
+        if (total_) {
+            unsigned pct = unsigned(std::min<uint64_t>(100, bytesRead * 100 / total_));
+            line += fmt::format("[{:<25}] {:3}%  ", std::string(pct / 4, '#'), pct);
+        }
+        double rate = secs > 0 ? double(packets) / secs : 0;
+        line += fmt::format("{} packets  ", packets);
+        line += rate >= 1e6   ? fmt::format("{:.1f} Mpkt/s", rate / 1e6)
+                : rate >= 1e3 ? fmt::format("{:.1f} kpkt/s", rate / 1e3)
+                              : fmt::format("{:.0f} pkt/s", rate);
+        unsigned whole = unsigned(secs);
+        line += fmt::format("  {}:{:02}.{}", whole / 60, whole % 60, unsigned(secs * 10) % 10);
+        // Pad over a longer previous line.
+        size_t len = line.size() - 1;
+        if (len < width_) line += std::string(width_ - len, ' ');
+        width_ = std::max(width_, len);
+        std::fputs(line.c_str(), stderr);
+        std::fflush(stderr);
+    }
+    bool on_ = false;
+    uint64_t total_ = 0;
+    size_t width_ = 0; // of the line on screen; 0 when none
+    Clock::time_point start_, last_;
+};
+
+Progress* gProgress = nullptr;
+
+/// An error line on standard error, after the progress line is cleared.
+void error(const std::string& msg) {
+    if (gProgress) gProgress->clear();
+    std::fprintf(stderr, "mmtrun: error: %s\n", msg.c_str());
+}
+
+/// Lines to `stream`; when it is a terminal, the progress line is cleared first.
+mmt::LineOutput screenOutput(std::FILE* stream) {
+    if (!isatty(fileno(stream))) return mmt::file_output(stream);
+    return [stream](std::string_view line) {
+        if (gProgress) gProgress->clear();
+        std::fwrite(line.data(), 1, line.size(), stream);
+    };
 }
 
 /// A size in bytes: digits, optionally followed by B, KiB or MiB; 1 byte to 256 MiB.
@@ -78,14 +195,58 @@ bool parseSize(const char* v, uint32_t& out) {
 }
 
 struct Options {
-    std::string file, iface, filter, object;
+    std::string file, iface, filter, object, flowsFile, statsFile, writeFile;
+    mmt::CaptureFileFormat writeFormat = mmt::CaptureFileFormat::Pcap;
+    mmt::RowOptions rows;
     std::vector<std::string> specs, fields;
     mmt::Format format = mmt::Format::Text;
-    uint64_t count = 0;
+    uint64_t count = 0, duration = 0;
+    uint32_t snaplen = 262144;
     uint32_t maxPdu = 0; // 0: HandlerOptions' default
+    bool snaplenGiven = false, promiscuous = true, promiscuousGiven = false, listIfaces = false;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
-         progress = true;
+         verbose = false;
+    Progress::Mode progress = Progress::Mode::Auto;
 };
+
+/// One `-E key=value`, as tshark spells them.
+bool parseLayout(const std::string& kv, mmt::RowOptions& rows, std::string& err) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (key == "occurrence" && (value == "a" || value == "f" || value == "l")) {
+        rows.occurrence = value == "a"   ? mmt::Occurrence::All
+                          : value == "f" ? mmt::Occurrence::First
+                                         : mmt::Occurrence::Last;
+        return true;
+    }
+    if (key == "aggregator" && !value.empty()) {
+        rows.aggregator = value == "/s" ? " " : value == "/t" ? "\t" : value;
+        return true;
+    }
+    if (key == "header" && (value == "y" || value == "n")) {
+        rows.header = value == "y";
+        return true;
+    }
+    if (key == "occurrence" || key == "aggregator" || key == "header")
+        err = fmt::format("'-E {}': expected {}", kv,
+                          key == "occurrence"   ? "occurrence=a, f or l"
+                          : key == "aggregator" ? "aggregator=C (a character or text)"
+                                                : "header=y or n");
+    else
+        err = fmt::format("'-E {}': unknown layout option (expected occurrence=, aggregator= or "
+                          "header=)",
+                          kv);
+    return false;
+}
+
+/// A decimal number above 0.
+bool positive(const std::string& text, uint64_t& out) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 19)
+        return false;
+    out = std::strtoull(text.c_str(), nullptr, 10);
+    return out > 0;
+}
 
 bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
     auto need = [&](int& i) -> const char* {
@@ -118,12 +279,41 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             o.fields.push_back(v);
         } else if (a == "-c") {
             if (!(v = need(i))) return false;
-            char* end = nullptr;
-            o.count = std::strtoull(v, &end, 10);
-            if (!*v || *end || o.count == 0) {
+            if (!positive(v, o.count)) {
                 err = fmt::format("'-c {}': expected a positive number of packets", v);
                 return false;
             }
+        } else if (a == "-a") {
+            if (!(v = need(i))) return false;
+            std::string cond = v;
+            size_t colon = cond.find(':');
+            std::string key = cond.substr(0, colon);
+            uint64_t value = 0;
+            if (colon == std::string::npos || (key != "duration" && key != "packets") ||
+                !positive(cond.substr(colon + 1), value)) {
+                err = fmt::format("'-a {}': expected duration:SECONDS or packets:N (a positive "
+                                  "number)",
+                                  v);
+                return false;
+            }
+            if (key == "duration")
+                o.duration = value;
+            else
+                o.count = o.count ? std::min(o.count, value) : value;
+        } else if (a == "-s") {
+            if (!(v = need(i))) return false;
+            uint64_t len = 0;
+            if (!positive(v, len) || len > 262144) {
+                err = fmt::format("'-s {}': expected a snapshot length from 1 to 262144 bytes", v);
+                return false;
+            }
+            o.snaplen = uint32_t(len);
+            o.snaplenGiven = true;
+        } else if (a == "--no-promiscuous") {
+            o.promiscuous = false;
+            o.promiscuousGiven = true;
+        } else if (a == "-D") {
+            o.listIfaces = true;
         } else if (a == "--max-pdu") {
             if (!(v = need(i))) return false;
             if (!parseSize(v, o.maxPdu)) {
@@ -138,6 +328,26 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
                 err = fmt::format("unknown output format '{}' (expected text, csv or json)", v);
                 return false;
             }
+        } else if (a == "-w") {
+            if (!(v = need(i))) return false;
+            o.writeFile = v;
+        } else if (a == "-F") {
+            if (!(v = need(i))) return false;
+            if (!mmt::parse_capture_format(v, o.writeFormat)) {
+                err = fmt::format("unknown capture format '{}' (expected pcap or pcapng)", v);
+                return false;
+            }
+        } else if (a == "-E") {
+            if (!(v = need(i))) return false;
+            if (!parseLayout(v, o.rows, err)) return false;
+        } else if (a == "--flows-file") {
+            if (!(v = need(i))) return false;
+            o.flowsFile = v;
+            o.flows = true;
+        } else if (a == "--stats-file") {
+            if (!(v = need(i))) return false;
+            o.statsFile = v;
+            o.stats = true;
         } else if (a == "--flows")
             o.flows = true;
         else if (a == "--stats")
@@ -149,15 +359,23 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         else if (a == "--no-cache")
             o.cache = false;
         else if (a == "--no-progress")
-            o.progress = false;
+            o.progress = Progress::Mode::Never;
+        else if (a == "--progress")
+            o.progress = Progress::Mode::Always;
         else if (a == "-L" || a == "--list")
             o.list = true;
+        else if (a == "-v")
+            o.verbose = true;
         else {
             err = fmt::format("unknown option '{}'", a);
             return false;
         }
     }
-    if (o.list) return true;
+    if (o.verbose && !o.list) {
+        err = "'-v' applies to '-L'";
+        return false;
+    }
+    if (o.list || o.listIfaces) return true;
     if (o.file.empty() == o.iface.empty()) {
         err = o.file.empty() ? "no input: give '-r FILE' or '-i IFACE'"
                              : "give either '-r FILE' or '-i IFACE', not both";
@@ -167,32 +385,41 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         err = "'-f' applies to live captures ('-i'); it is not a display filter";
         return false;
     }
+    if (o.iface.empty() && (o.duration || o.snaplenGiven || o.promiscuousGiven)) {
+        err = o.duration ? "'-a duration:N' applies to live captures ('-i'); use '-c' to stop "
+                           "a file early"
+              : o.snaplenGiven ? "'-s' applies to live captures ('-i')"
+                               : "'--no-promiscuous' applies to live captures ('-i')";
+        return false;
+    }
     return true;
 }
 
-class Progress {
+/// A file given for an output, or standard output when no name is given.
+class OutputFile {
   public:
-    Progress(const std::string& file, bool enabled) {
-        struct stat st {};
-        if (enabled && isatty(STDERR_FILENO) && ::stat(file.c_str(), &st) == 0 &&
-            st.st_size > (8 << 20))
-            total_ = uint64_t(st.st_size);
+    bool open(const std::string& path, std::string& err) {
+        if (path.empty()) return true;
+        path_ = path;
+        file_ = std::fopen(path.c_str(), "w");
+        if (!file_) err = fmt::format("cannot write '{}': {}", path, std::strerror(errno));
+        return file_ != nullptr;
     }
-    void update(uint64_t bytesRead) {
-        if (!total_) return;
-        unsigned pct = unsigned(std::min<uint64_t>(100, bytesRead * 100 / total_));
-        if (pct == last_) return;
-        last_ = pct;
-        std::string bar(pct / 4, '#');
-        std::fprintf(stderr, "\r[%-25s] %3u%%", bar.c_str(), pct);
+    std::FILE* stream() const { return file_ ? file_ : stdout; }
+    bool close(std::string& err) {
+        if (!file_) return true;
+        bool ok = std::fclose(file_) == 0;
+        file_ = nullptr;
+        if (!ok) err = fmt::format("cannot write '{}': {}", path_, std::strerror(errno));
+        return ok;
     }
-    ~Progress() {
-        if (total_ && last_ != 1000) std::fprintf(stderr, "\r%40s\r", "");
+    ~OutputFile() {
+        if (file_) std::fclose(file_);
     }
 
   private:
-    uint64_t total_ = 0;
-    unsigned last_ = 1000;
+    std::string path_;
+    std::FILE* file_ = nullptr;
 };
 
 } // namespace
@@ -202,10 +429,31 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::fputs(kUsage, stdout);
             return 0;
+        } else if (std::strcmp(argv[i], "--version") == 0) {
+            std::printf("mmtrun %s\n", mmt::version_text().c_str());
+            return 0;
         }
     Options o;
     std::string err;
     if (!parseArgs(argc, argv, o, err)) return usage(err);
+    if (o.listIfaces) {
+        std::vector<mmt::InterfaceInfo> ifaces;
+        if (!mmt::list_interfaces(ifaces, err)) {
+            std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+            return 2;
+        }
+        // As tshark -D: a number, the name, then what the system says of it.
+        for (size_t i = 0; i < ifaces.size(); ++i) {
+            const auto& f = ifaces[i];
+            std::vector<std::string> notes;
+            if (!f.description.empty()) notes.push_back(f.description);
+            if (f.loopback) notes.push_back("loopback");
+            if (!f.up) notes.push_back("down");
+            std::printf("%zu. %s%s\n", i + 1, f.name.c_str(),
+                        notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, ", ")).c_str());
+        }
+        return 0;
+    }
 
     mmt::LoadOptions lo;
     lo.builtin = o.builtin;
@@ -218,7 +466,17 @@ int main(int argc, char** argv) {
         return 3;
     }
     if (o.list) {
-        for (const auto& n : lib->attribute_names()) std::printf("%s\n", n.c_str());
+        if (!o.verbose) {
+            for (const auto& n : lib->attribute_names()) std::printf("%s\n", n.c_str());
+            return 0;
+        }
+        for (const auto& a : lib->attributes()) {
+            std::string type = mmt::type_name(a.type);
+            if (a.hex_digits) type += " hex";
+            std::printf(
+                "%s\t%s\t%s\t%s\t%s\n", a.name.c_str(), type.c_str(), a.event ? "event" : "field",
+                fmt::format("{}", fmt::join(a.aliases, ",")).c_str(), a.description.c_str());
+        }
         return 0;
     }
 
@@ -233,11 +491,48 @@ int main(int argc, char** argv) {
         names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
     for (const auto& n : names) {
         int c = h.request(n);
-        if (c < 0)
-            return usage(fmt::format("unknown attribute '{}' (list them with 'mmtrun -L')", n));
+        if (c < 0) {
+            std::vector<std::string> close = lib->closest_names(n);
+            for (auto& name : close) name = "'" + name + "'";
+            return usage(fmt::format(
+                "unknown attribute '{}'{} (list them with 'mmtrun -L')", n,
+                close.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(close, ", "))));
+        }
         columns.push_back(c);
     }
-    mmt::PacketWriter rows(o.format, names, columns, mmt::file_output(stdout));
+    // CSV and JSON keep one schema per stream: flow records and the summary go to their
+    // own files when anything else is written to standard output.
+    bool flowsOut = o.flows && o.flowsFile.empty(), statsOut = o.stats && o.statsFile.empty();
+    if (o.format != mmt::Format::Text && int(perPacket) + int(flowsOut) + int(statsOut) > 1) {
+        std::vector<std::string> what;
+        if (perPacket) what.push_back("per-packet rows");
+        if (flowsOut) what.push_back("flow records");
+        if (statsOut) what.push_back("the summary");
+        return usage(fmt::format(
+            "'-T {}' writes one kind of record per stream, not {} together: send {} to a "
+            "file{}",
+            o.format == mmt::Format::Csv ? "csv" : "json", fmt::join(what, " and "),
+            flowsOut && statsOut ? "flows or the summary"
+            : flowsOut           ? "flows"
+                                 : "the summary",
+            flowsOut && statsOut ? " ('--flows-file FILE', '--stats-file FILE')"
+            : flowsOut           ? " ('--flows-file FILE')"
+                                 : " ('--stats-file FILE')"));
+    }
+    if (o.writeFile == "-" && (perPacket || flowsOut || statsOut))
+        return usage("'-w -' writes the capture to standard output: give '-q', and send flows "
+                     "and the summary to files ('--flows-file', '--stats-file')");
+    mmt::CaptureWriter capture;
+    if (!o.writeFile.empty() && !capture.open(o.writeFile, o.writeFormat, err)) {
+        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        return 2;
+    }
+    OutputFile flowsFile, statsFile;
+    if (!flowsFile.open(o.flowsFile, err) || !statsFile.open(o.statsFile, err)) {
+        std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
+        return 2;
+    }
+    mmt::PacketWriter rows(o.format, names, columns, screenOutput(stdout), o.rows);
     if (perPacket) {
         rows.header();
         h.on_packet([&](const mmt::PacketView& p) {
@@ -245,13 +540,13 @@ int main(int argc, char** argv) {
             return mmt::Action::Continue;
         });
     }
-    mmt::FlowWriter flows(o.format, mmt::file_output(stdout));
+    mmt::FlowWriter flows(o.format, screenOutput(flowsFile.stream()), o.rows.header.value_or(true));
     if (o.flows) h.on_session_end([&](const mmt::SessionInfo& s) { flows.write(s); });
 
     mmt::CaptureSource src;
     gSource = &src;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    catchSignal(SIGINT);
+    catchSignal(SIGTERM);
     bool opened;
     if (!o.file.empty()) {
         opened = src.open_file(o.file);
@@ -259,35 +554,71 @@ int main(int argc, char** argv) {
         mmt::LiveOptions live;
         live.filter = o.filter;
         live.immediate = true;
+        live.promiscuous = o.promiscuous;
+        live.snaplen = o.snaplen;
         opened = src.open_live(o.iface, live);
     }
     if (!opened) {
         std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
         return 2;
     }
-    Progress progress(o.file, o.progress && !o.file.empty());
+    Progress progress(o.file, o.progress);
+    gProgress = &progress;
     uint64_t n = 0, bytes = 0, readBytes = 0;
     int status = 0;
+    bool writeFailed = false;
+    bool complete = false;
+    auto started = std::chrono::steady_clock::now();
+    auto timeUp = [&] {
+        return o.duration &&
+               std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration);
+    };
     mmt::Packet pkt;
-    while (!gStop) {
+    while (!gStop && !timeUp()) {
         mmt::ReadStatus rs = src.next(pkt);
         if (rs == mmt::ReadStatus::Timeout) continue;
-        if (rs == mmt::ReadStatus::End) break;
+        if (gStop) break; // a read cut short by the signal is no damage
+        if (rs == mmt::ReadStatus::End) {
+            complete = true;
+            break;
+        }
         if (rs == mmt::ReadStatus::Error) {
-            std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
+            error(src.error());
             status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
             break;
         }
-        h.process(pkt.raw());
+        mmt::RawPacket raw = pkt.raw();
+        h.process(raw);
+        if (!o.writeFile.empty() && !writeFailed && !capture.write(raw, err)) {
+            error(err);
+            writeFailed = true;
+        }
         ++n;
         bytes += pkt.wirelen;
         readBytes += pkt.caplen + 16;
-        progress.update(readBytes);
+        progress.update(n, readBytes);
         if (o.count && n >= o.count) break;
     }
+    progress.done(n, readBytes, complete);
+    progress.clear();
+    // Flows still open end here, also when a signal stopped the run.
     h.finish();
     std::fflush(stdout);
     // Damage inside packets is reported per packet (frame.truncated, frame.malformed).
-    if (o.stats) mmt::write_hierarchy(h, n, bytes, mmt::file_output(stdout));
+    if (o.stats)
+        mmt::write_hierarchy(h, n, bytes, screenOutput(statsFile.stream()), o.format,
+                             o.rows.header.value_or(true));
+    if (!writeFailed && !capture.close(err)) {
+        error(err);
+        writeFailed = true;
+    }
+    if (writeFailed) return 2;
+    if (!flowsFile.close(err) || !statsFile.close(err)) {
+        error(err);
+        return 2;
+    }
+    // Reading a file, a signal leaves the output incomplete: 128 + its number. A live
+    // capture runs until it is stopped so.
+    if (gStop && !o.file.empty() && status == 0) return 128 + gStop;
     return status;
 }

@@ -36,6 +36,12 @@ std::string defaultCacheDir();
 /// Where the built-in protocol library lives (MMT_SPEC_PATH overrides the built-in path).
 std::string builtinSpecDir();
 
+/// What `--version` prints after a tool's name: the project's version, the LLVM version
+/// code is generated with, the ABI version and the first 16 hex digits of the SHA-256 of
+/// the compiler's sources (the hash the object cache keys on), e.g.
+/// "0.1.0 (LLVM 14.0.6, ABI 7, compiler 3f2a...)".
+std::string versionText();
+
 /// Where the last check and code generation of a Compiler spent their time, in ms.
 struct PhaseTimes {
     double parse = 0;    // parse trees and ASTs

@@ -7,11 +7,18 @@
 #include <fstream>
 #include <sstream>
 
+#include <llvm/Config/llvm-config.h>
 #include <unistd.h>
 
 namespace mmtc {
 
 namespace fs = std::filesystem;
+
+std::string versionText() {
+    return std::string(MMT_VERSION) + " (LLVM " LLVM_VERSION_STRING ", ABI " +
+           std::to_string(MMT_ABI_VERSION) + ", compiler " +
+           std::string(codegen::sourceStamp()).substr(0, 16) + ")";
+}
 
 Library::Library(std::unique_ptr<Impl> impl, Origin origin)
     : impl_(std::move(impl)), origin_(origin) {}

@@ -53,6 +53,23 @@ struct AttributeRef {
     bool valid() const { return attr >= 0; }
 };
 
+/// An attribute as a listing shows it (`mmtrun -L -v`).
+struct AttributeInfo {
+    std::string name;                 ///< "ipv4.src"
+    uint32_t type = MMT_T_NONE;       ///< enum mmt_type
+    bool event = false;               ///< raised while parsing, one value per occurrence
+    uint32_t hex_digits = 0;          ///< integers print in hex (see Value::hex_digits)
+    std::vector<std::string> aliases; ///< other names accepted for it (tshark's)
+    std::string description;          ///< what it holds, when known ("" otherwise)
+};
+
+/// The runtime's version line: the project's version, the LLVM version, the ABI version
+/// and the compiler's hash, as `mmtrun --version` prints them after its name.
+std::string version_text();
+
+/// "uint", "bool", "bytes", "string", "mac", "ipv4", "ipv6" (or "none").
+const char* type_name(uint32_t type);
+
 /// Compiled protocols, shareable by any number of handlers. Immutable once loaded.
 class ProtocolLibrary {
   public:
@@ -64,10 +81,20 @@ class ProtocolLibrary {
     const mmt_library& table() const;
     /// Index of protocol `name` in table(), or -1.
     int find_protocol(std::string_view name) const;
-    /// Resolves "proto.attr"; invalid when unknown.
+    /// Resolves "proto.attr", or an alias of it ("ip.src" for "ipv4.src", see aliases());
+    /// invalid when unknown.
     AttributeRef find_attribute(std::string_view name) const;
     /// Every attribute name, "proto.attr", in table order (frame attributes first).
     std::vector<std::string> attribute_names() const;
+    /// Every attribute with its type, kind, aliases and description, in table order.
+    std::vector<AttributeInfo> attributes() const;
+    /// The other names accepted for attributes, (alias, attribute) sorted by alias: tshark's
+    /// field names, from `tshark-names.tsv` beside the built-in specs. An alias is kept only
+    /// when its attribute is loaded and no attribute has the alias's name.
+    const std::vector<std::pair<std::string, std::string>>& aliases() const;
+    /// Up to `count` attribute names and aliases close to `name` (a misspelling, a
+    /// protocol's other name), closest first; empty when none is close.
+    std::vector<std::string> closest_names(std::string_view name, size_t count = 3) const;
     /// How the code was obtained: "compiled", "cache" or "object".
     const char* origin() const;
 
@@ -144,9 +171,26 @@ struct SessionInfo {
     uint64_t src_port = 0, dst_port = 0;
     uint64_t packets[2] = {0, 0}; ///< per direction: 0 initiator to responder
     uint64_t bytes[2] = {0, 0};
+    /// Per direction: payload bytes above the session's protocol (TCP or UDP payload), as
+    /// captured; the count stops at 4294967295 (2^32 - 1).
+    uint64_t payload[2] = {0, 0};
     uint64_t first_ns = 0, last_ns = 0;
     std::string end_reason; ///< "timeout", "evicted", "closed", "end of input"
+    /// The Community ID (v1, seed 0) of the flow, or "" when it has none here: flows of
+    /// TCP, UDP, SCTP and of port-less IP protocols have one; ICMP flows, whose ID needs
+    /// the message type, do not.
+    std::string community_id;
 };
+
+/// The Community ID v1 of a flow tuple (https://github.com/corelight/community-id-spec):
+/// "1:" and the base64 of a SHA-1 over the seed, both addresses, the IP protocol number
+/// and, for TCP (6), UDP (17), SCTP (132), ICMP (1) and ICMPv6 (58), both ports, the
+/// endpoints ordered so that both directions of a flow give one ID. For ICMP and ICMPv6
+/// the ports are the message type and code, a request and its reply counting as one
+/// flow. Addresses are 4 or 16 bytes each (the same size); "" otherwise.
+std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_t> dst,
+                            uint8_t ip_proto, uint16_t src_port, uint16_t dst_port,
+                            uint16_t seed = 0);
 
 /// A packet as it enters the runtime.
 struct RawPacket {

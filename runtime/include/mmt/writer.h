@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,25 +42,47 @@ using LineOutput = std::function<void(std::string_view line)>;
 /// Lines written to a C stream (not closed by the writer).
 LineOutput file_output(std::FILE* stream);
 
-/// Rows of requested attributes, one per packet. A cell holds every occurrence of its
-/// attribute, comma-separated (text and CSV) or as an array when there are several (JSON,
-/// where a missing value is null and integers and booleans are not quoted).
+/// Which occurrences of an attribute a cell holds (tshark's `-E occurrence=a|f|l`).
+enum class Occurrence {
+    All,   ///< every occurrence, in path order
+    First, ///< the first only
+    Last   ///< the last only
+};
+
+/// How rows are laid out (tshark's `-E` options).
+struct RowOptions {
+    Occurrence occurrence = Occurrence::All;
+    /// Between the occurrences of a cell in text and CSV (JSON writes an array).
+    std::string aggregator = ",";
+    /// A header line of the column names: unset, CSV has one and text has none; JSON never.
+    std::optional<bool> header;
+};
+
+/// Rows of requested attributes, one per packet. Text and CSV: a cell holds the
+/// occurrences of its attribute joined by the aggregator. JSON: one object per packet whose
+/// every key has one type on every row. With Occurrence::All a column is an array (`[]`
+/// when the packet has no value), except `frame.*` columns, which have one value per
+/// packet and are scalars; with First or Last every column is a scalar, `null` when the
+/// packet has no value. Integers and booleans (1 or 0, like one-bit header flags) are
+/// numbers, everything else a string escaped once.
 class PacketWriter {
   public:
     /// `names[i]` heads the column `columns[i]` returned by Handler::request.
     PacketWriter(Format format, std::vector<std::string> names, std::vector<int> columns,
-                 LineOutput output);
-    /// CSV: the names as a header line; nothing in the other formats.
+                 LineOutput output, RowOptions options = {});
+    /// The names as a header line (see RowOptions::header); nothing otherwise.
     void header();
     /// One row: the requested values of the packet.
     void write(const PacketView& packet);
 
   private:
-    void jsonValues(std::span<const Value> values);
+    void jsonCell(size_t column, std::span<const Value> values);
     Format format_;
     std::vector<std::string> names_;
     std::vector<int> columns_;
+    std::vector<bool> scalar_; // JSON: the column is written as a scalar
     LineOutput output_;
+    RowOptions options_;
     std::string line_, cell_; // reused: a row allocates nothing once they have grown
 };
 
@@ -70,7 +93,8 @@ enum class FlowFieldKind : uint8_t {
     Address,      ///< an address as text, "" when the flow has none
     Port,         ///< a port; 0 when the flow has none (CSV: empty, JSON: null, text: omitted)
     PerDirection, ///< two counters: from the initiator, then from the responder
-    Time          ///< nanoseconds since the epoch, written as seconds.nanoseconds
+    Time          ///< nanoseconds since the epoch, written as seconds.nanoseconds (in JSON
+                  ///< a string, which no parser rounds)
 };
 
 /// The value of one field of one flow record.
@@ -97,8 +121,9 @@ std::span<const FlowField> flow_schema();
 /// Flow records, one per session, from flow_schema().
 class FlowWriter {
   public:
-    FlowWriter(Format format, LineOutput output);
-    /// CSV: the header line; nothing in the other formats. write() calls it before the
+    /// `header`: CSV starts with a header line (tshark's `-E header=y`).
+    FlowWriter(Format format, LineOutput output, bool header = true);
+    /// CSV with a header: the header line; nothing otherwise. write() calls it before the
     /// first record when it has not been called.
     void header();
     /// One record.
@@ -107,13 +132,55 @@ class FlowWriter {
   private:
     Format format_;
     LineOutput output_;
+    bool withHeader_ = true;
     bool headerDone_ = false;
     std::string line_;
 };
 
-/// The protocol hierarchy that Handler::hierarchy counts (HandlerOptions::count_paths), as
-/// an indented text table after a frames and bytes total.
+/// The capture file formats a CaptureWriter writes.
+enum class CaptureFileFormat {
+    Pcap,  ///< classic pcap with nanosecond timestamps: one link type per file
+    Pcapng ///< pcapng: one interface per link type, nanosecond timestamps
+};
+
+/// "pcap" or "pcapng"; false when the name is unknown.
+bool parse_capture_format(std::string_view name, CaptureFileFormat& format);
+
+/// Packets written to a capture file, as they were read (`mmtrun -w`).
+class CaptureWriter {
+  public:
+    CaptureWriter();
+    ~CaptureWriter(); ///< closes the file (errors then go unreported: call close())
+    CaptureWriter(const CaptureWriter&) = delete;
+    CaptureWriter& operator=(const CaptureWriter&) = delete;
+
+    /// Creates (or truncates) `path`; "-" is standard output. False with `error` set.
+    bool open(const std::string& path, CaptureFileFormat format, std::string& error);
+    /// One packet. A pcap file takes the link type of its first packet, and refuses a
+    /// packet of another link type (pcapng takes any). False with `error` set.
+    bool write(const RawPacket& packet, std::string& error);
+    /// Flushes and closes; false with `error` set when something could not be written.
+    /// A pcap file that received no packet gets a header for Ethernet.
+    bool close(std::string& error);
+
+  private:
+    bool header(uint32_t linktype, std::string& error);
+    bool put(const void* data, size_t size, std::string& error);
+    std::FILE* file_ = nullptr;
+    std::string path_;
+    CaptureFileFormat format_ = CaptureFileFormat::Pcap;
+    bool started_ = false;
+    uint32_t linktype_ = 0;            // pcap: the file's link type
+    std::vector<uint32_t> interfaces_; // pcapng: link type of each interface written
+    std::vector<uint8_t> block_;
+};
+
+/// The protocol hierarchy that Handler::hierarchy counts (HandlerOptions::count_paths).
+/// Text: an indented table after a frames and bytes total. CSV (after a header line when
+/// `header`) and JSON: one record per path prefix with the fields path, protocol, depth,
+/// packets and bytes, the first one the total of every frame (path "", protocol "frame",
+/// depth 0).
 void write_hierarchy(const Handler& handler, uint64_t packets, uint64_t bytes,
-                     const LineOutput& output);
+                     const LineOutput& output, Format format = Format::Text, bool header = true);
 
 } // namespace mmt

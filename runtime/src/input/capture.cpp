@@ -7,6 +7,10 @@
 #include <fmt/format.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "input/pcapng_reader.h"
 
@@ -74,16 +78,79 @@ ReadStatus CaptureSource::fail(CaptureError kind, std::string message) {
     return ReadStatus::Error;
 }
 
+namespace {
+
+/// A stream that replays bytes already read from a pipe or a FIFO, then reads on from it:
+/// the magic number is read once, and the reader chosen by it still starts at byte 0.
+struct Replay {
+    std::vector<char> head;
+    size_t pos = 0;
+    FILE* rest;
+};
+
+ssize_t replayRead(void* cookie, char* buf, size_t size) {
+    auto* r = static_cast<Replay*>(cookie);
+    if (r->pos < r->head.size()) {
+        size_t n = std::min(size, r->head.size() - r->pos);
+        std::memcpy(buf, r->head.data() + r->pos, n);
+        r->pos += n;
+        return ssize_t(n);
+    }
+    // What the pipe has now, rather than waiting for the whole buffer to fill (`rest` is
+    // unbuffered, so nothing of it waits in a stdio buffer).
+    return ::read(fileno(r->rest), buf, size);
+}
+
+int replayClose(void* cookie) {
+    auto* r = static_cast<Replay*>(cookie);
+    int rc = std::fclose(r->rest);
+    delete r;
+    return rc;
+}
+
+/// `f` positioned at its start again: rewound when it can seek, else a stream replaying
+/// `head` before the rest of `f` (which it then owns). Null on failure, `f` closed.
+FILE* fromStart(FILE* f, const uint8_t* head, size_t n) {
+    if (std::fseek(f, 0, SEEK_SET) == 0) return f;
+    auto* r = new Replay{std::vector<char>(head, head + n), 0, f};
+    cookie_io_functions_t io{replayRead, nullptr, nullptr, replayClose};
+    FILE* g = fopencookie(r, "rb", io);
+    if (!g) {
+        std::fclose(f);
+        delete r;
+        return nullptr;
+    }
+    std::setvbuf(g, nullptr, _IOFBF, 256 * 1024);
+    return g;
+}
+
+} // namespace
+
 bool CaptureSource::open_file(const std::string& path) {
     close();
     name_ = path;
-    FILE* f = std::fopen(path.c_str(), "rb");
+    // "-" is standard input; pipes and FIFOs are read as they come, never sought.
+    bool standardInput = path == "-";
+    FILE* f = nullptr;
+    if (standardInput) {
+        int fd = ::dup(STDIN_FILENO);
+        f = fd < 0 ? nullptr : ::fdopen(fd, "rb");
+        if (!f && fd >= 0) ::close(fd);
+    } else {
+        f = std::fopen(path.c_str(), "rb");
+    }
     if (!f) {
-        fail(CaptureError::Open, fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+        fail(CaptureError::Open,
+             standardInput ? fmt::format("cannot read standard input: {}", std::strerror(errno))
+                           : fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
         return false;
     }
-    // Large stdio buffer: one read system call per 256 KiB rather than per record.
-    std::setvbuf(f, nullptr, _IOFBF, 256 * 1024);
+    // Large stdio buffer: one read system call per 256 KiB rather than per record. A pipe
+    // or a FIFO is left unbuffered until its first bytes are read (see fromStart).
+    if (::lseek(fileno(f), 0, SEEK_CUR) < 0)
+        std::setvbuf(f, nullptr, _IONBF, 0);
+    else
+        std::setvbuf(f, nullptr, _IOFBF, 256 * 1024);
     uint8_t hdr[24];
     size_t got = std::fread(hdr, 1, sizeof hdr, f);
     if (std::ferror(f)) {
@@ -101,7 +168,10 @@ bool CaptureSource::open_file(const std::string& path) {
     uint32_t magic;
     std::memcpy(&magic, hdr, 4);
     if (magic == kPcapngMagic) {
-        std::rewind(f);
+        if (!(f = fromStart(f, hdr, got))) {
+            fail(CaptureError::Io, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+            return false;
+        }
         pcapng_ = std::make_unique<PcapngReader>();
         pcapng_->open(f, path);
         format_ = CaptureFormat::Pcapng;
@@ -126,7 +196,10 @@ bool CaptureSource::open_file(const std::string& path) {
     std::memcpy(&lt, hdr + 20, 4);
     bool swapped = magic != kPcapMicro && magic != kPcapNano && magic != kPcapModified;
     if (swapped) lt = __builtin_bswap32(lt);
-    std::rewind(f);
+    if (!(f = fromStart(f, hdr, got))) {
+        fail(CaptureError::Io, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+        return false;
+    }
     char err[PCAP_ERRBUF_SIZE] = "";
     pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!p) {
@@ -138,6 +211,26 @@ bool CaptureSource::open_file(const std::string& path) {
     pcap_->p = p;
     linktype_ = lt & 0xffff;
     format_ = CaptureFormat::Pcap;
+    return true;
+}
+
+bool list_interfaces(std::vector<InterfaceInfo>& out, std::string& error) {
+    char err[PCAP_ERRBUF_SIZE] = "";
+    pcap_if_t* all = nullptr;
+    if (pcap_findalldevs(&all, err) != 0) {
+        error = fmt::format("cannot list the interfaces: {}", err);
+        return false;
+    }
+    for (pcap_if_t* d = all; d; d = d->next) {
+        InterfaceInfo i;
+        i.name = d->name;
+        if (d->description) i.description = d->description;
+        i.up = d->flags & PCAP_IF_UP;
+        i.running = d->flags & PCAP_IF_RUNNING;
+        i.loopback = d->flags & PCAP_IF_LOOPBACK;
+        out.push_back(std::move(i));
+    }
+    pcap_freealldevs(all);
     return true;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mmt {
 
@@ -55,6 +56,17 @@ struct LiveOptions {
     bool immediate = false; ///< deliver each packet at once instead of in batches
 };
 
+/// An interface live captures can open.
+struct InterfaceInfo {
+    std::string name;        ///< what open_live takes
+    std::string description; ///< "" when the system gives none
+    bool up = false, running = false, loopback = false;
+};
+
+/// The interfaces live captures can open, in the system's order; false with `error` set
+/// when they cannot be listed.
+bool list_interfaces(std::vector<InterfaceInfo>& out, std::string& error);
+
 /// Which reader serves the source.
 enum class CaptureFormat { None, Pcap, Pcapng, Live };
 
@@ -74,7 +86,8 @@ class CaptureSource {
     CaptureSource(const CaptureSource&) = delete;
     CaptureSource& operator=(const CaptureSource&) = delete;
 
-    /// Opens a capture file; false with error() set on failure.
+    /// Opens a capture file ("-": standard input; pipes and FIFOs are never sought); false
+    /// with error() set on failure.
     bool open_file(const std::string& path);
     /// Opens a live interface (not promiscuous by default); false with error() set on failure.
     bool open_live(const std::string& interface, const LiveOptions& options = {});

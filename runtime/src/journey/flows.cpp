@@ -113,6 +113,23 @@ const std::string& Flows::pathName(const FlowData& d) const {
     return pathNames_.emplace(std::string(k), std::move(name)).first->second;
 }
 
+namespace {
+
+/// The IP protocol number of a session protocol, by the name the built-in specs give it;
+/// -1 when it has none here. ICMP and ICMPv6 are left out: their Community ID needs the
+/// message type, which the session does not keep.
+int ipProtocolNumber(std::string_view name) {
+    static const std::pair<std::string_view, int> kNumbers[] = {
+        {"tcp", 6},  {"udp", 17},  {"sctp", 132}, {"gre", 47},   {"esp", 50},  {"ah", 51},
+        {"igmp", 2}, {"ospf", 89}, {"pim", 103},  {"vrrp", 112}, {"rsvp", 46}, {"udplite", 136},
+    };
+    for (const auto& [n, number] : kNumbers)
+        if (n == name) return number;
+    return -1;
+}
+
+} // namespace
+
 SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
     SessionInfo info;
     info.id = s.id;
@@ -129,6 +146,8 @@ SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
     info.packets[1] = s.packets[1];
     info.bytes[0] = s.bytes[0];
     info.bytes[1] = s.bytes[1];
+    info.payload[0] = s.payload[0];
+    info.payload[1] = s.payload[1];
     info.first_ns = s.first_ns;
     info.last_ns = s.last_ns;
     // Addresses and ports come from the canonical key: [shared_len][low_len] shared low high.
@@ -153,12 +172,22 @@ SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
         v.ptr = dst + sd.addr_off;
         info.dst = formatValue(v);
     }
+    bool ports = false;
     if (inSide(sd.port_off, sd.port_len, srcLen) && inSide(sd.port_off, sd.port_len, dstLen)) {
+        ports = true;
         for (uint8_t i = 0; i < sd.port_len; ++i) {
             info.src_port = info.src_port << 8 | src[sd.port_off + i];
             info.dst_port = info.dst_port << 8 | dst[sd.port_off + i];
         }
     }
+    // The Community ID, where the session's protocol has an IP protocol number and the
+    // tuple it needs: addresses, and ports for TCP, UDP and SCTP.
+    int ipProto = ipProtocolNumber(info.transport);
+    bool needsPorts = ipProto == 6 || ipProto == 17 || ipProto == 132;
+    if (ipProto >= 0 && !info.src.empty() && ports == needsPorts)
+        info.community_id =
+            community_id_v1({src + sd.addr_off, sd.addr_len}, {dst + sd.addr_off, sd.addr_len},
+                            uint8_t(ipProto), uint16_t(info.src_port), uint16_t(info.dst_port));
     return info;
 }
 

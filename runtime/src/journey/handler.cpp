@@ -304,6 +304,9 @@ struct Handler::Impl final : ChunkSink {
             if (Flow* f = sessions.flows.lookup(L.proto, sessions.key, *pv.raw, pv.path)) {
                 flow = f;
                 flowLayer = int(depth - 1);
+                // Payload above the session's protocol, as captured (saturating).
+                uint32_t& counted = f->session->payload[f->direction];
+                counted += std::min(L.res.payload_len, UINT32_MAX - counted);
                 pv.session = f->id();
                 pv.direction = f->direction;
                 L.ctx.direction = pv.direction;

@@ -6,14 +6,27 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <fstream>
+
 namespace mmt {
 
+// clang-format off
 const FrameAttr kFrameAttrs[] = {
-    {"number", MMT_T_UINT},      {"time", MMT_T_STRING},      {"time_epoch", MMT_T_STRING},
-    {"len", MMT_T_UINT},         {"cap_len", MMT_T_UINT},     {"linktype", MMT_T_UINT},
-    {"path", MMT_T_STRING},      {"protocols", MMT_T_STRING}, {"truncated", MMT_T_STRING},
-    {"malformed", MMT_T_STRING}, {"session", MMT_T_UINT},     {"direction", MMT_T_UINT},
+    {"number",     MMT_T_UINT,   "1-based position of the packet in the input"},
+    {"time",       MMT_T_STRING, "capture time, seconds.nanoseconds since the epoch"},
+    {"time_epoch", MMT_T_STRING, "capture time, seconds.nanoseconds since the epoch"},
+    {"len",        MMT_T_UINT,   "length on the wire"},
+    {"cap_len",    MMT_T_UINT,   "bytes captured"},
+    {"linktype",   MMT_T_UINT,   "link type (LINKTYPE_*) of the packet's interface"},
+    {"path",       MMT_T_STRING, "protocol path, e.g. ethernet.ipv4.tcp.http"},
+    {"protocols",  MMT_T_STRING, "protocol path, e.g. ethernet.ipv4.tcp.http"},
+    {"truncated",  MMT_T_STRING, "where the packet was cut short: protocol.field"},
+    {"malformed",  MMT_T_STRING, "where the packet broke a constraint or a length: protocol.field"},
+    {"session",    MMT_T_UINT,   "id of the session the packet belongs to"},
+    {"direction",  MMT_T_UINT,   "0 from the session's initiator, 1 the reverse"},
 };
+// clang-format on
 const size_t kFrameAttrCount = sizeof(kFrameAttrs) / sizeof(kFrameAttrs[0]);
 
 ProtocolLibrary::ProtocolLibrary(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -69,6 +82,10 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
         return nullptr;
     }
     impl->index();
+    // The alias table ships with the built-in specs; a library without them still gets
+    // the aliases of whatever attributes it has.
+    std::string aliases = mmtc::builtinSpecDir() + "/tshark-names.tsv";
+    if (std::ifstream(aliases).good() && !impl->loadAliases(aliases, error)) return nullptr;
     return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
 }
 
@@ -80,6 +97,50 @@ void ProtocolLibrary::Impl::index() {
         if (p.id < byId.size()) byId[p.id] = int16_t(i); // i < kMaxProtocols: checked by load
         for (uint32_t a = 0; a < p.n_attrs; ++a)
             attrs[std::string(p.name) + "." + p.attrs[a].name] = {int(i), int(a)};
+    }
+}
+
+bool ProtocolLibrary::Impl::loadAliases(const std::string& path, std::string& error) {
+    std::ifstream in(path);
+    std::string line;
+    for (unsigned number = 1; std::getline(in, line); ++number) {
+        if (line.empty() || line[0] == '#') continue;
+        size_t tab = line.find('\t');
+        if (tab == std::string::npos || tab == 0 || tab + 1 == line.size() ||
+            line.find('\t', tab + 1) != std::string::npos) {
+            error = fmt::format("{}:{}:1: error: expected 'ALIAS<tab>ATTRIBUTE'", path, number);
+            return false;
+        }
+        std::string alias = line.substr(0, tab), name = line.substr(tab + 1);
+        bool known = attrs.count(name) > 0;
+        for (size_t i = 0; i < kFrameAttrCount && !known; ++i)
+            known = name == std::string("frame.") + kFrameAttrs[i].name;
+        if (!known || attrs.count(alias) || aliasOf.count(alias)) continue;
+        aliasOf[alias] = name;
+        aliasList.emplace_back(alias, name);
+    }
+    std::sort(aliasList.begin(), aliasList.end());
+    return true;
+}
+
+const char* type_name(uint32_t type) {
+    switch (type) {
+    case MMT_T_UINT:
+        return "uint";
+    case MMT_T_BOOL:
+        return "bool";
+    case MMT_T_BYTES:
+        return "bytes";
+    case MMT_T_STRING:
+        return "string";
+    case MMT_T_MAC:
+        return "mac";
+    case MMT_T_IPV4:
+        return "ipv4";
+    case MMT_T_IPV6:
+        return "ipv6";
+    default:
+        return "none";
     }
 }
 
@@ -100,10 +161,14 @@ AttributeRef ProtocolLibrary::find_attribute(std::string_view name) const {
                 r.type = kFrameAttrs[i].type;
                 return r;
             }
-        return r;
+        auto alias = impl_->aliasOf.find(n);
+        return alias == impl_->aliasOf.end() ? r : find_attribute(alias->second);
     }
     auto it = impl_->attrs.find(n);
-    if (it == impl_->attrs.end()) return r;
+    if (it == impl_->attrs.end()) {
+        auto alias = impl_->aliasOf.find(n);
+        return alias == impl_->aliasOf.end() ? r : find_attribute(alias->second);
+    }
     r.proto = it->second.first;
     r.attr = it->second.second;
     const mmt_attr& a = impl_->table->protos[r.proto].attrs[r.attr];
@@ -120,6 +185,79 @@ std::vector<std::string> ProtocolLibrary::attribute_names() const {
         const mmt_proto& p = impl_->table->protos[i];
         for (uint32_t a = 0; a < p.n_attrs; ++a)
             out.push_back(std::string(p.name) + "." + p.attrs[a].name);
+    }
+    return out;
+}
+
+std::vector<AttributeInfo> ProtocolLibrary::attributes() const {
+    std::unordered_map<std::string, std::vector<std::string>> aliasesOf;
+    for (const auto& [alias, name] : impl_->aliasList) aliasesOf[name].push_back(alias);
+    std::vector<AttributeInfo> out;
+    for (size_t i = 0; i < kFrameAttrCount; ++i) {
+        AttributeInfo a;
+        a.name = std::string("frame.") + kFrameAttrs[i].name;
+        a.type = kFrameAttrs[i].type;
+        a.description = kFrameAttrs[i].description;
+        out.push_back(std::move(a));
+    }
+    for (uint32_t i = 0; i < impl_->table->n_protos; ++i) {
+        const mmt_proto& p = impl_->table->protos[i];
+        for (uint32_t k = 0; k < p.n_attrs; ++k) {
+            AttributeInfo a;
+            a.name = std::string(p.name) + "." + p.attrs[k].name;
+            a.type = p.attrs[k].type;
+            a.event = p.attrs[k].kind == MMT_ATTR_EVENT;
+            a.hex_digits = p.attrs[k].hex_digits;
+            out.push_back(std::move(a));
+        }
+    }
+    for (auto& a : out)
+        if (auto it = aliasesOf.find(a.name); it != aliasesOf.end()) a.aliases = it->second;
+    return out;
+}
+
+const std::vector<std::pair<std::string, std::string>>& ProtocolLibrary::aliases() const {
+    return impl_->aliasList;
+}
+
+namespace {
+
+/// Edits (insert, delete, substitute, swap two neighbours) from a to b.
+size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+        }
+        std::swap(prev2, prev);
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+} // namespace
+
+std::vector<std::string> ProtocolLibrary::closest_names(std::string_view name, size_t count) const {
+    std::vector<std::string> names = attribute_names();
+    for (const auto& [alias, target] : impl_->aliasList) names.push_back(alias);
+    // A name is close when at most a third of it differs (two edits for short names).
+    size_t limit = std::max<size_t>(2, name.size() / 3);
+    std::vector<std::pair<size_t, std::string>> scored;
+    for (auto& n : names) {
+        size_t d = editDistance(name, n);
+        if (d <= limit) scored.emplace_back(d, std::move(n));
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (auto& s : scored) {
+        if (out.size() == count) break;
+        out.push_back(std::move(s.second));
     }
     return out;
 }

@@ -18,6 +18,7 @@ namespace mmt {
 struct FrameAttr {
     const char* name;
     uint32_t type;
+    const char* description;
 };
 enum FrameAttrIndex {
     kFrameNumber,
@@ -47,8 +48,12 @@ struct ProtocolLibrary::Impl {
     std::unordered_map<std::string, int> byName;
     std::vector<int16_t> byId; // protocol id (0 to 65535) to table index, -1 when none
     std::unordered_map<std::string, std::pair<int, int>> attrs;
+    std::vector<std::pair<std::string, std::string>> aliasList; // (alias, attribute), sorted
+    std::unordered_map<std::string, std::string> aliasOf;
 
     void index();
+    /// Reads `ALIAS<TAB>ATTRIBUTE` lines; false with `error` set on a malformed line.
+    bool loadAliases(const std::string& path, std::string& error);
     int indexOfId(uint32_t id) const { return id < byId.size() ? byId[id] : -1; }
 };
 

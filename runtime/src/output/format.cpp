@@ -177,7 +177,9 @@ void appendCsv(std::string& out, std::string_view cell) {
 
 void appendJson(std::string& out, std::string_view s) {
     out += '"';
-    for (unsigned char c : s) {
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+    for (size_t i = 0; i < s.size(); ++i) {
+        uint8_t c = p[i];
         switch (c) {
         case '"':
             out += "\\\"";
@@ -195,16 +197,38 @@ void appendJson(std::string& out, std::string_view s) {
             out += "\\t";
             break;
         default:
-            if (c < 0x20) {
+            if (c >= 0x20 && c < 0x7f) {
+                out += char(c);
+            } else if (size_t u = c >= 0x80 ? utf8Length(p + i, s.size() - i) : 0) {
+                out.append(s.data() + i, u);
+                i += u - 1;
+            } else {
+                // A control character, DEL, or a byte that does not start valid UTF-8.
                 out += "\\u00";
                 out += kHex[c >> 4];
                 out += kHex[c & 15];
-            } else {
-                out += char(c);
             }
         }
     }
     out += '"';
+}
+
+void appendJsonValue(std::string& out, const mmt_value& v) {
+    switch (v.type) {
+    case MMT_T_UINT:
+    case MMT_T_BOOL:
+        appendDecimal(out, v.u);
+        break;
+    case MMT_T_STRING:
+        appendJson(out, std::string_view(reinterpret_cast<const char*>(v.ptr), v.len));
+        break;
+    default:
+        // Addresses and hex pairs: nothing to escape.
+        out += '"';
+        appendValue(out, v);
+        out += '"';
+        break;
+    }
 }
 
 } // namespace mmt

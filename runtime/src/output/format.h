@@ -17,7 +17,11 @@ std::string formatValue(const mmt_value& v, uint32_t hexDigits = 0);
 
 /// A CSV cell: quoted when it holds a comma, a quote or a line break.
 void appendCsv(std::string& out, std::string_view cell);
-/// A JSON string literal, quotes included.
+/// A JSON string literal, quotes included: valid UTF-8 as it is, `"` `\\` and control
+/// characters escaped, and each byte that is not part of valid UTF-8 as \u00NN.
 void appendJson(std::string& out, std::string_view s);
+/// A value as JSON, escaped once: integers and booleans (1 or 0) as numbers, strings from
+/// their bytes as appendJson writes them, everything else as its text form in quotes.
+void appendJsonValue(std::string& out, const mmt_value& v);
 
 } // namespace mmt

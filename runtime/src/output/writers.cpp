@@ -28,37 +28,54 @@ LineOutput file_output(std::FILE* stream) {
 
 // ---------------------------------------------------------------- packets
 PacketWriter::PacketWriter(Format format, std::vector<std::string> names, std::vector<int> columns,
-                           LineOutput output)
+                           LineOutput output, RowOptions options)
     : format_(format), names_(std::move(names)), columns_(std::move(columns)),
-      output_(std::move(output)) {}
+      output_(std::move(output)), options_(std::move(options)) {
+    for (const auto& n : names_)
+        scalar_.push_back(options_.occurrence != Occurrence::All || n.rfind("frame.", 0) == 0);
+}
 
 void PacketWriter::header() {
-    if (format_ != Format::Csv) return;
+    bool wanted = options_.header.value_or(format_ == Format::Csv);
+    if (format_ == Format::Json || !wanted) return;
     line_.clear();
     for (size_t i = 0; i < names_.size(); ++i) {
-        if (i) line_ += ',';
-        appendCsv(line_, names_[i]);
+        if (i) line_ += format_ == Format::Csv ? ',' : '\t';
+        if (format_ == Format::Csv)
+            appendCsv(line_, names_[i]);
+        else
+            line_ += names_[i];
     }
     line_ += '\n';
     output_(line_);
 }
 
+namespace {
+
+/// The occurrences a cell holds.
+std::span<const Value> pick(std::span<const Value> values, Occurrence o) {
+    if (values.empty() || o == Occurrence::All) return values;
+    return o == Occurrence::First ? values.first(1) : values.last(1);
+}
+
+} // namespace
+
 void PacketWriter::write(const PacketView& p) {
     line_.clear();
     if (format_ == Format::Json) line_ += '{';
     for (size_t i = 0; i < columns_.size(); ++i) {
-        std::span<const Value> values = p.values(columns_[i]);
+        std::span<const Value> values = pick(p.values(columns_[i]), options_.occurrence);
         if (format_ == Format::Json) {
             if (i) line_ += ',';
             appendJson(line_, names_[i]);
             line_ += ':';
-            jsonValues(values);
+            jsonCell(i, values);
             continue;
         }
         if (i) line_ += format_ == Format::Csv ? ',' : '\t';
         cell_.clear();
         for (size_t k = 0; k < values.size(); ++k) {
-            if (k) cell_ += ',';
+            if (k) cell_ += options_.aggregator;
             appendValue(cell_, values[k].v, values[k].hex_digits);
         }
         if (format_ == Format::Csv)
@@ -70,26 +87,21 @@ void PacketWriter::write(const PacketView& p) {
     output_(line_);
 }
 
-void PacketWriter::jsonValues(std::span<const Value> values) {
-    if (values.empty()) {
-        line_ += "null";
+void PacketWriter::jsonCell(size_t column, std::span<const Value> values) {
+    if (scalar_[column]) {
+        // One value per packet (frame.*), or the occurrence picked.
+        if (values.empty())
+            line_ += "null";
+        else
+            appendJsonValue(line_, values[0].v);
         return;
     }
-    if (values.size() > 1) line_ += '[';
+    line_ += '[';
     for (size_t k = 0; k < values.size(); ++k) {
         if (k) line_ += ',';
-        const mmt_value& v = values[k].v;
-        if (v.type == MMT_T_UINT)
-            fmt::format_to(std::back_inserter(line_), "{}", v.u);
-        else if (v.type == MMT_T_BOOL)
-            line_ += v.u ? "true" : "false";
-        else {
-            cell_.clear();
-            appendValue(cell_, v);
-            appendJson(line_, cell_);
-        }
+        appendJsonValue(line_, values[k].v);
     }
-    if (values.size() > 1) line_ += ']';
+    line_ += ']';
 }
 
 // ---------------------------------------------------------------- flows
@@ -125,9 +137,12 @@ const FlowField kFlowSchema[] = {
     {"application", K::Text,         "app=",     "-", [](const SessionInfo& s) { return text(s.application); }},
     {"packets",     K::PerDirection, "packets=", "",  [](const SessionInfo& s) { return pair(s.packets); }},
     {"bytes",       K::PerDirection, "bytes=",   "",  [](const SessionInfo& s) { return pair(s.bytes); }},
+    {"payload",     K::PerDirection, "payload=", "",  [](const SessionInfo& s) { return pair(s.payload); }},
     {"first",       K::Time,         "first=",   "",  [](const SessionInfo& s) { return number(s.first_ns); }},
     {"last",        K::Time,         "last=",    "",  [](const SessionInfo& s) { return number(s.last_ns); }},
+    {"duration",    K::Time,         "duration=", "", [](const SessionInfo& s) { return number(s.last_ns - s.first_ns); }},
     {"end",         K::Text,         "end=",     "",  [](const SessionInfo& s) { return text(s.end_reason); }},
+    {"community_id", K::Text,        "cid=",     "-", [](const SessionInfo& s) { return text(s.community_id); }},
 };
 // clang-format on
 constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
@@ -220,7 +235,9 @@ void jsonRecord(std::string& line, const SessionInfo& s) {
                 line += "null";
             break;
         case K::Time:
+            line += '"';
             appendTime(line, v.n[0]);
+            line += '"';
             break;
         case K::Text:
         case K::Address:
@@ -248,9 +265,12 @@ void textRecord(std::string& line, const SessionInfo& s) {
         case K::Time:
             appendTime(line, v.n[0]);
             break;
-        case K::Text:
-            line += v.text.empty() ? std::string_view(f.text_empty) : v.text;
+        case K::Text: {
+            // One token per field: spaces become '_' ("end of input" is end_of_input).
+            std::string_view t = v.text.empty() ? std::string_view(f.text_empty) : v.text;
+            for (char c : t) line += c == ' ' ? '_' : c;
             break;
+        }
         case K::Address: {
             uint64_t port = i + 1 < kFlowFields && kFlowSchema[i + 1].kind == K::Port
                                 ? kFlowSchema[i + 1].get(s).n[0]
@@ -279,12 +299,12 @@ std::span<const FlowField> flow_schema() {
     return kFlowSchema;
 }
 
-FlowWriter::FlowWriter(Format format, LineOutput output)
-    : format_(format), output_(std::move(output)) {}
+FlowWriter::FlowWriter(Format format, LineOutput output, bool header)
+    : format_(format), output_(std::move(output)), withHeader_(header) {}
 
 void FlowWriter::header() {
     headerDone_ = true;
-    if (format_ != Format::Csv) return;
+    if (format_ != Format::Csv || !withHeader_) return;
     line_.clear();
     csvHeader(line_);
     output_(line_);
@@ -308,16 +328,47 @@ void FlowWriter::write(const SessionInfo& s) {
 }
 
 // ---------------------------------------------------------------- hierarchy
-void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const LineOutput& out) {
+void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const LineOutput& out,
+                     Format format, bool header) {
+    auto depthOf = [](const std::string& path) {
+        return size_t(std::count(path.begin(), path.end(), '.'));
+    };
+    auto lastName = [](const std::string& path) {
+        size_t dot = path.rfind('.');
+        return path.substr(dot == std::string::npos ? 0 : dot + 1);
+    };
+    if (format != Format::Text) {
+        std::string line;
+        if (format == Format::Csv && header) out("path,protocol,depth,packets,bytes\n");
+        auto record = [&](const std::string& path, const std::string& proto, size_t depth,
+                          uint64_t n, uint64_t b) {
+            line.clear();
+            if (format == Format::Csv) {
+                appendCsv(line, path);
+                line += ',';
+                appendCsv(line, proto);
+                fmt::format_to(std::back_inserter(line), ",{},{},{}\n", depth, n, b);
+            } else {
+                line += "{\"path\":";
+                appendJson(line, path);
+                line += ",\"protocol\":";
+                appendJson(line, proto);
+                fmt::format_to(std::back_inserter(line),
+                               ",\"depth\":{},\"packets\":{},\"bytes\":{}}}\n", depth, n, b);
+            }
+            out(line);
+        };
+        record("", "frame", 0, packets, bytes);
+        for (const auto& c : h.hierarchy())
+            record(c.path, lastName(c.path), depthOf(c.path) + 1, c.packets, c.bytes);
+        return;
+    }
     const std::string rule(67, '=');
     std::string line = rule + "\nProtocol Hierarchy Statistics\n";
     fmt::format_to(std::back_inserter(line), "frames:{} bytes:{}\n\n", packets, bytes);
     out(line);
     for (const auto& c : h.hierarchy()) {
-        size_t depth = size_t(std::count(c.path.begin(), c.path.end(), '.'));
-        size_t dot = c.path.rfind('.');
-        std::string label =
-            std::string(depth * 2, ' ') + c.path.substr(dot == std::string::npos ? 0 : dot + 1);
+        std::string label = std::string(depthOf(c.path) * 2, ' ') + lastName(c.path);
         out(fmt::format("{:<40} frames:{} bytes:{}\n", label, c.packets, c.bytes));
     }
     out(rule + "\n");

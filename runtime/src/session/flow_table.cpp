@@ -315,6 +315,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         s->first_ns = s->last_ns = now_ns;
         s->packets[0] = s->packets[1] = 0;
         s->bytes[0] = s->bytes[1] = 0;
+        s->payload[0] = s->payload[1] = 0;
         s->user[0] = s->user[1] = 0;
         s->proto_id = proto_id;
         s->timeout_ms = timeout_ms;

@@ -30,6 +30,9 @@ struct Session {
     uint64_t last_ns;    ///< latest packet time seen (never goes backwards)
     uint64_t packets[2]; ///< per direction
     uint64_t bytes[2];   ///< per direction, as passed to lookup()
+    /// Per direction, counted by the user (the journey: payload bytes), saturating at
+    /// 2^32 - 1: 32 bits each keep a session within its memory budget.
+    uint32_t payload[2];
     uint64_t user[2];    ///< free for the journey; zero at creation
     uint32_t proto_id;   ///< protocol that created the session
     uint32_t timeout_ms; ///< idle timeout of that protocol

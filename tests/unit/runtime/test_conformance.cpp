@@ -284,7 +284,8 @@ TEST_CASE("mmtrun reads every real capture with every attribute requested", "[co
     }
     auto list = runProcess({kMmtrun, "-L"});
     REQUIRE(list.status == 0);
-    std::vector<std::string> args = {kMmtrun, "-T", "json", "--flows", "--stats", "--no-progress"};
+    std::vector<std::string> args = {kMmtrun,     "-T",           "json",      "--flows-file",
+                                     "/dev/null", "--stats-file", "/dev/null", "--no-progress"};
     for (const auto& name : splitLines(list.out)) args.insert(args.end(), {"-e", name});
     REQUIRE(args.size() > 200);
     for (const auto& f : files) {

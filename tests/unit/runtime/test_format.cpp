@@ -116,3 +116,25 @@ TEST_CASE("MACs, bytes and text", "[format]") {
     CHECK(fmtValue(MMT_T_STRING, std::vector<uint8_t>(text.begin(), text.end())) ==
           "a\\\\b\\r\\n\\t\\x01 \xc3\xa9 \\xff");
 }
+
+TEST_CASE("JSON strings are escaped once, from the value's bytes", "[format]") {
+    auto json = [](uint32_t type, std::string bytes, uint64_t u = 0) {
+        mmt_value v{};
+        v.type = type;
+        v.u = u;
+        v.ptr = reinterpret_cast<const uint8_t*>(bytes.data());
+        v.len = uint32_t(bytes.size());
+        std::string out;
+        appendJsonValue(out, v);
+        return out;
+    };
+    // A backslash decodes back to one backslash; a quote, control characters, UTF-8 as it
+    // is, and bytes that are not UTF-8 as \u00NN.
+    CHECK(json(MMT_T_STRING, "C:\\dir \"x\"\r\n\t\x01") == R"("C:\\dir \"x\"\r\n\t\u0001")");
+    CHECK(json(MMT_T_STRING, "caf\xc3\xa9 \xff\xc3") == "\"caf\xc3\xa9 \\u00ff\\u00c3\"");
+    CHECK(json(MMT_T_UINT, "", 443) == "443");
+    CHECK(json(MMT_T_BOOL, "", 1) == "1");
+    CHECK(json(MMT_T_BOOL, "", 0) == "0");
+    CHECK(json(MMT_T_IPV4, std::string("\x0a\x00\x00\x01", 4)) == R"("10.0.0.1")");
+    CHECK(json(MMT_T_BYTES, "\x01\xab") == R"("01:ab")");
+}

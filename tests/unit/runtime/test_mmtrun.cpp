@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace mmt::test;
 
 namespace {
@@ -218,4 +221,201 @@ TEST_CASE("mmtrun --max-pdu bounds the PDUs of protocols whose spec sets no limi
     CHECK(bad.status == 2);
     CHECK(bad.err.find("'--max-pdu 0': expected a size") != std::string::npos);
     CHECK(mmtrun({"-r", cap.path(), "--max-pdu", "1GiB"}).status == 2);
+}
+
+TEST_CASE("mmtrun -E: occurrence, aggregator and header, as tshark spells them", "[mmtrun]") {
+    auto first = mmtrun({"-r", kDemo, "-c", "3", "-E", "occurrence=f", "-E", "header=y", "-e",
+                         "frame.number", "-e", "ipv4.src"});
+    CHECK(first.status == 0);
+    CHECK(first.out == "frame.number\tipv4.src\n1\t192.168.1.10\n2\t192.168.1.1\n"
+                       "3\t192.168.1.10\n");
+    auto noHeader = mmtrun({"-r", kDemo, "-c", "1", "-T", "csv", "-E", "header=n", "-e",
+                            "frame.number", "-e", "frame.path"});
+    CHECK(noHeader.out == "1,ethernet.ipv4.udp.dns\n");
+    auto json = mmtrun({"-r", kDemo, "-c", "1", "-T", "json", "-E", "occurrence=l", "-e",
+                        "frame.number", "-e", "ipv6.src"});
+    CHECK(json.out == "{\"frame.number\":1,\"ipv6.src\":null}\n");
+    for (std::string bad : {"occurrence=x", "header=yes", "aggregator=", "separator=;"}) {
+        auto r = mmtrun({"-r", kDemo, "-E", bad});
+        CHECK(r.status == 2);
+        CHECK(r.err.find("'-E " + bad + "'") != std::string::npos);
+    }
+}
+
+TEST_CASE("mmtrun: flows and the summary in the chosen format, in their own files", "[mmtrun]") {
+    TempFile flowsFile(".csv"), statsFile(".csv");
+    auto r = mmtrun({"-r", kDemo, "-T", "csv", "-e", "frame.number", "--flows-file",
+                     flowsFile.path(), "--stats-file", statsFile.path()});
+    REQUIRE(r.status == 0);
+    CHECK(r.out.rfind("frame.number\n1\n2\n", 0) == 0);
+    // The same flow records as alone on standard output.
+    CHECK(slurp(flowsFile.path()) ==
+          slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.csv"));
+    std::string stats = slurp(statsFile.path());
+    CHECK(stats.rfind("path,protocol,depth,packets,bytes\n,frame,0,17,1317\nethernet,ethernet,1,17,"
+                      "1317\n",
+                      0) == 0);
+
+    // Two schemas never share a CSV or JSON stream.
+    auto mixed = mmtrun({"-r", kDemo, "-T", "csv", "-e", "frame.number", "--flows"});
+    CHECK(mixed.status == 2);
+    CHECK(mixed.err.find("'--flows-file FILE'") != std::string::npos);
+    auto both = mmtrun({"-r", kDemo, "-T", "json", "-q", "--flows", "--stats"});
+    CHECK(both.status == 2);
+    // Text is for reading: rows, flows and the summary may follow one another.
+    auto text = mmtrun({"-r", kDemo, "-e", "frame.number", "--flows", "--stats"});
+    CHECK(text.status == 0);
+    CHECK(text.out.find("Protocol Hierarchy Statistics") != std::string::npos);
+
+    auto unwritable = mmtrun({"-r", kDemo, "-q", "--flows-file", "/nonexistent/dir/flows"});
+    CHECK(unwritable.status == 2);
+    CHECK(unwritable.err == "mmtrun: error: cannot write '/nonexistent/dir/flows': No such file "
+                            "or directory\n");
+}
+
+TEST_CASE("mmtrun takes tshark's names, suggests close ones, lists types, tells its version",
+          "[mmtrun]") {
+    auto ours = mmtrun({"-r", kDemo, "-T", "csv", "-E", "header=n", "-e", "ipv4.src", "-e",
+                        "tcp.dst_port", "-e", "dns.qname"});
+    auto theirs = mmtrun({"-r", kDemo, "-T", "csv", "-E", "header=n", "-e", "ip.src", "-e",
+                          "tcp.dstport", "-e", "dns.qry.name"});
+    CHECK(theirs.status == 0);
+    CHECK(theirs.out == ours.out);
+    CHECK(theirs.out.find("www.example.com") != std::string::npos);
+
+    auto typo = mmtrun({"-r", kDemo, "-e", "tcp.dstprot"});
+    CHECK(typo.status == 2);
+    CHECK(typo.err.rfind("mmtrun: error: unknown attribute 'tcp.dstprot'; did you mean "
+                         "'tcp.dstport'",
+                         0) == 0);
+    CHECK(std::count(typo.err.begin(), typo.err.end(), '\n') == 2); // the error, then --help
+
+    auto list = runProcess({kMmtrun, "-L", "-v"});
+    CHECK(list.status == 0);
+    CHECK(list.out.find("\nipv4.src\tipv4\tfield\tip.src\t\n") != std::string::npos);
+    CHECK(list.out.rfind("frame.number\tuint\tfield\t\t1-based position", 0) == 0);
+
+    for (std::string tool : {"mmtrun", "mmtc"}) {
+        auto v = runProcess({std::string(MMT_BIN_DIR) + "/" + tool, "--version"});
+        CHECK(v.status == 0);
+        INFO(v.out);
+        CHECK(v.out.rfind(tool + " 0.", 0) == 0);
+        CHECK(v.out.find("(LLVM ") != std::string::npos);
+        CHECK(v.out.find(", compiler ") != std::string::npos);
+        CHECK(std::count(v.out.begin(), v.out.end(), '\n') == 1);
+    }
+}
+
+namespace {
+
+/// Runs `cmd` with sh; its standard output.
+std::string shell(const std::string& cmd) {
+    return runProcess({"/bin/sh", "-c", cmd}).out;
+}
+
+const std::vector<std::string> kRowColumns = {"-e", "frame.number",   "-e", "frame.time_epoch",
+                                              "-e", "frame.len",      "-e", "frame.cap_len",
+                                              "-e", "frame.linktype", "-e", "frame.path"};
+
+ProcessResult rowsOf(const std::string& capture) {
+    std::vector<std::string> a = {"-r", capture};
+    a.insert(a.end(), kRowColumns.begin(), kRowColumns.end());
+    return mmtrun(a);
+}
+
+} // namespace
+
+TEST_CASE("mmtrun -w writes the packets read to pcap or pcapng, as they were", "[mmtrun]") {
+    auto original = rowsOf(kDemo);
+    REQUIRE(original.status == 0);
+    TempFile pcap(".pcap"), pcapng(".pcapng");
+    CHECK(mmtrun({"-r", kDemo, "-q", "-w", pcap.path()}).status == 0);
+    CHECK(mmtrun({"-r", kDemo, "-q", "-w", pcapng.path(), "-F", "pcapng"}).status == 0);
+    CHECK(rowsOf(pcap.path()).out == original.out);
+    CHECK(rowsOf(pcapng.path()).out == original.out);
+    // The pcapng magic, and a second packet limit: -c applies to what is written.
+    CHECK(slurp(pcapng.path()).substr(0, 4) == std::string("\x0a\x0d\x0d\x0a", 4));
+    CHECK(mmtrun({"-r", kDemo, "-q", "-c", "2", "-w", pcap.path()}).status == 0);
+    CHECK(rowsOf(pcap.path()).out == original.out.substr(0, original.out.find("\n3\t") + 1));
+
+    // Two link types: pcapng keeps both, with nanosecond times; pcap refuses the second.
+    PcapngWriter w;
+    uint32_t eth = w.interface(1, 0, 9), sll = w.interface(113, 0, 9);
+    w.packet(eth, 1700000000, 123456789,
+             PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).payload("y").build());
+    w.packet(sll, 1700000001, 987654321,
+             PacketBuilder().sll().ipv4("10.0.0.3", "10.0.0.4").udp(3, 4).payload("z").build());
+    TempFile two(".pcapng"), copy(".pcapng"), flat(".pcap");
+    REQUIRE(w.write(two.path()));
+    CHECK(mmtrun({"-r", two.path(), "-q", "-w", copy.path(), "-F", "pcapng"}).status == 0);
+    CHECK(rowsOf(copy.path()).out == rowsOf(two.path()).out);
+    CHECK(rowsOf(copy.path()).out.find("1700000001.987654321") != std::string::npos);
+    auto refused = mmtrun({"-r", two.path(), "-q", "-w", flat.path()});
+    CHECK(refused.status == 2);
+    CHECK(refused.err.find("link type 113 cannot go in a pcap file of link type 1") !=
+          std::string::npos);
+
+    auto badFormat = mmtrun({"-r", kDemo, "-w", pcap.path(), "-F", "erf"});
+    CHECK(badFormat.status == 2);
+    auto unwritable = mmtrun({"-r", kDemo, "-q", "-w", "/nonexistent/dir/out.pcap"});
+    CHECK(unwritable.status == 2);
+    CHECK(unwritable.err.find("cannot write '/nonexistent/dir/out.pcap'") != std::string::npos);
+    auto mixed = mmtrun({"-r", kDemo, "-w", "-"});
+    CHECK(mixed.status == 2);
+}
+
+TEST_CASE("mmtrun -r - reads standard input; pipes and FIFOs work", "[mmtrun]") {
+    auto original = rowsOf(kDemo);
+    std::string cols;
+    for (const auto& c : kRowColumns) cols += " " + c;
+    std::string bin = kMmtrun + " --no-progress";
+    CHECK(shell("cat '" + kDemo + "' | " + bin + " -r -" + cols) == original.out);
+    // A pcapng through a pipe, written by mmtrun itself to standard output.
+    CHECK(shell(bin + " -r '" + kDemo + "' -q -w - -F pcapng | " + bin + " -r -" + cols) ==
+          original.out);
+    // A FIFO, written by another process.
+    std::string fifo =
+        std::filesystem::temp_directory_path() / ("mmt-test-fifo-" + std::to_string(::getpid()));
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(shell("cat '" + kDemo + "' > '" + fifo + "' & " + bin + " -r '" + fifo + "'" + cols) ==
+          original.out);
+    ::unlink(fifo.c_str());
+    // An empty standard input is no capture.
+    auto empty = runProcess({"/bin/sh", "-c", bin + " -r - < /dev/null"});
+    CHECK(empty.status == 2);
+    CHECK(empty.err.rfind("mmtrun: error: ", 0) == 0);
+}
+
+TEST_CASE("mmtrun --progress: packets, rate and time, 100% at the end, then cleared", "[mmtrun]") {
+    auto r = runProcess({kMmtrun, "-r", kDemo, "-q", "--flows", "--progress"});
+    CHECK(r.status == 0);
+    CHECK(r.out == slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.txt"));
+    INFO(r.err);
+    CHECK(r.err.rfind("\r[#########################] 100%  17 packets  ", 0) == 0);
+    CHECK(r.err.find("pkt/s  0:0") != std::string::npos);
+    // The last thing written is the erasure: spaces over the line, then a carriage return.
+    size_t drawn = r.err.find('\r', 1);
+    REQUIRE(drawn != std::string::npos);
+    CHECK(r.err.substr(drawn) == "\r" + std::string(drawn - 1, ' ') + "\r");
+    // Standard input has no size: no bar, the count still.
+    auto piped = runProcess(
+        {"/bin/sh", "-c", "cat '" + kDemo + "' | " + kMmtrun + " -r - -q --stats --progress"});
+    CHECK(piped.err.rfind("\r17 packets  ", 0) == 0);
+}
+
+TEST_CASE("mmtrun stopped by SIGINT while reading: flows still written, status 130", "[mmtrun]") {
+    // A FIFO whose writer keeps it open: mmtrun reads the capture, then waits for more.
+    std::string fifo =
+        std::filesystem::temp_directory_path() / ("mmt-test-sigint-" + std::to_string(::getpid()));
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    TempFile out(".txt"), err(".txt");
+    std::string script = "(cat '" + kDemo + "'; sleep 30) > '" + fifo + "' & writer=$!; " +
+                         kMmtrun + " -r '" + fifo + "' -q --flows --no-progress > '" + out.path() +
+                         "' 2> '" + err.path() + "' & pid=$!; sleep 2; " +
+                         "kill -INT $pid; wait $pid; status=$?; kill $writer; echo $status";
+    auto r = runProcess({"/bin/sh", "-c", script});
+    ::unlink(fifo.c_str());
+    CHECK(r.out == "130\n");
+    CHECK(slurp(out.path()) == slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.txt"));
+    CHECK(slurp(err.path()).empty());
 }

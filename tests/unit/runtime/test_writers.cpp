@@ -22,6 +22,9 @@ SessionInfo sampleFlow() {
     s.packets[1] = 2;
     s.bytes[0] = 300;
     s.bytes[1] = 2000;
+    s.payload[0] = 100;
+    s.payload[1] = 1800;
+    s.community_id = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=";
     s.first_ns = 1700000000000000001ull;
     s.last_ns = 1700000001500000000ull;
     s.end_reason = "closed";
@@ -38,6 +41,7 @@ SessionInfo portless() {
     s.src = "10.0.0.1";
     s.dst = "10.0.0.2";
     s.src_port = s.dst_port = 0;
+    s.community_id = "";
     s.end_reason = "end of input";
     return s;
 }
@@ -53,30 +57,36 @@ std::string flows(Format f) {
 } // namespace
 
 TEST_CASE("flow records: one schema, three formats", "[writer]") {
+    // Text: one token per field (spaces in a value become '_').
     CHECK(flows(Format::Text) ==
           "flow 7 tcp [2001:db8::1]:40000 -> [2001:db8::2]:80 path=ethernet.ipv6.tcp.http "
-          "app=http packets=3/2 bytes=300/2000 first=1700000000.000000001 "
-          "last=1700000001.500000000 end=closed\n"
+          "app=http packets=3/2 bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
+          "last=1700000001.500000000 duration=1.499999999 end=closed "
+          "cid=1:LQU9qZlK+B5F3KDmev6m5PMibrg=\n"
           "flow 8 icmp 10.0.0.1 -> 10.0.0.2 path=ethernet.ipv4.icmp app=- packets=3/2 "
-          "bytes=300/2000 first=1700000000.000000001 last=1700000001.500000000 "
-          "end=end of input\n");
+          "bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
+          "last=1700000001.500000000 duration=1.499999999 end=end_of_input cid=-\n");
     CHECK(flows(Format::Csv) ==
           "flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,bytes_fwd,"
-          "packets_rev,bytes_rev,first,last,end\n"
-          "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,2,2000,"
-          "1700000000.000000001,1700000001.500000000,closed\n"
-          "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,2,2000,"
-          "1700000000.000000001,1700000001.500000000,end of input\n");
+          "payload_fwd,packets_rev,bytes_rev,payload_rev,first,last,duration,end,community_id\n"
+          "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,100,2,2000,"
+          "1800,1700000000.000000001,1700000001.500000000,1.499999999,closed,"
+          "1:LQU9qZlK+B5F3KDmev6m5PMibrg=\n"
+          "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,100,2,2000,1800,"
+          "1700000000.000000001,1700000001.500000000,1.499999999,end of input,\n");
     CHECK(flows(Format::Json) ==
           "{\"flow\":7,\"transport\":\"tcp\",\"src\":\"2001:db8::1\",\"src_port\":40000,"
           "\"dst\":\"2001:db8::2\",\"dst_port\":80,\"path\":\"ethernet.ipv6.tcp.http\","
           "\"application\":\"http\",\"packets\":[3,2],\"bytes\":[300,2000],"
-          "\"first\":1700000000.000000001,\"last\":1700000001.500000000,\"end\":\"closed\"}\n"
+          "\"payload\":[100,1800],\"first\":\"1700000000.000000001\","
+          "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\",\"end\":\"closed\","
+          "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\"}\n"
           "{\"flow\":8,\"transport\":\"icmp\",\"src\":\"10.0.0.1\",\"src_port\":null,"
           "\"dst\":\"10.0.0.2\",\"dst_port\":null,\"path\":\"ethernet.ipv4.icmp\","
           "\"application\":\"\",\"packets\":[3,2],\"bytes\":[300,2000],"
-          "\"first\":1700000000.000000001,\"last\":1700000001.500000000,"
-          "\"end\":\"end of input\"}\n");
+          "\"payload\":[100,1800],\"first\":\"1700000000.000000001\","
+          "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\","
+          "\"end\":\"end of input\",\"community_id\":\"\"}\n");
 }
 
 TEST_CASE("the flow schema names every field of a record once", "[writer]") {
@@ -84,7 +94,8 @@ TEST_CASE("the flow schema names every field of a record once", "[writer]") {
     for (const FlowField& f : flow_schema()) names.push_back(f.name);
     CHECK(names == std::vector<std::string>{"flow", "transport", "src", "src_port", "dst",
                                             "dst_port", "path", "application", "packets", "bytes",
-                                            "first", "last", "end"});
+                                            "payload", "first", "last", "duration", "end",
+                                            "community_id"});
     SessionInfo s = sampleFlow();
     auto schema = flow_schema();
     CHECK(schema[0].get(s).n[0] == 7);
@@ -105,34 +116,93 @@ TEST_CASE("output format names", "[writer]") {
     CHECK(f == Format::Text);
 }
 
+namespace {
+
+/// Rows of frame.number, ipv4.src, udp.dst_port and http.host for one IPv4-in-IPv4 packet
+/// (two occurrences of ipv4.src).
+std::string tunnelRows(Format f, RowOptions options = {}) {
+    Handler h(builtinLibrary());
+    std::vector<std::string> names = {"frame.number", "ipv4.src", "udp.dst_port", "http.host"};
+    std::vector<int> columns;
+    for (const auto& n : names) columns.push_back(h.request(n));
+    std::string out;
+    PacketWriter w(
+        f, names, columns, [&](std::string_view line) { out += line; }, options);
+    w.header();
+    h.on_packet([&](const PacketView& p) {
+        w.write(p);
+        return Action::Continue;
+    });
+    Bytes pkt = PacketBuilder()
+                    .eth()
+                    .ipv4("10.0.0.1", "10.0.0.2")
+                    .ipv4("192.168.0.1", "192.168.0.2")
+                    .udp(1000, 9999)
+                    .payload(std::string(4, '\0'))
+                    .build();
+    RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+    h.process(raw);
+    return out;
+}
+
+} // namespace
+
 TEST_CASE("packet rows: every occurrence of a column, in each format", "[writer]") {
-    auto rowsOf = [](Format f) {
-        Handler h(builtinLibrary());
-        std::vector<std::string> names = {"frame.number", "ipv4.src", "udp.dst_port", "http.host"};
-        std::vector<int> columns;
-        for (const auto& n : names) columns.push_back(h.request(n));
-        std::string out;
-        PacketWriter w(f, names, columns, [&](std::string_view line) { out += line; });
-        w.header();
-        h.on_packet([&](const PacketView& p) {
-            w.write(p);
-            return Action::Continue;
-        });
-        // IPv4 in IPv4: two occurrences of ipv4.src.
-        Bytes pkt = PacketBuilder()
-                        .eth()
-                        .ipv4("10.0.0.1", "10.0.0.2")
-                        .ipv4("192.168.0.1", "192.168.0.2")
-                        .udp(1000, 9999)
-                        .payload(std::string(4, '\0'))
-                        .build();
-        RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
-        h.process(raw);
-        return out;
-    };
-    CHECK(rowsOf(Format::Text) == "1\t10.0.0.1,192.168.0.1\t9999\t\n");
-    CHECK(rowsOf(Format::Csv) == "frame.number,ipv4.src,udp.dst_port,http.host\n"
-                                 "1,\"10.0.0.1,192.168.0.1\",9999,\n");
-    CHECK(rowsOf(Format::Json) == "{\"frame.number\":1,\"ipv4.src\":[\"10.0.0.1\","
-                                  "\"192.168.0.1\"],\"udp.dst_port\":9999,\"http.host\":null}\n");
+    CHECK(tunnelRows(Format::Text) == "1\t10.0.0.1,192.168.0.1\t9999\t\n");
+    CHECK(tunnelRows(Format::Csv) == "frame.number,ipv4.src,udp.dst_port,http.host\n"
+                                     "1,\"10.0.0.1,192.168.0.1\",9999,\n");
+    // Protocol attributes are arrays on every row, absent or not; frame.* are scalars.
+    CHECK(tunnelRows(Format::Json) ==
+          "{\"frame.number\":1,\"ipv4.src\":[\"10.0.0.1\","
+          "\"192.168.0.1\"],\"udp.dst_port\":[9999],\"http.host\":[]}\n");
+}
+
+TEST_CASE("packet rows: occurrence, aggregator and header options", "[writer]") {
+    RowOptions first;
+    first.occurrence = Occurrence::First;
+    RowOptions last;
+    last.occurrence = Occurrence::Last;
+    CHECK(tunnelRows(Format::Text, first) == "1\t10.0.0.1\t9999\t\n");
+    CHECK(tunnelRows(Format::Text, last) == "1\t192.168.0.1\t9999\t\n");
+    // Picking one occurrence makes every JSON column a scalar, null when absent.
+    CHECK(tunnelRows(Format::Json, last) ==
+          "{\"frame.number\":1,\"ipv4.src\":\"192.168.0.1\",\"udp.dst_port\":9999,"
+          "\"http.host\":null}\n");
+    RowOptions bar;
+    bar.aggregator = "|";
+    bar.header = true;
+    CHECK(tunnelRows(Format::Text, bar) == "frame.number\tipv4.src\tudp.dst_port\thttp.host\n"
+                                           "1\t10.0.0.1|192.168.0.1\t9999\t\n");
+    // The aggregator no longer needs CSV quoting; no header when asked for none.
+    bar.header = false;
+    CHECK(tunnelRows(Format::Csv, bar) == "1,10.0.0.1|192.168.0.1,9999,\n");
+    CHECK(tunnelRows(Format::Json, bar) == tunnelRows(Format::Json));
+}
+
+TEST_CASE("flow records and the hierarchy without a CSV header, and in CSV and JSON", "[writer]") {
+    std::string out;
+    FlowWriter w(
+        Format::Csv, [&](std::string_view line) { out += line; }, false);
+    w.write(sampleFlow());
+    CHECK(out.rfind("7,tcp,", 0) == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+
+    HandlerOptions ho;
+    ho.count_paths = true;
+    Handler h(builtinLibrary(), ho);
+    Bytes pkt = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(40000, 40001).build();
+    RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+    h.process(raw);
+    std::string csv, json;
+    write_hierarchy(
+        h, 1, pkt.size(), [&](std::string_view l) { csv += l; }, Format::Csv);
+    write_hierarchy(
+        h, 1, pkt.size(), [&](std::string_view l) { json += l; }, Format::Json);
+    std::string n = std::to_string(pkt.size());
+    CHECK(csv == "path,protocol,depth,packets,bytes\n,frame,0,1," + n + "\nethernet,ethernet,1,1," +
+                     n + "\nethernet.ipv4,ipv4,2,1," + n + "\nethernet.ipv4.udp,udp,3,1," + n +
+                     "\n");
+    CHECK(json.rfind("{\"path\":\"\",\"protocol\":\"frame\",\"depth\":0,\"packets\":1,\"bytes\":" +
+                         n + "}\n{\"path\":\"ethernet\",",
+                     0) == 0);
 }
