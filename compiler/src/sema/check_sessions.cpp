@@ -79,16 +79,8 @@ class SessionChecker {
             if (v->name == u.name) target = v.get();
         if (!target) {
             ctx_.diags.report(DiagKind::UnknownStateVar, u.nameRange, u.name);
-            const ast::StateVar* best = nullptr;
-            unsigned bestD = 3;
-            for (auto& v : p.state) {
-                unsigned d = editDistance(u.name, v->name);
-                if (d < bestD) {
-                    bestD = d;
-                    best = v.get();
-                }
-            }
-            if (best) ctx_.diags.note(DiagKind::DidYouMean, best->nameRange, best->name);
+            if (auto* best = closestTo(u.name, p.state, [](const auto& v) { return v->name; }))
+                ctx_.diags.note(DiagKind::DidYouMean, (*best)->nameRange, (*best)->name);
             return;
         }
         u.target = target;

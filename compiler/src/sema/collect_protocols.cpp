@@ -22,17 +22,9 @@ void expandTables(SemaContext& ctx) {
             auto it = tables.find(c.table);
             if (it == tables.end()) {
                 ctx.diags.report(DiagKind::UnknownTable, c.tableRange, c.table);
-                std::string best;
-                unsigned bestD = 3;
-                for (const auto& [n, ts] : tables) {
-                    unsigned d = editDistance(c.table, n);
-                    if (d < bestD) {
-                        bestD = d;
-                        best = n;
-                    }
-                }
-                if (!best.empty())
-                    ctx.diags.note(DiagKind::DidYouMean, tables[best].front()->nameRange, best);
+                if (auto* best = closestTo(c.table, tables, [](const auto& t) { return t.first; }))
+                    ctx.diags.note(DiagKind::DidYouMean, best->second.front()->nameRange,
+                                   best->first);
                 continue;
             }
             c.tableFound = true;

@@ -5,6 +5,7 @@
 #include "ast/ast.h"
 #include "support/diag.h"
 
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -123,6 +124,23 @@ Interval intervalOf(const ast::Expr& e);
 
 /// Levenshtein distance between two names, for "did you mean" notes.
 unsigned editDistance(const std::string& a, const std::string& b);
+
+/// For "did you mean": the first of `candidates` closest to `name` within 2 edits, or
+/// null. `nameOf(candidate)` gives a candidate's name.
+template <class Range, class NameOf>
+auto closestTo(const std::string& name, const Range& candidates, NameOf nameOf)
+    -> decltype(&*std::begin(candidates)) {
+    decltype(&*std::begin(candidates)) best = nullptr;
+    unsigned bestD = 3;
+    for (const auto& c : candidates) {
+        unsigned d = editDistance(name, nameOf(c));
+        if (d < bestD) {
+            bestD = d;
+            best = &c;
+        }
+    }
+    return best;
+}
 
 /// The field a bare name refers to, when the expression is exactly one field reference.
 const ast::Field* asFieldRef(const ast::Expr& e);
