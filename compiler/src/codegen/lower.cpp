@@ -3049,14 +3049,17 @@ class Lowerer {
     }
 
     /// `offset(field)`: where a field's bytes start, from the protocol's first byte.
-    EV fieldOffset(FnState& st, const Expr& a) {
+    /// `size_of(field)` (`size`): how many bytes a variable-length integer took.
+    EV fieldOffset(FnState& st, const Expr& a, bool size = false) {
         if (a.kind == Expr::Kind::Name && a.ref.kind == ast::Ref::Field) {
             const Slot* s = findSlot(st, a.ref.field);
             if (!s)
                 throw std::logic_error("codegen: field '" + a.ref.field->name +
                                        "' used before it was walked");
             if (s->mem) evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->present)));
-            return intEV(slotGet(*s, &Slot::off));
+            Value* off = slotGet(*s, &Slot::off);
+            if (size) return intEV(B.CreateSub(slotGet(*s, &Slot::end), off));
+            return intEV(off);
         }
         if (a.kind == Expr::Kind::Member && a.ref.kind == ast::Ref::Field) {
             EV b = eval(st, *a.operands[0]);
@@ -3073,6 +3076,7 @@ class Lowerer {
                     if (s->second.mem)
                         evalFailIf(st, B.CreateNot(B.CreateLoad(i1, s->second.present)));
                     v = intEV(slotGet(s->second, &Slot::off));
+                    if (size) v = intEV(B.CreateSub(slotGet(s->second, &Slot::end), v.v));
                 }
                 st.scopes.pop_back();
                 return v;
@@ -3563,7 +3567,7 @@ class Lowerer {
                            B.CreateSub(B.CreatePtrToInt(end, i64), B.CreatePtrToInt(mark, i64)));
         }
         if (f == "find" || f == "any") return search(st, eval(st, *args[0]), *args[1], f == "any");
-        if (f == "offset") return fieldOffset(st, *args[0]);
+        if (f == "offset" || f == "size_of") return fieldOffset(st, *args[0], f == "size_of");
         if (f == "parent_is") {
             const ast::Protocol* which = S->findProtocol(args[0]->text);
             Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 4));

@@ -629,9 +629,11 @@ ast::Type ExprChecker::checkSearch(ast::Expr& e, const Env& env) {
 }
 
 /// `offset(field)`: where a field's bytes start, from the protocol's first byte.
+/// `size_of(field)`: how many bytes a variable-length integer took in the packet.
 ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
+    const std::string& f = e.text;
     if (e.operands.size() != 1) {
-        ctx_.diags.report(DiagKind::WrongArity, e.range, "offset", "1 argument", e.operands.size());
+        ctx_.diags.report(DiagKind::WrongArity, e.range, f, "1 argument", e.operands.size());
         return ast::Type::error();
     }
     ast::Expr& a = *e.operands[0];
@@ -639,12 +641,23 @@ ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
     if (t.isError()) return t;
     bool isField = (a.kind == ast::Expr::Kind::Name || a.kind == ast::Expr::Kind::Member) &&
                    a.ref.kind == ast::Ref::Field;
+    if (f == "size_of") {
+        if (!isField || a.ref.field->type.kind != ast::TypeSpec::Varint) {
+            ctx_.diags.report(DiagKind::ArgumentType, a.range, 1, f,
+                              "a variable-length integer field", typeName(t));
+            return ast::Type::error();
+        }
+        return ast::Type::integer(32);
+    }
     bool hasBytes = t.kind == ast::Type::Bytes || t.kind == ast::Type::Record ||
                     t.kind == ast::Type::List || t.kind == ast::Type::Mac ||
-                    t.kind == ast::Type::Ipv4 || t.kind == ast::Type::Ipv6;
+                    t.kind == ast::Type::Ipv4 || t.kind == ast::Type::Ipv6 ||
+                    (t.isInt() && isField && a.ref.field->type.kind == ast::TypeSpec::Varint);
     if (!isField || !hasBytes) {
-        ctx_.diags.report(DiagKind::ArgumentType, a.range, 1, "offset",
-                          "a field of bytes, an address, a record or a list", typeName(t));
+        ctx_.diags.report(DiagKind::ArgumentType, a.range, 1, f,
+                          "a field of bytes, an address, a record, a list or a variable-length "
+                          "integer",
+                          typeName(t));
         return ast::Type::error();
     }
     return ast::Type::integer(32);
@@ -776,7 +789,7 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
     const std::string& f = e.text;
     auto& args = e.operands;
     if (f == "find" || f == "any") return checkSearch(e, env);
-    if (f == "offset") return checkOffset(e, env);
+    if (f == "offset" || f == "size_of") return checkOffset(e, env);
     if (f == "parse") return checkParse(e, env);
     if (f == "assemble") return checkAssemble(e, env);
     if (f == "parent_is") {

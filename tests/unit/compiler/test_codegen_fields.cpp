@@ -453,3 +453,42 @@ protocol vi {
     CHECK(cutB.get(p, "a") == "0");
     CHECK(cutB.get(p, "b") == "<absent>");
 }
+
+TEST_CASE("size_of and offset of a variable-length integer, shortest or not", "[codegen][fields]") {
+    auto lib = Compiled::from(R"(
+protocol vs {
+    id 7;
+    header {
+        kind : u8;
+        n : varint;
+        switch (kind) {
+            1 => { q : quic_varint; }
+            default => { }
+        }
+        _ : bytes;
+    }
+    attribute n;
+    attribute n_at : u32 = offset(n);
+    attribute n_size : u32 = size_of(n);
+    attribute q_at : u32 = offset(q);
+    attribute q_size : u32 = size_of(q);
+}
+)");
+    const mmt_proto& p = lib.proto("vs");
+    // 5 in one byte, then in three (a sender may pad with continuation bytes).
+    Ctx shortest(hex("00  05"));
+    REQUIRE(shortest.validate(p).status == MMT_OK);
+    CHECK(shortest.get(p, "n") == "5");
+    CHECK(shortest.get(p, "n_at") == "1");
+    CHECK(shortest.get(p, "n_size") == "1");
+    CHECK(shortest.get(p, "q_size") == "<absent>");
+    Ctx padded(hex("00  85 80 00"));
+    REQUIRE(padded.validate(p).status == MMT_OK);
+    CHECK(padded.get(p, "n") == "5");
+    CHECK(padded.get(p, "n_size") == "3");
+    // In a switch arm: a QUIC varint of 4 bytes after a 2-byte varint.
+    Ctx arm(hex("01  85 00  9d 7f 3e 7d"));
+    REQUIRE(arm.validate(p).status == MMT_OK);
+    CHECK(arm.get(p, "q_at") == "3");
+    CHECK(arm.get(p, "q_size") == "4");
+}
