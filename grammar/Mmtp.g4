@@ -70,6 +70,8 @@ fieldItem
     : fieldDecl                                                       # fieldDeclItem
     | 'requires' expr ';'                                             # requiresItem
     | 'switch' '(' expr ')' ('size' expr)? '{' switchArm* '}'         # switchItem
+    // Not the language: read so that the checker can say the parentheses are missing.
+    | 'switch' expr ('size' expr)? '{' switchArm* '}'                 # switchNoParensItem
     ;
 
 fieldDecl : fieldName ':' fieldType fieldSuffix* ';' ;

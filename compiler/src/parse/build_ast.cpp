@@ -785,31 +785,41 @@ class AstBuilder {
             fi.requires_ = expr(c->expr());
         } else if (auto* c = dynamic_cast<P::SwitchItemContext*>(item)) {
             fi.kind = ast::FieldItem::Kind::Switch;
-            auto sw = std::make_unique<ast::Switch>();
-            sw->range = fi.range;
-            sw->selector = expr(c->expr(0));
-            if (c->expr().size() > 1) sw->size = expr(c->expr(1));
-            for (auto* arm : c->switchArm()) {
-                ast::SwitchArm a;
-                a.range = R(arm);
-                for (auto* cv : arm->caseValue()) a.values.push_back(caseValue(cv));
-                a.isDefault = arm->caseValue().empty();
-                if (arm->fieldDecl()) {
-                    ast::FieldItem one;
-                    one.kind = ast::FieldItem::Kind::Field;
-                    one.range = R(arm->fieldDecl());
-                    one.field = field(arm->fieldDecl());
-                    a.items.push_back(std::move(one));
-                } else {
-                    for (auto* it : arm->fieldItem()) fieldItem(a.items, it);
-                }
-                sw->arms.push_back(std::move(a));
-            }
-            fi.sw = std::move(sw);
+            fi.sw = switchItem(c, fi.range);
+        } else if (auto* c = dynamic_cast<P::SwitchNoParensItemContext*>(item)) {
+            // `switch kind {`: said once, then read as if the parentheses were there, so
+            // that nothing else is reported about it.
+            diags_.report(DiagKind::SwitchNeedsParens, R(c->expr(0)), c->expr(0)->getText());
+            fi.kind = ast::FieldItem::Kind::Switch;
+            fi.sw = switchItem(c, fi.range);
         } else {
             return;
         }
         out.push_back(std::move(fi));
+    }
+
+    template <class Ctx> std::unique_ptr<ast::Switch> switchItem(Ctx* c, SourceRange range) {
+        auto sw = std::make_unique<ast::Switch>();
+        sw->range = range;
+        sw->selector = expr(c->expr(0));
+        if (c->expr().size() > 1) sw->size = expr(c->expr(1));
+        for (auto* arm : c->switchArm()) {
+            ast::SwitchArm a;
+            a.range = R(arm);
+            for (auto* cv : arm->caseValue()) a.values.push_back(caseValue(cv));
+            a.isDefault = arm->caseValue().empty();
+            if (arm->fieldDecl()) {
+                ast::FieldItem one;
+                one.kind = ast::FieldItem::Kind::Field;
+                one.range = R(arm->fieldDecl());
+                one.field = field(arm->fieldDecl());
+                a.items.push_back(std::move(one));
+            } else {
+                for (auto* it : arm->fieldItem()) fieldItem(a.items, it);
+            }
+            sw->arms.push_back(std::move(a));
+        }
+        return sw;
     }
 
     static bool parseIntType(const std::string& n, unsigned& width,

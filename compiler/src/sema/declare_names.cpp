@@ -13,7 +13,8 @@ bool isBuiltinTypeName(const std::string& n) {
 
 /// Names with a meaning of their own in expressions.
 bool isReservedName(const std::string& n) {
-    return n == "payload" || n == "parent" || n == "direction" || n == "linktype";
+    return n == "payload" || n == "parent" || n == "direction" || n == "linktype" ||
+           n == "message" || n == "remaining";
 }
 
 class Declarer {
@@ -87,6 +88,9 @@ class Declarer {
                 }
                 continue;
             }
+            // `syslog.message`: a user's name for a value; in expressions of the spec,
+            // `message` and `remaining` keep their own meaning.
+            if (a->name == "message" || a->name == "remaining") continue;
             Symbol s;
             s.kind = Symbol::Attribute;
             s.attribute = a.get();
