@@ -307,6 +307,10 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
         if (isEof) {
             diags_.report(DiagKind::SyntaxUnexpectedEof, r,
                           expected.empty() ? "more input" : expected);
+        } else if (prev && semicolonForgotten(*prev, *offending, set)) {
+            SourceRange after = pos_.tokenRange(prev);
+            after.begin = after.end;
+            diags_.report(DiagKind::SyntaxExpectedAfter, after, "';'", prev->getText());
         } else if (msg.rfind("missing ", 0) == 0 && !expected.empty() && prev) {
             // As clang does: the caret goes right after the token that should have been
             // followed by the missing one, usually at the end of the previous line.
@@ -325,6 +329,32 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
     }
 
   private:
+    /// A token that can end an item: a name, a literal, a closing bracket.
+    bool endsItem(const Token& t) const {
+        size_t k = t.getType();
+        if (k == mmtp_gen::MmtpLexer::IDENT || k == mmtp_gen::MmtpLexer::INT ||
+            k == mmtp_gen::MmtpLexer::STRING || k == mmtp_gen::MmtpLexer::SIZE ||
+            k == mmtp_gen::MmtpLexer::DURATION)
+            return true;
+        std::string lit = voc_.getLiteralName(k);
+        return lit == "')'" || lit == "']'" ||
+               (lit.size() > 2 && std::isalpha(static_cast<unsigned char>(lit[1])));
+    }
+    static bool startsName(const Token& t) {
+        std::string s = t.getText();
+        return !s.empty() && (std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_');
+    }
+
+    /// Whether the likely fix is a ';' after `prev`: it could end an item, and what follows
+    /// is a '}', a new line, or a name where ';' was one of the choices (`a : u8 b : u8;`).
+    bool semicolonForgotten(const Token& prev, const Token& offending,
+                            const antlr4::misc::IntervalSet& set) const {
+        if (!endsItem(prev)) return false;
+        if (offending.getText() == "}" || offending.getLine() > prev.getLine())
+            return expects(set, "';'") || !expects(set, "'}'");
+        return expects(set, "';'") && startsName(offending);
+    }
+
     bool expects(const antlr4::misc::IntervalSet& set, const char* literal) const {
         for (ssize_t t : set.toList())
             if (t >= 0 && voc_.getLiteralName(size_t(t)) == literal) return true;
