@@ -1,5 +1,5 @@
 // The examples of the language reference are checked: every ```mmtp block of
-// docs/language.md and docs/mmtc.md must pass `mmtc check` with the built-in library,
+// docs/language.md, docs/mmtc.md and docs/adding-a-protocol.md must pass `mmtc check` with the built-in library,
 // every ```mmtp-error block must fail with a located error.
 #include "mmtc/compiler.h"
 
@@ -47,7 +47,7 @@ std::vector<Block> blocksOf(const std::string& doc) {
 
 TEST_CASE("the examples of the documentation check as they say", "[docs]") {
     size_t total = 0;
-    for (const char* doc : {"docs/language.md", "docs/mmtc.md"}) {
+    for (const char* doc : {"docs/language.md", "docs/mmtc.md", "docs/adding-a-protocol.md"}) {
         for (const Block& b : blocksOf(doc)) {
             ++total;
             mmtc::Compiler c;
