@@ -365,6 +365,10 @@ TEST_CASE("built-in library: MQTT's variable-length integers and topics", "[code
     Ctx head(hex("30 c8 01 00"));
     withState(head);
     CHECK(mqtt.pdu_length(&head.c) == 203);
+    // A sender may encode the length in more bytes than it needs: 2 in three bytes.
+    Ctx padded(hex("c0 82 80 00"));
+    withState(padded);
+    CHECK(mqtt.pdu_length(&padded.c) == 6);
     // CONNECT of MQTT 5: its properties' length is a Variable Byte Integer too.
     Ctx con(hex("10 18  0004 4d515454 05 02 003c  03 21 0014  0008 636c69656e742d31"));
     withState(con);
