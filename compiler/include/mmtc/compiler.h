@@ -33,7 +33,10 @@ std::unique_ptr<Library> loadObject(const std::string& path, std::string& error)
 /// else ~/.cache/mmt-journey.
 std::string defaultCacheDir();
 
-/// Where the built-in protocol library lives (MMT_SPEC_PATH overrides the built-in path).
+/// Where the built-in protocol library lives: $MMT_SPEC_PATH if set; else
+/// PREFIX/share/mmt-journey/protocols beside the running program's PREFIX/bin; else the
+/// source tree's protocols.dsl/ (tools run from the build tree); else the folder of the
+/// configured install prefix.
 std::string builtinSpecDir();
 
 /// What `--version` prints after a tool's name: the project's version, the LLVM version

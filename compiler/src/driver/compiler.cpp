@@ -19,6 +19,23 @@ namespace fs = std::filesystem;
 
 std::string builtinSpecDir() {
     if (const char* env = std::getenv("MMT_SPEC_PATH"); env && *env) return env;
+    std::error_code ec;
+    auto isLibrary = [&](const fs::path& d) { return fs::is_directory(d, ec); };
+    // Installed: PREFIX/bin/TOOL finds PREFIX/share/mmt-journey/protocols, wherever the
+    // prefix was copied to.
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        fs::path installed = exe.parent_path().parent_path() / "share/mmt-journey/protocols";
+        if (isLibrary(installed)) return installed.string();
+    }
+#ifdef MMT_SPEC_DIR
+    // Tools run from the build tree: the source tree's folder.
+    if (isLibrary(MMT_SPEC_DIR)) return MMT_SPEC_DIR;
+#endif
+#ifdef MMT_INSTALLED_SPEC_DIR
+    // A program of a user's, linked against the installed library.
+    if (isLibrary(MMT_INSTALLED_SPEC_DIR)) return MMT_INSTALLED_SPEC_DIR;
+#endif
 #ifdef MMT_SPEC_DIR
     return MMT_SPEC_DIR;
 #else

@@ -1,6 +1,6 @@
 // The examples of the language reference are checked: every ```mmtp block of
-// docs/language.md, docs/mmtc.md and docs/adding-a-protocol.md must pass `mmtc check` with the built-in library,
-// every ```mmtp-error block must fail with a located error.
+// docs/language.md, docs/mmtc.md and docs/adding-a-protocol.md must pass `mmtc check`
+// with the built-in library, every ```mmtp-error block must fail with a located error.
 #include "mmtc/compiler.h"
 
 #include <catch2/catch.hpp>
