@@ -44,7 +44,7 @@ rm "$prefix/share/mmt-journey/protocols/zz_installed.mmtp"
 cmp -s "$work/flows-build.csv" "$work/flows-installed.csv" || fail "installed mmtrun gives other flows"
 
 # A program of a user's, with the CMake package and with pkg-config.
-cmake -S "$src/tests/install" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
+cmake -G Ninja -S "$src/tests/install" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
     -DEXAMPLE="$src/examples/api_example.cpp" -DCMAKE_BUILD_TYPE=Release >/dev/null ||
     fail "find_package(mmt-journey) fails"
 cmake --build "$work/consumer" -j2 >/dev/null || fail "a program does not build with the CMake package"
