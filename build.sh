@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake ninja-build g++ pkg-config llvm-14-dev antlr4 libantlr4-runtime-dev uuid-dev
-          catch2 libfmt-dev libpcap-dev libssl-dev ccache lld)
+          catch2 libfmt-dev libpcap-dev libssl-dev ccache lld python3)
 # Tools the tests use as independent oracles and fixtures.
 TEST_PACKAGES=(tshark wireshark-common iproute2 python3 clang-format git)
 

@@ -21,8 +21,20 @@ install(FILES ${PROJECT_SOURCE_DIR}/compiler/include/mmtc/compiler.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mmtc)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/protocols.dsl/ DESTINATION ${MMT_INSTALL_SPEC_DIR})
-install(FILES ${PROJECT_SOURCE_DIR}/docs/man/mmtrun.1 ${PROJECT_SOURCE_DIR}/docs/man/mmtc.1
-  DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# Manual pages, made from the tools' Markdown manuals.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+set(MMT_MAN_PAGES "")
+foreach(tool mmtrun mmtc)
+  add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/man/${tool}.1
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+    COMMAND Python3::Interpreter ${PROJECT_SOURCE_DIR}/docs/man/md2man.py
+            ${PROJECT_SOURCE_DIR}/docs/${tool}.md ${PROJECT_VERSION} ${PROJECT_BINARY_DIR}/man/${tool}.1
+    DEPENDS ${PROJECT_SOURCE_DIR}/docs/${tool}.md ${PROJECT_SOURCE_DIR}/docs/man/md2man.py
+    COMMENT "Writing the manual page of ${tool}" VERBATIM)
+  list(APPEND MMT_MAN_PAGES ${PROJECT_BINARY_DIR}/man/${tool}.1)
+endforeach()
+add_custom_target(man_pages ALL DEPENDS ${MMT_MAN_PAGES})
+install(FILES ${MMT_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 set(MMT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mmt-journey)
 install(EXPORT mmt-journey-targets NAMESPACE mmt:: DESTINATION ${MMT_CMAKE_DIR})

@@ -59,7 +59,7 @@ cmp -s "$work/consumer-cmake.txt" "$work/consumer-pc.txt" || fail "the two progr
 cmp -s "$work/consumer-build.txt" "$work/consumer-pc.txt" || fail "the installed library gives other results"
 grep -q '^session ' "$work/consumer-pc.txt" || fail "the program reported no session"
 
-# Every option of --help is in the manual page.
+# Every option of --help is in the manual page (made from docs/TOOL.md).
 for tool in mmtrun mmtc; do
     man=$prefix/share/man/man1/$tool.1
     opts=$("$prefix/bin/$tool" --help 2>&1 | grep -oE '(^|[ ,(])--?[a-zA-Z][a-zA-Z-]*' | sed 's/^[ ,(]//' | sort -u)
