@@ -482,6 +482,7 @@ int main(int argc, char** argv) {
 
     mmt::HandlerOptions ho;
     ho.count_paths = o.stats;
+    ho.flow_details = o.flows;
     if (o.maxPdu) ho.max_pdu = o.maxPdu;
     mmt::Handler h(*lib, ho);
     std::vector<int> columns;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Community IDs of mmtrun's flow records equal tshark's (its communityid protocol).
 
-For a few shared captures (over 150 flows: TCP, UDP and SCTP, IPv4 and IPv6), every
+For a few shared captures (over 150 flows: TCP, UDP, SCTP and ICMP, IPv4 and IPv6), every
 Community ID mmtrun gives a flow must be one that tshark computes for a packet of the
 capture, and at least 100 flows must be compared in all. tshark hashes the innermost
 tuple of a packet, so the outer flows of tunnels (GRE, GTP-U, VXLAN...) are not in
@@ -19,7 +19,7 @@ import sys
 
 
 CAPTURES = ['badpackets.pcap', 'iphone.pcap', 'dns_fragmented.pcap', 'pcapng-example.pcapng',
-            'chrome.pcap', 'sctp.cap', '6in4tunnel.pcap']
+            'chrome.pcap', 'sctp.cap', '6in4tunnel.pcap', 'IcmpPackets.pcap']
 
 
 def main():

@@ -180,6 +180,14 @@ struct SessionInfo {
     /// TCP, UDP, SCTP and of port-less IP protocols have one; ICMP flows, whose ID needs
     /// the message type, do not.
     std::string community_id;
+    // With HandlerOptions::flow_details (mmtrun --flows), what the flow's packets showed:
+    /// The server's name: the first TLS or QUIC server name (SNI), else HTTP Host, else DNS
+    /// query name seen in the flow; "" when none.
+    std::string server_name;
+    std::string server_name_source; ///< where server_name came from: "tls", "quic", "http", "dns"
+    std::string ja3, ja4;           ///< the client's fingerprints (TLS or QUIC ClientHello)
+    std::string ja3s;               ///< the server's JA3S (TLS ServerHello)
+    std::string vlan; ///< the VLAN ids of its first packet, outermost first, '.'-joined
 };
 
 /// The Community ID v1 of a flow tuple (https://github.com/corelight/community-id-spec):
@@ -225,6 +233,10 @@ struct HandlerOptions {
     /// truncated() (and the statistics) report a broken body even where no event of that
     /// protocol is asked for. Requesting frame.malformed or frame.truncated turns it on.
     bool check_bodies = false;
+    /// Fill SessionInfo's server_name, ja3, ja4, ja3s and vlan at a session's end, and the
+    /// Community ID of ICMP and ICMPv6 flows (from the type and code of their first
+    /// message). Costs the extraction of those attributes on the packets that carry them.
+    bool flow_details = false;
 };
 
 /// Statistics of a handler.

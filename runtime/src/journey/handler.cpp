@@ -14,6 +14,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
+
+#include <arpa/inet.h>
 
 namespace mmt {
 
@@ -82,6 +85,7 @@ struct Handler::Impl final : ChunkSink {
         if (o.check_bodies) checkBodies();
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
+        if (o.flow_details) requestDetails();
         pv.table = T;
         // Sessions describe themselves only for callbacks that exist (see the setters below).
     }
@@ -115,6 +119,147 @@ struct Handler::Impl final : ChunkSink {
     std::vector<std::vector<UserClassifier>> classifiers;
     std::vector<PacketCallback> packetCbs;
     std::vector<SessionCallback> startCbs, classifiedCbs, endCbs;
+
+    // ---- flow details (HandlerOptions::flow_details)
+    enum class Detail { Sni, QuicSni, Host, Query, Ja3, Ja4, Ja3s, Vlan, IcmpType, IcmpCode };
+    struct FlowDetails {
+        std::string server_name, source, ja3, ja4, ja3s, vlan;
+        int nameRank = 0; // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
+        int icmpType = -1, icmpCode = -1;
+        bool icmpSeen = false, vlanSeen = false;
+    };
+    std::vector<std::pair<int, Detail>> detailColumns; // (column, what it fills)
+    std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
+
+    int requestNamed(std::string_view attribute) {
+        AttributeRef r = lib.find_attribute(attribute);
+        if (!r.valid()) return -1;
+        int column = int(columns.size());
+        columns.push_back(r);
+        pv.values.emplace_back();
+        requestColumn(column);
+        return column;
+    }
+
+    void requestDetails() {
+        static const std::pair<const char*, Detail> kDetails[] = {
+            {"tls.sni", Detail::Sni},          {"quic.sni", Detail::QuicSni},
+            {"http.host", Detail::Host},       {"dns.qname", Detail::Query},
+            {"tls.ja3", Detail::Ja3},          {"quic.ja3", Detail::Ja3},
+            {"tls.ja4", Detail::Ja4},          {"quic.ja4", Detail::Ja4},
+            {"tls.ja3s", Detail::Ja3s},        {"svlan.id", Detail::Vlan},
+            {"vlan.id", Detail::Vlan},         {"icmp.type", Detail::IcmpType},
+            {"icmp.code", Detail::IcmpCode},   {"icmpv6.type", Detail::IcmpType},
+            {"icmpv6.code", Detail::IcmpCode},
+        };
+        // A library without some of these protocols simply has fewer details.
+        for (const auto& [name, what] : kDetails)
+            if (int c = requestNamed(name); c >= 0) detailColumns.push_back({c, what});
+        // Sessions that end must give their details back, callbacks or not.
+        sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
+    }
+
+    /// After a packet's walk: what it shows of its session, first values first.
+    void noteDetails() {
+        if (!pv.session) return;
+        FlowDetails* d = nullptr;
+        bool vlanHere = false;
+        for (auto [column, what] : detailColumns) {
+            const auto& vs = pv.values[size_t(column)];
+            if (vs.empty()) continue;
+            if (!d) d = &details[pv.session];
+            auto rank = [&](int r, const char* source) {
+                if (r <= d->nameRank) return;
+                d->nameRank = r;
+                d->server_name = vs.front().text();
+                d->source = source;
+            };
+            auto first = [&](std::string& out) {
+                if (out.empty()) out = vs.front().text();
+            };
+            switch (what) {
+            case Detail::Sni:
+                rank(4, "tls");
+                break;
+            case Detail::QuicSni:
+                rank(4, "quic");
+                break;
+            case Detail::Host:
+                rank(3, "http");
+                break;
+            case Detail::Query:
+                rank(2, "dns");
+                break;
+            case Detail::Ja3:
+                first(d->ja3);
+                break;
+            case Detail::Ja4:
+                first(d->ja4);
+                break;
+            case Detail::Ja3s:
+                first(d->ja3s);
+                break;
+            case Detail::Vlan:
+                // The tags of the first tagged packet, outermost first: the S-VLAN column
+                // comes before the C-VLAN one, and stacked tags are in path order.
+                if (d->vlanSeen && !vlanHere) break;
+                for (const Value& v : vs) {
+                    if (!d->vlan.empty()) d->vlan += '.';
+                    d->vlan += v.text();
+                }
+                vlanHere = true;
+                break;
+            case Detail::IcmpType:
+                if (!d->icmpSeen) d->icmpType = int(vs.front().v.u);
+                break;
+            case Detail::IcmpCode:
+                if (!d->icmpSeen) d->icmpCode = int(vs.front().v.u);
+                break;
+            }
+        }
+        if (!d) return;
+        if (vlanHere) d->vlanSeen = true;
+        if (d->icmpType >= 0 && d->icmpCode >= 0) d->icmpSeen = true;
+    }
+
+    void sessionEnded(const SessionInfo& s) {
+        auto it = details.find(s.id);
+        if (it == details.end()) {
+            for (auto& f : endCbs) f(s);
+            return;
+        }
+        SessionInfo info = s;
+        FlowDetails& d = it->second;
+        info.server_name = std::move(d.server_name);
+        info.server_name_source = std::move(d.source);
+        info.ja3 = std::move(d.ja3);
+        info.ja4 = std::move(d.ja4);
+        info.ja3s = std::move(d.ja3s);
+        info.vlan = std::move(d.vlan);
+        if (info.community_id.empty() && d.icmpSeen) info.community_id = icmpCommunityId(info, d);
+        details.erase(it);
+        for (auto& f : endCbs) f(info);
+    }
+
+    /// ICMP's Community ID: the type and code of the flow's first message stand for ports.
+    static std::string icmpCommunityId(const SessionInfo& s, const FlowDetails& d) {
+        uint8_t a[16], b[16];
+        int proto = 0;
+        size_t n = 0;
+        if (s.transport == "icmp" && inet_pton(AF_INET, s.src.c_str(), a) == 1 &&
+            inet_pton(AF_INET, s.dst.c_str(), b) == 1) {
+            proto = 1;
+            n = 4;
+        } else if (s.transport == "icmpv6" && inet_pton(AF_INET6, s.src.c_str(), a) == 1 &&
+                   inet_pton(AF_INET6, s.dst.c_str(), b) == 1) {
+            proto = 58;
+            n = 16;
+        } else {
+            return {};
+        }
+        return community_id_v1({a, n}, {b, n}, uint8_t(proto), uint16_t(d.icmpType),
+                               uint16_t(d.icmpCode));
+    }
 
     // Per packet.
     PacketView::Impl pv;
@@ -499,6 +644,7 @@ struct Handler::Impl final : ChunkSink {
         if (opts.count_paths) countHierarchy(raw);
         if (!keep) return Action::Drop;
         for (auto [attr, column] : frameColumns) frameValue(attr, column);
+        if (!detailColumns.empty()) noteDetails();
         Action result = Action::Continue;
         for (auto& cb : packetCbs) {
             Action a = cb(PacketView(&pv));
@@ -624,13 +770,7 @@ Handler::Handler(const ProtocolLibrary& library, const HandlerOptions& options)
 Handler::~Handler() = default;
 
 int Handler::request(std::string_view attribute) {
-    AttributeRef r = impl_->lib.find_attribute(attribute);
-    if (!r.valid()) return -1;
-    int column = int(impl_->columns.size());
-    impl_->columns.push_back(r);
-    impl_->pv.values.emplace_back();
-    impl_->requestColumn(column);
-    return column;
+    return impl_->requestNamed(attribute);
 }
 
 bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
@@ -672,7 +812,7 @@ void Handler::on_session_classified(SessionCallback cb) {
 void Handler::on_session_end(SessionCallback cb) {
     impl_->endCbs.push_back(std::move(cb));
     impl_->sessions.flows.onEnd = [impl = impl_.get()](const SessionInfo& s) {
-        for (auto& f : impl->endCbs) f(s);
+        impl->sessionEnded(s);
     };
 }
 

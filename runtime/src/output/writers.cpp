@@ -143,6 +143,12 @@ const FlowField kFlowSchema[] = {
     {"duration",    K::Time,         "duration=", "", [](const SessionInfo& s) { return number(s.last_ns - s.first_ns); }},
     {"end",         K::Text,         "end=",     "",  [](const SessionInfo& s) { return text(s.end_reason); }},
     {"community_id", K::Text,        "cid=",     "-", [](const SessionInfo& s) { return text(s.community_id); }},
+    {"server_name", K::Text,         "server=",  "-", [](const SessionInfo& s) { return text(s.server_name); }},
+    {"server_name_from", K::Text,    "from=",    "-", [](const SessionInfo& s) { return text(s.server_name_source); }},
+    {"ja3",         K::Text,         "ja3=",     "-", [](const SessionInfo& s) { return text(s.ja3); }},
+    {"ja4",         K::Text,         "ja4=",     "-", [](const SessionInfo& s) { return text(s.ja4); }},
+    {"ja3s",        K::Text,         "ja3s=",    "-", [](const SessionInfo& s) { return text(s.ja3s); }},
+    {"vlan",        K::Text,         "vlan=",    "-", [](const SessionInfo& s) { return text(s.vlan); }},
 };
 // clang-format on
 constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
