@@ -187,7 +187,10 @@ struct SessionInfo {
     std::string server_name_source; ///< where server_name came from: "tls", "quic", "http", "dns"
     std::string ja3, ja4;           ///< the client's fingerprints (TLS or QUIC ClientHello)
     std::string ja3s;               ///< the server's JA3S (TLS ServerHello)
-    std::string vlan; ///< the VLAN ids of its first packet, outermost first, '.'-joined
+    std::string vlan; ///< the VLAN ids of its first tagged packet, outermost first, '.'-joined
+    /// Zeek's connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH,
+    /// SHR, OTH) and history (S h A D F R letters, upper case from the originator).
+    std::string conn_state, history;
 };
 
 /// The Community ID v1 of a flow tuple (https://github.com/corelight/community-id-spec):
@@ -233,7 +236,8 @@ struct HandlerOptions {
     /// truncated() (and the statistics) report a broken body even where no event of that
     /// protocol is asked for. Requesting frame.malformed or frame.truncated turns it on.
     bool check_bodies = false;
-    /// Fill SessionInfo's server_name, ja3, ja4, ja3s and vlan at a session's end, and the
+    /// Fill SessionInfo's server_name, ja3, ja4, ja3s, vlan, conn_state and history at a
+    /// session's end, and the
     /// Community ID of ICMP and ICMPv6 flows (from the type and code of their first
     /// message). Costs the extraction of those attributes on the packets that carry them.
     bool flow_details = false;

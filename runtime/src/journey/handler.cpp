@@ -121,13 +121,28 @@ struct Handler::Impl final : ChunkSink {
     std::vector<SessionCallback> startCbs, classifiedCbs, endCbs;
 
     // ---- flow details (HandlerOptions::flow_details)
-    enum class Detail { Sni, QuicSni, Host, Query, Ja3, Ja4, Ja3s, Vlan, IcmpType, IcmpCode };
+    enum class Detail {
+        Sni,
+        QuicSni,
+        Host,
+        Query,
+        Ja3,
+        Ja4,
+        Ja3s,
+        Vlan,
+        IcmpType,
+        IcmpCode,
+        TcpFlags
+    };
     struct FlowDetails {
         std::string server_name, source, ja3, ja4, ja3s, vlan;
-        int nameRank = 0; // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
+        std::string history;     // Zeek's letters, each the first time a direction shows it
+        uint8_t letters[2] = {}; // per direction: kHistory* bits already in `history`
+        int nameRank = 0;        // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
         int icmpType = -1, icmpCode = -1;
-        bool icmpSeen = false, vlanSeen = false;
+        bool icmpSeen = false, vlanSeen = false, tcp = false;
     };
+    uint32_t sessionPayload = 0; // payload above the session's protocol, this packet
     std::vector<std::pair<int, Detail>> detailColumns; // (column, what it fills)
     std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
 
@@ -150,7 +165,7 @@ struct Handler::Impl final : ChunkSink {
             {"tls.ja3s", Detail::Ja3s},        {"svlan.id", Detail::Vlan},
             {"vlan.id", Detail::Vlan},         {"icmp.type", Detail::IcmpType},
             {"icmp.code", Detail::IcmpCode},   {"icmpv6.type", Detail::IcmpType},
-            {"icmpv6.code", Detail::IcmpCode},
+            {"icmpv6.code", Detail::IcmpCode}, {"tcp.flags", Detail::TcpFlags},
         };
         // A library without some of these protocols simply has fewer details.
         for (const auto& [name, what] : kDetails)
@@ -215,6 +230,10 @@ struct Handler::Impl final : ChunkSink {
             case Detail::IcmpCode:
                 if (!d->icmpSeen) d->icmpCode = int(vs.front().v.u);
                 break;
+            case Detail::TcpFlags:
+                // The innermost TCP header is the session's.
+                tcpHistory(*d, uint8_t(vs.back().v.u));
+                break;
             }
         }
         if (!d) return;
@@ -222,22 +241,72 @@ struct Handler::Impl final : ChunkSink {
         if (d->icmpType >= 0 && d->icmpCode >= 0) d->icmpSeen = true;
     }
 
+    // Zeek's history letters (upper case from the originator, lower case from the
+    // responder): SYN, SYN-ACK, pure ACK, payload, FIN, RST.
+    static constexpr char kHistoryLetters[] = "SHADFR";
+
+    void tcpHistory(FlowDetails& d, uint8_t flags) {
+        constexpr uint8_t fin = 1, syn = 2, rst = 4, ack = 16;
+        d.tcp = true;
+        unsigned dir = pv.direction & 1;
+        auto note = [&](unsigned letter) {
+            if (d.letters[dir] & (1u << letter)) return;
+            d.letters[dir] |= uint8_t(1u << letter);
+            char c = kHistoryLetters[letter];
+            d.history += dir ? char(c - 'A' + 'a') : c;
+        };
+        if ((flags & syn) && !(flags & ack)) note(0);
+        if ((flags & syn) && (flags & ack)) note(1);
+        if (sessionPayload)
+            note(3);
+        else if ((flags & ack) && !(flags & (syn | fin | rst)))
+            note(2);
+        if (flags & fin) note(4);
+        if (flags & rst) note(5);
+    }
+
+    /// Zeek's conn_state of a TCP session from the letters each side showed.
+    static const char* tcpState(const FlowDetails& d) {
+        auto has = [&](unsigned dir, unsigned letter) { return d.letters[dir] & (1u << letter); };
+        bool oSyn = has(0, 0), rSynAck = has(1, 1), oFin = has(0, 4), rFin = has(1, 4);
+        bool oRst = has(0, 5), rRst = has(1, 5);
+        if (!oSyn) return rSynAck && rRst ? "RSTRH" : rSynAck && rFin ? "SHR" : "OTH";
+        if (!rSynAck) return rRst ? "REJ" : oRst ? "RSTOS0" : oFin ? "SH" : "S0";
+        if (oRst) return "RSTO";
+        if (rRst) return "RSTR";
+        return oFin && rFin ? "SF" : oFin ? "S2" : rFin ? "S3" : "S1";
+    }
+
     void sessionEnded(const SessionInfo& s) {
-        auto it = details.find(s.id);
-        if (it == details.end()) {
+        if (!opts.flow_details) {
             for (auto& f : endCbs) f(s);
             return;
         }
         SessionInfo info = s;
-        FlowDetails& d = it->second;
-        info.server_name = std::move(d.server_name);
-        info.server_name_source = std::move(d.source);
-        info.ja3 = std::move(d.ja3);
-        info.ja4 = std::move(d.ja4);
-        info.ja3s = std::move(d.ja3s);
-        info.vlan = std::move(d.vlan);
-        if (info.community_id.empty() && d.icmpSeen) info.community_id = icmpCommunityId(info, d);
-        details.erase(it);
+        if (auto it = details.find(s.id); it != details.end()) {
+            FlowDetails& d = it->second;
+            info.server_name = std::move(d.server_name);
+            info.server_name_source = std::move(d.source);
+            info.ja3 = std::move(d.ja3);
+            info.ja4 = std::move(d.ja4);
+            info.ja3s = std::move(d.ja3s);
+            info.vlan = std::move(d.vlan);
+            if (d.tcp) {
+                info.conn_state = tcpState(d);
+                info.history = std::move(d.history);
+            }
+            if (info.community_id.empty() && d.icmpSeen)
+                info.community_id = icmpCommunityId(info, d);
+            details.erase(it);
+        }
+        if (info.conn_state.empty()) {
+            // Without TCP's flags: attempted (S0) or answered (SF) for flows with ports, as
+            // Zeek says of UDP; OTH for the others (ICMP...).
+            bool ports = info.src_port || info.dst_port;
+            info.conn_state = !ports ? "OTH" : info.packets[1] ? "SF" : "S0";
+            if (ports && info.payload[0]) info.history += 'D';
+            if (ports && info.payload[1]) info.history += 'd';
+        }
         for (auto& f : endCbs) f(info);
     }
 
@@ -356,6 +425,7 @@ struct Handler::Impl final : ChunkSink {
         pv.malformed.clear();
         pv.session = 0;
         pv.direction = 0;
+        sessionPayload = 0;
         depth = 0;
         scratch = mmt_scratch{arena.data(), uint32_t(arena.size()), 0};
         dropped = false;
@@ -454,6 +524,7 @@ struct Handler::Impl final : ChunkSink {
                 counted += std::min(L.res.payload_len, UINT32_MAX - counted);
                 pv.session = f->id();
                 pv.direction = f->direction;
+                sessionPayload = L.res.payload_len;
                 L.ctx.direction = pv.direction;
             }
         }

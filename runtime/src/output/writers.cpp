@@ -149,6 +149,8 @@ const FlowField kFlowSchema[] = {
     {"ja4",         K::Text,         "ja4=",     "-", [](const SessionInfo& s) { return text(s.ja4); }},
     {"ja3s",        K::Text,         "ja3s=",    "-", [](const SessionInfo& s) { return text(s.ja3s); }},
     {"vlan",        K::Text,         "vlan=",    "-", [](const SessionInfo& s) { return text(s.vlan); }},
+    {"conn_state",  K::Text,         "state=",   "-", [](const SessionInfo& s) { return text(s.conn_state); }},
+    {"history",     K::Text,         "history=", "-", [](const SessionInfo& s) { return text(s.history); }},
 };
 // clang-format on
 constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
