@@ -225,36 +225,20 @@ TEST_CASE("mmtrun --max-pdu bounds the PDUs of protocols whose spec sets no limi
 }
 
 TEST_CASE("mmtrun: every limit has an option; a bad value is a usage error", "[mmtrun][limits]") {
-    // Every option with a valid value: the run is the same as with the defaults.
-    auto all = mmtrun({"-r",
-                       kDemo,
-                       "-q",
-                       "--stats",
-                       "--max-sessions",
-                       "100000",
-                       "--max-stream-buffer",
-                       "512KiB",
-                       "--max-buffered",
-                       "1GiB",
-                       "--max-pdu",
-                       "2MiB",
-                       "--max-kept-body",
-                       "0",
-                       "--max-fragment-bytes",
-                       "4MiB",
-                       "--max-datagrams",
-                       "64",
-                       "--max-fragment-pieces",
-                       "16",
-                       "--fragment-timeout",
-                       "5000",
-                       "--classify-packets",
-                       "8"});
+    // Every option with a valid value is taken.
+    const std::vector<std::pair<std::string, std::string>> good = {
+        {"--max-sessions", "100000"},   {"--max-stream-buffer", "512KiB"},
+        {"--max-buffered", "1GiB"},     {"--max-pdu", "2MiB"},
+        {"--max-kept-body", "0"},       {"--max-fragment-bytes", "4MiB"},
+        {"--max-datagrams", "64"},      {"--max-fragment-pieces", "16"},
+        {"--fragment-timeout", "5000"}, {"--classify-packets", "8"},
+    };
+    std::vector<std::string> args = {"-r", kDemo, "-q", "--stats"};
+    for (const auto& [option, value] : good) args.insert(args.end(), {option, value});
+    auto all = mmtrun(args);
     REQUIRE(all.status == 0);
     CHECK(all.err.empty());
-    auto plain = mmtrun({"-r", kDemo, "-q", "--stats"});
-    REQUIRE(plain.status == 0);
-    CHECK(plain.out.find("sessions_evicted                         0\n") != std::string::npos);
+    CHECK(all.out.find("sessions_evicted                         0\n") != std::string::npos);
     // One session at a time: every other flow evicts the one before, and the summary says so.
     auto one = mmtrun({"-r", kDemo, "-q", "--stats", "--max-sessions", "1"});
     REQUIRE(one.status == 0);
@@ -262,23 +246,17 @@ TEST_CASE("mmtrun: every limit has an option; a bad value is a usage error", "[m
     CHECK(one.out.find("sessions_evicted ") != std::string::npos);
 
     const std::vector<std::pair<std::string, std::string>> bad = {
-        {"--max-sessions", "0"},
         {"--max-sessions", "16777217"},
         {"--max-sessions", "1k"},
-        {"--max-stream-buffer", "0"},
         {"--max-stream-buffer", "4TiB"},
-        {"--max-stream-buffer", "257MiB"},
         {"--max-buffered", "65GiB"},
         {"--max-buffered", "-1"},
         {"--max-pdu", "0"},
         {"--max-kept-body", "lots"},
         {"--max-fragment-bytes", "2GiB"},
-        {"--max-datagrams", "0"},
         {"--max-datagrams", "65537"},
-        {"--max-fragment-pieces", "8193"},
-        {"--fragment-timeout", "0"},
+        {"--max-fragment-pieces", "0"},
         {"--fragment-timeout", "1s"},
-        {"--classify-packets", "256"},
         {"--classify-packets", ""},
         {"--max-sessions", "99999999999999999999999"},
     };
