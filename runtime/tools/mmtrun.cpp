@@ -39,10 +39,30 @@ Protocols:
   -l OBJECT           load specs compiled by 'mmtc build' instead of compiling
   --no-builtin        do not load the built-in protocol library
   --no-cache          compile specs even when a cached build exists
-  --max-pdu SIZE      longest stream PDU (bytes, or with KiB/MiB) of protocols
-                      whose spec sets no 'max_pdu' (default 1MiB)
   -L, --list          list every attribute name and exit; with -v, one line each:
                       name, type, kind, other names (tshark's), description
+
+Limits (SIZE: bytes, or with KiB/MiB/GiB; --stats counts how often each was hit):
+  --max-sessions N    sessions tracked at once; more evict the least recently
+                      used (default 262144)
+  --max-stream-buffer SIZE
+                      out-of-order bytes held per stream direction (default 1MiB)
+  --max-buffered SIZE bytes all reassembly buffers hold together (default 64MiB)
+  --max-pdu SIZE      longest stream PDU of protocols whose spec sets no
+                      'max_pdu' (default 1MiB)
+  --max-kept-body SIZE
+                      longest body kept with its head (HTTP); longer ones are
+                      stepped over (default 64KiB; 0: none)
+  --max-fragment-bytes SIZE
+                      bytes fragments in progress hold together (default 16MiB)
+  --max-datagrams N   fragmented datagrams in progress at once (default 1024)
+  --max-fragment-pieces N
+                      separate pieces a datagram in progress may have (default 64)
+  --fragment-timeout MS
+                      time a datagram may take to complete (default 30000)
+  --classify-packets N
+                      payload packets a session's classification looks at,
+                      1 to 255 (default 4)
 
 Output:
   -e ATTR             print this attribute for every packet (e.g. ipv4.src,
@@ -179,18 +199,83 @@ mmt::LineOutput screenOutput(std::FILE* stream) {
     };
 }
 
-/// A size in bytes: digits, optionally followed by B, KiB or MiB; 1 byte to 256 MiB.
-bool parseSize(const char* v, uint32_t& out) {
+/// A size in bytes: digits, optionally followed by B, KiB, MiB or GiB; from `min` to `max`.
+bool parseSize(const char* v, uint64_t& out, uint64_t min = 1, uint64_t max = uint64_t{256} << 20) {
     char* end = nullptr;
     if (!std::isdigit(static_cast<unsigned char>(*v))) return false;
+    errno = 0;
     uint64_t n = std::strtoull(v, &end, 10);
     std::string unit = end;
     uint64_t mult = unit.empty() || unit == "B" ? 1
                     : unit == "KiB"             ? 1u << 10
                     : unit == "MiB"             ? 1u << 20
+                    : unit == "GiB"             ? 1u << 30
                                                 : 0;
-    if (mult == 0 || n == 0 || n > (uint64_t{256} << 20) / mult) return false;
-    out = uint32_t(n * mult);
+    if (mult == 0 || errno == ERANGE || n > max / mult || n * mult < min) return false;
+    out = n * mult;
+    return true;
+}
+
+/// A size as the usage errors write it: "1 byte", "512 bytes", "64KiB", "256MiB".
+std::string sizeText(uint64_t n) {
+    if (n >= (1u << 30) && n % (1u << 30) == 0) return fmt::format("{}GiB", n >> 30);
+    if (n >= (1u << 20) && n % (1u << 20) == 0) return fmt::format("{}MiB", n >> 20);
+    if (n >= (1u << 10) && n % (1u << 10) == 0) return fmt::format("{}KiB", n >> 10);
+    return fmt::format("{} byte{}", n, n == 1 ? "" : "s");
+}
+
+/// An option that sets a limit of the handler (docs/limits.md): a size, or a count of
+/// `unit`, from `min` to `max`.
+struct LimitOption {
+    const char* name;
+    const char* unit; // nullptr: a size in bytes
+    uint64_t min, max;
+    void (*set)(mmt::HandlerOptions&, uint64_t);
+};
+
+using HO = mmt::HandlerOptions;
+const LimitOption kLimitOptions[] = {
+    {"--max-sessions", "sessions", 1, 1u << 24,
+     [](HO& h, uint64_t v) { h.max_sessions = uint32_t(v); }},
+    {"--max-stream-buffer", nullptr, 1, 256u << 20,
+     [](HO& h, uint64_t v) { h.max_stream_buffer = uint32_t(v); }},
+    {"--max-buffered", nullptr, 1, uint64_t{64} << 30,
+     [](HO& h, uint64_t v) { h.max_buffered_bytes = v; }},
+    {"--max-pdu", nullptr, 1, 256u << 20, [](HO& h, uint64_t v) { h.max_pdu = uint32_t(v); }},
+    {"--max-kept-body", nullptr, 0, 256u << 20,
+     [](HO& h, uint64_t v) { h.max_kept_body = uint32_t(v); }},
+    {"--max-fragment-bytes", nullptr, 1, 1u << 30,
+     [](HO& h, uint64_t v) { h.max_fragments_bytes = uint32_t(v); }},
+    {"--max-datagrams", "datagrams", 1, 65536,
+     [](HO& h, uint64_t v) { h.max_datagrams = uint32_t(v); }},
+    {"--max-fragment-pieces", "pieces", 1, 8192,
+     [](HO& h, uint64_t v) { h.max_fragment_pieces = uint32_t(v); }},
+    {"--fragment-timeout", "milliseconds", 1, 86400000,
+     [](HO& h, uint64_t v) { h.fragment_timeout_ms = uint32_t(v); }},
+    {"--classify-packets", "packets", 1, 255,
+     [](HO& h, uint64_t v) { h.classify_packets = uint32_t(v); }},
+};
+
+/// Reads the value of a limit option into `handler`; false with a one-line error.
+bool parseLimit(const LimitOption& l, const char* v, mmt::HandlerOptions& handler,
+                std::string& err) {
+    uint64_t n = 0;
+    if (l.unit) {
+        std::string text = v;
+        bool digits = !text.empty() && text.size() <= 19 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits) n = std::strtoull(v, nullptr, 10);
+        if (!digits || n < l.min || n > l.max) {
+            err = fmt::format("'{} {}': expected a number of {} from {} to {}", l.name, v, l.unit,
+                              l.min, l.max);
+            return false;
+        }
+    } else if (!parseSize(v, n, l.min, l.max)) {
+        err = fmt::format("'{} {}': expected a size from {} to {} (e.g. 65536, 64KiB, 4MiB)",
+                          l.name, v, sizeText(l.min), sizeText(l.max));
+        return false;
+    }
+    l.set(handler, n);
     return true;
 }
 
@@ -202,7 +287,7 @@ struct Options {
     mmt::Format format = mmt::Format::Text;
     uint64_t count = 0, duration = 0;
     uint32_t snaplen = 262144;
-    uint32_t maxPdu = 0; // 0: HandlerOptions' default
+    mmt::HandlerOptions handler; // the limits
     bool snaplenGiven = false, promiscuous = true, promiscuousGiven = false, listIfaces = false;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          verbose = false;
@@ -314,14 +399,11 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             o.promiscuousGiven = true;
         } else if (a == "-D") {
             o.listIfaces = true;
-        } else if (a == "--max-pdu") {
+        } else if (auto l = std::find_if(std::begin(kLimitOptions), std::end(kLimitOptions),
+                                         [&](const LimitOption& x) { return a == x.name; });
+                   l != std::end(kLimitOptions)) {
             if (!(v = need(i))) return false;
-            if (!parseSize(v, o.maxPdu)) {
-                err = fmt::format("'--max-pdu {}': expected a size from 1 byte to 256MiB "
-                                  "(e.g. 65536, 64KiB, 4MiB)",
-                                  v);
-                return false;
-            }
+            if (!parseLimit(*l, v, o.handler, err)) return false;
         } else if (a == "-T") {
             if (!(v = need(i))) return false;
             if (!mmt::parse_format(v, o.format)) {
@@ -480,10 +562,9 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    mmt::HandlerOptions ho;
+    mmt::HandlerOptions ho = o.handler;
     ho.count_paths = o.stats;
     ho.flow_details = o.flows;
-    if (o.maxPdu) ho.max_pdu = o.maxPdu;
     mmt::Handler h(*lib, ho);
     std::vector<int> columns;
     std::vector<std::string> names = o.fields;

@@ -212,24 +212,50 @@ struct RawPacket {
     uint64_t ts_ns = 0;
 };
 
+/// What a handler may hold, and how it behaves at each bound. Every limit has a default
+/// that suits a large capture, an `mmtrun` option, and a HandlerStats counter of the times
+/// it was hit (docs/limits.md lists them together). Memory sized at creation (the session
+/// table, the table of datagrams in progress) follows max_sessions and max_datagrams.
 struct HandlerOptions {
-    uint32_t max_sessions = 1u << 18;        ///< hard cap; the least recently used is evicted
-    uint64_t max_buffered_bytes = 64u << 20; ///< reassembly buffers of all sessions together
-    uint32_t max_stream_buffer = 1u << 20;   ///< per stream direction
+    /// Sessions tracked at once (the table is allocated for this many): a new flow beyond
+    /// it evicts the least recently used session, which ends with reason "evicted"
+    /// (HandlerStats::sessions_evicted).
+    uint32_t max_sessions = 1u << 18;
+    /// Bytes all reassembly buffers hold together: out-of-order stream bytes, PDUs that span
+    /// segments, fragments. A stream that cannot hold a segment gives up its oldest hole
+    /// (stream_budget_skips); a PDU that cannot grow is dropped (pdus_budget_dropped); a
+    /// datagram that cannot grow is given up (fragments_over_budget).
+    uint64_t max_buffered_bytes = 64u << 20;
+    /// Per stream direction: out-of-order bytes are held up to this far past the next
+    /// expected byte; a segment beyond it makes the stream give up its oldest hole
+    /// (stream_window_skips).
+    uint32_t max_stream_buffer = 1u << 20;
     /// Longest stream PDU (a length-framed message, or a head up to its terminator) of a
     /// protocol whose spec sets no `max_pdu`; a longer one is reported malformed and
-    /// stepped over.
+    /// stepped over (pdus_over_max).
     uint32_t max_pdu = 1u << 20;
+    /// Bytes the fragments of datagrams in progress hold together (within
+    /// max_buffered_bytes): to make room the oldest datagrams are given up
+    /// (fragments_over_budget).
     uint32_t max_fragments_bytes = 16u << 20;
+    /// Fragmented datagrams in progress at once: one more gives up the oldest
+    /// (fragments_evicted).
+    uint32_t max_datagrams = 1024;
+    /// Separate pieces (holes + 1) a datagram in progress may have: one more gives it up
+    /// (fragments_too_many_pieces).
+    uint32_t max_fragment_pieces = 64;
+    /// A datagram not complete this long after its first fragment, in packet time, is
+    /// given up (fragments_timed_out).
     uint32_t fragment_timeout_ms = 30000;
     /// Payload packets a session's classification looks at before it gives up on naming
     /// what runs above the session (TCP, UDP, SCTP...); a flow left unnamed costs nothing
-    /// more afterwards.
+    /// more afterwards (sessions_unclassified). 1 to 255; 0 counts as 1, more than 255
+    /// as 255.
     uint32_t classify_packets = 4;
     /// A PDU framed as a head then a body (`pdu until` with `pdu_body`, e.g. HTTP) keeps a
     /// body up to this size with its head, so that the whole message is parsed on the packet
     /// that completes it; a longer body is stepped over after its head, so that nothing
-    /// holds a download in memory.
+    /// holds a download in memory (bodies_skipped).
     uint32_t max_kept_body = 64u << 10;
     bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
     /// Read every protocol's body for its constraints, so that PacketView::malformed() and
@@ -243,17 +269,45 @@ struct HandlerOptions {
     bool flow_details = false;
 };
 
-/// Statistics of a handler.
+/// Statistics of a handler. The counters of limits tell how often each HandlerOptions
+/// bound was hit; they are counted where the bound acts, never per packet.
 struct HandlerStats {
     uint64_t packets = 0;
     uint64_t bytes = 0;
     uint64_t truncated = 0;
     uint64_t malformed = 0;
     uint64_t sessions = 0;
-    uint64_t sessions_evicted = 0;
     uint64_t fragments_reassembled = 0;
     uint64_t fragment_overlaps = 0; ///< fragments that overlapped bytes already received
     uint64_t segments_held = 0;
+
+    // Limits hit.
+    uint64_t sessions_evicted = 0;      ///< max_sessions: least recently used sessions ended
+    uint64_t sessions_unclassified = 0; ///< classify_packets: sessions that stopped classifying
+    /// max_stream_buffer: times a stream gave up its oldest hole to take a segment beyond
+    /// its window, and the bytes of those holes (never seen, reported as lost).
+    uint64_t stream_window_skips = 0;
+    uint64_t stream_window_bytes = 0;
+    /// The same for a stream with more separate holes than it keeps (16 per direction).
+    uint64_t stream_holes_skips = 0;
+    uint64_t stream_holes_bytes = 0;
+    /// max_buffered_bytes: the same when the buffers of all sessions together were full.
+    uint64_t stream_budget_skips = 0;
+    uint64_t stream_budget_bytes = 0;
+    uint64_t pdus_over_max = 0;       ///< max_pdu: PDUs reported malformed and stepped over
+    uint64_t pdus_budget_dropped = 0; ///< max_buffered_bytes: partial PDUs dropped
+    uint64_t bodies_skipped = 0;      ///< max_kept_body: bodies stepped over after their head
+    /// Datagrams given up: fragment_timeout_ms, max_datagrams, max_fragment_pieces,
+    /// max_fragments_bytes (or max_buffered_bytes), larger than 65535 bytes.
+    uint64_t fragments_timed_out = 0;
+    uint64_t fragments_evicted = 0;
+    uint64_t fragments_too_many_pieces = 0;
+    uint64_t fragments_over_budget = 0;
+    uint64_t fragments_too_large = 0;
+    /// Accounting: the most bytes all reassembly buffers held at once (at most
+    /// max_buffered_bytes), and the most the fragments held (at most max_fragments_bytes).
+    uint64_t buffered_bytes_peak = 0;
+    uint64_t fragment_bytes_peak = 0;
 };
 
 /// Processes packets of one input, in order. Not thread-safe: one handler per thread.

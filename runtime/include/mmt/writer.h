@@ -179,7 +179,9 @@ class CaptureWriter {
 /// Text: an indented table after a frames and bytes total. CSV (after a header line when
 /// `header`) and JSON: one record per path prefix with the fields path, protocol, depth,
 /// packets and bytes, the first one the total of every frame (path "", protocol "frame",
-/// depth 0).
+/// depth 0). Then the counters of limits hit (HandlerStats, docs/limits.md): in text a
+/// "Limits hit" table; in CSV one column each, filled in the first record only; in JSON
+/// an object "limits" in the first record, null in the others.
 void write_hierarchy(const Handler& handler, uint64_t packets, uint64_t bytes,
                      const LineOutput& output, Format format = Format::Text, bool header = true);
 

@@ -35,7 +35,8 @@ FlowTableConfig tableConfig(const mmt_library& t, const HandlerOptions& o) {
 } // namespace
 
 Flows::Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
-    : lib_(lib), opts_(opts), table_(tableConfig(*lib.table, opts)) {
+    : lib_(lib), opts_(opts), table_(tableConfig(*lib.table, opts)),
+      classifyPackets_(uint8_t(std::clamp<uint32_t>(opts.classify_packets, 1, 255))) {
     uint32_t total = 0;
     stateOffset_ = stateLayout(*lib.table, total);
     for (uint32_t i = 0; i < lib.table->n_protos; ++i)

@@ -82,14 +82,19 @@ class Flows {
     void classified(Flow& flow, int next);
     /// Counts a payload packet that classification could not name; after
     /// HandlerOptions::classify_packets of them the session stops trying.
-    void gaveUp(FlowData& d) const {
-        if (++d.tries >= opts_.classify_packets) d.app = -2;
+    void gaveUp(FlowData& d) {
+        if (++d.tries >= classifyPackets_) {
+            d.app = -2;
+            ++unclassified_;
+        }
     }
     /// End of input: every session ends.
     void finish() { table_.flush(); }
 
     uint64_t created() const { return table_.stats().created; }
     uint64_t evicted() const { return table_.stats().evicted; }
+    /// Sessions that stopped classifying after HandlerOptions::classify_packets packets.
+    uint64_t unclassified() const { return unclassified_; }
 
   private:
     static void sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
@@ -99,6 +104,8 @@ class Flows {
     const ProtocolLibrary::Impl& lib_;
     HandlerOptions opts_;
     FlowTable table_;
+    uint8_t classifyPackets_; // HandlerOptions::classify_packets, 1 to 255 (FlowData::tries)
+    uint64_t unclassified_ = 0;
     FlowEndHook release_ = nullptr;
     void* releaseCtx_ = nullptr;
     // Flow paths by the bytes of FlowData's path and application (see pathName).

@@ -920,9 +920,33 @@ void Handler::finish() {
     impl_->sessions.finish();
 }
 const HandlerStats& Handler::stats() const {
-    impl_->stats.sessions = impl_->sessions.flows.created();
-    impl_->stats.sessions_evicted = impl_->sessions.flows.evicted();
-    return impl_->stats;
+    // The parts count where their limits act; the totals are gathered here.
+    HandlerStats& st = impl_->stats;
+    const Sessions& s = impl_->sessions;
+    st.sessions = s.flows.created();
+    st.sessions_evicted = s.flows.evicted();
+    st.sessions_unclassified = s.flows.unclassified();
+    const StreamStats& ss = s.streams.streamStats();
+    auto bound = [](StreamBound b) { return static_cast<size_t>(b); };
+    st.stream_window_skips = ss.skips[bound(StreamBound::Window)];
+    st.stream_window_bytes = ss.skipped_bytes[bound(StreamBound::Window)];
+    st.stream_holes_skips = ss.skips[bound(StreamBound::Holes)];
+    st.stream_holes_bytes = ss.skipped_bytes[bound(StreamBound::Holes)];
+    st.stream_budget_skips = ss.skips[bound(StreamBound::Budget)];
+    st.stream_budget_bytes = ss.skipped_bytes[bound(StreamBound::Budget)];
+    st.pdus_over_max = s.streams.pduStats().over_max;
+    st.pdus_budget_dropped = s.streams.pduStats().budget_dropped;
+    st.bodies_skipped = s.streams.bodiesSkipped();
+    const DefragStats& ds = s.defrag.stats();
+    auto dropped = [&](DefragDrop why) { return ds.dropped[static_cast<size_t>(why)]; };
+    st.fragments_timed_out = dropped(DefragDrop::Timeout);
+    st.fragments_evicted = dropped(DefragDrop::TableFull);
+    st.fragments_too_many_pieces = dropped(DefragDrop::TooManyFragments);
+    st.fragments_over_budget = dropped(DefragDrop::Budget);
+    st.fragments_too_large = dropped(DefragDrop::TooLarge);
+    st.buffered_bytes_peak = s.budget.peak();
+    st.fragment_bytes_peak = ds.peak_bytes;
+    return st;
 }
 
 std::vector<Handler::PathCount> Handler::hierarchy() const {

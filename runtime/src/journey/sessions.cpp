@@ -8,6 +8,9 @@ namespace {
 DefragConfig defragConfig(const HandlerOptions& o) {
     DefragConfig c;
     c.timeout_ms = o.fragment_timeout_ms;
+    c.max_datagrams = o.max_datagrams;
+    c.max_pieces = o.max_fragment_pieces;
+    c.max_bytes = o.max_fragments_bytes;
     return c;
 }
 

@@ -38,6 +38,7 @@ struct Delivery {
     uint32_t bodyKept;     // HandlerOptions::max_kept_body
     uint32_t* headScanned; // bytes of the PDU being framed known to hold no terminator
     uint32_t* bodyAfter;   // a long body to skip once its head is delivered
+    uint64_t* bodiesSkipped;
     bool framed;
     bool keep;
 };
@@ -92,6 +93,7 @@ void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     if (e == PduEvent::Pdu && *d->bodyAfter) {
         d->pdu->skip = *d->bodyAfter; // a long body, not kept: the framer steps over it
         *d->bodyAfter = 0;
+        ++*d->bodiesSkipped;
     }
     if (!d->keep) return;
     if (e == PduEvent::Pdu) {
@@ -159,6 +161,7 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
     d.pdu = &sp->pdu[flow.direction];
     d.headScanned = &sp->headScanned[flow.direction];
     d.bodyAfter = &sp->bodyAfter[flow.direction];
+    d.bodiesSkipped = &bodiesSkipped_;
     if (fd.app >= 0) frameRule(d, lib_.table->protos[fd.app]);
     SegmentResult r = streams_.segment(sp->stream[flow.direction], si.seq, si.flags, payload, len,
                                        StreamSink{&onStream, &d});

@@ -46,12 +46,18 @@ class StreamDelivery {
     /// The session ends: its buffers go back to the budget.
     void release(Session& s);
 
+    const StreamStats& streamStats() const { return streams_.stats(); }
+    const PduStats& pduStats() const { return framer_.stats(); }
+    /// Bodies longer than HandlerOptions::max_kept_body stepped over after their head.
+    uint64_t bodiesSkipped() const { return bodiesSkipped_; }
+
   private:
     const ProtocolLibrary::Impl& lib_;
     const Flows& flows_;
     uint32_t bodyKept_;
     StreamReassembler streams_;
     PduFramer framer_;
+    uint64_t bodiesSkipped_ = 0;
 };
 
 } // namespace mmt

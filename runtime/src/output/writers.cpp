@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace mmt {
 
@@ -336,6 +337,33 @@ void FlowWriter::write(const SessionInfo& s) {
 }
 
 // ---------------------------------------------------------------- hierarchy
+namespace {
+
+/// The counters of limits hit, as the summary shows them (HandlerStats' names), and the
+/// accounting that shows the limits of bytes were kept.
+constexpr std::pair<const char*, uint64_t HandlerStats::*> kLimitCounters[] = {
+    {"sessions_evicted", &HandlerStats::sessions_evicted},
+    {"sessions_unclassified", &HandlerStats::sessions_unclassified},
+    {"stream_window_skips", &HandlerStats::stream_window_skips},
+    {"stream_window_bytes", &HandlerStats::stream_window_bytes},
+    {"stream_holes_skips", &HandlerStats::stream_holes_skips},
+    {"stream_holes_bytes", &HandlerStats::stream_holes_bytes},
+    {"stream_budget_skips", &HandlerStats::stream_budget_skips},
+    {"stream_budget_bytes", &HandlerStats::stream_budget_bytes},
+    {"pdus_over_max", &HandlerStats::pdus_over_max},
+    {"pdus_budget_dropped", &HandlerStats::pdus_budget_dropped},
+    {"bodies_skipped", &HandlerStats::bodies_skipped},
+    {"fragments_timed_out", &HandlerStats::fragments_timed_out},
+    {"fragments_evicted", &HandlerStats::fragments_evicted},
+    {"fragments_too_many_pieces", &HandlerStats::fragments_too_many_pieces},
+    {"fragments_over_budget", &HandlerStats::fragments_over_budget},
+    {"fragments_too_large", &HandlerStats::fragments_too_large},
+    {"buffered_bytes_peak", &HandlerStats::buffered_bytes_peak},
+    {"fragment_bytes_peak", &HandlerStats::fragment_bytes_peak},
+};
+
+} // namespace
+
 void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const LineOutput& out,
                      Format format, bool header) {
     auto depthOf = [](const std::string& path) {
@@ -345,30 +373,56 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
         size_t dot = path.rfind('.');
         return path.substr(dot == std::string::npos ? 0 : dot + 1);
     };
+    const HandlerStats& stats = h.stats();
     if (format != Format::Text) {
+        // The counters of limits belong to the whole run: the first record (the total of
+        // every frame) carries them, as CSV columns or a JSON object; the others leave
+        // them empty (CSV) or null (JSON), so that every record has the same fields.
         std::string line;
-        if (format == Format::Csv && header) out("path,protocol,depth,packets,bytes\n");
+        if (format == Format::Csv && header) {
+            line = "path,protocol,depth,packets,bytes";
+            for (const auto& c : kLimitCounters)
+                fmt::format_to(std::back_inserter(line), ",{}", c.first);
+            out(line + "\n");
+        }
         auto record = [&](const std::string& path, const std::string& proto, size_t depth,
-                          uint64_t n, uint64_t b) {
+                          uint64_t n, uint64_t b, bool total) {
             line.clear();
             if (format == Format::Csv) {
                 appendCsv(line, path);
                 line += ',';
                 appendCsv(line, proto);
-                fmt::format_to(std::back_inserter(line), ",{},{},{}\n", depth, n, b);
+                fmt::format_to(std::back_inserter(line), ",{},{},{}", depth, n, b);
+                for (const auto& c : kLimitCounters) {
+                    line += ',';
+                    if (total) fmt::format_to(std::back_inserter(line), "{}", stats.*c.second);
+                }
+                line += '\n';
             } else {
                 line += "{\"path\":";
                 appendJson(line, path);
                 line += ",\"protocol\":";
                 appendJson(line, proto);
                 fmt::format_to(std::back_inserter(line),
-                               ",\"depth\":{},\"packets\":{},\"bytes\":{}}}\n", depth, n, b);
+                               ",\"depth\":{},\"packets\":{},\"bytes\":{},\"limits\":", depth, n,
+                               b);
+                if (total) {
+                    char sep = '{';
+                    for (const auto& [name, member] : kLimitCounters) {
+                        fmt::format_to(std::back_inserter(line), "{}\"{}\":{}", sep, name,
+                                       stats.*member);
+                        sep = ',';
+                    }
+                    line += "}}\n";
+                } else {
+                    line += "null}\n";
+                }
             }
             out(line);
         };
-        record("", "frame", 0, packets, bytes);
+        record("", "frame", 0, packets, bytes, true);
         for (const auto& c : h.hierarchy())
-            record(c.path, lastName(c.path), depthOf(c.path) + 1, c.packets, c.bytes);
+            record(c.path, lastName(c.path), depthOf(c.path) + 1, c.packets, c.bytes, false);
         return;
     }
     const std::string rule(67, '=');
@@ -379,6 +433,9 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
         std::string label = std::string(depthOf(c.path) * 2, ' ') + lastName(c.path);
         out(fmt::format("{:<40} frames:{} bytes:{}\n", label, c.packets, c.bytes));
     }
+    out(rule + "\nLimits hit (and the most bytes buffered)\n");
+    for (const auto& [name, member] : kLimitCounters)
+        out(fmt::format("{:<40} {}\n", name, stats.*member));
     out(rule + "\n");
 }
 

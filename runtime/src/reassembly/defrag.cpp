@@ -46,6 +46,7 @@ Defragmenter::Defragmenter(const DefragConfig& config, ByteBudget& budget)
 Defragmenter::~Defragmenter() {
     for (uint32_t i = 0; i < config_.max_datagrams; ++i) {
         if (slots_[i].buf) budget_.release(slots_[i].cap);
+        stats_.bytes -= slots_[i].cap;
         std::free(slots_[i].buf);
     }
     free_completed();
@@ -54,6 +55,7 @@ Defragmenter::~Defragmenter() {
 void Defragmenter::free_completed() {
     if (!completed_) return;
     budget_.release(completed_cap_);
+    stats_.bytes -= completed_cap_;
     std::free(completed_);
     completed_ = nullptr;
     completed_cap_ = 0;
@@ -99,6 +101,7 @@ void Defragmenter::remove(uint32_t i) {
         tail_ = d.prev;
     if (d.buf) {
         budget_.release(d.cap);
+        stats_.bytes -= d.cap;
         std::free(d.buf);
     }
     d.buf = nullptr;
@@ -120,6 +123,17 @@ void Defragmenter::drop(uint32_t i, DefragDrop why) {
     remove(i);
 }
 
+// Gives up the oldest datagrams other than i until i may grow by `grow` bytes within
+// max_bytes; false when even alone it may not.
+bool Defragmenter::make_room(uint32_t i, uint32_t grow) {
+    while (stats_.bytes + grow > config_.max_bytes) {
+        uint32_t oldest = head_ == i ? slots_[i].next : head_;
+        if (oldest == kNil) return false;
+        drop(oldest, DefragDrop::Budget);
+    }
+    return true;
+}
+
 FragResult Defragmenter::add(std::span<const uint8_t> key, uint32_t offset, bool more,
                              const uint8_t* data, uint32_t len, uint64_t now_ns) {
     free_completed();
@@ -136,7 +150,10 @@ FragResult Defragmenter::add(std::span<const uint8_t> key, uint32_t offset, bool
     uint32_t i = find(key.data(), klen, h, pos);
     const uint64_t end64 = uint64_t{offset} + len;
     if (end64 > config_.max_datagram) {
-        if (i != kNil) drop(i, DefragDrop::TooLarge);
+        if (i != kNil)
+            drop(i, DefragDrop::TooLarge);
+        else
+            ++stats_.dropped[static_cast<size_t>(DefragDrop::TooLarge)]; // it starts none
         ++stats_.refused;
         r.status = FragStatus::Dropped;
         return r;
@@ -219,7 +236,7 @@ FragResult Defragmenter::add(std::span<const uint8_t> key, uint32_t offset, bool
             uint32_t cap = d.has_total ? d.total : std::max<uint32_t>({e, d.cap * 2, 1024});
             cap = std::min(std::max(cap, e), config_.max_datagram);
             uint8_t* nb = nullptr;
-            if (budget_.reserve(cap - d.cap)) {
+            if (make_room(i, cap - d.cap) && budget_.reserve(cap - d.cap)) {
                 nb = static_cast<uint8_t*>(std::realloc(d.buf, cap));
                 if (!nb) budget_.release(cap - d.cap);
             }
@@ -228,6 +245,8 @@ FragResult Defragmenter::add(std::span<const uint8_t> key, uint32_t offset, bool
                 r.status = FragStatus::Dropped;
                 return r;
             }
+            stats_.bytes += cap - d.cap;
+            stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.bytes);
             d.buf = nb;
             d.cap = cap;
         }

@@ -15,7 +15,7 @@ namespace mmt {
 enum class DefragDrop : uint8_t {
     Timeout,          ///< not complete within the timeout (from its first fragment)
     TooLarge,         ///< a fragment ends beyond max_datagram bytes
-    Budget,           ///< the shared byte budget ran out
+    Budget,           ///< over max_bytes, or the shared byte budget ran out
     TooManyFragments, ///< more separate pieces than max_pieces
     TableFull,        ///< the oldest datagram made room for a new one
     EndOfInput        ///< still incomplete when flush() ran
@@ -49,6 +49,9 @@ struct DefragConfig {
     uint32_t max_pieces = 64;      ///< separate received pieces (holes + 1) per datagram
     uint32_t timeout_ms = 30000;   ///< from the first fragment, in packet time
     uint32_t max_key = 320;        ///< longest key; longer keys are refused
+    /// Bytes the buffers of datagrams in progress hold together (within the shared budget);
+    /// the oldest datagrams are given up (Budget) to make room for a growing one.
+    uint64_t max_bytes = 16u << 20;
 };
 
 /// Counters for reports and tests.
@@ -60,6 +63,8 @@ struct DefragStats {
     uint64_t conflicts = 0;   ///< last fragments that disagree on the datagram's length
     uint64_t dropped[6] = {}; ///< per DefragDrop
     uint64_t refused = 0;     ///< fragments refused without a datagram (key too long, too large)
+    uint64_t bytes = 0;       ///< bytes the datagrams' buffers hold now (at most max_bytes)
+    uint64_t peak_bytes = 0;  ///< the most they held at once
 };
 
 /// Told about every datagram given up, before its memory is reused.
@@ -130,6 +135,7 @@ class Defragmenter {
     void drop(uint32_t i, DefragDrop why);
     void remove(uint32_t i);
     void free_completed();
+    bool make_room(uint32_t i, uint32_t grow);
 
     DefragConfig config_;
     ByteBudget& budget_;

@@ -96,8 +96,9 @@ uint32_t StreamReassembler::skip_first_gap(StreamState& st, const StreamSink& si
 // Copies the bytes of [rel, rel + len) that are not held yet. False if a bound forbids it
 // (nothing changed then).
 bool StreamReassembler::insert(StreamState& st, const uint8_t* data, uint32_t len, uint32_t rel,
-                               uint32_t& overlap, bool& nothing_new) {
+                               uint32_t& overlap, bool& nothing_new, StreamBound& bound) {
     const uint64_t end64 = uint64_t{rel} + len;
+    bound = StreamBound::Window;
     if (end64 > config_.max_window) return false;
     const uint32_t end = static_cast<uint32_t>(end64);
     StreamBuffer* b = st.buf;
@@ -118,8 +119,10 @@ bool StreamReassembler::insert(StreamState& st, const uint8_t* data, uint32_t le
         nothing_new = true;
         return true;
     }
+    bound = StreamBound::Holes;
     if (nr - k + 1 > kMaxRanges) return false;
 
+    bound = StreamBound::Budget;
     if (!b) {
         if (!budget_.reserve(sizeof(StreamBuffer))) return false;
         b = new (std::nothrow) StreamBuffer{};
@@ -267,7 +270,8 @@ SegmentResult StreamReassembler::segment(StreamState& st, uint32_t seq, uint32_t
             }
             uint32_t ov = 0;
             bool nothing_new = false;
-            if (insert(st, d, n, static_cast<uint32_t>(rel), ov, nothing_new)) {
+            StreamBound bound{};
+            if (insert(st, d, n, static_cast<uint32_t>(rel), ov, nothing_new, bound)) {
                 r.overlap += ov;
                 if (nothing_new) {
                     ++st.retransmissions;
@@ -279,16 +283,19 @@ SegmentResult StreamReassembler::segment(StreamState& st, uint32_t seq, uint32_t
                 break;
             }
             // A bound forbids holding it: give up the oldest hole and try again.
+            uint32_t gap = 0;
             if (st.buf && st.buf->n) {
-                r.lost += skip_first_gap(st, sink);
+                gap = skip_first_gap(st, sink);
                 r.delivered += deliver_held(st, sink);
             } else {
-                uint32_t gap = static_cast<uint32_t>(rel);
+                gap = static_cast<uint32_t>(rel);
                 sink(StreamEvent::Gap, nullptr, gap);
                 st.lost_bytes += gap;
-                r.lost += gap;
                 st.next_seq = cur;
             }
+            r.lost += gap;
+            ++stats_.skips[static_cast<size_t>(bound)];
+            stats_.skipped_bytes[static_cast<size_t>(bound)] += gap;
             rel = static_cast<int32_t>(cur - st.next_seq);
             if (rel < 0) {
                 uint32_t old = static_cast<uint32_t>(-static_cast<int64_t>(rel));
@@ -439,12 +446,14 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
             const uint32_t look = std::min(avail, maxp);
             const int64_t L = rule.length(rule.length_ctx, p, look);
             if (L < 0 || (L == 0 && look == maxp)) {
+                if (L == 0) ++stats_.over_max; // no length within max_pdu bytes
                 ++st.malformed;
                 sink(PduEvent::Malformed, p, look);
                 pos += look; // the bytes examined are dropped
                 continue;
             }
             if (L > maxp) {
+                ++stats_.over_max;
                 ++st.malformed;
                 sink(PduEvent::Malformed, p, look);
                 st.skip = static_cast<uint32_t>(std::min<int64_t>(L, 0xffffffff));
@@ -458,7 +467,8 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
             }
             st.need = static_cast<uint32_t>(L);
             if (!append(st, p, avail, maxp)) {
-                ++st.dropped;
+                ++st.dropped; // the budget refused the bytes
+                ++stats_.budget_dropped;
                 sink(PduEvent::Dropped, p, avail);
                 st.skip = st.need ? st.need - avail : 0;
                 st.need = 0;
@@ -469,7 +479,8 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         if (st.need) { // length known: collect the rest
             const uint32_t take = std::min(st.need - st.len, avail);
             if (!append(st, p, take, maxp)) {
-                ++st.dropped;
+                ++st.dropped; // the budget refused the bytes
+                ++stats_.budget_dropped;
                 sink(PduEvent::Dropped, st.buf, st.len);
                 st.skip = st.need - st.len;
                 clear(st);
@@ -487,7 +498,8 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         const uint32_t before = st.len;
         const uint32_t take = std::min(maxp - st.len, avail);
         if (!append(st, p, take, maxp)) {
-            ++st.dropped;
+            ++st.dropped; // the budget refused the bytes
+            ++stats_.budget_dropped;
             sink(PduEvent::Dropped, st.buf, st.len);
             clear(st);
             continue;
@@ -495,12 +507,14 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         pos += take;
         const int64_t L = rule.length(rule.length_ctx, st.buf, st.len);
         if (L < 0 || (L > 0 && L < before) || (L == 0 && st.len >= maxp)) {
+            if (L == 0) ++stats_.over_max;
             ++st.malformed;
             sink(PduEvent::Malformed, st.buf, st.len);
             clear(st);
             continue;
         }
         if (L > maxp) {
+            ++stats_.over_max;
             ++st.malformed;
             sink(PduEvent::Malformed, st.buf, st.len);
             st.skip = static_cast<uint32_t>(std::min<int64_t>(L, 0xffffffff)) - st.len;
@@ -548,6 +562,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
                 continue;
             }
             if (avail >= maxp) { // no terminator within max_pdu bytes
+                ++stats_.over_max;
                 ++st.malformed;
                 sink(PduEvent::Malformed, p, maxp);
                 st.flags |= kDiscard;
@@ -556,7 +571,8 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
                 continue;
             }
             if (!append(st, p, avail, maxp)) {
-                ++st.dropped;
+                ++st.dropped; // the budget refused the bytes
+                ++stats_.budget_dropped;
                 sink(PduEvent::Dropped, p, avail);
                 st.flags |= kDiscard;
                 keep_tail(st, p, avail, tl - 1);
@@ -568,7 +584,8 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
         const uint32_t room = maxp - st.len;
         if (find_terminator(st.buf, st.len, p, std::min(avail, room), t, tl, end)) {
             if (!append(st, p, end, maxp)) {
-                ++st.dropped;
+                ++st.dropped; // the budget refused the bytes
+                ++stats_.budget_dropped;
                 sink(PduEvent::Dropped, st.buf, st.len);
                 clear(st);
             } else {
@@ -580,6 +597,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
             continue;
         }
         if (avail >= room) {
+            ++stats_.over_max;
             ++st.malformed;
             sink(PduEvent::Malformed, st.buf, st.len);
             st.flags |= kDiscard;
@@ -588,7 +606,8 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
             continue;
         }
         if (!append(st, p, avail, maxp)) {
-            ++st.dropped;
+            ++st.dropped; // the budget refused the bytes
+            ++stats_.budget_dropped;
             sink(PduEvent::Dropped, st.buf, st.len);
             st.flags |= kDiscard;
             keep_tail(st, p, avail, tl - 1);

@@ -55,6 +55,20 @@ struct StreamConfig {
     uint32_t max_window = 256 * 1024;
 };
 
+/// Which bound made a stream give up a hole.
+enum class StreamBound : uint8_t {
+    Window, ///< StreamConfig::max_window: the segment lies too far past the next byte
+    Holes,  ///< more separate held ranges than kMaxRanges
+    Budget  ///< the shared budget ran out
+};
+
+/// Counters of a reassembler, over every stream it handled: per StreamBound, the holes
+/// given up to respect it and their bytes.
+struct StreamStats {
+    uint64_t skips[3] = {};
+    uint64_t skipped_bytes[3] = {};
+};
+
 struct StreamBuffer;
 
 /// State of one direction. All zeroes is the valid initial state, so it can live in a
@@ -100,9 +114,12 @@ class StreamReassembler {
     /// Most separate held byte ranges per direction.
     static constexpr uint32_t kMaxRanges = 16;
 
+    const StreamStats& stats() const { return stats_; }
+
   private:
+    /// Copies a segment held out of order: true, or false with the bound that forbids it.
     bool insert(StreamState& st, const uint8_t* data, uint32_t len, uint32_t rel, uint32_t& overlap,
-                bool& nothing_new);
+                bool& nothing_new, StreamBound& bound);
     void advance(StreamState& st, uint32_t n);
     uint32_t deliver_held(StreamState& st, const StreamSink& sink);
     uint32_t skip_first_gap(StreamState& st, const StreamSink& sink);
@@ -112,6 +129,7 @@ class StreamReassembler {
 
     StreamConfig config_;
     ByteBudget& budget_;
+    StreamStats stats_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -152,6 +170,12 @@ struct PduConfig {
                                  ///< rule sets its own
 };
 
+/// Counters of a framer, over every stream it framed.
+struct PduStats {
+    uint64_t over_max = 0;       ///< PDUs longer than their limit, reported Malformed
+    uint64_t budget_dropped = 0; ///< partial PDUs dropped because the budget ran out
+};
+
 /// Framing state of one direction; all zeroes is the initial state (see StreamState).
 struct PduState {
     uint8_t* buf;      ///< accumulation buffer (a PDU that spans chunks)
@@ -187,6 +211,8 @@ class PduFramer {
     /// Frees the accumulation buffer (end of the session).
     void release(PduState& st);
 
+    const PduStats& stats() const { return stats_; }
+
   private:
     void feed_length(PduState& st, const PduRule& rule, const uint8_t* data, uint32_t len,
                      const PduSink& sink);
@@ -198,6 +224,7 @@ class PduFramer {
 
     PduConfig config_;
     ByteBudget& budget_;
+    PduStats stats_;
 };
 
 } // namespace mmt

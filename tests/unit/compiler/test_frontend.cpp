@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
+#include <functional>
+
 namespace {
 
 struct Result {
@@ -112,4 +115,73 @@ TEST_CASE("nesting just below the limit checks", "[frontend][nesting]") {
     auto r = checkText("protocol deep {\n id 9900;\n header { a : u8; }\n attribute x : u32 = " +
                        parens + "a" + closing + ";\n}\n");
     CHECK(r.ok);
+}
+
+namespace {
+
+/// Fills a spec of about `size` bytes with `unit`s in an attribute's expression.
+std::string hostile(const std::string& before, const std::string& unit, const std::string& after,
+                    size_t size) {
+    std::string out = "protocol deep {\n id 9900;\n header { a : u8; b : u8; }\n " + before;
+    out.reserve(size + 2 * unit.size() + 256);
+    while (out.size() < size) out += unit;
+    return out + after + "\n}\n";
+}
+
+/// Checks the spec `make` builds at 250 KB and at 1 MB: both fail cleanly with a
+/// diagnostic, and the larger costs at most 8 times the processor time of the smaller
+/// (4 when linear; the rest is room for noise). Processor time, not wall time, so that
+/// other work on the machine does not count.
+void checksInLinearTime(const std::function<std::string(size_t)>& make) {
+    double secs[2] = {0, 0};
+    const size_t sizes[2] = {250000, 1000000};
+    for (int k = 0; k < 2; ++k) {
+        std::string text = make(sizes[k]);
+        CHECK(text.size() >= sizes[k]);
+        std::clock_t t0 = std::clock();
+        auto r = checkText(text);
+        secs[k] = double(std::clock() - t0) / CLOCKS_PER_SEC;
+        CHECK_FALSE(r.ok);
+        CHECK(r.diags.find("t.mmtp:") == 0);
+        CHECK(r.diags.find(": error: ") != std::string::npos);
+    }
+    INFO("250 KB: " << secs[0] << " s, 1 MB: " << secs[1] << " s of processor time");
+    CHECK(secs[1] < 8 * secs[0] + 0.05);
+}
+
+} // namespace
+
+TEST_CASE("a megabyte of nested parentheses is checked in linear time", "[frontend][nesting]") {
+    checksInLinearTime([](size_t n) {
+        return hostile("attribute x : u32 = " + std::string(n / 2, '('), "a",
+                       std::string(n / 2, ')') + ";", n / 2);
+    });
+}
+
+TEST_CASE("a megabyte of unbalanced parentheses is checked in linear time", "[frontend][nesting]") {
+    checksInLinearTime([](size_t n) { return hostile("attribute x : u32 = ", "(", "a;", n); });
+    checksInLinearTime([](size_t n) { return hostile("attribute x : u32 = a", ")", ";", n); });
+    checksInLinearTime(
+        [](size_t n) { return hostile("attribute x : u32 = a", "(a)) + ((", "a;", n); });
+}
+
+TEST_CASE("a megabyte of unary minus is checked in linear time", "[frontend][nesting]") {
+    checksInLinearTime([](size_t n) { return hostile("attribute x : u32 = ", "-", "a;", n); });
+}
+
+TEST_CASE("a megabyte long operator chain is checked in linear time", "[frontend][nesting]") {
+    checksInLinearTime(
+        [](size_t n) { return hostile("attribute x : u32 = a", " + a * b - a", ";", n); });
+}
+
+TEST_CASE("a megabyte of expressions nested just below the limit is checked in linear time",
+          "[frontend][nesting]") {
+    // Each passes the nesting check: the parser, then the checker, walk every level.
+    checksInLinearTime([](size_t n) {
+        std::string deep = std::string(990, '(') + "a" + std::string(990, ')');
+        std::string items;
+        for (size_t i = 0; items.size() < n; ++i)
+            items += "attribute x" + std::to_string(i) + " : u32 = " + deep + ";\n ";
+        return hostile(items + "attribute bad : u32 = ", "nowhere", ";", 0);
+    });
 }

@@ -255,6 +255,40 @@ TEST_CASE("defrag: the budget bounds the bytes held", "[defrag][bounds]") {
     CHECK(h.d.in_progress() == 1); // k2 survives
 }
 
+TEST_CASE("defrag: max_bytes gives up the oldest datagrams to make room", "[defrag][bounds]") {
+    DefragConfig cfg;
+    cfg.max_bytes = 5000;
+    Harness h(cfg);
+    for (uint32_t id = 1; id <= 10; ++id) {
+        CHECK(h.add(key_of("10.0.0.1", id), {0, true, Bytes(1480, 1)}, id).status ==
+              FragStatus::Incomplete);
+        CHECK(h.d.stats().bytes <= 5000);
+    }
+    // Three buffers of 1480 bytes fit: the seven oldest made room, oldest first.
+    CHECK(h.d.in_progress() == 3);
+    REQUIRE(h.dropped.size() == 7);
+    for (uint32_t i = 0; i < 7; ++i) {
+        CHECK(h.dropped[i].why == DefragDrop::Budget);
+        CHECK(h.dropped[i].key == key_of("10.0.0.1", i + 1));
+    }
+    CHECK(h.d.stats().peak_bytes == 3 * 1480);
+    CHECK(h.budget.used() == h.d.stats().bytes);
+    // The newest completes, even when growing to its whole length needs more room.
+    FragResult r = h.add(key_of("10.0.0.1", 10), {1480, false, Bytes(1000, 2)}, 11);
+    CHECK(r.status == FragStatus::Complete);
+    CHECK(r.len == 2480);
+    CHECK(h.d.stats().bytes <= 5000);
+    // A datagram larger than the bound alone is given up.
+    DefragConfig tiny;
+    tiny.max_bytes = 1000;
+    Harness t(tiny);
+    CHECK(t.add(key_of("10.0.0.2", 1), {0, true, Bytes(1480, 1)}).status == FragStatus::Dropped);
+    REQUIRE(t.dropped.size() == 1);
+    CHECK(t.dropped[0].why == DefragDrop::Budget);
+    CHECK(t.d.stats().bytes == 0);
+    t.d.flush();
+}
+
 TEST_CASE("defrag: bounded datagrams in progress and pieces per datagram", "[defrag][bounds]") {
     SECTION("table full: the oldest goes") {
         DefragConfig cfg;

@@ -171,6 +171,20 @@ int waitStatus(pid_t pid) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/// Runs mmtrun with `args` and watches lo's promiscuity until it exits: the highest count
+/// seen, and the exit status. It polls rather than waits a fixed time: a loaded machine may
+/// take seconds to load the library and open the interface.
+std::pair<int, int> promiscuityWhileRunning(std::vector<std::string> args) {
+    pid_t pid = spawnMmtrun(std::move(args), "/dev/null");
+    int highest = -1, st = 0;
+    for (;;) {
+        highest = std::max(highest, loPromiscuity());
+        if (waitpid(pid, &st, WNOHANG) == pid) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return {highest, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)};
+}
+
 } // namespace
 
 TEST_CASE("mmtrun -D lists the interfaces, lo among them", "[live]") {
@@ -240,15 +254,12 @@ TEST_CASE("mmtrun -i is promiscuous unless --no-promiscuous", "[live]") {
     bool seen = false;
     for (int attempt = 0; attempt < 3 && !seen; ++attempt) {
         int before = loPromiscuity();
-        pid_t on = spawnMmtrun({"-i", "lo", "-a", "duration:2", "-q", "--stats"}, "/dev/null");
-        std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-        int during = loPromiscuity();
-        CHECK(waitStatus(on) == 0);
-        pid_t off = spawnMmtrun(
-            {"-i", "lo", "-a", "duration:2", "-q", "--stats", "--no-promiscuous"}, "/dev/null");
-        std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-        int duringOff = loPromiscuity();
-        CHECK(waitStatus(off) == 0);
+        auto [during, onStatus] =
+            promiscuityWhileRunning({"-i", "lo", "-a", "duration:2", "-q", "--stats"});
+        CHECK(onStatus == 0);
+        auto [duringOff, offStatus] = promiscuityWhileRunning(
+            {"-i", "lo", "-a", "duration:2", "-q", "--stats", "--no-promiscuous"});
+        CHECK(offStatus == 0);
         seen = during == before + 1 && duringOff == before;
     }
     CHECK(seen);

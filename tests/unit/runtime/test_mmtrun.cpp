@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -223,6 +224,60 @@ TEST_CASE("mmtrun --max-pdu bounds the PDUs of protocols whose spec sets no limi
     CHECK(mmtrun({"-r", cap.path(), "--max-pdu", "1GiB"}).status == 2);
 }
 
+TEST_CASE("mmtrun: every limit has an option; a bad value is a usage error", "[mmtrun][limits]") {
+    // Every option with a valid value is taken.
+    const std::vector<std::pair<std::string, std::string>> good = {
+        {"--max-sessions", "100000"},   {"--max-stream-buffer", "512KiB"},
+        {"--max-buffered", "1GiB"},     {"--max-pdu", "2MiB"},
+        {"--max-kept-body", "0"},       {"--max-fragment-bytes", "4MiB"},
+        {"--max-datagrams", "64"},      {"--max-fragment-pieces", "16"},
+        {"--fragment-timeout", "5000"}, {"--classify-packets", "8"},
+    };
+    std::vector<std::string> args = {"-r", kDemo, "-q", "--stats"};
+    for (const auto& [option, value] : good) args.insert(args.end(), {option, value});
+    auto all = mmtrun(args);
+    REQUIRE(all.status == 0);
+    CHECK(all.err.empty());
+    CHECK(all.out.find("sessions_evicted                         0\n") != std::string::npos);
+    // One session at a time: every other flow evicts the one before, and the summary says so.
+    auto one = mmtrun({"-r", kDemo, "-q", "--stats", "--max-sessions", "1"});
+    REQUIRE(one.status == 0);
+    CHECK(one.out.find("sessions_evicted                         0\n") == std::string::npos);
+    CHECK(one.out.find("sessions_evicted ") != std::string::npos);
+
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"--max-sessions", "16777217"},
+        {"--max-sessions", "1k"},
+        {"--max-stream-buffer", "4TiB"},
+        {"--max-buffered", "65GiB"},
+        {"--max-buffered", "-1"},
+        {"--max-pdu", "0"},
+        {"--max-kept-body", "lots"},
+        {"--max-fragment-bytes", "2GiB"},
+        {"--max-datagrams", "65537"},
+        {"--max-fragment-pieces", "0"},
+        {"--fragment-timeout", "1s"},
+        {"--classify-packets", ""},
+        {"--max-sessions", "99999999999999999999999"},
+    };
+    for (const auto& [option, value] : bad) {
+        INFO(option << " " << value);
+        auto r = mmtrun({"-r", kDemo, "-q", option, value});
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        // One line that names the option, the value and what is expected, then the hint.
+        CHECK(r.err.rfind("mmtrun: error: '" + option + " " + value + "': expected a ", 0) == 0);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 2);
+    }
+    auto missing = runProcess({kMmtrun, "-r", kDemo, "--max-datagrams"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("option '--max-datagrams' needs a value") != std::string::npos);
+    auto sizes = mmtrun({"-r", kDemo, "--max-stream-buffer", "0"});
+    CHECK(sizes.err.find("expected a size from 1 byte to 256MiB") != std::string::npos);
+    auto counts = mmtrun({"-r", kDemo, "--classify-packets", "0"});
+    CHECK(counts.err.find("expected a number of packets from 1 to 255") != std::string::npos);
+}
+
 TEST_CASE("mmtrun -E: occurrence, aggregator and header, as tshark spells them", "[mmtrun]") {
     auto first = mmtrun({"-r", kDemo, "-c", "3", "-E", "occurrence=f", "-E", "header=y", "-e",
                          "frame.number", "-e", "ipv4.src"});
@@ -252,9 +307,10 @@ TEST_CASE("mmtrun: flows and the summary in the chosen format, in their own file
     CHECK(slurp(flowsFile.path()) ==
           slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.csv"));
     std::string stats = slurp(statsFile.path());
-    CHECK(stats.rfind("path,protocol,depth,packets,bytes\n,frame,0,17,1317\nethernet,ethernet,1,17,"
-                      "1317\n",
-                      0) == 0);
+    // The limits hit are columns of the first record, the total of every frame.
+    CHECK(stats.rfind("path,protocol,depth,packets,bytes,sessions_evicted,", 0) == 0);
+    CHECK(stats.find("\n,frame,0,17,1317,0,") != std::string::npos);
+    CHECK(stats.find("\nethernet,ethernet,1,17,1317,,,") != std::string::npos);
 
     // Two schemas never share a CSV or JSON stream.
     auto mixed = mmtrun({"-r", kDemo, "-T", "csv", "-e", "frame.number", "--flows"});

@@ -199,10 +199,22 @@ TEST_CASE("flow records and the hierarchy without a CSV header, and in CSV and J
     write_hierarchy(
         h, 1, pkt.size(), [&](std::string_view l) { json += l; }, Format::Json);
     std::string n = std::to_string(pkt.size());
-    CHECK(csv == "path,protocol,depth,packets,bytes\n,frame,0,1," + n + "\nethernet,ethernet,1,1," +
-                     n + "\nethernet.ipv4,ipv4,2,1," + n + "\nethernet.ipv4.udp,udp,3,1," + n +
-                     "\n");
+    // The counters of limits hit: columns (CSV) or an object (JSON) of the first record,
+    // empty or null in the others.
+    std::string limits = "sessions_evicted,sessions_unclassified,stream_window_skips,"
+                         "stream_window_bytes,stream_holes_skips,stream_holes_bytes,"
+                         "stream_budget_skips,stream_budget_bytes,pdus_over_max,"
+                         "pdus_budget_dropped,bodies_skipped,fragments_timed_out,"
+                         "fragments_evicted,fragments_too_many_pieces,fragments_over_budget,"
+                         "fragments_too_large,buffered_bytes_peak,fragment_bytes_peak";
+    std::string zeros, empty;
+    for (int i = 0; i < 18; ++i) zeros += ",0", empty += ",";
+    CHECK(csv == "path,protocol,depth,packets,bytes," + limits + "\n,frame,0,1," + n + zeros +
+                     "\nethernet,ethernet,1,1," + n + empty + "\nethernet.ipv4,ipv4,2,1," + n +
+                     empty + "\nethernet.ipv4.udp,udp,3,1," + n + empty + "\n");
     CHECK(json.rfind("{\"path\":\"\",\"protocol\":\"frame\",\"depth\":0,\"packets\":1,\"bytes\":" +
-                         n + "}\n{\"path\":\"ethernet\",",
+                         n + ",\"limits\":{\"sessions_evicted\":0,",
                      0) == 0);
+    CHECK(json.find("\"fragment_bytes_peak\":0}}\n{\"path\":\"ethernet\",") != std::string::npos);
+    CHECK(json.find(",\"bytes\":" + n + ",\"limits\":null}\n") != std::string::npos);
 }
