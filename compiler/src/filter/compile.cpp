@@ -91,12 +91,23 @@ class Lowering {
         hostCtx_ = fn_->getArg(0);
         values_ = fn_->getArg(1);
         b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
-        first_ = b_.CreateAlloca(i8p_, nullptr, "first");
+        tests_ = countTests(root);
         llvm::Value* r = emit(root);
         b_.CreateRet(b_.CreateZExt(r, i32_));
     }
 
   private:
+    /// Tests beyond which each stays a function of its own: the loop passes of a function
+    /// with a loop per test take time quadratic in the number of loops.
+    static constexpr size_t kInlineTests = 16;
+
+    static size_t countTests(const Node& n) {
+        if (n.children.empty()) return 1;
+        size_t k = 0;
+        for (const auto& c : n.children) k += countTests(*c);
+        return k;
+    }
+
     llvm::Value* emit(const Node& n) {
         switch (n.kind) {
         case Node::Kind::Or:
@@ -104,6 +115,39 @@ class Lowering {
             return emitList(n);
         case Node::Kind::Not:
             return b_.CreateNot(emit(*n.children[0]));
+        default:
+            return emitTest(n);
+        }
+    }
+
+    /// A test, as a call to a function of its own (inlined when the filter is small).
+    llvm::Value* emitTest(const Node& n) {
+        llvm::BasicBlock* at = b_.GetInsertBlock();
+        llvm::Function* outer = fn_;
+        llvm::Value *ctx = hostCtx_, *values = values_;
+        auto* ty =
+            llvm::FunctionType::get(i1_, {i8p_, llvm::PointerType::getUnqual(valuesTy_)}, false);
+        fn_ = llvm::Function::Create(ty, llvm::Function::PrivateLinkage, "test", m_);
+        if (tests_ > kInlineTests) fn_->addFnAttr(llvm::Attribute::NoInline);
+        hostCtx_ = fn_->getArg(0);
+        values_ = fn_->getArg(1);
+        b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+        first_ = b_.CreateAlloca(i8p_, nullptr, "first");
+        b_.CreateRet(emitLeaf(n));
+        llvm::Function* test = fn_;
+        fn_ = outer;
+        hostCtx_ = ctx;
+        values_ = values;
+        b_.SetInsertPoint(at);
+        return b_.CreateCall(test, {hostCtx_, values_});
+    }
+
+    llvm::Value* emitLeaf(const Node& n) {
+        switch (n.kind) {
+        case Node::Kind::Or:
+        case Node::Kind::And:
+        case Node::Kind::Not:
+            return emit(n);
         case Node::Kind::Present:
             return b_.CreateICmpSGT(count(n), llvm::ConstantInt::get(i64_, 0));
         case Node::Kind::Compare:
@@ -349,6 +393,7 @@ class Lowering {
     llvm::Function* fn_ = nullptr;
     llvm::Value *hostCtx_ = nullptr, *values_ = nullptr;
     llvm::AllocaInst* first_ = nullptr;
+    size_t tests_ = 0;
 };
 
 void optimize(llvm::Module& m) {
