@@ -1,6 +1,7 @@
 // mmtrun: runs captures and live interfaces through the packet journey and prints
 // attributes per packet, flow records and a protocol hierarchy, in tshark's habits.
 #include "input/capture.h"
+#include "mmt/filter.h"
 #include "mmt/runtime.h"
 #include "mmt/writer.h"
 
@@ -17,6 +18,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -69,6 +71,9 @@ Output:
                       http.host, frame.path, or tshark's names: ip.src,
                       tcp.dstport); repeatable; columns in -e order
   -T text|csv|json    output format (default text: tab-separated)
+  -Y FILTER           display filter, in tshark's syntax (e.g. 'tcp.dstport == 443
+                      and ip.src == 10.0.0.0/8'): only matching packets are printed
+                      and written (-w), only flows with one are reported (--flows)
   -E occurrence=a|f|l all occurrences of an attribute (default), the first or the last
   -E aggregator=C     between occurrences in text and CSV (default ','; /s space, /t tab)
   -E header=y|n       a header line of column names (default: CSV yes, text no)
@@ -280,7 +285,7 @@ bool parseLimit(const LimitOption& l, const char* v, mmt::HandlerOptions& handle
 }
 
 struct Options {
-    std::string file, iface, filter, object, flowsFile, statsFile, writeFile;
+    std::string file, iface, filter, display, object, flowsFile, statsFile, writeFile;
     mmt::CaptureFileFormat writeFormat = mmt::CaptureFileFormat::Pcap;
     mmt::RowOptions rows;
     std::vector<std::string> specs, fields;
@@ -289,6 +294,7 @@ struct Options {
     uint32_t snaplen = 262144;
     mmt::HandlerOptions handler; // the limits
     bool snaplenGiven = false, promiscuous = true, promiscuousGiven = false, listIfaces = false;
+    bool displayGiven = false;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          verbose = false;
     Progress::Mode progress = Progress::Mode::Auto;
@@ -353,6 +359,10 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         } else if (a == "-f") {
             if (!(v = need(i))) return false;
             o.filter = v;
+        } else if (a == "-Y") {
+            if (!(v = need(i))) return false;
+            o.display = v;
+            o.displayGiven = true;
         } else if (a == "-p") {
             if (!(v = need(i))) return false;
             o.specs.push_back(v);
@@ -464,7 +474,7 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         return false;
     }
     if (!o.filter.empty() && o.iface.empty()) {
-        err = "'-f' applies to live captures ('-i'); it is not a display filter";
+        err = "'-f' applies to live captures ('-i'); it is not a display filter (that is '-Y')";
         return false;
     }
     if (o.iface.empty() && (o.duration || o.snaplenGiven || o.promiscuousGiven)) {
@@ -573,14 +583,20 @@ int main(int argc, char** argv) {
         names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
     for (const auto& n : names) {
         int c = h.request(n);
-        if (c < 0) {
-            std::vector<std::string> close = lib->closest_names(n);
-            for (auto& name : close) name = "'" + name + "'";
-            return usage(fmt::format(
-                "unknown attribute '{}'{} (list them with 'mmtrun -L')", n,
-                close.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(close, ", "))));
-        }
+        if (c < 0)
+            return usage(fmt::format("unknown attribute '{}'{} (list them with 'mmtrun -L')", n,
+                                     mmt::did_you_mean(*lib, n)));
         columns.push_back(c);
+    }
+    // The display filter's attributes are requested after the columns, and not printed.
+    std::unique_ptr<mmt::DisplayFilter> display;
+    if (o.displayGiven) {
+        std::string diag;
+        display = mmt::DisplayFilter::compile(*lib, h, o.display, diag);
+        if (!display) {
+            std::fprintf(stderr, "mmtrun: %s", diag.c_str());
+            return 2;
+        }
     }
     // CSV and JSON keep one schema per stream: flow records and the summary go to their
     // own files when anything else is written to standard output.
@@ -615,15 +631,25 @@ int main(int argc, char** argv) {
         return 2;
     }
     mmt::PacketWriter rows(o.format, names, columns, screenOutput(stdout), o.rows);
-    if (perPacket) {
-        rows.header();
+    // With a display filter: whether the packet being processed matches, and the flows
+    // that had a packet that did.
+    bool passed = true;
+    std::unordered_set<uint64_t> matchedFlows;
+    if (perPacket) rows.header();
+    if (perPacket || display) {
         h.on_packet([&](const mmt::PacketView& p) {
-            rows.write(p);
+            passed = !display || display->matches(p);
+            if (passed && display && o.flows) matchedFlows.insert(p.session_id());
+            if (passed && perPacket) rows.write(p);
             return mmt::Action::Continue;
         });
     }
     mmt::FlowWriter flows(o.format, screenOutput(flowsFile.stream()), o.rows.header.value_or(true));
-    if (o.flows) h.on_session_end([&](const mmt::SessionInfo& s) { flows.write(s); });
+    if (o.flows)
+        h.on_session_end([&](const mmt::SessionInfo& s) {
+            if (display && matchedFlows.erase(s.id) == 0) return;
+            flows.write(s);
+        });
 
     mmt::CaptureSource src;
     gSource = &src;
@@ -670,8 +696,9 @@ int main(int argc, char** argv) {
             break;
         }
         mmt::RawPacket raw = pkt.raw();
+        passed = !display; // a packet no callback saw does not match
         h.process(raw);
-        if (!o.writeFile.empty() && !writeFailed && !capture.write(raw, err)) {
+        if (!o.writeFile.empty() && passed && !writeFailed && !capture.write(raw, err)) {
             error(err);
             writeFailed = true;
         }
