@@ -46,6 +46,20 @@ void Lowerer::declareTypes() {
                                        "mmt_proto");
     libTy = llvm::StructType::create(C, {i32, i32, llvm::PointerType::getUnqual(protoTy)},
                                      "mmt_library");
+    // One element per named field index (abi_fields.h, itself checked against abi.h).
+    for (auto [t, n] : {std::pair<llvm::StructType*, unsigned>{valueTy, abi::value::Count},
+                        {resultTy, abi::result::Count},
+                        {ctxTy, abi::ctx::Count},
+                        {keyTy, abi::key::Count},
+                        {classTy, abi::cls::Count},
+                        {streamTy, abi::stream::Count},
+                        {fragTy, abi::frag::Count},
+                        {attrTy, abi::attr::Count},
+                        {protoTy, abi::proto::Count},
+                        {libTy, abi::library::Count}})
+        if (t->getNumElements() != n)
+            throw std::logic_error(std::string(t->getName()) +
+                                   ": fields and abi_fields.h disagree");
 
     auto ptr = [](llvm::Type* t) { return llvm::PointerType::getUnqual(t); };
     validateTy = llvm::FunctionType::get(i32, {ctxPtr, ptr(resultTy)}, false);

@@ -210,7 +210,7 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
     if (f == "offset" || f == "size_of") return fieldOffset(st, *args[0], f == "size_of");
     if (f == "parent_is") {
         const ast::Protocol* which = S->findProtocol(args[0]->text);
-        Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 4));
+        Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::ParentId));
         return boolEV(
             B.CreateICmpEQ(parentId, B.getInt32(uint32_t(which ? which->id.value_or(0) : 0))));
     }

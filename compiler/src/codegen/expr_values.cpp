@@ -310,14 +310,16 @@ EV Lowerer::evalName(FnState& st, const Expr& e) {
         return bytesEV(ptrAt(st, st.headerLen), st.payloadLen);
     case ast::Ref::Builtin:
         if (e.ref.builtin == "direction")
-            return intEV(B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 2)), i64));
+            return intEV(B.CreateZExt(
+                B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Direction)), i64));
         if (e.ref.builtin == "remaining") {
             // Bytes left in the region being parsed, from where the current item starts.
             if (!st.posEnd) break;
             return intEV(subOff(st.posEnd, st.posOff));
         }
         if (e.ref.builtin == "message") return bytesEV(st.data, st.len);
-        return intEV(B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 3)), i64));
+        return intEV(B.CreateZExt(
+            B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Linktype)), i64));
     default:
         break;
     }
@@ -340,16 +342,17 @@ EV Lowerer::callGetter(FnState& st, Function* getter, Value* ctx, const ast::Typ
 EV Lowerer::fromValue(Value* tmp, const ast::Type& t) {
     switch (t.kind) {
     case ast::Type::Int:
-        return intEV(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)));
+        return intEV(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, abi::value::U)));
     case ast::Type::Bool:
-        return boolEV(
-            B.CreateICmpNE(B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, 2)), B.getInt64(0)));
+        return boolEV(B.CreateICmpNE(
+            B.CreateLoad(i64, B.CreateStructGEP(valueTy, tmp, abi::value::U)), B.getInt64(0)));
     case ast::Type::Bytes:
     case ast::Type::String:
-        return bytesEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
-                       B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(valueTy, tmp, 1)), i64));
+        return bytesEV(
+            B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, abi::value::Ptr)),
+            B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(valueTy, tmp, abi::value::Len)), i64));
     default:
-        return addrEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, 3)),
+        return addrEV(B.CreateLoad(i8p, B.CreateStructGEP(valueTy, tmp, abi::value::Ptr)),
                       t.kind == ast::Type::Mac    ? 6
                       : t.kind == ast::Type::Ipv4 ? 4
                                                   : 16);
@@ -376,8 +379,8 @@ EV Lowerer::evalMember(FnState& st, const Expr& e) {
 
 EV Lowerer::evalParentAttr(FnState& st, const Expr& e) {
     auto pit = S->parents.find(st.proto);
-    Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 4));
-    Value* parentCtx = B.CreateLoad(ctxPtr, B.CreateStructGEP(ctxTy, st.ctx, 5));
+    Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::ParentId));
+    Value* parentCtx = B.CreateLoad(ctxPtr, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Parent));
     evalFailIf(st, B.CreateIsNull(parentCtx));
     llvm::AllocaInst* tmp = entryAlloca(st, valueTy, "parent.attr");
     BasicBlock* join = BasicBlock::Create(C, "parent.got", st.F);

@@ -22,6 +22,16 @@ llvm::Constant* Lowerer::constArray(llvm::Type* elem, const std::vector<llvm::Co
         at, gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
 }
 
+/// The fields of the mmt_library for `n` protocols at `protos`.
+static std::vector<llvm::Constant*> libraryFields(llvm::IRBuilder<>& B, uint32_t n,
+                                                  llvm::Constant* protos) {
+    std::vector<llvm::Constant*> e(abi::library::Count);
+    e[abi::library::AbiVersion] = B.getInt32(MMT_ABI_VERSION);
+    e[abi::library::NProtos] = B.getInt32(n);
+    e[abi::library::Protos] = protos;
+    return e;
+}
+
 void Lowerer::emitLibrary(const std::vector<ast::Protocol*>& protos, const std::string& symbol) {
     std::vector<llvm::Constant*> entries;
     for (ast::Protocol* p : protos) {
@@ -32,11 +42,15 @@ void Lowerer::emitLibrary(const std::vector<ast::Protocol*>& protos, const std::
             llvm::Constant* getter = a->isEvent ? nullptr : getterOf(p, a.get());
             // `hex`: as many digits as the type has whole bytes (tshark's BASE_HEX).
             uint32_t hexDigits = a->hex ? 2 * ((a->type.width + 7) / 8) : 0;
-            attrs.push_back(llvm::ConstantStruct::get(
-                attrTy,
-                {cstr(a->name), B.getInt32(abiType(a->type)),
-                 B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST), asI8p(getter),
-                 B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0), B.getInt32(hexDigits)}));
+            // Filled in field order: the strings are numbered as they are made.
+            std::vector<llvm::Constant*> e(abi::attr::Count);
+            e[abi::attr::Name] = cstr(a->name);
+            e[abi::attr::Type] = B.getInt32(abiType(a->type));
+            e[abi::attr::Kind] = B.getInt32(a->isEvent ? MMT_ATTR_EVENT : MMT_ATTR_REQUEST);
+            e[abi::attr::Get] = asI8p(getter);
+            e[abi::attr::EventIndex] = B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0);
+            e[abi::attr::HexDigits] = B.getInt32(hexDigits);
+            attrs.push_back(llvm::ConstantStruct::get(attrTy, e));
         }
         std::vector<llvm::Constant*> names;
         for (const Field* fd : p->fieldTable) names.push_back(cstr(fd->name));
@@ -50,35 +64,37 @@ void Lowerer::emitLibrary(const std::vector<ast::Protocol*>& protos, const std::
         if (p->builtin) flags |= MMT_PROTO_BUILTIN;
         llvm::Constant* term =
             p->pduUntil ? cstr(*p->pduUntil) : llvm::ConstantPointerNull::get(i8p);
-        entries.push_back(llvm::ConstantStruct::get(
-            protoTy, {B.getInt32(uint32_t(p->id.value_or(0))),
-                      cstr(p->name),
-                      B.getInt32(flags),
-                      B.getInt32(p->session ? uint32_t(p->session->timeoutMs) : 0),
-                      B.getInt32(f.stateSize),
-                      B.getInt32(uint32_t(attrs.size())),
-                      constArray(attrTy, attrs, p->name + ".attrs"),
-                      B.getInt32(uint32_t(names.size())),
-                      constArray(i8p, names, p->name + ".fields"),
-                      term,
-                      B.getInt32(p->pduUntil ? uint32_t(p->pduUntil->size()) : 0),
-                      B.getInt32(p->maxPdu.value_or(0)),
-                      asI8p(f.validate),
-                      asI8p(f.analyse),
-                      asI8p(f.key),
-                      asI8p(f.classify),
-                      asI8p(f.pdu),
-                      asI8p(f.update),
-                      asI8p(f.init),
-                      asI8p(f.stream),
-                      asI8p(f.fragment),
-                      asI8p(f.sides)}));
+        std::vector<llvm::Constant*> e(abi::proto::Count);
+        e[abi::proto::Id] = B.getInt32(uint32_t(p->id.value_or(0)));
+        e[abi::proto::Name] = cstr(p->name);
+        e[abi::proto::Flags] = B.getInt32(flags);
+        e[abi::proto::SessionTimeoutMs] =
+            B.getInt32(p->session ? uint32_t(p->session->timeoutMs) : 0);
+        e[abi::proto::StateSize] = B.getInt32(f.stateSize);
+        e[abi::proto::NAttrs] = B.getInt32(uint32_t(attrs.size()));
+        e[abi::proto::Attrs] = constArray(attrTy, attrs, p->name + ".attrs");
+        e[abi::proto::NFields] = B.getInt32(uint32_t(names.size()));
+        e[abi::proto::Fields] = constArray(i8p, names, p->name + ".fields");
+        e[abi::proto::PduTerminator] = term;
+        e[abi::proto::PduTerminatorLen] =
+            B.getInt32(p->pduUntil ? uint32_t(p->pduUntil->size()) : 0);
+        e[abi::proto::MaxPdu] = B.getInt32(p->maxPdu.value_or(0));
+        e[abi::proto::Validate] = asI8p(f.validate);
+        e[abi::proto::Analyse] = asI8p(f.analyse);
+        e[abi::proto::Key] = asI8p(f.key);
+        e[abi::proto::Classify] = asI8p(f.classify);
+        e[abi::proto::PduLength] = asI8p(f.pdu);
+        e[abi::proto::Update] = asI8p(f.update);
+        e[abi::proto::InitState] = asI8p(f.init);
+        e[abi::proto::Stream] = asI8p(f.stream);
+        e[abi::proto::Fragment] = asI8p(f.fragment);
+        e[abi::proto::Sides] = asI8p(f.sides);
+        entries.push_back(llvm::ConstantStruct::get(protoTy, e));
     }
     llvm::Constant* first = constArray(protoTy, entries, "protos");
     new llvm::GlobalVariable(
         M, libTy, true, llvm::GlobalValue::ExternalLinkage,
-        llvm::ConstantStruct::get(
-            libTy, {B.getInt32(MMT_ABI_VERSION), B.getInt32(uint32_t(entries.size())), first}),
+        llvm::ConstantStruct::get(libTy, libraryFields(B, uint32_t(entries.size()), first)),
         symbol);
 }
 

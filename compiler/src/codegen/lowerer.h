@@ -4,6 +4,7 @@
 // other files of this folder; lower.cpp holds the driver.
 #pragma once
 
+#include "codegen/abi_fields.h"
 #include "codegen/lower.h"
 
 #include "mmt/abi.h"

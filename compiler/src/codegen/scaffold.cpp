@@ -16,15 +16,16 @@ FnState Lowerer::begin(Function* F, ast::Protocol& p, FailMode mode) {
     st.bodyBB = BasicBlock::Create(C, "body", F);
     B.SetInsertPoint(entry);
     st.ctx = F->getArg(0);
-    st.data = B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 0), "data");
-    st.len = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, 1)), i64, "len");
+    st.data = B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Data), "data");
+    st.len = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Len)), i64,
+                          "len");
     B.CreateBr(st.bodyBB);
     st.failBB = BasicBlock::Create(C, "fail", F);
     if (mode == FailMode::Status) st.failTrunc = BasicBlock::Create(C, "fail.short", F);
     if (mode == FailMode::Result) {
         st.res = F->getArg(1);
         B.SetInsertPoint(st.failBB);
-        B.CreateRet(B.CreateLoad(i32, B.CreateStructGEP(resultTy, st.res, 0)));
+        B.CreateRet(B.CreateLoad(i32, B.CreateStructGEP(resultTy, st.res, abi::result::Status)));
     }
     B.SetInsertPoint(st.bodyBB);
     return st;
@@ -75,10 +76,11 @@ void Lowerer::failDyn(FnState& st, uint32_t status, uint32_t reason, Value* fiel
             uint32_t code = status | reason << 8 | uint32_t(c->getSExtValue() + 1) << 16;
             B.CreateCall(hFail, {st.res, B.getInt32(code), offset ? offset : B.getInt64(0)});
         } else {
-            storeResult(st.res, 0, B.getInt32(status));
-            storeResult(st.res, 1, B.getInt32(reason));
-            storeResult(st.res, 2, field);
-            storeResult(st.res, 3, B.CreateTrunc(offset ? offset : B.getInt64(0), i32));
+            storeResult(st.res, abi::result::Status, B.getInt32(status));
+            storeResult(st.res, abi::result::FailReason, B.getInt32(reason));
+            storeResult(st.res, abi::result::FailField, field);
+            storeResult(st.res, abi::result::FailOffset,
+                        B.CreateTrunc(offset ? offset : B.getInt64(0), i32));
         }
         B.CreateBr(st.failBB);
         break;

@@ -261,9 +261,9 @@ void Lowerer::defineClassify(ast::Protocol& p, ProtoFns& f) {
             weight->addIncoming(B.getInt32(uint32_t(r->weight)), bb);
             flags->addIncoming(B.getInt32(r->quoted ? MMT_CLASS_QUOTED : 0), bb);
         }
-        B.CreateStore(id, B.CreateStructGEP(classTy, out, 0));
-        B.CreateStore(weight, B.CreateStructGEP(classTy, out, 1));
-        B.CreateStore(flags, B.CreateStructGEP(classTy, out, 2));
+        B.CreateStore(id, B.CreateStructGEP(classTy, out, abi::cls::NextId));
+        B.CreateStore(weight, B.CreateStructGEP(classTy, out, abi::cls::Weight));
+        B.CreateStore(flags, B.CreateStructGEP(classTy, out, abi::cls::Flags));
         B.CreateRet(B.getInt32(1));
     } else {
         matched->eraseFromParent();

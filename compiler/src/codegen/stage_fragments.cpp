@@ -26,8 +26,8 @@ void Lowerer::defineStream(ast::Protocol& p, ProtoFns& f) {
     flag("syn", MMT_STREAM_SYN);
     flag("fin", MMT_STREAM_FIN);
     flag("rst", MMT_STREAM_RST);
-    B.CreateStore(B.CreateTrunc(seq, i32), B.CreateStructGEP(streamTy, out, 0));
-    B.CreateStore(flags, B.CreateStructGEP(streamTy, out, 1));
+    B.CreateStore(B.CreateTrunc(seq, i32), B.CreateStructGEP(streamTy, out, abi::stream::Seq));
+    B.CreateStore(flags, B.CreateStructGEP(streamTy, out, abi::stream::Flags));
     B.CreateRet(B.getInt32(1));
     B.SetInsertPoint(st.failBB);
     B.CreateRet(B.getInt32(0));
@@ -41,9 +41,9 @@ void Lowerer::defineFragment(ast::Protocol& p, ProtoFns& f) {
     Value* id = evalInt(st, *b.find("id")->value);
     Value* offset = evalInt(st, *b.find("offset")->value);
     Value* more = evalBool(st, *b.find("more")->value);
-    B.CreateStore(id, B.CreateStructGEP(fragTy, out, 0));
-    B.CreateStore(B.CreateTrunc(offset, i32), B.CreateStructGEP(fragTy, out, 1));
-    B.CreateStore(B.CreateZExt(more, i32), B.CreateStructGEP(fragTy, out, 2));
+    B.CreateStore(id, B.CreateStructGEP(fragTy, out, abi::frag::Id));
+    B.CreateStore(B.CreateTrunc(offset, i32), B.CreateStructGEP(fragTy, out, abi::frag::Offset));
+    B.CreateStore(B.CreateZExt(more, i32), B.CreateStructGEP(fragTy, out, abi::frag::More));
     Value* isFrag = B.CreateOr(more, B.CreateICmpNE(offset, B.getInt64(0)));
     B.CreateRet(B.CreateZExt(isFrag, i32));
     B.SetInsertPoint(st.failBB);

@@ -51,11 +51,13 @@ void Lowerer::fillValue(FnState& st, Value* out, const EV& v, const ast::Type& t
         deadEnd(st);
         break;
     }
-    // `type` and `len` are adjacent 32-bit fields: one 64-bit store.
+    // `type` and `len` are the first two fields (abi::value::Type, Len), both 32-bit: one
+    // 64-bit store.
+    static_assert(abi::value::Type == 0 && abi::value::Len == 1);
     B.CreateStore(pairOf(B.getInt32(abiType(t)), len),
                   B.CreateBitCast(out, llvm::PointerType::getUnqual(i64)));
-    B.CreateStore(u, B.CreateStructGEP(valueTy, out, 2));
-    B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, 3));
+    B.CreateStore(u, B.CreateStructGEP(valueTy, out, abi::value::U));
+    B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, abi::value::Ptr));
 }
 
 /// Values computed with functions (strings, digests, decryptions, sorted lists' counts)

@@ -5,7 +5,7 @@ namespace mmtc::codegen::detail {
 
 /// Appends a key part to one side of the key (0 shared, 1 a, 2 b), big-endian.
 void Lowerer::appendKey(FnState& st, Value* key, unsigned side, const EV& v, const ast::Type& t) {
-    Value* lenPtr = B.CreateStructGEP(keyTy, key, side);
+    Value* lenPtr = B.CreateStructGEP(keyTy, key, abi::key::SharedLen + side);
     Value* cur = B.CreateZExt(B.CreateLoad(i16, lenPtr), i64);
     unsigned n = 0;
     Value* src = nullptr;
@@ -40,11 +40,11 @@ void Lowerer::appendKey(FnState& st, Value* key, unsigned side, const EV& v, con
     BasicBlock* done = BasicBlock::Create(C, "key.part", st.F);
     B.CreateCondBr(fits, ok, over);
     B.SetInsertPoint(over);
-    B.CreateStore(B.getInt16(1), B.CreateStructGEP(keyTy, key, 3));
+    B.CreateStore(B.getInt16(1), B.CreateStructGEP(keyTy, key, abi::key::Overflow));
     B.CreateBr(done);
     B.SetInsertPoint(ok);
-    Value* dst =
-        B.CreateInBoundsGEP(i8, B.CreateBitCast(B.CreateStructGEP(keyTy, key, 4 + side), i8p), cur);
+    Value* dst = B.CreateInBoundsGEP(
+        i8, B.CreateBitCast(B.CreateStructGEP(keyTy, key, abi::key::Shared + side), i8p), cur);
     B.CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1), n);
     B.CreateStore(B.CreateTrunc(B.CreateAdd(cur, B.getInt64(n)), i16), lenPtr);
     B.CreateBr(done);

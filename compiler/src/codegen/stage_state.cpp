@@ -4,7 +4,7 @@
 namespace mmtc::codegen::detail {
 
 Value* Lowerer::stateBase(FnState& st) {
-    return B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, 9));
+    return B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::State));
 }
 
 Value* Lowerer::statePtr(FnState& st, Value* base, const ast::StateVar* v) {

@@ -11,10 +11,10 @@ void Lowerer::defineValidate(ast::Protocol& p, ProtoFns& f) {
     // The result is written once, on success, a pair of fields at a time; a failure
     // writes its four fields (the lengths are then not meaningful).
     auto succeed = [&](Value* hl, Value* pl, Value* truncated) {
-        storeResultPair(res, 0, B.getInt32(MMT_OK), B.getInt32(MMT_FAIL_NONE));
-        storeResultPair(res, 2, B.getInt32(uint32_t(-1)), B.getInt32(0));
-        storeResultPair(res, 4, hl, pl);
-        storeResultPair(res, 6, truncated, B.getInt32(0));
+        storeResultPair(res, abi::result::Status, B.getInt32(MMT_OK), B.getInt32(MMT_FAIL_NONE));
+        storeResultPair(res, abi::result::FailField, B.getInt32(uint32_t(-1)), B.getInt32(0));
+        storeResultPair(res, abi::result::HeaderLen, hl, pl);
+        storeResultPair(res, abi::result::PayloadTruncated, truncated, B.getInt32(0));
         B.CreateRet(B.getInt32(MMT_OK));
     };
     if (p.builtin) {
@@ -93,13 +93,13 @@ bool Lowerer::hookFor(const ast::Protocol& p, const ast::Attribute& a,
 void Lowerer::defineAnalyse(ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.analyse, p, FailMode::Result);
     Value* res = st.res;
-    storeResult(res, 0, B.getInt32(MMT_OK));
-    storeResult(res, 1, B.getInt32(MMT_FAIL_NONE));
-    storeResult(res, 2, B.getInt32(uint32_t(-1)));
-    storeResult(res, 3, B.getInt32(0));
-    st.eventsWanted = B.CreateLoad(i64, B.CreateStructGEP(ctxTy, st.ctx, 10));
-    st.emitFn =
-        B.CreateLoad(llvm::PointerType::getUnqual(emitFnTy), B.CreateStructGEP(ctxTy, st.ctx, 11));
+    storeResult(res, abi::result::Status, B.getInt32(MMT_OK));
+    storeResult(res, abi::result::FailReason, B.getInt32(MMT_FAIL_NONE));
+    storeResult(res, abi::result::FailField, B.getInt32(uint32_t(-1)));
+    storeResult(res, abi::result::FailOffset, B.getInt32(0));
+    st.eventsWanted = B.CreateLoad(i64, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::EventsWanted));
+    st.emitFn = B.CreateLoad(llvm::PointerType::getUnqual(emitFnTy),
+                             B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Emit));
     st.eventValue = entryAlloca(st, valueTy, "event");
     std::vector<const ast::Attribute*> after;
     for (const auto& a : p.attributes) {

@@ -151,8 +151,10 @@ void Lowerer::ensureLengths(FnState& st) {
     llvm::IRBuilder<> top(st.bodyBB, st.bodyBB->getFirstInsertionPt());
     Value* status = top.CreateCall(fns[&p].validate, {st.ctx, res});
     st.lengthsOk = top.CreateICmpEQ(status, top.getInt32(MMT_OK));
-    st.headerLen = top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 4)), i64);
-    st.payloadLen = top.CreateZExt(top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, 5)), i64);
+    st.headerLen = top.CreateZExt(
+        top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, abi::result::HeaderLen)), i64);
+    st.payloadLen = top.CreateZExt(
+        top.CreateLoad(i32, top.CreateStructGEP(resultTy, res, abi::result::PayloadLen)), i64);
     evalFailIf(st, B.CreateNot(st.lengthsOk));
 }
 
@@ -163,8 +165,10 @@ void Lowerer::lengthsFromResult(FnState& st, Value* res) {
         st.payloadLen = st.len;
         return;
     }
-    st.headerLen = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, 4)), i64);
-    st.payloadLen = B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, 5)), i64);
+    st.headerLen = B.CreateZExt(
+        B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, abi::result::HeaderLen)), i64);
+    st.payloadLen = B.CreateZExt(
+        B.CreateLoad(i32, B.CreateStructGEP(resultTy, res, abi::result::PayloadLen)), i64);
 }
 
 } // namespace mmtc::codegen::detail
