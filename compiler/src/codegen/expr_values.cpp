@@ -378,7 +378,6 @@ EV Lowerer::evalMember(FnState& st, const Expr& e) {
 }
 
 EV Lowerer::evalParentAttr(FnState& st, const Expr& e) {
-    auto pit = S->parents.find(st.proto);
     Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::ParentId));
     Value* parentCtx = B.CreateLoad(ctxPtr, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Parent));
     evalFailIf(st, B.CreateIsNull(parentCtx));
@@ -386,12 +385,11 @@ EV Lowerer::evalParentAttr(FnState& st, const Expr& e) {
     BasicBlock* join = BasicBlock::Create(C, "parent.got", st.F);
     BasicBlock* none = BasicBlock::Create(C, "parent.none", st.F);
     llvm::SwitchInst* sw = B.CreateSwitch(parentId, none);
-    if (pit != S->parents.end()) {
-        for (const ast::Protocol* par : pit->second) {
-            const ast::Attribute* attr = nullptr;
-            for (const auto& a : par->attributes)
-                if (a->name == e.text) attr = a.get();
-            Function* g = attr && !attr->isEvent ? getterOf(par, attr) : nullptr;
+    // One case per protocol that may be below, in the checker's order.
+    auto found = S->parentAttrs.find(&e);
+    if (found != S->parentAttrs.end())
+        for (const auto& [par, attr] : found->second) {
+            Function* g = !attr->isEvent ? getterOf(par, attr) : nullptr;
             if (!g) continue;
             BasicBlock* bb = BasicBlock::Create(C, "parent." + par->name, st.F);
             sw->addCase(B.getInt32(uint32_t(*par->id)), bb);
@@ -399,7 +397,6 @@ EV Lowerer::evalParentAttr(FnState& st, const Expr& e) {
             Value* ok = B.CreateCall(g, {parentCtx, tmp});
             B.CreateCondBr(B.CreateICmpEQ(ok, B.getInt32(0)), none, join);
         }
-    }
     B.SetInsertPoint(none);
     evalFail(st);
     B.SetInsertPoint(join);

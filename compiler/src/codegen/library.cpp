@@ -32,9 +32,10 @@ static std::vector<llvm::Constant*> libraryFields(llvm::IRBuilder<>& B, uint32_t
     return e;
 }
 
-void Lowerer::emitLibrary(const std::vector<ast::Protocol*>& protos, const std::string& symbol) {
+void Lowerer::emitLibrary(const std::vector<const ast::Protocol*>& protos,
+                          const std::string& symbol) {
     std::vector<llvm::Constant*> entries;
-    for (ast::Protocol* p : protos) {
+    for (const ast::Protocol* p : protos) {
         ProtoFns& f = fns[p];
         std::vector<llvm::Constant*> attrs;
         for (const auto& a : p->attributes) {

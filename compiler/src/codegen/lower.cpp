@@ -24,7 +24,7 @@ namespace mmtc::codegen {
 
 namespace detail {
 
-Lowerer::Lowerer(sema::SemaContext* sema, llvm::Module& m)
+Lowerer::Lowerer(const sema::SemaContext* sema, llvm::Module& m)
     : S(sema), M(m), C(m.getContext()), B(C) {
     i1 = llvm::Type::getInt1Ty(C);
     i8 = llvm::Type::getInt8Ty(C);
@@ -65,17 +65,12 @@ std::vector<AbiStruct> Lowerer::layouts() {
 /// getters for `parent.x`) are defined here too, privately: each part links alone.
 void Lowerer::run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol) {
     // Protocols in id order, `frame` (id 0) first: the runtime indexes them as given.
-    std::vector<ast::Protocol*> protos = S->ordered;
-    std::stable_sort(protos.begin(), protos.end(),
-                     [](const ast::Protocol* a, const ast::Protocol* b) {
-                         return a->id.value_or(0) < b->id.value_or(0);
-                     });
-    collectRules(protos);
-    for (ast::Protocol* p : protos) declareProtocol(*p);
-    std::vector<ast::Protocol*> here;
-    for (ast::Protocol* p : protos)
+    const std::vector<const ast::Protocol*>& protos = S->byId;
+    for (const ast::Protocol* p : protos) declareProtocol(*p);
+    std::vector<const ast::Protocol*> here;
+    for (const ast::Protocol* p : protos)
         if (mine.empty() || std::find(mine.begin(), mine.end(), p) != mine.end()) here.push_back(p);
-    for (ast::Protocol* p : here) defineProtocol(*p);
+    for (const ast::Protocol* p : here) defineProtocol(*p);
     // What the functions defined so far call, until nothing more is needed.
     for (bool more = true; more;) {
         more = false;
@@ -116,7 +111,7 @@ unsigned Lowerer::stateBytes(const ast::Type& t) {
     return t.kind == ast::Type::Ipv6 ? 16 : 8;
 }
 
-void Lowerer::declareProtocol(ast::Protocol& p) {
+void Lowerer::declareProtocol(const ast::Protocol& p) {
     ProtoFns& f = fns[&p];
     f.validate = makeFn(validateTy, fnName(p, "validate"));
     if (hasEvents(p) || p.body) f.analyse = makeFn(validateTy, fnName(p, "analyse"));
@@ -132,7 +127,7 @@ void Lowerer::declareProtocol(ast::Protocol& p) {
     if (p.key || p.session) f.key = makeFn(keyFnTy, fnName(p, "key"));
     if (const ast::KeyParts* k = keyOf(p); k && k->bidirectional && k->a.size() == 1)
         f.sides = makeFn(sidesTy, fnName(p, "sides"));
-    if (rules.count(&p)) f.classify = makeFn(classifyTy, fnName(p, "classify"));
+    if (S->rules.count(&p)) f.classify = makeFn(classifyTy, fnName(p, "classify"));
     if (p.pduLength || (p.pduUntil && p.pduBody)) f.pdu = makeFn(pduTy, fnName(p, "pdu_length"));
     unsigned off = 0;
     for (const auto& v : p.state) {
@@ -145,7 +140,7 @@ void Lowerer::declareProtocol(ast::Protocol& p) {
     if (p.stream) f.stream = makeFn(streamFnTy, fnName(p, "stream"));
     if (p.fragment) f.fragment = makeFn(fragFnTy, fnName(p, "fragment"));
     // How to define each function on its own, for parts that only call it.
-    ast::Protocol* pp = &p;
+    const ast::Protocol* pp = &p;
     auto add = [&](Function* fn, std::function<void()> define) {
         if (fn) definers_.push_back({fn, std::move(define)});
     };
@@ -173,7 +168,7 @@ void Lowerer::declareProtocol(ast::Protocol& p) {
     add(f.fragment, [this, pp] { defineFragment(*pp, fns[pp]); });
 }
 
-void Lowerer::defineProtocol(ast::Protocol& p) {
+void Lowerer::defineProtocol(const ast::Protocol& p) {
     ProtoFns& f = fns[&p];
     defineValidate(p, f);
     if (f.analyse) defineAnalyse(p, f);
@@ -199,7 +194,7 @@ Function* Lowerer::getterOf(const ast::Protocol* p, const ast::Attribute* a) {
 
 using detail::Lowerer;
 
-void lower(sema::SemaContext& sema, llvm::Module& module,
+void lower(const sema::SemaContext& sema, llvm::Module& module,
            const std::vector<const ast::Protocol*>& mine, unsigned part) {
     Lowerer l(&sema, module);
     l.run(mine, partSymbol(part));

@@ -36,10 +36,6 @@ using llvm::BasicBlock;
 using llvm::Function;
 using llvm::Value;
 
-constexpr uint64_t kDefaultWeightValue =
-    100;                                    // `over ... when`, `classify by value`, `classify when`
-constexpr uint64_t kDefaultWeightPort = 10; // port rules: the weakest evidence
-
 /// The bytes a walk may read: [.., end). A declared size (`size n`, a switch size) is a
 /// region of its own: running past it is malformed, whereas running past the data is
 /// truncated (more data could complete the packet; it could never fix a wrong length).
@@ -95,7 +91,7 @@ enum class FailMode {
 
 struct FnState {
     Function* F = nullptr;
-    ast::Protocol* proto = nullptr;
+    const ast::Protocol* proto = nullptr;
     Value* ctx = nullptr;
     Value* data = nullptr; // i8*
     Value* len = nullptr;  // i64
@@ -170,28 +166,13 @@ struct WalkPlan {
 
 class Lowerer {
   public:
-    Lowerer(sema::SemaContext* sema, llvm::Module& m);
+    Lowerer(const sema::SemaContext* sema, llvm::Module& m);
     std::vector<AbiStruct> layouts();
     void run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol);
 
     // ------------------------------------------------------------------ types
     void declareTypes();
     void declareHelpers();
-
-    // ------------------------------------------------------------------ rules
-    struct Rule {
-        const ast::Protocol* owner; // the protocol whose classify runs the rule
-        const ast::Protocol* target;
-        uint64_t weight;
-        int kindOrder;               // value/when rules before port rules at equal weight
-        const Expr* when = nullptr;  // condition in owner's scope
-        const Expr* value = nullptr; // `classify by value (value) { cases => target }`
-        const std::vector<ast::CaseValue>* cases = nullptr;
-        bool byPort = false;
-        bool quoted = false; // MMT_CLASS_QUOTED: the payload quotes another packet
-        size_t order = 0;
-    };
-    void collectRules(const std::vector<ast::Protocol*>& protos);
 
     // ------------------------------------------------------------------ protocol tables
     struct ProtoFns {
@@ -215,12 +196,12 @@ class Lowerer {
     static bool hasEvents(const ast::Protocol& p);
     static const ast::KeyParts* keyOf(const ast::Protocol& p);
     static unsigned stateBytes(const ast::Type& t);
-    void declareProtocol(ast::Protocol& p);
-    void defineProtocol(ast::Protocol& p);
+    void declareProtocol(const ast::Protocol& p);
+    void defineProtocol(const ast::Protocol& p);
     Function* getterOf(const ast::Protocol* p, const ast::Attribute* a);
 
     // ------------------------------------------------------------------ function scaffolding
-    FnState begin(Function* F, ast::Protocol& p, FailMode mode);
+    FnState begin(Function* F, const ast::Protocol& p, FailMode mode);
     llvm::AllocaInst* entryAlloca(FnState& st, llvm::Type* ty, const char* name);
     Scope& pushScope(FnState& st);
     void storeResult(Value* res, unsigned idx, Value* v);
@@ -301,11 +282,11 @@ class Lowerer {
     void lengthsFromResult(FnState& st, Value* res);
 
     // ------------------------------------------------------------------ stage functions
-    void defineValidate(ast::Protocol& p, ProtoFns& f);
+    void defineValidate(const ast::Protocol& p, ProtoFns& f);
     static bool fieldChain(const Expr& e, std::vector<const Field*>& out);
     bool hookFor(const ast::Protocol& p, const ast::Attribute& a, std::vector<const Field*>& key,
                  std::vector<const Field*>& rest);
-    void defineAnalyse(ast::Protocol& p, ProtoFns& f);
+    void defineAnalyse(const ast::Protocol& p, ProtoFns& f);
     void raiseInScope(FnState& st, const ast::Attribute& a, const EV& elem, Scope* elemScope);
     void raiseHooked(FnState& st, const FnState::Hook& h, const EV& elem, Scope* elemScope);
     Value* wantedBit(FnState& st, const ast::Attribute& a);
@@ -314,12 +295,12 @@ class Lowerer {
     void fillValue(FnState& st, Value* out, const EV& v, const ast::Type& t);
     static bool outlined(const ast::Let& l);
     static ast::Type letValueType(const ast::Let& l);
-    void defineLetFn(ast::Protocol& p, const ast::Let& l, Function* fn);
+    void defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* fn);
     EV memoLet(FnState& st, const ast::Let& l);
-    void defineGetter(ast::Protocol& p, const ast::Attribute& a, Function* fn);
+    void defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn);
     void appendKey(FnState& st, Value* key, unsigned side, const EV& v, const ast::Type& t);
-    void defineKey(ast::Protocol& p, ProtoFns& f);
-    void defineSides(ast::Protocol& p, ProtoFns& f);
+    void defineKey(const ast::Protocol& p, ProtoFns& f);
+    void defineSides(const ast::Protocol& p, ProtoFns& f);
     void walkForRules(FnState& st, const ast::Protocol& p,
                       const std::vector<std::set<const Field*>>& needs,
                       const std::function<void(size_t)>& each,
@@ -330,17 +311,17 @@ class Lowerer {
     using FirstBytes = std::bitset<257>;
     static FirstBytes firstBytesOf(const Expr& e);
     Value* inByteSet(Value* first, const FirstBytes& set);
-    void defineClassify(ast::Protocol& p, ProtoFns& f);
-    void definePdu(ast::Protocol& p, ProtoFns& f);
-    void definePduBody(ast::Protocol& p, ProtoFns& f);
+    void defineClassify(const ast::Protocol& p, ProtoFns& f);
+    void definePdu(const ast::Protocol& p, ProtoFns& f);
+    void definePduBody(const ast::Protocol& p, ProtoFns& f);
     Value* stateBase(FnState& st);
     Value* statePtr(FnState& st, Value* base, const ast::StateVar* v);
     void storeState(FnState& st, Value* ptr, const EV& v, const ast::Type& t);
-    void defineUpdate(ast::Protocol& p, ProtoFns& f);
-    void defineInit(ast::Protocol& p, ProtoFns& f);
-    void walkForBlock(FnState& st, ast::Protocol& p, const ast::Block& b);
-    void defineStream(ast::Protocol& p, ProtoFns& f);
-    void defineFragment(ast::Protocol& p, ProtoFns& f);
+    void defineUpdate(const ast::Protocol& p, ProtoFns& f);
+    void defineInit(const ast::Protocol& p, ProtoFns& f);
+    void walkForBlock(FnState& st, const ast::Protocol& p, const ast::Block& b);
+    void defineStream(const ast::Protocol& p, ProtoFns& f);
+    void defineFragment(const ast::Protocol& p, ProtoFns& f);
 
     // ------------------------------------------------------------------ expressions
     Value* evalInt(FnState& st, const Expr& e);
@@ -405,10 +386,10 @@ class Lowerer {
     llvm::Constant* cstr(const std::string& s);
     llvm::Constant* constArray(llvm::Type* elem, const std::vector<llvm::Constant*>& items,
                                const std::string& name);
-    void emitLibrary(const std::vector<ast::Protocol*>& protos, const std::string& symbol);
+    void emitLibrary(const std::vector<const ast::Protocol*>& protos, const std::string& symbol);
 
     // ------------------------------------------------------------------ state
-    sema::SemaContext* S; // null when only the types are wanted
+    const sema::SemaContext* S; // null when only the types are wanted
     llvm::Module& M;
     llvm::LLVMContext& C;
     llvm::IRBuilder<> B;
@@ -422,7 +403,6 @@ class Lowerer {
     Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hFail, *hMatchAny,
         *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hDigest, *hHex, *hAppendInt, *hSortInts,
         *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd;
-    std::map<const ast::Protocol*, std::vector<Rule>> rules;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;
     std::vector<std::pair<Function*, std::function<void()>>> definers_;

@@ -6,7 +6,7 @@ namespace mmtc::codegen::detail {
 
 /// Starts a function body. `failBB` receives failures; in Result mode it returns the
 /// status the failing site stored.
-FnState Lowerer::begin(Function* F, ast::Protocol& p, FailMode mode) {
+FnState Lowerer::begin(Function* F, const ast::Protocol& p, FailMode mode) {
     FnState st;
     st.F = F;
     st.proto = &p;

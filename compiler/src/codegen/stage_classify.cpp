@@ -4,52 +4,6 @@
 
 namespace mmtc::codegen::detail {
 
-void Lowerer::collectRules(const std::vector<ast::Protocol*>& protos) {
-    size_t order = 0;
-    for (ast::Protocol* p : protos) {
-        for (const auto& o : p->overs) {
-            if (!o.parentProto) continue;
-            Rule r{o.parentProto, p,
-                   o.weight.value_or(o.byPort ? kDefaultWeightPort : kDefaultWeightValue),
-                   o.byPort ? 1 : 0};
-            r.when = o.when.get();
-            r.byPort = o.byPort;
-            r.quoted = o.quoted;
-            r.cases = &o.ports;
-            r.order = order++;
-            rules[o.parentProto].push_back(r);
-        }
-        for (const auto& c : p->classifies) {
-            bool port = c.kind == ast::Classify::Kind::Port;
-            uint64_t w = c.weight.value_or(port ? kDefaultWeightPort : kDefaultWeightValue);
-            if (c.kind == ast::Classify::Kind::When) {
-                if (!c.targetProto) continue;
-                Rule r{p, c.targetProto, w, 0};
-                r.when = c.expr.get();
-                r.order = order++;
-                rules[p].push_back(r);
-                continue;
-            }
-            for (const auto& cc : c.cases) {
-                if (!cc.targetProto) continue;
-                Rule r{p, cc.targetProto, w, port ? 1 : 0};
-                r.value = port ? nullptr : c.expr.get();
-                r.byPort = port;
-                r.cases = &cc.values;
-                r.order = order++;
-                rules[p].push_back(r);
-            }
-        }
-    }
-    for (auto& [owner, list] : rules)
-        std::stable_sort(list.begin(), list.end(), [](const Rule& a, const Rule& b) {
-            if (a.weight != b.weight) return a.weight > b.weight;
-            if (a.kindOrder != b.kindOrder) return a.kindOrder < b.kindOrder;
-            if (a.target->id != b.target->id) return a.target->id < b.target->id;
-            return a.order < b.order;
-        });
-}
-
 /// Rule lists (classify, update): the header is walked once for all rules; a rule
 /// that needs body fields walks the body itself, so that a broken body only stops the
 /// rules that read it. `each(i)` emits rule i with failures going to the next rule.
@@ -197,14 +151,14 @@ Value* Lowerer::inByteSet(Value* first, const FirstBytes& set) {
     return B.CreateICmpNE(bit, B.getInt64(0));
 }
 
-void Lowerer::defineClassify(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineClassify(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.classify, p, FailMode::Silent);
     Value* res = f.classify->getArg(1);
     Value* out = f.classify->getArg(2);
-    std::vector<Rule>& list = rules[&p];
+    const std::vector<sema::ClassRule>& list = S->rules.at(&p); // in order (order-rules)
     lengthsFromResult(st, res);
     std::vector<std::set<const Field*>> needs;
-    for (const Rule& r : list) {
+    for (const sema::ClassRule& r : list) {
         std::set<const Field*> n = fieldsOf(p, {r.when, r.value});
         if (r.byPort && p.ports)
             for (auto* x : fieldsOf(p, {p.ports->src.get(), p.ports->dst.get()})) n.insert(x);
@@ -214,7 +168,8 @@ void Lowerer::defineClassify(ast::Protocol& p, ProtoFns& f) {
     // other than this one is not evaluated (256 stands for an empty payload).
     Value* first = nullptr;
     std::vector<FirstBytes> sets;
-    for (const Rule& r : list) sets.push_back(r.when ? firstBytesOf(*r.when) : FirstBytes{}.set());
+    for (const sema::ClassRule& r : list)
+        sets.push_back(r.when ? firstBytesOf(*r.when) : FirstBytes{}.set());
     if (std::any_of(sets.begin(), sets.end(), [](const FirstBytes& b) { return !b.all(); })) {
         Value* has = B.CreateICmpUGT(st.payloadLen, B.getInt64(0));
         Value* at = B.CreateSelect(has, ptrAt(st, st.headerLen), stringConst(""));
@@ -224,12 +179,12 @@ void Lowerer::defineClassify(ast::Protocol& p, ProtoFns& f) {
         return first && !sets[i].all() ? inByteSet(first, sets[i]) : nullptr;
     };
     BasicBlock* matched = BasicBlock::Create(C, "matched", st.F);
-    std::vector<std::pair<BasicBlock*, const Rule*>> hits;
+    std::vector<std::pair<BasicBlock*, const sema::ClassRule*>> hits;
     // A rule that cannot be evaluated does not match; the next one is tried.
     walkForRules(
         st, p, needs,
         [&](size_t i) {
-            const Rule& r = list[i];
+            const sema::ClassRule& r = list[i];
             BasicBlock* hit = BasicBlock::Create(C, "rule.hit", st.F);
             if (r.byPort) {
                 Value* src = evalInt(st, *p.ports->src);

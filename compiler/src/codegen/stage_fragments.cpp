@@ -4,14 +4,14 @@
 namespace mmtc::codegen::detail {
 
 /// Walks `p` as far as the fields the values of block `b` read.
-void Lowerer::walkForBlock(FnState& st, ast::Protocol& p, const ast::Block& b) {
+void Lowerer::walkForBlock(FnState& st, const ast::Protocol& p, const ast::Block& b) {
     std::set<const Field*> need;
     for (const auto& e : b.entries)
         for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
     walkProtocol(st, p, planFor(p, need));
 }
 
-void Lowerer::defineStream(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineStream(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.stream, p, FailMode::Silent);
     Value* out = f.stream->getArg(1);
     const ast::Block& b = *p.stream;
@@ -33,7 +33,7 @@ void Lowerer::defineStream(ast::Protocol& p, ProtoFns& f) {
     B.CreateRet(B.getInt32(0));
 }
 
-void Lowerer::defineFragment(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineFragment(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.fragment, p, FailMode::Silent);
     Value* out = f.fragment->getArg(1);
     const ast::Block& b = *p.fragment;

@@ -86,7 +86,7 @@ ast::Type Lowerer::letValueType(const ast::Let& l) {
     return l.type.kind == ast::Type::Int ? ast::Type::integer(64) : l.type;
 }
 
-void Lowerer::defineLetFn(ast::Protocol& p, const ast::Let& l, Function* fn) {
+void Lowerer::defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* fn) {
     FnState st = begin(fn, p, FailMode::Silent);
     st.memoLets = true;
     walkProtocol(st, p, planFor(p, fieldsOf(p, {l.value.get()})));
@@ -122,7 +122,7 @@ EV Lowerer::memoLet(FnState& st, const ast::Let& l) {
     return fromValue(m.value, letValueType(l));
 }
 
-void Lowerer::defineGetter(ast::Protocol& p, const ast::Attribute& a, Function* fn) {
+void Lowerer::defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn) {
     FnState st = begin(fn, p, FailMode::Silent);
     st.memoLets = true;
     walkProtocol(st, p, planFor(p, fieldsOf(p, {a.value.get(), a.cond.get()})));

@@ -3,7 +3,7 @@
 
 namespace mmtc::codegen::detail {
 
-void Lowerer::definePdu(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::definePdu(const ast::Protocol& p, ProtoFns& f) {
     if (!p.pduLength) return definePduBody(p, f);
     // Called on reassembled bytes before validate: constraints count here.
     FnState st = begin(f.pdu, p, FailMode::Status);
@@ -21,7 +21,7 @@ void Lowerer::definePdu(ast::Protocol& p, ProtoFns& f) {
 /// `pdu until "T"; pdu_body = n;`: a PDU is its head, up to and including T, then n more
 /// bytes computed on the head (`payload` is what follows the head so far). A body that
 /// cannot be computed is empty; a negative one means its end is not there yet.
-void Lowerer::definePduBody(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::definePduBody(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.pdu, p, FailMode::Status);
     const std::string& term = *p.pduUntil;
     Value* tlen = B.getInt64(int64_t(term.size()));

@@ -51,7 +51,7 @@ void Lowerer::appendKey(FnState& st, Value* key, unsigned side, const EV& v, con
     B.SetInsertPoint(done);
 }
 
-void Lowerer::defineKey(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineKey(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.key, p, FailMode::Silent);
     Value* key = f.key->getArg(1);
     const ast::KeyParts* k = keyOf(p);
@@ -79,7 +79,7 @@ void Lowerer::defineKey(ast::Protocol& p, ProtoFns& f) {
     B.CreateRet(B.getInt32(0));
 }
 
-void Lowerer::defineSides(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineSides(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.sides, p, FailMode::Silent);
     const ast::KeyParts* k = keyOf(p);
     walkProtocol(st, p, planFor(p, fieldsOf(p, {k->a[0].get(), k->b[0].get()})));

@@ -31,7 +31,7 @@ void Lowerer::storeState(FnState& st, Value* ptr, const EV& v, const ast::Type& 
     }
 }
 
-void Lowerer::defineUpdate(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineUpdate(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.update, p, FailMode::Silent);
     Value* state = stateBase(st);
     BasicBlock* has = BasicBlock::Create(C, "has.state", st.F);
@@ -57,7 +57,7 @@ void Lowerer::defineUpdate(ast::Protocol& p, ProtoFns& f) {
     B.CreateRetVoid();
 }
 
-void Lowerer::defineInit(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineInit(const ast::Protocol& p, ProtoFns& f) {
     Function* F = f.init;
     B.SetInsertPoint(BasicBlock::Create(C, "entry", F));
     Value* base = F->getArg(0);

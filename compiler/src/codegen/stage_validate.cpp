@@ -4,7 +4,7 @@
 
 namespace mmtc::codegen::detail {
 
-void Lowerer::defineValidate(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineValidate(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.validate, p, FailMode::Result);
     st.checkRequires = true;
     Value* res = st.res;
@@ -90,7 +90,7 @@ bool Lowerer::hookFor(const ast::Protocol& p, const ast::Attribute& a,
     return true;
 }
 
-void Lowerer::defineAnalyse(ast::Protocol& p, ProtoFns& f) {
+void Lowerer::defineAnalyse(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.analyse, p, FailMode::Result);
     Value* res = st.res;
     storeResult(res, abi::result::Status, B.getInt32(MMT_OK));
