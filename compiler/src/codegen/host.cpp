@@ -491,39 +491,3 @@ const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx) {
     return ctx->scratch ? ctx->scratch->base + ctx->scratch->used : nullptr;
 }
 }
-
-namespace mmtc::codegen {
-
-const HostSymbol* hostSymbols(unsigned& count) {
-    static const HostSymbol table[] = {
-        {"mmt_rt_find", reinterpret_cast<void*>(&mmt_rt_find)},
-        {"mmt_rt_icase_eq", reinterpret_cast<void*>(&mmt_rt_icase_eq)},
-        {"mmt_rt_to_int", reinterpret_cast<void*>(&mmt_rt_to_int)},
-        {"mmt_rt_trim", reinterpret_cast<void*>(&mmt_rt_trim)},
-        {"mmt_rt_match_any", reinterpret_cast<void*>(&mmt_rt_match_any)},
-        {"mmt_rt_domain_name", reinterpret_cast<void*>(&mmt_rt_domain_name)},
-        {"mmt_rt_netbios_name", reinterpret_cast<void*>(&mmt_rt_netbios_name)},
-        {"mmt_rt_chunked_length", reinterpret_cast<void*>(&mmt_rt_chunked_length)},
-        {"mmt_rt_digest", reinterpret_cast<void*>(&mmt_rt_digest)},
-        {"mmt_rt_hex", reinterpret_cast<void*>(&mmt_rt_hex)},
-        {"mmt_rt_append_int", reinterpret_cast<void*>(&mmt_rt_append_int)},
-        {"mmt_rt_sort_ints", reinterpret_cast<void*>(&mmt_rt_sort_ints)},
-        {"mmt_rt_quic_initial", reinterpret_cast<void*>(&mmt_rt_quic_initial)},
-        {"mmt_rt_assemble_init", reinterpret_cast<void*>(&mmt_rt_assemble_init)},
-        {"mmt_rt_assemble_put", reinterpret_cast<void*>(&mmt_rt_assemble_put)},
-        {"mmt_rt_assemble_end", reinterpret_cast<void*>(&mmt_rt_assemble_end)},
-        {"mmt_rt_short", reinterpret_cast<void*>(&mmt_rt_short)},
-        {"mmt_rt_fail", reinterpret_cast<void*>(&mmt_rt_fail)},
-        {"mmt_rt_scratch_append", reinterpret_cast<void*>(&mmt_rt_scratch_append)},
-        {"mmt_rt_scratch_mark", reinterpret_cast<void*>(&mmt_rt_scratch_mark)},
-        {"memcmp", reinterpret_cast<void*>(&std::memcmp)},
-        {"memcpy",
-         reinterpret_cast<void*>(static_cast<void* (*)(void*, const void*, size_t)>(&std::memcpy))},
-        {"memset",
-         reinterpret_cast<void*>(static_cast<void* (*)(void*, int, size_t)>(&std::memset))},
-    };
-    count = sizeof(table) / sizeof(table[0]);
-    return table;
-}
-
-} // namespace mmtc::codegen

@@ -1,5 +1,6 @@
 // Host helpers the generated code calls: string searches and conversions that are
-// not worth open-coding in IR. Registered explicitly with the JIT by name.
+// not worth open-coding in IR. Declared in IR and registered with the JIT from one table
+// (host_table.h).
 #pragma once
 
 #include "mmt/abi.h"
@@ -71,15 +72,3 @@ const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// Current end of the scratch buffer (where the next append lands).
 const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx);
 }
-
-namespace mmtc::codegen {
-
-struct HostSymbol {
-    const char* name;
-    void* address;
-};
-
-/// Every helper, for the JIT's symbol table.
-const HostSymbol* hostSymbols(unsigned& count);
-
-} // namespace mmtc::codegen

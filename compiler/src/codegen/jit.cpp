@@ -1,9 +1,9 @@
 // Native code from IR: the O1 pipeline, object emission for the host CPU, loading
 // through ORC's LLJIT with the host helpers registered explicitly, and the on-disk cache.
-// This and lower.cpp are the only translation units that include LLVM headers.
+// LLVM headers are included only here and in the code generator's other files.
 #include "codegen/jit.h"
 
-#include "codegen/host.h"
+#include "codegen/host_table.h"
 #include "codegen/lower.h"
 #include "mmt/abi.h"
 #include "mmtc/compiler.h"
@@ -400,15 +400,9 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     }
     // The helpers generated code may call, registered by name; nothing else resolves.
     llvm::orc::SymbolMap symbols;
-    unsigned n = 0;
-    const HostSymbol* hs = hostSymbols(n);
-    for (unsigned i = 0; i < n; ++i)
-        symbols[(*jit)->mangleAndIntern(hs[i].name)] = llvm::JITEvaluatedSymbol(
-            llvm::pointerToJITTargetAddress(hs[i].address), llvm::JITSymbolFlags::Exported);
-    // LLVM may turn memcmp(...) == 0 into bcmp.
-    symbols[(*jit)->mangleAndIntern("bcmp")] = llvm::JITEvaluatedSymbol(
-        llvm::pointerToJITTargetAddress(reinterpret_cast<void*>(&std::memcmp)),
-        llvm::JITSymbolFlags::Exported);
+    for (const HostFn& h : hostFunctions())
+        symbols[(*jit)->mangleAndIntern(h.name)] = llvm::JITEvaluatedSymbol(
+            llvm::pointerToJITTargetAddress(h.address), llvm::JITSymbolFlags::Exported);
 #if MMT_COVERAGE_JIT
     if (coverageOn()) {
         const std::pair<const char*, void*> tracing[] = {

@@ -23,7 +23,7 @@ namespace mmtc::codegen {
 /// `mine` (all of them when empty), what they call of other protocols, and their table,
 /// an `mmt_library` exported as partSymbol(part). Parts are compiled apart and in
 /// parallel; the loader joins their tables.
-void lower(sema::SemaContext& sema, llvm::Module& module,
+void lower(const sema::SemaContext& sema, llvm::Module& module,
            const std::vector<const ast::Protocol*>& mine, unsigned part);
 
 /// The symbol of part `part`'s table: MMT_LIBRARY_SYMBOL "_part" N.

@@ -782,6 +782,15 @@ ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
         }
     }
     e.ref.kind = ast::Ref::ProtoAttr;
+    // What the code generator switches over, in this order.
+    auto& found = ctx_.parentAttrs[&e];
+    found.clear();
+    for (const ast::Protocol* par : pit->second) {
+        const ast::Attribute* attr = nullptr;
+        for (const auto& a : par->attributes)
+            if (a->name == e.text) attr = a.get();
+        if (attr) found.push_back({par, attr});
+    }
     return result;
 }
 

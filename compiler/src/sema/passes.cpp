@@ -30,6 +30,7 @@ constexpr Pass kPasses[] = {
      checkSessions}, // keys, sessions, state, updates, stream, fragment, PDU length
     {"check-attributes", checkAttributes}, // attribute values, types, event attributes
     {"check-unused", checkUnused},         // warnings: records and values that nothing uses
+    {"order-rules", orderRules}, // each protocol's classification rules, in the order tried
 };
 } // namespace
 

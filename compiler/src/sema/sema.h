@@ -45,6 +45,18 @@ struct ProtoSymbols {
 /// Checking state of a computed value or attribute, to type them on demand and find cycles.
 enum class Visit { NotYet, InProgress, Done };
 
+/// One classification rule as its owner's classify function tries it: the `over` clauses
+/// of the protocols above it and its own `classify` clauses, default weights filled in.
+struct ClassRule {
+    const ast::Protocol* target = nullptr;
+    uint64_t weight = 0;
+    const ast::Expr* when = nullptr;  // condition in the owner's scope
+    const ast::Expr* value = nullptr; // `classify by value (value) { cases => target }`
+    const std::vector<ast::CaseValue>* cases = nullptr;
+    bool byPort = false;
+    bool quoted = false; // MMT_CLASS_QUOTED: the payload quotes another packet
+};
+
 struct SemaContext {
     SemaContext(ast::Module& m, DiagEngine& d) : module(m), diags(d) {}
     ast::Module& module;
@@ -53,6 +65,14 @@ struct SemaContext {
     std::map<std::string, ast::Protocol*> protocols; // by name, `frame` included
     std::vector<ast::Protocol*> ordered;             // every protocol, `frame` first
     std::unique_ptr<ast::Protocol> frame;            // the built-in link-layer pseudo-protocol
+    // What the code generator walks, in the order it walks it (the checker's policy):
+    std::vector<const ast::Protocol*> byId; // every protocol by id, `frame` first (order-rules)
+    /// Each protocol's classification rules, in the order its classify tries them
+    /// (order-rules); a protocol nothing runs over has none.
+    std::map<const ast::Protocol*, std::vector<ClassRule>> rules;
+    /// `parent.x`: the attribute `x` names in each protocol that may be below.
+    std::map<const ast::Expr*, std::vector<std::pair<const ast::Protocol*, const ast::Attribute*>>>
+        parentAttrs;
     std::map<const ast::Protocol*, ProtoSymbols> symbols;
     std::map<const ast::Let*, Visit> letVisit;
     std::map<const ast::Attribute*, Visit> attrVisit;
@@ -82,6 +102,7 @@ void checkRelations(SemaContext& ctx);
 void checkSessions(SemaContext& ctx);
 void checkAttributes(SemaContext& ctx);
 void checkUnused(SemaContext& ctx);
+void orderRules(SemaContext& ctx);
 
 // ---- helpers shared by passes ----
 

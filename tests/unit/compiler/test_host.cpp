@@ -1,5 +1,6 @@
 // Host helpers of generated code, against plain reference implementations.
 #include "codegen/host.h"
+#include "codegen/host_table.h"
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
@@ -199,4 +200,18 @@ TEST_CASE("mmt_rt_digest, mmt_rt_append_int, mmt_rt_sort_ints", "[host]") {
     scratch.used = scratch.cap - 10;
     CHECK(mmt_rt_digest(&ctx, abc.data(), 3, 0) == -1);
     CHECK(scratch.used == scratch.cap - 10);
+}
+
+TEST_CASE("every host function is declared in IR with its C++ type", "[host]") {
+    // One table yields the IR declarations and the JIT's symbols; its IR types are
+    // written by hand, so hold each to the type derived from the C++ function.
+    std::vector<std::string> bad = mmtc::codegen::hostSignatureMismatches();
+    for (const std::string& b : bad) UNSCOPED_INFO(b);
+    CHECK(bad.empty());
+    unsigned declared = 0;
+    for (const mmtc::codegen::HostFn& h : mmtc::codegen::hostFunctions()) {
+        CHECK(h.address != nullptr);
+        declared += h.irType != nullptr;
+    }
+    CHECK(declared >= 20);
 }

@@ -1,0 +1,142 @@
+// Getters: one function per request-based attribute, values into mmt_value, outlined `let`s.
+#include "codegen/lowerer.h"
+
+namespace mmtc::codegen::detail {
+
+uint32_t Lowerer::abiType(const ast::Type& t) {
+    switch (t.kind) {
+    case ast::Type::Int:
+        return MMT_T_UINT;
+    case ast::Type::Bool:
+        return MMT_T_BOOL;
+    case ast::Type::Bytes:
+        return MMT_T_BYTES;
+    case ast::Type::String:
+        return MMT_T_STRING;
+    case ast::Type::Mac:
+        return MMT_T_MAC;
+    case ast::Type::Ipv4:
+        return MMT_T_IPV4;
+    case ast::Type::Ipv6:
+        return MMT_T_IPV6;
+    default:
+        return MMT_T_NONE;
+    }
+}
+
+/// Stores an evaluated value into an mmt_value of the attribute's type; integers are
+/// masked to the declared width.
+void Lowerer::fillValue(FnState& st, Value* out, const EV& v, const ast::Type& t) {
+    Value* len = B.getInt32(0);
+    Value* u = B.getInt64(0);
+    Value* ptr = llvm::ConstantPointerNull::get(i8p);
+    switch (v.k) {
+    case EV::Int:
+        u = v.v;
+        if (t.kind == ast::Type::Int && t.width < 64)
+            u = B.CreateAnd(u, B.getInt64((uint64_t(1) << t.width) - 1));
+        break;
+    case EV::Bool:
+        u = B.CreateZExt(v.v, i64);
+        break;
+    case EV::Bytes:
+        ptr = v.v;
+        len = B.CreateTrunc(v.len, i32);
+        break;
+    case EV::Addr:
+        ptr = v.v;
+        len = B.getInt32(v.addrLen);
+        break;
+    default:
+        deadEnd(st);
+        break;
+    }
+    // `type` and `len` are the first two fields (abi::value::Type, Len), both 32-bit: one
+    // 64-bit store.
+    static_assert(abi::value::Type == 0 && abi::value::Len == 1);
+    B.CreateStore(pairOf(B.getInt32(abiType(t)), len),
+                  B.CreateBitCast(out, llvm::PointerType::getUnqual(i64)));
+    B.CreateStore(u, B.CreateStructGEP(valueTy, out, abi::value::U));
+    B.CreateStore(ptr, B.CreateStructGEP(valueTy, out, abi::value::Ptr));
+}
+
+/// Values computed with functions (strings, digests, decryptions, sorted lists' counts)
+/// and used in getters get a function of their own, called once per getter that needs
+/// them: an expression that names one several times (a fingerprint) does not repeat its
+/// computation, nor its IR. The others are computed where they are used.
+bool Lowerer::outlined(const ast::Let& l) {
+    if (l.type.kind != ast::Type::Int && l.type.kind != ast::Type::Bool &&
+        l.type.kind != ast::Type::Bytes && l.type.kind != ast::Type::String)
+        return false;
+    bool call = false, remaining = false;
+    std::function<void(const Expr&)> visit = [&](const Expr& x) {
+        if (x.kind == Expr::Kind::Call) call = true;
+        if (x.kind == Expr::Kind::Name && x.ref.kind == ast::Ref::Builtin &&
+            x.ref.builtin == "remaining")
+            remaining = true;
+        for (const auto& o : x.operands)
+            if (o) visit(*o);
+    };
+    visit(*l.value);
+    return call && !remaining;
+}
+
+/// The type a let's function returns its value as: integers unnarrowed, as computed.
+ast::Type Lowerer::letValueType(const ast::Let& l) {
+    return l.type.kind == ast::Type::Int ? ast::Type::integer(64) : l.type;
+}
+
+void Lowerer::defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* fn) {
+    FnState st = begin(fn, p, FailMode::Silent);
+    st.memoLets = true;
+    walkProtocol(st, p, planFor(p, fieldsOf(p, {l.value.get()})));
+    EV v = eval(st, *l.value);
+    fillValue(st, fn->getArg(1), v, letValueType(l));
+    B.CreateRet(B.getInt32(1));
+    B.SetInsertPoint(st.failBB);
+    B.CreateRet(B.getInt32(0));
+}
+
+/// A let's value through its function, called at the first use that runs.
+EV Lowerer::memoLet(FnState& st, const ast::Let& l) {
+    Function* fn = fns[st.proto].letFns[&l];
+    if (!fn) return eval(st, *l.value);
+    auto it = st.letMemo.find(&l);
+    if (it == st.letMemo.end()) {
+        FnState::LetMemo m{entryAlloca(st, i1, "let.done"), entryAlloca(st, i32, "let.ok"),
+                           entryAlloca(st, valueTy, "let.value")};
+        llvm::IRBuilder<> eb(st.F->getEntryBlock().getTerminator());
+        eb.CreateStore(llvm::ConstantInt::getFalse(C), m.done);
+        it = st.letMemo.emplace(&l, m).first;
+    }
+    const FnState::LetMemo& m = it->second;
+    BasicBlock* call = BasicBlock::Create(C, "let.call", st.F);
+    BasicBlock* got = BasicBlock::Create(C, "let.got", st.F);
+    B.CreateCondBr(B.CreateLoad(i1, m.done), got, call);
+    B.SetInsertPoint(call);
+    B.CreateStore(B.CreateCall(fn, {st.ctx, m.value}), m.ok);
+    B.CreateStore(llvm::ConstantInt::getTrue(C), m.done);
+    B.CreateBr(got);
+    B.SetInsertPoint(got);
+    evalFailIf(st, B.CreateICmpEQ(B.CreateLoad(i32, m.ok), B.getInt32(0)));
+    return fromValue(m.value, letValueType(l));
+}
+
+void Lowerer::defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn) {
+    FnState st = begin(fn, p, FailMode::Silent);
+    st.memoLets = true;
+    walkProtocol(st, p, planFor(p, fieldsOf(p, {a.value.get(), a.cond.get()})));
+    if (a.cond) {
+        Value* c = evalBool(st, *a.cond);
+        BasicBlock* yes = BasicBlock::Create(C, "present", st.F);
+        B.CreateCondBr(c, yes, st.failBB);
+        B.SetInsertPoint(yes);
+    }
+    EV v = eval(st, *a.value);
+    fillValue(st, fn->getArg(1), v, a.type);
+    B.CreateRet(B.getInt32(1));
+    B.SetInsertPoint(st.failBB);
+    B.CreateRet(B.getInt32(0));
+}
+
+} // namespace mmtc::codegen::detail
