@@ -467,7 +467,11 @@ TEST_CASE("mmtrun stopped by SIGINT while reading: flows still written, status 1
     TempFile out(".txt"), err(".txt");
     std::string script = "(cat '" + kDemo + "'; sleep 30) > '" + fifo + "' & writer=$!; " +
                          kMmtrun + " -r '" + fifo + "' -q --flows --no-progress > '" + out.path() +
-                         "' 2> '" + err.path() + "' & pid=$!; sleep 2; " +
+                         "' 2> '" + err.path() + "' & pid=$!; " +
+                         // Signalled once it has read the capture and waits on the FIFO for
+                         // more (however long loading the specs took), at most after 60 s.
+                         "i=0; while [ $i -lt 600 ]; do case $(cat /proc/$pid/wchan 2>/dev/null) " +
+                         "in *pipe*) break;; esac; sleep 0.1; i=$((i+1)); done; sleep 0.2; " +
                          "kill -INT $pid; wait $pid; status=$?; kill $writer; echo $status";
     auto r = runProcess({"/bin/sh", "-c", script});
     ::unlink(fifo.c_str());
