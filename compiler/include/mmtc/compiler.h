@@ -1,6 +1,7 @@
 // libmmtc's public interface: load .mmtp specs, check them, compile them.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ std::string defaultCacheDir();
 /// source tree's protocols.dsl/ (tools run from the build tree); else the folder of the
 /// configured install prefix.
 std::string builtinSpecDir();
+
+/// The name of a value type (enum mmt_type of abi.h): "uint", "bool", "bytes", "string",
+/// "mac", "ipv4", "ipv6", or "none".
+const char* valueTypeName(uint32_t type);
 
 /// What `--version` prints after a tool's name: the project's version, the LLVM version
 /// code is generated with, the ABI version and the first 16 hex digits of the SHA-256 of

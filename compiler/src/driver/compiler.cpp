@@ -4,6 +4,8 @@
 #include "ast/dump.h"
 #include "parse/parser.h"
 
+#include "mmt/abi.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -41,6 +43,27 @@ std::string builtinSpecDir() {
 #else
     return "protocols.dsl";
 #endif
+}
+
+const char* valueTypeName(uint32_t type) {
+    switch (type) {
+    case MMT_T_UINT:
+        return "uint";
+    case MMT_T_BOOL:
+        return "bool";
+    case MMT_T_BYTES:
+        return "bytes";
+    case MMT_T_STRING:
+        return "string";
+    case MMT_T_MAC:
+        return "mac";
+    case MMT_T_IPV4:
+        return "ipv4";
+    case MMT_T_IPV6:
+        return "ipv6";
+    default:
+        return "none";
+    }
 }
 
 Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}

@@ -44,7 +44,7 @@ bool parse(std::string_view text, const Resolver& resolve, std::string_view sour
 /// The fully parenthesized form of a checked tree (Filter::tree()).
 std::string describe(const Node& n);
 
-/// "uint", "bool", "bytes", "string", "mac", "ipv4", "ipv6".
+/// valueTypeName(), except "protocol" for a name of no value type (a protocol).
 const char* typeName(uint32_t type);
 
 } // namespace mmtc::filter

@@ -1,6 +1,7 @@
 // Display filters: the lexer, a recursive-descent parser (depth-limited, one pass over the
 // tokens) and the checks of literals against attribute types.
 #include "filter/filter_ast.h"
+#include "mmtc/compiler.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,24 +15,8 @@
 namespace mmtc::filter {
 
 const char* typeName(uint32_t type) {
-    switch (type) {
-    case MMT_T_UINT:
-        return "uint";
-    case MMT_T_BOOL:
-        return "bool";
-    case MMT_T_BYTES:
-        return "bytes";
-    case MMT_T_STRING:
-        return "string";
-    case MMT_T_MAC:
-        return "mac";
-    case MMT_T_IPV4:
-        return "ipv4";
-    case MMT_T_IPV6:
-        return "ipv6";
-    default:
-        return "protocol";
-    }
+    // A name of no value type is a protocol, tested for presence.
+    return type == MMT_T_NONE ? "protocol" : valueTypeName(type);
 }
 
 namespace {

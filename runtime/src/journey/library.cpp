@@ -124,24 +124,7 @@ bool ProtocolLibrary::Impl::loadAliases(const std::string& path, std::string& er
 }
 
 const char* type_name(uint32_t type) {
-    switch (type) {
-    case MMT_T_UINT:
-        return "uint";
-    case MMT_T_BOOL:
-        return "bool";
-    case MMT_T_BYTES:
-        return "bytes";
-    case MMT_T_STRING:
-        return "string";
-    case MMT_T_MAC:
-        return "mac";
-    case MMT_T_IPV4:
-        return "ipv4";
-    case MMT_T_IPV6:
-        return "ipv6";
-    default:
-        return "none";
-    }
+    return mmtc::valueTypeName(type);
 }
 
 int ProtocolLibrary::find_protocol(std::string_view name) const {
