@@ -149,6 +149,9 @@ SIZE     : [0-9]+ ('B' | 'KiB' | 'MiB') ;
 STRING   : '"' (~["\\\r\n] | '\\' .)* '"' ;
 IDENT    : [a-zA-Z_] [a-zA-Z_0-9]* ;
 
+// `/// text` before a declaration, or `///< text` after it on its line, documents it
+// (the descriptions of `mmtrun -L -v`); `////` rulers are plain comments.
+DOC_COMMENT   : '///' (~[/\r\n] ~[\r\n]*)? -> channel(2) ;
 LINE_COMMENT  : '//' ~[\r\n]* -> skip ;
 BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
 WS            : [ \t\r\n]+ -> skip ;

@@ -173,6 +173,7 @@ struct Field {
     SourceRange range;
     SourceRange nameRange;
     std::string name; // "_" for padding
+    std::string doc;  // its doc comment (`/// text` before, `///< text` after), or ""
     TypeSpec type;
     bool isList = false;
     Extent extent = Extent::Single;
@@ -223,6 +224,8 @@ struct Let {
     SourceRange range;
     SourceRange nameRange;
     std::string name;
+    std::string doc; // its doc comment (`/// text` before, `///< text` after), or ""
+
     std::optional<TypeName> declType;
     ExprPtr value;
     Type type; // sema
@@ -238,6 +241,8 @@ struct Attribute {
     SourceRange range;
     SourceRange nameRange;
     std::string name;
+    std::string doc; // its description: its doc comment, or a shorthand's field's or value's
+
     bool isEvent = false;
     bool shorthand = false; // `attribute a, b;`: the value is the field or value of the same name
     std::optional<TypeName> declType;

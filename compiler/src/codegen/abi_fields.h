@@ -69,7 +69,7 @@ enum : unsigned { Id, Offset, More, Count };
 }
 /// mmt_attr
 namespace attr {
-enum : unsigned { Name, Type, Kind, Get, EventIndex, HexDigits, Count };
+enum : unsigned { Name, Type, Kind, Get, EventIndex, HexDigits, Description, Count };
 }
 /// mmt_proto
 namespace proto {
@@ -189,7 +189,8 @@ constexpr std::pair<unsigned, size_t> kAttr[] = {MMT_F(mmt_attr, attr, Name, nam
                                                  MMT_F(mmt_attr, attr, Kind, kind),
                                                  MMT_F(mmt_attr, attr, Get, get),
                                                  MMT_F(mmt_attr, attr, EventIndex, event_index),
-                                                 MMT_F(mmt_attr, attr, HexDigits, hex_digits)};
+                                                 MMT_F(mmt_attr, attr, HexDigits, hex_digits),
+                                                 MMT_F(mmt_attr, attr, Description, description)};
 static_assert(inOrder(kAttr, attr::Count, sizeof(mmt_attr)));
 
 constexpr std::pair<unsigned, size_t> kProto[] = {

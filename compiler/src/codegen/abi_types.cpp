@@ -19,7 +19,7 @@ void Lowerer::declareTypes() {
                                        {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
     ctxTy->setBody({i8p, i32, i32, i32, i32, ctxPtr, i8p, i32, i32, i8p, i64,
                     llvm::PointerType::getUnqual(emitFnTy), i8p});
-    attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32, i32}, "mmt_attr");
+    attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32, i32, i8p}, "mmt_attr");
     protoTy = llvm::StructType::create(C,
                                        {i32,
                                         i8p,

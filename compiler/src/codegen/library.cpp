@@ -51,6 +51,7 @@ void Lowerer::emitLibrary(const std::vector<const ast::Protocol*>& protos,
             e[abi::attr::Get] = asI8p(getter);
             e[abi::attr::EventIndex] = B.getInt32(a->isEvent ? f.eventIndex[a.get()] : 0);
             e[abi::attr::HexDigits] = B.getInt32(hexDigits);
+            e[abi::attr::Description] = cstr(a->doc);
             attrs.push_back(llvm::ConstantStruct::get(attrTy, e));
         }
         std::vector<llvm::Constant*> names;

@@ -1,6 +1,6 @@
 // `mmtc doc`: the reference of a checked library, in Markdown — every protocol with its
 // description (the comment above it in its file), where it runs, its session and its
-// attributes with their types.
+// attributes with their types and descriptions (their doc comments).
 #include "compiler_impl.h"
 
 #include <algorithm>
@@ -42,6 +42,16 @@ std::string sourceText(const SourceManager& sm, const SourceRange& r) {
         if (c == '\n' || c == '\t' || c == '\r') c = ' ';
         if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
         out += c;
+    }
+    return out;
+}
+
+/// Text for a Markdown table cell: `|` escaped, on one line.
+std::string tableCell(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += '\\';
+        out += c == '\n' ? ' ' : c;
     }
     return out;
 }
@@ -157,12 +167,12 @@ std::string Compiler::protocolDoc() const {
             out += fmt::format("A PDU holds at most {} (`max_pdu`).\n\n", size);
         }
         if (!p->attributes.empty()) {
-            out += "| attribute | type | |\n|---|---|---|\n";
+            out += "| attribute | type | | description |\n|---|---|---|---|\n";
             for (const auto& a : p->attributes)
                 if (!a->first) // further definitions of an event attribute add no row
-                    out += fmt::format("| `{}.{}` | {}{} | {} |\n", p->name, a->name,
+                    out += fmt::format("| `{}.{}` | {}{} | {} | {} |\n", p->name, a->name,
                                        typeName(a->type), a->hex ? " hex" : "",
-                                       a->isEvent ? "event" : "");
+                                       a->isEvent ? "event" : "", tableCell(a->doc));
         }
     }
     return out;

@@ -444,7 +444,8 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
 
 class AstBuilder {
   public:
-    AstBuilder(const PositionMap& pos, DiagEngine& diags) : pos_(pos), diags_(diags) {}
+    AstBuilder(const PositionMap& pos, DiagEngine& diags, antlr4::BufferedTokenStream& tokens)
+        : pos_(pos), diags_(diags), tokens_(tokens) {}
 
     std::unique_ptr<ast::File> file(P::FileContext* ctx) {
         auto f = std::make_unique<ast::File>();
@@ -467,6 +468,34 @@ class AstBuilder {
         return n ? pos_.tokenRange(n->getSymbol()) : SourceRange{};
     }
     std::string text(P::NameContext* n) const { return n ? n->getText() : std::string(); }
+
+    /// The doc comment of a declaration that ends with `;`: the `/// text` lines right
+    /// before it, then a `///< text` after it on its last line, joined by spaces.
+    std::string doc(ParserRuleContext* c) {
+        std::string out;
+        auto add = [&](std::string_view t) {
+            while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+            while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r'))
+                t.remove_suffix(1);
+            if (t.empty()) return;
+            if (!out.empty()) out += ' ';
+            out += t;
+        };
+        if (!c || !c->getStart() || !c->getStop()) return out;
+        for (antlr4::Token* t :
+             tokens_.getHiddenTokensToLeft(c->getStart()->getTokenIndex(), kDocChannel)) {
+            std::string s = t->getText();
+            if (s.rfind("///<", 0) != 0) add(std::string_view(s).substr(3));
+        }
+        antlr4::Token* stop = c->getStop();
+        for (antlr4::Token* t :
+             tokens_.getHiddenTokensToRight(stop->getTokenIndex(), kDocChannel)) {
+            std::string s = t->getText();
+            if (t->getLine() == stop->getLine() && s.rfind("///<", 0) == 0)
+                add(std::string_view(s).substr(4));
+        }
+        return out;
+    }
 
     // Literals were checked token by token before the tree was built (checkLiterals):
     // here they are only decoded.
@@ -603,6 +632,7 @@ class AstBuilder {
             l->range = r;
             l->name = text(c->name());
             l->nameRange = R(c->name());
+            l->doc = doc(c);
             if (c->typeName()) l->declType = typeName(c->typeName());
             l->value = expr(c->expr());
             p.lets.push_back(std::move(l));
@@ -626,11 +656,14 @@ class AstBuilder {
             p.maxPdu = sizeBytes(c->SIZE() ? c->SIZE() : c->INT());
             p.maxPduRange = r;
         } else if (auto* c = dynamic_cast<P::AttrListItemContext*>(item)) {
+            // A doc comment describes a list of one; the others take their fields'.
+            std::string listDoc = c->name().size() == 1 ? doc(c) : std::string();
             for (auto* n : c->name()) {
                 auto a = std::make_unique<ast::Attribute>();
                 a->range = R(n);
                 a->nameRange = R(n);
                 a->name = text(n);
+                a->doc = listDoc;
                 a->shorthand = true;
                 p.attributes.push_back(std::move(a));
             }
@@ -639,6 +672,7 @@ class AstBuilder {
             a->range = r;
             a->name = text(c->name());
             a->nameRange = R(c->name());
+            a->doc = doc(c);
             if (c->attrType()) attrType(*a, c->attrType());
             a->value = expr(c->expr(0));
             if (c->expr().size() > 1) a->cond = expr(c->expr(1));
@@ -649,6 +683,7 @@ class AstBuilder {
             a->isEvent = true;
             a->name = text(c->name());
             a->nameRange = R(c->name());
+            a->doc = doc(c);
             if (c->attrType()) attrType(*a, c->attrType());
             // The optional parts are told apart by the keyword before each expression.
             std::string last;
@@ -879,6 +914,7 @@ class AstBuilder {
         f->range = R(c);
         f->nameRange = R(c->fieldName());
         f->name = c->fieldName()->getText();
+        f->doc = doc(c);
         auto* ft = c->fieldType();
         f->type.range = R(ft->typeName());
         f->type.name = ft->typeName()->getText();
@@ -1105,8 +1141,11 @@ class AstBuilder {
         return std::make_unique<ast::Expr>(K::Int, R(ctx));
     }
 
+    static constexpr size_t kDocChannel = 2; // DOC_COMMENT's channel in the grammar
+
     const PositionMap& pos_;
     DiagEngine& diags_;
+    antlr4::BufferedTokenStream& tokens_;
 };
 
 /// Reports malformed literals, token by token, so that they are found even in a file
@@ -1207,7 +1246,7 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
     tokens.fill();
     checkLiterals(tokens, pos, diags);
     if (diags.errorCount() != before) return nullptr;
-    AstBuilder builder(pos, diags);
+    AstBuilder builder(pos, diags, tokens);
     return builder.file(tree);
 }
 

@@ -382,6 +382,11 @@ ast::Type ExprChecker::typeAttribute(ast::Attribute& a, ast::Protocol* proto) {
             ctx_.diags.report(DiagKind::ShorthandUnknown, a.nameRange, a.name, a.name);
             return ast::Type::error();
         }
+        // Without its own doc comment, a shorthand is described as its field or value is.
+        if (a.doc.empty() && it->second.kind == Symbol::Field && it->second.field)
+            a.doc = it->second.field->doc;
+        if (a.doc.empty() && it->second.kind == Symbol::Let && it->second.let)
+            a.doc = it->second.let->doc;
         // Give the shorthand a value expression so later phases treat every attribute alike.
         a.value = std::make_unique<ast::Expr>(ast::Expr::Kind::Name, a.nameRange);
         a.value->text = a.name;

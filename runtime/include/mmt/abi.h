@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define MMT_ABI_VERSION 4u
+#define MMT_ABI_VERSION 5u
 #define MMT_LIBRARY_SYMBOL "mmt_library_v3"
 
 /* Value types of attributes. */
@@ -151,11 +151,12 @@ enum mmt_attr_kind { MMT_ATTR_REQUEST = 0, MMT_ATTR_EVENT = 1 };
 
 typedef struct mmt_attr {
     const char* name;
-    uint32_t type;        /* enum mmt_type */
-    uint32_t kind;        /* enum mmt_attr_kind */
-    mmt_getter_fn get;    /* request-based attributes; NULL for event-based ones */
-    uint32_t event_index; /* event-based: bit in ctx->events_wanted */
-    uint32_t hex_digits;  /* UINT: 0 prints in decimal; N prints "0x" and N digits at least */
+    uint32_t type;           /* enum mmt_type */
+    uint32_t kind;           /* enum mmt_attr_kind */
+    mmt_getter_fn get;       /* request-based attributes; NULL for event-based ones */
+    uint32_t event_index;    /* event-based: bit in ctx->events_wanted */
+    uint32_t hex_digits;     /* UINT: 0 prints in decimal; N prints "0x" and N digits at least */
+    const char* description; /* its doc comment in the spec ("" when none) */
 } mmt_attr;
 
 enum mmt_proto_flags {

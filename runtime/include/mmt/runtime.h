@@ -188,6 +188,11 @@ struct SessionInfo {
     std::string ja3, ja4;           ///< the client's fingerprints (TLS or QUIC ClientHello)
     std::string ja3s;               ///< the server's JA3S (TLS ServerHello)
     std::string vlan; ///< the VLAN ids of its first tagged packet, outermost first, '.'-joined
+    /// The tunnels its first packet came through, outermost first, ','-joined: each the
+    /// tunnel's protocol and the outer addresses as the packet carried them,
+    /// "gtp:10.0.0.1>10.0.0.2" (the protocol after the outer IP header and its transport:
+    /// gre, gtp, vxlan, teredo...; "ipv4" or "ipv6" for IP in IP); "" when none.
+    std::string tunnel;
     /// Zeek's connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH,
     /// SHR, OTH) and history (S h A D F R letters, upper case from the originator).
     std::string conn_state, history;
@@ -257,15 +262,17 @@ struct HandlerOptions {
     /// that completes it; a longer body is stepped over after its head, so that nothing
     /// holds a download in memory (bodies_skipped).
     uint32_t max_kept_body = 64u << 10;
-    bool count_paths = false; ///< count packets per path prefix (Handler::hierarchy)
+    /// Count packets per path prefix (Handler::hierarchy), and flows, packets and bytes per
+    /// application (Handler::applications).
+    bool count_paths = false;
     /// Read every protocol's body for its constraints, so that PacketView::malformed() and
     /// truncated() (and the statistics) report a broken body even where no event of that
     /// protocol is asked for. Requesting frame.malformed or frame.truncated turns it on.
     bool check_bodies = false;
-    /// Fill SessionInfo's server_name, ja3, ja4, ja3s, vlan, conn_state and history at a
-    /// session's end, and the
-    /// Community ID of ICMP and ICMPv6 flows (from the type and code of their first
-    /// message). Costs the extraction of those attributes on the packets that carry them.
+    /// Fill SessionInfo's server_name, ja3, ja4, ja3s, vlan, tunnel, conn_state and history
+    /// at a session's end, and the Community ID of ICMP and ICMPv6 flows (from the type and
+    /// code of their first message). Costs the extraction of those attributes on the
+    /// packets that carry them.
     bool flow_details = false;
 };
 
@@ -357,6 +364,16 @@ class Handler {
         uint64_t bytes = 0;
     };
     std::vector<PathCount> hierarchy() const;
+    /// Flows, packets and bytes per application (SessionInfo::application, "unknown" for
+    /// sessions never classified) of the sessions that ended, as ndpiReader's summary
+    /// counts them; most packets first (counted only with HandlerOptions::count_paths).
+    struct ApplicationCount {
+        std::string application;
+        uint64_t flows = 0;
+        uint64_t packets = 0;
+        uint64_t bytes = 0;
+    };
+    std::vector<ApplicationCount> applications() const;
 
     struct Impl;
 

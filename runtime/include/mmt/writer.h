@@ -175,13 +175,16 @@ class CaptureWriter {
     std::vector<uint8_t> block_;
 };
 
-/// The protocol hierarchy that Handler::hierarchy counts (HandlerOptions::count_paths).
-/// Text: an indented table after a frames and bytes total. CSV (after a header line when
-/// `header`) and JSON: one record per path prefix with the fields path, protocol, depth,
-/// packets and bytes, the first one the total of every frame (path "", protocol "frame",
-/// depth 0). Then the counters of limits hit (HandlerStats, docs/limits.md): in text a
-/// "Limits hit" table; in CSV one column each, filled in the first record only; in JSON
-/// an object "limits" in the first record, null in the others.
+/// The protocol hierarchy that Handler::hierarchy counts and the applications that
+/// Handler::applications counts (HandlerOptions::count_paths). Text: an indented table
+/// after a frames and bytes total, then an "Applications" table (flows, frames, bytes).
+/// CSV (after a header line when `header`) and JSON: one record per path prefix and one per
+/// application, each with the fields kind ("protocol" or "application"), path, protocol,
+/// depth, flows, packets and bytes, those a kind has not left empty (CSV) or null (JSON);
+/// the first record is the total of every frame (path "", protocol "frame", depth 0).
+/// Then the counters of limits hit (HandlerStats, docs/limits.md): in text a "Limits hit"
+/// table; in CSV one column each, filled in the first record only; in JSON an object
+/// "limits" in the first record, null in the others.
 void write_hierarchy(const Handler& handler, uint64_t packets, uint64_t bytes,
                      const LineOutput& output, Format format = Format::Text, bool header = true);
 

@@ -86,6 +86,7 @@ struct Handler::Impl final : ChunkSink {
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
         if (o.flow_details) requestDetails();
+        if (o.count_paths) sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
         pv.table = T;
         // Sessions describe themselves only for callbacks that exist (see the setters below).
     }
@@ -132,15 +133,19 @@ struct Handler::Impl final : ChunkSink {
         Vlan,
         IcmpType,
         IcmpCode,
-        TcpFlags
+        TcpFlags,
+        Ipv4Src,
+        Ipv4Dst,
+        Ipv6Src,
+        Ipv6Dst
     };
     struct FlowDetails {
-        std::string server_name, source, ja3, ja4, ja3s, vlan;
+        std::string server_name, source, ja3, ja4, ja3s, vlan, tunnel;
         std::string history;     // Zeek's letters, each the first time a direction shows it
         uint8_t letters[2] = {}; // per direction: kHistory* bits already in `history`
         int nameRank = 0;        // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
         int icmpType = -1, icmpCode = -1;
-        bool icmpSeen = false, vlanSeen = false, tcp = false;
+        bool icmpSeen = false, vlanSeen = false, tcp = false, tunnelSeen = false;
     };
     uint32_t sessionPayload = 0; // payload above the session's protocol, this packet
     std::vector<std::pair<int, Detail>> detailColumns; // (column, what it fills)
@@ -166,10 +171,21 @@ struct Handler::Impl final : ChunkSink {
             {"vlan.id", Detail::Vlan},         {"icmp.type", Detail::IcmpType},
             {"icmp.code", Detail::IcmpCode},   {"icmpv6.type", Detail::IcmpType},
             {"icmpv6.code", Detail::IcmpCode}, {"tcp.flags", Detail::TcpFlags},
+            {"ipv4.src", Detail::Ipv4Src},     {"ipv4.dst", Detail::Ipv4Dst},
+            {"ipv6.src", Detail::Ipv6Src},     {"ipv6.dst", Detail::Ipv6Dst},
         };
         // A library without some of these protocols simply has fewer details.
         for (const auto& [name, what] : kDetails)
-            if (int c = requestNamed(name); c >= 0) detailColumns.push_back({c, what});
+            if (int c = requestNamed(name); c >= 0) {
+                detailColumns.push_back({c, what});
+                if (what >= Detail::Ipv4Src) addressColumns[int(what) - int(Detail::Ipv4Src)] = c;
+            }
+        ipv4Proto = lib.find_protocol("ipv4");
+        ipv6Proto = lib.find_protocol("ipv6");
+        icmpProto = lib.find_protocol("icmp");
+        icmpv6Proto = lib.find_protocol("icmpv6");
+        for (const char* carrier : {"udp", "tcp", "sctp", "ipv6_ext", "ipv6_frag"})
+            if (int p = lib.find_protocol(carrier); p >= 0) tunnelCarriers.push_back(p);
         // Sessions that end must give their details back, callbacks or not.
         sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
     }
@@ -234,11 +250,64 @@ struct Handler::Impl final : ChunkSink {
                 // The innermost TCP header is the session's.
                 tcpHistory(*d, uint8_t(vs.back().v.u));
                 break;
+            case Detail::Ipv4Src:
+            case Detail::Ipv4Dst:
+            case Detail::Ipv6Src:
+            case Detail::Ipv6Dst:
+                break; // read together below
             }
         }
         if (!d) return;
+        if (!d->tunnelSeen) {
+            d->tunnelSeen = true;
+            d->tunnel = tunnelText();
+        }
         if (vlanHere) d->vlanSeen = true;
         if (d->icmpType >= 0 && d->icmpCode >= 0) d->icmpSeen = true;
+    }
+
+    int addressColumns[4] = {-1, -1, -1, -1}; // ipv4.src, ipv4.dst, ipv6.src, ipv6.dst
+    int ipv4Proto = -1, ipv6Proto = -1, icmpProto = -1, icmpv6Proto = -1;
+    std::vector<int> tunnelCarriers; // protocols between an outer IP header and its tunnel
+
+    /// The tunnels of the current packet, outermost first: every IP header but the last,
+    /// the session's, with the protocol that follows it (past its transport).
+    std::string tunnelText() const {
+        std::string out;
+        size_t seen[2] = {0, 0}; // IPv4, IPv6 headers passed
+        const auto& path = pv.path;
+        int lastIp = -1;
+        for (size_t i = 0; i < path.size(); ++i) {
+            int proto = path[i].proto;
+            // The headers an ICMP error quotes are not tunnels.
+            if (proto >= 0 && (proto == icmpProto || proto == icmpv6Proto)) break;
+            if (proto >= 0 && (proto == ipv4Proto || proto == ipv6Proto)) lastIp = int(i);
+        }
+        for (int i = 0; i < lastIp; ++i) {
+            int proto = path[size_t(i)].proto;
+            if (proto < 0 || (proto != ipv4Proto && proto != ipv6Proto)) continue;
+            int v6 = proto == ipv6Proto;
+            size_t k = seen[v6]++;
+            auto address = [&](int which) -> std::string {
+                int column = addressColumns[2 * v6 + which];
+                if (column < 0) return "?";
+                auto vs = pv.values[size_t(column)];
+                return k < vs.size() ? vs[k].text() : "?";
+            };
+            // The tunnel's protocol: what follows the outer header and its transport.
+            size_t next = size_t(i) + 1;
+            while (next < path.size() && std::find(tunnelCarriers.begin(), tunnelCarriers.end(),
+                                                   path[next].proto) != tunnelCarriers.end())
+                ++next;
+            if (next >= path.size() || path[next].proto < 0) continue;
+            if (!out.empty()) out += ',';
+            out += T->protos[path[next].proto].name;
+            out += ':';
+            out += address(0);
+            out += '>';
+            out += address(1);
+        }
+        return out;
     }
 
     // Zeek's history letters (upper case from the originator, lower case from the
@@ -277,7 +346,18 @@ struct Handler::Impl final : ChunkSink {
         return oFin && rFin ? "SF" : oFin ? "S2" : rFin ? "S3" : "S1";
     }
 
+    struct AppCount {
+        uint64_t flows = 0, packets = 0, bytes = 0;
+    };
+    std::unordered_map<std::string, AppCount> apps; // HandlerOptions::count_paths
+
     void sessionEnded(const SessionInfo& s) {
+        if (opts.count_paths) {
+            AppCount& a = apps[s.application.empty() ? "unknown" : s.application];
+            a.flows++;
+            a.packets += s.packets[0] + s.packets[1];
+            a.bytes += s.bytes[0] + s.bytes[1];
+        }
         if (!opts.flow_details) {
             for (auto& f : endCbs) f(s);
             return;
@@ -291,6 +371,7 @@ struct Handler::Impl final : ChunkSink {
             info.ja4 = std::move(d.ja4);
             info.ja3s = std::move(d.ja3s);
             info.vlan = std::move(d.vlan);
+            info.tunnel = std::move(d.tunnel);
             if (d.tcp) {
                 info.conn_state = tcpState(d);
                 info.history = std::move(d.history);
@@ -947,6 +1028,15 @@ const HandlerStats& Handler::stats() const {
     st.buffered_bytes_peak = s.budget.peak();
     st.fragment_bytes_peak = ds.peak_bytes;
     return st;
+}
+
+std::vector<Handler::ApplicationCount> Handler::applications() const {
+    std::vector<ApplicationCount> out;
+    for (const auto& [name, a] : impl_->apps) out.push_back({name, a.flows, a.packets, a.bytes});
+    std::sort(out.begin(), out.end(), [](const ApplicationCount& a, const ApplicationCount& b) {
+        return a.packets != b.packets ? a.packets > b.packets : a.application < b.application;
+    });
+    return out;
 }
 
 std::vector<Handler::PathCount> Handler::hierarchy() const {

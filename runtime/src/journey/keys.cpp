@@ -26,6 +26,9 @@ KeySides PacketKey::sides() const {
         if (a.type == MMT_T_IPV4 || a.type == MMT_T_IPV6) {
             s.addr_off = uint8_t(k.aBefore);
             s.addr_len = uint8_t(a.len);
+            // Ports before an address are a tunnel's (the outer UDP of GTP or VXLAN), not
+            // those of the flow inside: an ICMP flow in GTP has none.
+            s.port_off = s.port_len = 0;
         } else if (a.type == MMT_T_UINT) {
             // Integers are appended big-endian in as many bytes as their width needs; the
             // next part (or the end of the side) tells how many.

@@ -191,6 +191,7 @@ std::vector<AttributeInfo> ProtocolLibrary::attributes() const {
             a.type = p.attrs[k].type;
             a.event = p.attrs[k].kind == MMT_ATTR_EVENT;
             a.hex_digits = p.attrs[k].hex_digits;
+            if (p.attrs[k].description) a.description = p.attrs[k].description;
             out.push_back(std::move(a));
         }
     }

@@ -150,6 +150,7 @@ const FlowField kFlowSchema[] = {
     {"ja4",         K::Text,         "ja4=",     "-", [](const SessionInfo& s) { return text(s.ja4); }},
     {"ja3s",        K::Text,         "ja3s=",    "-", [](const SessionInfo& s) { return text(s.ja3s); }},
     {"vlan",        K::Text,         "vlan=",    "-", [](const SessionInfo& s) { return text(s.vlan); }},
+    {"tunnel",      K::Text,         "tunnel=",  "-", [](const SessionInfo& s) { return text(s.tunnel); }},
     {"conn_state",  K::Text,         "state=",   "-", [](const SessionInfo& s) { return text(s.conn_state); }},
     {"history",     K::Text,         "history=", "-", [](const SessionInfo& s) { return text(s.history); }},
 };
@@ -374,38 +375,52 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
         return path.substr(dot == std::string::npos ? 0 : dot + 1);
     };
     const HandlerStats& stats = h.stats();
+    const auto apps = h.applications();
     if (format != Format::Text) {
-        // The counters of limits belong to the whole run: the first record (the total of
-        // every frame) carries them, as CSV columns or a JSON object; the others leave
-        // them empty (CSV) or null (JSON), so that every record has the same fields.
+        // One schema for every record: `kind` says whether it counts a protocol path
+        // ("protocol": path, protocol, depth, packets, bytes) or the flows of an application
+        // ("application": protocol, flows, packets, bytes); what a kind has not is empty
+        // (CSV) or null (JSON). The counters of limits belong to the whole run: the first
+        // record (the total of every frame) carries them, as CSV columns or a JSON object.
         std::string line;
         if (format == Format::Csv && header) {
-            line = "path,protocol,depth,packets,bytes";
+            line = "kind,path,protocol,depth,flows,packets,bytes";
             for (const auto& c : kLimitCounters)
                 fmt::format_to(std::back_inserter(line), ",{}", c.first);
             out(line + "\n");
         }
-        auto record = [&](const std::string& path, const std::string& proto, size_t depth,
-                          uint64_t n, uint64_t b, bool total) {
+        // depth < 0: an application's record, with `flows`.
+        auto record = [&](const std::string& path, const std::string& proto, long depth,
+                          uint64_t flows, uint64_t n, uint64_t b, bool total) {
             line.clear();
+            bool app = depth < 0;
             if (format == Format::Csv) {
-                appendCsv(line, path);
+                line += app ? "application," : "protocol,";
+                if (!app) appendCsv(line, path);
                 line += ',';
                 appendCsv(line, proto);
-                fmt::format_to(std::back_inserter(line), ",{},{},{}", depth, n, b);
+                line += ',';
+                if (!app) appendNumber(line, uint64_t(depth));
+                line += ',';
+                if (app) appendNumber(line, flows);
+                fmt::format_to(std::back_inserter(line), ",{},{}", n, b);
                 for (const auto& c : kLimitCounters) {
                     line += ',';
                     if (total) fmt::format_to(std::back_inserter(line), "{}", stats.*c.second);
                 }
                 line += '\n';
             } else {
-                line += "{\"path\":";
-                appendJson(line, path);
+                line += app ? "{\"kind\":\"application\",\"path\":null"
+                            : "{\"kind\":\"protocol\",\"path\":";
+                if (!app) appendJson(line, path);
                 line += ",\"protocol\":";
                 appendJson(line, proto);
+                if (app)
+                    fmt::format_to(std::back_inserter(line), ",\"depth\":null,\"flows\":{}", flows);
+                else
+                    fmt::format_to(std::back_inserter(line), ",\"depth\":{},\"flows\":null", depth);
                 fmt::format_to(std::back_inserter(line),
-                               ",\"depth\":{},\"packets\":{},\"bytes\":{},\"limits\":", depth, n,
-                               b);
+                               ",\"packets\":{},\"bytes\":{},\"limits\":", n, b);
                 if (total) {
                     char sep = '{';
                     for (const auto& [name, member] : kLimitCounters) {
@@ -420,9 +435,12 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
             }
             out(line);
         };
-        record("", "frame", 0, packets, bytes, true);
+        record("", "frame", 0, 0, packets, bytes, true);
         for (const auto& c : h.hierarchy())
-            record(c.path, lastName(c.path), depthOf(c.path) + 1, c.packets, c.bytes, false);
+            record(c.path, lastName(c.path), long(depthOf(c.path) + 1), 0, c.packets, c.bytes,
+                   false);
+        for (const auto& a : apps)
+            record("", a.application, -1, a.flows, a.packets, a.bytes, false);
         return;
     }
     const std::string rule(67, '=');
@@ -432,6 +450,12 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
     for (const auto& c : h.hierarchy()) {
         std::string label = std::string(depthOf(c.path) * 2, ' ') + lastName(c.path);
         out(fmt::format("{:<40} frames:{} bytes:{}\n", label, c.packets, c.bytes));
+    }
+    if (!apps.empty()) {
+        out(rule + "\nApplications (flows that ended)\n");
+        for (const auto& a : apps)
+            out(fmt::format("{:<40} flows:{} frames:{} bytes:{}\n", a.application, a.flows,
+                            a.packets, a.bytes));
     }
     out(rule + "\nLimits hit (and the most bytes buffered)\n");
     for (const auto& [name, member] : kLimitCounters)

@@ -185,3 +185,47 @@ TEST_CASE("a megabyte of expressions nested just below the limit is checked in l
         return hostile(items + "attribute bad : u32 = ", "nowhere", ";", 0);
     });
 }
+
+TEST_CASE("doc comments describe fields, values and attributes", "[frontend][doc]") {
+    mmtc::Compiler c;
+    c.addSource("t.mmtp", R"(
+protocol demo {
+    id 7;
+    header {
+        /// Time to live:
+        /// hops left.
+        ttl : u8;
+        code : u16;   ///< the request's code
+        //// a ruler, not a description
+        kind : u8;
+        len : u8; // a plain comment
+    }
+    /// Bytes after the header.
+    let rest : u32 = len;
+    attribute ttl, code;
+    /// Neither kind nor len: a list of two.
+    attribute kind, len;
+    attribute rest;
+    /// The code's class.
+    attribute code_class : u8 = code / 100; ///< its hundreds digit
+    /// Once per packet.
+    event attribute seen : bool = true;
+    attribute ttl_doc : u8 = ttl;
+}
+)");
+    REQUIRE(c.check());
+    std::string doc = c.protocolDoc();
+    INFO(doc);
+    auto row = [&](const std::string& name, const std::string& text) {
+        return doc.find("| `demo." + name + "` | " + text) != std::string::npos;
+    };
+    CHECK(row("ttl", "u8 |  | Time to live: hops left. |"));
+    CHECK(row("code", "u16 |  | the request's code |"));
+    CHECK(row("kind", "u8 |  |  |"));
+    CHECK(row("len", "u8 |  |  |"));
+    CHECK(row("rest", "u32 |  | Bytes after the header. |"));
+    CHECK(row("code_class", "u8 |  | The code's class. its hundreds digit |"));
+    CHECK(row("seen", "bool | event | Once per packet. |"));
+    // A computed attribute has only its own doc comment.
+    CHECK(row("ttl_doc", "u8 |  |  |"));
+}

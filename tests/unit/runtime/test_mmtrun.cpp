@@ -308,9 +308,11 @@ TEST_CASE("mmtrun: flows and the summary in the chosen format, in their own file
           slurp(std::string(MMT_SOURCE_DIR) + "/tests/mmtrun/demo-flows.csv"));
     std::string stats = slurp(statsFile.path());
     // The limits hit are columns of the first record, the total of every frame.
-    CHECK(stats.rfind("path,protocol,depth,packets,bytes,sessions_evicted,", 0) == 0);
-    CHECK(stats.find("\n,frame,0,17,1317,0,") != std::string::npos);
-    CHECK(stats.find("\nethernet,ethernet,1,17,1317,,,") != std::string::npos);
+    CHECK(stats.rfind("kind,path,protocol,depth,flows,packets,bytes,sessions_evicted,", 0) == 0);
+    CHECK(stats.find("\nprotocol,,frame,0,,17,1317,0,") != std::string::npos);
+    CHECK(stats.find("\nprotocol,ethernet,ethernet,1,,17,1317,,,") != std::string::npos);
+    // Then flows, packets and bytes per application.
+    CHECK(stats.find("\napplication,,http,,1,") != std::string::npos);
 
     // Two schemas never share a CSV or JSON stream.
     auto mixed = mmtrun({"-r", kDemo, "-T", "csv", "-e", "frame.number", "--flows"});

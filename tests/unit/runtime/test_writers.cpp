@@ -31,6 +31,7 @@ SessionInfo sampleFlow() {
     s.server_name = "www.example.com";
     s.server_name_source = "http";
     s.vlan = "100.42";
+    s.tunnel = "gtp:192.0.2.1>192.0.2.2";
     s.conn_state = "SF";
     s.history = "ShADadFf";
     return s;
@@ -48,7 +49,7 @@ SessionInfo portless() {
     s.src_port = s.dst_port = 0;
     s.community_id = "";
     s.end_reason = "end of input";
-    s.server_name = s.server_name_source = s.vlan = s.history = "";
+    s.server_name = s.server_name_source = s.vlan = s.tunnel = s.history = "";
     s.conn_state = "OTH";
     return s;
 }
@@ -70,20 +71,21 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "app=http packets=3/2 bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
           "last=1700000001.500000000 duration=1.499999999 end=closed "
           "cid=1:LQU9qZlK+B5F3KDmev6m5PMibrg= server=www.example.com from=http ja3=- ja4=- "
-          "ja3s=- vlan=100.42 state=SF history=ShADadFf\n"
+          "ja3s=- vlan=100.42 tunnel=gtp:192.0.2.1>192.0.2.2 state=SF history=ShADadFf\n"
           "flow 8 icmp 10.0.0.1 -> 10.0.0.2 path=ethernet.ipv4.icmp app=- packets=3/2 "
           "bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
           "last=1700000001.500000000 duration=1.499999999 end=end_of_input cid=- server=- from=- "
-          "ja3=- ja4=- ja3s=- vlan=- state=OTH history=-\n");
+          "ja3=- ja4=- ja3s=- vlan=- tunnel=- state=OTH history=-\n");
     CHECK(flows(Format::Csv) ==
           "flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,bytes_fwd,"
           "payload_fwd,packets_rev,bytes_rev,payload_rev,first,last,duration,end,community_id,"
-          "server_name,server_name_from,ja3,ja4,ja3s,vlan,conn_state,history\n"
+          "server_name,server_name_from,ja3,ja4,ja3s,vlan,tunnel,conn_state,history\n"
           "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,100,2,2000,"
           "1800,1700000000.000000001,1700000001.500000000,1.499999999,closed,"
-          "1:LQU9qZlK+B5F3KDmev6m5PMibrg=,www.example.com,http,,,,100.42,SF,ShADadFf\n"
+          "1:LQU9qZlK+B5F3KDmev6m5PMibrg=,www.example.com,http,,,,100.42,gtp:192.0.2.1>192.0.2.2,"
+          "SF,ShADadFf\n"
           "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,100,2,2000,1800,"
-          "1700000000.000000001,1700000001.500000000,1.499999999,end of input,,,,,,,,OTH,\n");
+          "1700000000.000000001,1700000001.500000000,1.499999999,end of input,,,,,,,,,OTH,\n");
     CHECK(flows(Format::Json) ==
           "{\"flow\":7,\"transport\":\"tcp\",\"src\":\"2001:db8::1\",\"src_port\":40000,"
           "\"dst\":\"2001:db8::2\",\"dst_port\":80,\"path\":\"ethernet.ipv6.tcp.http\","
@@ -92,7 +94,8 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\",\"end\":\"closed\","
           "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\",\"server_name\":"
           "\"www.example.com\",\"server_name_from\":\"http\",\"ja3\":\"\",\"ja4\":\"\","
-          "\"ja3s\":\"\",\"vlan\":\"100.42\",\"conn_state\":\"SF\",\"history\":\"ShADadFf\"}\n"
+          "\"ja3s\":\"\",\"vlan\":\"100.42\",\"tunnel\":\"gtp:192.0.2.1>192.0.2.2\","
+          "\"conn_state\":\"SF\",\"history\":\"ShADadFf\"}\n"
           "{\"flow\":8,\"transport\":\"icmp\",\"src\":\"10.0.0.1\",\"src_port\":null,"
           "\"dst\":\"10.0.0.2\",\"dst_port\":null,\"path\":\"ethernet.ipv4.icmp\","
           "\"application\":\"\",\"packets\":[3,2],\"bytes\":[300,2000],"
@@ -100,7 +103,7 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\","
           "\"end\":\"end of input\",\"community_id\":\"\",\"server_name\":\"\","
           "\"server_name_from\":\"\",\"ja3\":\"\",\"ja4\":\"\",\"ja3s\":\"\",\"vlan\":\"\","
-          "\"conn_state\":\"OTH\",\"history\":\"\"}\n");
+          "\"tunnel\":\"\",\"conn_state\":\"OTH\",\"history\":\"\"}\n");
 }
 
 TEST_CASE("the flow schema names every field of a record once", "[writer]") {
@@ -108,10 +111,11 @@ TEST_CASE("the flow schema names every field of a record once", "[writer]") {
     for (const FlowField& f : flow_schema()) names.push_back(f.name);
     CHECK(names ==
           std::vector<std::string>{
-              "flow", "transport",   "src",     "src_port",     "dst",         "dst_port",
-              "path", "application", "packets", "bytes",        "payload",     "first",
-              "last", "duration",    "end",     "community_id", "server_name", "server_name_from",
-              "ja3",  "ja4",         "ja3s",    "vlan",         "conn_state",  "history"});
+              "flow",   "transport",   "src",     "src_port",     "dst",         "dst_port",
+              "path",   "application", "packets", "bytes",        "payload",     "first",
+              "last",   "duration",    "end",     "community_id", "server_name", "server_name_from",
+              "ja3",    "ja4",         "ja3s",    "vlan",         "tunnel",      "conn_state",
+              "history"});
     SessionInfo s = sampleFlow();
     auto schema = flow_schema();
     CHECK(schema[0].get(s).n[0] == 7);
@@ -209,6 +213,7 @@ TEST_CASE("flow records and the hierarchy without a CSV header, and in CSV and J
     Bytes pkt = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(40000, 40001).build();
     RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
     h.process(raw);
+    h.finish(); // the flow ends: one application record
     std::string csv, json;
     write_hierarchy(
         h, 1, pkt.size(), [&](std::string_view l) { csv += l; }, Format::Csv);
@@ -225,12 +230,20 @@ TEST_CASE("flow records and the hierarchy without a CSV header, and in CSV and J
                          "fragments_too_large,buffered_bytes_peak,fragment_bytes_peak";
     std::string zeros, empty;
     for (int i = 0; i < 18; ++i) zeros += ",0", empty += ",";
-    CHECK(csv == "path,protocol,depth,packets,bytes," + limits + "\n,frame,0,1," + n + zeros +
-                     "\nethernet,ethernet,1,1," + n + empty + "\nethernet.ipv4,ipv4,2,1," + n +
-                     empty + "\nethernet.ipv4.udp,udp,3,1," + n + empty + "\n");
-    CHECK(json.rfind("{\"path\":\"\",\"protocol\":\"frame\",\"depth\":0,\"packets\":1,\"bytes\":" +
+    // A flow nothing classified counts as "unknown"; its record has flows, no path or depth.
+    CHECK(csv == "kind,path,protocol,depth,flows,packets,bytes," + limits +
+                     "\nprotocol,,frame,0,,1," + n + zeros + "\nprotocol,ethernet,ethernet,1,,1," +
+                     n + empty + "\nprotocol,ethernet.ipv4,ipv4,2,,1," + n + empty +
+                     "\nprotocol,ethernet.ipv4.udp,udp,3,,1," + n + empty +
+                     "\napplication,,unknown,,1,1," + n + empty + "\n");
+    CHECK(json.rfind("{\"kind\":\"protocol\",\"path\":\"\",\"protocol\":\"frame\",\"depth\":0,"
+                     "\"flows\":null,\"packets\":1,\"bytes\":" +
                          n + ",\"limits\":{\"sessions_evicted\":0,",
                      0) == 0);
-    CHECK(json.find("\"fragment_bytes_peak\":0}}\n{\"path\":\"ethernet\",") != std::string::npos);
+    CHECK(json.find("\"fragment_bytes_peak\":0}}\n{\"kind\":\"protocol\",\"path\":\"ethernet\",") !=
+          std::string::npos);
+    CHECK(json.find("\n{\"kind\":\"application\",\"path\":null,\"protocol\":\"unknown\","
+                    "\"depth\":null,\"flows\":1,\"packets\":1,\"bytes\":" +
+                    n + ",\"limits\":null}\n") != std::string::npos);
     CHECK(json.find(",\"bytes\":" + n + ",\"limits\":null}\n") != std::string::npos);
 }
