@@ -78,8 +78,7 @@ TEST_CASE("an ICMP error's quoted header is not a tunnel", "[flow-details]") {
     CHECK(icmp->tunnel.empty());
 }
 
-TEST_CASE("flows, packets and bytes per application of the sessions that ended",
-          "[flow-details]") {
+TEST_CASE("flows, packets and bytes per application of the sessions that ended", "[flow-details]") {
     HandlerOptions ho;
     ho.count_paths = true;
     Handler h(builtinLibrary(), ho);
