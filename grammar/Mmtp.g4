@@ -53,7 +53,8 @@ weightClause : 'weight' INT ;
 
 keyParts : '(' exprList ')' ('<->' '(' exprList ')')? ;
 
-stateVar : name ':' typeName ('=' expr)? ';' ;
+// `bytes max N`: a state variable of bytes holds at most N of them.
+stateVar : name ':' typeName ('max' INT)? ('=' expr)? ';' ;
 
 classifyRule
     : 'by' 'value' '(' expr ')' '{' classifyCase* '}'                 # classifyByValue

@@ -272,11 +272,16 @@ struct Session {
     SourceRange timeoutRange;
 };
 
+/// The most bytes a state variable of bytes may hold (`bytes max N`).
+constexpr uint64_t kStateBytesMax = 1u << 20;
+
 struct StateVar {
     SourceRange range;
     SourceRange nameRange;
     std::string name;
     TypeName typeName;
+    std::optional<uint64_t> max; // `bytes max N`: the most bytes it holds
+    SourceRange maxRange;
     ExprPtr init;
     Type type; // sema
 };

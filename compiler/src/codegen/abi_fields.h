@@ -96,6 +96,7 @@ enum : unsigned {
     Stream,
     Fragment,
     Sides,
+    ReleaseState,
     Count
 };
 }
@@ -215,7 +216,8 @@ constexpr std::pair<unsigned, size_t> kProto[] = {
     MMT_F(mmt_proto, proto, InitState, init_state),
     MMT_F(mmt_proto, proto, Stream, stream),
     MMT_F(mmt_proto, proto, Fragment, fragment),
-    MMT_F(mmt_proto, proto, Sides, sides)};
+    MMT_F(mmt_proto, proto, Sides, sides),
+    MMT_F(mmt_proto, proto, ReleaseState, release_state)};
 static_assert(inOrder(kProto, proto::Count, sizeof(mmt_proto)));
 
 constexpr std::pair<unsigned, size_t> kLibrary[] = {

@@ -42,6 +42,7 @@ void Lowerer::declareTypes() {
                                         i8p,
                                         i8p,
                                         i8p,
+                                        i8p,
                                         i8p},
                                        "mmt_proto");
     libTy = llvm::StructType::create(C, {i32, i32, llvm::PointerType::getUnqual(protoTy)},

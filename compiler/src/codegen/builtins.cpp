@@ -155,14 +155,31 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
             },
             width);
     }
-    if (f == "quic_initial") {
+    if (f == "quic_initial" || f == "quic_server_initial") {
         EV packet = asBytes(st, eval(st, *args[0]));
         Value* pnOffset = evalInt(st, *args[1]);
         Value* version = evalInt(st, *args[2]);
+        Value* server = B.getInt32(f == "quic_server_initial" ? 1 : 0);
         EV dcid = asBytes(st, eval(st, *args[3]));
         llvm::AllocaInst* out = entryAlloca(st, i8p, "quic.plain");
-        Value* n = B.CreateCall(
-            hQuicInitial, {st.ctx, packet.v, packet.len, pnOffset, version, dcid.v, dcid.len, out});
+        llvm::AllocaInst* got = entryAlloca(st, i64, "quic.len");
+        B.CreateStore(B.CreateCall(hQuicInitial, {st.ctx, packet.v, packet.len, pnOffset, version,
+                                                  server, dcid.v, dcid.len, out}),
+                      got);
+        if (args.size() == 5) {
+            // The second connection id only when the first does not verify.
+            EV other = asBytes(st, eval(st, *args[4]));
+            BasicBlock* retry = BasicBlock::Create(C, "quic.other", st.F);
+            BasicBlock* done = BasicBlock::Create(C, "quic.done", st.F);
+            B.CreateCondBr(B.CreateICmpSLT(B.CreateLoad(i64, got), B.getInt64(0)), retry, done);
+            B.SetInsertPoint(retry);
+            B.CreateStore(B.CreateCall(hQuicInitial, {st.ctx, packet.v, packet.len, pnOffset,
+                                                      version, server, other.v, other.len, out}),
+                          got);
+            B.CreateBr(done);
+            B.SetInsertPoint(done);
+        }
+        Value* n = B.CreateLoad(i64, got);
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
         return bytesEV(B.CreateLoad(i8p, out), n);
     }

@@ -298,6 +298,11 @@ EV Lowerer::evalName(FnState& st, const Expr& e) {
         evalFailIf(st, B.CreateIsNull(state));
         Value* p = statePtr(st, state, e.ref.state);
         const ast::Type& t = e.ref.state->type;
+        if (t.kind == ast::Type::Bytes) {
+            llvm::AllocaInst* len = entryAlloca(st, i64, "state.len");
+            Value* b = B.CreateCall(hStateBytesGet, {p, len});
+            return bytesEV(b, B.CreateLoad(i64, len));
+        }
         if (t.kind == ast::Type::Bool || t.isInt()) {
             Value* x = B.CreateAlignedLoad(
                 i64, B.CreateBitCast(p, llvm::PointerType::getUnqual(i64)), llvm::MaybeAlign(1));

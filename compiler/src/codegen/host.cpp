@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -352,16 +353,16 @@ namespace {
 
 /// Decrypts with the keys of one salt; -1 when the tag does not verify.
 int64_t decryptInitial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
-                       const uint8_t* salt, bool v2, const uint8_t* dcid, int64_t dcid_len,
-                       const uint8_t** out) {
-    // initial_secret = HKDF-Extract(salt, dcid); the client's secret, then its key, IV and
-    // header protection key.
+                       const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
+                       int64_t dcid_len, const uint8_t** out) {
+    // initial_secret = HKDF-Extract(salt, dcid); the client's (or the server's) secret,
+    // then its key, IV and header protection key.
     uint8_t initial[EVP_MAX_MD_SIZE], secret[32], key[16], iv[12], hp[16];
     unsigned initialLen = 0;
     if (!HMAC(EVP_sha256(), salt, 20, dcid, size_t(dcid_len), initial, &initialLen) ||
         initialLen != 32)
         return -1;
-    if (!expandLabel(initial, "client in", secret, 32) ||
+    if (!expandLabel(initial, server ? "server in" : "client in", secret, 32) ||
         !expandLabel(secret, v2 ? "quicv2 key" : "quic key", key, 16) ||
         !expandLabel(secret, v2 ? "quicv2 iv" : "quic iv", iv, 12) ||
         !expandLabel(secret, v2 ? "quicv2 hp" : "quic hp", hp, 16))
@@ -416,7 +417,7 @@ int64_t decryptInitial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_off
 } // namespace
 
 int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
-                            int64_t version, const uint8_t* dcid, int64_t dcid_len,
+                            int64_t version, int32_t server, const uint8_t* dcid, int64_t dcid_len,
                             const uint8_t** out) {
     if (version < 0 || version > 0xffffffff) return -1;
     if (dcid_len < 0 || dcid_len > 255 || pn_offset < 1 || pn_offset + 4 + 16 > n) return -1;
@@ -424,10 +425,53 @@ int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t p
     bool v2 = false;
     for (bool second : {false, true}) {
         if (!initialSalt(uint32_t(version), second, salt, v2)) continue;
-        int64_t got = decryptInitial(ctx, p, n, pn_offset, salt, v2, dcid, dcid_len, out);
+        int64_t got =
+            decryptInitial(ctx, p, n, pn_offset, salt, v2, server != 0, dcid, dcid_len, out);
         if (got >= 0) return got;
     }
     return -1;
+}
+
+const uint8_t* mmt_rt_state_bytes_get(void* slot, int64_t* len) {
+    uint8_t* block = nullptr;
+    std::memcpy(&block, slot, sizeof block);
+    if (!block) {
+        *len = 0;
+        return reinterpret_cast<const uint8_t*>(slot); // any valid pointer: no byte is read
+    }
+    uint32_t n = 0;
+    std::memcpy(&n, block, 4);
+    *len = n;
+    return block + 4;
+}
+
+int32_t mmt_rt_state_bytes_set(void* slot, const uint8_t* p, int64_t n, int64_t max) {
+    if (n < 0 || n > max || n > int64_t(UINT32_MAX) - 4) return 0;
+    uint8_t* block = nullptr;
+    std::memcpy(&block, slot, sizeof block);
+    if (n == 0) {
+        std::free(block);
+        block = nullptr;
+        std::memcpy(slot, &block, sizeof block);
+        return 1;
+    }
+    // A new block each time: the value stored may be read from the old one.
+    auto* fresh = static_cast<uint8_t*>(std::malloc(size_t(n) + 4));
+    if (!fresh) return 0;
+    uint32_t len = uint32_t(n);
+    std::memcpy(fresh, &len, 4);
+    std::memcpy(fresh + 4, p, size_t(n));
+    std::free(block);
+    std::memcpy(slot, &fresh, sizeof fresh);
+    return 1;
+}
+
+void mmt_rt_state_bytes_free(void* slot) {
+    uint8_t* block = nullptr;
+    std::memcpy(&block, slot, sizeof block);
+    std::free(block);
+    block = nullptr;
+    std::memcpy(slot, &block, sizeof block);
 }
 
 uint8_t* mmt_rt_assemble_init(mmt_ctx* ctx, int64_t n) {

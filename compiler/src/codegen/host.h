@@ -42,16 +42,26 @@ int64_t mmt_rt_hex(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits);
 /// Sorts the `n` 64-bit signed integers at `p` (not necessarily aligned) in increasing order.
 void mmt_rt_sort_ints(uint8_t* p, int64_t n);
-/// Decrypts a client's QUIC Initial packet (RFC 9001 section 5; RFC 9369 for QUIC v2; the
-/// draft versions 23 to 34): `p[0..n)` is the packet from its first byte to the end of its
-/// payload (its `Length`), the packet number at `pn_offset`, `version` its version and
-/// `dcid[0..dcid_len)` its destination connection id, from which the keys derive. Header
+/// Decrypts a client's (`server` 0) or a server's (`server` 1) QUIC Initial packet (RFC 9001
+/// section 5; RFC 9369 for QUIC v2; the draft versions 22 to 34): `p[0..n)` is the packet
+/// from its first byte to the end of its payload (its `Length`), the packet number at
+/// `pn_offset`, `version` its version and `dcid[0..dcid_len)` the destination connection id
+/// of the client's Initial, from which the keys of both sides derive. Header
 /// protection is removed and the payload decrypted (AES-128-GCM) into the scratch memory:
 /// returns the plaintext's length and sets *out to it, or -1 when the version has no
 /// known salt, the packet is too short, the tag does not verify or the scratch is full.
 int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
-                            int64_t version, const uint8_t* dcid, int64_t dcid_len,
+                            int64_t version, int32_t server, const uint8_t* dcid, int64_t dcid_len,
                             const uint8_t** out);
+/// State variables of bytes (`bytes max N`): the session's state holds a pointer to a heap
+/// block (a 32-bit length, then the bytes), null while the value is empty.
+/// `mmt_rt_state_bytes_get` returns the bytes of the variable at `slot` and sets *len;
+/// `mmt_rt_state_bytes_set` stores `p[0..n)` there, and returns 0 (the value unchanged)
+/// when `n` exceeds `max` or memory runs out; `mmt_rt_state_bytes_free` releases the
+/// block when the session ends.
+const uint8_t* mmt_rt_state_bytes_get(void* slot, int64_t* len);
+int32_t mmt_rt_state_bytes_set(void* slot, const uint8_t* p, int64_t n, int64_t max);
+void mmt_rt_state_bytes_free(void* slot);
 /// Pieces of a stream at offsets: `mmt_rt_assemble_init` takes `n` bytes of data and `n`
 /// cleared coverage marks from the scratch memory (null when full); `mmt_rt_assemble_put`
 /// copies `p[0..len)` to offset `off` (what would pass `n` is dropped) and marks it;

@@ -38,6 +38,9 @@ void Lowerer::declareHelpers() {
     hAppendInt = get("mmt_rt_append_int");
     hSortInts = get("mmt_rt_sort_ints");
     hQuicInitial = get("mmt_rt_quic_initial");
+    hStateBytesGet = get("mmt_rt_state_bytes_get");
+    hStateBytesSet = get("mmt_rt_state_bytes_set");
+    hStateBytesFree = get("mmt_rt_state_bytes_free");
     hAssembleInit = get("mmt_rt_assemble_init");
     hAssemblePut = get("mmt_rt_assemble_put");
     hAssembleEnd = get("mmt_rt_assemble_end");

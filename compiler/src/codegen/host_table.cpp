@@ -147,8 +147,18 @@ const std::vector<HostFn>& hostFunctions() {
         entry<&mmt_rt_quic_initial>("mmt_rt_quic_initial",
                                     [](T t) {
                                         return fn(t.i64, {ptr(t.ctx), t.i8p, t.i64, t.i64, t.i64,
-                                                          t.i8p, t.i64, ptr(t.i8p)});
+                                                          t.i32, t.i8p, t.i64, ptr(t.i8p)});
                                     }),
+        entry<&mmt_rt_state_bytes_get>("mmt_rt_state_bytes_get",
+                                       [](T t) {
+                                           return fn(t.i8p, {t.i8p, ptr(t.i64)});
+                                       }),
+        entry<&mmt_rt_state_bytes_set>("mmt_rt_state_bytes_set",
+                                       [](T t) {
+                                           return fn(t.i32, {t.i8p, t.i8p, t.i64, t.i64});
+                                       }),
+        entry<&mmt_rt_state_bytes_free>("mmt_rt_state_bytes_free",
+                                        [](T t) { return fn(t.v, {t.i8p}); }),
         entry<&mmt_rt_assemble_init>("mmt_rt_assemble_init",
                                      [](T t) {
                                          return fn(t.i8p, {ptr(t.ctx), t.i64});

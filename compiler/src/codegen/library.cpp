@@ -91,6 +91,7 @@ void Lowerer::emitLibrary(const std::vector<const ast::Protocol*>& protos,
         e[abi::proto::Stream] = asI8p(f.stream);
         e[abi::proto::Fragment] = asI8p(f.fragment);
         e[abi::proto::Sides] = asI8p(f.sides);
+        e[abi::proto::ReleaseState] = asI8p(f.release);
         entries.push_back(llvm::ConstantStruct::get(protoTy, e));
     }
     llvm::Constant* first = constArray(protoTy, entries, "protos");

@@ -108,7 +108,7 @@ const ast::KeyParts* Lowerer::keyOf(const ast::Protocol& p) {
 }
 
 unsigned Lowerer::stateBytes(const ast::Type& t) {
-    return t.kind == ast::Type::Ipv6 ? 16 : 8;
+    return t.kind == ast::Type::Ipv6 ? 16 : 8; // bytes: a pointer to their block
 }
 
 void Lowerer::declareProtocol(const ast::Protocol& p) {
@@ -137,6 +137,9 @@ void Lowerer::declareProtocol(const ast::Protocol& p) {
     f.stateSize = off;
     if (!p.updates.empty()) f.update = makeFn(updateTy, fnName(p, "update"));
     if (!p.state.empty()) f.init = makeFn(initTy, fnName(p, "init_state"));
+    for (const auto& v : p.state)
+        if (v->type.kind == ast::Type::Bytes && !f.release)
+            f.release = makeFn(initTy, fnName(p, "release_state"));
     if (p.stream) f.stream = makeFn(streamFnTy, fnName(p, "stream"));
     if (p.fragment) f.fragment = makeFn(fragFnTy, fnName(p, "fragment"));
     // How to define each function on its own, for parts that only call it.
@@ -164,6 +167,7 @@ void Lowerer::declareProtocol(const ast::Protocol& p) {
     add(f.pdu, [this, pp] { definePdu(*pp, fns[pp]); });
     add(f.update, [this, pp] { defineUpdate(*pp, fns[pp]); });
     add(f.init, [this, pp] { defineInit(*pp, fns[pp]); });
+    add(f.release, [this, pp] { defineRelease(*pp, fns[pp]); });
     add(f.stream, [this, pp] { defineStream(*pp, fns[pp]); });
     add(f.fragment, [this, pp] { defineFragment(*pp, fns[pp]); });
 }
@@ -179,6 +183,7 @@ void Lowerer::defineProtocol(const ast::Protocol& p) {
     if (f.pdu) definePdu(p, f);
     if (f.update) defineUpdate(p, f);
     if (f.init) defineInit(p, f);
+    if (f.release) defineRelease(p, f);
     if (f.stream) defineStream(p, f);
     if (f.fragment) defineFragment(p, f);
 }

@@ -185,6 +185,7 @@ class Lowerer {
         Function* pdu = nullptr;
         Function* update = nullptr;
         Function* init = nullptr;
+        Function* release = nullptr; // frees the state's bytes
         Function* stream = nullptr;
         Function* fragment = nullptr;
         std::map<const ast::StateVar*, unsigned> stateOffset;
@@ -316,9 +317,10 @@ class Lowerer {
     void definePduBody(const ast::Protocol& p, ProtoFns& f);
     Value* stateBase(FnState& st);
     Value* statePtr(FnState& st, Value* base, const ast::StateVar* v);
-    void storeState(FnState& st, Value* ptr, const EV& v, const ast::Type& t);
+    void storeState(FnState& st, Value* ptr, const EV& v, const ast::StateVar& var);
     void defineUpdate(const ast::Protocol& p, ProtoFns& f);
     void defineInit(const ast::Protocol& p, ProtoFns& f);
+    void defineRelease(const ast::Protocol& p, ProtoFns& f);
     void walkForBlock(FnState& st, const ast::Protocol& p, const ast::Block& b);
     void defineStream(const ast::Protocol& p, ProtoFns& f);
     void defineFragment(const ast::Protocol& p, ProtoFns& f);
@@ -402,7 +404,8 @@ class Lowerer {
         *updateTy, *initTy, *streamFnTy, *fragFnTy;
     Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hFail, *hMatchAny,
         *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hDigest, *hHex, *hAppendInt, *hSortInts,
-        *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd;
+        *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd, *hStateBytesGet,
+        *hStateBytesSet, *hStateBytesFree;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;
     std::vector<std::pair<Function*, std::function<void()>>> definers_;

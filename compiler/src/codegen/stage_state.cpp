@@ -11,7 +11,8 @@ Value* Lowerer::statePtr(FnState& st, Value* base, const ast::StateVar* v) {
     return B.CreateInBoundsGEP(i8, base, B.getInt64(fns[st.proto].stateOffset[v]));
 }
 
-void Lowerer::storeState(FnState& st, Value* ptr, const EV& v, const ast::Type& t) {
+void Lowerer::storeState(FnState& st, Value* ptr, const EV& v, const ast::StateVar& var) {
+    const ast::Type& t = var.type;
     Value* p64 = B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64));
     switch (v.k) {
     case EV::Int: {
@@ -25,6 +26,10 @@ void Lowerer::storeState(FnState& st, Value* ptr, const EV& v, const ast::Type& 
         break;
     case EV::Addr:
         B.CreateMemCpy(ptr, llvm::MaybeAlign(1), v.v, llvm::MaybeAlign(1), v.addrLen);
+        break;
+    case EV::Bytes:
+        // Longer than the variable's bound: the value stays as it was.
+        B.CreateCall(hStateBytesSet, {ptr, v.v, v.len, B.getInt64(int64_t(var.max.value_or(0)))});
         break;
     default:
         break;
@@ -50,7 +55,8 @@ void Lowerer::defineUpdate(const ast::Protocol& p, ProtoFns& f) {
             B.SetInsertPoint(yes);
         }
         EV v = eval(st, *u.value);
-        storeState(st, statePtr(st, state, u.target), v, u.target->type);
+        if (u.target->type.kind == ast::Type::Bytes) v = asBytes(st, v);
+        storeState(st, statePtr(st, state, u.target), v, *u.target);
     });
     B.CreateRetVoid();
     B.SetInsertPoint(st.failBB);
@@ -76,6 +82,17 @@ void Lowerer::defineInit(const ast::Protocol& p, ProtoFns& f) {
                                  B.CreateBitCast(ptr, llvm::PointerType::getUnqual(i64)),
                                  llvm::MaybeAlign(1));
     }
+    B.CreateRetVoid();
+}
+
+void Lowerer::defineRelease(const ast::Protocol& p, ProtoFns& f) {
+    Function* F = f.release;
+    B.SetInsertPoint(BasicBlock::Create(C, "entry", F));
+    Value* base = F->getArg(0);
+    for (const auto& v : p.state)
+        if (v->type.kind == ast::Type::Bytes)
+            B.CreateCall(hStateBytesFree,
+                         {B.CreateInBoundsGEP(i8, base, B.getInt64(f.stateOffset[v.get()]))});
     B.CreateRetVoid();
 }
 

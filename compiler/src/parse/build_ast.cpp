@@ -721,6 +721,10 @@ class AstBuilder {
                 v->name = text(sv->name());
                 v->nameRange = R(sv->name());
                 v->typeName = typeName(sv->typeName());
+                if (sv->INT()) {
+                    v->max = integer(sv->INT());
+                    v->maxRange = R(sv->INT());
+                }
                 if (sv->expr()) v->init = expr(sv->expr());
                 p.state.push_back(std::move(v));
             }

@@ -965,9 +965,11 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
             if (!needIntLiteral(i)) return T::error();
         return ts[0];
     }
-    if (f == "quic_initial") {
-        // quic_initial(packet, pn_offset, version, dcid): a client's Initial, decrypted.
-        if (!arity(4, 4) || !needBytes(0) || !needInt(1) || !needInt(2) || !needBytes(3))
+    if (f == "quic_initial" || f == "quic_server_initial") {
+        // quic_initial(packet, pn_offset, version, dcid[, dcid2]): a client's (or server's)
+        // Initial, decrypted with the keys of the first connection id that verifies.
+        if (!arity(4, 5) || !needBytes(0) || !needInt(1) || !needInt(2) || !needBytes(3) ||
+            (args.size() == 5 && !needBytes(4)))
             return T::error();
         return T::of(T::Bytes);
     }

@@ -90,10 +90,22 @@ void ExprChecker::checkProtocol(ast::Protocol& p) {
     // State types first: updates and attributes read them.
     for (auto& v : p.state) {
         v->type = typeFromName(v->typeName.name);
-        if (v->type.isError() || v->type.kind == ast::Type::Bytes ||
-            v->type.kind == ast::Type::String) {
+        if (v->type.kind == ast::Type::Bytes) {
+            // Bytes live outside the session's fixed-size state, up to their bound.
+            if (!v->max || *v->max == 0 || *v->max > ast::kStateBytesMax) {
+                ctx_.diags.report(DiagKind::StateBytesNeedMax,
+                                  v->max ? v->maxRange : v->typeName.range, v->name,
+                                  ast::kStateBytesMax);
+                v->type = ast::Type::error();
+            }
+            if (v->init) ctx_.diags.report(DiagKind::StateBytesInit, v->init->range, v->name);
+            continue;
+        }
+        if (v->type.isError() || v->type.kind == ast::Type::String) {
             ctx_.diags.report(DiagKind::BadStateType, v->typeName.range, v->typeName.name);
             v->type = ast::Type::error();
+        } else if (v->max) {
+            ctx_.diags.report(DiagKind::StateMaxNotBytes, v->maxRange, v->name, v->typeName.name);
         }
         if (v->init) {
             Env env;

@@ -86,8 +86,10 @@ class SessionChecker {
         u.target = target;
         const ast::Type& t = u.value->type;
         if (t.isError() || target->type.isError()) return;
-        bool ok = (t.isInt() && target->type.isInt()) || t.kind == target->type.kind;
-        if (!ok || !fixedSize(t))
+        bool bytes = target->type.kind == ast::Type::Bytes;
+        bool ok = bytes ? (t.kind == ast::Type::Bytes || t.kind == ast::Type::String)
+                        : ((t.isInt() && target->type.isInt()) || t.kind == target->type.kind);
+        if (!ok || (!bytes && !fixedSize(t)))
             ctx_.diags.report(DiagKind::TypeMismatch, u.value->range, typeName(t),
                               typeName(target->type), "state variable '" + u.name + "'");
     }

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define MMT_ABI_VERSION 5u
+#define MMT_ABI_VERSION 6u
 #define MMT_LIBRARY_SYMBOL "mmt_library_v3"
 
 /* Value types of attributes. */
@@ -189,9 +189,10 @@ typedef struct mmt_proto {
     mmt_pdu_fn pdu_length;    /* NULL unless MMT_PROTO_PDU_LENGTH */
     mmt_update_fn update;     /* NULL without state updates */
     mmt_init_state_fn init_state;
-    mmt_stream_fn stream; /* NULL unless MMT_PROTO_STREAM */
-    mmt_frag_fn fragment; /* NULL unless MMT_PROTO_FRAGMENTS */
-    mmt_sides_fn sides;   /* NULL unless the key has one value per side */
+    mmt_stream_fn stream;            /* NULL unless MMT_PROTO_STREAM */
+    mmt_frag_fn fragment;            /* NULL unless MMT_PROTO_FRAGMENTS */
+    mmt_sides_fn sides;              /* NULL unless the key has one value per side */
+    mmt_init_state_fn release_state; /* NULL unless the state holds bytes: frees them */
 } mmt_proto;
 
 typedef struct mmt_library {

@@ -42,6 +42,9 @@ Flows::Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
     for (uint32_t i = 0; i < lib.table->n_protos; ++i)
         if (stateOffset_[i] && lib.table->protos[i].init_state)
             initStates_.push_back({lib.table->protos[i].init_state, stateOffset_[i]});
+    for (uint32_t i = 0; i < lib.table->n_protos; ++i)
+        if (stateOffset_[i] && lib.table->protos[i].release_state)
+            releaseStates_.push_back({lib.table->protos[i].release_state, stateOffset_[i]});
     table_.on_end(&Flows::sessionEnded, this);
 }
 
@@ -204,6 +207,7 @@ void Flows::sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionE
         self->onEnd(info);
     }
     if (self->release_) self->release_(self->releaseCtx_, s);
+    for (auto [release, off] : self->releaseStates_) release(reinterpret_cast<uint8_t*>(d) + off);
 }
 
 } // namespace mmt

@@ -118,6 +118,8 @@ class Flows {
     // The protocols whose state starts from something other than zeros, with its offset:
     // a new session runs these, not a pass over the whole library.
     std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> initStates_;
+    // The protocols whose state holds bytes (on the heap), freed when a session ends.
+    std::vector<std::pair<decltype(mmt_proto::release_state), uint32_t>> releaseStates_;
     Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
     unsigned nFlows_ = 0;
 };

@@ -47,18 +47,18 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
     FIELDS(mmt_frag_info, offsetof(mmt_frag_info, id), offsetof(mmt_frag_info, offset),
            offsetof(mmt_frag_info, more));
     FIELDS(mmt_attr, offsetof(mmt_attr, name), offsetof(mmt_attr, type), offsetof(mmt_attr, kind),
-           offsetof(mmt_attr, get), offsetof(mmt_attr, event_index), offsetof(mmt_attr, hex_digits),
-           offsetof(mmt_attr, description));
-    FIELDS(mmt_proto, offsetof(mmt_proto, id), offsetof(mmt_proto, name),
-           offsetof(mmt_proto, flags), offsetof(mmt_proto, session_timeout_ms),
-           offsetof(mmt_proto, state_size), offsetof(mmt_proto, n_attrs),
-           offsetof(mmt_proto, attrs), offsetof(mmt_proto, n_fields), offsetof(mmt_proto, fields),
-           offsetof(mmt_proto, pdu_terminator), offsetof(mmt_proto, pdu_terminator_len),
-           offsetof(mmt_proto, max_pdu), offsetof(mmt_proto, validate),
-           offsetof(mmt_proto, analyse), offsetof(mmt_proto, key), offsetof(mmt_proto, classify),
-           offsetof(mmt_proto, pdu_length), offsetof(mmt_proto, update),
-           offsetof(mmt_proto, init_state), offsetof(mmt_proto, stream),
-           offsetof(mmt_proto, fragment), offsetof(mmt_proto, sides));
+           offsetof(mmt_attr, get), offsetof(mmt_attr, event_index),
+           offsetof(mmt_attr, hex_digits), offsetof(mmt_attr, description));
+    FIELDS(
+        mmt_proto, offsetof(mmt_proto, id), offsetof(mmt_proto, name), offsetof(mmt_proto, flags),
+        offsetof(mmt_proto, session_timeout_ms), offsetof(mmt_proto, state_size),
+        offsetof(mmt_proto, n_attrs), offsetof(mmt_proto, attrs), offsetof(mmt_proto, n_fields),
+        offsetof(mmt_proto, fields), offsetof(mmt_proto, pdu_terminator),
+        offsetof(mmt_proto, pdu_terminator_len), offsetof(mmt_proto, max_pdu),
+        offsetof(mmt_proto, validate), offsetof(mmt_proto, analyse), offsetof(mmt_proto, key),
+        offsetof(mmt_proto, classify), offsetof(mmt_proto, pdu_length), offsetof(mmt_proto, update),
+        offsetof(mmt_proto, init_state), offsetof(mmt_proto, stream), offsetof(mmt_proto, fragment),
+        offsetof(mmt_proto, sides), offsetof(mmt_proto, release_state));
     FIELDS(mmt_library, offsetof(mmt_library, abi_version), offsetof(mmt_library, n_protos),
            offsetof(mmt_library, protos));
 #undef FIELDS

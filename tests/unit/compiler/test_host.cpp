@@ -155,23 +155,80 @@ TEST_CASE("mmt_rt_quic_initial: the keys of RFC 9001 and RFC 9369's examples", "
         const uint8_t* plain = nullptr;
         int64_t n =
             mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
-                                k.version, dcid.data(), int64_t(dcid.size()), &plain);
+                                k.version, 0, dcid.data(), int64_t(dcid.size()), &plain);
         REQUIRE(n == int64_t(payload.size()));
         CHECK(std::vector<uint8_t>(plain, plain + n) == payload);
         // Another connection id, a damaged byte or a version without keys: nothing.
         auto other = hexBytes("8394c8f03e515709");
         CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
-                                  k.version, other.data(), int64_t(other.size()), &plain) == -1);
+                                  k.version, 0, other.data(), int64_t(other.size()), &plain) == -1);
         auto damaged = packet;
         damaged[damaged.size() - 20] ^= 1;
         CHECK(mmt_rt_quic_initial(&ctx, damaged.data(), int64_t(damaged.size()), int64_t(pnOffset),
-                                  k.version, dcid.data(), int64_t(dcid.size()), &plain) == -1);
+                                  k.version, 0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
         CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
-                                  0x12345678, dcid.data(), int64_t(dcid.size()), &plain) == -1);
+                                  0x12345678, 0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
         // Too short to hold the sample of header protection.
         CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(pnOffset + 10), int64_t(pnOffset),
-                                  k.version, dcid.data(), int64_t(dcid.size()), &plain) == -1);
+                                  k.version, 0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
     }
+}
+
+TEST_CASE("mmt_rt_quic_initial: a server's Initial, with the keys of RFC 9001's example",
+          "[host]") {
+    // RFC 9001 appendix A.1: the server's keys derive from the client's connection id.
+    const auto dcid = hexBytes("8394c8f03e515708");
+    std::vector<uint8_t> payload = {0x06, 0x00, 0x10}; // CRYPTO, offset 0, 16 bytes
+    for (uint8_t i = 0; i < 16; ++i) payload.push_back(uint8_t(0x40 + i));
+    payload.insert(payload.end(), 20, 0x00);
+    size_t pnOffset = 0;
+    auto packet =
+        protectInitial(1, 0xc3, dcid, payload, 1, "cf3a5331653c364c88f0f379b6067e37",
+                       "0ac1493ca1905853b0bba03e", "c206b8d9b9f0f37644430b490eeaa314", pnOffset);
+    std::vector<uint8_t> arena(4096);
+    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
+    mmt_ctx ctx{};
+    ctx.scratch = &scratch;
+    const uint8_t* plain = nullptr;
+    int64_t n = mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+                                    1, 1, dcid.data(), int64_t(dcid.size()), &plain);
+    REQUIRE(n == int64_t(payload.size()));
+    CHECK(std::vector<uint8_t>(plain, plain + n) == payload);
+    // The client's keys do not open it.
+    CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset), 1, 0,
+                              dcid.data(), int64_t(dcid.size()), &plain) == -1);
+}
+
+TEST_CASE("mmt_rt_state_bytes: bytes kept in a session's state, up to their bound", "[host]") {
+    uint8_t slot[8] = {};
+    int64_t len = -1;
+    mmt_rt_state_bytes_get(slot, &len);
+    CHECK(len == 0); // empty at first
+    const uint8_t abc[] = {'a', 'b', 'c'};
+    CHECK(mmt_rt_state_bytes_set(slot, abc, 3, 4) == 1);
+    const uint8_t* got = mmt_rt_state_bytes_get(slot, &len);
+    REQUIRE(len == 3);
+    CHECK(std::string(reinterpret_cast<const char*>(got), 3) == "abc");
+    // A value built from the stored one replaces it.
+    std::vector<uint8_t> more(got, got + len);
+    more.push_back('d');
+    CHECK(mmt_rt_state_bytes_set(slot, more.data(), 4, 4) == 1);
+    got = mmt_rt_state_bytes_get(slot, &len);
+    REQUIRE(len == 4);
+    CHECK(std::string(reinterpret_cast<const char*>(got), 4) == "abcd");
+    // Past the bound: refused, the value stays.
+    more.push_back('e');
+    CHECK(mmt_rt_state_bytes_set(slot, more.data(), 5, 4) == 0);
+    mmt_rt_state_bytes_get(slot, &len);
+    CHECK(len == 4);
+    // Empty frees the block; so does the end of the session.
+    CHECK(mmt_rt_state_bytes_set(slot, abc, 0, 4) == 1);
+    mmt_rt_state_bytes_get(slot, &len);
+    CHECK(len == 0);
+    CHECK(mmt_rt_state_bytes_set(slot, abc, 2, 4) == 1);
+    mmt_rt_state_bytes_free(slot);
+    mmt_rt_state_bytes_get(slot, &len);
+    CHECK(len == 0);
 }
 
 TEST_CASE("mmt_rt_digest, mmt_rt_append_int, mmt_rt_sort_ints", "[host]") {
