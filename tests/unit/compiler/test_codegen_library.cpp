@@ -59,8 +59,12 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
            offsetof(mmt_proto, pdu_length), offsetof(mmt_proto, update),
            offsetof(mmt_proto, init_state), offsetof(mmt_proto, stream),
            offsetof(mmt_proto, fragment), offsetof(mmt_proto, sides));
+    FIELDS(mmt_service, offsetof(mmt_service, name), offsetof(mmt_service, n_names),
+           offsetof(mmt_service, names), offsetof(mmt_service, n_prefixes),
+           offsetof(mmt_service, prefixes));
     FIELDS(mmt_library, offsetof(mmt_library, abi_version), offsetof(mmt_library, n_protos),
-           offsetof(mmt_library, protos));
+           offsetof(mmt_library, protos), offsetof(mmt_library, n_services),
+           offsetof(mmt_library, services));
 #undef FIELDS
 }
 
