@@ -6,7 +6,7 @@
 // gives them meaning, so a bad type is reported by our checker, not as a syntax error.
 grammar Mmtp;
 
-file : (protocolDecl | tableDecl)* EOF ;
+file : (protocolDecl | tableDecl | serviceDecl)* EOF ;
 
 protocolDecl : 'protocol' name '{' protoItem* '}' ;
 
@@ -14,6 +14,15 @@ protocolDecl : 'protocol' name '{' protoItem* '}' ;
 // protocol to classify its payload by (`classify by value (e) using NAME;`). Several
 // declarations of one name add to it.
 tableDecl : 'table' name '{' classifyCase* '}' ;
+
+// A service that flows are named by (docs/services.md): host-name suffixes, as
+// strings, and address prefixes in CIDR notation, as strings.
+serviceDecl : 'service' name '{' serviceItem* '}' ;
+
+serviceItem
+    : 'names' STRING (',' STRING)* ';'                                # serviceNamesItem
+    | 'prefixes' STRING (',' STRING)* ';'                             # servicePrefixesItem
+    ;
 
 protoItem
     : 'id' INT ';'                                                    # idItem
@@ -141,7 +150,7 @@ name
     | 'attribute' | 'event' | 'on' | 'key' | 'session' | 'timeout' | 'state' | 'update'
     | 'classify' | 'by' | 'value' | 'port' | 'when' | 'weight' | 'requires' | 'switch'
     | 'size' | 'max' | 'default' | 'stream' | 'fragment' | 'quoted' | 'max_pdu'
-    | 'table' | 'using'
+    | 'table' | 'using' | 'service' | 'names' | 'prefixes'
     ;
 
 INT      : [0-9]+ | '0x' [0-9a-fA-F]+ | '0b' [01]+ ;

@@ -403,10 +403,27 @@ struct Table {
     std::vector<ClassifyCase> cases;
 };
 
+/// One string of a `service`: a host-name pattern or an address prefix, as written.
+struct ServiceEntry {
+    SourceRange range;
+    std::string text;
+};
+
+/// `service NAME { names "...", ...; prefixes "...", ...; }`: what names a flow's service
+/// (docs/services.md).
+struct Service {
+    SourceRange range;
+    SourceRange nameRange;
+    std::string name;
+    std::vector<ServiceEntry> names;
+    std::vector<ServiceEntry> prefixes;
+};
+
 struct File {
     uint32_t fileId = 0;
     std::vector<std::unique_ptr<Protocol>> protocols;
     std::vector<std::unique_ptr<Table>> tables;
+    std::vector<std::unique_ptr<Service>> services;
 };
 
 /// Every file of one compilation.

@@ -50,6 +50,13 @@ class Dumper {
                 for (const auto& cc : t->cases)
                     line(2, fmt::format("{} => {}", cases(cc.values), cc.target), cc.range);
             }
+            for (const auto& s : f->services) {
+                line(1, fmt::format("Service {}", s->name), s->range);
+                for (const auto& n : s->names)
+                    line(2, fmt::format("name {}", quote(n.text)), n.range);
+                for (const auto& n : s->prefixes)
+                    line(2, fmt::format("prefix {}", quote(n.text)), n.range);
+            }
         }
     }
 

@@ -100,9 +100,13 @@ enum : unsigned {
     Count
 };
 }
+/// mmt_service
+namespace service {
+enum : unsigned { Name, NNames, Names, NPrefixes, Prefixes, Count };
+}
 /// mmt_library
 namespace library {
-enum : unsigned { AbiVersion, NProtos, Protos, Count };
+enum : unsigned { AbiVersion, NProtos, Protos, NServices, Services, Count };
 }
 
 namespace check {
@@ -220,9 +224,17 @@ constexpr std::pair<unsigned, size_t> kProto[] = {
     MMT_F(mmt_proto, proto, ReleaseState, release_state)};
 static_assert(inOrder(kProto, proto::Count, sizeof(mmt_proto)));
 
+constexpr std::pair<unsigned, size_t> kService[] = {
+    MMT_F(mmt_service, service, Name, name), MMT_F(mmt_service, service, NNames, n_names),
+    MMT_F(mmt_service, service, Names, names), MMT_F(mmt_service, service, NPrefixes, n_prefixes),
+    MMT_F(mmt_service, service, Prefixes, prefixes)};
+static_assert(inOrder(kService, service::Count, sizeof(mmt_service)));
+
 constexpr std::pair<unsigned, size_t> kLibrary[] = {
     MMT_F(mmt_library, library, AbiVersion, abi_version),
-    MMT_F(mmt_library, library, NProtos, n_protos), MMT_F(mmt_library, library, Protos, protos)};
+    MMT_F(mmt_library, library, NProtos, n_protos), MMT_F(mmt_library, library, Protos, protos),
+    MMT_F(mmt_library, library, NServices, n_services),
+    MMT_F(mmt_library, library, Services, services)};
 static_assert(inOrder(kLibrary, library::Count, sizeof(mmt_library)));
 
 #undef MMT_F

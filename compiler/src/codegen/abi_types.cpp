@@ -45,7 +45,11 @@ void Lowerer::declareTypes() {
                                         i8p,
                                         i8p},
                                        "mmt_proto");
-    libTy = llvm::StructType::create(C, {i32, i32, llvm::PointerType::getUnqual(protoTy)},
+    serviceTy = llvm::StructType::create(C, {i8p, i32, llvm::PointerType::getUnqual(i8p), i32, i8p},
+                                         "mmt_service");
+    libTy = llvm::StructType::create(C,
+                                     {i32, i32, llvm::PointerType::getUnqual(protoTy), i32,
+                                      llvm::PointerType::getUnqual(serviceTy)},
                                      "mmt_library");
     // One element per named field index (abi_fields.h, itself checked against abi.h).
     for (auto [t, n] : {std::pair<llvm::StructType*, unsigned>{valueTy, abi::value::Count},
@@ -57,6 +61,7 @@ void Lowerer::declareTypes() {
                         {fragTy, abi::frag::Count},
                         {attrTy, abi::attr::Count},
                         {protoTy, abi::proto::Count},
+                        {serviceTy, abi::service::Count},
                         {libTy, abi::library::Count}})
         if (t->getNumElements() != n)
             throw std::logic_error(std::string(t->getName()) +

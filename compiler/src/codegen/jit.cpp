@@ -329,6 +329,7 @@ struct NativeLibrary::Impl {
     std::unique_ptr<llvm::orc::LLJIT> jit;
     // The parts' tables joined, in protocol id order (`frame` first).
     std::vector<mmt_proto> protos;
+    std::vector<mmt_service> services;
     mmt_library table{};
 };
 
@@ -475,6 +476,9 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
         }
         lib->impl_->protos.insert(lib->impl_->protos.end(), part->protos,
                                   part->protos + part->n_protos);
+        if (part->n_services)
+            lib->impl_->services.insert(lib->impl_->services.end(), part->services,
+                                        part->services + part->n_services);
 #if MMT_COVERAGE_JIT
         if (coverageOn()) {
             auto counters = (*jit)->lookup(coverageSymbol("counters", unsigned(i)));
@@ -500,6 +504,8 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     lib->impl_->table.abi_version = MMT_ABI_VERSION;
     lib->impl_->table.n_protos = uint32_t(lib->impl_->protos.size());
     lib->impl_->table.protos = lib->impl_->protos.data();
+    lib->impl_->table.n_services = uint32_t(lib->impl_->services.size());
+    lib->impl_->table.services = lib->impl_->services.data();
     lib->impl_->jit = std::move(*jit);
     return lib;
 }

@@ -22,18 +22,47 @@ llvm::Constant* Lowerer::constArray(llvm::Type* elem, const std::vector<llvm::Co
         at, gv, llvm::ArrayRef<llvm::Constant*>{B.getInt64(0), B.getInt64(0)});
 }
 
-/// The fields of the mmt_library for `n` protocols at `protos`.
+/// The fields of the mmt_library for `n` protocols at `protos`, `nServices` services at
+/// `services`.
 static std::vector<llvm::Constant*> libraryFields(llvm::IRBuilder<>& B, uint32_t n,
-                                                  llvm::Constant* protos) {
+                                                  llvm::Constant* protos, uint32_t nServices,
+                                                  llvm::Constant* services) {
     std::vector<llvm::Constant*> e(abi::library::Count);
     e[abi::library::AbiVersion] = B.getInt32(MMT_ABI_VERSION);
     e[abi::library::NProtos] = B.getInt32(n);
     e[abi::library::Protos] = protos;
+    e[abi::library::NServices] = B.getInt32(nServices);
+    e[abi::library::Services] = services;
     return e;
 }
 
+llvm::Constant* Lowerer::emitServices(uint32_t& count) {
+    std::vector<llvm::Constant*> entries;
+    for (const sema::ServiceDef& s : S->services) {
+        std::vector<llvm::Constant*> names;
+        for (const std::string& n : s.names) names.push_back(cstr(n));
+        std::vector<llvm::Constant*> bytes;
+        for (const sema::ServicePrefix& p : s.prefixes) {
+            bytes.push_back(B.getInt8(p.family));
+            bytes.push_back(B.getInt8(p.length));
+            for (uint8_t b : p.addr) bytes.push_back(B.getInt8(b));
+        }
+        std::vector<llvm::Constant*> e(abi::service::Count);
+        e[abi::service::Name] = cstr(s.name);
+        e[abi::service::NNames] = B.getInt32(uint32_t(names.size()));
+        e[abi::service::Names] = constArray(i8p, names, "service." + s.name + ".names");
+        e[abi::service::NPrefixes] = B.getInt32(uint32_t(s.prefixes.size()));
+        e[abi::service::Prefixes] = bytes.empty()
+                                        ? llvm::ConstantPointerNull::get(i8p)
+                                        : constArray(i8, bytes, "service." + s.name + ".prefixes");
+        entries.push_back(llvm::ConstantStruct::get(serviceTy, e));
+    }
+    count = uint32_t(entries.size());
+    return constArray(serviceTy, entries, "services");
+}
+
 void Lowerer::emitLibrary(const std::vector<const ast::Protocol*>& protos,
-                          const std::string& symbol) {
+                          const std::string& symbol, bool withServices) {
     std::vector<llvm::Constant*> entries;
     for (const ast::Protocol* p : protos) {
         ProtoFns& f = fns[p];
@@ -95,9 +124,14 @@ void Lowerer::emitLibrary(const std::vector<const ast::Protocol*>& protos,
         entries.push_back(llvm::ConstantStruct::get(protoTy, e));
     }
     llvm::Constant* first = constArray(protoTy, entries, "protos");
+    uint32_t nServices = 0;
+    llvm::Constant* services =
+        withServices ? emitServices(nServices)
+                     : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(serviceTy));
     new llvm::GlobalVariable(
         M, libTy, true, llvm::GlobalValue::ExternalLinkage,
-        llvm::ConstantStruct::get(libTy, libraryFields(B, uint32_t(entries.size()), first)),
+        llvm::ConstantStruct::get(
+            libTy, libraryFields(B, uint32_t(entries.size()), first, nServices, services)),
         symbol);
 }
 

@@ -56,6 +56,7 @@ std::vector<AbiStruct> Lowerer::layouts() {
     add("mmt_frag_info", fragTy);
     add("mmt_attr", attrTy);
     add("mmt_proto", protoTy);
+    add("mmt_service", serviceTy);
     add("mmt_library", libTy);
     return out;
 }
@@ -63,7 +64,8 @@ std::vector<AbiStruct> Lowerer::layouts() {
 /// Lowers the protocols in `mine` (every protocol when empty) into a library part
 /// exported as `symbol`. Functions of other protocols that these call (a parent's
 /// getters for `parent.x`) are defined here too, privately: each part links alone.
-void Lowerer::run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol) {
+void Lowerer::run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol,
+                  bool withServices) {
     // Protocols in id order, `frame` (id 0) first: the runtime indexes them as given.
     const std::vector<const ast::Protocol*>& protos = S->byId;
     for (const ast::Protocol* p : protos) declareProtocol(*p);
@@ -82,7 +84,7 @@ void Lowerer::run(const std::vector<const ast::Protocol*>& mine, const std::stri
     }
     for (auto& [fn, define] : definers_)
         if (fn->empty()) fn->eraseFromParent();
-    emitLibrary(here, symbol);
+    emitLibrary(here, symbol, withServices);
 }
 
 Function* Lowerer::makeFn(llvm::FunctionType* ty, const std::string& name) {
@@ -202,7 +204,8 @@ using detail::Lowerer;
 void lower(const sema::SemaContext& sema, llvm::Module& module,
            const std::vector<const ast::Protocol*>& mine, unsigned part) {
     Lowerer l(&sema, module);
-    l.run(mine, partSymbol(part));
+    // The services are data of the whole library: the first part carries them.
+    l.run(mine, partSymbol(part), part == 0);
 }
 
 std::string partSymbol(unsigned part) {

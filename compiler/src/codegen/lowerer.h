@@ -168,7 +168,9 @@ class Lowerer {
   public:
     Lowerer(const sema::SemaContext* sema, llvm::Module& m);
     std::vector<AbiStruct> layouts();
-    void run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol);
+    /// `withServices`: this part carries the library's services (one part does).
+    void run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol,
+             bool withServices);
 
     // ------------------------------------------------------------------ types
     void declareTypes();
@@ -388,7 +390,10 @@ class Lowerer {
     llvm::Constant* cstr(const std::string& s);
     llvm::Constant* constArray(llvm::Type* elem, const std::vector<llvm::Constant*>& items,
                                const std::string& name);
-    void emitLibrary(const std::vector<const ast::Protocol*>& protos, const std::string& symbol);
+    void emitLibrary(const std::vector<const ast::Protocol*>& protos, const std::string& symbol,
+                     bool withServices);
+    /// The mmt_service table of the library (null when there are none).
+    llvm::Constant* emitServices(uint32_t& count);
 
     // ------------------------------------------------------------------ state
     const sema::SemaContext* S; // null when only the types are wanted
@@ -398,7 +403,7 @@ class Lowerer {
     llvm::Type *i1, *i8, *i16, *i32, *i64;
     llvm::PointerType* i8p;
     llvm::StructType *ctxTy, *valueTy, *resultTy, *keyTy, *classTy, *streamTy, *fragTy, *attrTy,
-        *protoTy, *libTy;
+        *protoTy, *serviceTy, *libTy;
     llvm::PointerType* ctxPtr;
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
         *updateTy, *initTy, *streamFnTy, *fragFnTy;

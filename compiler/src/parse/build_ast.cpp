@@ -459,6 +459,26 @@ class AstBuilder {
             for (auto* cc : td->classifyCase()) t->cases.push_back(classifyCase(cc));
             f->tables.push_back(std::move(t));
         }
+        for (auto* sd : ctx->serviceDecl()) {
+            auto s = std::make_unique<ast::Service>();
+            s->range = R(sd);
+            s->name = text(sd->name());
+            s->nameRange = R(sd->name());
+            for (auto* item : sd->serviceItem()) {
+                std::vector<antlr4::tree::TerminalNode*> strings;
+                std::vector<ast::ServiceEntry>* into = nullptr;
+                if (auto* n = dynamic_cast<P::ServiceNamesItemContext*>(item)) {
+                    strings = n->STRING();
+                    into = &s->names;
+                } else if (auto* pr = dynamic_cast<P::ServicePrefixesItemContext*>(item)) {
+                    strings = pr->STRING();
+                    into = &s->prefixes;
+                }
+                if (!into) continue;
+                for (auto* str : strings) into->push_back({R(str), stringLit(str)});
+            }
+            f->services.push_back(std::move(s));
+        }
         return f;
     }
 

@@ -31,6 +31,8 @@ constexpr Pass kPasses[] = {
     {"check-attributes", checkAttributes}, // attribute values, types, event attributes
     {"check-unused", checkUnused},         // warnings: records and values that nothing uses
     {"order-rules", orderRules}, // each protocol's classification rules, in the order tried
+    {"check-services",
+     checkServices}, // service names and prefixes; each claimed by one service only
 };
 } // namespace
 

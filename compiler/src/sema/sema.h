@@ -5,6 +5,8 @@
 #include "ast/ast.h"
 #include "support/diag.h"
 
+#include <array>
+#include <cstdint>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -57,6 +59,22 @@ struct ClassRule {
     bool quoted = false; // MMT_CLASS_QUOTED: the payload quotes another packet
 };
 
+/// An address prefix of a service: family 4 or 6, length in bits, the address with the
+/// bits past the length zero (an IPv4 address in the first 4 bytes).
+struct ServicePrefix {
+    uint8_t family = 4;
+    uint8_t length = 0;
+    std::array<uint8_t, 16> addr{};
+};
+
+/// A `service` as checked: its host names lower-cased without a final dot ("*.x" kept),
+/// its prefixes decoded.
+struct ServiceDef {
+    std::string name;
+    std::vector<std::string> names;
+    std::vector<ServicePrefix> prefixes;
+};
+
 struct SemaContext {
     SemaContext(ast::Module& m, DiagEngine& d) : module(m), diags(d) {}
     ast::Module& module;
@@ -80,6 +98,7 @@ struct SemaContext {
     std::map<const ast::Protocol*, std::set<const ast::Protocol*>> children;
     std::map<const ast::Protocol*, std::set<const ast::Protocol*>> parents;
     std::set<const ast::Record*> parsedRecords; // named by `parse(bytes, RECORD)`
+    std::vector<ServiceDef> services;           // every `service`, by name (check-services)
 
     ast::Protocol* findProtocol(const std::string& name) const {
         auto it = protocols.find(name);
@@ -103,6 +122,7 @@ void checkSessions(SemaContext& ctx);
 void checkAttributes(SemaContext& ctx);
 void checkUnused(SemaContext& ctx);
 void orderRules(SemaContext& ctx);
+void checkServices(SemaContext& ctx);
 
 // ---- helpers shared by passes ----
 

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define MMT_ABI_VERSION 6u
-#define MMT_LIBRARY_SYMBOL "mmt_library_v3"
+#define MMT_LIBRARY_SYMBOL "mmt_library_v4"
 
 /* Value types of attributes. */
 enum mmt_type {
@@ -195,10 +195,28 @@ typedef struct mmt_proto {
     mmt_init_state_fn release_state; /* NULL unless the state holds bytes: frees them */
 } mmt_proto;
 
+/* A service that flows are named by (a `service` of the specs, docs/services.md). The
+ * runtime builds its matchers from these tables when it loads the library. */
+#define MMT_PREFIX_SIZE 18u
+typedef struct mmt_service {
+    const char* name;
+    uint32_t n_names;
+    /* Host names, lower case, without a final dot: "example.com" matches itself and every
+     * name under it; "*.example.com" only the names under it. */
+    const char* const* names;
+    uint32_t n_prefixes;
+    /* n_prefixes records of MMT_PREFIX_SIZE bytes: the family (4 or 6), the length in
+     * bits, then 16 address bytes in network order (an IPv4 address in the first 4), the
+     * bits past the length zero. */
+    const uint8_t* prefixes;
+} mmt_service;
+
 typedef struct mmt_library {
     uint32_t abi_version; /* MMT_ABI_VERSION */
     uint32_t n_protos;
     const mmt_proto* protos; /* protos[0] is `frame` */
+    uint32_t n_services;
+    const mmt_service* services; /* by name; a name and a prefix belong to one service */
 } mmt_library;
 
 #ifdef __cplusplus

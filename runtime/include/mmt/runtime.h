@@ -185,9 +185,16 @@ struct SessionInfo {
     /// query name seen in the flow; "" when none.
     std::string server_name;
     std::string server_name_source; ///< where server_name came from: "tls", "quic", "http", "dns"
-    std::string ja3, ja4;           ///< the client's fingerprints (TLS or QUIC ClientHello)
-    std::string ja3s;               ///< the server's JA3S (TLS ServerHello)
-    std::string vlan; ///< the VLAN ids of its first tagged packet, outermost first, '.'-joined
+    /// The service the flow is for (a `service` of the specs, docs/services.md), or "":
+    /// named by server_name, else by the name a DNS answer gave for the server's (or the
+    /// client's) address, else by that address.
+    std::string service;
+    /// What named service: server_name_source's word when server_name did ("tls",
+    /// "quic", "http", "dns"), "resolved" for a DNS answer, "address" for an address.
+    std::string service_source;
+    std::string ja3, ja4; ///< the client's fingerprints (TLS or QUIC ClientHello)
+    std::string ja3s;     ///< the server's JA3S (TLS ServerHello)
+    std::string vlan;     ///< the VLAN ids of its first tagged packet, outermost first, '.'-joined
     /// The tunnels its first packet came through, outermost first, ','-joined: each the
     /// tunnel's protocol and the outer addresses as the packet carried them,
     /// "gtp:10.0.0.1>10.0.0.2" (the protocol after the outer IP header and its transport:
@@ -269,10 +276,10 @@ struct HandlerOptions {
     /// truncated() (and the statistics) report a broken body even where no event of that
     /// protocol is asked for. Requesting frame.malformed or frame.truncated turns it on.
     bool check_bodies = false;
-    /// Fill SessionInfo's server_name, ja3, ja4, ja3s, vlan, tunnel, conn_state and history
-    /// at a session's end, and the Community ID of ICMP and ICMPv6 flows (from the type and
-    /// code of their first message). Costs the extraction of those attributes on the
-    /// packets that carry them.
+    /// Fill SessionInfo's server_name, service, ja3, ja4, ja3s, vlan, tunnel, conn_state and
+    /// history at a session's end (remembering recent DNS answers to name services by), and
+    /// the Community ID of ICMP and ICMPv6 flows (from the type and code of their first
+    /// message). Costs the extraction of those attributes on the packets that carry them.
     bool flow_details = false;
 };
 

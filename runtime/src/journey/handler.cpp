@@ -134,7 +134,8 @@ struct Handler::Impl final : ChunkSink {
         IcmpType,
         IcmpCode,
         TcpFlags,
-        Ipv4Src,
+        DnsAddress,
+        Ipv4Src, // the four addresses last: see addressColumns
         Ipv4Dst,
         Ipv6Src,
         Ipv6Dst
@@ -150,6 +151,8 @@ struct Handler::Impl final : ChunkSink {
     uint32_t sessionPayload = 0; // payload above the session's protocol, this packet
     std::vector<std::pair<int, Detail>> detailColumns; // (column, what it fills)
     std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
+    int queryColumn = -1;                              // dns.qname's, for DnsAddress
+    DnsMemory dnsMemory;                               // recent answers: address -> name
 
     int requestNamed(std::string_view attribute) {
         AttributeRef r = lib.find_attribute(attribute);
@@ -171,6 +174,7 @@ struct Handler::Impl final : ChunkSink {
             {"vlan.id", Detail::Vlan},         {"icmp.type", Detail::IcmpType},
             {"icmp.code", Detail::IcmpCode},   {"icmpv6.type", Detail::IcmpType},
             {"icmpv6.code", Detail::IcmpCode}, {"tcp.flags", Detail::TcpFlags},
+            {"dns.a", Detail::DnsAddress},     {"dns.aaaa", Detail::DnsAddress},
             {"ipv4.src", Detail::Ipv4Src},     {"ipv4.dst", Detail::Ipv4Dst},
             {"ipv6.src", Detail::Ipv6Src},     {"ipv6.dst", Detail::Ipv6Dst},
         };
@@ -178,6 +182,7 @@ struct Handler::Impl final : ChunkSink {
         for (const auto& [name, what] : kDetails)
             if (int c = requestNamed(name); c >= 0) {
                 detailColumns.push_back({c, what});
+                if (what == Detail::Query) queryColumn = c;
                 if (what >= Detail::Ipv4Src) addressColumns[int(what) - int(Detail::Ipv4Src)] = c;
             }
         ipv4Proto = lib.find_protocol("ipv4");
@@ -249,6 +254,15 @@ struct Handler::Impl final : ChunkSink {
             case Detail::TcpFlags:
                 // The innermost TCP header is the session's.
                 tcpHistory(*d, uint8_t(vs.back().v.u));
+                break;
+            case Detail::DnsAddress:
+                // The addresses a DNS answer gives, remembered under the name asked for
+                // (not the CNAME chain's end): the service a later flow to them is for.
+                if (queryColumn >= 0 && !pv.values[size_t(queryColumn)].empty()) {
+                    std::string name = pv.values[size_t(queryColumn)].front().text();
+                    for (const Value& v : vs)
+                        if (v.v.ptr) dnsMemory.remember(v.v.ptr, v.v.len, name);
+                }
                 break;
             case Detail::Ipv4Src:
             case Detail::Ipv4Dst:
@@ -380,6 +394,7 @@ struct Handler::Impl final : ChunkSink {
                 info.community_id = icmpCommunityId(info, d);
             details.erase(it);
         }
+        nameService(info);
         if (info.conn_state.empty()) {
             // Without TCP's flags: attempted (S0) or answered (SF) for flows with ports, as
             // Zeek says of UDP; OTH for the others (ICMP...).
@@ -389,6 +404,33 @@ struct Handler::Impl final : ChunkSink {
             if (ports && info.payload[1]) info.history += 'd';
         }
         for (auto& f : endCbs) f(info);
+    }
+
+    /// The flow's service, by the most trusted evidence that names one: its server name
+    /// (SNI, Host, DNS query), the name its client resolved either address from, then
+    /// either address itself.
+    void nameService(SessionInfo& info) const {
+        const ServiceMatcher& m = lib.impl_->services;
+        if (m.empty()) return;
+        int s = -1;
+        const char* from = "";
+        if (!info.server_name.empty() && (s = m.byName(info.server_name)) >= 0) {
+            from = info.server_name_source.c_str();
+        } else {
+            for (const std::string* addr : {&info.dst, &info.src}) {
+                const std::string* name = dnsMemory.find(*addr);
+                if (name && (s = m.byName(*name)) >= 0) break;
+            }
+            if (s >= 0) {
+                from = "resolved";
+            } else if ((s = m.byAddressText(info.dst)) >= 0 ||
+                       (s = m.byAddressText(info.src)) >= 0) {
+                from = "address";
+            }
+        }
+        if (s < 0) return;
+        info.service = m.name(s);
+        info.service_source = from;
     }
 
     /// ICMP's Community ID: the type and code of the flow's first message stand for ports.

@@ -82,6 +82,7 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
         return nullptr;
     }
     impl->index();
+    impl->services = ServiceMatcher(*impl->table);
     // The alias table ships with the built-in specs; a library without them still gets
     // the aliases of whatever attributes it has.
     std::string aliases = mmtc::builtinSpecDir() + "/tshark-names.tsv";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mmt/runtime.h"
+#include "services/services.h"
 
 #include <map>
 #include <string>
@@ -50,6 +51,7 @@ struct ProtocolLibrary::Impl {
     std::unordered_map<std::string, std::pair<int, int>> attrs;
     std::vector<std::pair<std::string, std::string>> aliasList; // (alias, attribute), sorted
     std::unordered_map<std::string, std::string> aliasOf;
+    ServiceMatcher services; // built once from table->services
 
     void index();
     /// Reads `ALIAS<TAB>ATTRIBUTE` lines; false with `error` set on a malformed line.

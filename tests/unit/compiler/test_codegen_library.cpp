@@ -11,7 +11,7 @@ using namespace mmtc::test;
 
 TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][abi]") {
     auto layouts = mmtc::codegen::abiLayouts();
-    REQUIRE(layouts.size() == 10);
+    REQUIRE(layouts.size() == 11);
     auto find = [&](const std::string& n) -> const mmtc::codegen::AbiLayout& {
         for (const auto& l : layouts)
             if (l.name == n) return l;
@@ -59,8 +59,12 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
         offsetof(mmt_proto, classify), offsetof(mmt_proto, pdu_length), offsetof(mmt_proto, update),
         offsetof(mmt_proto, init_state), offsetof(mmt_proto, stream), offsetof(mmt_proto, fragment),
         offsetof(mmt_proto, sides), offsetof(mmt_proto, release_state));
+    FIELDS(mmt_service, offsetof(mmt_service, name), offsetof(mmt_service, n_names),
+           offsetof(mmt_service, names), offsetof(mmt_service, n_prefixes),
+           offsetof(mmt_service, prefixes));
     FIELDS(mmt_library, offsetof(mmt_library, abi_version), offsetof(mmt_library, n_protos),
-           offsetof(mmt_library, protos));
+           offsetof(mmt_library, protos), offsetof(mmt_library, n_services),
+           offsetof(mmt_library, services));
 #undef FIELDS
 }
 
@@ -383,4 +387,32 @@ TEST_CASE("built-in library: MQTT's variable-length integers and topics", "[code
     r = bad.validate(mqtt);
     CHECK(r.status == MMT_MALFORMED);
     CHECK(Ctx::failField(mqtt, r) == "rem_len");
+}
+
+TEST_CASE("the library table carries the services, checked and normalised", "[codegen][abi]") {
+    auto lib = Compiled::from(R"(
+protocol svc_host { id 302; header { x : u8; } }
+service zeta { names "Zeta.Example."; }
+service alpha { names "alpha.example", "*.cdn.example"; prefixes "192.0.2.0/24", "2001:db8::/32"; }
+)");
+    const mmt_library* t = lib.lib->table();
+    REQUIRE(t->n_services == 2);
+    const mmt_service& a = t->services[0]; // by name
+    CHECK(std::string(a.name) == "alpha");
+    REQUIRE(a.n_names == 2);
+    CHECK(std::string(a.names[0]) == "alpha.example");
+    CHECK(std::string(a.names[1]) == "*.cdn.example");
+    REQUIRE(a.n_prefixes == 2);
+    const uint8_t* p = a.prefixes;
+    CHECK(p[0] == 4);
+    CHECK(p[1] == 24);
+    CHECK((p[2] == 192 && p[3] == 0 && p[4] == 2 && p[5] == 0));
+    p += MMT_PREFIX_SIZE;
+    CHECK(p[0] == 6);
+    CHECK(p[1] == 32);
+    CHECK((p[2] == 0x20 && p[3] == 0x01 && p[4] == 0x0d && p[5] == 0xb8));
+    CHECK(std::string(t->services[1].name) == "zeta");
+    REQUIRE(t->services[1].n_names == 1);
+    CHECK(std::string(t->services[1].names[0]) == "zeta.example");
+    CHECK(t->services[1].n_prefixes == 0);
 }

@@ -1,6 +1,6 @@
 // The examples of the language reference are checked: every ```mmtp block of
-// docs/language.md, docs/mmtc.md and docs/adding-a-protocol.md must pass `mmtc check`
-// with the built-in library, every ```mmtp-error block must fail with a located error.
+// docs/language.md, docs/mmtc.md, docs/adding-a-protocol.md and docs/services.md must pass `mmtc
+// check` with the built-in library, every ```mmtp-error block must fail with a located error.
 #include "mmtc/compiler.h"
 
 #include <catch2/catch.hpp>
@@ -47,7 +47,8 @@ std::vector<Block> blocksOf(const std::string& doc) {
 
 TEST_CASE("the examples of the documentation check as they say", "[docs]") {
     size_t total = 0;
-    for (const char* doc : {"docs/language.md", "docs/mmtc.md", "docs/adding-a-protocol.md"}) {
+    for (const char* doc :
+         {"docs/language.md", "docs/mmtc.md", "docs/adding-a-protocol.md", "docs/services.md"}) {
         for (const Block& b : blocksOf(doc)) {
             ++total;
             mmtc::Compiler c;

@@ -166,7 +166,7 @@ TEST_CASE("mmtc emit-llvm shows the IR and --time-passes where the time went", "
     std::string ir, error;
     REQUIRE(c->emitLLVM(true, ir, error));
     CHECK(ir.find("cache_demo.get.sum") != std::string::npos);
-    CHECK(ir.find("mmt_library_v3_part0") != std::string::npos);
+    CHECK(ir.find("mmt_library_v4_part0") != std::string::npos);
     std::string t = c->timings();
     for (const char* phase : {"parse", "check", "lower", "optimize", "codegen"})
         CHECK(t.find(phase) != std::string::npos);

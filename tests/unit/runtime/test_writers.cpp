@@ -30,6 +30,8 @@ SessionInfo sampleFlow() {
     s.end_reason = "closed";
     s.server_name = "www.example.com";
     s.server_name_source = "http";
+    s.service = "example";
+    s.service_source = "http";
     s.vlan = "100.42";
     s.tunnel = "gtp:192.0.2.1>192.0.2.2";
     s.conn_state = "SF";
@@ -50,6 +52,7 @@ SessionInfo portless() {
     s.community_id = "";
     s.end_reason = "end of input";
     s.server_name = s.server_name_source = s.vlan = s.tunnel = s.history = "";
+    s.service = s.service_source = "";
     s.conn_state = "OTH";
     return s;
 }
@@ -70,22 +73,24 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "flow 7 tcp [2001:db8::1]:40000 -> [2001:db8::2]:80 path=ethernet.ipv6.tcp.http "
           "app=http packets=3/2 bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
           "last=1700000001.500000000 duration=1.499999999 end=closed "
-          "cid=1:LQU9qZlK+B5F3KDmev6m5PMibrg= server=www.example.com from=http ja3=- ja4=- "
+          "cid=1:LQU9qZlK+B5F3KDmev6m5PMibrg= server=www.example.com from=http service=example "
+          "service_from=http ja3=- ja4=- "
           "ja3s=- vlan=100.42 tunnel=gtp:192.0.2.1>192.0.2.2 state=SF history=ShADadFf\n"
           "flow 8 icmp 10.0.0.1 -> 10.0.0.2 path=ethernet.ipv4.icmp app=- packets=3/2 "
           "bytes=300/2000 payload=100/1800 first=1700000000.000000001 "
           "last=1700000001.500000000 duration=1.499999999 end=end_of_input cid=- server=- from=- "
-          "ja3=- ja4=- ja3s=- vlan=- tunnel=- state=OTH history=-\n");
+          "service=- service_from=- ja3=- ja4=- ja3s=- vlan=- tunnel=- state=OTH history=-\n");
     CHECK(flows(Format::Csv) ==
           "flow,transport,src,src_port,dst,dst_port,path,application,packets_fwd,bytes_fwd,"
           "payload_fwd,packets_rev,bytes_rev,payload_rev,first,last,duration,end,community_id,"
-          "server_name,server_name_from,ja3,ja4,ja3s,vlan,tunnel,conn_state,history\n"
+          "server_name,server_name_from,service,service_from,ja3,ja4,ja3s,vlan,tunnel,conn_state,"
+          "history\n"
           "7,tcp,2001:db8::1,40000,2001:db8::2,80,ethernet.ipv6.tcp.http,http,3,300,100,2,2000,"
           "1800,1700000000.000000001,1700000001.500000000,1.499999999,closed,"
-          "1:LQU9qZlK+B5F3KDmev6m5PMibrg=,www.example.com,http,,,,100.42,gtp:192.0.2.1>192.0.2.2,"
-          "SF,ShADadFf\n"
+          "1:LQU9qZlK+B5F3KDmev6m5PMibrg=,www.example.com,http,example,http,,,,100.42,"
+          "gtp:192.0.2.1>192.0.2.2,SF,ShADadFf\n"
           "8,icmp,10.0.0.1,,10.0.0.2,,ethernet.ipv4.icmp,,3,300,100,2,2000,1800,"
-          "1700000000.000000001,1700000001.500000000,1.499999999,end of input,,,,,,,,,OTH,\n");
+          "1700000000.000000001,1700000001.500000000,1.499999999,end of input,,,,,,,,,,,OTH,\n");
     CHECK(flows(Format::Json) ==
           "{\"flow\":7,\"transport\":\"tcp\",\"src\":\"2001:db8::1\",\"src_port\":40000,"
           "\"dst\":\"2001:db8::2\",\"dst_port\":80,\"path\":\"ethernet.ipv6.tcp.http\","
@@ -93,7 +98,8 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "\"payload\":[100,1800],\"first\":\"1700000000.000000001\","
           "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\",\"end\":\"closed\","
           "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\",\"server_name\":"
-          "\"www.example.com\",\"server_name_from\":\"http\",\"ja3\":\"\",\"ja4\":\"\","
+          "\"www.example.com\",\"server_name_from\":\"http\",\"service\":\"example\","
+          "\"service_from\":\"http\",\"ja3\":\"\",\"ja4\":\"\","
           "\"ja3s\":\"\",\"vlan\":\"100.42\",\"tunnel\":\"gtp:192.0.2.1>192.0.2.2\","
           "\"conn_state\":\"SF\",\"history\":\"ShADadFf\"}\n"
           "{\"flow\":8,\"transport\":\"icmp\",\"src\":\"10.0.0.1\",\"src_port\":null,"
@@ -102,7 +108,8 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "\"payload\":[100,1800],\"first\":\"1700000000.000000001\","
           "\"last\":\"1700000001.500000000\",\"duration\":\"1.499999999\","
           "\"end\":\"end of input\",\"community_id\":\"\",\"server_name\":\"\","
-          "\"server_name_from\":\"\",\"ja3\":\"\",\"ja4\":\"\",\"ja3s\":\"\",\"vlan\":\"\","
+          "\"server_name_from\":\"\",\"service\":\"\",\"service_from\":\"\","
+          "\"ja3\":\"\",\"ja4\":\"\",\"ja3s\":\"\",\"vlan\":\"\","
           "\"tunnel\":\"\",\"conn_state\":\"OTH\",\"history\":\"\"}\n");
 }
 
@@ -114,8 +121,8 @@ TEST_CASE("the flow schema names every field of a record once", "[writer]") {
               "flow",   "transport",   "src",     "src_port",     "dst",         "dst_port",
               "path",   "application", "packets", "bytes",        "payload",     "first",
               "last",   "duration",    "end",     "community_id", "server_name", "server_name_from",
-              "ja3",    "ja4",         "ja3s",    "vlan",         "tunnel",      "conn_state",
-              "history"});
+              "service", "service_from", "ja3",   "ja4",          "ja3s",        "vlan",
+              "tunnel", "conn_state",  "history"});
     SessionInfo s = sampleFlow();
     auto schema = flow_schema();
     CHECK(schema[0].get(s).n[0] == 7);

@@ -1,0 +1,122 @@
+// The service matchers: a hash of host-name suffixes probed label by label, and a binary
+// trie per address family for the longest prefix.
+#include "services/services.h"
+
+#include <arpa/inet.h>
+
+namespace mmt {
+
+ServiceMatcher::ServiceMatcher(const mmt_library& lib) {
+    for (uint32_t i = 0; i < lib.n_services; ++i) {
+        const mmt_service& s = lib.services[i];
+        int id = int(names_of_.size());
+        names_of_.push_back(s.name);
+        for (uint32_t n = 0; n < s.n_names; ++n) {
+            std::string_view name = s.names[n];
+            // The compiler gives each suffix to one service: nothing is overwritten.
+            if (name.substr(0, 2) == "*.") {
+                names_[name.substr(2)].sub = id;
+            } else {
+                Entry& e = names_[name];
+                e.self = e.sub = id;
+            }
+        }
+        for (uint32_t p = 0; p < s.n_prefixes; ++p) {
+            const uint8_t* rec = s.prefixes + size_t(p) * MMT_PREFIX_SIZE;
+            insert(rec[0] == 4 ? v4_ : v6_, rec + 2, rec[1], id);
+        }
+    }
+}
+
+void ServiceMatcher::insert(std::vector<Node>& trie, const uint8_t* addr, unsigned bits,
+                            int service) {
+    size_t node = 0;
+    for (unsigned i = 0; i < bits; ++i) {
+        unsigned bit = (addr[i / 8] >> (7 - i % 8)) & 1;
+        if (trie[node].child[bit] < 0) {
+            trie[node].child[bit] = int(trie.size());
+            trie.emplace_back();
+        }
+        node = size_t(trie[node].child[bit]);
+    }
+    trie[node].service = service;
+}
+
+int ServiceMatcher::byName(std::string_view host) const {
+    if (names_.empty() || host.empty()) return -1;
+    // A Host header may carry a port; a name may end with the root's dot.
+    if (size_t colon = host.rfind(':');
+        colon != std::string_view::npos && host.find(':') == colon && colon + 1 < host.size())
+        host = host.substr(0, colon);
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    if (host.empty() || host.size() > 253) return -1;
+    char buf[256];
+    for (size_t i = 0; i < host.size(); ++i) {
+        char c = host[i];
+        buf[i] = c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+    }
+    std::string_view name(buf, host.size());
+    // The whole name first, then each suffix after a dot: the first found is the longest.
+    for (size_t start = 0;;) {
+        auto it = names_.find(name.substr(start));
+        if (it != names_.end()) {
+            int s = start == 0 ? it->second.self : it->second.sub;
+            if (s >= 0) return s;
+        }
+        size_t dot = name.find('.', start);
+        if (dot == std::string_view::npos) return -1;
+        start = dot + 1;
+    }
+}
+
+int ServiceMatcher::byAddress(const uint8_t* addr, size_t len) const {
+    const std::vector<Node>& trie = len == 4 ? v4_ : v6_;
+    if (len != 4 && len != 16) return -1;
+    int best = trie[0].service;
+    size_t node = 0;
+    for (unsigned i = 0; i < 8 * len; ++i) {
+        int next = trie[node].child[(addr[i / 8] >> (7 - i % 8)) & 1];
+        if (next < 0) break;
+        node = size_t(next);
+        if (trie[node].service >= 0) best = trie[node].service;
+    }
+    return best;
+}
+
+int ServiceMatcher::byAddressText(const std::string& text) const {
+    uint8_t a[16];
+    size_t n = parseAddress(text, a);
+    return n ? byAddress(a, n) : -1;
+}
+
+size_t parseAddress(const std::string& text, uint8_t (&out)[16]) {
+    if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
+    if (inet_pton(AF_INET6, text.c_str(), out) == 1) return 16;
+    return 0;
+}
+
+void DnsMemory::remember(const uint8_t* addr, size_t len, std::string_view name) {
+    if (capacity_ == 0 || (len != 4 && len != 16) || name.empty()) return;
+    std::string key(reinterpret_cast<const char*>(addr), len);
+    auto it = names_.find(key);
+    if (it != names_.end()) {
+        it->second.assign(name);
+        return;
+    }
+    if (names_.size() >= capacity_) {
+        names_.erase(order_.front());
+        order_.pop_front();
+    }
+    names_.emplace(key, std::string(name));
+    order_.push_back(std::move(key));
+}
+
+const std::string* DnsMemory::find(const std::string& addressText) const {
+    uint8_t a[16];
+    size_t n = parseAddress(addressText, a);
+    if (!n) return nullptr;
+    auto it = names_.find(std::string(reinterpret_cast<const char*>(a), n));
+    return it == names_.end() ? nullptr : &it->second;
+}
+
+} // namespace mmt
