@@ -350,7 +350,9 @@ TEST_CASE("mmtrun takes tshark's names, suggests close ones, lists types, tells 
 
     auto list = runProcess({kMmtrun, "-L", "-v"});
     CHECK(list.status == 0);
-    CHECK(list.out.find("\nipv4.src\tipv4\tfield\tip.src\t\n") != std::string::npos);
+    // Name, type, kind, aliases, then the description the spec's doc comment gives.
+    CHECK(list.out.find("\nipv4.src\tipv4\tfield\tip.src\tSource IPv4 address.\n") !=
+          std::string::npos);
     CHECK(list.out.rfind("frame.number\tuint\tfield\t\t1-based position", 0) == 0);
 
     for (std::string tool : {"mmtrun", "mmtc"}) {
