@@ -47,8 +47,8 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
     FIELDS(mmt_frag_info, offsetof(mmt_frag_info, id), offsetof(mmt_frag_info, offset),
            offsetof(mmt_frag_info, more));
     FIELDS(mmt_attr, offsetof(mmt_attr, name), offsetof(mmt_attr, type), offsetof(mmt_attr, kind),
-           offsetof(mmt_attr, get), offsetof(mmt_attr, event_index),
-           offsetof(mmt_attr, hex_digits), offsetof(mmt_attr, description));
+           offsetof(mmt_attr, get), offsetof(mmt_attr, event_index), offsetof(mmt_attr, hex_digits),
+           offsetof(mmt_attr, description));
     FIELDS(
         mmt_proto, offsetof(mmt_proto, id), offsetof(mmt_proto, name), offsetof(mmt_proto, flags),
         offsetof(mmt_proto, session_timeout_ms), offsetof(mmt_proto, state_size),

@@ -116,13 +116,14 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
 TEST_CASE("the flow schema names every field of a record once", "[writer]") {
     std::vector<std::string> names;
     for (const FlowField& f : flow_schema()) names.push_back(f.name);
-    CHECK(names ==
-          std::vector<std::string>{
-              "flow",   "transport",   "src",     "src_port",     "dst",         "dst_port",
-              "path",   "application", "packets", "bytes",        "payload",     "first",
-              "last",   "duration",    "end",     "community_id", "server_name", "server_name_from",
-              "service", "service_from", "ja3",   "ja4",          "ja3s",        "vlan",
-              "tunnel", "conn_state",  "history"});
+    CHECK(
+        names ==
+        std::vector<std::string>{
+            "flow",    "transport",    "src",     "src_port",     "dst",         "dst_port",
+            "path",    "application",  "packets", "bytes",        "payload",     "first",
+            "last",    "duration",     "end",     "community_id", "server_name", "server_name_from",
+            "service", "service_from", "ja3",     "ja4",          "ja3s",        "vlan",
+            "tunnel",  "conn_state",   "history"});
     SessionInfo s = sampleFlow();
     auto schema = flow_schema();
     CHECK(schema[0].get(s).n[0] == 7);
