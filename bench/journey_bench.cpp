@@ -2,7 +2,9 @@
 // classification, flow records), after loading the capture into memory. Reports time
 // per packet; run it under `valgrind --tool=callgrind --toggle-collect='*Handler::process*'`
 // (bench/callgrind.sh does) for instructions per packet, which are stable on noisy machines.
-// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]...
+// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [--flows]
+// --flows: flow records with every detail (HandlerOptions::flow_details), as mmtrun --flows
+// makes them: server names, fingerprints, tunnels, services.
 #include "input/capture.h"
 #include "mmt/runtime.h"
 
@@ -14,14 +16,17 @@
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]...\n");
+        std::fprintf(stderr, "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [--flows]\n");
         return 2;
     }
     int repeat = 1;
     std::vector<std::string> attrs;
+    bool details = false;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "-e" && i + 1 < argc)
+        if (a == "--flows")
+            details = true;
+        else if (a == "-e" && i + 1 < argc)
             attrs.push_back(argv[++i]);
         else
             repeat = std::max(1, std::atoi(argv[i]));
@@ -52,10 +57,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "journey_bench: %s\n", err.c_str());
         return 3;
     }
-    uint64_t flows = 0, rows = 0;
+    uint64_t flows = 0, rows = 0, named = 0;
+    mmt::HandlerOptions ho;
+    ho.flow_details = details;
     double best = 1e300;
     for (int r = 0; r < repeat; ++r) {
-        mmt::Handler h(*lib);
+        mmt::Handler h(*lib, ho);
         std::vector<int> cols;
         for (const auto& a : attrs) cols.push_back(h.request(a));
         if (!cols.empty())
@@ -63,7 +70,10 @@ int main(int argc, char** argv) {
                 for (int c : cols) rows += v.values(c).size();
                 return mmt::Action::Continue;
             });
-        h.on_session_end([&](const mmt::SessionInfo&) { ++flows; });
+        h.on_session_end([&](const mmt::SessionInfo& s) {
+            ++flows;
+            named += !s.service.empty();
+        });
         auto t0 = std::chrono::steady_clock::now();
         for (const auto& s : packets) h.process(s.raw);
         h.finish();
@@ -71,9 +81,10 @@ int main(int argc, char** argv) {
             std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
         best = std::min(best, ns);
     }
-    std::printf("packets %zu, flows %llu, values %llu\n", packets.size(),
+    std::printf("packets %zu, flows %llu, values %llu, flows with a service %llu\n", packets.size(),
                 static_cast<unsigned long long>(flows / repeat),
-                static_cast<unsigned long long>(rows / repeat));
+                static_cast<unsigned long long>(rows / repeat),
+                static_cast<unsigned long long>(named / repeat));
     std::printf("best of %d: %.1f ns/packet, %.2f Mpackets/s\n", repeat,
                 best / double(packets.size()), double(packets.size()) / best * 1e3);
     return 0;
