@@ -85,22 +85,28 @@ def ndpi_flows(result):
     return flows
 
 
-def our_flows(mmtrun, capture, specs=()):
+def our_flow_records(mmtrun, capture, specs=()):
+    """Our flow records of a capture: (endpoint key, the record's fields by name)."""
     r = subprocess.run([mmtrun, '-r', capture] + sum([['-p', x] for x in specs], []) +
                        ['--flows', '-q', '-T', 'csv', '--no-progress'],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
-    flows = {}
     rows = csv.reader(io.StringIO(r.stdout.decode('utf-8', 'replace')))
     header = next(rows, None)
     if not header:
-        return flows
-    col = {name: i for i, name in enumerate(header)}
+        return
     for row in rows:
         if len(row) < len(header):
             continue
-        key = endpoint_key(row[col['transport']], endpoint(row[col['src']], row[col['src_port']]),
-                           endpoint(row[col['dst']], row[col['dst_port']]))
-        app = row[col['application']]
+        record = dict(zip(header, row))
+        key = endpoint_key(record['transport'], endpoint(record['src'], record['src_port']),
+                           endpoint(record['dst'], record['dst_port']))
+        yield key, record
+
+
+def our_flows(mmtrun, capture, specs=()):
+    flows = {}
+    for key, record in our_flow_records(mmtrun, capture, specs):
+        app = record['application']
         # Several of our flows may meet one nDPI flow (a flow that timed out and came
         # back): keep a label if any of them has one.
         if app or key not in flows:

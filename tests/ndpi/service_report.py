@@ -11,11 +11,8 @@ per shipped service: the flows nDPI names with it, those where we agree, the sha
 Exit 1 below --min-share (over all those flows), 77 when the captures are absent.
 """
 import argparse
-import csv
-import io
 import os
 import re
-import subprocess
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from ndpi_report import FLOW, endpoint, endpoint_key, read_table  # noqa: E402
+from ndpi_report import FLOW, endpoint_key, our_flow_records, read_table  # noqa: E402
 
 
 def ndpi_services(result):
@@ -41,20 +38,9 @@ def ndpi_services(result):
 
 
 def our_services(mmtrun, capture):
-    r = subprocess.run([mmtrun, '-r', capture, '--flows', '-q', '-T', 'csv', '--no-progress'],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
     flows = {}
-    rows = csv.reader(io.StringIO(r.stdout.decode('utf-8', 'replace')))
-    header = next(rows, None)
-    if not header:
-        return flows
-    col = {name: i for i, name in enumerate(header)}
-    for row in rows:
-        if len(row) < len(header):
-            continue
-        key = endpoint_key(row[col['transport']], endpoint(row[col['src']], row[col['src_port']]),
-                           endpoint(row[col['dst']], row[col['dst_port']]))
-        service = (row[col['service']], row[col['service_from']], row[col['server_name']])
+    for key, record in our_flow_records(mmtrun, capture):
+        service = (record['service'], record['service_from'], record['server_name'])
         if service[0] or key not in flows:
             flows[key] = service
     return flows
