@@ -85,6 +85,22 @@ def ndpi_flows(result):
     return flows
 
 
+def result_pairs(pcaps, pattern='*'):
+    """(capture, nDPI result file) for every shared capture with an nDPI result whose name
+    matches the glob `pattern`."""
+    pairs = []
+    for sub in ('ndpi-results', os.path.join('ndpi', 'results')):
+        rdir = os.path.join(pcaps, sub)
+        if not os.path.isdir(rdir):
+            continue
+        cdir = os.path.dirname(rdir) if sub != 'ndpi-results' else pcaps
+        for name in sorted(os.listdir(rdir)):
+            capture = os.path.join(cdir, name[:-4])
+            if name.endswith('.out') and os.path.exists(capture) and fnmatch.fnmatch(name[:-4], pattern):
+                pairs.append((capture, os.path.join(rdir, name)))
+    return pairs
+
+
 def our_flow_records(mmtrun, capture, specs=()):
     """Our flow records of a capture: (endpoint key, the record's fields by name)."""
     r = subprocess.run([mmtrun, '-r', capture] + sum([['-p', x] for x in specs], []) +
@@ -127,16 +143,7 @@ def main():
     ap.add_argument('--min-protocols', type=int, default=0, help='fail below this many protocols matched')
     args = ap.parse_args()
 
-    pairs = []
-    for sub in ('ndpi-results', os.path.join('ndpi', 'results')):
-        rdir = os.path.join(args.pcaps, sub)
-        if not os.path.isdir(rdir):
-            continue
-        cdir = os.path.dirname(rdir) if sub != 'ndpi-results' else args.pcaps
-        for name in sorted(os.listdir(rdir)):
-            capture = os.path.join(cdir, name[:-4])
-            if name.endswith('.out') and os.path.exists(capture) and fnmatch.fnmatch(name[:-4], args.captures):
-                pairs.append((capture, os.path.join(rdir, name)))
+    pairs = result_pairs(args.pcaps, args.captures)
     if not pairs:
         print(f'skipped: no nDPI results under {args.pcaps}')
         return 77

@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from ndpi_report import FLOW, endpoint_key, our_flow_records, read_table  # noqa: E402
+from ndpi_report import (FLOW, endpoint_key, our_flow_records, read_table,  # noqa: E402
+                         result_pairs)
 
 
 def ndpi_services(result):
@@ -65,16 +66,7 @@ def main():
                     help='fail below this share of agreeing flows (0..1)')
     args = ap.parse_args()
 
-    pairs = []
-    for sub in ('ndpi-results', os.path.join('ndpi', 'results')):
-        rdir = os.path.join(args.pcaps, sub)
-        if not os.path.isdir(rdir):
-            continue
-        cdir = os.path.dirname(rdir) if sub != 'ndpi-results' else args.pcaps
-        for name in sorted(os.listdir(rdir)):
-            capture = os.path.join(cdir, name[:-4])
-            if name.endswith('.out') and os.path.exists(capture):
-                pairs.append((capture, os.path.join(rdir, name)))
+    pairs = result_pairs(args.pcaps)
     if not pairs:
         print(f'skipped: no nDPI results under {args.pcaps}')
         return 77
