@@ -86,7 +86,7 @@ struct Handler::Impl final : ChunkSink {
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
         if (o.flow_details) requestDetails();
-        if (o.count_paths) sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
+        if (o.count_paths) hearEnds();
         pv.table = T;
         // Sessions describe themselves only for callbacks that exist (see the setters below).
     }
@@ -192,7 +192,7 @@ struct Handler::Impl final : ChunkSink {
         for (const char* carrier : {"udp", "tcp", "sctp", "ipv6_ext", "ipv6_frag"})
             if (int p = lib.find_protocol(carrier); p >= 0) tunnelCarriers.push_back(p);
         // Sessions that end must give their details back, callbacks or not.
-        sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
+        hearEnds();
     }
 
     /// After a packet's walk: what it shows of its session, first values first.
@@ -358,6 +358,12 @@ struct Handler::Impl final : ChunkSink {
         if (oRst) return "RSTO";
         if (rRst) return "RSTR";
         return oFin && rFin ? "SF" : oFin ? "S2" : rFin ? "S3" : "S1";
+    }
+
+    /// Sessions that end are described and go through sessionEnded: for the end
+    /// callbacks, the flow details and the counts per application.
+    void hearEnds() {
+        sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
     }
 
     struct AppCount {
@@ -1005,9 +1011,7 @@ void Handler::on_session_classified(SessionCallback cb) {
 }
 void Handler::on_session_end(SessionCallback cb) {
     impl_->endCbs.push_back(std::move(cb));
-    impl_->sessions.flows.onEnd = [impl = impl_.get()](const SessionInfo& s) {
-        impl->sessionEnded(s);
-    };
+    impl_->hearEnds();
 }
 
 namespace {
