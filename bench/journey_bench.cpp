@@ -2,9 +2,10 @@
 // classification, flow records), after loading the capture into memory. Reports time
 // per packet; run it under `valgrind --tool=callgrind --toggle-collect='*Handler::process*'`
 // (bench/callgrind.sh does) for instructions per packet, which are stable on noisy machines.
-// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [--flows]
+// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [-p SPEC]... [--flows]
 // --flows: flow records with every detail (HandlerOptions::flow_details), as mmtrun --flows
 // makes them: server names, fingerprints, tunnels, services.
+// -p: more specs (.mmtp files or folders) beside the built-in ones, as mmtrun -p.
 #include "input/capture.h"
 #include "mmt/runtime.h"
 
@@ -16,11 +17,13 @@
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [--flows]\n");
+        std::fprintf(stderr,
+                     "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [-p SPEC]... [--flows]\n");
         return 2;
     }
     int repeat = 1;
     std::vector<std::string> attrs;
+    mmt::LoadOptions lo;
     bool details = false;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
@@ -28,6 +31,8 @@ int main(int argc, char** argv) {
             details = true;
         else if (a == "-e" && i + 1 < argc)
             attrs.push_back(argv[++i]);
+        else if (a == "-p" && i + 1 < argc)
+            lo.spec_paths.push_back(argv[++i]);
         else
             repeat = std::max(1, std::atoi(argv[i]));
     }
@@ -52,12 +57,12 @@ int main(int argc, char** argv) {
     for (auto& s : packets) s.raw.data = s.bytes.data();
 
     std::string err;
-    auto lib = mmt::ProtocolLibrary::load(mmt::LoadOptions{}, err);
+    auto lib = mmt::ProtocolLibrary::load(lo, err);
     if (!lib) {
         std::fprintf(stderr, "journey_bench: %s\n", err.c_str());
         return 3;
     }
-    uint64_t flows = 0, rows = 0, named = 0;
+    uint64_t flows = 0, rows = 0, named = 0, lookups = 0;
     mmt::HandlerOptions ho;
     ho.flow_details = details;
     double best = 1e300;
@@ -77,6 +82,7 @@ int main(int argc, char** argv) {
         auto t0 = std::chrono::steady_clock::now();
         for (const auto& s : packets) h.process(s.raw);
         h.finish();
+        lookups += h.stats().service_lookups;
         double ns =
             std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
         best = std::min(best, ns);
@@ -85,6 +91,9 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(flows / repeat),
                 static_cast<unsigned long long>(rows / repeat),
                 static_cast<unsigned long long>(named / repeat));
+    std::printf("service lookups %llu (%.2f per flow)\n",
+                static_cast<unsigned long long>(lookups / repeat),
+                flows ? double(lookups) / double(flows) : 0.0);
     std::printf("best of %d: %.1f ns/packet, %.2f Mpackets/s\n", repeat,
                 best / double(packets.size()), double(packets.size()) / best * 1e3);
     return 0;

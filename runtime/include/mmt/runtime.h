@@ -294,6 +294,10 @@ struct HandlerStats {
     uint64_t fragments_reassembled = 0;
     uint64_t fragment_overlaps = 0; ///< fragments that overlapped bytes already received
     uint64_t segments_held = 0;
+    /// Probes of the service matchers (a host name or an address looked up), made when a
+    /// flow record is completed with flow_details: at most five per flow, whatever the
+    /// number of services (bench/services.py).
+    uint64_t service_lookups = 0;
 
     // Limits hit.
     uint64_t sessions_evicted = 0;      ///< max_sessions: least recently used sessions ended

@@ -415,22 +415,29 @@ struct Handler::Impl final : ChunkSink {
     /// The flow's service, by the most trusted evidence that names one: its server name
     /// (SNI, Host, DNS query), the name its client resolved either address from, then
     /// either address itself.
-    void nameService(SessionInfo& info) const {
+    void nameService(SessionInfo& info) {
         const ServiceMatcher& m = lib.impl_->services;
         if (m.empty()) return;
+        auto byName = [&](std::string_view name) {
+            ++stats.service_lookups;
+            return m.byName(name);
+        };
+        auto byAddress = [&](const std::string& addr) {
+            ++stats.service_lookups;
+            return m.byAddressText(addr);
+        };
         int s = -1;
         const char* from = "";
-        if (!info.server_name.empty() && (s = m.byName(info.server_name)) >= 0) {
+        if (!info.server_name.empty() && (s = byName(info.server_name)) >= 0) {
             from = info.server_name_source.c_str();
         } else {
             for (const std::string* addr : {&info.dst, &info.src}) {
                 const std::string* name = dnsMemory.find(*addr);
-                if (name && (s = m.byName(*name)) >= 0) break;
+                if (name && (s = byName(*name)) >= 0) break;
             }
             if (s >= 0) {
                 from = "resolved";
-            } else if ((s = m.byAddressText(info.dst)) >= 0 ||
-                       (s = m.byAddressText(info.src)) >= 0) {
+            } else if ((s = byAddress(info.dst)) >= 0 || (s = byAddress(info.src)) >= 0) {
                 from = "address";
             }
         }
