@@ -6,6 +6,7 @@
 #include "support/source.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,18 @@ struct Expr {
     Ref ref;
 
     Expr(Kind k, SourceRange r) : kind(k), range(r) {}
+};
+
+/// Orders nodes (fields, attributes...) as they are declared: by file, then by place in
+/// it (the address only between nodes without a place), so that what is generated from a
+/// set or a map of them does not depend on where they happen to lie in memory.
+struct ByDeclaration {
+    template <class Node> bool operator()(const Node* a, const Node* b) const {
+        if (a->range.file != b->range.file) return a->range.file < b->range.file;
+        if (a->range.begin.offset != b->range.begin.offset)
+            return a->range.begin.offset < b->range.begin.offset;
+        return std::less<const Node*>()(a, b);
+    }
 };
 
 /// A deep copy of the syntax of `e` (sema annotations are not copied).

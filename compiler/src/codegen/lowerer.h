@@ -59,7 +59,8 @@ struct Slot {
     Value* memo = nullptr;
     BasicBlock* memoBB = nullptr;
 };
-using Scope = std::map<const Field*, Slot>;
+using Scope = std::map<const Field*, Slot, ast::ByDeclaration>;
+using FieldSet = std::set<const Field*, ast::ByDeclaration>;
 
 /// An evaluated expression.
 struct EV {
@@ -161,7 +162,7 @@ inline std::string fnName(const ast::Protocol& p, const std::string& stage) {
 struct WalkPlan {
     size_t headerItems = 0;
     size_t bodyItems = 0;
-    std::set<const Field*> need;
+    FieldSet need;
 };
 
 class Lowerer {
@@ -180,7 +181,7 @@ class Lowerer {
     struct ProtoFns {
         Function* validate = nullptr;
         Function* analyse = nullptr;
-        std::map<const ast::Attribute*, Function*> getters;
+        std::map<const ast::Attribute*, Function*, ast::ByDeclaration> getters;
         Function* key = nullptr;
         Function* sides = nullptr;
         Function* classify = nullptr;
@@ -270,16 +271,15 @@ class Lowerer {
     static bool containsField(const std::vector<ast::FieldItem>& items, const Field* f);
     static bool containsSwitch(const ast::Switch& sw, const Field* f);
     static std::pair<int, size_t> itemOf(const ast::Protocol& p, const Field* f);
-    WalkPlan planFor(const ast::Protocol& p, const std::set<const Field*>& need);
-    void collectFields(const ast::Protocol& p, const Expr& e, std::set<const Field*>& out,
+    WalkPlan planFor(const ast::Protocol& p, const FieldSet& need);
+    void collectFields(const ast::Protocol& p, const Expr& e, FieldSet& out,
                        std::set<const ast::Let*>& seen);
-    std::set<const Field*> fieldsOf(const ast::Protocol& p,
-                                    std::initializer_list<const Expr*> exprs);
+    FieldSet fieldsOf(const ast::Protocol& p, std::initializer_list<const Expr*> exprs);
     const Field* lazyItem(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit,
-                          const std::set<const Field*>& need);
+                          const FieldSet& need);
     Value* walkProtocol(FnState& st, const ast::Protocol& p, const WalkPlan& plan,
                         bool wholeLast = false, Value** endOut = nullptr);
-    void preload(FnState& st, const std::set<const Field*>& need);
+    void preload(FnState& st, const FieldSet& need);
     static bool usesPayload(const Expr& e, std::set<const ast::Let*>& seen);
     void ensureLengths(FnState& st);
     void lengthsFromResult(FnState& st, Value* res);
@@ -304,8 +304,7 @@ class Lowerer {
     void appendKey(FnState& st, Value* key, unsigned side, const EV& v, const ast::Type& t);
     void defineKey(const ast::Protocol& p, ProtoFns& f);
     void defineSides(const ast::Protocol& p, ProtoFns& f);
-    void walkForRules(FnState& st, const ast::Protocol& p,
-                      const std::vector<std::set<const Field*>>& needs,
+    void walkForRules(FnState& st, const ast::Protocol& p, const std::vector<FieldSet>& needs,
                       const std::function<void(size_t)>& each,
                       const std::function<Value*(size_t)>& guard = nullptr);
     /// The first payload bytes for which a rule's condition can hold: 0-255, and 256 for

@@ -7,11 +7,10 @@ namespace mmtc::codegen::detail {
 /// Rule lists (classify, update): the header is walked once for all rules; a rule
 /// that needs body fields walks the body itself, so that a broken body only stops the
 /// rules that read it. `each(i)` emits rule i with failures going to the next rule.
-void Lowerer::walkForRules(FnState& st, const ast::Protocol& p,
-                           const std::vector<std::set<const Field*>>& needs,
+void Lowerer::walkForRules(FnState& st, const ast::Protocol& p, const std::vector<FieldSet>& needs,
                            const std::function<void(size_t)>& each,
                            const std::function<Value*(size_t)>& guard) {
-    std::set<const Field*> all;
+    FieldSet all;
     bool body = false;
     for (const auto& n : needs)
         for (const Field* f : n) {
@@ -157,9 +156,9 @@ void Lowerer::defineClassify(const ast::Protocol& p, ProtoFns& f) {
     Value* out = f.classify->getArg(2);
     const std::vector<sema::ClassRule>& list = S->rules.at(&p); // in order (order-rules)
     lengthsFromResult(st, res);
-    std::vector<std::set<const Field*>> needs;
+    std::vector<FieldSet> needs;
     for (const sema::ClassRule& r : list) {
-        std::set<const Field*> n = fieldsOf(p, {r.when, r.value});
+        FieldSet n = fieldsOf(p, {r.when, r.value});
         if (r.byPort && p.ports)
             for (auto* x : fieldsOf(p, {p.ports->src.get(), p.ports->dst.get()})) n.insert(x);
         needs.push_back(std::move(n));

@@ -5,7 +5,7 @@ namespace mmtc::codegen::detail {
 
 /// Walks `p` as far as the fields the values of block `b` read.
 void Lowerer::walkForBlock(FnState& st, const ast::Protocol& p, const ast::Block& b) {
-    std::set<const Field*> need;
+    FieldSet need;
     for (const auto& e : b.entries)
         for (auto* x : fieldsOf(p, {e.value.get()})) need.insert(x);
     walkProtocol(st, p, planFor(p, need));

@@ -55,7 +55,7 @@ void Lowerer::defineKey(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.key, p, FailMode::Silent);
     Value* key = f.key->getArg(1);
     const ast::KeyParts* k = keyOf(p);
-    std::set<const Field*> need;
+    FieldSet need;
     if (k) {
         for (const auto& e : k->a)
             for (auto* x : fieldsOf(p, {e.get()})) need.insert(x);

@@ -42,7 +42,7 @@ void Lowerer::defineUpdate(const ast::Protocol& p, ProtoFns& f) {
     BasicBlock* has = BasicBlock::Create(C, "has.state", st.F);
     B.CreateCondBr(B.CreateIsNull(state), st.failBB, has);
     B.SetInsertPoint(has);
-    std::vector<std::set<const Field*>> needs;
+    std::vector<FieldSet> needs;
     for (const auto& u : p.updates) needs.push_back(fieldsOf(p, {u.value.get(), u.cond.get()}));
     // Updates run in order; each sees the state the previous ones left.
     walkForRules(st, p, needs, [&](size_t i) {

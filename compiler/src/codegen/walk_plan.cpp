@@ -34,7 +34,7 @@ std::pair<int, size_t> Lowerer::itemOf(const ast::Protocol& p, const Field* f) {
     return {-1, 0};
 }
 
-WalkPlan Lowerer::planFor(const ast::Protocol& p, const std::set<const Field*>& need) {
+WalkPlan Lowerer::planFor(const ast::Protocol& p, const FieldSet& need) {
     WalkPlan plan;
     plan.need = need;
     for (const Field* f : need) {
@@ -47,7 +47,7 @@ WalkPlan Lowerer::planFor(const ast::Protocol& p, const std::set<const Field*>& 
 }
 
 /// Fields of header and body named (directly or through values) by expressions.
-void Lowerer::collectFields(const ast::Protocol& p, const Expr& e, std::set<const Field*>& out,
+void Lowerer::collectFields(const ast::Protocol& p, const Expr& e, FieldSet& out,
                             std::set<const ast::Let*>& seen) {
     for (const auto& o : e.operands) collectFields(p, *o, out, seen);
     if (e.kind == Expr::Kind::Name &&
@@ -60,9 +60,8 @@ void Lowerer::collectFields(const ast::Protocol& p, const Expr& e, std::set<cons
     }
 }
 
-std::set<const Field*> Lowerer::fieldsOf(const ast::Protocol& p,
-                                         std::initializer_list<const Expr*> exprs) {
-    std::set<const Field*> out;
+FieldSet Lowerer::fieldsOf(const ast::Protocol& p, std::initializer_list<const Expr*> exprs) {
+    FieldSet out;
     std::set<const ast::Let*> seen;
     for (const Expr* e : exprs)
         if (e) collectFields(p, *e, out, seen);
@@ -72,7 +71,7 @@ std::set<const Field*> Lowerer::fieldsOf(const ast::Protocol& p,
 /// The item a walk of `items` up to `limit` may walk lazily: its last item, when it
 /// is a needed list or record that nothing in this walk must see the end of.
 const Field* Lowerer::lazyItem(FnState& st, const std::vector<ast::FieldItem>& items, size_t limit,
-                               const std::set<const Field*>& need) {
+                               const FieldSet& need) {
     if (limit == 0 || limit > items.size()) return nullptr;
     const ast::FieldItem& it = items[limit - 1];
     if (it.kind != ast::FieldItem::Kind::Field || !need.count(it.field.get())) return nullptr;
@@ -108,7 +107,7 @@ Value* Lowerer::walkProtocol(FnState& st, const ast::Protocol& p, const WalkPlan
 
 /// Reads the integer fields of `need` right after the walk that parsed them: the
 /// values dominate the rest of the function, so each is read once.
-void Lowerer::preload(FnState& st, const std::set<const Field*>& need) {
+void Lowerer::preload(FnState& st, const FieldSet& need) {
     if (st.scopes.empty()) return;
     Scope& scope = *st.scopes.back();
     for (const Field* f : need) {

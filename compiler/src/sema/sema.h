@@ -95,8 +95,8 @@ struct SemaContext {
     std::map<const ast::Let*, Visit> letVisit;
     std::map<const ast::Attribute*, Visit> attrVisit;
     /// For each protocol, the protocols declared to run over it (from `over` and `classify`).
-    std::map<const ast::Protocol*, std::set<const ast::Protocol*>> children;
-    std::map<const ast::Protocol*, std::set<const ast::Protocol*>> parents;
+    std::map<const ast::Protocol*, std::set<const ast::Protocol*, ast::ByDeclaration>> children;
+    std::map<const ast::Protocol*, std::set<const ast::Protocol*, ast::ByDeclaration>> parents;
     std::set<const ast::Record*> parsedRecords; // named by `parse(bytes, RECORD)`
     std::vector<ServiceDef> services;           // every `service`, by name (check-services)
 
