@@ -3,6 +3,7 @@
 // annotation members marked "sema" (types, resolved references, layout facts).
 #pragma once
 
+#include "ast/builtins.h"
 #include "support/source.h"
 
 #include <cstdint>
@@ -96,6 +97,7 @@ struct Expr {
     // sema
     Type type;
     Ref ref;
+    const Builtin* builtin = nullptr; // Call: the function called (builtins.h)
 
     Expr(Kind k, SourceRange r) : kind(k), range(r) {}
 };

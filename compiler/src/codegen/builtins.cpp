@@ -5,39 +5,49 @@
 namespace mmtc::codegen::detail {
 
 EV Lowerer::evalCall(FnState& st, const Expr& e) {
-    const std::string& f = e.text;
+    using I = ast::BuiltinId;
+    const I id = e.builtin->id;
     auto& args = e.operands;
     auto lit = [&](size_t i) { return args[i]->text; };
-    if (f == "len" || f == "count") {
+    switch (id) {
+    case I::None:
+        break;
+    case I::Len:
+    case I::Count: {
         EV v = eval(st, *args[0]);
         if (v.k == EV::Bytes) return intEV(v.len);
         return intEV(countElements(st, v));
     }
-    if ((f == "starts_with" || f == "istarts_with" || f == "ends_with" || f == "contains") &&
-        args.size() > 3 && args.size() <= 256) {
-        // Many literals (payload heuristics): one call over a table, not a comparison
-        // each; the table is `count, (length, bytes)...`.
-        EV b = asBytes(st, eval(st, *args[0]));
-        std::string table(1, char(args.size() - 1));
-        for (size_t i = 1; i < args.size(); ++i) {
-            const std::string l = lit(i);
-            table += char(std::min<size_t>(l.size(), 255));
-            table += l.substr(0, 255);
+    case I::StartsWith:
+    case I::IStartsWith:
+    case I::EndsWith:
+    case I::Contains: {
+        if (args.size() > 3 && args.size() <= 256) {
+            // Many literals (payload heuristics): one call over a table, not a comparison
+            // each; the table is `count, (length, bytes)...`.
+            EV b = asBytes(st, eval(st, *args[0]));
+            std::string table(1, char(args.size() - 1));
+            for (size_t i = 1; i < args.size(); ++i) {
+                const std::string l = lit(i);
+                table += char(std::min<size_t>(l.size(), 255));
+                table += l.substr(0, 255);
+            }
+            uint32_t mode = id == I::StartsWith    ? 0
+                            : id == I::IStartsWith ? 1
+                            : id == I::EndsWith    ? 2
+                                                   : 3;
+            Value* r = B.CreateCall(hMatchAny, {b.v, b.len, stringConst(table), B.getInt32(mode)});
+            return boolEV(B.CreateICmpNE(r, B.getInt32(0)));
         }
-        uint32_t mode = f == "starts_with" ? 0 : f == "istarts_with" ? 1 : f == "ends_with" ? 2 : 3;
-        Value* r = B.CreateCall(hMatchAny, {b.v, b.len, stringConst(table), B.getInt32(mode)});
-        return boolEV(B.CreateICmpNE(r, B.getInt32(0)));
-    }
-    if (f == "starts_with" || f == "istarts_with" || f == "ends_with") {
-        EV b = asBytes(st, eval(st, *args[0]));
-        Value* any = nullptr;
-        for (size_t i = 1; i < args.size(); ++i) {
-            Value* m = hasAt(st, b, lit(i), f == "ends_with", f == "istarts_with");
-            any = any ? B.CreateOr(any, m) : m;
+        if (id != I::Contains) {
+            EV b = asBytes(st, eval(st, *args[0]));
+            Value* any = nullptr;
+            for (size_t i = 1; i < args.size(); ++i) {
+                Value* m = hasAt(st, b, lit(i), id == I::EndsWith, id == I::IStartsWith);
+                any = any ? B.CreateOr(any, m) : m;
+            }
+            return boolEV(any);
         }
-        return boolEV(any);
-    }
-    if (f == "contains") {
         EV b = asBytes(st, eval(st, *args[0]));
         Value* any = nullptr;
         for (size_t i = 1; i < args.size(); ++i) {
@@ -48,7 +58,7 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         }
         return boolEV(any);
     }
-    if (f == "iequals") {
+    case I::IEquals: {
         EV b = asBytes(st, eval(st, *args[0]));
         return boolEV(guardedTest(
             st, B.CreateICmpEQ(b.len, B.getInt64(int64_t(lit(1).size()))), "ieq.cmp", [&] {
@@ -56,14 +66,15 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
                                       B.getInt32(0));
             }));
     }
-    if (f == "trim") {
+    case I::Trim: {
         EV b = asBytes(st, eval(st, *args[0]));
         llvm::AllocaInst* start = entryAlloca(st, i64, "trim.start");
         Value* n = B.CreateCall(hTrim, {b.v, b.len, start});
         return bytesEV(B.CreateInBoundsGEP(i8, b.v, B.CreateLoad(i64, start)), n);
     }
-    if (f == "split") return split(st, asBytes(st, eval(st, *args[0])), lit(1), args[2]->intValue);
-    if (f == "slice") {
+    case I::Split:
+        return split(st, asBytes(st, eval(st, *args[0])), lit(1), args[2]->intValue);
+    case I::Slice: {
         // Out of range (or negative) start or length: no value.
         EV b = asBytes(st, eval(st, *args[0]));
         Value* start = evalInt(st, *args[1]);
@@ -76,62 +87,70 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         }
         return bytesEV(B.CreateInBoundsGEP(i8, b.v, start), n);
     }
-    if (f == "before" || f == "after") {
+    case I::Before:
+    case I::After: {
         EV b = asBytes(st, eval(st, *args[0]));
         const std::string sep = lit(1);
         Value* idx =
             B.CreateCall(hFind, {b.v, b.len, stringConst(sep), B.getInt64(int64_t(sep.size()))});
         evalFailIf(st, B.CreateICmpSLT(idx, B.getInt64(0)));
-        if (f == "before") return bytesEV(b.v, idx);
+        if (id == I::Before) return bytesEV(b.v, idx);
         Value* start = B.CreateAdd(idx, B.getInt64(int64_t(sep.size())));
         return bytesEV(B.CreateInBoundsGEP(i8, b.v, start), B.CreateSub(b.len, start));
     }
-    if (f == "to_int") {
+    case I::ToInt: {
         EV b = asBytes(st, eval(st, *args[0]));
         llvm::AllocaInst* out = entryAlloca(st, i64, "to_int");
         Value* ok = B.CreateCall(hToInt, {b.v, b.len, out});
         evalFailIf(st, B.CreateICmpEQ(ok, B.getInt32(0)));
         return intEV(B.CreateLoad(i64, out));
     }
-    if (f.size() >= 2 && f[0] == 'u' && std::isdigit(static_cast<unsigned char>(f[1]))) {
+    case I::ReadBig:
+    case I::ReadLittle: {
         EV b = asBytes(st, eval(st, *args[0]));
         Value* off = evalInt(st, *args[1]);
-        unsigned bytes = unsigned(std::stoul(f.substr(1))) / 8;
-        bool le = f.size() > 2 && f.substr(f.size() - 2) == "le";
+        unsigned bytes = e.builtin->width / 8;
+        bool le = id == I::ReadLittle;
         Value* bad = B.CreateOr(B.CreateICmpSLT(off, B.getInt64(0)),
                                 B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(bytes)), b.len));
         evalFailIf(st, bad);
         return intEV(readIntAt(b.v, off, bytes, le ? ast::ByteOrder::Little : ast::ByteOrder::Big));
     }
-    if (f == "ipv4" || f == "ipv6" || f == "mac") {
+    case I::Ipv4:
+    case I::Ipv6:
+    case I::Mac: {
         EV b = asBytes(st, eval(st, *args[0]));
         Value* off = args.size() == 2 ? evalInt(st, *args[1]) : B.getInt64(0);
-        unsigned n = f == "ipv4" ? 4 : f == "ipv6" ? 16 : 6;
+        unsigned n = id == I::Ipv4 ? 4 : id == I::Ipv6 ? 16 : 6;
         Value* bad = B.CreateOr(B.CreateICmpSLT(off, B.getInt64(0)),
                                 B.CreateICmpUGT(B.CreateAdd(off, B.getInt64(n)), b.len));
         evalFailIf(st, bad);
         return addrEV(B.CreateInBoundsGEP(i8, b.v, off), n);
     }
-    if (f == "first" || f == "last") {
+    case I::First:
+    case I::Last: {
         EV seq = eval(st, *args[0]);
-        if (f == "first" && seq.k == EV::ListRef) return firstElement(st, seq);
-        return nthElement(st, seq, B.getInt64(0), f == "last");
+        if (id == I::First && seq.k == EV::ListRef) return firstElement(st, seq);
+        return nthElement(st, seq, B.getInt64(0), id == I::Last);
     }
-    if (f == "join" || f == "join_hex") {
+    case I::Join:
+    case I::JoinHex: {
         EV seq = eval(st, *args[0]);
-        unsigned digits = f == "join" ? 0 : (elementTypeOf(seq).width + 7) / 8 * 2;
+        unsigned digits = id == I::Join ? 0 : (elementTypeOf(seq).width + 7) / 8 * 2;
         return join(st, seq, lit(1), digits);
     }
-    if (f == "sort" || f == "no_grease" || f == "without") {
+    case I::Sort:
+    case I::NoGrease:
+    case I::Without: {
         EV seq = eval(st, *args[0]);
         unsigned width = elementTypeOf(seq).width;
         EV r;
-        if (f == "sort") {
+        if (id == I::Sort) {
             r = collectInts(st, seq, nullptr, width);
             B.CreateCall(hSortInts, {r.v, r.count});
             return r;
         }
-        if (f == "no_grease")
+        if (id == I::NoGrease)
             // RFC 8701: 0x0a0a, 0x1a1a ... 0xfafa, in cipher suites, extensions, groups
             // and versions.
             return collectInts(
@@ -155,11 +174,12 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
             },
             width);
     }
-    if (f == "quic_initial" || f == "quic_server_initial") {
+    case I::QuicInitial:
+    case I::QuicServerInitial: {
         EV packet = asBytes(st, eval(st, *args[0]));
         Value* pnOffset = evalInt(st, *args[1]);
         Value* version = evalInt(st, *args[2]);
-        Value* server = B.getInt32(f == "quic_server_initial" ? 1 : 0);
+        Value* server = B.getInt32(id == I::QuicServerInitial ? 1 : 0);
         EV dcid = asBytes(st, eval(st, *args[3]));
         llvm::AllocaInst* out = entryAlloca(st, i8p, "quic.plain");
         llvm::AllocaInst* got = entryAlloca(st, i64, "quic.len");
@@ -183,7 +203,7 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
         return bytesEV(B.CreateLoad(i8p, out), n);
     }
-    if (f == "parse") {
+    case I::Parse: {
         // Bytes read as a record: offsets stay relative to this protocol's data, so the
         // record is walked like one of the packet's (the bytes are in scratch memory or
         // in the packet; they never straddle the packet's first byte).
@@ -196,18 +216,22 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         r.sized = true;
         return r;
     }
-    if (f == "assemble") return assemble(st, eval(st, *args[0]), *args[1], *args[2]);
-    if (f == "md5" || f == "sha256" || f == "hex") {
+    case I::Assemble:
+        return assemble(st, eval(st, *args[0]), *args[1], *args[2]);
+    case I::Md5:
+    case I::Sha256:
+    case I::Hex: {
         EV b = asBytes(st, eval(st, *args[0]));
         Value* mark = B.CreateCall(hMark, {st.ctx});
         evalFailIf(st, B.CreateIsNull(mark));
-        Value* n = f == "hex" ? B.CreateCall(hHex, {st.ctx, b.v, b.len})
-                              : B.CreateCall(hDigest,
-                                             {st.ctx, b.v, b.len, B.getInt32(f == "md5" ? 0 : 1)});
+        Value* n =
+            id == I::Hex
+                ? B.CreateCall(hHex, {st.ctx, b.v, b.len})
+                : B.CreateCall(hDigest, {st.ctx, b.v, b.len, B.getInt32(id == I::Md5 ? 0 : 1)});
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
         return bytesEV(mark, n);
     }
-    if (f == "concat") {
+    case I::Concat: {
         // Every piece first (a piece may itself be computed into scratch memory), then
         // their copies, one after the other.
         std::vector<EV> parts;
@@ -223,15 +247,19 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         Value* end = B.CreateCall(hMark, {st.ctx});
         return bytesEV(mark, B.CreateSub(B.CreatePtrToInt(end, i64), B.CreatePtrToInt(mark, i64)));
     }
-    if (f == "find" || f == "any") return search(st, eval(st, *args[0]), *args[1], f == "any");
-    if (f == "offset" || f == "size_of") return fieldOffset(st, *args[0], f == "size_of");
-    if (f == "parent_is") {
+    case I::Find:
+    case I::Any:
+        return search(st, eval(st, *args[0]), *args[1], id == I::Any);
+    case I::Offset:
+    case I::SizeOf:
+        return fieldOffset(st, *args[0], id == I::SizeOf);
+    case I::ParentIs: {
         const ast::Protocol* which = S->findProtocol(args[0]->text);
         Value* parentId = B.CreateLoad(i32, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::ParentId));
         return boolEV(
             B.CreateICmpEQ(parentId, B.getInt32(uint32_t(which ? which->id.value_or(0) : 0))));
     }
-    if (f == "domain_name") {
+    case I::DomainName: {
         // A DNS name at an offset of a message, compression pointers followed, dotted,
         // into scratch memory.
         EV b = asBytes(st, eval(st, *args[0]));
@@ -242,7 +270,7 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
         return bytesEV(mark, n);
     }
-    if (f == "netbios_name") {
+    case I::NetbiosName: {
         EV b = asBytes(st, eval(st, *args[0]));
         Value* mark = B.CreateCall(hMark, {st.ctx});
         evalFailIf(st, B.CreateIsNull(mark));
@@ -250,18 +278,20 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(0)));
         return bytesEV(mark, n);
     }
-    if (f == "chunked_length") {
+    case I::ChunkedLength: {
         EV b = asBytes(st, eval(st, *args[0]));
         // -1: the body's end is not there yet (a value); below: not chunked (a failure).
         Value* n = B.CreateCall(hChunked, {b.v, b.len});
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(-1)));
         return intEV(n);
     }
-    if (f == "min" || f == "max") {
+    case I::Min:
+    case I::Max: {
         Value* a = evalInt(st, *args[0]);
         Value* b = evalInt(st, *args[1]);
         Value* lt = B.CreateICmpSLT(a, b);
-        return intEV(f == "min" ? B.CreateSelect(lt, a, b) : B.CreateSelect(lt, b, a));
+        return intEV(id == I::Min ? B.CreateSelect(lt, a, b) : B.CreateSelect(lt, b, a));
+    }
     }
     deadEnd(st);
     return intEV(B.getInt64(0));

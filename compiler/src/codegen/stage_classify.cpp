@@ -65,13 +65,14 @@ Lowerer::FirstBytes Lowerer::firstBytesOf(const Expr& e) {
         if (x.kind != Expr::Kind::Call || x.operands.size() != 2 || !isPayload(*x.operands[0]) ||
             x.operands[1]->kind != Expr::Kind::Int || x.operands[1]->intValue != 0)
             return false;
-        static const std::map<std::string, std::pair<unsigned, bool>> reads = {
-            {"u8", {0, false}},   {"u16", {8, false}},  {"u24", {16, false}}, {"u32", {24, false}},
-            {"u64", {56, false}}, {"u16le", {0, true}}, {"u32le", {0, true}}, {"u64le", {0, true}}};
-        auto it = reads.find(x.text);
-        if (it == reads.end()) return false;
-        shift = it->second.first;
-        low = it->second.second;
+        if (!x.builtin) return false;
+        if (x.builtin->id == ast::BuiltinId::ReadBig) {
+            shift = x.builtin->width - 8;
+            return true;
+        }
+        if (x.builtin->id != ast::BuiltinId::ReadLittle) return false;
+        shift = 0;
+        low = true;
         return true;
     };
     auto addRange = [](FirstBytes& out, uint64_t lo, uint64_t hi, unsigned shift, bool low) {
@@ -111,9 +112,9 @@ Lowerer::FirstBytes Lowerer::firstBytesOf(const Expr& e) {
         return out;
     }
     case Expr::Kind::Call: {
-        bool ci = e.text == "istarts_with";
-        if ((e.text != "starts_with" && !ci) || e.operands.size() < 2 || !isPayload(*e.operands[0]))
-            return all;
+        bool ci = e.builtin && e.builtin->id == ast::BuiltinId::IStartsWith;
+        bool cs = e.builtin && e.builtin->id == ast::BuiltinId::StartsWith;
+        if ((!cs && !ci) || e.operands.size() < 2 || !isPayload(*e.operands[0])) return all;
         FirstBytes out;
         for (size_t i = 1; i < e.operands.size(); ++i) {
             const std::string& lit = e.operands[i]->text;

@@ -51,15 +51,18 @@ Interval intervalOf(const ast::Expr& e) {
     case K::Index:
         if (e.type.isInt()) return known(0, maxOfWidth(e.type.width));
         return r;
-    case K::Call:
-        if (e.text == "min" || e.text == "max") {
+    case K::Call: {
+        ast::BuiltinId id = e.builtin ? e.builtin->id : ast::BuiltinId::None;
+        if (id == ast::BuiltinId::Min || id == ast::BuiltinId::Max) {
             Interval a = intervalOf(*e.operands[0]), b = intervalOf(*e.operands[1]);
             if (!a.known || !b.known) return r;
-            if (e.text == "min") return known(std::min(a.lo, b.lo), std::min(a.hi, b.hi));
+            if (id == ast::BuiltinId::Min) return known(std::min(a.lo, b.lo), std::min(a.hi, b.hi));
             return known(std::max(a.lo, b.lo), std::max(a.hi, b.hi));
         }
-        if (e.type.isInt() && e.text != "to_int") return known(0, maxOfWidth(e.type.width));
+        if (e.type.isInt() && id != ast::BuiltinId::ToInt)
+            return known(0, maxOfWidth(e.type.width));
         return r;
+    }
     case K::Unary: {
         Interval a = intervalOf(*e.operands[0]);
         if (!a.known || e.text != "-") return r;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <stdexcept>
 
 namespace mmtc::sema {
 
@@ -615,10 +616,7 @@ ast::Type ExprChecker::checkMember(ast::Expr& e, const Env& env) {
 /// one does. The condition is checked in the element's scope, like `on ... if`.
 ast::Type ExprChecker::checkSearch(ast::Expr& e, const Env& env) {
     const std::string& f = e.text;
-    if (e.operands.size() != 2) {
-        ctx_.diags.report(DiagKind::WrongArity, e.range, f, "2 arguments", e.operands.size());
-        return ast::Type::error();
-    }
+    if (!arityOk(e)) return ast::Type::error();
     ast::Type lt = check(*e.operands[0], env);
     if (lt.isError()) return lt;
     if (lt.kind != ast::Type::List) {
@@ -630,23 +628,20 @@ ast::Type ExprChecker::checkSearch(ast::Expr& e, const Env& env) {
     if (lt.elem == ast::Type::Record) inner.element = lt.record;
     ast::Type c = expectBool(*e.operands[1], inner);
     if (c.isError()) return c;
-    return f == "any" ? ast::Type::of(ast::Type::Bool) : elementType(lt);
+    return e.builtin->id == ast::BuiltinId::Any ? ast::Type::of(ast::Type::Bool) : elementType(lt);
 }
 
 /// `offset(field)`: where a field's bytes start, from the protocol's first byte.
 /// `size_of(field)`: how many bytes a variable-length integer took in the packet.
 ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
     const std::string& f = e.text;
-    if (e.operands.size() != 1) {
-        ctx_.diags.report(DiagKind::WrongArity, e.range, f, "1 argument", e.operands.size());
-        return ast::Type::error();
-    }
+    if (!arityOk(e)) return ast::Type::error();
     ast::Expr& a = *e.operands[0];
     ast::Type t = check(a, env);
     if (t.isError()) return t;
     bool isField = (a.kind == ast::Expr::Kind::Name || a.kind == ast::Expr::Kind::Member) &&
                    a.ref.kind == ast::Ref::Field;
-    if (f == "size_of") {
+    if (e.builtin->id == ast::BuiltinId::SizeOf) {
         if (!isField || a.ref.field->type.kind != ast::TypeSpec::Varint) {
             ctx_.diags.report(DiagKind::ArgumentType, a.range, 1, f,
                               "a variable-length integer field", typeName(t));
@@ -672,10 +667,7 @@ ast::Type ExprChecker::checkOffset(ast::Expr& e, const Env& env) {
 /// (`tls.handshake`) whose byte order is the same.
 ast::Type ExprChecker::checkParse(ast::Expr& e, const Env& env) {
     auto& args = e.operands;
-    if (args.size() != 2) {
-        ctx_.diags.report(DiagKind::WrongArity, e.range, "parse", "2 arguments", args.size());
-        return ast::Type::error();
-    }
+    if (!arityOk(e)) return ast::Type::error();
     ast::Type bt = check(*args[0], env);
     if (bt.isError()) return bt;
     if (!bt.isBytesLike()) {
@@ -716,10 +708,7 @@ ast::Type ExprChecker::checkParse(ast::Expr& e, const Env& env) {
 /// checked in the element's scope.
 ast::Type ExprChecker::checkAssemble(ast::Expr& e, const Env& env) {
     auto& args = e.operands;
-    if (args.size() != 3) {
-        ctx_.diags.report(DiagKind::WrongArity, e.range, "assemble", "3 arguments", args.size());
-        return ast::Type::error();
-    }
+    if (!arityOk(e)) return ast::Type::error();
     ast::Type lt = check(*args[0], env);
     if (lt.isError()) return lt;
     if (lt.kind != ast::Type::List || lt.elem != ast::Type::Record) {
@@ -799,200 +788,139 @@ ast::Type ExprChecker::checkParentMember(ast::Expr& e, const Env& env) {
     return result;
 }
 
-ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
-    const std::string& f = e.text;
+/// Whether call `e` has as many arguments as its function takes; reports it if not.
+bool ExprChecker::arityOk(const ast::Expr& e) {
+    const ast::Builtin& b = *e.builtin;
+    size_t lo = b.minArgs, hi = b.maxArgs, n = e.operands.size();
+    if (n >= lo && (hi == ast::kAnyArgs || n <= hi)) return true;
+    std::string want = lo == hi              ? std::to_string(lo)
+                       : hi == ast::kAnyArgs ? "at least " + std::to_string(lo)
+                                             : std::to_string(lo) + " to " + std::to_string(hi);
+    want += hi == 1 ? " argument" : " arguments";
+    ctx_.diags.report(DiagKind::WrongArity, e.range, e.text, want, n);
+    return false;
+}
+
+/// `parent_is(tcp)`: whether the protocol below on this packet's path is `tcp`.
+ast::Type ExprChecker::checkParentIs(ast::Expr& e) {
     auto& args = e.operands;
-    if (f == "find" || f == "any") return checkSearch(e, env);
-    if (f == "offset" || f == "size_of") return checkOffset(e, env);
-    if (f == "parse") return checkParse(e, env);
-    if (f == "assemble") return checkAssemble(e, env);
-    if (f == "parent_is") {
-        // `parent_is(tcp)`: whether the protocol below on this packet's path is `tcp`.
-        if (args.size() != 1 || args[0]->kind != ast::Expr::Kind::Name) {
-            ctx_.diags.report(DiagKind::ArgumentLiteral, e.range, 1, f, "a protocol name");
-            return ast::Type::error();
-        }
-        if (!ctx_.findProtocol(args[0]->text)) {
-            ctx_.diags.report(DiagKind::UnknownProtocol, args[0]->range, args[0]->text);
-            return ast::Type::error();
-        }
-        args[0]->type = ast::Type::of(ast::Type::Bool);
-        return ast::Type::of(ast::Type::Bool);
+    if (args.size() != 1 || args[0]->kind != ast::Expr::Kind::Name) {
+        ctx_.diags.report(DiagKind::ArgumentLiteral, e.range, 1, e.text, "a protocol name");
+        return ast::Type::error();
     }
-    std::vector<ast::Type> ts;
+    if (!ctx_.findProtocol(args[0]->text)) {
+        ctx_.diags.report(DiagKind::UnknownProtocol, args[0]->range, args[0]->text);
+        return ast::Type::error();
+    }
+    args[0]->type = ast::Type::of(ast::Type::Bool);
+    return ast::Type::of(ast::Type::Bool);
+}
+
+/// Whether argument `i` of call `e`, of type `t`, is what its function takes there
+/// (the table of built-in functions says); reports it if not.
+bool ExprChecker::argumentOk(const ast::Expr& e, size_t i, const ast::Type& t) {
+    using T = ast::Type;
+    using A = ast::BuiltinArg;
+    const ast::Expr& a = *e.operands[i];
+    auto wrongType = [&](const char* want) {
+        ctx_.diags.report(DiagKind::ArgumentType, a.range, i + 1, e.text, want, typeName(t));
+        return false;
+    };
+    auto notLiteral = [&](const char* want) {
+        ctx_.diags.report(DiagKind::ArgumentLiteral, a.range, i + 1, e.text, want);
+        return false;
+    };
+    switch (ast::builtinArg(*e.builtin, i)) {
+    case A::Bytes:
+        return t.isBytesLike() || wrongType("bytes or string");
+    case A::Int:
+        return t.isInt() || wrongType("an integer");
+    case A::List:
+        return t.kind == T::List || wrongType("a list");
+    case A::IntList:
+        return (t.kind == T::List && t.elem == T::Int) || wrongType("a list of integers");
+    case A::BytesOrList:
+        return t.isBytesLike() || t.kind == T::List || wrongType("bytes, string or a list");
+    case A::BytesOrInt:
+        return t.isBytesLike() || t.isInt() || wrongType("bytes, string or an integer");
+    case A::JoinableList:
+        if (t.kind != T::List) return wrongType("a list");
+        return t.elem == T::Bytes || t.elem == T::String || t.elem == T::Int ||
+               wrongType("a list of bytes or integers");
+    case A::StringLiteral:
+        return isStringLiteral(a) || notLiteral("a string literal");
+    case A::IntLiteral:
+        return a.kind == ast::Expr::Kind::Int || notLiteral("an integer literal");
+    case A::Own:
+        break;
+    }
+    return true;
+}
+
+/// A call of a built-in function: its arguments checked and its type found as the table
+/// of built-in functions says; the functions with rules of their own check themselves.
+ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
+    using T = ast::Type;
+    using I = ast::BuiltinId;
+    auto& args = e.operands;
+    e.builtin = ast::findBuiltin(e.text);
+    if (e.builtin && e.builtin->result == ast::BuiltinResult::Own) {
+        switch (e.builtin->id) {
+        case I::Find:
+        case I::Any:
+            return checkSearch(e, env);
+        case I::Offset:
+        case I::SizeOf:
+            return checkOffset(e, env);
+        case I::Parse:
+            return checkParse(e, env);
+        case I::Assemble:
+            return checkAssemble(e, env);
+        case I::ParentIs:
+            return checkParentIs(e);
+        default:
+            throw std::logic_error("built-in function without its own check: " + e.text);
+        }
+    }
+    std::vector<T> ts;
     for (auto& a : args) ts.push_back(check(*a, env));
     for (const auto& t : ts)
-        if (t.isError()) return ast::Type::error();
-    auto arity = [&](size_t lo, size_t hi) {
-        if (args.size() >= lo && args.size() <= hi) return true;
-        std::string want = lo == hi         ? std::to_string(lo)
-                           : hi == SIZE_MAX ? "at least " + std::to_string(lo)
-                                            : std::to_string(lo) + " to " + std::to_string(hi);
-        want += hi == 1 ? " argument" : " arguments";
-        ctx_.diags.report(DiagKind::WrongArity, e.range, f, want, args.size());
-        return false;
-    };
-    auto needBytes = [&](size_t i) {
-        if (ts[i].isBytesLike()) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "bytes or string",
-                          typeName(ts[i]));
-        return false;
-    };
-    auto needLiteral = [&](size_t i) {
-        if (isStringLiteral(*args[i])) return true;
-        ctx_.diags.report(DiagKind::ArgumentLiteral, args[i]->range, i + 1, f, "a string literal");
-        return false;
-    };
-    auto needInt = [&](size_t i) {
-        if (ts[i].isInt()) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "an integer",
-                          typeName(ts[i]));
-        return false;
-    };
-    auto needIntLiteral = [&](size_t i) {
-        if (args[i]->kind == ast::Expr::Kind::Int) return true;
-        ctx_.diags.report(DiagKind::ArgumentLiteral, args[i]->range, i + 1, f,
-                          "an integer literal");
-        return false;
-    };
-    auto needList = [&](size_t i) {
-        if (ts[i].kind == ast::Type::List) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "a list",
-                          typeName(ts[i]));
-        return false;
-    };
-    using T = ast::Type;
-    if (f == "len") {
-        if (!arity(1, 1)) return T::error();
-        if (!ts[0].isBytesLike() && ts[0].kind != T::List) {
-            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f,
-                              "bytes, string or a list", typeName(ts[0]));
-            return T::error();
-        }
-        return T::integer(32);
+        if (t.isError()) return T::error();
+    if (!e.builtin) {
+        ctx_.diags.report(DiagKind::UnknownFunction, e.nameRange, e.text);
+        return T::error();
     }
-    if (f == "domain_name") {
-        if (!arity(2, 2) || !needBytes(0) || !needInt(1)) return T::error();
-        return T::of(T::String);
-    }
-    if (f == "chunked_length") {
-        if (!arity(1, 1) || !needBytes(0)) return T::error();
-        return T::integer(64);
-    }
-    if (f == "count") {
-        if (!arity(1, 1) || !needList(0)) return T::error();
-        return T::integer(32);
-    }
-    if (f == "starts_with" || f == "istarts_with" || f == "ends_with" || f == "contains") {
-        if (!arity(2, SIZE_MAX) || !needBytes(0)) return T::error();
-        for (size_t i = 1; i < args.size(); ++i)
-            if (!needLiteral(i)) return T::error();
+    if (!arityOk(e)) return T::error();
+    for (size_t i = 0; i < args.size(); ++i)
+        if (!argumentOk(e, i, ts[i])) return T::error();
+    const ast::Builtin& b = *e.builtin;
+    switch (b.result) {
+    case ast::BuiltinResult::Bool:
         return T::of(T::Bool);
-    }
-    if (f == "iequals") {
-        if (!arity(2, 2) || !needBytes(0) || !needLiteral(1)) return T::error();
-        return T::of(T::Bool);
-    }
-    if (f == "trim") {
-        if (!arity(1, 1) || !needBytes(0)) return T::error();
+    case ast::BuiltinResult::Bytes:
         return T::of(T::Bytes);
-    }
-    if (f == "split") {
-        if (!arity(3, 3) || !needBytes(0) || !needLiteral(1) || !needIntLiteral(2))
-            return T::error();
-        return T::of(T::Bytes);
-    }
-    if (f == "slice") {
-        // slice(b, start) or slice(b, start, length): part of a byte string.
-        if (!arity(2, 3) || !needBytes(0) || !needInt(1) || (args.size() == 3 && !needInt(2)))
-            return T::error();
-        return T::of(ts[0].kind);
-    }
-    if (f == "before" || f == "after") {
-        if (!arity(2, 2) || !needBytes(0) || !needLiteral(1)) return T::error();
-        return T::of(T::Bytes);
-    }
-    if (f == "to_int") {
-        if (!arity(1, 1) || !needBytes(0)) return T::error();
-        return T::integer(64);
-    }
-    if (f == "u8" || f == "u16" || f == "u24" || f == "u32" || f == "u64" || f == "u16le" ||
-        f == "u32le" || f == "u64le") {
-        if (!arity(2, 2) || !needBytes(0) || !needInt(1)) return T::error();
-        unsigned w = unsigned(std::stoul(f.substr(1)));
-        return T::integer(w);
-    }
-    if (f == "netbios_name") {
-        if (!arity(1, 1) || !needBytes(0)) return T::error();
+    case ast::BuiltinResult::String:
         return T::of(T::String);
-    }
-    if (f == "ipv4" || f == "ipv6" || f == "mac") {
-        // An address read from bytes (an option's value): at offset 0, or the one given.
-        if (!arity(1, 2) || !needBytes(0) || (args.size() == 2 && !needInt(1))) return T::error();
-        return T::of(f == "ipv4" ? T::Ipv4 : f == "ipv6" ? T::Ipv6 : T::Mac);
-    }
-    if (f == "first" || f == "last") {
-        if (!arity(1, 1) || !needList(0)) return T::error();
-        return elementType(ts[0]);
-    }
-    if (f == "join") {
-        if (!arity(2, 2) || !needList(0) || !needLiteral(1)) return T::error();
-        if (ts[0].elem != T::Bytes && ts[0].elem != T::String && ts[0].elem != T::Int) {
-            ctx_.diags.report(DiagKind::ArgumentType, args[0]->range, 1, f,
-                              "a list of bytes or integers", typeName(ts[0]));
-            return T::error();
-        }
-        return T::of(T::String);
-    }
-    auto needIntList = [&](size_t i) {
-        if (ts[i].kind == T::List && ts[i].elem == T::Int) return true;
-        ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f, "a list of integers",
-                          typeName(ts[i]));
-        return false;
-    };
-    if (f == "join_hex") {
-        if (!arity(2, 2) || !needIntList(0) || !needLiteral(1)) return T::error();
-        return T::of(T::String);
-    }
-    if (f == "sort" || f == "no_grease") {
-        // A new list of integers, in scratch memory: sorted, or without TLS's GREASE values.
-        if (!arity(1, 1) || !needIntList(0)) return T::error();
-        return ts[0];
-    }
-    if (f == "without") {
-        if (!arity(2, SIZE_MAX) || !needIntList(0)) return T::error();
-        for (size_t i = 1; i < args.size(); ++i)
-            if (!needIntLiteral(i)) return T::error();
-        return ts[0];
-    }
-    if (f == "quic_initial" || f == "quic_server_initial") {
-        // quic_initial(packet, pn_offset, version, dcid[, dcid2]): a client's (or server's)
-        // Initial, decrypted with the keys of the first connection id that verifies.
-        if (!arity(4, 5) || !needBytes(0) || !needInt(1) || !needInt(2) || !needBytes(3) ||
-            (args.size() == 5 && !needBytes(4)))
-            return T::error();
-        return T::of(T::Bytes);
-    }
-    if (f == "md5" || f == "sha256" || f == "hex") {
-        if (!arity(1, 1) || !needBytes(0)) return T::error();
-        return T::of(T::String);
-    }
-    if (f == "concat") {
-        if (!arity(1, SIZE_MAX)) return T::error();
-        for (size_t i = 0; i < args.size(); ++i)
-            if (!ts[i].isBytesLike() && !ts[i].isInt()) {
-                ctx_.diags.report(DiagKind::ArgumentType, args[i]->range, i + 1, f,
-                                  "bytes, string or an integer", typeName(ts[i]));
-                return T::error();
-            }
-        return T::of(T::String);
-    }
-    if (f == "min" || f == "max") {
-        if (!arity(2, 2) || !needInt(0) || !needInt(1)) return T::error();
+    case ast::BuiltinResult::Int:
+        return T::integer(b.width);
+    case ast::BuiltinResult::WidestInt:
         return T::integer(std::max(ts[0].width, ts[1].width));
+    case ast::BuiltinResult::Ipv4:
+        return T::of(T::Ipv4);
+    case ast::BuiltinResult::Ipv6:
+        return T::of(T::Ipv6);
+    case ast::BuiltinResult::Mac:
+        return T::of(T::Mac);
+    case ast::BuiltinResult::SameAsArg:
+        return ts[0];
+    case ast::BuiltinResult::KindOfArg:
+        return T::of(ts[0].kind);
+    case ast::BuiltinResult::ElementOf:
+        return elementType(ts[0]);
+    case ast::BuiltinResult::Own:
+        break;
     }
-    ctx_.diags.report(DiagKind::UnknownFunction, e.nameRange, f);
-    return T::error();
+    throw std::logic_error("built-in function without a result: " + e.text);
 }
 
 void checkExpressions(SemaContext& ctx) {

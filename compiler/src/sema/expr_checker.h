@@ -53,6 +53,9 @@ class ExprChecker {
     ast::Type checkMember(ast::Expr& e, const Env& env);
     ast::Type checkParentMember(ast::Expr& e, const Env& env);
     ast::Type checkCall(ast::Expr& e, const Env& env);
+    bool arityOk(const ast::Expr& e);
+    bool argumentOk(const ast::Expr& e, size_t i, const ast::Type& t);
+    ast::Type checkParentIs(ast::Expr& e);
     ast::Type checkSearch(ast::Expr& e, const Env& env);
     ast::Type checkOffset(ast::Expr& e, const Env& env);
     ast::Type checkParse(ast::Expr& e, const Env& env);

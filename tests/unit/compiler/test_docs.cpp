@@ -1,11 +1,16 @@
 // The examples of the language reference are checked: every ```mmtp block of
 // docs/language.md, docs/mmtc.md, docs/adding-a-protocol.md and docs/services.md must pass `mmtc
 // check` with the built-in library, every ```mmtp-error block must fail with a located error.
+// The table of built-in functions of docs/language.md lists exactly the functions of the
+// compiler's table (ast/builtins.h).
+#include "ast/builtins.h"
 #include "mmtc/compiler.h"
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -70,4 +75,44 @@ TEST_CASE("the examples of the documentation check as they say", "[docs]") {
     }
     // The reference shows every construct by example.
     CHECK(total >= 15);
+}
+
+TEST_CASE("the built-in functions are documented and checked as the table says", "[docs]") {
+    // The names in the first column of docs/language.md's table of built-in functions.
+    std::ifstream in(std::string(MMT_SOURCE_DIR) + "/docs/language.md");
+    std::set<std::string> documented;
+    std::string line;
+    bool inSection = false;
+    const std::regex call("`([a-z_0-9]+)\\(");
+    while (std::getline(in, line)) {
+        if (line.rfind("## ", 0) == 0) inSection = line == "## Built-in functions";
+        if (!inSection || line.rfind("| `", 0) != 0) continue;
+        std::string first = line.substr(1, line.find(" |", 1));
+        for (std::sregex_iterator it(first.begin(), first.end(), call), end; it != end; ++it)
+            documented.insert((*it)[1]);
+    }
+    std::set<std::string> table;
+    for (const mmtc::ast::Builtin& b : mmtc::ast::builtins()) table.insert(std::string(b.name));
+    CHECK(table.size() == mmtc::ast::builtins().size()); // no name twice
+    CHECK(documented == table);
+
+    // Every function of the table is checked as the table says: called with one argument
+    // too few and one too many, each is an error that names it and the count it takes.
+    for (const mmtc::ast::Builtin& b : mmtc::ast::builtins()) {
+        auto call = [&](unsigned n) {
+            std::string args;
+            for (unsigned i = 0; i < n; ++i) args += i ? ", a" : "a";
+            mmtc::Compiler c;
+            REQUIRE(c.addPath(mmtc::builtinSpecDir()));
+            c.addSource("builtin.mmtp", "protocol builtin_arity {\n    id 9990;\n"
+                                        "    header { a : u8; }\n"
+                                        "    attribute x : u32 = " +
+                                            std::string(b.name) + "(" + args + ");\n}\n");
+            INFO(b.name << " with " << n << " arguments");
+            CHECK_FALSE(c.check());
+            CHECK(c.diagnostics().find("'" + std::string(b.name) + "'") != std::string::npos);
+        };
+        if (b.minArgs > 0) call(b.minArgs - 1);
+        if (b.maxArgs != mmtc::ast::kAnyArgs) call(b.maxArgs + 1);
+    }
 }

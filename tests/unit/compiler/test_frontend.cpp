@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <ctime>
 #include <functional>
 
@@ -130,20 +132,24 @@ std::string hostile(const std::string& before, const std::string& unit, const st
 
 /// Checks the spec `make` builds at 250 KB and at 1 MB: both fail cleanly with a
 /// diagnostic, and the larger costs at most 8 times the processor time of the smaller
-/// (4 when linear; the rest is room for noise). Processor time, not wall time, so that
-/// other work on the machine does not count.
+/// (4 when linear; the rest is room for noise), the better of two runs each. Processor
+/// time, not wall time, so that other work on the machine does not count.
 void checksInLinearTime(const std::function<std::string(size_t)>& make) {
     double secs[2] = {0, 0};
     const size_t sizes[2] = {250000, 1000000};
     for (int k = 0; k < 2; ++k) {
         std::string text = make(sizes[k]);
         CHECK(text.size() >= sizes[k]);
-        std::clock_t t0 = std::clock();
-        auto r = checkText(text);
-        secs[k] = double(std::clock() - t0) / CLOCKS_PER_SEC;
-        CHECK_FALSE(r.ok);
-        CHECK(r.diags.find("t.mmtp:") == 0);
-        CHECK(r.diags.find(": error: ") != std::string::npos);
+        // The better of two runs: a loaded machine slows one run's caches, rarely both.
+        for (int run = 0; run < 2; ++run) {
+            std::clock_t t0 = std::clock();
+            auto r = checkText(text);
+            double s = double(std::clock() - t0) / CLOCKS_PER_SEC;
+            secs[k] = run ? std::min(secs[k], s) : s;
+            CHECK_FALSE(r.ok);
+            CHECK(r.diags.find("t.mmtp:") == 0);
+            CHECK(r.diags.find(": error: ") != std::string::npos);
+        }
     }
     INFO("250 KB: " << secs[0] << " s, 1 MB: " << secs[1] << " s of processor time");
     CHECK(secs[1] < 8 * secs[0] + 0.05);
