@@ -615,16 +615,22 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
                  bool optimizeIr, Timings& timings, std::string& error) {
     // Parts of the library compile on threads of their own: optimization and code
     // generation take nearly all the time, and they parallelize without sharing.
-    unsigned k = jobs(sema.ordered.size());
+    // A protocol's weight only estimates its code (a few values can expand into much), so
+    // there are several parts per thread, each thread taking the next part when it is
+    // done with one: no thread waits long for another's heavy part.
+    unsigned n = jobs(sema.ordered.size());
+    unsigned k = unsigned(std::min<size_t>(n == 1 ? 1 : 4 * n, sema.ordered.size()));
     auto parts = partition(sema, k);
     std::vector<PartResult> results(k);
     {
-        std::vector<std::thread> threads;
-        for (unsigned i = 1; i < k; ++i)
-            threads.emplace_back([&, i] {
+        std::atomic<unsigned> next{0};
+        auto work = [&] {
+            for (unsigned i; (i = next.fetch_add(1)) < k;)
                 buildPart(sema, parts[i], i, irText != nullptr, optimizeIr, results[i]);
-            });
-        buildPart(sema, parts[0], 0, irText != nullptr, optimizeIr, results[0]);
+        };
+        std::vector<std::thread> threads;
+        for (unsigned t = 1; t < n; ++t) threads.emplace_back(work);
+        work();
         for (auto& t : threads) t.join();
     }
     // Per phase, the slowest part (the wall time that phase cost) and the CPU time of all.
