@@ -26,7 +26,9 @@ struct Compiled {
         REQUIRE(ok);
         std::string error;
         Compiled out;
-        out.lib = c.compile(error);
+        // With the built-in library, through the cache that mmtrun uses too: every test
+        // process would otherwise compile the whole library again.
+        out.lib = withBuiltin ? c.compileCached(mmtc::defaultCacheDir(), error) : c.compile(error);
         INFO(error);
         REQUIRE(out.lib);
         return out;
