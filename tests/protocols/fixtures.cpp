@@ -472,8 +472,25 @@ std::vector<Bytes> coap() {
     Bytes get = join(
         {{0x44, 0x01, 0x7d, 0x34}, token, {0xb7}, to_bytes("sensors"), {0x04}, to_bytes("temp")});
     Bytes content = join({{0x64, 0x45, 0x7d, 0x34}, token, {0xc0, 0xff}, to_bytes("22.5 C")});
+    // Six options (If-Match, Uri-Host, ETag, Observe, Uri-Port, Uri-Path) and no
+    // Content-Format: none is reported, not the fifth option's value.
+    Bytes many = join({{0x40, 0x01, 0x7d, 0x35, 0x11, 0xaa, 0x21, 'h', 0x11, 0xbb, 0x21, 0x05, 0x12,
+                        0x16, 0x33, 0x41, 'x'}});
     return {udp("10.1.0.20", "10.1.0.7", 53817, 5683, get),
-            udp("10.1.0.7", "10.1.0.20", 5683, 53817, content)};
+            udp("10.1.0.7", "10.1.0.20", 5683, 53817, content),
+            udp("10.1.0.20", "10.1.0.7", 53818, 5683, many)};
+}
+
+/// BitTorrent's DHT (BEP 5) on UDP 6881: a ping query, its response, a get_peers query.
+std::vector<Bytes> bittorrentDht() {
+    const std::string id = "20:abcdefghij0123456789";
+    Bytes ping = to_bytes("d1:ad2:id" + id + "e1:q4:ping1:t2:aa1:y1:qe");
+    Bytes pong = to_bytes("d1:rd2:id" + id + "e1:t2:aa1:y1:re");
+    Bytes getPeers = to_bytes("d1:ad2:id" + id +
+                              "9:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:bb1:y1:qe");
+    return {udp("10.2.0.1", "10.2.0.2", 6881, 6881, ping),
+            udp("10.2.0.2", "10.2.0.1", 6881, 6881, pong),
+            udp("10.2.0.1", "10.2.0.2", 6881, 6881, getPeers)};
 }
 
 /// BACnet/IP (ASHRAE 135 Annex J): a global Who-Is broadcast, then the device's I-Am
@@ -836,6 +853,7 @@ const std::map<std::string, Fixture>& fixtures() {
         {"wireguard", {1, wireguard}},
         {"snmp", {1, snmp}},
         {"coap", {1, coap}},
+        {"bittorrent_dht", {1, bittorrentDht}},
         {"bacnet", {1, bacnet}},
         {"zabbix", {1, zabbix}},
         {"kafka", {1, kafka}},
