@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from side_by_side import make_captures, run  # noqa: E402
+from side_by_side import install, make_captures, run  # noqa: E402
 
 # The functions a flow's service lookup runs, counted with what they call.
 LOOKUPS = ("mmt::ServiceMatcher::byName", "mmt::ServiceMatcher::byAddressText",
@@ -36,10 +36,7 @@ LOOKUPS = ("mmt::ServiceMatcher::byName", "mmt::ServiceMatcher::byAddressText",
 
 def ensure_tools(build):
     if not shutil.which("valgrind"):
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        print("installing valgrind", file=sys.stderr)
-        run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "valgrind"],
-            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
+        install(["valgrind"])
     run(["cmake", "--build", build, "-j2", "--target", "journey_bench", "make_real_capture"],
         stdout=subprocess.DEVNULL)
 

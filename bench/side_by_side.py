@@ -31,6 +31,14 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def install(packages):
+    """Installs Debian packages with apt-get (through sudo unless root)."""
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print(f"installing {' '.join(packages)}", file=sys.stderr)
+    run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + packages,
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
+
+
 def ensure_tools(build):
     missing = []
     if not shutil.which("valgrind"):
@@ -38,10 +46,7 @@ def ensure_tools(build):
     if subprocess.run(["pkg-config", "--exists", "libndpi"]).returncode != 0:
         missing.append("libndpi-dev")
     if missing:
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        print(f"installing {' '.join(missing)}", file=sys.stderr)
-        run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing,
-            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
+        install(missing)
         run(["cmake", build], stdout=subprocess.DEVNULL)
     run(["cmake", "--build", build, "-j2", "--target", "mmtrun", "make_real_capture",
          "pcap_loop", "ndpi_bench"], stdout=subprocess.DEVNULL)

@@ -70,18 +70,22 @@ def endpoint(addr, port):
     return f'[{addr}]:{port}' if ':' in addr else f'{addr}:{port}'
 
 
-def ndpi_flows(result):
-    flows = {}
+def ndpi_labels(result):
+    """(flow key, nDPI's label: `Master` or `Master.Service`) of every flow of a result file."""
     with open(result, errors='replace') as f:
         for line in f:
             m = FLOW.match(line)
-            if not m:
-                continue
-            transport, a, b, label = m.groups()
-            master = label.split('.')[0]
-            if master == 'Unknown':
-                continue
-            flows[endpoint_key(transport, a, b)] = master
+            if m:
+                transport, a, b, label = m.groups()
+                yield endpoint_key(transport, a, b), label
+
+
+def ndpi_flows(result):
+    flows = {}
+    for key, label in ndpi_labels(result):
+        master = label.split('.')[0]
+        if master != 'Unknown':
+            flows[key] = master
     return flows
 
 

@@ -20,22 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from ndpi_report import (FLOW, endpoint_key, our_flow_records, read_table,  # noqa: E402
+from ndpi_report import (ndpi_labels, our_flow_records, read_table,  # noqa: E402
                          result_pairs)
 
 
 def ndpi_services(result):
     """Flow key -> nDPI service name, for flows labelled `App.Service`."""
-    flows = {}
-    with open(result, errors='replace') as f:
-        for line in f:
-            m = FLOW.match(line)
-            if not m:
-                continue
-            transport, a, b, label = m.groups()
-            if '.' in label:
-                flows[endpoint_key(transport, a, b)] = label.split('.', 1)[1]
-    return flows
+    return {key: label.split('.', 1)[1] for key, label in ndpi_labels(result) if '.' in label}
 
 
 def our_services(mmtrun, capture):
