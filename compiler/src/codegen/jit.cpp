@@ -633,7 +633,8 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
         work();
         for (auto& t : threads) t.join();
     }
-    // Per phase, the slowest part (the wall time that phase cost) and the CPU time of all.
+    // Per phase, the wall time of the slowest part (parts run one after another on each
+    // thread, so not the wall time the phase cost the whole compile) and the CPU time of all.
     timings.lowerMs = timings.optimizeMs = timings.codegenMs = 0;
     timings.cpuLowerMs = timings.cpuOptimizeMs = timings.cpuCodegenMs = 0;
     std::vector<std::vector<char>> objects;
