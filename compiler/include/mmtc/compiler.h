@@ -92,6 +92,10 @@ class Compiler {
     /// Like compile(), but reuses an object cached under `cacheDir` when the sources,
     /// LLVM version, ABI and host CPU are unchanged, and stores a new one otherwise.
     std::unique_ptr<Library> compileCached(const std::string& cacheDir, std::string& error);
+    /// The library cached under `cacheDir` for these sources, LLVM version, ABI and host
+    /// CPU, loaded; nullptr when there is none. Needs no check(): an entry is only ever
+    /// stored for sources that checked, so a hit skips parsing and checking.
+    std::unique_ptr<Library> loadCached(const std::string& cacheDir);
     /// Writes a relocatable object for this machine that loadObject() can load.
     bool writeObject(const std::string& path, std::string& error);
     /// The LLVM IR of the library, before or after optimization.

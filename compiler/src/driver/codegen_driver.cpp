@@ -48,7 +48,19 @@ bool readAll(const std::string& path, std::vector<char>& out, std::string& error
         error = "cannot read '" + path + "'";
         return false;
     }
-    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    in.seekg(0, std::ios::beg);
+    if (size < 0 || !in) { // not seekable (a pipe): read it as a stream
+        in.clear();
+        out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        return true;
+    }
+    out.resize(size_t(size));
+    if (!in.read(out.data(), size)) {
+        error = "cannot read '" + path + "'";
+        return false;
+    }
     return true;
 }
 
@@ -132,19 +144,25 @@ std::unique_ptr<Library> Compiler::compile(std::string& error) {
     return lib;
 }
 
-std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, std::string& error) {
+std::unique_ptr<Library> Compiler::loadCached(const std::string& cacheDir) {
     Impl& m = *impl_;
     std::string path = cacheDir + "/" + cacheKey() + ".o";
     std::vector<char> obj;
     std::string ignored;
-    if (fs::exists(path) && readAll(path, obj, ignored)) {
-        codegen::Stopwatch t0;
-        auto native = codegen::NativeLibrary::fromObject(obj, ignored);
-        m.timings.linkMs = t0.wallMs();
-        m.timings.cpuLinkMs = t0.cpuMs();
-        if (native) return wrap(std::move(native), Library::Origin::Cache);
-        // A damaged or foreign entry is rebuilt below.
-    }
+    if (!fs::exists(path) || !readAll(path, obj, ignored)) return nullptr;
+    codegen::Stopwatch t0;
+    auto native = codegen::NativeLibrary::fromObject(obj, ignored);
+    m.timings.linkMs = t0.wallMs();
+    m.timings.cpuLinkMs = t0.cpuMs();
+    // A damaged or foreign entry counts as none: compileCached() rebuilds it.
+    return wrap(std::move(native), Library::Origin::Cache);
+}
+
+std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, std::string& error) {
+    Impl& m = *impl_;
+    if (auto hit = loadCached(cacheDir)) return hit;
+    std::string path = cacheDir + "/" + cacheKey() + ".o";
+    std::vector<char> obj;
     if (!needChecked(m, error)) return nullptr;
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
     std::error_code ec;

@@ -61,18 +61,19 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
                 return nullptr;
             }
         }
-        if (!c.check()) {
-            error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
-                                c.errorCount() == 1 ? "" : "s", c.diagnostics());
-            return nullptr;
+        // A cache hit needs neither parsing nor checking: the key is the specs' bytes.
+        const std::string cacheDir =
+            options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir;
+        if (options.use_cache) impl->code = c.loadCached(cacheDir);
+        if (!impl->code) {
+            if (!c.check()) {
+                error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
+                                    c.errorCount() == 1 ? "" : "s", c.diagnostics());
+                return nullptr;
+            }
+            impl->code = options.use_cache ? c.compileCached(cacheDir, error) : c.compile(error);
+            if (!impl->code) return nullptr;
         }
-        if (options.use_cache) {
-            impl->code = c.compileCached(
-                options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir, error);
-        } else {
-            impl->code = c.compile(error);
-        }
-        if (!impl->code) return nullptr;
         impl->origin = impl->code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";
     }
     impl->table = impl->code->table();

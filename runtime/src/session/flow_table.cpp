@@ -36,26 +36,21 @@ const char* to_string(SessionEnd why) {
 
 FlowTable::FlowTable(const FlowTableConfig& config) {
     capacity_ = std::max<size_t>(1, config.max_sessions);
-    pool_ = std::make_unique<Session[]>(capacity_);
-    for (size_t i = 0; i < capacity_; ++i)
-        pool_[i].next = i + 1 < capacity_ ? static_cast<uint32_t>(i + 1) : kNil;
-    free_head_ = 0;
+    pool_ = ZeroedArray<Session>(capacity_);
 
     size_t nb = 16;
     while (nb < 2 * capacity_) nb <<= 1; // load factor <= 1/2: short probe sequences
-    buckets_ = std::make_unique<Bucket[]>(nb);
+    buckets_ = ZeroedArray<Bucket>(nb);
     mask_ = nb - 1;
 
     long_cap_ = config.long_keys ? config.long_keys : std::max<size_t>(16, capacity_ / 16);
-    long_keys_ = std::make_unique_for_overwrite<uint8_t[]>(long_cap_ * kLongSlot);
-    long_free_ = std::make_unique_for_overwrite<uint32_t[]>(long_cap_);
-    for (size_t i = 0; i < long_cap_; ++i) long_free_[i] = static_cast<uint32_t>(long_cap_ - 1 - i);
-    long_free_n_ = long_cap_;
+    long_keys_ = ZeroedArray<uint8_t>(long_cap_ * kLongSlot);
+    long_free_ = ZeroedArray<uint32_t>(long_cap_);
 
     state_size_ = config.state_size;
     state_stride_ = (state_size_ + 15) & ~size_t{15};
     if (state_size_) {
-        state_mem_ = std::make_unique_for_overwrite<uint8_t[]>(capacity_ * state_stride_);
+        state_mem_ = ZeroedArray<uint8_t>(capacity_ * state_stride_);
         state_ = state_mem_.get();
     }
 }
@@ -249,6 +244,10 @@ Session* FlowTable::global_lru() {
 // holds one. Walks each list from its oldest end to the first such session: short while
 // long keys are common, which is when the store fills up.
 bool FlowTable::take_long_slot(uint32_t& slot) {
+    if (long_free_n_ == 0 && long_fresh_ < long_cap_) {
+        slot = static_cast<uint32_t>(long_fresh_++);
+        return true;
+    }
     if (long_free_n_ == 0) {
         Session* victim = nullptr;
         for (size_t i = 0; i < n_classes_; ++i) {
@@ -308,9 +307,14 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
             moved |= size_ != before;
         }
         if (moved) pos = find_empty(h);
-        const uint32_t idx = free_head_;
+        uint32_t idx;
+        if (free_head_ != kNil) {
+            idx = free_head_;
+            free_head_ = pool_[idx].next;
+        } else {
+            idx = fresh_++; // size_ < capacity_ here, and every used session is live or freed
+        }
         s = &pool_[idx];
-        free_head_ = s->next;
         s->id = next_id_++;
         s->first_ns = s->last_ns = now_ns;
         s->packets[0] = s->packets[1] = 0;

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "mmt/abi.h"
+#include "util/zeroed_array.h"
 
 namespace mmt {
 
@@ -185,16 +186,19 @@ class FlowTable {
     bool take_long_slot(uint32_t& slot);
     void recompute_deadline();
 
-    std::unique_ptr<Session[]> pool_;
-    std::unique_ptr<Bucket[]> buckets_;
-    std::unique_ptr<uint8_t[]> long_keys_;
-    std::unique_ptr<uint32_t[]> long_free_;
+    // Sized for the capacity, touched as sessions are made (see ZeroedArray).
+    ZeroedArray<Session> pool_;
+    ZeroedArray<Bucket> buckets_; // zero bytes: an empty bucket
+    ZeroedArray<uint8_t> long_keys_;
+    ZeroedArray<uint32_t> long_free_;
     uint8_t* state_ = nullptr;
-    std::unique_ptr<uint8_t[]> state_mem_;
+    ZeroedArray<uint8_t> state_mem_;
     size_t capacity_ = 0, size_ = 0, mask_ = 0;
     size_t state_size_ = 0, state_stride_ = 0;
     size_t long_cap_ = 0, long_free_n_ = 0;
-    uint32_t free_head_ = kNil; // free sessions, linked through Session::next
+    size_t long_fresh_ = 0;     // long-key slots ever used: the next fresh one
+    uint32_t free_head_ = kNil; // freed sessions, linked through Session::next
+    uint32_t fresh_ = 0;        // sessions ever used: the next fresh one
     TimeoutClass classes_[kMaxClasses];
     size_t n_classes_ = 0;
     uint64_t next_deadline_ = ~uint64_t{0}; // no session can expire before this time
