@@ -5,6 +5,7 @@
 
 #include "codegen/host_table.h"
 #include "codegen/lower.h"
+#include "loader/object_loader.h"
 #include "mmt/abi.h"
 #include "mmtc/compiler.h"
 #include "sema/sema.h"
@@ -36,10 +37,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
+#include <dlfcn.h>
 #include <time.h>
 
 // A compiler built with AddressSanitizer instruments the code it generates too, so that
@@ -326,7 +329,9 @@ double Stopwatch::cpuMs() const {
 }
 
 struct NativeLibrary::Impl {
+    // The code, linked by ORC or by the runtime's loader.
     std::unique_ptr<llvm::orc::LLJIT> jit;
+    std::unique_ptr<mmt::ObjectCode> code;
     // The parts' tables joined, in protocol id order (`frame` first).
     std::vector<mmt_proto> protos;
     std::vector<mmt_service> services;
@@ -381,29 +386,13 @@ bool unpack(const std::vector<char>& data, std::vector<llvm::StringRef>& objects
 
 } // namespace
 
-std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object,
-                                                         std::string& error) {
-    std::vector<llvm::StringRef> parts;
-    if (!unpack(object, parts)) {
-        error = "not an mmt-journey protocol library (or one made by another version)";
-        return nullptr;
-    }
-    initTargets();
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!jtmb) {
-        error = errorText(jtmb.takeError());
-        return nullptr;
-    }
-    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-    if (!jit) {
-        error = errorText(jit.takeError());
-        return nullptr;
-    }
-    // The helpers generated code may call, registered by name; nothing else resolves.
-    llvm::orc::SymbolMap symbols;
-    for (const HostFn& h : hostFunctions())
-        symbols[(*jit)->mangleAndIntern(h.name)] = llvm::JITEvaluatedSymbol(
-            llvm::pointerToJITTargetAddress(h.address), llvm::JITSymbolFlags::Exported);
+namespace {
+
+/// The symbols generated code may use besides its own: the host helpers and, in builds
+/// for fuzzing and with sanitizers, their runtimes' entry points.
+std::vector<std::pair<std::string, void*>> externalSymbols() {
+    std::vector<std::pair<std::string, void*>> out;
+    for (const HostFn& h : hostFunctions()) out.emplace_back(h.name, h.address);
 #if MMT_COVERAGE_JIT
     if (coverageOn()) {
         const std::pair<const char*, void*> tracing[] = {
@@ -422,54 +411,115 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             {"__sanitizer_cov_trace_switch",
              reinterpret_cast<void*>(&__sanitizer_cov_trace_switch)},
         };
-        for (const auto& [name, address] : tracing)
+        for (const auto& [name, address] : tracing) out.emplace_back(name, address);
+    }
+#endif
+    return out;
+}
+
+/// Instrumented code calls the sanitizer's runtime, which this process has loaded.
+bool isSanitizerSymbol(llvm::StringRef name) {
+    return MMT_ASAN_JIT && name.startswith("__asan_");
+}
+
+} // namespace
+
+std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object,
+                                                         std::string& error, Linker linker) {
+    std::vector<llvm::StringRef> parts;
+    if (!unpack(object, parts)) {
+        error = "not an mmt-journey protocol library (or one made by another version)";
+        return nullptr;
+    }
+    auto lib = std::unique_ptr<NativeLibrary>(new NativeLibrary());
+    std::function<void*(const std::string&)> lookup;
+    if (linker == Linker::Loader) {
+        const auto external = externalSymbols();
+        std::vector<std::string_view> objects(parts.begin(), parts.end());
+        auto code = mmt::ObjectCode::load(
+            objects,
+            [&](std::string_view name) -> void* {
+                for (const auto& [n, address] : external)
+                    if (n == name) return address;
+                if (isSanitizerSymbol(llvm::StringRef(name.data(), name.size())))
+                    return ::dlsym(RTLD_DEFAULT, std::string(name).c_str());
+                return nullptr;
+            },
+            error);
+        if (!code) {
+            error = "cannot load the protocol library: " + error;
+            return nullptr;
+        }
+        lib->impl_->code = std::move(code);
+        lookup = [code = lib->impl_->code.get()](const std::string& name) {
+            return code->symbol(name);
+        };
+    } else {
+        initTargets();
+        auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+        if (!jtmb) {
+            error = errorText(jtmb.takeError());
+            return nullptr;
+        }
+        auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+        if (!jit) {
+            error = errorText(jit.takeError());
+            return nullptr;
+        }
+        // The helpers generated code may call, registered by name; nothing else resolves.
+        llvm::orc::SymbolMap symbols;
+        for (const auto& [name, address] : externalSymbols())
             symbols[(*jit)->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(
                 llvm::pointerToJITTargetAddress(address), llvm::JITSymbolFlags::Exported);
-    }
-#endif
-    if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(symbols))) {
-        error = errorText(std::move(err));
-        return nullptr;
-    }
-#if MMT_ASAN_JIT
-    // Instrumented code calls the sanitizer's runtime, which this process has loaded.
-    auto asanRuntime = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-        (*jit)->getDataLayout().getGlobalPrefix(),
-        [](const llvm::orc::SymbolStringPtr& name) { return (*name).startswith("__asan_"); });
-    if (!asanRuntime) {
-        error = errorText(asanRuntime.takeError());
-        return nullptr;
-    }
-    (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
-#endif
-    for (size_t i = 0; i < parts.size(); ++i) {
-        auto buf =
-            llvm::MemoryBuffer::getMemBufferCopy(parts[i], "mmt-library-part" + std::to_string(i));
-        if (auto err = (*jit)->addObjectFile(std::move(buf))) {
+        if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(symbols))) {
             error = errorText(std::move(err));
             return nullptr;
         }
+        if (MMT_ASAN_JIT) {
+            auto asanRuntime = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+                (*jit)->getDataLayout().getGlobalPrefix(),
+                [](const llvm::orc::SymbolStringPtr& name) { return isSanitizerSymbol(*name); });
+            if (!asanRuntime) {
+                error = errorText(asanRuntime.takeError());
+                return nullptr;
+            }
+            (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
+        }
+        for (size_t i = 0; i < parts.size(); ++i) {
+            auto buf = llvm::MemoryBuffer::getMemBufferCopy(parts[i],
+                                                            "mmt-library-part" + std::to_string(i));
+            if (auto err = (*jit)->addObjectFile(std::move(buf))) {
+                error = errorText(std::move(err));
+                return nullptr;
+            }
+        }
+        lib->impl_->jit = std::move(*jit);
+        lookup = [jit = lib->impl_->jit.get()](const std::string& name) -> void* {
+            auto sym = jit->lookup(name);
+            if (!sym) {
+                llvm::consumeError(sym.takeError());
+                return nullptr;
+            }
+            return reinterpret_cast<void*>(sym->getAddress());
+        };
     }
-    auto info = (*jit)->lookup("mmt_build_info");
-    if (!info) {
-        error = "not an mmt-journey protocol library: " + errorText(info.takeError());
+    const char* got = static_cast<const char*>(lookup("mmt_build_info"));
+    if (!got) {
+        error = "not an mmt-journey protocol library: it has no build information";
         return nullptr;
     }
     std::string expected = buildInfo(hostTarget());
-    const char* got = reinterpret_cast<const char*>(info->getAddress());
     if (expected != got) {
         error =
             "protocol library was built for another machine or version (" + std::string(got) + ")";
         return nullptr;
     }
-    auto lib = std::unique_ptr<NativeLibrary>(new NativeLibrary());
     for (size_t i = 0; i < parts.size(); ++i) {
-        auto sym = (*jit)->lookup(partSymbol(unsigned(i)));
-        if (!sym) {
-            error = errorText(sym.takeError());
+        const auto* part = static_cast<const mmt_library*>(lookup(partSymbol(unsigned(i))));
+        if (!part) {
+            error = "protocol library has no table " + partSymbol(unsigned(i));
             return nullptr;
         }
-        const auto* part = reinterpret_cast<const mmt_library*>(sym->getAddress());
         if (part->abi_version != MMT_ABI_VERSION) {
             error = "protocol library has ABI version " + std::to_string(part->abi_version);
             return nullptr;
@@ -481,19 +531,16 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
                                         part->services + part->n_services);
 #if MMT_COVERAGE_JIT
         if (coverageOn()) {
-            auto counters = (*jit)->lookup(coverageSymbol("counters", unsigned(i)));
-            auto pcs = (*jit)->lookup(coverageSymbol("pcs", unsigned(i)));
-            auto size = (*jit)->lookup(coverageSymbol("size", unsigned(i)));
+            void* counters = lookup(coverageSymbol("counters", unsigned(i)));
+            void* pcs = lookup(coverageSymbol("pcs", unsigned(i)));
+            void* size = lookup(coverageSymbol("size", unsigned(i)));
             if (!counters || !pcs || !size) {
                 error = "protocol library has no coverage tables";
-                if (!counters) llvm::consumeError(counters.takeError());
-                if (!pcs) llvm::consumeError(pcs.takeError());
-                if (!size) llvm::consumeError(size.takeError());
                 return nullptr;
             }
-            uint64_t n = *reinterpret_cast<const uint64_t*>(size->getAddress());
-            auto* c = reinterpret_cast<uint8_t*>(counters->getAddress());
-            auto* p = reinterpret_cast<const uintptr_t*>(pcs->getAddress());
+            uint64_t n = *static_cast<const uint64_t*>(size);
+            auto* c = static_cast<uint8_t*>(counters);
+            auto* p = static_cast<const uintptr_t*>(pcs);
             __sanitizer_cov_8bit_counters_init(c, c + n);
             __sanitizer_cov_pcs_init(p, p + 2 * n);
         }
@@ -506,7 +553,6 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     lib->impl_->table.protos = lib->impl_->protos.data();
     lib->impl_->table.n_services = uint32_t(lib->impl_->services.size());
     lib->impl_->table.services = lib->impl_->services.data();
-    lib->impl_->jit = std::move(*jit);
     return lib;
 }
 

@@ -43,9 +43,12 @@ class NativeLibrary {
   public:
     ~NativeLibrary();
     const mmt_library* table() const;
+    /// Who links the code: ORC's LLJIT, or the runtime's own loader (mmt::ObjectCode),
+    /// which needs no LLVM and starts faster.
+    enum class Linker { Orc, Loader };
     /// Links an object made by buildObject (for this host) and finds its library table.
-    static std::unique_ptr<NativeLibrary> fromObject(const std::vector<char>& object,
-                                                     std::string& error);
+    static std::unique_ptr<NativeLibrary>
+    fromObject(const std::vector<char>& object, std::string& error, Linker linker = Linker::Loader);
 
   private:
     NativeLibrary();

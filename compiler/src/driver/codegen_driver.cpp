@@ -138,7 +138,9 @@ std::unique_ptr<Library> Compiler::compile(std::string& error) {
     std::vector<char> obj;
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
     codegen::Stopwatch t0;
-    auto lib = wrap(codegen::NativeLibrary::fromObject(obj, error), Library::Origin::Compiled);
+    auto lib =
+        wrap(codegen::NativeLibrary::fromObject(obj, error, codegen::NativeLibrary::Linker::Orc),
+             Library::Origin::Compiled);
     m.timings.linkMs = t0.wallMs();
     m.timings.cpuLinkMs = t0.cpuMs();
     return lib;
@@ -170,7 +172,9 @@ std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, st
     std::string werr;
     if (!ec) writeAll(path, obj, werr); // a cache that cannot be written only costs time
     codegen::Stopwatch t0;
-    auto lib = wrap(codegen::NativeLibrary::fromObject(obj, error), Library::Origin::Compiled);
+    auto lib =
+        wrap(codegen::NativeLibrary::fromObject(obj, error, codegen::NativeLibrary::Linker::Orc),
+             Library::Origin::Compiled);
     m.timings.linkMs = t0.wallMs();
     m.timings.cpuLinkMs = t0.cpuMs();
     return lib;

@@ -1,6 +1,7 @@
 // Ahead of time and the cache: objects written by mmtc build load instead of compiling,
 // a second start with unchanged specs skips compilation, and what is foreign or damaged
 // is refused or rebuilt, never trusted.
+#include "loader/object_loader.h"
 #include "mmt/abi.h"
 #include "mmtc/compiler.h"
 
@@ -170,4 +171,61 @@ TEST_CASE("mmtc emit-llvm shows the IR and --time-passes where the time went", "
     std::string t = c->timings();
     for (const char* phase : {"parse", "check", "lower", "optimize", "codegen"})
         CHECK(t.find(phase) != std::string::npos);
+}
+
+TEST_CASE("the object loader refuses damaged objects with a message and never crashes",
+          "[objects]") {
+    auto c = checked(kSpec);
+    TempDir dir;
+    std::string error;
+    std::string file = (dir.path / "lib.o").string();
+    REQUIRE(c->writeObject(file, error));
+    const std::string pack = slurp(file);
+    // The container: magic, count, then each part's length and bytes (jit.cpp).
+    REQUIRE(pack.size() > 24);
+    auto get64 = [&](size_t at) {
+        uint64_t v = 0;
+        for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(pack[at + i])) << (8 * i);
+        return v;
+    };
+    std::vector<std::string> parts;
+    for (size_t pos = 16, n = get64(8); n-- > 0;) {
+        uint64_t len = get64(pos);
+        parts.push_back(pack.substr(pos + 8, len));
+        pos += 8 + len;
+    }
+    REQUIRE(!parts.empty());
+    // Helpers resolve to an address that is never called: the code is only linked.
+    auto load = [](const std::vector<std::string>& objects, std::string& why) {
+        std::vector<std::string_view> views(objects.begin(), objects.end());
+        auto helpers = [](std::string_view name) -> void* {
+            return name.substr(0, 7) == "mmt_rt_" ? reinterpret_cast<void*>(&std::abort) : nullptr;
+        };
+        why.clear();
+        return mmt::ObjectCode::load(views, helpers, why) != nullptr;
+    };
+    CHECK(load(parts, error));
+
+    std::vector<std::string> bad = parts;
+    bad[0][18] = 0x28; // e_machine: AArch64
+    CHECK_FALSE(load(bad, error));
+    CHECK(error == "not a relocatable x86-64 object");
+
+    bad = parts;
+    bad[0].resize(40);
+    CHECK_FALSE(load(bad, error));
+    CHECK(error.find("ELF") != std::string::npos);
+
+    // A symbol nobody defines.
+    auto none = [](std::string_view) -> void* { return nullptr; };
+    std::vector<std::string_view> views(parts.begin(), parts.end());
+    CHECK_FALSE(mmt::ObjectCode::load(views, none, error));
+    CHECK(error.find("undefined symbol 'mmt_rt_") == 0);
+
+    // Any byte damaged: loaded or refused, never a crash or a write outside the mapping.
+    for (size_t at = 0; at < parts[0].size(); at += 97) {
+        bad = parts;
+        bad[0][at] = char(~bad[0][at]);
+        load(bad, error);
+    }
 }
