@@ -5,13 +5,16 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS mmtrun mmtc_tool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# libmmt (the runtime) and libmmtc (the spec compiler) are static archives; a program links
-# both, and through them LLVM, the ANTLR runtime, libpcap, fmt and libcrypto.
+# Static archives: libmmt_runtime (the journey, and libraries built ahead of time) with
+# libmmt_core (the object loader and the helpers generated code calls) need libpcap, fmt and
+# libcrypto only; libmmt adds compiling specs at load time and display filters, through
+# libmmtc (the spec compiler), LLVM and the ANTLR runtime.
 set_target_properties(mmt PROPERTIES EXPORT_NAME runtime)
 set_target_properties(mmt_core PROPERTIES EXPORT_NAME core)
+set_target_properties(mmt_runtime PROPERTIES EXPORT_NAME runtime_core)
 set_target_properties(mmtc PROPERTIES EXPORT_NAME compiler)
 set_target_properties(mmtp_grammar PROPERTIES EXPORT_NAME grammar)
-install(TARGETS mmt mmt_core mmtc mmtp_grammar mmt_antlr mmt_llvm mmt_warnings
+install(TARGETS mmt mmt_runtime mmt_core mmtc mmtp_grammar mmt_antlr mmt_llvm mmt_warnings
   EXPORT mmt-journey-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/runtime/include/mmt/abi.h

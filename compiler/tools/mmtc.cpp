@@ -107,6 +107,8 @@ instead of compiling specs at start-up.
 
   -o FILE         where to write the object (required)
   --builtin       also compile the built-in protocol library
+  --no-cache      compile even when the compile cache has the object (the
+                  cache mmtrun uses: $MMT_CACHE_DIR, else ~/.cache/mmt-journey)
   --time-passes   print where compile time went
 )";
 
@@ -123,7 +125,7 @@ protocol and the library table.
 int runCodegen(const std::vector<std::string>& args, bool emit) {
     std::vector<std::string> paths;
     std::string out;
-    bool builtin = false, timePasses = false, optimized = true;
+    bool builtin = false, timePasses = false, optimized = true, cache = true;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--help" || a == "-h") {
@@ -136,6 +138,8 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
             timePasses = true;
         else if (emit && a == "-O0")
             optimized = false;
+        else if (!emit && a == "--no-cache")
+            cache = false;
         else if (!emit && a == "-o") {
             if (i + 1 >= args.size()) return usage("'-o' needs a file name");
             out = args[++i];
@@ -165,7 +169,7 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
             return 1;
         }
         std::fwrite(ir.data(), 1, ir.size(), stdout);
-    } else if (!c.writeObject(out, error)) {
+    } else if (!c.writeObject(out, error, cache ? mmtc::defaultCacheDir() : "")) {
         std::fprintf(stderr, "mmtc: error: %s\n", error.c_str());
         return 2;
     }

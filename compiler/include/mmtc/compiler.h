@@ -96,8 +96,10 @@ class Compiler {
     /// CPU, loaded; nullptr when there is none. Needs no check(): an entry is only ever
     /// stored for sources that checked, so a hit skips parsing and checking.
     std::unique_ptr<Library> loadCached(const std::string& cacheDir);
-    /// Writes a relocatable object for this machine that loadObject() can load.
-    bool writeObject(const std::string& path, std::string& error);
+    /// Writes a relocatable object for this machine that loadObject() can load. With a
+    /// `cacheDir`, the object is the one cached there when there is one, and is cached
+    /// there when it is compiled.
+    bool writeObject(const std::string& path, std::string& error, const std::string& cacheDir = "");
     /// The LLVM IR of the library, before or after optimization.
     bool emitLLVM(bool optimized, std::string& ir, std::string& error);
     /// The cache key of this compilation's sources and target.

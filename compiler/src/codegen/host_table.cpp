@@ -2,8 +2,8 @@
 // checks it.
 #include "codegen/host_table.h"
 
-#include "codegen/host.h"
 #include "codegen/lower.h"
+#include "helpers/host.h"
 
 #include <llvm/IR/DerivedTypes.h>
 #include <llvm/IR/Function.h>

@@ -5,7 +5,7 @@
 
 #include "codegen/host_table.h"
 #include "codegen/lower.h"
-#include "loader/object_loader.h"
+#include "loader/library_object.h"
 #include "mmt/abi.h"
 #include "mmtc/compiler.h"
 #include "sema/sema.h"
@@ -331,7 +331,7 @@ double Stopwatch::cpuMs() const {
 struct NativeLibrary::Impl {
     // The code, linked by ORC or by the runtime's loader.
     std::unique_ptr<llvm::orc::LLJIT> jit;
-    std::unique_ptr<mmt::ObjectCode> code;
+    std::unique_ptr<mmt::LibraryObject> object;
     // The parts' tables joined, in protocol id order (`frame` first).
     std::vector<mmt_proto> protos;
     std::vector<mmt_service> services;
@@ -341,48 +341,13 @@ struct NativeLibrary::Impl {
 NativeLibrary::NativeLibrary() : impl_(std::make_unique<Impl>()) {}
 NativeLibrary::~NativeLibrary() = default;
 const mmt_library* NativeLibrary::table() const {
-    return &impl_->table;
+    return impl_->object ? impl_->object->table() : &impl_->table;
 }
 
 namespace {
 
-// A library object: the parts compiled apart, one relocatable object each.
-constexpr char kMagic[8] = {'M', 'M', 'T', 'O', 'B', 'J', '2', '\n'};
-
-void put64(std::vector<char>& out, uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(char(v >> (8 * i)));
-}
-
-uint64_t get64(const char* p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
-    return v;
-}
-
-std::vector<char> pack(const std::vector<std::vector<char>>& objects) {
-    std::vector<char> out(kMagic, kMagic + sizeof kMagic);
-    put64(out, objects.size());
-    for (const auto& o : objects) {
-        put64(out, o.size());
-        out.insert(out.end(), o.begin(), o.end());
-    }
-    return out;
-}
-
-bool unpack(const std::vector<char>& data, std::vector<llvm::StringRef>& objects) {
-    if (data.size() < 16 || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) return false;
-    uint64_t n = get64(data.data() + 8);
-    size_t pos = 16;
-    for (uint64_t i = 0; i < n; ++i) {
-        if (pos + 8 > data.size()) return false;
-        uint64_t len = get64(data.data() + pos);
-        pos += 8;
-        if (len > data.size() - pos) return false;
-        objects.emplace_back(data.data() + pos, len);
-        pos += len;
-    }
-    return pos == data.size() && n > 0;
-}
+// A library object: the parts compiled apart, one relocatable object each, in the
+// container of loader/library_object.h.
 
 } // namespace
 
@@ -426,18 +391,14 @@ bool isSanitizerSymbol(llvm::StringRef name) {
 
 std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object,
                                                          std::string& error, Linker linker) {
-    std::vector<llvm::StringRef> parts;
-    if (!unpack(object, parts)) {
-        error = "not an mmt-journey protocol library (or one made by another version)";
-        return nullptr;
-    }
+    const std::string_view data(object.data(), object.size());
     auto lib = std::unique_ptr<NativeLibrary>(new NativeLibrary());
     std::function<void*(const std::string&)> lookup;
+    size_t parts = 0;
     if (linker == Linker::Loader) {
         const auto external = externalSymbols();
-        std::vector<std::string_view> objects(parts.begin(), parts.end());
-        auto code = mmt::ObjectCode::load(
-            objects,
+        auto loaded = mmt::LibraryObject::load(
+            data,
             [&](std::string_view name) -> void* {
                 for (const auto& [n, address] : external)
                     if (n == name) return address;
@@ -446,15 +407,19 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
                 return nullptr;
             },
             error);
-        if (!code) {
-            error = "cannot load the protocol library: " + error;
-            return nullptr;
-        }
-        lib->impl_->code = std::move(code);
-        lookup = [code = lib->impl_->code.get()](const std::string& name) {
-            return code->symbol(name);
+        if (!loaded) return nullptr;
+        lib->impl_->object = std::move(loaded);
+        parts = lib->impl_->object->parts();
+        lookup = [object = lib->impl_->object.get()](const std::string& name) {
+            return object->symbol(name);
         };
     } else {
+        std::vector<std::string_view> objects;
+        if (!mmt::unpack_objects(data, objects)) {
+            error = "not an mmt-journey protocol library (or one made by another version)";
+            return nullptr;
+        }
+        parts = objects.size();
         initTargets();
         auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
         if (!jtmb) {
@@ -485,9 +450,10 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             }
             (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
         }
-        for (size_t i = 0; i < parts.size(); ++i) {
-            auto buf = llvm::MemoryBuffer::getMemBufferCopy(parts[i],
-                                                            "mmt-library-part" + std::to_string(i));
+        for (size_t i = 0; i < objects.size(); ++i) {
+            auto buf = llvm::MemoryBuffer::getMemBufferCopy(
+                llvm::StringRef(objects[i].data(), objects[i].size()),
+                "mmt-library-part" + std::to_string(i));
             if (auto err = (*jit)->addObjectFile(std::move(buf))) {
                 error = errorText(std::move(err));
                 return nullptr;
@@ -503,6 +469,7 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             return reinterpret_cast<void*>(sym->getAddress());
         };
     }
+    // The loader checks the machine; the compiler also checks LLVM and its own version.
     const char* got = static_cast<const char*>(lookup("mmt_build_info"));
     if (!got) {
         error = "not an mmt-journey protocol library: it has no build information";
@@ -514,45 +481,30 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             "protocol library was built for another machine or version (" + std::string(got) + ")";
         return nullptr;
     }
-    for (size_t i = 0; i < parts.size(); ++i) {
-        const auto* part = static_cast<const mmt_library*>(lookup(partSymbol(unsigned(i))));
-        if (!part) {
-            error = "protocol library has no table " + partSymbol(unsigned(i));
-            return nullptr;
-        }
-        if (part->abi_version != MMT_ABI_VERSION) {
-            error = "protocol library has ABI version " + std::to_string(part->abi_version);
-            return nullptr;
-        }
-        lib->impl_->protos.insert(lib->impl_->protos.end(), part->protos,
-                                  part->protos + part->n_protos);
-        if (part->n_services)
-            lib->impl_->services.insert(lib->impl_->services.end(), part->services,
-                                        part->services + part->n_services);
 #if MMT_COVERAGE_JIT
-        if (coverageOn()) {
-            void* counters = lookup(coverageSymbol("counters", unsigned(i)));
-            void* pcs = lookup(coverageSymbol("pcs", unsigned(i)));
-            void* size = lookup(coverageSymbol("size", unsigned(i)));
-            if (!counters || !pcs || !size) {
-                error = "protocol library has no coverage tables";
-                return nullptr;
-            }
-            uint64_t n = *static_cast<const uint64_t*>(size);
-            auto* c = static_cast<uint8_t*>(counters);
-            auto* p = static_cast<const uintptr_t*>(pcs);
-            __sanitizer_cov_8bit_counters_init(c, c + n);
-            __sanitizer_cov_pcs_init(p, p + 2 * n);
+    for (size_t i = 0; i < parts && coverageOn(); ++i) {
+        void* counters = lookup(coverageSymbol("counters", unsigned(i)));
+        void* pcs = lookup(coverageSymbol("pcs", unsigned(i)));
+        void* size = lookup(coverageSymbol("size", unsigned(i)));
+        if (!counters || !pcs || !size) {
+            error = "protocol library has no coverage tables";
+            return nullptr;
         }
-#endif
+        uint64_t n = *static_cast<const uint64_t*>(size);
+        auto* c = static_cast<uint8_t*>(counters);
+        auto* p = static_cast<const uintptr_t*>(pcs);
+        __sanitizer_cov_8bit_counters_init(c, c + n);
+        __sanitizer_cov_pcs_init(p, p + 2 * n);
     }
-    std::sort(lib->impl_->protos.begin(), lib->impl_->protos.end(),
-              [](const mmt_proto& a, const mmt_proto& b) { return a.id < b.id; });
-    lib->impl_->table.abi_version = MMT_ABI_VERSION;
-    lib->impl_->table.n_protos = uint32_t(lib->impl_->protos.size());
-    lib->impl_->table.protos = lib->impl_->protos.data();
-    lib->impl_->table.n_services = uint32_t(lib->impl_->services.size());
-    lib->impl_->table.services = lib->impl_->services.data();
+#endif
+    if (lib->impl_->object) return lib;
+    Impl& m = *lib->impl_;
+    if (!mmt::join_parts(lookup, parts, m.protos, m.services, error)) return nullptr;
+    m.table.abi_version = MMT_ABI_VERSION;
+    m.table.n_protos = uint32_t(m.protos.size());
+    m.table.protos = m.protos.data();
+    m.table.n_services = uint32_t(m.services.size());
+    m.table.services = m.services.data();
     return lib;
 }
 
@@ -620,6 +572,10 @@ void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>&
         llvm::Constant* str = llvm::ConstantDataArray::getString(ctx, info, true);
         new llvm::GlobalVariable(m, str->getType(), true, llvm::GlobalValue::ExternalLinkage, str,
                                  "mmt_build_info");
+        // The machine, as the runtime's loader identifies it without LLVM.
+        llvm::Constant* id = llvm::ConstantDataArray::getString(ctx, mmt::host_id(), true);
+        new llvm::GlobalVariable(m, id->getType(), true, llvm::GlobalValue::ExternalLinkage, id,
+                                 mmt::kHostIdSymbol);
     }
     out.timings.lowerMs = t0.wallMs();
     out.timings.cpuLowerMs = t0.cpuMs();
@@ -701,7 +657,7 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
         error = failed;
         return false;
     }
-    object = pack(objects);
+    object = mmt::pack_objects(objects);
     return true;
 }
 

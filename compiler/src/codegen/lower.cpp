@@ -19,6 +19,7 @@
 // Lowerer is declared in lowerer.h; its methods live in files by responsibility (ABI
 // types, host helpers, the walker, expressions, built-ins, one file per stage, the table).
 #include "codegen/lowerer.h"
+#include "loader/library_object.h"
 
 namespace mmtc::codegen {
 
@@ -209,7 +210,7 @@ void lower(const sema::SemaContext& sema, llvm::Module& module,
 }
 
 std::string partSymbol(unsigned part) {
-    return std::string(MMT_LIBRARY_SYMBOL) + "_part" + std::to_string(part);
+    return mmt::part_symbol(part);
 }
 
 std::vector<AbiStruct> abiStructs(llvm::Module& module) {

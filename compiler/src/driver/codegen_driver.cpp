@@ -180,11 +180,22 @@ std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, st
     return lib;
 }
 
-bool Compiler::writeObject(const std::string& path, std::string& error) {
+bool Compiler::writeObject(const std::string& path, std::string& error,
+                           const std::string& cacheDir) {
     Impl& m = *impl_;
     if (!needChecked(m, error)) return false;
     std::vector<char> obj;
+    std::string cached = cacheDir.empty() ? "" : cacheDir + "/" + cacheKey() + ".o";
+    std::string ignored;
+    if (!cached.empty() && fs::exists(cached) && readAll(cached, obj, ignored) &&
+        codegen::NativeLibrary::fromObject(obj, ignored))
+        return writeAll(path, obj, error);
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return false;
+    if (!cached.empty()) {
+        std::error_code ec;
+        fs::create_directories(cacheDir, ec);
+        if (!ec) writeAll(cached, obj, ignored); // a cache that cannot be written only costs time
+    }
     return writeAll(path, obj, error);
 }
 

@@ -4,6 +4,7 @@
 #include "ast/dump.h"
 #include "parse/parser.h"
 
+#include "loader/library_object.h"
 #include "mmt/abi.h"
 
 #include <algorithm>
@@ -20,50 +21,11 @@ namespace mmtc {
 namespace fs = std::filesystem;
 
 std::string builtinSpecDir() {
-    if (const char* env = std::getenv("MMT_SPEC_PATH"); env && *env) return env;
-    std::error_code ec;
-    auto isLibrary = [&](const fs::path& d) { return fs::is_directory(d, ec); };
-    // Installed: PREFIX/bin/TOOL finds PREFIX/share/mmt-journey/protocols, wherever the
-    // prefix was copied to.
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        fs::path installed = exe.parent_path().parent_path() / "share/mmt-journey/protocols";
-        if (isLibrary(installed)) return installed.string();
-    }
-#ifdef MMT_SPEC_DIR
-    // Tools run from the build tree: the source tree's folder.
-    if (isLibrary(MMT_SPEC_DIR)) return MMT_SPEC_DIR;
-#endif
-#ifdef MMT_INSTALLED_SPEC_DIR
-    // A program of a user's, linked against the installed library.
-    if (isLibrary(MMT_INSTALLED_SPEC_DIR)) return MMT_INSTALLED_SPEC_DIR;
-#endif
-#ifdef MMT_SPEC_DIR
-    return MMT_SPEC_DIR;
-#else
-    return "protocols.dsl";
-#endif
+    return mmt::builtin_spec_dir();
 }
 
 const char* valueTypeName(uint32_t type) {
-    switch (type) {
-    case MMT_T_UINT:
-        return "uint";
-    case MMT_T_BOOL:
-        return "bool";
-    case MMT_T_BYTES:
-        return "bytes";
-    case MMT_T_STRING:
-        return "string";
-    case MMT_T_MAC:
-        return "mac";
-    case MMT_T_IPV4:
-        return "ipv4";
-    case MMT_T_IPV6:
-        return "ipv6";
-    default:
-        return "none";
-    }
+    return mmt::value_type_name(type);
 }
 
 Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}

@@ -75,7 +75,13 @@ class ProtocolLibrary {
   public:
     /// Compiles (or loads from the cache or an object) the specs. On failure returns
     /// null and sets `error` to a one-line message (spec diagnostics are appended).
+    /// Needs the compiler: link mmt::runtime (libmmt), which links mmt::compiler.
     static std::unique_ptr<ProtocolLibrary> load(const LoadOptions& options, std::string& error);
+    /// Loads a library built ahead of time (`mmtc build -o FILE`) for this machine. Needs
+    /// neither the compiler nor LLVM: a program that only runs libraries links
+    /// mmt::runtime_core (libmmt_runtime) alone.
+    static std::unique_ptr<ProtocolLibrary> load_object(const std::string& path,
+                                                        std::string& error);
     ~ProtocolLibrary();
 
     const mmt_library& table() const;

@@ -1,8 +1,8 @@
-// ProtocolLibrary: compiles specs through libmmtc's public API (or loads an object or a
-// cached build) and indexes the resulting table by protocol and attribute name.
+// ProtocolLibrary: indexes a library's table by protocol and attribute name, and loads
+// libraries built ahead of time without the compiler (library_load.cpp compiles specs).
 #include "journey/library_impl.h"
 
-#include "mmtc/compiler.h"
+#include "loader/library_object.h"
 
 #include <fmt/format.h>
 
@@ -39,56 +39,39 @@ const char* ProtocolLibrary::origin() const {
     return impl_->origin.c_str();
 }
 
-std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& options,
-                                                       std::string& error) {
-    auto impl = std::make_unique<Impl>();
-    if (!options.object.empty()) {
-        impl->code = mmtc::loadObject(options.object, error);
-        if (!impl->code) return nullptr;
-        impl->origin = "object";
-    } else {
-        mmtc::Compiler c;
-        std::vector<std::string> paths;
-        if (options.builtin) paths.push_back(mmtc::builtinSpecDir());
-        for (const auto& p : options.spec_paths) paths.push_back(p);
-        if (paths.empty()) {
-            error = "no protocol specs to load";
-            return nullptr;
-        }
-        for (const auto& p : paths) {
-            if (!c.addPath(p)) {
-                error = c.ioError();
-                return nullptr;
-            }
-        }
-        // A cache hit needs neither parsing nor checking: the key is the specs' bytes.
-        const std::string cacheDir =
-            options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir;
-        if (options.use_cache) impl->code = c.loadCached(cacheDir);
-        if (!impl->code) {
-            if (!c.check()) {
-                error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
-                                    c.errorCount() == 1 ? "" : "s", c.diagnostics());
-                return nullptr;
-            }
-            impl->code = options.use_cache ? c.compileCached(cacheDir, error) : c.compile(error);
-            if (!impl->code) return nullptr;
-        }
-        impl->origin = impl->code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";
-    }
-    impl->table = impl->code->table();
-    if (impl->table->n_protos > kMaxProtocols) {
-        error = fmt::format("the library has {} protocols; at most {} are supported",
-                            impl->table->n_protos, kMaxProtocols);
+std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load_object(const std::string& path,
+                                                              std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = fmt::format("cannot read '{}'", path);
         return nullptr;
     }
-    impl->index();
-    impl->services = ServiceMatcher(*impl->table);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto object = LibraryObject::load(bytes, nullptr, error);
+    if (!object) {
+        error = fmt::format("'{}': {}", path, error);
+        return nullptr;
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->table = object->table();
+    impl->code = std::move(object);
+    impl->origin = "object";
+    if (!impl->finish(error)) return nullptr;
+    return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
+}
+
+bool ProtocolLibrary::Impl::finish(std::string& error) {
+    if (table->n_protos > kMaxProtocols) {
+        error = fmt::format("the library has {} protocols; at most {} are supported",
+                            table->n_protos, kMaxProtocols);
+        return false;
+    }
+    index();
+    services = ServiceMatcher(*table);
     // The alias table ships with the built-in specs; a library without them still gets
     // the aliases of whatever attributes it has.
-    std::string aliases = mmtc::builtinSpecDir() + "/tshark-names.tsv";
-    if (std::ifstream(aliases).good() && !impl->loadAliases(aliases, error)) return nullptr;
-    return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
+    std::string aliases = builtin_spec_dir() + "/tshark-names.tsv";
+    return !std::ifstream(aliases).good() || loadAliases(aliases, error);
 }
 
 void ProtocolLibrary::Impl::index() {
@@ -126,7 +109,7 @@ bool ProtocolLibrary::Impl::loadAliases(const std::string& path, std::string& er
 }
 
 const char* type_name(uint32_t type) {
-    return mmtc::valueTypeName(type);
+    return value_type_name(type);
 }
 
 int ProtocolLibrary::find_protocol(std::string_view name) const {

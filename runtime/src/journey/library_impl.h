@@ -5,13 +5,10 @@
 #include "services/services.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-namespace mmtc {
-class Library;
-}
 
 namespace mmt {
 
@@ -43,7 +40,7 @@ extern const size_t kFrameAttrCount;
 constexpr uint32_t kMaxProtocols = 32767;
 
 struct ProtocolLibrary::Impl {
-    std::unique_ptr<mmtc::Library> code;
+    std::shared_ptr<const void> code; // owns the code: a compiled or a loaded library
     const mmt_library* table = nullptr;
     std::string origin;
     std::unordered_map<std::string, int> byName;
@@ -53,6 +50,8 @@ struct ProtocolLibrary::Impl {
     std::unordered_map<std::string, std::string> aliasOf;
     ServiceMatcher services; // built once from table->services
 
+    /// Indexes `table` and readies the services and the aliases, once `code` owns it.
+    bool finish(std::string& error);
     void index();
     /// Reads `ALIAS<TAB>ATTRIBUTE` lines; false with `error` set on a malformed line.
     bool loadAliases(const std::string& path, std::string& error);

@@ -1,6 +1,7 @@
 // Host helpers of generated code, against plain reference implementations.
-#include "codegen/host.h"
 #include "codegen/host_table.h"
+#include "helpers/host.h"
+#include "loader/library_object.h"
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
@@ -271,4 +272,16 @@ TEST_CASE("every host function is declared in IR with its C++ type", "[host]") {
         declared += h.irType != nullptr;
     }
     CHECK(declared >= 20);
+}
+
+TEST_CASE("the loader links generated code against the functions the code generator declares",
+          "[host]") {
+    // The compiler's table (IR declarations, ORC's symbols) and the runtime's (what
+    // mmt::ObjectCode resolves) name the same functions at the same addresses.
+    const auto& declared = mmtc::codegen::hostFunctions();
+    for (const auto& h : declared) {
+        INFO(h.name);
+        CHECK(mmt::host_symbol(h.name) == h.address);
+    }
+    CHECK(mmt::host_symbol_count() == declared.size());
 }

@@ -1,5 +1,5 @@
 // Host helpers called from generated code. Each is bounds-safe on its own inputs.
-#include "codegen/host.h"
+#include "helpers/host.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -1,0 +1,53 @@
+// ProtocolLibrary::load: compiles specs through libmmtc's public API (or takes them from
+// the compile cache), or loads an object built ahead of time. The only part of the
+// journey that needs the compiler.
+#include "journey/library_impl.h"
+
+#include "mmtc/compiler.h"
+
+#include <fmt/format.h>
+
+namespace mmt {
+
+std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& options,
+                                                       std::string& error) {
+    if (!options.object.empty()) return load_object(options.object, error);
+    auto impl = std::make_unique<Impl>();
+    std::unique_ptr<mmtc::Library> code;
+    {
+        mmtc::Compiler c;
+        std::vector<std::string> paths;
+        if (options.builtin) paths.push_back(mmtc::builtinSpecDir());
+        for (const auto& p : options.spec_paths) paths.push_back(p);
+        if (paths.empty()) {
+            error = "no protocol specs to load";
+            return nullptr;
+        }
+        for (const auto& p : paths) {
+            if (!c.addPath(p)) {
+                error = c.ioError();
+                return nullptr;
+            }
+        }
+        // A cache hit needs neither parsing nor checking: the key is the specs' bytes.
+        const std::string cacheDir =
+            options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir;
+        if (options.use_cache) code = c.loadCached(cacheDir);
+        if (!code) {
+            if (!c.check()) {
+                error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
+                                    c.errorCount() == 1 ? "" : "s", c.diagnostics());
+                return nullptr;
+            }
+            code = options.use_cache ? c.compileCached(cacheDir, error) : c.compile(error);
+            if (!code) return nullptr;
+        }
+        impl->origin = code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";
+    }
+    impl->table = code->table();
+    impl->code = std::shared_ptr<const mmtc::Library>(std::move(code));
+    if (!impl->finish(error)) return nullptr;
+    return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
+}
+
+} // namespace mmt
