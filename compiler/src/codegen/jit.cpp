@@ -42,7 +42,6 @@
 #include <sstream>
 #include <thread>
 
-#include <dlfcn.h>
 #include <time.h>
 
 // A compiler built with AddressSanitizer instruments the code it generates too, so that
@@ -396,14 +395,14 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     std::function<void*(const std::string&)> lookup;
     size_t parts = 0;
     if (linker == Linker::Loader) {
+        // The loader knows the host functions and the sanitizer's runtime; the coverage
+        // tracing functions of a fuzzing build are ours to give.
         const auto external = externalSymbols();
         auto loaded = mmt::LibraryObject::load(
             data,
             [&](std::string_view name) -> void* {
                 for (const auto& [n, address] : external)
                     if (n == name) return address;
-                if (isSanitizerSymbol(llvm::StringRef(name.data(), name.size())))
-                    return ::dlsym(RTLD_DEFAULT, std::string(name).c_str());
                 return nullptr;
             },
             error);

@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -31,6 +33,9 @@ struct Object {
     std::vector<Section> sections;
     std::vector<Elf64_Sym> symbols;
     std::string_view names; // the symbol table's string table
+    // Each symbol's address once a relocation has needed it (resolved[i] says whether).
+    std::vector<uintptr_t> address;
+    std::vector<uint8_t> resolved;
 };
 
 template <typename T> T read(std::string_view bytes, size_t offset) {
@@ -112,6 +117,8 @@ bool parse(std::string_view bytes, Object& o, std::string& error) {
         o.symbols.resize(n);
         for (size_t i = 0; i < n; ++i)
             o.symbols[i] = read<Elf64_Sym>(bytes, s.h.sh_offset + i * sizeof(Elf64_Sym));
+        o.address.assign(n, 0);
+        o.resolved.assign(n, 0);
     }
     return true;
 }
@@ -165,7 +172,6 @@ class Linker {
             regionSize_[r] = alignUp(size[r], page);
             at += regionSize_[r];
         }
-        stubCapacity_ = stubs;
         return at;
     }
 
@@ -215,14 +221,18 @@ class Linker {
         return true;
     }
 
-    void protect() {
+    bool protect(std::string& error) {
         for (int r = 0; r < kRegions; ++r) {
             if (regionSize_[r] == 0) continue;
             int prot = r == kCode       ? PROT_READ | PROT_EXEC
                        : r == kReadOnly ? PROT_READ
                                         : PROT_READ | PROT_WRITE;
-            ::mprotect(base_ + regionStart_[r], regionSize_[r], prot);
+            if (::mprotect(base_ + regionStart_[r], regionSize_[r], prot) != 0) {
+                error = std::string("cannot protect native code: ") + std::strerror(errno);
+                return false;
+            }
         }
+        return true;
     }
 
   private:
@@ -254,11 +264,22 @@ class Linker {
         return true;
     }
 
-    bool symbolAddress(const Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
+    /// The address of symbol `index` of `o`, resolved the first time a relocation needs it
+    /// (an object refers to a helper from hundreds of places).
+    bool symbolAddress(Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
         if (index >= o.symbols.size()) {
             error = "damaged ELF object: relocation names symbol " + std::to_string(index);
             return false;
         }
+        if (!o.resolved[index]) {
+            if (!resolveSymbol(o, index, o.address[index], error)) return false;
+            o.resolved[index] = 1;
+        }
+        addr = o.address[index];
+        return true;
+    }
+
+    bool resolveSymbol(const Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
         const Elf64_Sym& sym = o.symbols[index];
         if (index == 0) {
             addr = 0;
@@ -309,7 +330,7 @@ class Linker {
         return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
     }
 
-    bool apply(const Object& o, const Section& target, const Elf64_Rela& r, std::string& error) {
+    bool apply(Object& o, const Section& target, const Elf64_Rela& r, std::string& error) {
         const uint32_t type = ELF64_R_TYPE(r.r_info);
         if (type == R_X86_64_NONE) return true;
         const size_t width =
@@ -339,8 +360,8 @@ class Linker {
         case R_X86_64_PLT32:
             v = int64_t(s + a - p);
             // A call to a function out of reach goes through a jump placed near the code.
-            if (!fits32(v) && type == R_X86_64_PLT32 && stubUsed_ < stubCapacity_)
-                v = int64_t(stub(s) + a - p);
+            // (There is a stub per PLT32 relocation at most: layout() counted them.)
+            if (!fits32(v) && type == R_X86_64_PLT32) v = int64_t(stub(s) + a - p);
             break;
         case R_X86_64_32:
             v = int64_t(s + a);
@@ -392,7 +413,7 @@ class Linker {
     std::unordered_map<std::string, void*>* globals_ = nullptr;
     std::unordered_set<std::string> weak_; // names defined weakly so far
     size_t regionStart_[kRegions] = {}, regionSize_[kRegions] = {};
-    size_t stubOffset_ = 0, gotOffset_ = 0, stubCapacity_ = 0;
+    size_t stubOffset_ = 0, gotOffset_ = 0;
     uint8_t* base_ = nullptr;
     uint8_t* stubs_ = nullptr;
     uint8_t* got_ = nullptr;
@@ -417,8 +438,8 @@ std::unique_ptr<ObjectCode> ObjectCode::load(std::span<const std::string_view> o
     std::unique_ptr<ObjectCode> code(new ObjectCode());
     code->base_ = base;
     code->size_ = size;
-    if (!linker.link(static_cast<uint8_t*>(base), code->globals_, error)) return nullptr;
-    linker.protect();
+    if (!linker.link(static_cast<uint8_t*>(base), code->globals_, error) || !linker.protect(error))
+        return nullptr;
     return code;
 }
 
