@@ -7,8 +7,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mmtc::test {
@@ -137,6 +140,66 @@ struct Ctx {
     }
 };
 
+/// How a validate or analyse ended: its status, the reason, the name of the field it blames
+/// ("-" when none is) and the offset.
+struct Outcome {
+    uint32_t status = MMT_OK;
+    uint32_t reason = MMT_FAIL_NONE;
+    std::string field = "-";
+    uint32_t offset = 0;
+
+    static Outcome of(const mmt_proto& p, const mmt_parse_result& r) {
+        return {r.status, r.fail_reason, Ctx::failField(p, r), r.fail_offset};
+    }
+};
+
+/// The outcome a test expects: the status, and the reason, the field blamed ("-" for none)
+/// and the offset where given; what is left out is not compared. Compared in a CHECK, so that
+/// a failure names the test's line and prints both sides:
+///     CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "t", 4});
+///     CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, "y", 3}); // any reason
+struct Expect {
+    mmt_status status;
+    std::optional<mmt_fail_reason> reason;
+    std::optional<std::string> field;
+    std::optional<uint32_t> offset;
+
+    Expect(mmt_status s, mmt_fail_reason why, std::optional<std::string> blamed = {},
+           std::optional<uint32_t> at = {})
+        : status(s), reason(why), field(std::move(blamed)), offset(at) {}
+    Expect(mmt_status s, std::string blamed, std::optional<uint32_t> at = {})
+        : status(s), field(std::move(blamed)), offset(at) {}
+};
+
+inline bool operator==(const Outcome& got, const Expect& want) {
+    return got.status == uint32_t(want.status) &&
+           (!want.reason || got.reason == uint32_t(*want.reason)) &&
+           (!want.field || got.field == *want.field) &&
+           (!want.offset || got.offset == *want.offset);
+}
+
+/// Validates the packet in `c` (which stays usable for getters) and tells how it ended.
+inline Outcome validated(Ctx& c, const mmt_proto& p) {
+    return Outcome::of(p, c.validate(p));
+}
+
+/// Runs analyse on the packet in `c` (its events land in `c.events`) and tells how it ended.
+inline Outcome analysed(Ctx& c, const mmt_proto& p) {
+    return Outcome::of(p, c.analyse(p));
+}
+
+/// The name of a value of an ABI enum whose values run 0, 1, 2... in the order of `names`.
+inline std::string enumName(uint32_t v, std::initializer_list<const char*> names) {
+    return v < names.size() ? names.begin()[v] : "#" + std::to_string(v);
+}
+static_assert(MMT_MALFORMED == 2 && MMT_FAIL_ARITHMETIC == 6, "the names below follow abi.h");
+inline std::string statusName(uint32_t s) {
+    return enumName(s, {"OK", "TRUNCATED", "MALFORMED"});
+}
+inline std::string reasonName(uint32_t r) {
+    return enumName(r, {"NONE", "BOUNDS", "REQUIRES", "LENGTH", "CAP", "TERMINATOR", "ARITHMETIC"});
+}
+
 /// Bytes from hex text; spaces are ignored: hex("45 00 00 1c").
 inline std::vector<uint8_t> hex(const std::string& s) {
     std::vector<uint8_t> out;
@@ -158,3 +221,20 @@ inline std::vector<uint8_t> hex(const std::string& s) {
 }
 
 } // namespace mmtc::test
+
+// How Catch prints both sides of `CHECK(validated(c, p) == Expect{...})`; an expectation
+// shows "*" for what it leaves out.
+template <> struct Catch::StringMaker<mmtc::test::Outcome> {
+    static std::string convert(const mmtc::test::Outcome& o) {
+        return "{" + mmtc::test::statusName(o.status) + ", " + mmtc::test::reasonName(o.reason) +
+               ", field " + o.field + ", offset " + std::to_string(o.offset) + "}";
+    }
+};
+template <> struct Catch::StringMaker<mmtc::test::Expect> {
+    static std::string convert(const mmtc::test::Expect& e) {
+        return "{" + mmtc::test::statusName(e.status) + ", " +
+               (e.reason ? mmtc::test::reasonName(*e.reason) : "*") + ", field " +
+               e.field.value_or("*") + ", offset " + (e.offset ? std::to_string(*e.offset) : "*") +
+               "}";
+    }
+};

@@ -34,15 +34,8 @@ protocol demo {
     CHECK(ok.get(p, "sum") == "9320");
 
     Ctx bad(std::vector<uint8_t>{0x65, 0x12, 0x34, 0x34, 0x12, 0x01, 0x02, 0x03, 0x81});
-    r = bad.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_REQUIRES);
-    CHECK(std::string(p.fields[r.fail_field]) == "version");
+    CHECK(validated(bad, p) == Expect{MMT_MALFORMED, MMT_FAIL_REQUIRES, "version"});
 
     Ctx cut(std::vector<uint8_t>{0x45, 0x12, 0x34, 0x34});
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(std::string(p.fields[r.fail_field]) == "little");
-    CHECK(r.fail_offset == 3);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "little", 3});
 }

@@ -32,11 +32,7 @@ protocol ints {
         INFO("length " << n);
         std::vector<uint8_t> b(ok.bytes.begin(), ok.bytes.begin() + long(n));
         Ctx cut(b);
-        auto rc = cut.validate(p);
-        CHECK(rc.status == MMT_TRUNCATED);
-        CHECK(rc.fail_reason == MMT_FAIL_BOUNDS);
-        CHECK(Ctx::failField(p, rc) == names[n]);
-        CHECK(rc.fail_offset == offsets[n]);
+        CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, names[n], offsets[n]});
     }
     // A getter reads what fits, whatever follows.
     Ctx part(hex("01 0203 04"));
@@ -118,25 +114,17 @@ protocol bits {
 
     // A group that does not fit is blamed on its first field.
     Ctx cut(hex("b234 ab"));
-    auto rc = cut.validate(p);
-    CHECK(rc.status == MMT_TRUNCATED);
-    CHECK(rc.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(Ctx::failField(p, rc) == "c");
-    CHECK(rc.fail_offset == 2);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "c", 2});
     CHECK(cut.get(p, "b") == std::to_string(0x1234));
     CHECK(cut.get(p, "c") == "<absent>");
     CHECK(cut.get(p, "d") == "<absent>");
     Ctx cut2(hex("b234 abcd ef"));
-    rc = cut2.validate(p);
-    CHECK(Ctx::failField(p, rc) == "e");
-    CHECK(rc.fail_offset == 4);
+    CHECK(validated(cut2, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "e", 4});
     CHECK(cut2.get(p, "d") == std::to_string(0xbcd));
     CHECK(cut2.get(p, "e") == "<absent>");
     // The 20-bit field and its neighbour share three bytes.
     Ctx cut3(hex("b234 abcdef01 1234"));
-    rc = cut3.validate(p);
-    CHECK(Ctx::failField(p, rc) == "f");
-    CHECK(rc.fail_offset == 6);
+    CHECK(validated(cut3, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "f", 6});
 }
 
 TEST_CASE("a group that starts with padding is blamed on its first named field",
@@ -154,16 +142,10 @@ protocol pad {
     CHECK(ok.get(p, "y") == "63");
     CHECK(ok.get(p, "z") == "2");
     Ctx cut(hex("01"));
-    auto r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "y");
-    CHECK(r.fail_offset == 1);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, "y", 1});
     // Standalone padding blames nobody.
     Ctx cut2(hex("01 3f"));
-    r = cut2.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "-");
-    CHECK(r.fail_offset == 2);
+    CHECK(validated(cut2, p) == Expect{MMT_TRUNCATED, "-", 2});
 }
 
 TEST_CASE("bit names read single bits, MSB first", "[codegen][fields]") {
@@ -232,9 +214,8 @@ protocol addrs {
     CHECK(ok.get(p, "same") == "1");
     for (size_t n : {size_t(0), size_t(5), size_t(9), size_t(25)}) {
         Ctx cut(std::vector<uint8_t>(b.begin(), b.begin() + long(n)));
-        auto r = cut.validate(p);
-        CHECK(r.status == MMT_TRUNCATED);
-        CHECK(Ctx::failField(p, r) == (n < 6 ? "m" : n < 10 ? "a" : "b"));
+        const char* blamed = n < 6 ? "m" : n < 10 ? "a" : "b";
+        CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, blamed});
     }
 }
 
@@ -270,26 +251,15 @@ protocol blob {
     CHECK(empty.get(p, "tail") == "7");
 
     Ctx negative(hex("01 07"));
-    r = negative.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
-    CHECK(Ctx::failField(p, r) == "data");
-    CHECK(r.fail_offset == 1);
+    CHECK(validated(negative, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH, "data", 1});
     CHECK(negative.get(p, "data") == "<absent>");
     CHECK(negative.get(p, "n") == "1");
 
     Ctx tooLong(hex("09 4142"));
-    r = tooLong.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(Ctx::failField(p, r) == "data");
-    CHECK(r.fail_offset == 1);
+    CHECK(validated(tooLong, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "data", 1});
 
     Ctx noTail(hex("05 414243"));
-    r = noTail.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "tail");
-    CHECK(r.fail_offset == 4);
+    CHECK(validated(noTail, p) == Expect{MMT_TRUNCATED, "tail", 4});
     CHECK(noTail.get(p, "data") == "ABC");
 }
 
@@ -314,9 +284,7 @@ protocol rest {
     CHECK(noBody.validate(p).status == MMT_OK);
     CHECK(noBody.get(p, "all") == "");
     Ctx cut(hex("ca"));
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "magic");
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, "magic"});
 }
 
 TEST_CASE("bytes until a terminator, with and without a cap", "[codegen][fields]") {
@@ -346,30 +314,17 @@ protocol text {
     CHECK(empty.get(p, "word") == "");
 
     Ctx missing(std::string("GET /\r"));
-    r = missing.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_TERMINATOR);
-    CHECK(Ctx::failField(p, r) == "line");
-    CHECK(r.fail_offset == 0);
+    CHECK(validated(missing, p) == Expect{MMT_TRUNCATED, MMT_FAIL_TERMINATOR, "line", 0});
 
     // Five bytes and no space: the cap of 4 is broken whatever follows.
     Ctx capped(std::string("x\r\nabcde X"));
-    r = capped.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
-    CHECK(Ctx::failField(p, r) == "word");
-    CHECK(r.fail_offset == 3);
+    CHECK(validated(capped, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP, "word", 3});
     // Exactly cap + terminator bytes, no terminator: also broken.
     Ctx capped2(std::string("x\r\nabcde"));
-    r = capped2.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
+    CHECK(validated(capped2, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP});
     // Fewer bytes than that: the word may still end, the packet is cut short.
     Ctx shortWord(std::string("x\r\nabcd"));
-    r = shortWord.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_TERMINATOR);
-    CHECK(Ctx::failField(p, r) == "word");
+    CHECK(validated(shortWord, p) == Expect{MMT_TRUNCATED, MMT_FAIL_TERMINATOR, "word"});
 }
 
 TEST_CASE("variable-length integers: 7 bits a byte, and QUIC's size prefix", "[codegen][fields]") {
@@ -421,34 +376,21 @@ protocol vi {
     CHECK(four.validate(p).status == MMT_OK);
     CHECK(four.get(p, "a") == std::to_string((1u << 28) - 1));
     Ctx five(hex("ff ff ff ff 01  00  00 00 2a"));
-    r = five.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
-    CHECK(Ctx::failField(p, r) == "a");
-    CHECK(r.fail_offset == 0);
+    CHECK(validated(five, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP, "a", 0});
     // `max 2` allows two bytes only.
     Ctx three(hex("00 00 80 80 01 00 2a"));
-    r = three.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(Ctx::failField(p, r) == "c");
-    CHECK(r.fail_offset == 2);
+    CHECK(validated(three, p) == Expect{MMT_MALFORMED, "c", 2});
 
     // Cut inside a varint: truncated, blamed on it at its start.
     for (const char* bytes : {"ff ff", "00 9d 7f", "00 c2 19 7c 5e ff 14 e8", "00 00 80"}) {
         INFO(bytes);
         Ctx cut(hex(bytes));
-        r = cut.validate(p);
-        CHECK(r.status == MMT_TRUNCATED);
-        CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
+        CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS});
     }
     Ctx cutA(hex("ff ff"));
-    r = cutA.validate(p);
-    CHECK(Ctx::failField(p, r) == "a");
-    CHECK(r.fail_offset == 0);
+    CHECK(validated(cutA, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "a", 0});
     Ctx cutB(hex("00 9d 7f"));
-    r = cutB.validate(p);
-    CHECK(Ctx::failField(p, r) == "b");
-    CHECK(r.fail_offset == 1);
+    CHECK(validated(cutB, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "b", 1});
     // A getter reads what fits.
     CHECK(cutB.get(p, "a") == "0");
     CHECK(cutB.get(p, "b") == "<absent>");

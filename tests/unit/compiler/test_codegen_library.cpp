@@ -384,9 +384,7 @@ TEST_CASE("built-in library: MQTT's variable-length integers and topics", "[code
     // A Remaining Length still going on at its fourth byte is malformed.
     Ctx bad(hex("30 ff ff ff ff 01 00"));
     withState(bad);
-    r = bad.validate(mqtt);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(Ctx::failField(mqtt, r) == "rem_len");
+    CHECK(validated(bad, mqtt) == Expect{MMT_MALFORMED, "rem_len"});
 }
 
 TEST_CASE("the library table carries the services, checked and normalised", "[codegen][abi]") {

@@ -63,11 +63,7 @@ protocol ev {
 
     // A body cut short: what was met before the cut is raised, analyse reports the cut.
     Ctx cut(std::string("GET /\r\nHost: x\r\nUser"));
-    r = cut.analyse(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_TERMINATOR);
-    CHECK(Ctx::failField(p, r) == "name");
-    CHECK(r.fail_offset == 16);
+    CHECK(analysed(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_TERMINATOR, "name", 16});
     CHECK(cut.raised(p, "host") == std::vector<std::string>{"x"});
 }
 
@@ -571,10 +567,7 @@ protocol chain {
     CHECK(order == std::vector<std::string>{"a", "bc", "1", "2", "def", "1"});
     // A malformed element: what came before it has been raised, the failure is reported.
     Ctx bad(hex("02 01 06 02 0161 0362 63"));
-    r = bad.analyse(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
-    CHECK(Ctx::failField(p, r) == "text");
+    CHECK(analysed(bad, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH, "text"});
     CHECK(bad.raised(p, "item") == std::vector<std::string>{"a"});
 }
 

@@ -37,29 +37,18 @@ protocol nest {
 
     // A region that does not fit the data: truncated at the sized field.
     Ctx cut(hex("01020304 0901"));
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(Ctx::failField(p, r) == "t");
-    CHECK(r.fail_offset == 4);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "t", 4});
     CHECK(cut.get(p, "x1") == "1");
     CHECK(cut.get(p, "tv") == "<absent>");
 
     // Inside the region, a length that runs past its end is malformed, not truncated:
     // more data would not help.
     Ctx over(hex("01020304 0903aabb 07"));
-    r = over.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
-    CHECK(Ctx::failField(p, r) == "value");
-    CHECK(r.fail_offset == 6);
+    CHECK(validated(over, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH, "value", 6});
 
     // Nested record cut inside the second point.
     Ctx cut2(hex("010203"));
-    r = cut2.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "y");
-    CHECK(r.fail_offset == 3);
+    CHECK(validated(cut2, p) == Expect{MMT_TRUNCATED, "y", 3});
 }
 
 TEST_CASE("lists by count, with and without max", "[codegen][structures]") {
@@ -108,30 +97,19 @@ protocol counted {
 
     // More elements than `max`: malformed, blamed on the list at the element's offset.
     Ctx many(hex("04 010010 020020 030030 040040 00 ff"));
-    r = many.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
-    CHECK(Ctx::failField(p, r) == "items");
-    CHECK(r.fail_offset == 10);
+    CHECK(validated(many, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP, "items", 10});
     CHECK(many.get(p, "n") == "4");
 
     // Cut inside the second element.
     Ctx cut(hex("03 010010 0200"));
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(Ctx::failField(p, r) == "v");
-    CHECK(r.fail_offset == 5);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "v", 5});
     // The first element is still there for whoever asks.
     CHECK(cut.get(p, "first_k") == "1");
     CHECK(cut.get(p, "end") == "<absent>");
 
     // Cut inside a list of integers.
     Ctx cut2(hex("00 03 aaaa bb"));
-    r = cut2.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "words");
-    CHECK(r.fail_offset == 4);
+    CHECK(validated(cut2, p) == Expect{MMT_TRUNCATED, "words", 4});
 }
 
 TEST_CASE("lists filling a size, the rest, or up to a terminator", "[codegen][structures]") {
@@ -168,48 +146,25 @@ protocol lists {
 
     // An option that overruns the size is malformed.
     Ctx over(std::vector<uint8_t>{5, 1, 1, 0xaa, 2, 2, 0xbb, 0xcc, '.'});
-    r = over.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
-    CHECK(Ctx::failField(p, r) == "data");
-    CHECK(r.fail_offset == 6);
+    CHECK(validated(over, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH, "data", 6});
 
     // A size beyond the data is truncated, blamed on the list.
     Ctx big(std::vector<uint8_t>{9, 1, 1, 0xaa});
-    r = big.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(Ctx::failField(p, r) == "opts");
-    CHECK(r.fail_offset == 1);
+    CHECK(validated(big, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "opts", 1});
 
     // No terminator before the data ends.
     Ctx noDot(std::vector<uint8_t>{0, 'a', '\n', 'b', '\n'});
-    r = noDot.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_TERMINATOR);
-    CHECK(Ctx::failField(p, r) == "lines");
-    CHECK(r.fail_offset == 5);
+    CHECK(validated(noDot, p) == Expect{MMT_TRUNCATED, MMT_FAIL_TERMINATOR, "lines", 5});
 
     // Too many lines.
     Ctx many(std::vector<uint8_t>{0, 'a', '\n', 'b', '\n', 'c', '\n', 'd', '\n', '.'});
-    r = many.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
-    CHECK(Ctx::failField(p, r) == "lines");
-    CHECK(r.fail_offset == 7);
+    CHECK(validated(many, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP, "lines", 7});
 
     // The rest list: three u16 where two are allowed; then an odd byte.
     Ctx tail3(std::vector<uint8_t>{0, '.', 0, 1, 0, 2, 0, 3});
-    r = tail3.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
-    CHECK(Ctx::failField(p, r) == "tail");
+    CHECK(validated(tail3, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP, "tail"});
     Ctx odd(std::vector<uint8_t>{0, '.', 0, 1, 0});
-    r = odd.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
-    CHECK(Ctx::failField(p, r) == "tail");
-    CHECK(r.fail_offset == 4);
+    CHECK(validated(odd, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS, "tail", 4});
 }
 
 TEST_CASE("lists up to an element that satisfies a condition", "[codegen][structures]") {
@@ -243,19 +198,11 @@ protocol names {
 
     // The data ends before the closing label.
     Ctx cut(hex("03 777777"));
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_TERMINATOR);
-    CHECK(Ctx::failField(p, r) == "labels");
-    CHECK(r.fail_offset == 4);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, MMT_FAIL_TERMINATOR, "labels", 4});
 
     // Six labels where five are allowed.
     Ctx many(hex("0161 0161 0161 0161 0161 0161 00 0001"));
-    r = many.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_CAP);
-    CHECK(Ctx::failField(p, r) == "labels");
-    CHECK(r.fail_offset == 10);
+    CHECK(validated(many, p) == Expect{MMT_MALFORMED, MMT_FAIL_CAP, "labels", 10});
 }
 
 TEST_CASE("conditional fields", "[codegen][structures]") {
@@ -303,10 +250,7 @@ protocol cond {
     CHECK(second.get(p, "last") == "9");
 
     Ctx cut(hex("01 01"));
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "opt");
-    CHECK(r.fail_offset == 1);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, "opt", 1});
 }
 
 TEST_CASE("switch: cases, ranges, default, no match and size", "[codegen][structures]") {
@@ -361,11 +305,7 @@ protocol sw {
           {{"d", "5"}, {"small", "<absent>"}, {"big", "<absent>"}, {"tail", "7"}}, 14);
     // An empty switch region leaves no room for the arm it selects.
     Ctx empty(hex("1e 00 07"));
-    auto re = empty.validate(p);
-    CHECK(re.status == MMT_MALFORMED);
-    CHECK(re.fail_reason == MMT_FAIL_LENGTH);
-    CHECK(Ctx::failField(p, re) == "small");
-    CHECK(re.fail_offset == 2);
+    CHECK(validated(empty, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH, "small", 2});
     // No arm matches a size of 9: the 9 bytes are skipped.
     check("1e 09 000000000000000000 07",
           {{"small", "<absent>"}, {"big", "<absent>"}, {"tail", "7"}}, 12);
@@ -374,14 +314,10 @@ protocol sw {
     Ctx over(hex("1e 01 aa bb"));
     CHECK(over.validate(p).status == MMT_OK); // 1 byte for `small`: fits
     Ctx over2(hex("1e 04 0001 07"));
-    auto r = over2.validate(p);
-    CHECK(r.status == MMT_TRUNCATED); // the size itself runs past the data
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
+    // The size itself runs past the data.
+    CHECK(validated(over2, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS});
     Ctx cut(hex("0f 03"));
-    r = cut.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(Ctx::failField(p, r) == "c");
-    CHECK(r.fail_offset == 2);
+    CHECK(validated(cut, p) == Expect{MMT_TRUNCATED, "c", 2});
 }
 
 TEST_CASE("switch size smaller than its arm", "[codegen][structures]") {
@@ -405,11 +341,7 @@ protocol sw2 {
     CHECK(ok.get(p, "v") == "9");
     CHECK(ok.get(p, "tail") == "7");
     Ctx small(hex("01 02 0000 07 07 07"));
-    auto r = small.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
-    CHECK(Ctx::failField(p, r) == "v");
-    CHECK(r.fail_offset == 2);
+    CHECK(validated(small, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH, "v", 2});
 }
 
 TEST_CASE("requires as a suffix and standalone, in header and body", "[codegen][structures]") {
@@ -442,42 +374,24 @@ protocol req {
     CHECK(ok.raised(p, "data_event") == std::vector<std::string>{"\xff"});
 
     Ctx badVersion(hex("64 05 0000 02"));
-    r = badVersion.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_REQUIRES);
-    CHECK(Ctx::failField(p, r) == "version");
-    CHECK(r.fail_offset == 0);
+    CHECK(validated(badVersion, p) == Expect{MMT_MALFORMED, MMT_FAIL_REQUIRES, "version", 0});
     // Getters do not re-check constraints: a malformed packet still shows its fields.
     CHECK(badVersion.get(p, "version") == "6");
     CHECK(badVersion.get(p, "len") == "5");
 
     Ctx badIhl(hex("41 05"));
-    r = badIhl.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(Ctx::failField(p, r) == "ihl");
-    CHECK(r.fail_offset == 0);
+    CHECK(validated(badIhl, p) == Expect{MMT_MALFORMED, "ihl", 0});
 
     // Standalone: no field to blame, the offset where it stands.
     Ctx badLen(hex("43 01 00 00"));
-    r = badLen.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_REQUIRES);
-    CHECK(Ctx::failField(p, r) == "-");
-    CHECK(r.fail_offset == 2);
+    CHECK(validated(badLen, p) == Expect{MMT_MALFORMED, MMT_FAIL_REQUIRES, "-", 2});
 
     // The body is checked by analyse.
     Ctx badCount(hex("44 05 0000 03 ff"));
     CHECK(badCount.validate(p).status == MMT_OK);
-    r = badCount.analyse(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_REQUIRES);
-    CHECK(Ctx::failField(p, r) == "count");
-    CHECK(r.fail_offset == 4);
+    CHECK(analysed(badCount, p) == Expect{MMT_MALFORMED, MMT_FAIL_REQUIRES, "count", 4});
     Ctx badCount1(hex("44 05 0000 01 ff"));
-    r = badCount1.analyse(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(Ctx::failField(p, r) == "-");
-    CHECK(r.fail_offset == 5);
+    CHECK(analysed(badCount1, p) == Expect{MMT_MALFORMED, "-", 5});
 }
 
 TEST_CASE("computed values", "[codegen][structures]") {
@@ -540,14 +454,10 @@ protocol plain {
     CHECK(r.payload_truncated == 1);
     // A negative payload length is malformed.
     Ctx neg(hex("02 0004 00 00000000"));
-    r = neg.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
+    CHECK(validated(neg, p) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH});
     // A header length beyond the data is truncated.
     Ctx shortHdr(hex("03 0020 00 00"));
-    r = shortHdr.validate(p);
-    CHECK(r.status == MMT_TRUNCATED);
-    CHECK(r.fail_reason == MMT_FAIL_BOUNDS);
+    CHECK(validated(shortHdr, p) == Expect{MMT_TRUNCATED, MMT_FAIL_BOUNDS});
     // A header length shorter than the fields is malformed.
     auto lib2 = Compiled::from(R"(
 protocol shorthdr {
@@ -559,9 +469,7 @@ protocol shorthdr {
 )");
     const mmt_proto& q = lib2.proto("shorthdr");
     Ctx tooShort(hex("02 0000"));
-    r = tooShort.validate(q);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_LENGTH);
+    CHECK(validated(tooShort, q) == Expect{MMT_MALFORMED, MMT_FAIL_LENGTH});
     Ctx fine(hex("05 0000 aabb cc"));
     r = fine.validate(q);
     CHECK(r.status == MMT_OK);
@@ -597,10 +505,7 @@ protocol lazy {
     // The sized options hold garbage: validate rejects the packet, but `n` lies after a
     // declared size and a getter finds it without walking the options.
     Ctx c(hex("03 00ffff 03 0101aa 0200 03"));
-    auto r = c.validate(p);
-    CHECK(r.status == MMT_MALFORMED);
-    CHECK(r.fail_reason == MMT_FAIL_REQUIRES);
-    CHECK(Ctx::failField(p, r) == "kind");
+    CHECK(validated(c, p) == Expect{MMT_MALFORMED, MMT_FAIL_REQUIRES, "kind"});
     CHECK(c.get(p, "n") == "3");
     CHECK(c.get(p, "opt_count") == "<absent>");
     // The third list element is cut: the first two still answer, the last does not.
