@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from side_by_side import install, make_captures, run  # noqa: E402
 
 # The functions a flow's service lookup runs, counted with what they call.
-LOOKUPS = ("mmt::ServiceMatcher::byName", "mmt::ServiceMatcher::byAddressText",
+LOOKUPS = ("mmt::ServiceMatcher::by_name", "mmt::ServiceMatcher::by_address_text",
            "mmt::DnsMemory::find")
 
 

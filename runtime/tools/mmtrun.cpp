@@ -95,20 +95,20 @@ be written; 3 the protocol specs do not load; 130 (143) a file was being read wh
 SIGINT (SIGTERM) stopped the run (flows and the summary are still written).
 )";
 
-volatile std::sig_atomic_t gStop = 0; // the signal that stopped the run, or 0
-mmt::CaptureSource* gSource = nullptr;
+volatile std::sig_atomic_t g_stop = 0; // the signal that stopped the run, or 0
+mmt::CaptureSource* g_source = nullptr;
 
-void onSignal(int sig) {
-    gStop = sig;
-    if (gSource) gSource->stop();
+void on_signal(int sig) {
+    g_stop = sig;
+    if (g_source) g_source->stop();
     // A second one ends the program at once.
     std::signal(sig, SIG_DFL);
 }
 
 /// Without SA_RESTART: a read blocked on a pipe returns, and the run ends.
-void catchSignal(int sig) {
+void catch_signal(int sig) {
     struct sigaction sa {};
-    sa.sa_handler = onSignal;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(sig, &sa, nullptr);
 }
@@ -138,17 +138,17 @@ class Progress {
     }
     ~Progress() { clear(); }
     /// After each packet: redrawn at most ten times a second.
-    void update(uint64_t packets, uint64_t bytesRead) {
+    void update(uint64_t packets, uint64_t bytes_read) {
         if (!on_ || (packets & 63) != 0) return;
         auto now = Clock::now();
         if (now - last_ < std::chrono::milliseconds(100)) return;
         last_ = now;
-        draw(packets, bytesRead, now);
+        draw(packets, bytes_read, now);
     }
     /// The last state: 100% when the whole input was read.
-    void done(uint64_t packets, uint64_t bytesRead, bool complete) {
+    void done(uint64_t packets, uint64_t bytes_read, bool complete) {
         if (!on_) return;
-        draw(packets, complete ? total_ : bytesRead, Clock::now());
+        draw(packets, complete ? total_ : bytes_read, Clock::now());
     }
     /// Removes the line, if drawn; called before anything else is written.
     void clear() {
@@ -160,11 +160,11 @@ class Progress {
 
   private:
     using Clock = std::chrono::steady_clock;
-    void draw(uint64_t packets, uint64_t bytesRead, Clock::time_point now) {
+    void draw(uint64_t packets, uint64_t bytes_read, Clock::time_point now) {
         double secs = std::chrono::duration<double>(now - start_).count();
         std::string line = "\r";
         if (total_) {
-            unsigned pct = unsigned(std::min<uint64_t>(100, bytesRead * 100 / total_));
+            unsigned pct = unsigned(std::min<uint64_t>(100, bytes_read * 100 / total_));
             line += fmt::format("[{:<25}] {:3}%  ", std::string(pct / 4, '#'), pct);
         }
         double rate = secs > 0 ? double(packets) / secs : 0;
@@ -187,25 +187,26 @@ class Progress {
     Clock::time_point start_, last_;
 };
 
-Progress* gProgress = nullptr;
+Progress* g_progress = nullptr;
 
 /// An error line on standard error, after the progress line is cleared.
 void error(const std::string& msg) {
-    if (gProgress) gProgress->clear();
+    if (g_progress) g_progress->clear();
     std::fprintf(stderr, "mmtrun: error: %s\n", msg.c_str());
 }
 
 /// Lines to `stream`; when it is a terminal, the progress line is cleared first.
-mmt::LineOutput screenOutput(std::FILE* stream) {
+mmt::LineOutput screen_output(std::FILE* stream) {
     if (!isatty(fileno(stream))) return mmt::file_output(stream);
     return [stream](std::string_view line) {
-        if (gProgress) gProgress->clear();
+        if (g_progress) g_progress->clear();
         std::fwrite(line.data(), 1, line.size(), stream);
     };
 }
 
 /// A size in bytes: digits, optionally followed by B, KiB, MiB or GiB; from `min` to `max`.
-bool parseSize(const char* v, uint64_t& out, uint64_t min = 1, uint64_t max = uint64_t{256} << 20) {
+bool parse_size(const char* v, uint64_t& out, uint64_t min = 1,
+                uint64_t max = uint64_t{256} << 20) {
     char* end = nullptr;
     if (!std::isdigit(static_cast<unsigned char>(*v))) return false;
     errno = 0;
@@ -222,7 +223,7 @@ bool parseSize(const char* v, uint64_t& out, uint64_t min = 1, uint64_t max = ui
 }
 
 /// A size as the usage errors write it: "1 byte", "512 bytes", "64KiB", "256MiB".
-std::string sizeText(uint64_t n) {
+std::string size_text(uint64_t n) {
     if (n >= (1u << 30) && n % (1u << 30) == 0) return fmt::format("{}GiB", n >> 30);
     if (n >= (1u << 20) && n % (1u << 20) == 0) return fmt::format("{}MiB", n >> 20);
     if (n >= (1u << 10) && n % (1u << 10) == 0) return fmt::format("{}KiB", n >> 10);
@@ -262,8 +263,8 @@ const LimitOption kLimitOptions[] = {
 };
 
 /// Reads the value of a limit option into `handler`; false with a one-line error.
-bool parseLimit(const LimitOption& l, const char* v, mmt::HandlerOptions& handler,
-                std::string& err) {
+bool parse_limit(const LimitOption& l, const char* v, mmt::HandlerOptions& handler,
+                 std::string& err) {
     uint64_t n = 0;
     if (l.unit) {
         std::string text = v;
@@ -275,9 +276,9 @@ bool parseLimit(const LimitOption& l, const char* v, mmt::HandlerOptions& handle
                               l.min, l.max);
             return false;
         }
-    } else if (!parseSize(v, n, l.min, l.max)) {
+    } else if (!parse_size(v, n, l.min, l.max)) {
         err = fmt::format("'{} {}': expected a size from {} to {} (e.g. 65536, 64KiB, 4MiB)",
-                          l.name, v, sizeText(l.min), sizeText(l.max));
+                          l.name, v, size_text(l.min), size_text(l.max));
         return false;
     }
     l.set(handler, n);
@@ -285,23 +286,23 @@ bool parseLimit(const LimitOption& l, const char* v, mmt::HandlerOptions& handle
 }
 
 struct Options {
-    std::string file, iface, filter, display, object, flowsFile, statsFile, writeFile;
-    mmt::CaptureFileFormat writeFormat = mmt::CaptureFileFormat::Pcap;
+    std::string file, iface, filter, display, object, flows_file, stats_file, write_file;
+    mmt::CaptureFileFormat write_format = mmt::CaptureFileFormat::Pcap;
     mmt::RowOptions rows;
     std::vector<std::string> specs, fields;
     mmt::Format format = mmt::Format::Text;
     uint64_t count = 0, duration = 0;
     uint32_t snaplen = 262144;
     mmt::HandlerOptions handler; // the limits
-    bool snaplenGiven = false, promiscuous = true, promiscuousGiven = false, listIfaces = false;
-    bool displayGiven = false;
+    bool snaplen_given = false, promiscuous = true, promiscuous_given = false, list_ifaces = false;
+    bool display_given = false;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
          verbose = false;
     Progress::Mode progress = Progress::Mode::Auto;
 };
 
 /// One `-E key=value`, as tshark spells them.
-bool parseLayout(const std::string& kv, mmt::RowOptions& rows, std::string& err) {
+bool parse_layout(const std::string& kv, mmt::RowOptions& rows, std::string& err) {
     size_t eq = kv.find('=');
     std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
     if (key == "occurrence" && (value == "a" || value == "f" || value == "l")) {
@@ -339,7 +340,7 @@ bool positive(const std::string& text, uint64_t& out) {
     return out > 0;
 }
 
-bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
+bool parse_args(int argc, char** argv, Options& o, std::string& err) {
     auto need = [&](int& i) -> const char* {
         if (i + 1 >= argc) {
             err = fmt::format("option '{}' needs a value", argv[i]);
@@ -362,7 +363,7 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         } else if (a == "-Y") {
             if (!(v = need(i))) return false;
             o.display = v;
-            o.displayGiven = true;
+            o.display_given = true;
         } else if (a == "-p") {
             if (!(v = need(i))) return false;
             o.specs.push_back(v);
@@ -403,17 +404,17 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
                 return false;
             }
             o.snaplen = uint32_t(len);
-            o.snaplenGiven = true;
+            o.snaplen_given = true;
         } else if (a == "--no-promiscuous") {
             o.promiscuous = false;
-            o.promiscuousGiven = true;
+            o.promiscuous_given = true;
         } else if (a == "-D") {
-            o.listIfaces = true;
+            o.list_ifaces = true;
         } else if (auto l = std::find_if(std::begin(kLimitOptions), std::end(kLimitOptions),
                                          [&](const LimitOption& x) { return a == x.name; });
                    l != std::end(kLimitOptions)) {
             if (!(v = need(i))) return false;
-            if (!parseLimit(*l, v, o.handler, err)) return false;
+            if (!parse_limit(*l, v, o.handler, err)) return false;
         } else if (a == "-T") {
             if (!(v = need(i))) return false;
             if (!mmt::parse_format(v, o.format)) {
@@ -422,23 +423,23 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
             }
         } else if (a == "-w") {
             if (!(v = need(i))) return false;
-            o.writeFile = v;
+            o.write_file = v;
         } else if (a == "-F") {
             if (!(v = need(i))) return false;
-            if (!mmt::parse_capture_format(v, o.writeFormat)) {
+            if (!mmt::parse_capture_format(v, o.write_format)) {
                 err = fmt::format("unknown capture format '{}' (expected pcap or pcapng)", v);
                 return false;
             }
         } else if (a == "-E") {
             if (!(v = need(i))) return false;
-            if (!parseLayout(v, o.rows, err)) return false;
+            if (!parse_layout(v, o.rows, err)) return false;
         } else if (a == "--flows-file") {
             if (!(v = need(i))) return false;
-            o.flowsFile = v;
+            o.flows_file = v;
             o.flows = true;
         } else if (a == "--stats-file") {
             if (!(v = need(i))) return false;
-            o.statsFile = v;
+            o.stats_file = v;
             o.stats = true;
         } else if (a == "--flows")
             o.flows = true;
@@ -467,7 +468,7 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         err = "'-v' applies to '-L'";
         return false;
     }
-    if (o.list || o.listIfaces) return true;
+    if (o.list || o.list_ifaces) return true;
     if (o.file.empty() == o.iface.empty()) {
         err = o.file.empty() ? "no input: give '-r FILE' or '-i IFACE'"
                              : "give either '-r FILE' or '-i IFACE', not both";
@@ -477,11 +478,11 @@ bool parseArgs(int argc, char** argv, Options& o, std::string& err) {
         err = "'-f' applies to live captures ('-i'); it is not a display filter (that is '-Y')";
         return false;
     }
-    if (o.iface.empty() && (o.duration || o.snaplenGiven || o.promiscuousGiven)) {
+    if (o.iface.empty() && (o.duration || o.snaplen_given || o.promiscuous_given)) {
         err = o.duration ? "'-a duration:N' applies to live captures ('-i'); use '-c' to stop "
                            "a file early"
-              : o.snaplenGiven ? "'-s' applies to live captures ('-i')"
-                               : "'--no-promiscuous' applies to live captures ('-i')";
+              : o.snaplen_given ? "'-s' applies to live captures ('-i')"
+                                : "'--no-promiscuous' applies to live captures ('-i')";
         return false;
     }
     return true;
@@ -527,8 +528,8 @@ int main(int argc, char** argv) {
         }
     Options o;
     std::string err;
-    if (!parseArgs(argc, argv, o, err)) return usage(err);
-    if (o.listIfaces) {
+    if (!parse_args(argc, argv, o, err)) return usage(err);
+    if (o.list_ifaces) {
         std::vector<mmt::InterfaceInfo> ifaces;
         if (!mmt::list_interfaces(ifaces, err)) {
             std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
@@ -578,8 +579,8 @@ int main(int argc, char** argv) {
     mmt::Handler h(*lib, ho);
     std::vector<int> columns;
     std::vector<std::string> names = o.fields;
-    bool perPacket = !o.quiet && (!o.fields.empty() || (!o.flows && !o.stats));
-    if (perPacket && names.empty())
+    bool per_packet = !o.quiet && (!o.fields.empty() || (!o.flows && !o.stats));
+    if (per_packet && names.empty())
         names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
     for (const auto& n : names) {
         int c = h.request(n);
@@ -590,7 +591,7 @@ int main(int argc, char** argv) {
     }
     // The display filter's attributes are requested after the columns, and not printed.
     std::unique_ptr<mmt::DisplayFilter> display;
-    if (o.displayGiven) {
+    if (o.display_given) {
         std::string diag;
         display = mmt::DisplayFilter::compile(*lib, h, o.display, diag);
         if (!display) {
@@ -600,61 +601,62 @@ int main(int argc, char** argv) {
     }
     // CSV and JSON keep one schema per stream: flow records and the summary go to their
     // own files when anything else is written to standard output.
-    bool flowsOut = o.flows && o.flowsFile.empty(), statsOut = o.stats && o.statsFile.empty();
-    if (o.format != mmt::Format::Text && int(perPacket) + int(flowsOut) + int(statsOut) > 1) {
+    bool flows_out = o.flows && o.flows_file.empty(), stats_out = o.stats && o.stats_file.empty();
+    if (o.format != mmt::Format::Text && int(per_packet) + int(flows_out) + int(stats_out) > 1) {
         std::vector<std::string> what;
-        if (perPacket) what.push_back("per-packet rows");
-        if (flowsOut) what.push_back("flow records");
-        if (statsOut) what.push_back("the summary");
+        if (per_packet) what.push_back("per-packet rows");
+        if (flows_out) what.push_back("flow records");
+        if (stats_out) what.push_back("the summary");
         return usage(fmt::format(
             "'-T {}' writes one kind of record per stream, not {} together: send {} to a "
             "file{}",
             o.format == mmt::Format::Csv ? "csv" : "json", fmt::join(what, " and "),
-            flowsOut && statsOut ? "flows or the summary"
-            : flowsOut           ? "flows"
-                                 : "the summary",
-            flowsOut && statsOut ? " ('--flows-file FILE', '--stats-file FILE')"
-            : flowsOut           ? " ('--flows-file FILE')"
-                                 : " ('--stats-file FILE')"));
+            flows_out && stats_out ? "flows or the summary"
+            : flows_out            ? "flows"
+                                   : "the summary",
+            flows_out && stats_out ? " ('--flows-file FILE', '--stats-file FILE')"
+            : flows_out            ? " ('--flows-file FILE')"
+                                   : " ('--stats-file FILE')"));
     }
-    if (o.writeFile == "-" && (perPacket || flowsOut || statsOut))
+    if (o.write_file == "-" && (per_packet || flows_out || stats_out))
         return usage("'-w -' writes the capture to standard output: give '-q', and send flows "
                      "and the summary to files ('--flows-file', '--stats-file')");
     mmt::CaptureWriter capture;
-    if (!o.writeFile.empty() && !capture.open(o.writeFile, o.writeFormat, err)) {
+    if (!o.write_file.empty() && !capture.open(o.write_file, o.write_format, err)) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 2;
     }
-    OutputFile flowsFile, statsFile;
-    if (!flowsFile.open(o.flowsFile, err) || !statsFile.open(o.statsFile, err)) {
+    OutputFile flows_file, stats_file;
+    if (!flows_file.open(o.flows_file, err) || !stats_file.open(o.stats_file, err)) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 2;
     }
-    mmt::PacketWriter rows(o.format, names, columns, screenOutput(stdout), o.rows);
+    mmt::PacketWriter rows(o.format, names, columns, screen_output(stdout), o.rows);
     // With a display filter: whether the packet being processed matches, and the flows
     // that had a packet that did.
     bool passed = true;
-    std::unordered_set<uint64_t> matchedFlows;
-    if (perPacket) rows.header();
-    if (perPacket || display) {
+    std::unordered_set<uint64_t> matched_flows;
+    if (per_packet) rows.header();
+    if (per_packet || display) {
         h.on_packet([&](const mmt::PacketView& p) {
             passed = !display || display->matches(p);
-            if (passed && display && o.flows) matchedFlows.insert(p.session_id());
-            if (passed && perPacket) rows.write(p);
+            if (passed && display && o.flows) matched_flows.insert(p.session_id());
+            if (passed && per_packet) rows.write(p);
             return mmt::Action::Continue;
         });
     }
-    mmt::FlowWriter flows(o.format, screenOutput(flowsFile.stream()), o.rows.header.value_or(true));
+    mmt::FlowWriter flows(o.format, screen_output(flows_file.stream()),
+                          o.rows.header.value_or(true));
     if (o.flows)
         h.on_session_end([&](const mmt::SessionInfo& s) {
-            if (display && matchedFlows.erase(s.id) == 0) return;
+            if (display && matched_flows.erase(s.id) == 0) return;
             flows.write(s);
         });
 
     mmt::CaptureSource src;
-    gSource = &src;
-    catchSignal(SIGINT);
-    catchSignal(SIGTERM);
+    g_source = &src;
+    catch_signal(SIGINT);
+    catch_signal(SIGTERM);
     bool opened;
     if (!o.file.empty()) {
         opened = src.open_file(o.file);
@@ -671,21 +673,21 @@ int main(int argc, char** argv) {
         return 2;
     }
     Progress progress(o.file, o.progress);
-    gProgress = &progress;
-    uint64_t n = 0, bytes = 0, readBytes = 0;
+    g_progress = &progress;
+    uint64_t n = 0, bytes = 0, read_bytes = 0;
     int status = 0;
-    bool writeFailed = false;
+    bool write_failed = false;
     bool complete = false;
     auto started = std::chrono::steady_clock::now();
-    auto timeUp = [&] {
+    auto time_up = [&] {
         return o.duration &&
                std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration);
     };
     mmt::Packet pkt;
-    while (!gStop && !timeUp()) {
+    while (!g_stop && !time_up()) {
         mmt::ReadStatus rs = src.next(pkt);
         if (rs == mmt::ReadStatus::Timeout) continue;
-        if (gStop) break; // a read cut short by the signal is no damage
+        if (g_stop) break; // a read cut short by the signal is no damage
         if (rs == mmt::ReadStatus::End) {
             complete = true;
             break;
@@ -698,36 +700,36 @@ int main(int argc, char** argv) {
         mmt::RawPacket raw = pkt.raw();
         passed = !display; // a packet no callback saw does not match
         h.process(raw);
-        if (!o.writeFile.empty() && passed && !writeFailed && !capture.write(raw, err)) {
+        if (!o.write_file.empty() && passed && !write_failed && !capture.write(raw, err)) {
             error(err);
-            writeFailed = true;
+            write_failed = true;
         }
         ++n;
         bytes += pkt.wirelen;
-        readBytes += pkt.caplen + 16;
-        progress.update(n, readBytes);
+        read_bytes += pkt.caplen + 16;
+        progress.update(n, read_bytes);
         if (o.count && n >= o.count) break;
     }
-    progress.done(n, readBytes, complete);
+    progress.done(n, read_bytes, complete);
     progress.clear();
     // Flows still open end here, also when a signal stopped the run.
     h.finish();
     std::fflush(stdout);
     // Damage inside packets is reported per packet (frame.truncated, frame.malformed).
     if (o.stats)
-        mmt::write_hierarchy(h, n, bytes, screenOutput(statsFile.stream()), o.format,
+        mmt::write_hierarchy(h, n, bytes, screen_output(stats_file.stream()), o.format,
                              o.rows.header.value_or(true));
-    if (!writeFailed && !capture.close(err)) {
+    if (!write_failed && !capture.close(err)) {
         error(err);
-        writeFailed = true;
+        write_failed = true;
     }
-    if (writeFailed) return 2;
-    if (!flowsFile.close(err) || !statsFile.close(err)) {
+    if (write_failed) return 2;
+    if (!flows_file.close(err) || !stats_file.close(err)) {
         error(err);
         return 2;
     }
     // Reading a file, a signal leaves the output incomplete: 128 + its number. A live
     // capture runs until it is stopped so.
-    if (gStop && !o.file.empty() && status == 0) return 128 + gStop;
+    if (g_stop && !o.file.empty() && status == 0) return 128 + g_stop;
     return status;
 }

@@ -76,7 +76,7 @@ class PacketWriter {
     void write(const PacketView& packet);
 
   private:
-    void jsonCell(size_t column, std::span<const Value> values);
+    void json_cell(size_t column, std::span<const Value> values);
     Format format_;
     std::vector<std::string> names_;
     std::vector<int> columns_;
@@ -132,8 +132,8 @@ class FlowWriter {
   private:
     Format format_;
     LineOutput output_;
-    bool withHeader_ = true;
-    bool headerDone_ = false;
+    bool with_header_ = true;
+    bool header_done_ = false;
     std::string line_;
 };
 

@@ -26,7 +26,7 @@ struct Slot {
 
 /// tshark's name of a protocol, from the aliases of its attributes: "ip" for ipv4 when
 /// every alias "ip.*" names an attribute of ipv4.
-int protocolByAlias(const ProtocolLibrary& lib, std::string_view name) {
+int protocol_by_alias(const ProtocolLibrary& lib, std::string_view name) {
     std::set<std::string> targets;
     std::string prefix = std::string(name) + ".";
     for (const auto& [alias, attribute] : lib.aliases())
@@ -48,7 +48,7 @@ struct Eval {
     const PacketView* packet;
 };
 
-int64_t slotValues(void* ctx, int32_t slot, const mmt_value** first) {
+int64_t slot_values(void* ctx, int32_t slot, const mmt_value** first) {
     const auto* e = static_cast<const Eval*>(ctx);
     const Slot& s = e->impl->slots[size_t(slot)];
     if (s.always) return 1;
@@ -87,7 +87,7 @@ std::unique_ptr<DisplayFilter> DisplayFilter::compile(const ProtocolLibrary& lib
         int proto = -1;
         if (!ref.valid()) {
             proto = library.find_protocol(name);
-            if (proto < 0) proto = protocolByAlias(library, name);
+            if (proto < 0) proto = protocol_by_alias(library, name);
             if (proto < 0) {
                 r.error =
                     fmt::format("unknown {} '{}'{}",
@@ -130,7 +130,7 @@ std::unique_ptr<DisplayFilter> DisplayFilter::compile(const ProtocolLibrary& lib
 
 bool DisplayFilter::matches(const PacketView& packet) const {
     Eval e{impl_.get(), &packet};
-    return impl_->filter->matches(&e, &slotValues);
+    return impl_->filter->matches(&e, &slot_values);
 }
 
 const std::string& DisplayFilter::tree() const {

@@ -198,7 +198,7 @@ int64_t mmt_rt_chunked_length(const uint8_t* p, int64_t n) {
 }
 
 /// Room for `n` more bytes in the scratch memory: where they go, or null.
-static uint8_t* scratchRoom(mmt_ctx* ctx, uint64_t n) {
+static uint8_t* scratch_room(mmt_ctx* ctx, uint64_t n) {
     if (!ctx->scratch) return nullptr;
     mmt_scratch& s = *ctx->scratch;
     if (uint64_t(s.used) + n > s.cap) return nullptr;
@@ -209,7 +209,7 @@ static const char kHexDigits[] = "0123456789abcdef";
 
 int64_t mmt_rt_hex(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
     if (n < 0) return -1;
-    uint8_t* out = scratchRoom(ctx, uint64_t(n) * 2);
+    uint8_t* out = scratch_room(ctx, uint64_t(n) * 2);
     if (!out) return -1;
     for (int64_t i = 0; i < n; ++i) {
         out[2 * i] = uint8_t(kHexDigits[p[i] >> 4]);
@@ -222,10 +222,10 @@ int64_t mmt_rt_hex(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
 int64_t mmt_rt_digest(mmt_ctx* ctx, const uint8_t* p, int64_t n, int32_t kind) {
     if (n < 0) return -1;
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdLen = 0;
-    if (!EVP_Digest(p, size_t(n), md, &mdLen, kind == 0 ? EVP_md5() : EVP_sha256(), nullptr))
+    unsigned int md_len = 0;
+    if (!EVP_Digest(p, size_t(n), md, &md_len, kind == 0 ? EVP_md5() : EVP_sha256(), nullptr))
         return -1;
-    return mmt_rt_hex(ctx, md, int64_t(mdLen));
+    return mmt_rt_hex(ctx, md, int64_t(md_len));
 }
 
 const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits) {
@@ -243,7 +243,7 @@ const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits) {
             u >>= 4;
         } while (u || len < std::min(hex_digits, 16));
     }
-    uint8_t* out = scratchRoom(ctx, uint64_t(len));
+    uint8_t* out = scratch_room(ctx, uint64_t(len));
     if (!out) return nullptr;
     for (int i = 0; i < len; ++i) out[i] = uint8_t(buf[len - 1 - i]); // most significant first
     ctx->scratch->used += uint32_t(len);
@@ -274,36 +274,36 @@ namespace {
 /// asks for the other salt a version may use: the reserved versions that force a version
 /// negotiation (0x?a?a?a?a, RFC 9000 section 15) come with v1's keys from some clients and
 /// with draft-29's from others (the tag tells which).
-bool initialSalt(uint32_t version, bool second, const uint8_t*& salt, bool& v2) {
-    static const uint8_t v1Salt[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
-                                       0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
-    static const uint8_t v2Salt[20] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
-                                       0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
-    static const uint8_t draft29Salt[20] = {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2,
-                                            0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61,
-                                            0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
-    static const uint8_t draft22Salt[20] = {0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb,
-                                            0xe9, 0x19, 0x3a, 0x96, 0xcd, 0x21, 0x51,
-                                            0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a};
-    static const uint8_t draft23Salt[20] = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb,
-                                            0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4,
-                                            0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02};
+bool initial_salt(uint32_t version, bool second, const uint8_t*& salt, bool& v2) {
+    static const uint8_t v1_salt[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
+                                        0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
+    static const uint8_t v2_salt[20] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
+                                        0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
+    static const uint8_t draft29_salt[20] = {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2,
+                                             0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61,
+                                             0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
+    static const uint8_t draft22_salt[20] = {0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb,
+                                             0xe9, 0x19, 0x3a, 0x96, 0xcd, 0x21, 0x51,
+                                             0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a};
+    static const uint8_t draft23_salt[20] = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb,
+                                             0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4,
+                                             0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02};
     v2 = false;
     const bool reserved = (version & 0x0f0f0f0f) == 0x0a0a0a0a;
     if (second) {
         if (!reserved) return false;
-        salt = draft29Salt;
+        salt = draft29_salt;
     } else if (version == 1 || version == 0xff000021 || version == 0xff000022 || reserved) {
-        salt = v1Salt;
+        salt = v1_salt;
     } else if (version == 0x6b3343cf) {
-        salt = v2Salt;
+        salt = v2_salt;
         v2 = true;
     } else if (version >= 0xff00001d && version <= 0xff000020) {
-        salt = draft29Salt;
+        salt = draft29_salt;
     } else if ((version >= 0xff000017 && version <= 0xff00001c) || version == 0xfaceb002) {
-        salt = draft23Salt; // and mvfst's version of draft-27
+        salt = draft23_salt; // and mvfst's version of draft-27
     } else if (version == 0xff000016 || version == 0xfaceb001) {
-        salt = draft22Salt; // and mvfst's version of draft-22
+        salt = draft22_salt; // and mvfst's version of draft-22
     } else {
         return false;
     }
@@ -312,22 +312,23 @@ bool initialSalt(uint32_t version, bool second, const uint8_t*& salt, bool& v2) 
 
 /// HKDF-Expand-Label of TLS 1.3 (RFC 8446 section 7.1) with an empty context, for at most
 /// 32 bytes: one HMAC-SHA256 block.
-bool expandLabel(const uint8_t secret[32], const char* label, uint8_t* out, unsigned len) {
+bool expand_label(const uint8_t secret[32], const char* label, uint8_t* out, unsigned len) {
     uint8_t info[64];
-    size_t labelLen = std::strlen(label);
+    size_t label_len = std::strlen(label);
     unsigned k = 0;
     info[k++] = 0;
     info[k++] = uint8_t(len);
-    info[k++] = uint8_t(6 + labelLen);
+    info[k++] = uint8_t(6 + label_len);
     std::memcpy(info + k, "tls13 ", 6);
     k += 6;
-    std::memcpy(info + k, label, labelLen);
-    k += unsigned(labelLen);
+    std::memcpy(info + k, label, label_len);
+    k += unsigned(label_len);
     info[k++] = 0; // no context
     info[k++] = 1; // the first (and only) block
     uint8_t block[EVP_MAX_MD_SIZE];
-    unsigned blockLen = 0;
-    if (!HMAC(EVP_sha256(), secret, 32, info, k, block, &blockLen) || blockLen < len) return false;
+    unsigned block_len = 0;
+    if (!HMAC(EVP_sha256(), secret, 32, info, k, block, &block_len) || block_len < len)
+        return false;
     std::memcpy(out, block, len);
     return true;
 }
@@ -341,7 +342,7 @@ struct CipherContexts {
     }
 };
 
-EVP_CIPHER_CTX* cipherContext(int which) {
+EVP_CIPHER_CTX* cipher_context(int which) {
     thread_local CipherContexts mine;
     if (!mine.contexts[which]) mine.contexts[which] = EVP_CIPHER_CTX_new();
     return mine.contexts[which];
@@ -352,66 +353,67 @@ EVP_CIPHER_CTX* cipherContext(int which) {
 namespace {
 
 /// Decrypts with the keys of one salt; -1 when the tag does not verify.
-int64_t decryptInitial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
-                       const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
-                       int64_t dcid_len, const uint8_t** out) {
+int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
+                        const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
+                        int64_t dcid_len, const uint8_t** out) {
     // initial_secret = HKDF-Extract(salt, dcid); the client's (or the server's) secret,
     // then its key, IV and header protection key.
     uint8_t initial[EVP_MAX_MD_SIZE], secret[32], key[16], iv[12], hp[16];
-    unsigned initialLen = 0;
-    if (!HMAC(EVP_sha256(), salt, 20, dcid, size_t(dcid_len), initial, &initialLen) ||
-        initialLen != 32)
+    unsigned initial_len = 0;
+    if (!HMAC(EVP_sha256(), salt, 20, dcid, size_t(dcid_len), initial, &initial_len) ||
+        initial_len != 32)
         return -1;
-    if (!expandLabel(initial, server ? "server in" : "client in", secret, 32) ||
-        !expandLabel(secret, v2 ? "quicv2 key" : "quic key", key, 16) ||
-        !expandLabel(secret, v2 ? "quicv2 iv" : "quic iv", iv, 12) ||
-        !expandLabel(secret, v2 ? "quicv2 hp" : "quic hp", hp, 16))
+    if (!expand_label(initial, server ? "server in" : "client in", secret, 32) ||
+        !expand_label(secret, v2 ? "quicv2 key" : "quic key", key, 16) ||
+        !expand_label(secret, v2 ? "quicv2 iv" : "quic iv", iv, 12) ||
+        !expand_label(secret, v2 ? "quicv2 hp" : "quic hp", hp, 16))
         return -1;
     // Header protection (section 5.4): a mask from the 16 bytes sampled 4 bytes after the
     // start of the packet number.
     uint8_t mask[32];
-    int maskLen = 0;
-    EVP_CIPHER_CTX* ecb = cipherContext(0);
+    int mask_len = 0;
+    EVP_CIPHER_CTX* ecb = cipher_context(0);
     if (!ecb || !EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), nullptr, hp, nullptr)) return -1;
     EVP_CIPHER_CTX_set_padding(ecb, 0);
-    if (!EVP_EncryptUpdate(ecb, mask, &maskLen, p + pn_offset + 4, 16) || maskLen != 16) return -1;
+    if (!EVP_EncryptUpdate(ecb, mask, &mask_len, p + pn_offset + 4, 16) || mask_len != 16)
+        return -1;
     uint8_t first = uint8_t(p[0] ^ (mask[0] & 0x0f));
-    int64_t pnLen = (first & 3) + 1;
-    int64_t headerLen = pn_offset + pnLen;
-    int64_t cipherLen = n - headerLen - 16;
-    if (cipherLen < 0) return -1;
+    int64_t pn_len = (first & 3) + 1;
+    int64_t header_len = pn_offset + pn_len;
+    int64_t cipher_len = n - header_len - 16;
+    if (cipher_len < 0) return -1;
     // The unprotected header is the AEAD's associated data: in scratch memory, followed by
     // the plaintext.
     if (!ctx->scratch) return -1;
     mmt_scratch& s = *ctx->scratch;
-    if (uint64_t(s.used) + uint64_t(headerLen) + uint64_t(cipherLen) > s.cap) return -1;
+    if (uint64_t(s.used) + uint64_t(header_len) + uint64_t(cipher_len) > s.cap) return -1;
     uint8_t* aad = s.base + s.used;
-    uint8_t* plain = aad + headerLen;
-    std::memcpy(aad, p, size_t(headerLen));
+    uint8_t* plain = aad + header_len;
+    std::memcpy(aad, p, size_t(header_len));
     aad[0] = first;
     uint64_t pn = 0;
-    for (int64_t i = 0; i < pnLen; ++i) {
+    for (int64_t i = 0; i < pn_len; ++i) {
         aad[pn_offset + i] = uint8_t(p[pn_offset + i] ^ mask[1 + i]);
         pn = pn << 8 | aad[pn_offset + i];
     }
     // The nonce: the IV with the packet number, left-padded, XORed into its end.
     for (int i = 0; i < 8; ++i) iv[11 - i] = uint8_t(iv[11 - i] ^ uint8_t(pn >> (8 * i)));
-    EVP_CIPHER_CTX* gcm = cipherContext(1);
+    EVP_CIPHER_CTX* gcm = cipher_context(1);
     if (!gcm) return -1;
-    int len = 0, finalLen = 0;
+    int len = 0, final_len = 0;
     uint8_t tag[16];
     std::memcpy(tag, p + n - 16, 16);
     if (!EVP_DecryptInit_ex(gcm, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) ||
         !EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) ||
         !EVP_DecryptInit_ex(gcm, nullptr, nullptr, key, iv) ||
-        !EVP_DecryptUpdate(gcm, nullptr, &len, aad, int(headerLen)) ||
-        !EVP_DecryptUpdate(gcm, plain, &len, p + headerLen, int(cipherLen)) ||
+        !EVP_DecryptUpdate(gcm, nullptr, &len, aad, int(header_len)) ||
+        !EVP_DecryptUpdate(gcm, plain, &len, p + header_len, int(cipher_len)) ||
         !EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_SET_TAG, 16, tag) ||
-        EVP_DecryptFinal_ex(gcm, plain + len, &finalLen) <= 0)
+        EVP_DecryptFinal_ex(gcm, plain + len, &final_len) <= 0)
         return -1;
-    s.used += uint32_t(headerLen + cipherLen);
+    s.used += uint32_t(header_len + cipher_len);
     *out = plain;
-    return cipherLen;
+    return cipher_len;
 }
 
 } // namespace
@@ -424,9 +426,9 @@ int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t p
     const uint8_t* salt = nullptr;
     bool v2 = false;
     for (bool second : {false, true}) {
-        if (!initialSalt(uint32_t(version), second, salt, v2)) continue;
+        if (!initial_salt(uint32_t(version), second, salt, v2)) continue;
         int64_t got =
-            decryptInitial(ctx, p, n, pn_offset, salt, v2, server != 0, dcid, dcid_len, out);
+            decrypt_initial(ctx, p, n, pn_offset, salt, v2, server != 0, dcid, dcid_len, out);
         if (got >= 0) return got;
     }
     return -1;
@@ -476,7 +478,7 @@ void mmt_rt_state_bytes_free(void* slot) {
 
 uint8_t* mmt_rt_assemble_init(mmt_ctx* ctx, int64_t n) {
     if (n <= 0) return nullptr;
-    uint8_t* buf = scratchRoom(ctx, uint64_t(n) * 2);
+    uint8_t* buf = scratch_room(ctx, uint64_t(n) * 2);
     if (!buf) return nullptr;
     std::memset(buf + n, 0, size_t(n));
     ctx->scratch->used += uint32_t(n * 2);

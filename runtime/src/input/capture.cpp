@@ -88,7 +88,7 @@ struct Replay {
     FILE* rest;
 };
 
-ssize_t replayRead(void* cookie, char* buf, size_t size) {
+ssize_t replay_read(void* cookie, char* buf, size_t size) {
     auto* r = static_cast<Replay*>(cookie);
     if (r->pos < r->head.size()) {
         size_t n = std::min(size, r->head.size() - r->pos);
@@ -101,7 +101,7 @@ ssize_t replayRead(void* cookie, char* buf, size_t size) {
     return ::read(fileno(r->rest), buf, size);
 }
 
-int replayClose(void* cookie) {
+int replay_close(void* cookie) {
     auto* r = static_cast<Replay*>(cookie);
     int rc = std::fclose(r->rest);
     delete r;
@@ -110,10 +110,10 @@ int replayClose(void* cookie) {
 
 /// `f` positioned at its start again: rewound when it can seek, else a stream replaying
 /// `head` before the rest of `f` (which it then owns). Null on failure, `f` closed.
-FILE* fromStart(FILE* f, const uint8_t* head, size_t n) {
+FILE* from_start(FILE* f, const uint8_t* head, size_t n) {
     if (std::fseek(f, 0, SEEK_SET) == 0) return f;
     auto* r = new Replay{std::vector<char>(head, head + n), 0, f};
-    cookie_io_functions_t io{replayRead, nullptr, nullptr, replayClose};
+    cookie_io_functions_t io{replay_read, nullptr, nullptr, replay_close};
     FILE* g = fopencookie(r, "rb", io);
     if (!g) {
         std::fclose(f);
@@ -130,9 +130,9 @@ bool CaptureSource::open_file(const std::string& path) {
     close();
     name_ = path;
     // "-" is standard input; pipes and FIFOs are read as they come, never sought.
-    bool standardInput = path == "-";
+    bool standard_input = path == "-";
     FILE* f = nullptr;
-    if (standardInput) {
+    if (standard_input) {
         int fd = ::dup(STDIN_FILENO);
         f = fd < 0 ? nullptr : ::fdopen(fd, "rb");
         if (!f && fd >= 0) ::close(fd);
@@ -141,12 +141,12 @@ bool CaptureSource::open_file(const std::string& path) {
     }
     if (!f) {
         fail(CaptureError::Open,
-             standardInput ? fmt::format("cannot read standard input: {}", std::strerror(errno))
-                           : fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+             standard_input ? fmt::format("cannot read standard input: {}", std::strerror(errno))
+                            : fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
         return false;
     }
     // Large stdio buffer: one read system call per 256 KiB rather than per record. A pipe
-    // or a FIFO is left unbuffered until its first bytes are read (see fromStart).
+    // or a FIFO is left unbuffered until its first bytes are read (see from_start).
     if (::lseek(fileno(f), 0, SEEK_CUR) < 0)
         std::setvbuf(f, nullptr, _IONBF, 0);
     else
@@ -168,7 +168,7 @@ bool CaptureSource::open_file(const std::string& path) {
     uint32_t magic;
     std::memcpy(&magic, hdr, 4);
     if (magic == kPcapngMagic) {
-        if (!(f = fromStart(f, hdr, got))) {
+        if (!(f = from_start(f, hdr, got))) {
             fail(CaptureError::Io, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
             return false;
         }
@@ -196,7 +196,7 @@ bool CaptureSource::open_file(const std::string& path) {
     std::memcpy(&lt, hdr + 20, 4);
     bool swapped = magic != kPcapMicro && magic != kPcapNano && magic != kPcapModified;
     if (swapped) lt = __builtin_bswap32(lt);
-    if (!(f = fromStart(f, hdr, got))) {
+    if (!(f = from_start(f, hdr, got))) {
         fail(CaptureError::Io, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
         return false;
     }

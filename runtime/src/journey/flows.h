@@ -58,32 +58,32 @@ class Flows {
     Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts);
     ~Flows();
 
-    std::function<void(const SessionInfo&)> onEnd;
-    std::function<void(const SessionInfo&)> onStart;
-    std::function<void(const SessionInfo&)> onClassified;
-    /// Runs for every session that ends, after onEnd (e.g. to free its stream buffers).
-    void onRelease(FlowEndHook hook, void* ctx) {
+    std::function<void(const SessionInfo&)> on_end;
+    std::function<void(const SessionInfo&)> on_start;
+    std::function<void(const SessionInfo&)> on_classified;
+    /// Runs for every session that ends, after on_end (e.g. to free its stream buffers).
+    void on_release(FlowEndHook hook, void* ctx) {
         release_ = hook;
-        releaseCtx_ = ctx;
+        release_ctx_ = ctx;
     }
 
     /// A new packet: expire what timed out by packet time; forget the packet's flows.
-    void beginPacket(uint64_t ts_ns);
+    void begin_packet(uint64_t ts_ns);
     /// Finds or creates the session of `key` for `proto`; counts the packet. A new session
     /// remembers `path` (the packet's path up to `proto`) and the key's sides.
     Flow* lookup(int proto, const PacketKey& key, const RawPacket& raw,
                  const std::vector<Layer>& path);
     /// Per-session state of protocol `proto` (zeroed, then initialised, at creation).
-    void* stateFor(const Flow& flow, int proto) const {
-        uint32_t off = stateOffset_[size_t(proto)];
+    void* state_for(const Flow& flow, int proto) const {
+        uint32_t off = state_offset_[size_t(proto)];
         return off ? reinterpret_cast<uint8_t*>(flow.data) + off : nullptr;
     }
     /// Remembers the application protocol of a session.
     void classified(Flow& flow, int next);
     /// Counts a payload packet that classification could not name; after
     /// HandlerOptions::classify_packets of them the session stops trying.
-    void gaveUp(FlowData& d) {
-        if (++d.tries >= classifyPackets_) {
+    void gave_up(FlowData& d) {
+        if (++d.tries >= classify_packets_) {
             d.app = -2;
             ++unclassified_;
         }
@@ -97,31 +97,32 @@ class Flows {
     uint64_t unclassified() const { return unclassified_; }
 
   private:
-    static void sessionEnded(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
+    static void session_ended(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
     SessionInfo describe(const Session& s, const FlowData& d) const;
-    const std::string& pathName(const FlowData& d) const;
+    const std::string& path_name(const FlowData& d) const;
 
     const ProtocolLibrary::Impl& lib_;
     HandlerOptions opts_;
     FlowTable table_;
-    uint8_t classifyPackets_; // HandlerOptions::classify_packets, 1 to 255 (FlowData::tries)
+    uint8_t classify_packets_; // HandlerOptions::classify_packets, 1 to 255 (FlowData::tries)
     uint64_t unclassified_ = 0;
     FlowEndHook release_ = nullptr;
-    void* releaseCtx_ = nullptr;
-    // Flow paths by the bytes of FlowData's path and application (see pathName).
+    void* release_ctx_ = nullptr;
+    // Flow paths by the bytes of FlowData's path and application (see path_name).
     struct StringHash {
         using is_transparent = void;
         size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
     };
-    mutable std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> pathNames_;
-    std::vector<uint32_t> stateOffset_; // per protocol index: offset of its state in the blob, or 0
+    mutable std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> path_names_;
+    std::vector<uint32_t>
+        state_offset_; // per protocol index: offset of its state in the blob, or 0
     // The protocols whose state starts from something other than zeros, with its offset:
     // a new session runs these, not a pass over the whole library.
-    std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> initStates_;
+    std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> init_states_;
     // The protocols whose state holds bytes (on the heap), freed when a session ends.
-    std::vector<std::pair<decltype(mmt_proto::release_state), uint32_t>> releaseStates_;
+    std::vector<std::pair<decltype(mmt_proto::release_state), uint32_t>> release_states_;
     Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
-    unsigned nFlows_ = 0;
+    unsigned n_flows_ = 0;
 };
 
 } // namespace mmt

@@ -21,7 +21,7 @@
 namespace mmt {
 
 std::string Value::text() const {
-    return formatValue(v, hex_digits);
+    return format_value(v, hex_digits);
 }
 
 // ---------------------------------------------------------------- PacketView
@@ -82,11 +82,11 @@ struct Handler::Impl final : ChunkSink {
     Impl(const ProtocolLibrary& l, const HandlerOptions& o)
         : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), arena(kArenaSize) {
         wants.resize(T->n_protos);
-        if (o.check_bodies) checkBodies();
+        if (o.check_bodies) check_bodies();
         analysers.resize(T->n_protos);
         classifiers.resize(T->n_protos);
-        if (o.flow_details) requestDetails();
-        if (o.count_paths) hearEnds();
+        if (o.flow_details) request_details();
+        if (o.count_paths) hear_ends();
         pv.table = T;
         // Sessions describe themselves only for callbacks that exist (see the setters below).
     }
@@ -100,10 +100,10 @@ struct Handler::Impl final : ChunkSink {
         Classifier fn;
     };
     struct Wants {
-        std::vector<std::pair<int, int>> getters;            // (attribute, column)
-        uint64_t events = 0;                                 // bits of ctx.events_wanted
-        std::vector<std::vector<int>> eventColumns;          // by attribute index
-        std::vector<std::vector<AttributeCallback>> attrCbs; // by attribute index
+        std::vector<std::pair<int, int>> getters;             // (attribute, column)
+        uint64_t events = 0;                                  // bits of ctx.events_wanted
+        std::vector<std::vector<int>> event_columns;          // by attribute index
+        std::vector<std::vector<AttributeCallback>> attr_cbs; // by attribute index
         bool analyse = false; // run the analyse stage: events wanted, or bodies checked
         bool any() const { return !getters.empty() || events != 0; }
     };
@@ -115,11 +115,11 @@ struct Handler::Impl final : ChunkSink {
 
     std::vector<AttributeRef> columns;
     std::vector<Wants> wants;
-    std::vector<std::pair<int, int>> frameColumns; // (frame attribute, column)
+    std::vector<std::pair<int, int>> frame_columns; // (frame attribute, column)
     std::vector<std::vector<UserAnalyser>> analysers;
     std::vector<std::vector<UserClassifier>> classifiers;
-    std::vector<PacketCallback> packetCbs;
-    std::vector<SessionCallback> startCbs, classifiedCbs, endCbs;
+    std::vector<PacketCallback> packet_cbs;
+    std::vector<SessionCallback> start_cbs, classified_cbs, end_cbs;
 
     // ---- flow details (HandlerOptions::flow_details)
     enum class Detail {
@@ -135,7 +135,7 @@ struct Handler::Impl final : ChunkSink {
         IcmpCode,
         TcpFlags,
         DnsAddress,
-        Ipv4Src, // the four addresses last: see addressColumns
+        Ipv4Src, // the four addresses last: see address_columns
         Ipv4Dst,
         Ipv6Src,
         Ipv6Dst
@@ -144,27 +144,27 @@ struct Handler::Impl final : ChunkSink {
         std::string server_name, source, ja3, ja4, ja3s, vlan, tunnel;
         std::string history;     // Zeek's letters, each the first time a direction shows it
         uint8_t letters[2] = {}; // per direction: kHistory* bits already in `history`
-        int nameRank = 0;        // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
-        int icmpType = -1, icmpCode = -1;
-        bool icmpSeen = false, vlanSeen = false, tcp = false, tunnelSeen = false;
+        int name_rank = 0;       // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
+        int icmp_type = -1, icmp_code = -1;
+        bool icmp_seen = false, vlan_seen = false, tcp = false, tunnel_seen = false;
     };
-    uint32_t sessionPayload = 0; // payload above the session's protocol, this packet
-    std::vector<std::pair<int, Detail>> detailColumns; // (column, what it fills)
-    std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
-    int queryColumn = -1;                              // dns.qname's, for DnsAddress
-    DnsMemory dnsMemory;                               // recent answers: address -> name
+    uint32_t session_payload = 0; // payload above the session's protocol, this packet
+    std::vector<std::pair<int, Detail>> detail_columns; // (column, what it fills)
+    std::unordered_map<uint64_t, FlowDetails> details;  // by session id, while it lives
+    int query_column = -1;                              // dns.qname's, for DnsAddress
+    DnsMemory dns_memory;                               // recent answers: address -> name
 
-    int requestNamed(std::string_view attribute) {
+    int request_named(std::string_view attribute) {
         AttributeRef r = lib.find_attribute(attribute);
         if (!r.valid()) return -1;
         int column = int(columns.size());
         columns.push_back(r);
         pv.values.emplace_back();
-        requestColumn(column);
+        request_column(column);
         return column;
     }
 
-    void requestDetails() {
+    void request_details() {
         static const std::pair<const char*, Detail> kDetails[] = {
             {"tls.sni", Detail::Sni},          {"quic.sni", Detail::QuicSni},
             {"http.host", Detail::Host},       {"dns.qname", Detail::Query},
@@ -180,138 +180,135 @@ struct Handler::Impl final : ChunkSink {
         };
         // A library without some of these protocols simply has fewer details.
         for (const auto& [name, what] : kDetails)
-            if (int c = requestNamed(name); c >= 0) {
-                detailColumns.push_back({c, what});
-                if (what == Detail::Query) queryColumn = c;
-                if (what >= Detail::Ipv4Src) addressColumns[int(what) - int(Detail::Ipv4Src)] = c;
+            if (int c = request_named(name); c >= 0) {
+                detail_columns.push_back({c, what});
+                if (what == Detail::Query) query_column = c;
+                if (what >= Detail::Ipv4Src) address_columns[int(what) - int(Detail::Ipv4Src)] = c;
             }
-        ipv4Proto = lib.find_protocol("ipv4");
-        ipv6Proto = lib.find_protocol("ipv6");
-        icmpProto = lib.find_protocol("icmp");
-        icmpv6Proto = lib.find_protocol("icmpv6");
+        ipv4_proto = lib.find_protocol("ipv4");
+        ipv6_proto = lib.find_protocol("ipv6");
+        icmp_proto = lib.find_protocol("icmp");
+        icmpv6_proto = lib.find_protocol("icmpv6");
         for (const char* carrier : {"udp", "tcp", "sctp", "ipv6_ext", "ipv6_frag"})
-            if (int p = lib.find_protocol(carrier); p >= 0) tunnelCarriers.push_back(p);
+            if (int p = lib.find_protocol(carrier); p >= 0) tunnel_carriers.push_back(p);
         // Sessions that end must give their details back, callbacks or not.
-        hearEnds();
+        hear_ends();
     }
 
     /// After a packet's walk: what it shows of its session, first values first.
-    void noteDetails() {
+    void note_details() {
         if (!pv.session) return;
         FlowDetails* d = nullptr;
-        bool vlanHere = false;
-        for (auto [column, what] : detailColumns) {
+        bool vlan_here = false;
+        for (auto [column, what] : detail_columns) {
             const auto& vs = pv.values[size_t(column)];
             if (vs.empty()) continue;
             if (!d) d = &details[pv.session];
-            auto rank = [&](int r, const char* source) {
-                if (r <= d->nameRank) return;
-                d->nameRank = r;
-                d->server_name = vs.front().text();
-                d->source = source;
-            };
-            auto first = [&](std::string& out) {
-                if (out.empty()) out = vs.front().text();
-            };
-            switch (what) {
-            case Detail::Sni:
-                rank(4, "tls");
-                break;
-            case Detail::QuicSni:
-                rank(4, "quic");
-                break;
-            case Detail::Host:
-                rank(3, "http");
-                break;
-            case Detail::Query:
-                rank(2, "dns");
-                break;
-            case Detail::Ja3:
-                first(d->ja3);
-                break;
-            case Detail::Ja4:
-                first(d->ja4);
-                break;
-            case Detail::Ja3s:
-                first(d->ja3s);
-                break;
-            case Detail::Vlan:
-                // The tags of the first tagged packet, outermost first: the S-VLAN column
-                // comes before the C-VLAN one, and stacked tags are in path order.
-                if (d->vlanSeen && !vlanHere) break;
-                for (const Value& v : vs) {
-                    if (!d->vlan.empty()) d->vlan += '.';
-                    d->vlan += v.text();
-                }
-                vlanHere = true;
-                break;
-            case Detail::IcmpType:
-                if (!d->icmpSeen) d->icmpType = int(vs.front().v.u);
-                break;
-            case Detail::IcmpCode:
-                if (!d->icmpSeen) d->icmpCode = int(vs.front().v.u);
-                break;
-            case Detail::TcpFlags:
-                // The innermost TCP header is the session's.
-                tcpHistory(*d, uint8_t(vs.back().v.u));
-                break;
-            case Detail::DnsAddress:
-                // The addresses a DNS answer gives, remembered under the name asked for
-                // (not the CNAME chain's end): the service a later flow to them is for.
-                if (queryColumn >= 0 && !pv.values[size_t(queryColumn)].empty()) {
-                    std::string name = pv.values[size_t(queryColumn)].front().text();
-                    for (const Value& v : vs)
-                        if (v.v.ptr) dnsMemory.remember(v.v.ptr, v.v.len, name);
-                }
-                break;
-            case Detail::Ipv4Src:
-            case Detail::Ipv4Dst:
-            case Detail::Ipv6Src:
-            case Detail::Ipv6Dst:
-                break; // read together below
-            }
+            note_detail(*d, what, vs, vlan_here);
         }
         if (!d) return;
-        if (!d->tunnelSeen) {
-            d->tunnelSeen = true;
-            d->tunnel = tunnelText();
+        if (!d->tunnel_seen) {
+            d->tunnel_seen = true;
+            d->tunnel = tunnel_text();
         }
-        if (vlanHere) d->vlanSeen = true;
-        if (d->icmpType >= 0 && d->icmpCode >= 0) d->icmpSeen = true;
+        if (vlan_here) d->vlan_seen = true;
+        if (d->icmp_type >= 0 && d->icmp_code >= 0) d->icmp_seen = true;
     }
 
-    int addressColumns[4] = {-1, -1, -1, -1}; // ipv4.src, ipv4.dst, ipv6.src, ipv6.dst
-    int ipv4Proto = -1, ipv6Proto = -1, icmpProto = -1, icmpv6Proto = -1;
-    std::vector<int> tunnelCarriers; // protocols between an outer IP header and its tunnel
+    /// One detail column's values (`vs`, not empty) into the session's details.
+    void note_detail(FlowDetails& d, Detail what, const std::vector<Value>& vs, bool& vlan_here) {
+        auto rank = [&](int r, const char* source) {
+            if (r <= d.name_rank) return;
+            d.name_rank = r;
+            d.server_name = vs.front().text();
+            d.source = source;
+        };
+        auto first = [&](std::string& out) {
+            if (out.empty()) out = vs.front().text();
+        };
+        switch (what) {
+        case Detail::Sni:
+            return rank(4, "tls");
+        case Detail::QuicSni:
+            return rank(4, "quic");
+        case Detail::Host:
+            return rank(3, "http");
+        case Detail::Query:
+            return rank(2, "dns");
+        case Detail::Ja3:
+            return first(d.ja3);
+        case Detail::Ja4:
+            return first(d.ja4);
+        case Detail::Ja3s:
+            return first(d.ja3s);
+        case Detail::Vlan:
+            // The tags of the first tagged packet, outermost first: the S-VLAN column
+            // comes before the C-VLAN one, and stacked tags are in path order.
+            if (d.vlan_seen && !vlan_here) return;
+            for (const Value& v : vs) {
+                if (!d.vlan.empty()) d.vlan += '.';
+                d.vlan += v.text();
+            }
+            vlan_here = true;
+            return;
+        case Detail::IcmpType:
+            if (!d.icmp_seen) d.icmp_type = int(vs.front().v.u);
+            return;
+        case Detail::IcmpCode:
+            if (!d.icmp_seen) d.icmp_code = int(vs.front().v.u);
+            return;
+        case Detail::TcpFlags:
+            // The innermost TCP header is the session's.
+            return tcp_history(d, uint8_t(vs.back().v.u));
+        case Detail::DnsAddress:
+            // The addresses a DNS answer gives, remembered under the name asked for
+            // (not the CNAME chain's end): the service a later flow to them is for.
+            if (query_column >= 0 && !pv.values[size_t(query_column)].empty()) {
+                std::string name = pv.values[size_t(query_column)].front().text();
+                for (const Value& v : vs)
+                    if (v.v.ptr) dns_memory.remember(v.v.ptr, v.v.len, name);
+            }
+            return;
+        case Detail::Ipv4Src:
+        case Detail::Ipv4Dst:
+        case Detail::Ipv6Src:
+        case Detail::Ipv6Dst:
+            return; // read together by tunnel_text()
+        }
+    }
+
+    int address_columns[4] = {-1, -1, -1, -1}; // ipv4.src, ipv4.dst, ipv6.src, ipv6.dst
+    int ipv4_proto = -1, ipv6_proto = -1, icmp_proto = -1, icmpv6_proto = -1;
+    std::vector<int> tunnel_carriers; // protocols between an outer IP header and its tunnel
 
     /// The tunnels of the current packet, outermost first: every IP header but the last,
     /// the session's, with the protocol that follows it (past its transport).
-    std::string tunnelText() const {
+    std::string tunnel_text() const {
         std::string out;
         size_t seen[2] = {0, 0}; // IPv4, IPv6 headers passed
         const auto& path = pv.path;
-        int lastIp = -1;
+        int last_ip = -1;
         for (size_t i = 0; i < path.size(); ++i) {
             int proto = path[i].proto;
             // The headers an ICMP error quotes are not tunnels.
-            if (proto >= 0 && (proto == icmpProto || proto == icmpv6Proto)) break;
-            if (proto >= 0 && (proto == ipv4Proto || proto == ipv6Proto)) lastIp = int(i);
+            if (proto >= 0 && (proto == icmp_proto || proto == icmpv6_proto)) break;
+            if (proto >= 0 && (proto == ipv4_proto || proto == ipv6_proto)) last_ip = int(i);
         }
-        for (int i = 0; i < lastIp; ++i) {
+        for (int i = 0; i < last_ip; ++i) {
             int proto = path[size_t(i)].proto;
-            if (proto < 0 || (proto != ipv4Proto && proto != ipv6Proto)) continue;
-            int v6 = proto == ipv6Proto;
+            if (proto < 0 || (proto != ipv4_proto && proto != ipv6_proto)) continue;
+            int v6 = proto == ipv6_proto;
             size_t k = seen[v6]++;
             auto address = [&](int which) -> std::string {
-                int column = addressColumns[2 * v6 + which];
+                int column = address_columns[2 * v6 + which];
                 if (column < 0) return "?";
                 auto vs = pv.values[size_t(column)];
                 return k < vs.size() ? vs[k].text() : "?";
             };
             // The tunnel's protocol: what follows the outer header and its transport.
             size_t next = size_t(i) + 1;
-            while (next < path.size() && std::find(tunnelCarriers.begin(), tunnelCarriers.end(),
-                                                   path[next].proto) != tunnelCarriers.end())
+            while (next < path.size() && std::find(tunnel_carriers.begin(), tunnel_carriers.end(),
+                                                   path[next].proto) != tunnel_carriers.end())
                 ++next;
             if (next >= path.size() || path[next].proto < 0) continue;
             if (!out.empty()) out += ',';
@@ -328,7 +325,7 @@ struct Handler::Impl final : ChunkSink {
     // responder): SYN, SYN-ACK, pure ACK, payload, FIN, RST.
     static constexpr char kHistoryLetters[] = "SHADFR";
 
-    void tcpHistory(FlowDetails& d, uint8_t flags) {
+    void tcp_history(FlowDetails& d, uint8_t flags) {
         constexpr uint8_t fin = 1, syn = 2, rst = 4, ack = 16;
         d.tcp = true;
         unsigned dir = pv.direction & 1;
@@ -340,7 +337,7 @@ struct Handler::Impl final : ChunkSink {
         };
         if ((flags & syn) && !(flags & ack)) note(0);
         if ((flags & syn) && (flags & ack)) note(1);
-        if (sessionPayload)
+        if (session_payload)
             note(3);
         else if ((flags & ack) && !(flags & (syn | fin | rst)))
             note(2);
@@ -349,21 +346,21 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// Zeek's conn_state of a TCP session from the letters each side showed.
-    static const char* tcpState(const FlowDetails& d) {
+    static const char* tcp_state(const FlowDetails& d) {
         auto has = [&](unsigned dir, unsigned letter) { return d.letters[dir] & (1u << letter); };
-        bool oSyn = has(0, 0), rSynAck = has(1, 1), oFin = has(0, 4), rFin = has(1, 4);
-        bool oRst = has(0, 5), rRst = has(1, 5);
-        if (!oSyn) return rSynAck && rRst ? "RSTRH" : rSynAck && rFin ? "SHR" : "OTH";
-        if (!rSynAck) return rRst ? "REJ" : oRst ? "RSTOS0" : oFin ? "SH" : "S0";
-        if (oRst) return "RSTO";
-        if (rRst) return "RSTR";
-        return oFin && rFin ? "SF" : oFin ? "S2" : rFin ? "S3" : "S1";
+        bool o_syn = has(0, 0), r_syn_ack = has(1, 1), o_fin = has(0, 4), r_fin = has(1, 4);
+        bool o_rst = has(0, 5), r_rst = has(1, 5);
+        if (!o_syn) return r_syn_ack && r_rst ? "RSTRH" : r_syn_ack && r_fin ? "SHR" : "OTH";
+        if (!r_syn_ack) return r_rst ? "REJ" : o_rst ? "RSTOS0" : o_fin ? "SH" : "S0";
+        if (o_rst) return "RSTO";
+        if (r_rst) return "RSTR";
+        return o_fin && r_fin ? "SF" : o_fin ? "S2" : r_fin ? "S3" : "S1";
     }
 
-    /// Sessions that end are described and go through sessionEnded: for the end
+    /// Sessions that end are described and go through session_ended: for the end
     /// callbacks, the flow details and the counts per application.
-    void hearEnds() {
-        sessions.flows.onEnd = [this](const SessionInfo& s) { sessionEnded(s); };
+    void hear_ends() {
+        sessions.flows.on_end = [this](const SessionInfo& s) { session_ended(s); };
     }
 
     struct AppCount {
@@ -371,7 +368,7 @@ struct Handler::Impl final : ChunkSink {
     };
     std::unordered_map<std::string, AppCount> apps; // HandlerOptions::count_paths
 
-    void sessionEnded(const SessionInfo& s) {
+    void session_ended(const SessionInfo& s) {
         if (opts.count_paths) {
             AppCount& a = apps[s.application.empty() ? "unknown" : s.application];
             a.flows++;
@@ -379,7 +376,7 @@ struct Handler::Impl final : ChunkSink {
             a.bytes += s.bytes[0] + s.bytes[1];
         }
         if (!opts.flow_details) {
-            for (auto& f : endCbs) f(s);
+            for (auto& f : end_cbs) f(s);
             return;
         }
         SessionInfo info = s;
@@ -393,14 +390,14 @@ struct Handler::Impl final : ChunkSink {
             info.vlan = std::move(d.vlan);
             info.tunnel = std::move(d.tunnel);
             if (d.tcp) {
-                info.conn_state = tcpState(d);
+                info.conn_state = tcp_state(d);
                 info.history = std::move(d.history);
             }
-            if (info.community_id.empty() && d.icmpSeen)
-                info.community_id = icmpCommunityId(info, d);
+            if (info.community_id.empty() && d.icmp_seen)
+                info.community_id = icmp_community_id(info, d);
             details.erase(it);
         }
-        nameService(info);
+        name_service(info);
         if (info.conn_state.empty()) {
             // Without TCP's flags: attempted (S0) or answered (SF) for flows with ports, as
             // Zeek says of UDP; OTH for the others (ICMP...).
@@ -409,35 +406,35 @@ struct Handler::Impl final : ChunkSink {
             if (ports && info.payload[0]) info.history += 'D';
             if (ports && info.payload[1]) info.history += 'd';
         }
-        for (auto& f : endCbs) f(info);
+        for (auto& f : end_cbs) f(info);
     }
 
     /// The flow's service, by the most trusted evidence that names one: its server name
     /// (SNI, Host, DNS query), the name its client resolved either address from, then
     /// either address itself.
-    void nameService(SessionInfo& info) {
+    void name_service(SessionInfo& info) {
         const ServiceMatcher& m = lib.impl_->services;
         if (m.empty()) return;
-        auto byName = [&](std::string_view name) {
+        auto by_name = [&](std::string_view name) {
             ++stats.service_lookups;
-            return m.byName(name);
+            return m.by_name(name);
         };
-        auto byAddress = [&](const std::string& addr) {
+        auto by_address = [&](const std::string& addr) {
             ++stats.service_lookups;
-            return m.byAddressText(addr);
+            return m.by_address_text(addr);
         };
         int s = -1;
         const char* from = "";
-        if (!info.server_name.empty() && (s = byName(info.server_name)) >= 0) {
+        if (!info.server_name.empty() && (s = by_name(info.server_name)) >= 0) {
             from = info.server_name_source.c_str();
         } else {
             for (const std::string* addr : {&info.dst, &info.src}) {
-                const std::string* name = dnsMemory.find(*addr);
-                if (name && (s = byName(*name)) >= 0) break;
+                const std::string* name = dns_memory.find(*addr);
+                if (name && (s = by_name(*name)) >= 0) break;
             }
             if (s >= 0) {
                 from = "resolved";
-            } else if ((s = byAddress(info.dst)) >= 0 || (s = byAddress(info.src)) >= 0) {
+            } else if ((s = by_address(info.dst)) >= 0 || (s = by_address(info.src)) >= 0) {
                 from = "address";
             }
         }
@@ -447,7 +444,7 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// ICMP's Community ID: the type and code of the flow's first message stand for ports.
-    static std::string icmpCommunityId(const SessionInfo& s, const FlowDetails& d) {
+    static std::string icmp_community_id(const SessionInfo& s, const FlowDetails& d) {
         uint8_t a[16], b[16];
         int proto = 0;
         size_t n = 0;
@@ -462,8 +459,8 @@ struct Handler::Impl final : ChunkSink {
         } else {
             return {};
         }
-        return community_id_v1({a, n}, {b, n}, uint8_t(proto), uint16_t(d.icmpType),
-                               uint16_t(d.icmpCode));
+        return community_id_v1({a, n}, {b, n}, uint8_t(proto), uint16_t(d.icmp_type),
+                               uint16_t(d.icmp_code));
     }
 
     // Per packet.
@@ -472,11 +469,11 @@ struct Handler::Impl final : ChunkSink {
     unsigned depth = 0;
     std::vector<uint8_t> arena;
     mmt_scratch scratch{}; // the arena, shared by every layer's stage functions
-    int eventProto = -1;
+    int event_proto = -1;
     bool dropped = false;
     HandlerStats stats;
-    std::vector<uint8_t>
-        held; // a copy of reassembled bytes that must outlive the defragmenter's buffer
+    // A reassembled datagram, copied so that it outlives the defragmenter's buffer.
+    std::vector<uint8_t> reassembled;
 
     // Protocol hierarchy: a trie of paths (node 0 is the root); a packet walks it without
     // allocating, nodes are added only for paths never seen before.
@@ -488,16 +485,16 @@ struct Handler::Impl final : ChunkSink {
     std::vector<PathNode> paths{PathNode{-1, 0, 0, {}}};
 
     // Every body is read for its constraints (frame.malformed, frame.truncated).
-    void checkBodies() {
+    void check_bodies() {
         for (Wants& w : wants) w.analyse = true;
     }
 
-    bool requestColumn(int column) {
+    bool request_column(int column) {
         const AttributeRef& r = columns[size_t(column)];
         if (r.proto < 0) {
-            frameColumns.push_back({r.attr, column});
+            frame_columns.push_back({r.attr, column});
             // Where a packet breaks a body's constraints is known only once the body is read.
-            if (r.attr == kFrameTruncated || r.attr == kFrameMalformed) checkBodies();
+            if (r.attr == kFrameTruncated || r.attr == kFrameMalformed) check_bodies();
             return true;
         }
         Wants& w = wants[size_t(r.proto)];
@@ -505,21 +502,22 @@ struct Handler::Impl final : ChunkSink {
         if (a.kind == MMT_ATTR_EVENT) {
             w.events |= uint64_t(1) << a.event_index;
             w.analyse = true;
-            if (w.eventColumns.size() <= size_t(r.attr)) w.eventColumns.resize(size_t(r.attr) + 1);
-            w.eventColumns[size_t(r.attr)].push_back(column);
+            if (w.event_columns.size() <= size_t(r.attr))
+                w.event_columns.resize(size_t(r.attr) + 1);
+            w.event_columns[size_t(r.attr)].push_back(column);
         } else {
             w.getters.push_back({r.attr, column});
         }
         return true;
     }
 
-    static void onEvent(mmt_ctx* ctx, uint32_t attr, const mmt_value* v) {
+    static void on_event(mmt_ctx* ctx, uint32_t attr, const mmt_value* v) {
         auto* self = static_cast<Impl*>(ctx->user);
-        self->deliver(self->eventProto, int(attr), *v);
+        self->deliver(self->event_proto, int(attr), *v);
     }
 
     /// Copies `n` bytes into the arena; null when it is full.
-    const uint8_t* arenaCopy(const void* p, size_t n) {
+    const uint8_t* arena_copy(const void* p, size_t n) {
         if (scratch.used + n > scratch.cap) return nullptr;
         uint8_t* dst = scratch.base + scratch.used;
         std::memcpy(dst, p, n);
@@ -532,10 +530,10 @@ struct Handler::Impl final : ChunkSink {
     bool keep(mmt_value& v) {
         if (!((v.type == MMT_T_BYTES || v.type == MMT_T_STRING || v.type >= MMT_T_MAC) && v.ptr))
             return true;
-        bool inPacket = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
-        bool inArena = v.ptr >= scratch.base && v.ptr + v.len <= scratch.base + scratch.cap;
-        if (inPacket || inArena) return true;
-        v.ptr = arenaCopy(v.ptr, v.len);
+        bool in_packet = v.ptr >= pv.raw->data && v.ptr + v.len <= pv.raw->data + pv.raw->caplen;
+        bool in_arena = v.ptr >= scratch.base && v.ptr + v.len <= scratch.base + scratch.cap;
+        if (in_packet || in_arena) return true;
+        v.ptr = arena_copy(v.ptr, v.len);
         return v.ptr != nullptr;
     }
 
@@ -545,14 +543,14 @@ struct Handler::Impl final : ChunkSink {
         mmt_value v = raw;
         if (!keep(v)) return;
         Value val{v, T->protos[proto].attrs[attr].hex_digits};
-        if (size_t(attr) < w.eventColumns.size())
-            for (int col : w.eventColumns[size_t(attr)]) pv.values[size_t(col)].push_back(val);
-        if (size_t(attr) < w.attrCbs.size())
-            for (auto& cb : w.attrCbs[size_t(attr)])
+        if (size_t(attr) < w.event_columns.size())
+            for (int col : w.event_columns[size_t(attr)]) pv.values[size_t(col)].push_back(val);
+        if (size_t(attr) < w.attr_cbs.size())
+            for (auto& cb : w.attr_cbs[size_t(attr)])
                 if (cb(PacketView(&pv), val) == Action::Drop) dropped = true;
     }
 
-    void resetPacket(const RawPacket& raw) {
+    void reset_packet(const RawPacket& raw) {
         pv.raw = &raw;
         pv.number = ++stats.packets;
         pv.path.clear();
@@ -561,14 +559,14 @@ struct Handler::Impl final : ChunkSink {
         pv.malformed.clear();
         pv.session = 0;
         pv.direction = 0;
-        sessionPayload = 0;
+        session_payload = 0;
         depth = 0;
         scratch = mmt_scratch{arena.data(), uint32_t(arena.size()), 0};
         dropped = false;
         stats.bytes += raw.wirelen;
     }
 
-    std::string failureText(int proto, const mmt_parse_result& r) {
+    std::string failure_text(int proto, const mmt_parse_result& r) {
         const mmt_proto& p = T->protos[proto];
         std::string where = p.name;
         if (r.fail_field >= 0 && uint32_t(r.fail_field) < p.n_fields)
@@ -588,11 +586,11 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// Sets up the next layer: protocol `proto` over [data, data + len), above `parent`.
-    MMT_INLINE LayerState& enterLayer(int proto, const uint8_t* data, uint32_t len,
-                                      const mmt_ctx* parent, bool inPacket) {
+    MMT_INLINE LayerState& enter_layer(int proto, const uint8_t* data, uint32_t len,
+                                       const mmt_ctx* parent, bool in_packet) {
         LayerState& L = layers[depth++];
         L.proto = proto;
-        L.inPacket = inPacket;
+        L.in_packet = in_packet;
         std::memset(&L.ctx, 0, sizeof L.ctx);
         L.ctx.data = data;
         L.ctx.len = len;
@@ -601,7 +599,7 @@ struct Handler::Impl final : ChunkSink {
         L.ctx.parent_id = parent ? T->protos[layers[depth - 2].proto].id : 0;
         L.ctx.scratch = &scratch;
         L.ctx.user = this;
-        L.ctx.emit = &Impl::onEvent;
+        L.ctx.emit = &Impl::on_event;
         L.ctx.direction = pv.direction;
         L.ctx.events_wanted = wants[size_t(proto)].events;
         return L;
@@ -609,14 +607,14 @@ struct Handler::Impl final : ChunkSink {
 
     /// pre_analyse: the compiled `validate` stage puts the layer on the path. False when
     /// the walk stops here: the packet is truncated or malformed at this layer.
-    MMT_INLINE bool validateLayer(LayerState& L, const mmt_proto& p) {
+    MMT_INLINE bool validate_layer(LayerState& L, const mmt_proto& p) {
         mmt_parse_result& r = L.res;
         std::memset(&r, 0, sizeof r);
         int32_t status = p.validate(&L.ctx, &r);
-        uint32_t offset = L.inPacket ? uint32_t(L.ctx.data - pv.raw->data) : 0;
+        uint32_t offset = L.in_packet ? uint32_t(L.ctx.data - pv.raw->data) : 0;
         pv.path.push_back(Layer{L.proto, depth - 1, offset, r.header_len, r.payload_len});
         if (status != MMT_OK) {
-            std::string where = failureText(L.proto, r);
+            std::string where = failure_text(L.proto, r);
             if (status == MMT_TRUNCATED) {
                 if (pv.truncated.empty()) pv.truncated = where;
                 ++stats.truncated;
@@ -631,7 +629,7 @@ struct Handler::Impl final : ChunkSink {
             if (status == MMT_TRUNCATED) {
                 Wants& w = wants[size_t(L.proto)];
                 if (w.events && p.analyse) {
-                    eventProto = L.proto;
+                    event_proto = L.proto;
                     mmt_parse_result ar{};
                     p.analyse(&L.ctx, &ar); // stops where validate did: already reported
                 }
@@ -647,40 +645,40 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// sessionize: the layer's key parts, then its session when the protocol makes them
-    /// (`flow` and `flowLayer` become the session's), then the layer's session state.
+    /// (`flow` and `flow_layer` become the session's), then the layer's session state.
     MMT_INLINE void sessionize(LayerState& L, const mmt_proto& p, bool quoted, Flow*& flow,
-                               int& flowLayer) {
+                               int& flow_layer) {
         if (p.key) sessions.key.add(L.proto, p, L.ctx);
         if ((p.flags & MMT_PROTO_SESSION) && !quoted) {
             if (Flow* f = sessions.flows.lookup(L.proto, sessions.key, *pv.raw, pv.path)) {
                 flow = f;
-                flowLayer = int(depth - 1);
+                flow_layer = int(depth - 1);
                 // Payload above the session's protocol, as captured (saturating).
                 uint32_t& counted = f->session->payload[f->direction];
                 counted += std::min(L.res.payload_len, UINT32_MAX - counted);
                 pv.session = f->id();
                 pv.direction = f->direction;
-                sessionPayload = L.res.payload_len;
+                session_payload = L.res.payload_len;
                 L.ctx.direction = pv.direction;
             }
         }
-        if (flow && p.state_size) L.ctx.state = sessions.flows.stateFor(*flow, L.proto);
+        if (flow && p.state_size) L.ctx.state = sessions.flows.state_for(*flow, L.proto);
     }
 
     /// analyse (events, and the body's constraints, when someone listens to either),
     /// extract, user analysers by weight, then
     /// post_analyse. Returns what the analysers (or a dropping callback) decided.
-    MMT_INLINE Action analyseLayer(LayerState& L, const mmt_proto& p) {
+    MMT_INLINE Action analyse_layer(LayerState& L, const mmt_proto& p) {
         Wants& w = wants[size_t(L.proto)];
         if (w.analyse && p.analyse) {
-            eventProto = L.proto;
+            event_proto = L.proto;
             mmt_parse_result ar{};
             const mmt_status st = mmt_status(p.analyse(&L.ctx, &ar));
             if (st == MMT_MALFORMED && pv.malformed.empty()) {
-                pv.malformed = failureText(L.proto, ar);
+                pv.malformed = failure_text(L.proto, ar);
                 ++stats.malformed;
             } else if (st == MMT_TRUNCATED && pv.truncated.empty()) {
-                pv.truncated = failureText(L.proto, ar);
+                pv.truncated = failure_text(L.proto, ar);
                 ++stats.truncated;
             }
             if (dropped) return Action::Drop;
@@ -704,16 +702,16 @@ struct Handler::Impl final : ChunkSink {
     /// A fragment goes to the defragmenter; once the datagram is whole, it becomes the
     /// payload. False when the walk stops here (a fragment, incomplete or cut short).
     MMT_INLINE bool defragment(LayerState& L, const mmt_proto& p, const uint8_t*& payload,
-                               uint32_t& plen, bool& inPacket) {
+                               uint32_t& plen, bool& in_packet) {
         mmt_frag_info fi{};
         if (!p.fragment || !p.fragment(&L.ctx, &fi)) return true;
         // A fragment cut short cannot be reassembled; the first one still shows the headers
         // that follow it, as tshark does.
         if (L.res.payload_truncated) return fi.offset == 0;
         const uint8_t* whole = nullptr;
-        uint32_t wholeLen = 0, overlap = 0;
+        uint32_t whole_len = 0, overlap = 0;
         bool complete =
-            sessions.defragment(p.id, fi, payload, plen, pv.raw->ts_ns, whole, wholeLen, overlap);
+            sessions.defragment(p.id, fi, payload, plen, pv.raw->ts_ns, whole, whole_len, overlap);
         // Fragments that overlap (the first arrival wins) are reported, as tools that watch
         // for evasion expect.
         if (overlap) {
@@ -722,17 +720,17 @@ struct Handler::Impl final : ChunkSink {
         }
         if (!complete) return false;
         ++stats.fragments_reassembled;
-        held.assign(whole, whole + wholeLen);
-        payload = held.data();
-        plen = wholeLen;
-        inPacket = false;
+        reassembled.assign(whole, whole + whole_len);
+        payload = reassembled.data();
+        plen = whole_len;
+        in_packet = false;
         return true;
     }
 
     /// A stream protocol's payload at its session's layer: classified while the session does
     /// not know what runs above, then delivered in order (and framed), which walks on.
-    bool streamLayer(LayerState& L, const mmt_proto& p, Flow& flow, const uint8_t* payload,
-                     uint32_t plen) {
+    bool stream_layer(LayerState& L, const mmt_proto& p, Flow& flow, const uint8_t* payload,
+                      uint32_t plen) {
         mmt_stream_info si{};
         if (!p.stream || !p.stream(&L.ctx, &si)) return true;
         FlowData& fd = *flow.data;
@@ -744,61 +742,61 @@ struct Handler::Impl final : ChunkSink {
             if (next >= 0)
                 sessions.flows.classified(flow, next);
             else
-                sessions.flows.gaveUp(fd);
+                sessions.flows.gave_up(fd);
         }
-        bool segmentHeld = false;
-        bool keep = sessions.streams.deliver(flow, L, si, payload, plen, *this, segmentHeld);
-        if (segmentHeld) ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
+        bool segment_held = false;
+        bool keep = sessions.streams.deliver(flow, L, si, payload, plen, *this, segment_held);
+        if (segment_held) ++stats.segments_held; // out of order: the packet's journey ends (SKIP)
         return keep;
     }
 
     /// classify_next: a session that knows its application skips classification (or gave
     /// up on it); otherwise the rules and user classifiers pick, and the session remembers.
-    MMT_INLINE int nextProtocol(LayerState& L, Flow* flow, bool atSession, bool& quoted) {
+    MMT_INLINE int next_protocol(LayerState& L, Flow* flow, bool at_session, bool& quoted) {
         int next = -1;
-        if (atSession && flow->data->app >= 0)
+        if (at_session && flow->data->app >= 0)
             next = flow->data->app;
-        else if (atSession && flow->data->app == -2)
+        else if (at_session && flow->data->app == -2)
             next = -1;
         else
             next = classify(L, &quoted);
         // What a quoted packet is says nothing about the session: classify it each time.
-        if (atSession && !quoted) {
+        if (at_session && !quoted) {
             if (next >= 0)
                 sessions.flows.classified(*flow, next);
             else if (flow->data->app == -1)
-                sessions.flows.gaveUp(*flow->data);
+                sessions.flows.gave_up(*flow->data);
         }
         return next;
     }
 
     /// Runs the walk from protocol `proto` over [data, data + len). Returns false when a
     /// handler dropped the packet.
-    bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool inPacket,
-              Flow* flow, int flowLayer) {
+    bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool in_packet,
+              Flow* flow, int flow_layer) {
         bool quoted = false; // below a relation marked `quoted`
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
             const mmt_proto& p = T->protos[proto];
-            LayerState& L = enterLayer(proto, data, len, parent, inPacket);
+            LayerState& L = enter_layer(proto, data, len, parent, in_packet);
             // The session's state is known before a protocol above the session layer is
             // parsed: its fields may depend on what earlier packets left there.
             if (flow && p.state_size && !(p.flags & MMT_PROTO_SESSION))
-                L.ctx.state = sessions.flows.stateFor(*flow, proto);
-            if (!validateLayer(L, p)) return !dropped; // a callback may drop on an event
-            sessionize(L, p, quoted, flow, flowLayer);
-            Action act = analyseLayer(L, p);
+                L.ctx.state = sessions.flows.state_for(*flow, proto);
+            if (!validate_layer(L, p)) return !dropped; // a callback may drop on an event
+            sessionize(L, p, quoted, flow, flow_layer);
+            Action act = analyse_layer(L, p);
             if (act == Action::Drop) return false;
             if (act == Action::Skip) return true;
 
             const uint8_t* payload = data + L.res.header_len;
             uint32_t plen = L.res.payload_len;
-            if (!defragment(L, p, payload, plen, inPacket)) return true;
-            bool atSession = flow && flowLayer == int(depth - 1);
-            if ((p.flags & MMT_PROTO_STREAM) && atSession)
-                return streamLayer(L, p, *flow, payload, plen);
+            if (!defragment(L, p, payload, plen, in_packet)) return true;
+            bool at_session = flow && flow_layer == int(depth - 1);
+            if ((p.flags & MMT_PROTO_STREAM) && at_session)
+                return stream_layer(L, p, *flow, payload, plen);
             if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
-            int next = nextProtocol(L, flow, atSession, quoted);
+            int next = next_protocol(L, flow, at_session, quoted);
             if (next < 0) return true;
             parent = &L.ctx;
             proto = next;
@@ -812,9 +810,9 @@ struct Handler::Impl final : ChunkSink {
     // the stream's layer and leaves the depth as it found it.
     bool chunk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent,
                Flow* flow) override {
-        unsigned savedDepth = depth;
+        unsigned saved_depth = depth;
         bool keep = walk(proto, data, len, parent, false, flow, -1);
-        depth = savedDepth;
+        depth = saved_depth;
         return keep;
     }
     void malformed(std::string_view where) override {
@@ -826,16 +824,16 @@ struct Handler::Impl final : ChunkSink {
     MMT_INLINE int classify(LayerState& L, bool* quoted = nullptr) {
         const mmt_proto& p = T->protos[L.proto];
         int best = -1;
-        uint32_t bestWeight = 0;
+        uint32_t best_weight = 0;
         mmt_class_result cr{};
         if (p.classify && p.classify(&L.ctx, &L.res, &cr)) {
-            best = lib.impl_->indexOfId(cr.next_id);
-            bestWeight = cr.weight;
+            best = lib.impl_->index_of_id(cr.next_id);
+            best_weight = cr.weight;
             // A quoted packet (inside an ICMP error) is walked, but makes no sessions.
             if (quoted && (cr.flags & MMT_CLASS_QUOTED)) *quoted = true;
         }
         for (auto& c : classifiers[size_t(L.proto)]) {
-            if (best >= 0 && uint32_t(c.weight) <= bestWeight) break;
+            if (best >= 0 && uint32_t(c.weight) <= best_weight) break;
             std::string name = c.fn(PacketView(&pv), pv.path.back());
             if (name.empty()) continue;
             int idx = lib.find_protocol(name);
@@ -845,15 +843,15 @@ struct Handler::Impl final : ChunkSink {
     }
 
     Action process(const RawPacket& raw) {
-        resetPacket(raw);
-        sessions.beginPacket(raw.ts_ns);
+        reset_packet(raw);
+        sessions.begin_packet(raw.ts_ns);
         bool keep = walk(0, raw.data, raw.caplen, nullptr, true, nullptr, -1);
-        if (opts.count_paths) countHierarchy(raw);
+        if (opts.count_paths) count_hierarchy(raw);
         if (!keep) return Action::Drop;
-        for (auto [attr, column] : frameColumns) frameValue(attr, column);
-        if (!detailColumns.empty()) noteDetails();
+        for (auto [attr, column] : frame_columns) frame_value(attr, column);
+        if (!detail_columns.empty()) note_details();
         Action result = Action::Continue;
-        for (auto& cb : packetCbs) {
+        for (auto& cb : packet_cbs) {
             Action a = cb(PacketView(&pv));
             if (a == Action::Drop) return Action::Drop;
             if (a == Action::Skip) result = Action::Skip;
@@ -861,7 +859,7 @@ struct Handler::Impl final : ChunkSink {
         return result;
     }
 
-    void countHierarchy(const RawPacket& raw) {
+    void count_hierarchy(const RawPacket& raw) {
         uint32_t node = 0;
         int last = -1;
         for (const Layer& l : pv.path) {
@@ -882,7 +880,7 @@ struct Handler::Impl final : ChunkSink {
         }
     }
 
-    void listPaths(uint32_t node, const std::string& prefix, std::vector<PathCount>& out) const {
+    void list_paths(uint32_t node, const std::string& prefix, std::vector<PathCount>& out) const {
         std::vector<uint32_t> kids = paths[node].children;
         std::sort(kids.begin(), kids.end(), [&](uint32_t a, uint32_t b) {
             return std::string(T->protos[paths[a].proto].name) < T->protos[paths[b].proto].name;
@@ -891,21 +889,21 @@ struct Handler::Impl final : ChunkSink {
             std::string path = prefix.empty() ? T->protos[paths[c].proto].name
                                               : prefix + "." + T->protos[paths[c].proto].name;
             out.push_back(PathCount{path, paths[c].packets, paths[c].bytes});
-            listPaths(c, path, out);
+            list_paths(c, path, out);
         }
     }
 
     /// Copies a string into the arena and delivers it to a column.
-    void frameString(int column, std::string_view s) {
+    void frame_string(int column, std::string_view s) {
         mmt_value v{};
         v.type = MMT_T_STRING;
-        v.ptr = arenaCopy(s.data(), s.size());
+        v.ptr = arena_copy(s.data(), s.size());
         v.len = uint32_t(s.size());
         if (v.ptr) pv.values[size_t(column)].push_back(Value{v});
     }
 
     /// The packet's path text (as PacketView::path_text) written straight into the arena.
-    void framePath(int column) {
+    void frame_path(int column) {
         mmt_value v{};
         v.type = MMT_T_STRING;
         uint32_t start = scratch.used;
@@ -914,16 +912,16 @@ struct Handler::Impl final : ChunkSink {
             if (int(l.depth) <= last) continue;
             last = int(l.depth);
             if (l.proto <= 0) continue;
-            if (scratch.used > start && !arenaCopy(".", 1)) return;
+            if (scratch.used > start && !arena_copy(".", 1)) return;
             std::string_view name = T->protos[l.proto].name;
-            if (!arenaCopy(name.data(), name.size())) return;
+            if (!arena_copy(name.data(), name.size())) return;
         }
         v.ptr = scratch.base + start;
         v.len = scratch.used - start;
         pv.values[size_t(column)].push_back(Value{v});
     }
 
-    void frameValue(int attr, int column) {
+    void frame_value(int attr, int column) {
         mmt_value v{};
         v.type = MMT_T_UINT;
         switch (attr) {
@@ -935,7 +933,7 @@ struct Handler::Impl final : ChunkSink {
             char text[32];
             auto r = fmt::format_to_n(text, sizeof text, "{}.{:09}", pv.raw->ts_ns / 1000000000ull,
                                       pv.raw->ts_ns % 1000000000ull);
-            frameString(column, std::string_view(text, r.size));
+            frame_string(column, std::string_view(text, r.size));
             return;
         }
         case kFrameLen:
@@ -949,13 +947,13 @@ struct Handler::Impl final : ChunkSink {
             break;
         case kFramePath:
         case kFrameProtocols:
-            framePath(column);
+            frame_path(column);
             return;
         case kFrameTruncated:
-            if (!pv.truncated.empty()) frameString(column, pv.truncated);
+            if (!pv.truncated.empty()) frame_string(column, pv.truncated);
             return;
         case kFrameMalformed:
-            if (!pv.malformed.empty()) frameString(column, pv.malformed);
+            if (!pv.malformed.empty()) frame_string(column, pv.malformed);
             return;
         case kFrameSession:
             if (!pv.session) return;
@@ -977,23 +975,23 @@ Handler::Handler(const ProtocolLibrary& library, const HandlerOptions& options)
 Handler::~Handler() = default;
 
 int Handler::request(std::string_view attribute) {
-    return impl_->requestNamed(attribute);
+    return impl_->request_named(attribute);
 }
 
 bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
     AttributeRef r = impl_->lib.find_attribute(attribute);
     if (!r.valid() || r.proto < 0) return false;
     auto& w = impl_->wants[size_t(r.proto)];
-    if (w.attrCbs.size() <= size_t(r.attr)) w.attrCbs.resize(size_t(r.attr) + 1);
+    if (w.attr_cbs.size() <= size_t(r.attr)) w.attr_cbs.resize(size_t(r.attr) + 1);
     if (r.event) {
-        w.attrCbs[size_t(r.attr)].push_back(std::move(cb));
+        w.attr_cbs[size_t(r.attr)].push_back(std::move(cb));
         w.events |= uint64_t(1) << impl_->T->protos[r.proto].attrs[r.attr].event_index;
         w.analyse = true;
         return true;
     }
     // Request-based: computed through a column, then handed to the callback per packet.
     int column = request(attribute);
-    impl_->packetCbs.push_back([column, cb = std::move(cb)](const PacketView& p) {
+    impl_->packet_cbs.push_back([column, cb = std::move(cb)](const PacketView& p) {
         for (const Value& v : p.values(column))
             if (cb(p, v) == Action::Drop) return Action::Drop;
         return Action::Continue;
@@ -1002,23 +1000,23 @@ bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
 }
 
 void Handler::on_packet(PacketCallback cb) {
-    impl_->packetCbs.push_back(std::move(cb));
+    impl_->packet_cbs.push_back(std::move(cb));
 }
 void Handler::on_session_start(SessionCallback cb) {
-    impl_->startCbs.push_back(std::move(cb));
-    impl_->sessions.flows.onStart = [impl = impl_.get()](const SessionInfo& s) {
-        for (auto& f : impl->startCbs) f(s);
+    impl_->start_cbs.push_back(std::move(cb));
+    impl_->sessions.flows.on_start = [impl = impl_.get()](const SessionInfo& s) {
+        for (auto& f : impl->start_cbs) f(s);
     };
 }
 void Handler::on_session_classified(SessionCallback cb) {
-    impl_->classifiedCbs.push_back(std::move(cb));
-    impl_->sessions.flows.onClassified = [impl = impl_.get()](const SessionInfo& s) {
-        for (auto& f : impl->classifiedCbs) f(s);
+    impl_->classified_cbs.push_back(std::move(cb));
+    impl_->sessions.flows.on_classified = [impl = impl_.get()](const SessionInfo& s) {
+        for (auto& f : impl->classified_cbs) f(s);
     };
 }
 void Handler::on_session_end(SessionCallback cb) {
-    impl_->endCbs.push_back(std::move(cb));
-    impl_->hearEnds();
+    impl_->end_cbs.push_back(std::move(cb));
+    impl_->hear_ends();
 }
 
 namespace {
@@ -1026,8 +1024,8 @@ namespace {
 /// Adds `fn` to the list of `protocol`'s callbacks, heaviest first, in order of addition
 /// among equal weights.
 template <class Lists, class Fn>
-bool addWeighted(const ProtocolLibrary& lib, Lists& lists, std::string_view protocol, int weight,
-                 Fn fn) {
+bool add_weighted(const ProtocolLibrary& lib, Lists& lists, std::string_view protocol, int weight,
+                  Fn fn) {
     int p = lib.find_protocol(protocol);
     if (p < 0) return false;
     auto& v = lists[size_t(p)];
@@ -1040,11 +1038,11 @@ bool addWeighted(const ProtocolLibrary& lib, Lists& lists, std::string_view prot
 } // namespace
 
 bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
-    return addWeighted(impl_->lib, impl_->analysers, protocol, weight, std::move(fn));
+    return add_weighted(impl_->lib, impl_->analysers, protocol, weight, std::move(fn));
 }
 
 bool Handler::add_classifier(std::string_view protocol, int weight, Classifier fn) {
-    return addWeighted(impl_->lib, impl_->classifiers, protocol, weight, std::move(fn));
+    return add_weighted(impl_->lib, impl_->classifiers, protocol, weight, std::move(fn));
 }
 
 Action Handler::process(const RawPacket& packet) {
@@ -1060,7 +1058,7 @@ const HandlerStats& Handler::stats() const {
     st.sessions = s.flows.created();
     st.sessions_evicted = s.flows.evicted();
     st.sessions_unclassified = s.flows.unclassified();
-    const StreamStats& ss = s.streams.streamStats();
+    const StreamStats& ss = s.streams.stream_stats();
     auto bound = [](StreamBound b) { return static_cast<size_t>(b); };
     st.stream_window_skips = ss.skips[bound(StreamBound::Window)];
     st.stream_window_bytes = ss.skipped_bytes[bound(StreamBound::Window)];
@@ -1068,9 +1066,9 @@ const HandlerStats& Handler::stats() const {
     st.stream_holes_bytes = ss.skipped_bytes[bound(StreamBound::Holes)];
     st.stream_budget_skips = ss.skips[bound(StreamBound::Budget)];
     st.stream_budget_bytes = ss.skipped_bytes[bound(StreamBound::Budget)];
-    st.pdus_over_max = s.streams.pduStats().over_max;
-    st.pdus_budget_dropped = s.streams.pduStats().budget_dropped;
-    st.bodies_skipped = s.streams.bodiesSkipped();
+    st.pdus_over_max = s.streams.pdu_stats().over_max;
+    st.pdus_budget_dropped = s.streams.pdu_stats().budget_dropped;
+    st.bodies_skipped = s.streams.bodies_skipped();
     const DefragStats& ds = s.defrag.stats();
     auto dropped = [&](DefragDrop why) { return ds.dropped[static_cast<size_t>(why)]; };
     st.fragments_timed_out = dropped(DefragDrop::Timeout);
@@ -1094,7 +1092,7 @@ std::vector<Handler::ApplicationCount> Handler::applications() const {
 
 std::vector<Handler::PathCount> Handler::hierarchy() const {
     std::vector<PathCount> out;
-    impl_->listPaths(0, "", out);
+    impl_->list_paths(0, "", out);
     return out;
 }
 

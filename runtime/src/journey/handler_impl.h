@@ -35,7 +35,7 @@ struct LayerState {
     int proto = -1;
     mmt_ctx ctx{};
     mmt_parse_result res{};
-    bool inPacket = true; // ctx.data points into the packet (not into reassembled bytes)
+    bool in_packet = true; // ctx.data points into the packet (not into reassembled bytes)
 };
 
 } // namespace mmt

@@ -23,7 +23,7 @@ class PacketKey {
     /// A new packet: no parts yet.
     void clear() {
         key_.shared_len = key_.a_len = key_.b_len = key_.overflow = 0;
-        nParts_ = 0;
+        n_parts_ = 0;
     }
     /// Appends `p`'s key parts (computed on `ctx`, which must outlive the packet's walk).
     void add(int proto, const mmt_proto& p, const mmt_ctx& ctx);
@@ -33,7 +33,7 @@ class PacketKey {
     KeySides sides() const;
     /// The key of a fragmented datagram: every part gathered so far (addresses included),
     /// the protocol's id and the fragment id. Valid until the next call.
-    std::span<const uint8_t> fragment(uint32_t protoId, uint64_t fragmentId);
+    std::span<const uint8_t> fragment(uint32_t proto_id, uint64_t fragment_id);
 
   private:
     const mmt_library& table_;
@@ -42,11 +42,11 @@ class PacketKey {
     struct Part {
         int proto;
         const mmt_ctx* ctx;
-        uint16_t aBefore; // side a's length before the protocol's parts
+        uint16_t a_before; // side a's length before the protocol's parts
     };
     Part parts_[kMaxDepth];
-    unsigned nParts_ = 0;
-    std::vector<uint8_t> fragKey_;
+    unsigned n_parts_ = 0;
+    std::vector<uint8_t> frag_key_;
 };
 
 } // namespace mmt

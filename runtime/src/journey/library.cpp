@@ -71,21 +71,21 @@ bool ProtocolLibrary::Impl::finish(std::string& error) {
     // The alias table ships with the built-in specs; a library without them still gets
     // the aliases of whatever attributes it has.
     std::string aliases = builtin_spec_dir() + "/tshark-names.tsv";
-    return !std::ifstream(aliases).good() || loadAliases(aliases, error);
+    return !std::ifstream(aliases).good() || load_aliases(aliases, error);
 }
 
 void ProtocolLibrary::Impl::index() {
-    byId.assign(65536, -1);
+    by_id.assign(65536, -1);
     for (uint32_t i = 0; i < table->n_protos; ++i) {
         const mmt_proto& p = table->protos[i];
-        byName[p.name] = int(i);
-        if (p.id < byId.size()) byId[p.id] = int16_t(i); // i < kMaxProtocols: checked by load
+        by_name[p.name] = int(i);
+        if (p.id < by_id.size()) by_id[p.id] = int16_t(i); // i < kMaxProtocols: checked by load
         for (uint32_t a = 0; a < p.n_attrs; ++a)
             attrs[std::string(p.name) + "." + p.attrs[a].name] = {int(i), int(a)};
     }
 }
 
-bool ProtocolLibrary::Impl::loadAliases(const std::string& path, std::string& error) {
+bool ProtocolLibrary::Impl::load_aliases(const std::string& path, std::string& error) {
     std::ifstream in(path);
     std::string line;
     for (unsigned number = 1; std::getline(in, line); ++number) {
@@ -100,11 +100,11 @@ bool ProtocolLibrary::Impl::loadAliases(const std::string& path, std::string& er
         bool known = attrs.count(name) > 0;
         for (size_t i = 0; i < kFrameAttrCount && !known; ++i)
             known = name == std::string("frame.") + kFrameAttrs[i].name;
-        if (!known || attrs.count(alias) || aliasOf.count(alias)) continue;
-        aliasOf[alias] = name;
-        aliasList.emplace_back(alias, name);
+        if (!known || attrs.count(alias) || alias_of.count(alias)) continue;
+        alias_of[alias] = name;
+        alias_list.emplace_back(alias, name);
     }
-    std::sort(aliasList.begin(), aliasList.end());
+    std::sort(alias_list.begin(), alias_list.end());
     return true;
 }
 
@@ -113,8 +113,8 @@ const char* type_name(uint32_t type) {
 }
 
 int ProtocolLibrary::find_protocol(std::string_view name) const {
-    auto it = impl_->byName.find(std::string(name));
-    return it == impl_->byName.end() ? -1 : it->second;
+    auto it = impl_->by_name.find(std::string(name));
+    return it == impl_->by_name.end() ? -1 : it->second;
 }
 
 AttributeRef ProtocolLibrary::find_attribute(std::string_view name) const {
@@ -129,13 +129,13 @@ AttributeRef ProtocolLibrary::find_attribute(std::string_view name) const {
                 r.type = kFrameAttrs[i].type;
                 return r;
             }
-        auto alias = impl_->aliasOf.find(n);
-        return alias == impl_->aliasOf.end() ? r : find_attribute(alias->second);
+        auto alias = impl_->alias_of.find(n);
+        return alias == impl_->alias_of.end() ? r : find_attribute(alias->second);
     }
     auto it = impl_->attrs.find(n);
     if (it == impl_->attrs.end()) {
-        auto alias = impl_->aliasOf.find(n);
-        return alias == impl_->aliasOf.end() ? r : find_attribute(alias->second);
+        auto alias = impl_->alias_of.find(n);
+        return alias == impl_->alias_of.end() ? r : find_attribute(alias->second);
     }
     r.proto = it->second.first;
     r.attr = it->second.second;
@@ -158,8 +158,8 @@ std::vector<std::string> ProtocolLibrary::attribute_names() const {
 }
 
 std::vector<AttributeInfo> ProtocolLibrary::attributes() const {
-    std::unordered_map<std::string, std::vector<std::string>> aliasesOf;
-    for (const auto& [alias, name] : impl_->aliasList) aliasesOf[name].push_back(alias);
+    std::unordered_map<std::string, std::vector<std::string>> aliases_of;
+    for (const auto& [alias, name] : impl_->alias_list) aliases_of[name].push_back(alias);
     std::vector<AttributeInfo> out;
     for (size_t i = 0; i < kFrameAttrCount; ++i) {
         AttributeInfo a;
@@ -181,18 +181,18 @@ std::vector<AttributeInfo> ProtocolLibrary::attributes() const {
         }
     }
     for (auto& a : out)
-        if (auto it = aliasesOf.find(a.name); it != aliasesOf.end()) a.aliases = it->second;
+        if (auto it = aliases_of.find(a.name); it != aliases_of.end()) a.aliases = it->second;
     return out;
 }
 
 const std::vector<std::pair<std::string, std::string>>& ProtocolLibrary::aliases() const {
-    return impl_->aliasList;
+    return impl_->alias_list;
 }
 
 namespace {
 
 /// Edits (insert, delete, substitute, swap two neighbours) from a to b.
-size_t editDistance(std::string_view a, std::string_view b) {
+size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
@@ -213,12 +213,12 @@ size_t editDistance(std::string_view a, std::string_view b) {
 
 std::vector<std::string> ProtocolLibrary::closest_names(std::string_view name, size_t count) const {
     std::vector<std::string> names = attribute_names();
-    for (const auto& [alias, target] : impl_->aliasList) names.push_back(alias);
+    for (const auto& [alias, target] : impl_->alias_list) names.push_back(alias);
     // A name is close when at most a third of it differs (two edits for short names).
     size_t limit = std::max<size_t>(2, name.size() / 3);
     std::vector<std::pair<size_t, std::string>> scored;
     for (auto& n : names) {
-        size_t d = editDistance(name, n);
+        size_t d = edit_distance(name, n);
         if (d <= limit) scored.emplace_back(d, std::move(n));
     }
     std::stable_sort(scored.begin(), scored.end(),

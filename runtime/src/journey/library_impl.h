@@ -43,19 +43,19 @@ struct ProtocolLibrary::Impl {
     std::shared_ptr<const void> code; // owns the code: a compiled or a loaded library
     const mmt_library* table = nullptr;
     std::string origin;
-    std::unordered_map<std::string, int> byName;
-    std::vector<int16_t> byId; // protocol id (0 to 65535) to table index, -1 when none
+    std::unordered_map<std::string, int> by_name;
+    std::vector<int16_t> by_id; // protocol id (0 to 65535) to table index, -1 when none
     std::unordered_map<std::string, std::pair<int, int>> attrs;
-    std::vector<std::pair<std::string, std::string>> aliasList; // (alias, attribute), sorted
-    std::unordered_map<std::string, std::string> aliasOf;
+    std::vector<std::pair<std::string, std::string>> alias_list; // (alias, attribute), sorted
+    std::unordered_map<std::string, std::string> alias_of;
     ServiceMatcher services; // built once from table->services
 
     /// Indexes `table` and readies the services and the aliases, once `code` owns it.
     bool finish(std::string& error);
     void index();
     /// Reads `ALIAS<TAB>ATTRIBUTE` lines; false with `error` set on a malformed line.
-    bool loadAliases(const std::string& path, std::string& error);
-    int indexOfId(uint32_t id) const { return id < byId.size() ? byId[id] : -1; }
+    bool load_aliases(const std::string& path, std::string& error);
+    int index_of_id(uint32_t id) const { return id < by_id.size() ? by_id[id] : -1; }
 };
 
 } // namespace mmt

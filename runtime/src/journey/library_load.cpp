@@ -30,16 +30,16 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
             }
         }
         // A cache hit needs neither parsing nor checking: the key is the specs' bytes.
-        const std::string cacheDir =
+        const std::string cache_dir =
             options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir;
-        if (options.use_cache) code = c.loadCached(cacheDir);
+        if (options.use_cache) code = c.loadCached(cache_dir);
         if (!code) {
             if (!c.check()) {
                 error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
                                     c.errorCount() == 1 ? "" : "s", c.diagnostics());
                 return nullptr;
             }
-            code = options.use_cache ? c.compileCached(cacheDir, error) : c.compile(error);
+            code = options.use_cache ? c.compileCached(cache_dir, error) : c.compile(error);
             if (!code) return nullptr;
         }
         impl->origin = code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";

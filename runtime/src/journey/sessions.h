@@ -17,15 +17,15 @@ struct Sessions {
     Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts);
 
     /// A new packet: expire what timed out (by packet time), start a fresh key.
-    void beginPacket(uint64_t ts_ns) {
+    void begin_packet(uint64_t ts_ns) {
         key.clear();
-        flows.beginPacket(ts_ns);
+        flows.begin_packet(ts_ns);
         defrag.expire(ts_ns);
     }
-    /// Feeds one fragment of protocol `protoId`; true with the whole datagram when it is
+    /// Feeds one fragment of protocol `proto_id`; true with the whole datagram when it is
     /// complete. `overlap` counts bytes of this fragment that overlapped ones already received.
-    bool defragment(uint32_t protoId, const mmt_frag_info& fi, const uint8_t* data, uint32_t len,
-                    uint64_t ts_ns, const uint8_t*& whole, uint32_t& wholeLen, uint32_t& overlap);
+    bool defragment(uint32_t proto_id, const mmt_frag_info& fi, const uint8_t* data, uint32_t len,
+                    uint64_t ts_ns, const uint8_t*& whole, uint32_t& whole_len, uint32_t& overlap);
     /// End of input: every session ends, pending fragments are dropped.
     void finish() {
         flows.finish();

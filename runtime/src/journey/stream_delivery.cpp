@@ -8,19 +8,19 @@ namespace mmt {
 
 namespace {
 
-StreamConfig streamConfig(const HandlerOptions& o) {
+StreamConfig stream_config(const HandlerOptions& o) {
     StreamConfig c;
     c.max_window = o.max_stream_buffer;
     return c;
 }
 
-PduConfig pduConfig(const HandlerOptions& o) {
+PduConfig pdu_config(const HandlerOptions& o) {
     PduConfig c;
     c.max_pdu = std::max<uint32_t>(1, o.max_pdu);
     return c;
 }
 
-StreamPair* pairOf(const Session& s) {
+StreamPair* pair_of(const Session& s) {
     return reinterpret_cast<StreamPair*>(static_cast<uintptr_t>(s.user[1]));
 }
 
@@ -35,10 +35,10 @@ struct Delivery {
     PduState* pdu;
     PduFramer* framer;
     PduRule rule;
-    uint32_t bodyKept;     // HandlerOptions::max_kept_body
-    uint32_t* headScanned; // bytes of the PDU being framed known to hold no terminator
-    uint32_t* bodyAfter;   // a long body to skip once its head is delivered
-    uint64_t* bodiesSkipped;
+    uint32_t body_kept;     // HandlerOptions::max_kept_body
+    uint32_t* head_scanned; // bytes of the PDU being framed known to hold no terminator
+    uint32_t* body_after;   // a long body to skip once its head is delivered
+    uint64_t* bodies_skipped;
     bool framed;
     bool keep;
 };
@@ -48,13 +48,13 @@ constexpr size_t kNoHead = ~size_t{0};
 /// The end of a PDU's head (`pdu until` with `pdu_body`), searched only in what was not
 /// searched before, so a PDU costs its length once however many segments it takes;
 /// kNoHead while the head is incomplete.
-size_t headEnd(Delivery& d, const uint8_t* data, uint32_t len) {
+size_t head_end(Delivery& d, const uint8_t* data, uint32_t len) {
     std::string_view t(d.app->pdu_terminator, d.app->pdu_terminator_len);
-    uint32_t from = *d.headScanned > t.size() ? uint32_t(*d.headScanned - t.size() + 1) : 0;
+    uint32_t from = *d.head_scanned > t.size() ? uint32_t(*d.head_scanned - t.size() + 1) : 0;
     std::string_view bytes(reinterpret_cast<const char*>(data), len);
     size_t at = from < len ? bytes.find(t, from) : std::string_view::npos;
     if (at == std::string_view::npos) {
-        *d.headScanned = len;
+        *d.head_scanned = len;
         return kNoHead;
     }
     return at + t.size();
@@ -63,12 +63,12 @@ size_t headEnd(Delivery& d, const uint8_t* data, uint32_t len) {
 /// Bodies up to HandlerOptions::max_kept_body are kept with their head, so that the PDU is
 /// parsed on the packet that completes it (as tshark does); a longer body is skipped after
 /// its head, which is parsed when it is complete: nothing holds a download in memory.
-int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
+int64_t pdu_length(void* ctx, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
     size_t head = 0;
     if (d->app->flags & MMT_PROTO_PDU_UNTIL) {
         // A head, then a body: the framer asks again as bytes arrive.
-        head = headEnd(*d, data, len);
+        head = head_end(*d, data, len);
         if (head == kNoHead) return 0;
     }
     mmt_ctx c = d->layer->ctx;
@@ -78,22 +78,22 @@ int64_t pduLength(void* ctx, const uint8_t* data, uint32_t len) {
     c.parent_id = d->lib->table->protos[d->layer->proto].id; // the transport: `parent_is(tcp)`
     // The session's state of the application protocol, as its last message left it
     // (`pdu_body` may read it, e.g. HTTP responses to HEAD requests have no body).
-    c.state = d->flows->stateFor(*d->flow, d->flow->data->app);
+    c.state = d->flows->state_for(*d->flow, d->flow->data->app);
     int64_t total = d->app->pdu_length(&c);
-    if (head && total > int64_t(head) && total - int64_t(head) > d->bodyKept) {
-        *d->bodyAfter = uint32_t(std::min<int64_t>(total - int64_t(head), 0xffffffff));
+    if (head && total > int64_t(head) && total - int64_t(head) > d->body_kept) {
+        *d->body_after = uint32_t(std::min<int64_t>(total - int64_t(head), 0xffffffff));
         return int64_t(head);
     }
     return total;
 }
 
-void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
+void on_pdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
-    *d->headScanned = 0; // whatever happened, the next PDU starts afresh
-    if (e == PduEvent::Pdu && *d->bodyAfter) {
-        d->pdu->skip = *d->bodyAfter; // a long body, not kept: the framer steps over it
-        *d->bodyAfter = 0;
-        ++*d->bodiesSkipped;
+    *d->head_scanned = 0; // whatever happened, the next PDU starts afresh
+    if (e == PduEvent::Pdu && *d->body_after) {
+        d->pdu->skip = *d->body_after; // a long body, not kept: the framer steps over it
+        *d->body_after = 0;
+        ++*d->bodies_skipped;
     }
     if (!d->keep) return;
     if (e == PduEvent::Pdu) {
@@ -104,26 +104,26 @@ void onPdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     }
 }
 
-void onStream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
+void on_stream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
     if (!d->keep || !d->app) return;
     if (e == StreamEvent::Data) {
         if (d->framed)
-            d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&onPdu, d});
+            d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&on_pdu, d});
         else if (!d->sink->chunk(d->flow->data->app, data, len, &d->layer->ctx, d->flow))
             d->keep = false;
     } else if (e == StreamEvent::Gap && d->framed) {
-        *d->headScanned = 0;
-        d->framer->gap(*d->pdu, len, PduSink{&onPdu, d});
+        *d->head_scanned = 0;
+        d->framer->gap(*d->pdu, len, PduSink{&on_pdu, d});
     }
 }
 
 /// How the application protocol `app` frames its PDUs, if it does.
-void frameRule(Delivery& d, const mmt_proto& app) {
+void frame_rule(Delivery& d, const mmt_proto& app) {
     d.app = &app;
     d.rule.max_pdu = app.max_pdu; // the spec's `max_pdu`, else the run's
     if (app.flags & MMT_PROTO_PDU_LENGTH) {
-        d.rule.length = &pduLength;
+        d.rule.length = &pdu_length;
         d.rule.length_ctx = &d;
         d.framed = true;
     } else if ((app.flags & MMT_PROTO_PDU_UNTIL) && app.pdu_terminator_len) {
@@ -137,14 +137,14 @@ void frameRule(Delivery& d, const mmt_proto& app) {
 
 StreamDelivery::StreamDelivery(const ProtocolLibrary::Impl& lib, const Flows& flows,
                                const HandlerOptions& opts, ByteBudget& budget)
-    : lib_(lib), flows_(flows), bodyKept_(opts.max_kept_body), streams_(streamConfig(opts), budget),
-      framer_(pduConfig(opts), budget) {}
+    : lib_(lib), flows_(flows), body_kept_(opts.max_kept_body),
+      streams_(stream_config(opts), budget), framer_(pdu_config(opts), budget) {}
 
 bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stream_info& si,
                              const uint8_t* payload, uint32_t len, ChunkSink& sink, bool& held) {
     Session& s = *flow.session;
     FlowData& fd = *flow.data;
-    StreamPair* sp = pairOf(s);
+    StreamPair* sp = pair_of(s);
     if (!sp) {
         sp = new StreamPair{};
         s.user[1] = reinterpret_cast<uintptr_t>(sp);
@@ -157,14 +157,14 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
     d.layer = &layer;
     d.keep = true;
     d.framer = &framer_;
-    d.bodyKept = bodyKept_;
+    d.body_kept = body_kept_;
     d.pdu = &sp->pdu[flow.direction];
-    d.headScanned = &sp->headScanned[flow.direction];
-    d.bodyAfter = &sp->bodyAfter[flow.direction];
-    d.bodiesSkipped = &bodiesSkipped_;
-    if (fd.app >= 0) frameRule(d, lib_.table->protos[fd.app]);
+    d.head_scanned = &sp->head_scanned[flow.direction];
+    d.body_after = &sp->body_after[flow.direction];
+    d.bodies_skipped = &bodies_skipped_;
+    if (fd.app >= 0) frame_rule(d, lib_.table->protos[fd.app]);
     SegmentResult r = streams_.segment(sp->stream[flow.direction], si.seq, si.flags, payload, len,
-                                       StreamSink{&onStream, &d});
+                                       StreamSink{&on_stream, &d});
     held = r.status == SegmentStatus::Held;
     if (r.ended) fd.flags |= flow.direction ? kFlowEnded1 : kFlowEnded0;
     // The flow is over when both directions ended, or at a reset.
@@ -174,7 +174,7 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
 }
 
 void StreamDelivery::release(Session& s) {
-    StreamPair* sp = pairOf(s);
+    StreamPair* sp = pair_of(s);
     if (!sp) return;
     for (int i = 0; i < 2; ++i) {
         streams_.release(sp->stream[i]);

@@ -28,8 +28,8 @@ class ChunkSink {
 struct StreamPair {
     StreamState stream[2];
     PduState pdu[2];
-    uint32_t headScanned[2]; // see pduLength in stream_delivery.cpp
-    uint32_t bodyAfter[2];
+    uint32_t head_scanned[2]; // see pdu_length in stream_delivery.cpp
+    uint32_t body_after[2];
 };
 
 class StreamDelivery {
@@ -46,18 +46,18 @@ class StreamDelivery {
     /// The session ends: its buffers go back to the budget.
     void release(Session& s);
 
-    const StreamStats& streamStats() const { return streams_.stats(); }
-    const PduStats& pduStats() const { return framer_.stats(); }
+    const StreamStats& stream_stats() const { return streams_.stats(); }
+    const PduStats& pdu_stats() const { return framer_.stats(); }
     /// Bodies longer than HandlerOptions::max_kept_body stepped over after their head.
-    uint64_t bodiesSkipped() const { return bodiesSkipped_; }
+    uint64_t bodies_skipped() const { return bodies_skipped_; }
 
   private:
     const ProtocolLibrary::Impl& lib_;
     const Flows& flows_;
-    uint32_t bodyKept_;
+    uint32_t body_kept_;
     StreamReassembler streams_;
     PduFramer framer_;
-    uint64_t bodiesSkipped_ = 0;
+    uint64_t bodies_skipped_ = 0;
 };
 
 } // namespace mmt

@@ -86,14 +86,14 @@ uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
     return h;
 }
 
-std::string computeHostId() {
+std::string compute_host_id() {
 #if defined(__x86_64__)
     // The processor's signature and feature words (not the fields that differ between
     // the cores of one machine, such as the APIC id), and the state the OS enables.
     unsigned a, b, c, d;
     uint64_t h = 0xcbf29ce484222325ull;
     char vendor[13] = {};
-    unsigned maxLeaf = __get_cpuid_max(0, nullptr);
+    unsigned max_leaf = __get_cpuid_max(0, nullptr);
     if (__get_cpuid(0, &a, &b, &c, &d)) {
         std::memcpy(vendor, &b, 4);
         std::memcpy(vendor + 4, &d, 4);
@@ -110,7 +110,7 @@ std::string computeHostId() {
             h = fnv1a(h, &lo, sizeof lo);
         }
     }
-    if (maxLeaf >= 7) {
+    if (max_leaf >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         const unsigned words[] = {b, c, d};
         h = fnv1a(h, words, sizeof words);
@@ -160,7 +160,7 @@ std::string part_symbol(unsigned part) {
 }
 
 const std::string& host_id() {
-    static const std::string id = computeHostId();
+    static const std::string id = compute_host_id();
     return id;
 }
 
@@ -169,21 +169,21 @@ namespace fs = std::filesystem;
 std::string builtin_spec_dir() {
     if (const char* env = std::getenv("MMT_SPEC_PATH"); env && *env) return env;
     std::error_code ec;
-    auto isLibrary = [&](const fs::path& d) { return fs::is_directory(d, ec); };
+    auto is_library = [&](const fs::path& d) { return fs::is_directory(d, ec); };
     // Installed: PREFIX/bin/TOOL finds PREFIX/share/mmt-journey/protocols, wherever the
     // prefix was copied to.
     fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
         fs::path installed = exe.parent_path().parent_path() / "share/mmt-journey/protocols";
-        if (isLibrary(installed)) return installed.string();
+        if (is_library(installed)) return installed.string();
     }
 #ifdef MMT_SPEC_DIR
     // Tools run from the build tree: the source tree's folder.
-    if (isLibrary(MMT_SPEC_DIR)) return MMT_SPEC_DIR;
+    if (is_library(MMT_SPEC_DIR)) return MMT_SPEC_DIR;
 #endif
 #ifdef MMT_INSTALLED_SPEC_DIR
     // A program of a user's, linked against the installed library.
-    if (isLibrary(MMT_INSTALLED_SPEC_DIR)) return MMT_INSTALLED_SPEC_DIR;
+    if (is_library(MMT_INSTALLED_SPEC_DIR)) return MMT_INSTALLED_SPEC_DIR;
 #endif
 #ifdef MMT_SPEC_DIR
     return MMT_SPEC_DIR;

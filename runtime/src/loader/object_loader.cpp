@@ -48,7 +48,7 @@ bool within(std::string_view bytes, uint64_t offset, uint64_t size) {
     return offset <= bytes.size() && size <= bytes.size() - offset;
 }
 
-std::string_view nameAt(std::string_view table, uint32_t offset) {
+std::string_view name_at(std::string_view table, uint32_t offset) {
     if (offset >= table.size()) return {};
     const char* s = table.data() + offset;
     return {s, strnlen(s, table.size() - offset)};
@@ -123,11 +123,11 @@ bool parse(std::string_view bytes, Object& o, std::string& error) {
     return true;
 }
 
-size_t alignUp(size_t v, size_t a) {
+size_t align_up(size_t v, size_t a) {
     return a <= 1 ? v : (v + a - 1) & ~(a - 1);
 }
 
-bool isGotRelocation(uint32_t type) {
+bool is_got_relocation(uint32_t type) {
     return type == R_X86_64_GOT32 || type == R_X86_64_GOTPCREL || type == R_X86_64_GOTPCRELX ||
            type == R_X86_64_REX_GOTPCRELX || type == R_X86_64_GOT64 ||
            type == R_X86_64_GOTPCREL64 || type == R_X86_64_GOTPLT64;
@@ -142,47 +142,47 @@ class Linker {
     /// Every loaded section's place, and room for the offset table and the call stubs.
     size_t layout() {
         size_t size[kRegions] = {0, 0, 0};
-        size_t gotSlots = 0, stubs = 0;
+        size_t got_slots = 0, stubs = 0;
         for (Object& o : objects_) {
             for (Section& s : o.sections) {
                 if (!(s.h.sh_flags & SHF_ALLOC) || s.h.sh_size == 0) continue;
                 s.region = (s.h.sh_flags & SHF_EXECINSTR) ? kCode
                            : (s.h.sh_flags & SHF_WRITE)   ? kWritable
                                                           : kReadOnly;
-                s.offset = alignUp(size[s.region], s.h.sh_addralign);
+                s.offset = align_up(size[s.region], s.h.sh_addralign);
                 size[s.region] = s.offset + s.h.sh_size;
             }
-            forEachRelocation(o, [&](const Section&, const Elf64_Rela& r) {
+            for_each_relocation(o, [&](const Section&, const Elf64_Rela& r) {
                 const uint32_t type = ELF64_R_TYPE(r.r_info);
-                if (isGotRelocation(type)) ++gotSlots;
+                if (is_got_relocation(type)) ++got_slots;
                 if (type == R_X86_64_PLT32) ++stubs;
                 return true;
             });
         }
         // Stubs at the end of the code, the offset table at the end of the read-only data
         // (written while linking, protected after).
-        stubOffset_ = alignUp(size[kCode], 16);
-        size[kCode] = stubOffset_ + 16 * stubs;
-        gotOffset_ = alignUp(size[kReadOnly], 8);
-        size[kReadOnly] = gotOffset_ + 8 * std::max<size_t>(gotSlots, 1);
+        stub_offset_ = align_up(size[kCode], 16);
+        size[kCode] = stub_offset_ + 16 * stubs;
+        got_offset_ = align_up(size[kReadOnly], 8);
+        size[kReadOnly] = got_offset_ + 8 * std::max<size_t>(got_slots, 1);
         const size_t page = size_t(::sysconf(_SC_PAGESIZE));
         size_t at = 0;
         for (int r = 0; r < kRegions; ++r) {
-            regionStart_[r] = at;
-            regionSize_[r] = alignUp(size[r], page);
-            at += regionSize_[r];
+            region_start_[r] = at;
+            region_size_[r] = align_up(size[r], page);
+            at += region_size_[r];
         }
         return at;
     }
 
     bool link(uint8_t* base, std::unordered_map<std::string, void*>& globals, std::string& error) {
         base_ = base;
-        stubs_ = base + regionStart_[kCode] + stubOffset_;
-        got_ = base + regionStart_[kReadOnly] + gotOffset_;
+        stubs_ = base + region_start_[kCode] + stub_offset_;
+        got_ = base + region_start_[kReadOnly] + got_offset_;
         for (Object& o : objects_)
             for (Section& s : o.sections) {
                 if (s.region < 0) continue;
-                s.addr = uintptr_t(base + regionStart_[s.region] + s.offset);
+                s.addr = uintptr_t(base + region_start_[s.region] + s.offset);
                 if (s.h.sh_type != SHT_NOBITS)
                     std::memcpy(reinterpret_cast<void*>(s.addr), o.bytes.data() + s.h.sh_offset,
                                 s.h.sh_size);
@@ -193,7 +193,7 @@ class Linker {
                 const Elf64_Sym& sym = o.symbols[i];
                 const unsigned bind = ELF64_ST_BIND(sym.st_info);
                 if (sym.st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK)) continue;
-                std::string name(nameAt(o.names, sym.st_name));
+                std::string name(name_at(o.names, sym.st_name));
                 uintptr_t addr = 0;
                 if (!defined(o, sym, addr, error)) return false;
                 auto it = globals.find(name);
@@ -213,7 +213,7 @@ class Linker {
         }
         globals_ = &globals;
         for (Object& o : objects_) {
-            bool ok = forEachRelocation(o, [&](const Section& target, const Elf64_Rela& r) {
+            bool ok = for_each_relocation(o, [&](const Section& target, const Elf64_Rela& r) {
                 return apply(o, target, r, error);
             });
             if (!ok) return false;
@@ -223,11 +223,11 @@ class Linker {
 
     bool protect(std::string& error) {
         for (int r = 0; r < kRegions; ++r) {
-            if (regionSize_[r] == 0) continue;
+            if (region_size_[r] == 0) continue;
             int prot = r == kCode       ? PROT_READ | PROT_EXEC
                        : r == kReadOnly ? PROT_READ
                                         : PROT_READ | PROT_WRITE;
-            if (::mprotect(base_ + regionStart_[r], regionSize_[r], prot) != 0) {
+            if (::mprotect(base_ + region_start_[r], region_size_[r], prot) != 0) {
                 error = std::string("cannot protect native code: ") + std::strerror(errno);
                 return false;
             }
@@ -236,7 +236,7 @@ class Linker {
     }
 
   private:
-    template <typename F> bool forEachRelocation(Object& o, F&& f) {
+    template <typename F> bool for_each_relocation(Object& o, F&& f) {
         for (const Section& s : o.sections) {
             if (s.h.sh_type != SHT_RELA || s.h.sh_info >= o.sections.size()) continue;
             const Section& target = o.sections[s.h.sh_info];
@@ -255,7 +255,7 @@ class Linker {
             return true;
         }
         if (sym.st_shndx == SHN_COMMON || sym.st_shndx >= o.sections.size()) {
-            error = "ELF symbol '" + std::string(nameAt(o.names, sym.st_name)) +
+            error = "ELF symbol '" + std::string(name_at(o.names, sym.st_name)) +
                     "' is in an unsupported section";
             return false;
         }
@@ -266,27 +266,27 @@ class Linker {
 
     /// The address of symbol `index` of `o`, resolved the first time a relocation needs it
     /// (an object refers to a helper from hundreds of places).
-    bool symbolAddress(Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
+    bool symbol_address(Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
         if (index >= o.symbols.size()) {
             error = "damaged ELF object: relocation names symbol " + std::to_string(index);
             return false;
         }
         if (!o.resolved[index]) {
-            if (!resolveSymbol(o, index, o.address[index], error)) return false;
+            if (!resolve_symbol(o, index, o.address[index], error)) return false;
             o.resolved[index] = 1;
         }
         addr = o.address[index];
         return true;
     }
 
-    bool resolveSymbol(const Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
+    bool resolve_symbol(const Object& o, uint32_t index, uintptr_t& addr, std::string& error) {
         const Elf64_Sym& sym = o.symbols[index];
         if (index == 0) {
             addr = 0;
             return true;
         }
         if (sym.st_shndx != SHN_UNDEF) return defined(o, sym, addr, error);
-        std::string_view name = nameAt(o.names, sym.st_name);
+        std::string_view name = name_at(o.names, sym.st_name);
         if (name == "_GLOBAL_OFFSET_TABLE_") {
             addr = uintptr_t(got_);
             return true;
@@ -304,24 +304,24 @@ class Linker {
         return true;
     }
 
-    uintptr_t gotSlot(uintptr_t value) {
-        auto [it, fresh] = gotIndex_.emplace(value, gotUsed_);
+    uintptr_t got_slot(uintptr_t value) {
+        auto [it, fresh] = got_index_.emplace(value, got_used_);
         if (fresh) {
-            std::memcpy(got_ + 8 * gotUsed_, &value, 8);
-            ++gotUsed_;
+            std::memcpy(got_ + 8 * got_used_, &value, 8);
+            ++got_used_;
         }
         return uintptr_t(got_ + 8 * it->second);
     }
 
     /// A jump to `target` within reach of a 32-bit displacement from the code.
     uintptr_t stub(uintptr_t target) {
-        auto [it, fresh] = stubIndex_.emplace(target, stubUsed_);
+        auto [it, fresh] = stub_index_.emplace(target, stub_used_);
         uint8_t* s = stubs_ + 16 * it->second;
         if (fresh) {
             const uint8_t jump[6] = {0xff, 0x25, 0, 0, 0, 0}; // jmp *0(%rip)
             std::memcpy(s, jump, 6);
             std::memcpy(s + 6, &target, 8);
-            ++stubUsed_;
+            ++stub_used_;
         }
         return uintptr_t(s);
     }
@@ -344,7 +344,7 @@ class Linker {
             return false;
         }
         uintptr_t s = 0;
-        if (!symbolAddress(o, uint32_t(ELF64_R_SYM(r.r_info)), s, error)) return false;
+        if (!symbol_address(o, uint32_t(ELF64_R_SYM(r.r_info)), s, error)) return false;
         const int64_t a = r.r_addend;
         const uintptr_t p = target.addr + r.r_offset;
         const uintptr_t got = uintptr_t(got_);
@@ -383,13 +383,13 @@ class Linker {
         case R_X86_64_GOT32:
         case R_X86_64_GOT64:
         case R_X86_64_GOTPLT64:
-            v = int64_t(gotSlot(s) - got + a);
+            v = int64_t(got_slot(s) - got + a);
             break;
         case R_X86_64_GOTPCREL:
         case R_X86_64_GOTPCRELX:
         case R_X86_64_REX_GOTPCRELX:
         case R_X86_64_GOTPCREL64:
-            v = int64_t(gotSlot(s) + a - p);
+            v = int64_t(got_slot(s) + a - p);
             break;
         default:
             error = "ELF relocation type " + std::to_string(type) + " is not supported";
@@ -412,13 +412,13 @@ class Linker {
     const ObjectCode::Resolver& resolve_;
     std::unordered_map<std::string, void*>* globals_ = nullptr;
     std::unordered_set<std::string> weak_; // names defined weakly so far
-    size_t regionStart_[kRegions] = {}, regionSize_[kRegions] = {};
-    size_t stubOffset_ = 0, gotOffset_ = 0;
+    size_t region_start_[kRegions] = {}, region_size_[kRegions] = {};
+    size_t stub_offset_ = 0, got_offset_ = 0;
     uint8_t* base_ = nullptr;
     uint8_t* stubs_ = nullptr;
     uint8_t* got_ = nullptr;
-    std::unordered_map<uintptr_t, size_t> gotIndex_, stubIndex_;
-    size_t gotUsed_ = 0, stubUsed_ = 0;
+    std::unordered_map<uintptr_t, size_t> got_index_, stub_index_;
+    size_t got_used_ = 0, stub_used_ = 0;
 };
 
 } // namespace

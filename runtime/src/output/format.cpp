@@ -9,14 +9,14 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-void appendDecimal(std::string& out, uint64_t v) {
+void append_decimal(std::string& out, uint64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, size_t(r.ptr - buf));
 }
 
 /// Writes the dotted decimal form of `a[0..4)` at `p`; returns the end.
-char* writeIpv4(char* p, const uint8_t* a) {
+char* write_ipv4(char* p, const uint8_t* a) {
     for (int i = 0; i < 4; ++i) {
         if (i) *p++ = '.';
         unsigned v = a[i];
@@ -27,18 +27,18 @@ char* writeIpv4(char* p, const uint8_t* a) {
     return p;
 }
 
-void appendIpv4(std::string& out, const uint8_t* a) {
+void append_ipv4(std::string& out, const uint8_t* a) {
     char buf[16];
-    out.append(buf, size_t(writeIpv4(buf, a) - buf));
+    out.append(buf, size_t(write_ipv4(buf, a) - buf));
 }
 
 /// RFC 5952 text, as inet_ntop writes it: groups in lowercase hex without leading zeros,
 /// the longest run of two or more zero groups (the first of equals) as "::", and the
 /// last 32 bits dotted after 96 zero bits or ::ffff:.
-void appendIpv6(std::string& out, const uint8_t* a) {
+void append_ipv6(std::string& out, const uint8_t* a) {
     uint16_t w[8];
     for (int i = 0; i < 8; ++i) w[i] = uint16_t(a[2 * i] << 8 | a[2 * i + 1]);
-    int best = -1, bestLen = 0;
+    int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
         if (w[i]) {
             ++i;
@@ -46,20 +46,20 @@ void appendIpv6(std::string& out, const uint8_t* a) {
         }
         int j = i;
         while (j < 8 && !w[j]) ++j;
-        if (j - i > bestLen) best = i, bestLen = j - i;
+        if (j - i > best_len) best = i, best_len = j - i;
         i = j;
     }
-    if (bestLen < 2) best = -1;
+    if (best_len < 2) best = -1;
     char buf[48];
     char* p = buf;
     for (int i = 0; i < 8; ++i) {
-        if (best >= 0 && i >= best && i < best + bestLen) {
+        if (best >= 0 && i >= best && i < best + best_len) {
             if (i == best) *p++ = ':';
             continue;
         }
         if (i) *p++ = ':';
-        if (i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff))) {
-            p = writeIpv4(p, a + 12);
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+            p = write_ipv4(p, a + 12);
             out.append(buf, size_t(p - buf));
             return;
         }
@@ -72,12 +72,12 @@ void appendIpv6(std::string& out, const uint8_t* a) {
             }
         }
     }
-    if (best >= 0 && best + bestLen == 8) *p++ = ':';
+    if (best >= 0 && best + best_len == 8) *p++ = ':';
     out.append(buf, size_t(p - buf));
 }
 
 /// Length of a valid UTF-8 sequence starting at p[0], or 0.
-size_t utf8Length(const uint8_t* p, size_t n) {
+size_t utf8_length(const uint8_t* p, size_t n) {
     uint8_t c = p[0];
     size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
     if (c >= 0xf5) return 0;
@@ -87,7 +87,7 @@ size_t utf8Length(const uint8_t* p, size_t n) {
     return len;
 }
 
-void appendText(std::string& out, const uint8_t* p, size_t n) {
+void append_text(std::string& out, const uint8_t* p, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         uint8_t c = p[i];
         if (c >= 0x20 && c < 0x7f && c != '\\') {
@@ -100,7 +100,7 @@ void appendText(std::string& out, const uint8_t* p, size_t n) {
             out += "\\n";
         } else if (c == '\t') {
             out += "\\t";
-        } else if (size_t u = c >= 0x80 ? utf8Length(p + i, n - i) : 0) {
+        } else if (size_t u = c >= 0x80 ? utf8_length(p + i, n - i) : 0) {
             out.append(reinterpret_cast<const char*>(p + i), u);
             i += u - 1;
         } else {
@@ -113,22 +113,22 @@ void appendText(std::string& out, const uint8_t* p, size_t n) {
 
 } // namespace
 
-void appendValue(std::string& out, const mmt_value& v, uint32_t hexDigits) {
+void append_value(std::string& out, const mmt_value& v, uint32_t hex_digits) {
     switch (v.type) {
     case MMT_T_UINT:
-        if (hexDigits == 0) {
-            appendDecimal(out, v.u);
+        if (hex_digits == 0) {
+            append_decimal(out, v.u);
             break;
         }
         out += "0x";
         for (unsigned i = 16; i-- > 0;)
-            if (i < hexDigits || v.u >> (4 * i) != 0) out += kHex[(v.u >> (4 * i)) & 15];
+            if (i < hex_digits || v.u >> (4 * i) != 0) out += kHex[(v.u >> (4 * i)) & 15];
         break;
     case MMT_T_BOOL:
         out += v.u ? '1' : '0';
         break;
     case MMT_T_STRING:
-        appendText(out, v.ptr, v.len);
+        append_text(out, v.ptr, v.len);
         break;
     case MMT_T_BYTES:
         // Bytes print as hex pairs separated by colons, as tshark prints byte fields.
@@ -146,23 +146,23 @@ void appendValue(std::string& out, const mmt_value& v, uint32_t hexDigits) {
         }
         break;
     case MMT_T_IPV4:
-        if (v.len >= 4) appendIpv4(out, v.ptr);
+        if (v.len >= 4) append_ipv4(out, v.ptr);
         break;
     case MMT_T_IPV6:
-        if (v.len >= 16) appendIpv6(out, v.ptr);
+        if (v.len >= 16) append_ipv6(out, v.ptr);
         break;
     default:
         break;
     }
 }
 
-std::string formatValue(const mmt_value& v, uint32_t hexDigits) {
+std::string format_value(const mmt_value& v, uint32_t hex_digits) {
     std::string s;
-    appendValue(s, v, hexDigits);
+    append_value(s, v, hex_digits);
     return s;
 }
 
-void appendCsv(std::string& out, std::string_view cell) {
+void append_csv(std::string& out, std::string_view cell) {
     if (cell.find_first_of(",\"\r\n") == std::string_view::npos) {
         out += cell;
         return;
@@ -175,7 +175,7 @@ void appendCsv(std::string& out, std::string_view cell) {
     out += '"';
 }
 
-void appendJson(std::string& out, std::string_view s) {
+void append_json(std::string& out, std::string_view s) {
     out += '"';
     const auto* p = reinterpret_cast<const uint8_t*>(s.data());
     for (size_t i = 0; i < s.size(); ++i) {
@@ -199,7 +199,7 @@ void appendJson(std::string& out, std::string_view s) {
         default:
             if (c >= 0x20 && c < 0x7f) {
                 out += char(c);
-            } else if (size_t u = c >= 0x80 ? utf8Length(p + i, s.size() - i) : 0) {
+            } else if (size_t u = c >= 0x80 ? utf8_length(p + i, s.size() - i) : 0) {
                 out.append(s.data() + i, u);
                 i += u - 1;
             } else {
@@ -213,19 +213,19 @@ void appendJson(std::string& out, std::string_view s) {
     out += '"';
 }
 
-void appendJsonValue(std::string& out, const mmt_value& v) {
+void append_json_value(std::string& out, const mmt_value& v) {
     switch (v.type) {
     case MMT_T_UINT:
     case MMT_T_BOOL:
-        appendDecimal(out, v.u);
+        append_decimal(out, v.u);
         break;
     case MMT_T_STRING:
-        appendJson(out, std::string_view(reinterpret_cast<const char*>(v.ptr), v.len));
+        append_json(out, std::string_view(reinterpret_cast<const char*>(v.ptr), v.len));
         break;
     default:
         // Addresses and hex pairs: nothing to escape.
         out += '"';
-        appendValue(out, v);
+        append_value(out, v);
         out += '"';
         break;
     }

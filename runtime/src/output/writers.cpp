@@ -43,7 +43,7 @@ void PacketWriter::header() {
     for (size_t i = 0; i < names_.size(); ++i) {
         if (i) line_ += format_ == Format::Csv ? ',' : '\t';
         if (format_ == Format::Csv)
-            appendCsv(line_, names_[i]);
+            append_csv(line_, names_[i]);
         else
             line_ += names_[i];
     }
@@ -68,19 +68,19 @@ void PacketWriter::write(const PacketView& p) {
         std::span<const Value> values = pick(p.values(columns_[i]), options_.occurrence);
         if (format_ == Format::Json) {
             if (i) line_ += ',';
-            appendJson(line_, names_[i]);
+            append_json(line_, names_[i]);
             line_ += ':';
-            jsonCell(i, values);
+            json_cell(i, values);
             continue;
         }
         if (i) line_ += format_ == Format::Csv ? ',' : '\t';
         cell_.clear();
         for (size_t k = 0; k < values.size(); ++k) {
             if (k) cell_ += options_.aggregator;
-            appendValue(cell_, values[k].v, values[k].hex_digits);
+            append_value(cell_, values[k].v, values[k].hex_digits);
         }
         if (format_ == Format::Csv)
-            appendCsv(line_, cell_);
+            append_csv(line_, cell_);
         else
             line_ += cell_;
     }
@@ -88,19 +88,19 @@ void PacketWriter::write(const PacketView& p) {
     output_(line_);
 }
 
-void PacketWriter::jsonCell(size_t column, std::span<const Value> values) {
+void PacketWriter::json_cell(size_t column, std::span<const Value> values) {
     if (scalar_[column]) {
         // One value per packet (frame.*), or the occurrence picked.
         if (values.empty())
             line_ += "null";
         else
-            appendJsonValue(line_, values[0].v);
+            append_json_value(line_, values[0].v);
         return;
     }
     line_ += '[';
     for (size_t k = 0; k < values.size(); ++k) {
         if (k) line_ += ',';
-        appendJsonValue(line_, values[k].v);
+        append_json_value(line_, values[k].v);
     }
     line_ += ']';
 }
@@ -159,40 +159,40 @@ const FlowField kFlowSchema[] = {
 // clang-format on
 constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
 
-void appendTime(std::string& out, uint64_t ns) {
+void append_time(std::string& out, uint64_t ns) {
     fmt::format_to(std::back_inserter(out), "{}.{:09}", ns / 1000000000ull, ns % 1000000000ull);
 }
 
-void appendNumber(std::string& out, uint64_t n) {
+void append_number(std::string& out, uint64_t n) {
     fmt::format_to(std::back_inserter(out), "{}", n);
 }
 
 /// Consecutive per-direction fields from `i` on: [i, end).
-size_t directionRun(size_t i) {
+size_t direction_run(size_t i) {
     size_t end = i;
     while (end < kFlowFields && kFlowSchema[end].kind == K::PerDirection) ++end;
     return end;
 }
 
-void csvHeader(std::string& line) {
+void csv_header(std::string& line) {
     for (size_t i = 0; i < kFlowFields;) {
         if (i) line += ',';
         if (kFlowSchema[i].kind != K::PerDirection) {
-            appendCsv(line, kFlowSchema[i++].name);
+            append_csv(line, kFlowSchema[i++].name);
             continue;
         }
-        size_t end = directionRun(i);
+        size_t end = direction_run(i);
         for (const char* dir : {"_fwd", "_rev"})
             for (size_t k = i; k < end; ++k) {
                 if (k > i || dir[1] == 'r') line += ',';
-                appendCsv(line, std::string(kFlowSchema[k].name) + dir);
+                append_csv(line, std::string(kFlowSchema[k].name) + dir);
             }
         i = end;
     }
     line += '\n';
 }
 
-void csvRecord(std::string& line, const SessionInfo& s) {
+void csv_record(std::string& line, const SessionInfo& s) {
     FlowFieldValue values[kFlowFields];
     for (size_t i = 0; i < kFlowFields; ++i) values[i] = kFlowSchema[i].get(s);
     for (size_t i = 0; i < kFlowFields;) {
@@ -200,24 +200,24 @@ void csvRecord(std::string& line, const SessionInfo& s) {
         const FlowFieldValue& v = values[i];
         switch (kFlowSchema[i].kind) {
         case K::Number:
-            appendNumber(line, v.n[0]);
+            append_number(line, v.n[0]);
             break;
         case K::Port:
-            if (v.n[0]) appendNumber(line, v.n[0]);
+            if (v.n[0]) append_number(line, v.n[0]);
             break;
         case K::Time:
-            appendTime(line, v.n[0]);
+            append_time(line, v.n[0]);
             break;
         case K::Text:
         case K::Address:
-            appendCsv(line, v.text);
+            append_csv(line, v.text);
             break;
         case K::PerDirection: {
-            size_t end = directionRun(i);
+            size_t end = direction_run(i);
             for (int dir = 0; dir < 2; ++dir)
                 for (size_t k = i; k < end; ++k) {
                     if (k > i || dir) line += ',';
-                    appendNumber(line, values[k].n[dir]);
+                    append_number(line, values[k].n[dir]);
                 }
             i = end;
             continue;
@@ -228,32 +228,32 @@ void csvRecord(std::string& line, const SessionInfo& s) {
     line += '\n';
 }
 
-void jsonRecord(std::string& line, const SessionInfo& s) {
+void json_record(std::string& line, const SessionInfo& s) {
     line += '{';
     for (size_t i = 0; i < kFlowFields; ++i) {
         const FlowField& f = kFlowSchema[i];
         FlowFieldValue v = f.get(s);
         if (i) line += ',';
-        appendJson(line, f.name);
+        append_json(line, f.name);
         line += ':';
         switch (f.kind) {
         case K::Number:
-            appendNumber(line, v.n[0]);
+            append_number(line, v.n[0]);
             break;
         case K::Port:
             if (v.n[0])
-                appendNumber(line, v.n[0]);
+                append_number(line, v.n[0]);
             else
                 line += "null";
             break;
         case K::Time:
             line += '"';
-            appendTime(line, v.n[0]);
+            append_time(line, v.n[0]);
             line += '"';
             break;
         case K::Text:
         case K::Address:
-            appendJson(line, v.text);
+            append_json(line, v.text);
             break;
         case K::PerDirection:
             fmt::format_to(std::back_inserter(line), "[{},{}]", v.n[0], v.n[1]);
@@ -263,7 +263,7 @@ void jsonRecord(std::string& line, const SessionInfo& s) {
     line += "}\n";
 }
 
-void textRecord(std::string& line, const SessionInfo& s) {
+void text_record(std::string& line, const SessionInfo& s) {
     for (size_t i = 0; i < kFlowFields; ++i) {
         const FlowField& f = kFlowSchema[i];
         FlowFieldValue v = f.get(s);
@@ -272,10 +272,10 @@ void textRecord(std::string& line, const SessionInfo& s) {
         line += f.text_prefix;
         switch (f.kind) {
         case K::Number:
-            appendNumber(line, v.n[0]);
+            append_number(line, v.n[0]);
             break;
         case K::Time:
-            appendTime(line, v.n[0]);
+            append_time(line, v.n[0]);
             break;
         case K::Text: {
             // One token per field: spaces become '_' ("end of input" is end_of_input).
@@ -312,28 +312,28 @@ std::span<const FlowField> flow_schema() {
 }
 
 FlowWriter::FlowWriter(Format format, LineOutput output, bool header)
-    : format_(format), output_(std::move(output)), withHeader_(header) {}
+    : format_(format), output_(std::move(output)), with_header_(header) {}
 
 void FlowWriter::header() {
-    headerDone_ = true;
-    if (format_ != Format::Csv || !withHeader_) return;
+    header_done_ = true;
+    if (format_ != Format::Csv || !with_header_) return;
     line_.clear();
-    csvHeader(line_);
+    csv_header(line_);
     output_(line_);
 }
 
 void FlowWriter::write(const SessionInfo& s) {
-    if (!headerDone_) header();
+    if (!header_done_) header();
     line_.clear();
     switch (format_) {
     case Format::Csv:
-        csvRecord(line_, s);
+        csv_record(line_, s);
         break;
     case Format::Json:
-        jsonRecord(line_, s);
+        json_record(line_, s);
         break;
     case Format::Text:
-        textRecord(line_, s);
+        text_record(line_, s);
         break;
     }
     output_(line_);
@@ -369,10 +369,10 @@ constexpr std::pair<const char*, uint64_t HandlerStats::*> kLimitCounters[] = {
 
 void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const LineOutput& out,
                      Format format, bool header) {
-    auto depthOf = [](const std::string& path) {
+    auto depth_of = [](const std::string& path) {
         return size_t(std::count(path.begin(), path.end(), '.'));
     };
-    auto lastName = [](const std::string& path) {
+    auto last_name = [](const std::string& path) {
         size_t dot = path.rfind('.');
         return path.substr(dot == std::string::npos ? 0 : dot + 1);
     };
@@ -398,13 +398,13 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
             bool app = depth < 0;
             if (format == Format::Csv) {
                 line += app ? "application," : "protocol,";
-                if (!app) appendCsv(line, path);
+                if (!app) append_csv(line, path);
                 line += ',';
-                appendCsv(line, proto);
+                append_csv(line, proto);
                 line += ',';
-                if (!app) appendNumber(line, uint64_t(depth));
+                if (!app) append_number(line, uint64_t(depth));
                 line += ',';
-                if (app) appendNumber(line, flows);
+                if (app) append_number(line, flows);
                 fmt::format_to(std::back_inserter(line), ",{},{}", n, b);
                 for (const auto& c : kLimitCounters) {
                     line += ',';
@@ -414,9 +414,9 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
             } else {
                 line += app ? "{\"kind\":\"application\",\"path\":null"
                             : "{\"kind\":\"protocol\",\"path\":";
-                if (!app) appendJson(line, path);
+                if (!app) append_json(line, path);
                 line += ",\"protocol\":";
-                appendJson(line, proto);
+                append_json(line, proto);
                 if (app)
                     fmt::format_to(std::back_inserter(line), ",\"depth\":null,\"flows\":{}", flows);
                 else
@@ -439,7 +439,7 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
         };
         record("", "frame", 0, 0, packets, bytes, true);
         for (const auto& c : h.hierarchy())
-            record(c.path, lastName(c.path), long(depthOf(c.path) + 1), 0, c.packets, c.bytes,
+            record(c.path, last_name(c.path), long(depth_of(c.path) + 1), 0, c.packets, c.bytes,
                    false);
         for (const auto& a : apps)
             record("", a.application, -1, a.flows, a.packets, a.bytes, false);
@@ -450,7 +450,7 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
     fmt::format_to(std::back_inserter(line), "frames:{} bytes:{}\n\n", packets, bytes);
     out(line);
     for (const auto& c : h.hierarchy()) {
-        std::string label = std::string(depthOf(c.path) * 2, ' ') + lastName(c.path);
+        std::string label = std::string(depth_of(c.path) * 2, ' ') + last_name(c.path);
         out(fmt::format("{:<40} frames:{} bytes:{}\n", label, c.packets, c.bytes));
     }
     if (!apps.empty()) {

@@ -42,7 +42,7 @@ void ServiceMatcher::insert(std::vector<Node>& trie, const uint8_t* addr, unsign
     trie[node].service = service;
 }
 
-int ServiceMatcher::byName(std::string_view host) const {
+int ServiceMatcher::by_name(std::string_view host) const {
     if (names_.empty() || host.empty()) return -1;
     // A Host header may carry a port; a name may end with the root's dot.
     if (size_t colon = host.rfind(':');
@@ -69,7 +69,7 @@ int ServiceMatcher::byName(std::string_view host) const {
     }
 }
 
-int ServiceMatcher::byAddress(const uint8_t* addr, size_t len) const {
+int ServiceMatcher::by_address(const uint8_t* addr, size_t len) const {
     const std::vector<Node>& trie = len == 4 ? v4_ : v6_;
     if (len != 4 && len != 16) return -1;
     int best = trie[0].service;
@@ -83,13 +83,13 @@ int ServiceMatcher::byAddress(const uint8_t* addr, size_t len) const {
     return best;
 }
 
-int ServiceMatcher::byAddressText(const std::string& text) const {
+int ServiceMatcher::by_address_text(const std::string& text) const {
     uint8_t a[16];
-    size_t n = parseAddress(text, a);
-    return n ? byAddress(a, n) : -1;
+    size_t n = parse_address(text, a);
+    return n ? by_address(a, n) : -1;
 }
 
-size_t parseAddress(const std::string& text, uint8_t (&out)[16]) {
+size_t parse_address(const std::string& text, uint8_t (&out)[16]) {
     if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
     if (inet_pton(AF_INET6, text.c_str(), out) == 1) return 16;
     return 0;
@@ -111,9 +111,9 @@ void DnsMemory::remember(const uint8_t* addr, size_t len, std::string_view name)
     order_.push_back(std::move(key));
 }
 
-const std::string* DnsMemory::find(const std::string& addressText) const {
+const std::string* DnsMemory::find(const std::string& address_text) const {
     uint8_t a[16];
-    size_t n = parseAddress(addressText, a);
+    size_t n = parse_address(address_text, a);
     if (!n) return nullptr;
     auto it = names_.find(std::string(reinterpret_cast<const char*>(a), n));
     return it == names_.end() ? nullptr : &it->second;

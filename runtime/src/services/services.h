@@ -25,12 +25,12 @@ class ServiceMatcher {
     bool empty() const { return names_.empty() && v4_.size() <= 1 && v6_.size() <= 1; }
     /// The service of a host name: the one with the longest suffix of it (on label
     /// boundaries, ASCII case ignored, a final dot and a `:port` ignored); -1 when none.
-    int byName(std::string_view host) const;
+    int by_name(std::string_view host) const;
     /// The service of an address (4 or 16 bytes): the one with the longest prefix
     /// holding it; -1 when none.
-    int byAddress(const uint8_t* addr, size_t len) const;
-    /// byAddress of an address in text ("192.0.2.1", "2001:db8::1"); -1 when none.
-    int byAddressText(const std::string& text) const;
+    int by_address(const uint8_t* addr, size_t len) const;
+    /// by_address of an address in text ("192.0.2.1", "2001:db8::1"); -1 when none.
+    int by_address_text(const std::string& text) const;
     const char* name(int service) const { return names_of_[size_t(service)]; }
 
   private:
@@ -57,7 +57,7 @@ class DnsMemory {
     /// `addr`: 4 or 16 bytes.
     void remember(const uint8_t* addr, size_t len, std::string_view name);
     /// The name an address (in text) was last the answer for, or null.
-    const std::string* find(const std::string& addressText) const;
+    const std::string* find(const std::string& address_text) const;
     size_t size() const { return names_.size(); }
 
   private:
@@ -67,6 +67,6 @@ class DnsMemory {
 };
 
 /// 4 or 16 bytes of an address in text into `out`; 0 when it is not an address.
-size_t parseAddress(const std::string& text, uint8_t (&out)[16]);
+size_t parse_address(const std::string& text, uint8_t (&out)[16]);
 
 } // namespace mmt

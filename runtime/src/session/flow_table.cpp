@@ -61,7 +61,7 @@ namespace {
 
 /// Copies n bytes; keys are short (an address and a port): two overlapping fixed-size
 /// copies do it without a call.
-inline void copyShort(uint8_t* dst, const uint8_t* src, size_t n) {
+inline void copy_short(uint8_t* dst, const uint8_t* src, size_t n) {
     if (n >= 8 && n <= 16) {
         std::memcpy(dst, src, 8);
         std::memcpy(dst + n - 8, src + n - 8, 8);
@@ -95,9 +95,9 @@ size_t FlowTable::canonicalize(const mmt_key& key, uint8_t* out, bool& high) {
     // The lengths make the split unambiguous: "ab" + "c" never equals "a" + "bc".
     out[0] = static_cast<uint8_t>(sl);
     out[1] = static_cast<uint8_t>(lol);
-    copyShort(out + 2, key.shared, sl);
-    copyShort(out + 2 + sl, lo, lol);
-    copyShort(out + 2 + sl + lol, hi, hil);
+    copy_short(out + 2, key.shared, sl);
+    copy_short(out + 2 + sl, lo, lol);
+    copy_short(out + 2 + sl + lol, hi, hil);
     return 2 + sl + lol + hil;
 }
 

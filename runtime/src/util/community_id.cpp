@@ -107,7 +107,7 @@ std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_
     if (src.size() != dst.size() || (src.size() != 4 && src.size() != 16)) return "";
     bool ports =
         ip_proto == 6 || ip_proto == 17 || ip_proto == 132 || ip_proto == 1 || ip_proto == 58;
-    bool oneWay = false;
+    bool one_way = false;
     if (ip_proto == 1 || ip_proto == 58) {
         // The type stands for the source port, its counterpart (or the code) for the
         // destination port.
@@ -115,11 +115,11 @@ std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_
         if (other >= 0)
             dst_port = uint16_t(other);
         else
-            oneWay = true;
+            one_way = true;
     }
     // Both directions give one ID: the lower endpoint first, unless the flow is one-way.
     int cmp = std::memcmp(src.data(), dst.data(), src.size());
-    bool swap = !oneWay && (cmp > 0 || (cmp == 0 && ports && src_port > dst_port));
+    bool swap = !one_way && (cmp > 0 || (cmp == 0 && ports && src_port > dst_port));
     if (swap) {
         std::swap(src, dst);
         std::swap(src_port, dst_port);

@@ -20,7 +20,7 @@ std::string fmtValue(uint32_t type, std::vector<uint8_t> bytes, uint64_t u = 0) 
     v.u = u;
     v.ptr = bytes.data();
     v.len = uint32_t(bytes.size());
-    return formatValue(v);
+    return format_value(v);
 }
 
 std::string ntop(int af, const uint8_t* a) {
@@ -43,22 +43,22 @@ TEST_CASE("integers in hexadecimal, padded as tshark pads them", "[format]") {
     mmt_value v{};
     v.type = MMT_T_UINT;
     v.u = 0xc0912052;
-    CHECK(formatValue(v, 8) == "0xc0912052");
+    CHECK(format_value(v, 8) == "0xc0912052");
     v.u = 0x12;
-    CHECK(formatValue(v, 8) == "0x00000012");
-    CHECK(formatValue(v, 2) == "0x12");
-    CHECK(formatValue(v, 0) == "18");
+    CHECK(format_value(v, 8) == "0x00000012");
+    CHECK(format_value(v, 2) == "0x12");
+    CHECK(format_value(v, 0) == "18");
     v.u = 0;
-    CHECK(formatValue(v, 4) == "0x0000");
+    CHECK(format_value(v, 4) == "0x0000");
     // A value wider than the digits asked keeps all its digits.
     v.u = 0x12345;
-    CHECK(formatValue(v, 4) == "0x12345");
+    CHECK(format_value(v, 4) == "0x12345");
     v.u = ~uint64_t(0);
-    CHECK(formatValue(v, 16) == "0xffffffffffffffff");
+    CHECK(format_value(v, 16) == "0xffffffffffffffff");
     // Only integers: the other types ignore it.
     v.type = MMT_T_BOOL;
     v.u = 1;
-    CHECK(formatValue(v, 8) == "1");
+    CHECK(format_value(v, 8) == "1");
 }
 
 TEST_CASE("addresses print as inet_ntop prints them", "[format]") {
@@ -125,7 +125,7 @@ TEST_CASE("JSON strings are escaped once, from the value's bytes", "[format]") {
         v.ptr = reinterpret_cast<const uint8_t*>(bytes.data());
         v.len = uint32_t(bytes.size());
         std::string out;
-        appendJsonValue(out, v);
+        append_json_value(out, v);
         return out;
     };
     // A backslash decodes back to one backslash; a quote, control characters, UTF-8 as it

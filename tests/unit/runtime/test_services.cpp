@@ -51,12 +51,12 @@ struct Table {
 };
 
 std::string nameOf(const ServiceMatcher& m, std::string_view host) {
-    int s = m.byName(host);
+    int s = m.by_name(host);
     return s < 0 ? "" : m.name(s);
 }
 
 std::string addressOf(const ServiceMatcher& m, const char* addr) {
-    int s = m.byAddressText(addr);
+    int s = m.by_address_text(addr);
     return s < 0 ? "" : m.name(s);
 }
 
