@@ -1,83 +1,44 @@
-// The Community ID v1 of a flow: SHA-1 (FIPS 180-4) over an ordered tuple, in base64.
+// The Community ID v1 of a flow: SHA-1 (libcrypto's) over an ordered tuple, in base64.
 #include "mmt/runtime.h"
 
-#include <array>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include <cstring>
-#include <vector>
 
 namespace mmt {
 
 namespace {
 
-uint32_t rotl(uint32_t x, int n) {
-    return (x << n) | (x >> (32 - n));
+/// SHA-1 of `n` bytes. The algorithm is fetched once and the context kept per thread:
+/// libcrypto's one-shot SHA1() fetches it on every call, which costs more than hashing.
+void sha1(const uint8_t* data, size_t n, uint8_t* digest) {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    struct Context {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        ~Context() { EVP_MD_CTX_free(ctx); }
+    };
+    thread_local Context c;
+    unsigned len = 0;
+    if (!md || !c.ctx || !EVP_DigestInit_ex2(c.ctx, md, nullptr) ||
+        !EVP_DigestUpdate(c.ctx, data, n) || !EVP_DigestFinal_ex(c.ctx, digest, &len))
+        SHA1(data, n, digest); // the one-shot way, should the kept context fail
 }
 
-/// SHA-1 of `msg`.
-std::array<uint8_t, 20> sha1(const std::vector<uint8_t>& msg) {
-    uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-    std::vector<uint8_t> m = msg;
-    uint64_t bits = uint64_t(msg.size()) * 8;
-    m.push_back(0x80);
-    while (m.size() % 64 != 56) m.push_back(0);
-    for (int i = 7; i >= 0; --i) m.push_back(uint8_t(bits >> (8 * i)));
-    for (size_t block = 0; block < m.size(); block += 64) {
-        uint32_t w[80];
-        for (int t = 0; t < 16; ++t) {
-            const uint8_t* p = &m[block + 4 * size_t(t)];
-            w[t] = uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-        }
-        for (int t = 16; t < 80; ++t) w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-        for (int t = 0; t < 80; ++t) {
-            uint32_t f, k;
-            if (t < 20) {
-                f = (b & c) | (~b & d);
-                k = 0x5a827999;
-            } else if (t < 40) {
-                f = b ^ c ^ d;
-                k = 0x6ed9eba1;
-            } else if (t < 60) {
-                f = (b & c) | (b & d) | (c & d);
-                k = 0x8f1bbcdc;
-            } else {
-                f = b ^ c ^ d;
-                k = 0xca62c1d6;
-            }
-            uint32_t tmp = rotl(a, 5) + f + e + k + w[t];
-            e = d;
-            d = c;
-            c = rotl(b, 30);
-            b = a;
-            a = tmp;
-        }
-        h[0] += a;
-        h[1] += b;
-        h[2] += c;
-        h[3] += d;
-        h[4] += e;
-    }
-    std::array<uint8_t, 20> out{};
-    for (int i = 0; i < 5; ++i)
-        for (int j = 0; j < 4; ++j) out[size_t(4 * i + j)] = uint8_t(h[i] >> (24 - 8 * j));
-    return out;
-}
-
-/// RFC 4648 base64, with padding.
-std::string base64(const uint8_t* p, size_t n) {
+/// RFC 4648 base64 of a SHA-1 digest (20 bytes: 27 characters and one '=').
+void base64_digest(const uint8_t* p, char* out) {
     static const char kAlphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
+    constexpr size_t n = SHA_DIGEST_LENGTH;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = uint32_t(p[i]) << 16;
         if (i + 1 < n) v |= uint32_t(p[i + 1]) << 8;
         if (i + 2 < n) v |= p[i + 2];
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-        out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
-        out += i + 2 < n ? kAlphabet[v & 63] : '=';
+        *out++ = kAlphabet[(v >> 18) & 63];
+        *out++ = kAlphabet[(v >> 12) & 63];
+        *out++ = i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
+        *out++ = i + 2 < n ? kAlphabet[v & 63] : '=';
     }
-    return out;
 }
 
 /// The ICMP (or ICMPv6) message type answering `type`, for the message pairs that form
@@ -124,21 +85,28 @@ std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_
         std::swap(src, dst);
         std::swap(src_port, dst_port);
     }
-    std::vector<uint8_t> m;
-    m.push_back(uint8_t(seed >> 8));
-    m.push_back(uint8_t(seed));
-    m.insert(m.end(), src.begin(), src.end());
-    m.insert(m.end(), dst.begin(), dst.end());
-    m.push_back(ip_proto);
-    m.push_back(0);
+    // seed, the two addresses, the protocol, a zero byte, and the ports: at most 40 bytes.
+    uint8_t m[2 + 16 + 16 + 2 + 4];
+    size_t n = 0;
+    m[n++] = uint8_t(seed >> 8);
+    m[n++] = uint8_t(seed);
+    std::memcpy(m + n, src.data(), src.size());
+    n += src.size();
+    std::memcpy(m + n, dst.data(), dst.size());
+    n += dst.size();
+    m[n++] = ip_proto;
+    m[n++] = 0;
     if (ports) {
-        m.push_back(uint8_t(src_port >> 8));
-        m.push_back(uint8_t(src_port));
-        m.push_back(uint8_t(dst_port >> 8));
-        m.push_back(uint8_t(dst_port));
+        m[n++] = uint8_t(src_port >> 8);
+        m[n++] = uint8_t(src_port);
+        m[n++] = uint8_t(dst_port >> 8);
+        m[n++] = uint8_t(dst_port);
     }
-    std::array<uint8_t, 20> digest = sha1(m);
-    return "1:" + base64(digest.data(), digest.size());
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    sha1(m, n, digest);
+    char text[2 + 28] = {'1', ':'};
+    base64_digest(digest, text + 2);
+    return std::string(text, sizeof text);
 }
 
 } // namespace mmt
