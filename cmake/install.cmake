@@ -4,6 +4,7 @@
 include(CMakePackageConfigHelpers)
 
 install(TARGETS mmtrun mmtc_tool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS mmtrun_full RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/mmt-journey)
 
 # Static archives: libmmt_runtime (the journey, and libraries built ahead of time) with
 # libmmt_core (the object loader and the helpers generated code calls) need libpcap, fmt and
@@ -13,8 +14,9 @@ set_target_properties(mmt PROPERTIES EXPORT_NAME runtime)
 set_target_properties(mmt_core PROPERTIES EXPORT_NAME core)
 set_target_properties(mmt_runtime PROPERTIES EXPORT_NAME runtime_core)
 set_target_properties(mmtc PROPERTIES EXPORT_NAME compiler)
+set_target_properties(mmtc_stamp PROPERTIES EXPORT_NAME compiler_stamp)
 set_target_properties(mmtp_grammar PROPERTIES EXPORT_NAME grammar)
-install(TARGETS mmt mmt_runtime mmt_core mmtc mmtp_grammar mmt_antlr mmt_llvm mmt_warnings
+install(TARGETS mmt mmt_runtime mmt_core mmtc mmtc_stamp mmtp_grammar mmt_antlr mmt_llvm mmt_warnings
   EXPORT mmt-journey-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/runtime/include/mmt/abi.h

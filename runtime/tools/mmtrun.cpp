@@ -1,9 +1,17 @@
 // mmtrun: runs captures and live interfaces through the packet journey and prints
 // attributes per packet, flow records and a protocol hierarchy, in tshark's habits.
+//
+// Built twice. `mmtrun` (MMTRUN_WITHOUT_COMPILER) links the runtime alone: it loads an
+// object (-l) or the compile cache's build of the specs, and starts in milliseconds. What
+// needs the compiler (a cache miss, --no-cache, a display filter, --version) it leaves to
+// `mmtrun-full` (PREFIX/libexec/mmt-journey/), the same program linked with the compiler,
+// which it runs in its place with the same arguments.
 #include "input/capture.h"
-#include "mmt/filter.h"
 #include "mmt/runtime.h"
 #include "mmt/writer.h"
+#ifndef MMTRUN_WITHOUT_COMPILER
+#include "mmt/filter.h"
+#endif
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,6 +23,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -515,6 +525,20 @@ class OutputFile {
     std::FILE* file_ = nullptr;
 };
 
+#ifdef MMTRUN_WITHOUT_COMPILER
+/// Runs mmtrun-full in this process's place with the same arguments; returns only when
+/// it cannot be run.
+int run_with_compiler(char** argv) {
+    std::error_code ec;
+    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    std::string full = self.parent_path().parent_path() / "libexec/mmt-journey/mmtrun-full";
+    if (!ec) execv(full.c_str(), argv);
+    std::fprintf(stderr, "mmtrun: error: cannot run '%s', which compiles specs: %s\n", full.c_str(),
+                 std::strerror(ec ? ec.value() : errno));
+    return 3;
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -523,8 +547,12 @@ int main(int argc, char** argv) {
             std::fputs(kUsage, stdout);
             return 0;
         } else if (std::strcmp(argv[i], "--version") == 0) {
+#ifdef MMTRUN_WITHOUT_COMPILER
+            return run_with_compiler(argv); // the compiler's version too
+#else
             std::printf("mmtrun %s\n", mmt::version_text().c_str());
             return 0;
+#endif
         }
     Options o;
     std::string err;
@@ -553,7 +581,18 @@ int main(int argc, char** argv) {
     lo.spec_paths = o.specs;
     lo.object = o.object;
     lo.use_cache = o.cache;
+#ifdef MMTRUN_WITHOUT_COMPILER
+    // An object, or a cache hit; anything else compiles, in mmtrun-full (which also
+    // reports the specs' errors).
+    std::unique_ptr<mmt::ProtocolLibrary> lib;
+    if (!lo.object.empty())
+        lib = mmt::ProtocolLibrary::load_object(lo.object, err);
+    else if (lo.use_cache && !o.display_given)
+        lib = mmt::ProtocolLibrary::load_cached(lo, err);
+    if (!lib && lo.object.empty()) return run_with_compiler(argv);
+#else
     auto lib = mmt::ProtocolLibrary::load(lo, err);
+#endif
     if (!lib) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 3;
@@ -590,15 +629,19 @@ int main(int argc, char** argv) {
         columns.push_back(c);
     }
     // The display filter's attributes are requested after the columns, and not printed.
-    std::unique_ptr<mmt::DisplayFilter> display;
+    std::function<bool(const mmt::PacketView&)> display; // whether a packet matches
+#ifndef MMTRUN_WITHOUT_COMPILER
+    std::unique_ptr<mmt::DisplayFilter> filter;
     if (o.display_given) {
         std::string diag;
-        display = mmt::DisplayFilter::compile(*lib, h, o.display, diag);
-        if (!display) {
+        filter = mmt::DisplayFilter::compile(*lib, h, o.display, diag);
+        if (!filter) {
             std::fprintf(stderr, "mmtrun: %s", diag.c_str());
             return 2;
         }
+        display = [&](const mmt::PacketView& p) { return filter->matches(p); };
     }
+#endif
     // CSV and JSON keep one schema per stream: flow records and the summary go to their
     // own files when anything else is written to standard output.
     bool flows_out = o.flows && o.flows_file.empty(), stats_out = o.stats && o.stats_file.empty();
@@ -639,7 +682,7 @@ int main(int argc, char** argv) {
     if (per_packet) rows.header();
     if (per_packet || display) {
         h.on_packet([&](const mmt::PacketView& p) {
-            passed = !display || display->matches(p);
+            passed = !display || display(p);
             if (passed && display && o.flows) matched_flows.insert(p.session_id());
             if (passed && per_packet) rows.write(p);
             return mmt::Action::Continue;

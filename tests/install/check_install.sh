@@ -13,7 +13,7 @@ unset MMT_SPEC_PATH
 fail() { echo "check_install: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
-for f in bin/mmtrun bin/mmtc lib/libmmt.a lib/libmmtc.a include/mmt/runtime.h \
+for f in bin/mmtrun libexec/mmt-journey/mmtrun-full bin/mmtc lib/libmmt.a lib/libmmtc.a include/mmt/runtime.h \
          include/mmtc/compiler.h share/mmt-journey/protocols/ipv4.mmtp \
          share/mmt-journey/protocols/tshark-names.tsv share/man/man1/mmtrun.1 \
          share/man/man1/mmtc.1 lib/pkgconfig/mmt-journey.pc \

@@ -102,7 +102,8 @@ class Compiler {
     bool writeObject(const std::string& path, std::string& error, const std::string& cacheDir = "");
     /// The LLVM IR of the library, before or after optimization.
     bool emitLLVM(bool optimized, std::string& ir, std::string& error);
-    /// The cache key of this compilation's sources and target.
+    /// The cache key of this compilation's sources, compiler and machine: mmt::cache_key()
+    /// of mmt_compiler_identity() and the sources' bytes.
     std::string cacheKey() const;
     /// Where compile time went, one phase a line, in milliseconds.
     std::string timings() const;
@@ -114,6 +115,7 @@ class Compiler {
     Impl& impl() { return *impl_; }
 
   private:
+    std::unique_ptr<Library> loadEntry(const std::string& path);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -8,6 +8,7 @@
 #include "loader/library_object.h"
 #include "mmt/abi.h"
 #include "mmtc/compiler.h"
+#include "mmtc/stamp.h"
 #include "sema/sema.h"
 
 #include <llvm/ADT/StringMap.h>
@@ -89,9 +90,13 @@ namespace {
 // Set by mmtc::instrumentForFuzzing; read by every compilation that follows.
 std::atomic<bool> coverageWanted{false};
 
+} // namespace
+
 bool coverageOn() {
     return MMT_COVERAGE_JIT && coverageWanted.load(std::memory_order_relaxed);
 }
+
+namespace {
 
 #if MMT_COVERAGE_JIT
 std::string coverageSymbol(const char* what, unsigned part) {
@@ -660,8 +665,8 @@ bool buildObject(sema::SemaContext& sema, std::vector<char>& object, std::string
     return true;
 }
 
-std::string targetDescription() {
-    return buildInfo(hostTarget());
+const char* sourceStamp() {
+    return mmt_compiler_source_stamp();
 }
 
 std::vector<AbiLayout> abiLayouts() {

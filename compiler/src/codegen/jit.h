@@ -69,11 +69,12 @@ struct AbiLayout {
 };
 std::vector<AbiLayout> abiLayouts();
 
-/// LLVM version, ABI version, triple, CPU and features: what a cached object depends on.
-std::string targetDescription();
+/// Whether generated code is instrumented for coverage (fuzz builds that asked for it):
+/// such code is cached apart.
+bool coverageOn();
 
-/// A hash of the compiler's sources (generated at build time by
-/// compiler/source_stamp.cmake): a cached object is only as good as the compiler that
+/// A hash of the compiler's sources (mmt_compiler_source_stamp(), generated at build time
+/// by compiler/source_stamp.cmake): a cached object is only as good as the compiler that
 /// made it, so the cache keys on it.
 const char* sourceStamp();
 

@@ -1,6 +1,9 @@
 // The driver's code generation side: compile, cache, objects, IR and timings.
 #include "driver/compiler_impl.h"
 
+#include "loader/spec_cache.h"
+#include "mmtc/stamp.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -28,19 +31,6 @@ const mmt_library* Library::table() const {
 }
 
 namespace {
-
-constexpr const char* kCompilerVersion = "mmtc 0.1.0";
-
-uint64_t fnv1a(uint64_t h, const std::string& s) {
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 0x100000001b3ull;
-    }
-    // Separate fields so that ("ab","c") and ("a","bc") differ.
-    h ^= 0xff;
-    h *= 0x100000001b3ull;
-    return h;
-}
 
 bool readAll(const std::string& path, std::vector<char>& out, std::string& error) {
     std::ifstream in(path, std::ios::binary);
@@ -100,11 +90,7 @@ std::unique_ptr<Library> wrap(std::unique_ptr<codegen::NativeLibrary> native,
 } // namespace
 
 std::string defaultCacheDir() {
-    if (const char* d = std::getenv("MMT_CACHE_DIR"); d && *d) return d;
-    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
-        return std::string(x) + "/mmt-journey";
-    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/mmt-journey";
-    return "/tmp/mmt-journey-cache";
+    return mmt::default_cache_dir();
 }
 
 std::unique_ptr<Library> loadObject(const std::string& path, std::string& error) {
@@ -116,14 +102,13 @@ std::unique_ptr<Library> loadObject(const std::string& path, std::string& error)
 }
 
 std::string Compiler::cacheKey() const {
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, kCompilerVersion);
-    h = fnv1a(h, codegen::targetDescription());
-    h = fnv1a(h, codegen::sourceStamp());
-    for (uint32_t id = 1; id <= impl_->sm.size(); ++id) h = fnv1a(h, impl_->sm.file(id).text());
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
+    // mmtrun computes the same key without the compiler (mmt::cache_key).
+    std::string identity = mmt_compiler_identity();
+    if (codegen::coverageOn()) identity += "; coverage";
+    std::vector<std::string> texts;
+    for (uint32_t id = 1; id <= impl_->sm.size(); ++id)
+        texts.emplace_back(impl_->sm.file(id).text());
+    return mmt::cache_key(identity, texts);
 }
 
 static bool needChecked(Compiler::Impl& m, std::string& error) {
@@ -132,11 +117,11 @@ static bool needChecked(Compiler::Impl& m, std::string& error) {
     return false;
 }
 
-std::unique_ptr<Library> Compiler::compile(std::string& error) {
-    Impl& m = *impl_;
-    if (!needChecked(m, error)) return nullptr;
-    std::vector<char> obj;
-    if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
+namespace {
+
+/// A fresh object linked by ORC, the time it took in `m`'s timings.
+std::unique_ptr<Library> linkCompiled(Compiler::Impl& m, const std::vector<char>& obj,
+                                      std::string& error) {
     codegen::Stopwatch t0;
     auto lib =
         wrap(codegen::NativeLibrary::fromObject(obj, error, codegen::NativeLibrary::Linker::Orc),
@@ -146,9 +131,32 @@ std::unique_ptr<Library> Compiler::compile(std::string& error) {
     return lib;
 }
 
-std::unique_ptr<Library> Compiler::loadCached(const std::string& cacheDir) {
+/// Stores `obj` as the cache entry `path` of `cacheDir`, then prunes the cache. A cache
+/// that cannot be written only costs time: errors are ignored.
+void storeEntry(const std::string& cacheDir, const std::string& path,
+                const std::vector<char>& obj) {
+    std::error_code ec;
+    fs::create_directories(cacheDir, ec);
+    std::string ignored;
+    if (!ec && writeAll(path, obj, ignored)) mmt::prune_cache(cacheDir);
+}
+
+} // namespace
+
+std::unique_ptr<Library> Compiler::compile(std::string& error) {
     Impl& m = *impl_;
-    std::string path = cacheDir + "/" + cacheKey() + ".o";
+    if (!needChecked(m, error)) return nullptr;
+    std::vector<char> obj;
+    if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
+    return linkCompiled(m, obj, error);
+}
+
+std::unique_ptr<Library> Compiler::loadCached(const std::string& cacheDir) {
+    return loadEntry(mmt::cache_entry(cacheDir, cacheKey()));
+}
+
+std::unique_ptr<Library> Compiler::loadEntry(const std::string& path) {
+    Impl& m = *impl_;
     std::vector<char> obj;
     std::string ignored;
     if (!fs::exists(path) || !readAll(path, obj, ignored)) return nullptr;
@@ -157,27 +165,19 @@ std::unique_ptr<Library> Compiler::loadCached(const std::string& cacheDir) {
     m.timings.linkMs = t0.wallMs();
     m.timings.cpuLinkMs = t0.cpuMs();
     // A damaged or foreign entry counts as none: compileCached() rebuilds it.
+    if (native) mmt::touch_cache_entry(path);
     return wrap(std::move(native), Library::Origin::Cache);
 }
 
 std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, std::string& error) {
     Impl& m = *impl_;
-    if (auto hit = loadCached(cacheDir)) return hit;
-    std::string path = cacheDir + "/" + cacheKey() + ".o";
+    const std::string path = mmt::cache_entry(cacheDir, cacheKey());
+    if (auto hit = loadEntry(path)) return hit;
     std::vector<char> obj;
     if (!needChecked(m, error)) return nullptr;
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
-    std::error_code ec;
-    fs::create_directories(cacheDir, ec);
-    std::string werr;
-    if (!ec) writeAll(path, obj, werr); // a cache that cannot be written only costs time
-    codegen::Stopwatch t0;
-    auto lib =
-        wrap(codegen::NativeLibrary::fromObject(obj, error, codegen::NativeLibrary::Linker::Orc),
-             Library::Origin::Compiled);
-    m.timings.linkMs = t0.wallMs();
-    m.timings.cpuLinkMs = t0.cpuMs();
-    return lib;
+    storeEntry(cacheDir, path, obj);
+    return linkCompiled(m, obj, error);
 }
 
 bool Compiler::writeObject(const std::string& path, std::string& error,
@@ -185,17 +185,14 @@ bool Compiler::writeObject(const std::string& path, std::string& error,
     Impl& m = *impl_;
     if (!needChecked(m, error)) return false;
     std::vector<char> obj;
-    std::string cached = cacheDir.empty() ? "" : cacheDir + "/" + cacheKey() + ".o";
+    std::string cached = cacheDir.empty() ? "" : mmt::cache_entry(cacheDir, cacheKey());
     std::string ignored;
+    // The cached object, when it is one this machine loads (a damaged entry is rebuilt).
     if (!cached.empty() && fs::exists(cached) && readAll(cached, obj, ignored) &&
         codegen::NativeLibrary::fromObject(obj, ignored))
         return writeAll(path, obj, error);
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return false;
-    if (!cached.empty()) {
-        std::error_code ec;
-        fs::create_directories(cacheDir, ec);
-        if (!ec) writeAll(cached, obj, ignored); // a cache that cannot be written only costs time
-    }
+    if (!cached.empty()) storeEntry(cacheDir, cached, obj);
     return writeAll(path, obj, error);
 }
 

@@ -5,6 +5,7 @@
 #include "parse/parser.h"
 
 #include "loader/library_object.h"
+#include "loader/spec_cache.h"
 #include "mmt/abi.h"
 
 #include <algorithm>
@@ -35,48 +36,13 @@ const std::string& Compiler::ioError() const {
     return impl_->ioError;
 }
 
-namespace {
-bool readFile(const std::string& path, std::string& out, std::string& err) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        err = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
-        return false;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return true;
-}
-} // namespace
-
 bool Compiler::addPath(const std::string& path) {
-    std::error_code ec;
-    auto st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) {
-        impl_->ioError = fmt::format("cannot read '{}': no such file or directory", path);
-        return false;
-    }
+    // The same files, read the same way, as the cache's readers see them (cache_key()).
     std::vector<std::string> files;
-    if (fs::is_directory(st)) {
-        for (auto it = fs::recursive_directory_iterator(path, ec);
-             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-            if (it->is_regular_file() && it->path().extension() == ".mmtp")
-                files.push_back(it->path().string());
-        if (ec) {
-            impl_->ioError = fmt::format("cannot read '{}': {}", path, ec.message());
-            return false;
-        }
-        if (files.empty()) {
-            impl_->ioError = fmt::format("no .mmtp files found in '{}'", path);
-            return false;
-        }
-        std::sort(files.begin(), files.end());
-    } else {
-        files.push_back(path);
-    }
+    if (!mmt::spec_files(path, files, impl_->ioError)) return false;
     for (const auto& f : files) {
         std::string text;
-        if (!readFile(f, text, impl_->ioError)) return false;
+        if (!mmt::read_spec(f, text, impl_->ioError)) return false;
         addSource(f, std::move(text));
     }
     return true;

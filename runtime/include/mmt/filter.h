@@ -42,8 +42,4 @@ class DisplayFilter {
     std::unique_ptr<Impl> impl_;
 };
 
-/// "; did you mean 'a', 'b'?" with library.closest_names(name), or "" when none is close:
-/// what follows "unknown attribute 'x'" wherever a name is given (mmtrun -e, -Y).
-std::string did_you_mean(const ProtocolLibrary& library, std::string_view name);
-
 } // namespace mmt

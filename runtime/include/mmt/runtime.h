@@ -82,6 +82,12 @@ class ProtocolLibrary {
     /// mmt::runtime_core (libmmt_runtime) alone.
     static std::unique_ptr<ProtocolLibrary> load_object(const std::string& path,
                                                         std::string& error);
+    /// The compile cache's library for the specs `options` names (an object built earlier
+    /// by load() or `mmtc build` for the same specs, compiler and machine), loaded without
+    /// the compiler: the specs are read, never parsed. Null on a miss, with `error` saying
+    /// why ("no cached build of these specs"); load() then compiles and caches them.
+    static std::unique_ptr<ProtocolLibrary> load_cached(const LoadOptions& options,
+                                                        std::string& error);
     ~ProtocolLibrary();
 
     const mmt_library& table() const;
@@ -111,6 +117,10 @@ class ProtocolLibrary {
     std::unique_ptr<Impl> impl_;
     friend class Handler;
 };
+
+/// "; did you mean 'a', 'b'?" with library.closest_names(name), or "" when none is close:
+/// what follows "unknown attribute 'x'" wherever a name is given (mmtrun -e, -Y).
+std::string did_you_mean(const ProtocolLibrary& library, std::string_view name);
 
 /// One value of an attribute on one packet.
 struct Value {

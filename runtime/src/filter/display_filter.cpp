@@ -64,14 +64,6 @@ int64_t slot_values(void* ctx, int32_t slot, const mmt_value** first) {
 
 } // namespace
 
-std::string did_you_mean(const ProtocolLibrary& library, std::string_view name) {
-    std::vector<std::string> close = library.closest_names(name);
-    if (close.empty()) return "";
-    std::string out = "; did you mean ";
-    for (size_t i = 0; i < close.size(); ++i) out += (i ? ", '" : "'") + close[i] + "'";
-    return out + "?";
-}
-
 DisplayFilter::DisplayFilter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DisplayFilter::~DisplayFilter() = default;
 

@@ -3,11 +3,21 @@
 #include "journey/library_impl.h"
 
 #include "loader/library_object.h"
+#include "loader/spec_cache.h"
+#include "mmtc/stamp.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace mmt {
 
@@ -39,23 +49,106 @@ const char* ProtocolLibrary::origin() const {
     return impl_->origin.c_str();
 }
 
-std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load_object(const std::string& path,
-                                                              std::string& error) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = fmt::format("cannot read '{}'", path);
-        return nullptr;
+namespace {
+
+/// A file's bytes: mapped when it is a regular file (the page cache's pages, neither
+/// zeroed nor copied), else read (a pipe, a FIFO).
+class FileBytes {
+  public:
+    bool open(const std::string& path, std::string& error) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            error = fmt::format("cannot read '{}'", path);
+            return false;
+        }
+        struct stat st {};
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+            void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p != MAP_FAILED) {
+                map_ = p;
+                view_ = {static_cast<const char*>(p), size_t(st.st_size)};
+                ::close(fd);
+                return true;
+            }
+        }
+        char buf[65536];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+                ::close(fd);
+                return false;
+            }
+            copy_.append(buf, size_t(n));
+        }
+        ::close(fd);
+        view_ = copy_;
+        return true;
     }
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto object = LibraryObject::load(bytes, nullptr, error);
+    std::string_view bytes() const { return view_; }
+    ~FileBytes() {
+        if (map_) munmap(map_, view_.size());
+    }
+
+  private:
+    void* map_ = nullptr;
+    std::string copy_;
+    std::string_view view_;
+};
+
+std::unique_ptr<ProtocolLibrary::Impl> load_library_object(const std::string& path,
+                                                           std::string& error) {
+    FileBytes file;
+    if (!file.open(path, error)) return nullptr;
+    auto object = LibraryObject::load(file.bytes(), nullptr, error);
     if (!object) {
         error = fmt::format("'{}': {}", path, error);
         return nullptr;
     }
-    auto impl = std::make_unique<Impl>();
+    auto impl = std::make_unique<ProtocolLibrary::Impl>();
     impl->table = object->table();
     impl->code = std::move(object);
+    return impl;
+}
+
+} // namespace
+
+std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load_object(const std::string& path,
+                                                              std::string& error) {
+    auto impl = load_library_object(path, error);
+    if (!impl) return nullptr;
     impl->origin = "object";
+    if (!impl->finish(error)) return nullptr;
+    return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
+}
+
+std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load_cached(const LoadOptions& options,
+                                                              std::string& error) {
+    // The files and bytes mmtc::Compiler::cacheKey() hashes, in the same order.
+    std::vector<std::string> paths;
+    if (options.builtin) paths.push_back(builtin_spec_dir());
+    paths.insert(paths.end(), options.spec_paths.begin(), options.spec_paths.end());
+    if (paths.empty()) {
+        error = "no protocol specs to load";
+        return nullptr;
+    }
+    std::vector<std::string> files, texts;
+    for (const auto& p : paths)
+        if (!spec_files(p, files, error)) return nullptr;
+    texts.resize(files.size());
+    for (size_t i = 0; i < files.size(); ++i)
+        if (!read_spec(files[i], texts[i], error)) return nullptr;
+    const std::string dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+    const std::string entry = cache_entry(dir, cache_key(mmt_compiler_identity(), texts));
+    std::error_code ec;
+    if (!std::filesystem::exists(entry, ec)) {
+        error = "no cached build of these specs";
+        return nullptr;
+    }
+    auto impl = load_library_object(entry, error);
+    if (!impl) return nullptr;
+    touch_cache_entry(entry);
+    impl->origin = "cache";
     if (!impl->finish(error)) return nullptr;
     return std::unique_ptr<ProtocolLibrary>(new ProtocolLibrary(std::move(impl)));
 }
@@ -229,6 +322,14 @@ std::vector<std::string> ProtocolLibrary::closest_names(std::string_view name, s
         out.push_back(std::move(s.second));
     }
     return out;
+}
+
+std::string did_you_mean(const ProtocolLibrary& library, std::string_view name) {
+    std::vector<std::string> close = library.closest_names(name);
+    if (close.empty()) return "";
+    std::string out = "; did you mean ";
+    for (size_t i = 0; i < close.size(); ++i) out += (i ? ", '" : "'") + close[i] + "'";
+    return out + "?";
 }
 
 } // namespace mmt

@@ -12,6 +12,10 @@ namespace mmt {
 std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& options,
                                                        std::string& error) {
     if (!options.object.empty()) return load_object(options.object, error);
+    // A cache hit needs no compiler: the key is the specs' bytes.
+    std::string miss;
+    if (options.use_cache)
+        if (auto hit = load_cached(options, miss)) return hit;
     auto impl = std::make_unique<Impl>();
     std::unique_ptr<mmtc::Library> code;
     {
@@ -29,19 +33,15 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
                 return nullptr;
             }
         }
-        // A cache hit needs neither parsing nor checking: the key is the specs' bytes.
+        if (!c.check()) {
+            error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
+                                c.errorCount() == 1 ? "" : "s", c.diagnostics());
+            return nullptr;
+        }
         const std::string cache_dir =
             options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir;
-        if (options.use_cache) code = c.loadCached(cache_dir);
-        if (!code) {
-            if (!c.check()) {
-                error = fmt::format("the protocol specs have {} error{}:\n{}", c.errorCount(),
-                                    c.errorCount() == 1 ? "" : "s", c.diagnostics());
-                return nullptr;
-            }
-            code = options.use_cache ? c.compileCached(cache_dir, error) : c.compile(error);
-            if (!code) return nullptr;
-        }
+        code = options.use_cache ? c.compileCached(cache_dir, error) : c.compile(error);
+        if (!code) return nullptr;
         impl->origin = code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";
     }
     impl->table = code->table();

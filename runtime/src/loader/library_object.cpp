@@ -174,7 +174,10 @@ std::string builtin_spec_dir() {
     // prefix was copied to.
     fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
-        fs::path installed = exe.parent_path().parent_path() / "share/mmt-journey/protocols";
+        fs::path prefix = exe.parent_path().parent_path();
+        // PREFIX/libexec/mmt-journey/TOOL (mmtrun-full) finds the same folder.
+        if (prefix.filename() == "libexec") prefix = prefix.parent_path();
+        fs::path installed = prefix / "share/mmt-journey/protocols";
         if (is_library(installed)) return installed.string();
     }
 #ifdef MMT_SPEC_DIR

@@ -2,11 +2,15 @@
 // a second start with unchanged specs skips compilation, and what is foreign or damaged
 // is refused or rebuilt, never trusted.
 #include "loader/object_loader.h"
+#include "loader/spec_cache.h"
 #include "mmt/abi.h"
 #include "mmtc/compiler.h"
+#include "mmtc/stamp.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -160,6 +164,55 @@ TEST_CASE("the cache key covers the specs, the compiler and the machine", "[obje
     CHECK(a->cacheKey().size() == 16);
     auto c = checked(std::string(kSpec) + "// a comment changes the text\n");
     CHECK(c->cacheKey() != a->cacheKey());
+}
+
+TEST_CASE("the cache key is computed the same without the compiler", "[objects][cache]") {
+    // mmtrun finds a cache hit with libmmt_core's cache_key(), never linking the compiler.
+    auto c = checked(kSpec);
+    CHECK(mmt::cache_key(mmt_compiler_identity(), {kSpec}) == c->cacheKey());
+    CHECK(mmt::cache_key(mmt_compiler_identity(), {"ab", "c"}) !=
+          mmt::cache_key(mmt_compiler_identity(), {"a", "bc"}));
+    CHECK(mmt::cache_key("another compiler", {kSpec}) != c->cacheKey());
+    // Folders give their .mmtp files sorted, as the compiler reads them.
+    TempDir dir;
+    fs::create_directories(dir.path / "sub");
+    for (const char* f : {"b.mmtp", "a.mmtp", "sub/c.mmtp", "notes.txt"})
+        std::ofstream(dir.path / f) << "protocol x {}\n";
+    std::vector<std::string> files;
+    std::string error;
+    REQUIRE(mmt::spec_files(dir.path.string(), files, error));
+    CHECK(files == std::vector<std::string>{(dir.path / "a.mmtp").string(),
+                                            (dir.path / "b.mmtp").string(),
+                                            (dir.path / "sub/c.mmtp").string()});
+    CHECK_FALSE(mmt::spec_files((dir.path / "none").string(), files, error));
+    CHECK(error.find("no such file or directory") != std::string::npos);
+}
+
+TEST_CASE("the cache keeps its most recently used entries", "[objects][cache]") {
+    TempDir dir;
+    auto entry = [&](int i) { return (dir.path / fmt::format("{:016x}.o", i)).string(); };
+    const auto now = fs::file_time_type::clock::now();
+    for (int i = 0; i < 5; ++i) {
+        std::ofstream(entry(i)) << "object";
+        fs::last_write_time(entry(i), now - std::chrono::hours(10 - i)); // 4 is the newest
+    }
+    std::ofstream(dir.path / "notes.txt") << "not an entry";
+    setenv("MMT_CACHE_ENTRIES", "3", 1);
+    mmt::prune_cache(dir.path.string());
+    CHECK_FALSE(fs::exists(entry(0)));
+    CHECK_FALSE(fs::exists(entry(1)));
+    CHECK(fs::exists(entry(2)));
+    CHECK(fs::exists(entry(4)));
+    CHECK(fs::exists(dir.path / "notes.txt"));
+    // A hit marks its entry as used: it outlives newer ones.
+    mmt::touch_cache_entry(entry(2));
+    setenv("MMT_CACHE_ENTRIES", "1", 1);
+    mmt::prune_cache(dir.path.string());
+    CHECK(fs::exists(entry(2)));
+    CHECK_FALSE(fs::exists(entry(3)));
+    CHECK_FALSE(fs::exists(entry(4)));
+    unsetenv("MMT_CACHE_ENTRIES");
+    CHECK(mmt::cache_capacity() == 64);
 }
 
 TEST_CASE("mmtc emit-llvm shows the IR and --time-passes where the time went", "[objects]") {
