@@ -1,7 +1,8 @@
 // The Community ID v1 of a flow: SHA-1 (libcrypto's) over an ordered tuple, in base64.
 #include "mmt/runtime.h"
 
-#include <openssl/evp.h>
+// SHA1_Init and its kin are deprecated in OpenSSL 3 in favour of EVP, not removed.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -10,19 +11,14 @@ namespace mmt {
 
 namespace {
 
-/// SHA-1 of `n` bytes. The algorithm is fetched once and the context kept per thread:
-/// libcrypto's one-shot SHA1() fetches it on every call, which costs more than hashing.
+/// SHA-1 of `n` bytes, by libcrypto's SHA1_* functions: a flow's tuple is one block,
+/// and the EVP interface would cost more than hashing it (a provider dispatch and an
+/// allocation per digest), as its one-shot SHA1() does (it also fetches the algorithm).
 void sha1(const uint8_t* data, size_t n, uint8_t* digest) {
-    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-    struct Context {
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        ~Context() { EVP_MD_CTX_free(ctx); }
-    };
-    thread_local Context c;
-    unsigned len = 0;
-    if (!md || !c.ctx || !EVP_DigestInit_ex2(c.ctx, md, nullptr) ||
-        !EVP_DigestUpdate(c.ctx, data, n) || !EVP_DigestFinal_ex(c.ctx, digest, &len))
-        SHA1(data, n, digest); // the one-shot way, should the kept context fail
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, data, n);
+    SHA1_Final(digest, &c);
 }
 
 /// RFC 4648 base64 of a SHA-1 digest (20 bytes: 27 characters and one '=').
