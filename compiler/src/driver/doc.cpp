@@ -11,27 +11,6 @@ namespace mmtc {
 
 namespace {
 
-std::string typeName(const ast::Type& t) {
-    switch (t.kind) {
-    case ast::Type::Int:
-        return fmt::format("u{}", t.width);
-    case ast::Type::Bool:
-        return "bool";
-    case ast::Type::Bytes:
-        return "bytes";
-    case ast::Type::String:
-        return "string";
-    case ast::Type::Mac:
-        return "mac";
-    case ast::Type::Ipv4:
-        return "ipv4";
-    case ast::Type::Ipv6:
-        return "ipv6";
-    default:
-        return "?";
-    }
-}
-
 /// The source text of a range, its whitespace runs collapsed to one space.
 std::string sourceText(const SourceManager& sm, const SourceRange& r) {
     if (!r.valid()) return "";
@@ -171,7 +150,7 @@ std::string Compiler::protocolDoc() const {
             for (const auto& a : p->attributes)
                 if (!a->first) // further definitions of an event attribute add no row
                     out += fmt::format("| `{}.{}` | {}{} | {} | {} |\n", p->name, a->name,
-                                       typeName(a->type), a->hex ? " hex" : "",
+                                       sema::declaredTypeName(a->type), a->hex ? " hex" : "",
                                        a->isEvent ? "event" : "", tableCell(a->doc));
         }
     }

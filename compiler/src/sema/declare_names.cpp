@@ -7,8 +7,7 @@ namespace mmtc::sema {
 namespace {
 
 bool isBuiltinTypeName(const std::string& n) {
-    return n == "bytes" || n == "string" || n == "bool" || n == "mac" || n == "ipv4" ||
-           n == "ipv6" || !typeFromName(n).isError() || n == "header" || n == "body";
+    return !typeFromName(n).isError() || n == "header" || n == "body";
 }
 
 /// Names with a meaning of their own in expressions.
@@ -42,20 +41,11 @@ class Declarer {
             unsigned rseq = 0;
             declareFields(*r, r.get(), syms_.recordScopes[r.get()], rseq, false);
         }
-        for (auto& l : p_.lets) {
-            Symbol s;
-            s.kind = Symbol::Let;
-            s.let = l.get();
-            s.declRange = l->nameRange;
-            declare(syms_.names, l->name, s, "value");
-        }
-        for (auto& v : p_.state) {
-            Symbol s;
-            s.kind = Symbol::State;
-            s.state = v.get();
-            s.declRange = v->nameRange;
-            declare(syms_.names, v->name, s, "state variable");
-        }
+        for (auto& l : p_.lets)
+            declare(syms_.names, l->name, named(Symbol::Let, &Symbol::let, l.get()), "value");
+        for (auto& v : p_.state)
+            declare(syms_.names, v->name, named(Symbol::State, &Symbol::state, v.get()),
+                    "state variable");
         std::map<std::string, ast::Attribute*> attrs;
         int index = 0;
         for (auto& a : p_.attributes) {
@@ -91,15 +81,23 @@ class Declarer {
             // `syslog.message`: a user's name for a value; in expressions of the spec,
             // `message` and `remaining` keep their own meaning.
             if (a->name == "message" || a->name == "remaining") continue;
-            Symbol s;
-            s.kind = Symbol::Attribute;
-            s.attribute = a.get();
-            s.declRange = a->nameRange;
-            declare(syms_.names, a->name, s, "attribute");
+            declare(syms_.names, a->name, named(Symbol::Attribute, &Symbol::attribute, a.get()),
+                    "attribute");
         }
     }
 
   private:
+    /// The symbol of a declaration that has a name of its own (value, state variable,
+    /// attribute): `slot` is the member of Symbol that points at it.
+    template <class Decl>
+    static Symbol named(Symbol::Kind kind, const Decl* Symbol::*slot, const Decl* d) {
+        Symbol s;
+        s.kind = kind;
+        s.*slot = d;
+        s.declRange = d->nameRange;
+        return s;
+    }
+
     /// Whether `e` names `name` itself (not as a member: `x.name` is another thing).
     static bool usesName(const ast::Expr* e, const std::string& name) {
         if (!e) return false;

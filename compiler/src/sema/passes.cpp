@@ -63,12 +63,10 @@ std::vector<const ast::Record*> structuresOf(const ast::Protocol& p) {
     return out;
 }
 
-std::string typeName(const ast::Type& t) {
+std::string declaredTypeName(const ast::Type& t) {
     switch (t.kind) {
-    case ast::Type::Error:
-        return "<error>";
     case ast::Type::Int:
-        return t.width == 64 ? "integer" : "u" + std::to_string(t.width);
+        return "u" + std::to_string(t.width);
     case ast::Type::Bool:
         return "bool";
     case ast::Type::Bytes:
@@ -81,6 +79,18 @@ std::string typeName(const ast::Type& t) {
         return "ipv4";
     case ast::Type::Ipv6:
         return "ipv6";
+    default:
+        return "?";
+    }
+}
+
+std::string typeName(const ast::Type& t) {
+    switch (t.kind) {
+    case ast::Type::Error:
+        return "<error>";
+    case ast::Type::Int:
+        // 64 bits is what an expression computes in, not a width anyone declared.
+        return t.width == 64 ? "integer" : declaredTypeName(t);
     case ast::Type::Record:
         return "record '" + (t.record ? t.record->name : std::string("?")) + "'";
     case ast::Type::List: {
@@ -90,17 +100,16 @@ std::string typeName(const ast::Type& t) {
         e.record = t.record;
         return "list of " + typeName(e);
     }
+    default:
+        return declaredTypeName(t);
     }
-    return "?";
 }
 
 ast::Type typeFromName(const std::string& n) {
-    if (n == "bool") return ast::Type::of(ast::Type::Bool);
-    if (n == "bytes") return ast::Type::of(ast::Type::Bytes);
-    if (n == "string") return ast::Type::of(ast::Type::String);
-    if (n == "mac") return ast::Type::of(ast::Type::Mac);
-    if (n == "ipv4") return ast::Type::of(ast::Type::Ipv4);
-    if (n == "ipv6") return ast::Type::of(ast::Type::Ipv6);
+    // The inverse of declaredTypeName, so that a type is spelled in one place.
+    for (auto k : {ast::Type::Bool, ast::Type::Bytes, ast::Type::String, ast::Type::Mac,
+                   ast::Type::Ipv4, ast::Type::Ipv6})
+        if (n == declaredTypeName(ast::Type::of(k))) return ast::Type::of(k);
     if (n.size() >= 2 && n[0] == 'u') {
         unsigned w = 0;
         for (size_t i = 1; i < n.size(); ++i) {

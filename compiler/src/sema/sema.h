@@ -146,6 +146,10 @@ void claimCase(DiagEngine& diags, std::map<uint64_t, const ast::CaseValue*>& see
 /// Every structure of a protocol: header, body and records.
 std::vector<const ast::Record*> structuresOf(const ast::Protocol& p);
 
+/// The name a declaration spells a type with: "u16", "bytes", "ipv4" ...; "?" for a type
+/// no declaration names (error, record, list).
+std::string declaredTypeName(const ast::Type& t);
+
 /// A readable name of a type for messages: "u16", "bytes", "record 'rr'", "list of 'rr'".
 std::string typeName(const ast::Type& t);
 
