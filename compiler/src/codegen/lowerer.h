@@ -215,6 +215,7 @@ class Lowerer {
     void failDyn(FnState& st, uint32_t status, uint32_t reason, Value* field, Value* offset);
     void failIf(FnState& st, Value* bad, uint32_t status, uint32_t reason, const Field* f,
                 Value* offset, const char* name = "ok");
+    void continueIf(FnState& st, Value* ok, const char* name);
     static uint32_t boundsStatus(const Region& r);
     static uint32_t boundsReason(const Region& r);
     void evalFail(FnState& st);
@@ -322,7 +323,8 @@ class Lowerer {
     void defineUpdate(const ast::Protocol& p, ProtoFns& f);
     void defineInit(const ast::Protocol& p, ProtoFns& f);
     void defineRelease(const ast::Protocol& p, ProtoFns& f);
-    void walkForBlock(FnState& st, const ast::Protocol& p, const ast::Block& b);
+    void defineFromBlock(Function* F, const ast::Protocol& p, const ast::Block& b,
+                         const std::function<Value*(FnState&, Value* out)>& fill);
     void defineStream(const ast::Protocol& p, ProtoFns& f);
     void defineFragment(const ast::Protocol& p, ProtoFns& f);
 

@@ -110,6 +110,14 @@ void Lowerer::failIf(FnState& st, Value* bad, uint32_t status, uint32_t reason, 
     B.SetInsertPoint(cont);
 }
 
+/// Continues in a fresh block `name` when `ok` holds; goes to the failure block otherwise
+/// (for functions that fail silently: a condition that does not hold is no error).
+void Lowerer::continueIf(FnState& st, Value* ok, const char* name) {
+    BasicBlock* yes = BasicBlock::Create(C, name, st.F);
+    B.CreateCondBr(ok, yes, st.failBB);
+    B.SetInsertPoint(yes);
+}
+
 /// Status and reason of reading past `r`: the data (truncated) or a size (malformed).
 uint32_t Lowerer::boundsStatus(const Region& r) {
     return r.sized ? MMT_MALFORMED : MMT_TRUNCATED;

@@ -126,12 +126,7 @@ void Lowerer::defineGetter(const ast::Protocol& p, const ast::Attribute& a, Func
     FnState st = begin(fn, p, FailMode::Silent);
     st.memoLets = true;
     walkProtocol(st, p, planFor(p, fieldsOf(p, {a.value.get(), a.cond.get()})));
-    if (a.cond) {
-        Value* c = evalBool(st, *a.cond);
-        BasicBlock* yes = BasicBlock::Create(C, "present", st.F);
-        B.CreateCondBr(c, yes, st.failBB);
-        B.SetInsertPoint(yes);
-    }
+    if (a.cond) continueIf(st, evalBool(st, *a.cond), "present");
     EV v = eval(st, *a.value);
     fillValue(st, fn->getArg(1), v, a.type);
     B.CreateRet(B.getInt32(1));

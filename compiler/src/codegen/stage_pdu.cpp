@@ -25,13 +25,17 @@ void Lowerer::definePduBody(const ast::Protocol& p, ProtoFns& f) {
     FnState st = begin(f.pdu, p, FailMode::Status);
     const std::string& term = *p.pduUntil;
     Value* tlen = B.getInt64(int64_t(term.size()));
+    // A negative `n`: the PDU's end is not there yet; return 0 (wait for more) from `wait`
+    // and go on in `go`. The caller makes both blocks, in the order the function lists them.
+    auto waitIfNegative = [&](Value* n, BasicBlock* wait, BasicBlock* go) {
+        B.CreateCondBr(B.CreateICmpSLT(n, B.getInt64(0)), wait, go);
+        B.SetInsertPoint(wait);
+        B.CreateRet(B.getInt64(0));
+        B.SetInsertPoint(go);
+    };
     Value* idx = B.CreateCall(hFind, {st.data, st.len, stringConst(term), tlen});
     BasicBlock* found = BasicBlock::Create(C, "head", st.F);
-    BasicBlock* more = BasicBlock::Create(C, "need.more", st.F);
-    B.CreateCondBr(B.CreateICmpSLT(idx, B.getInt64(0)), more, found);
-    B.SetInsertPoint(more);
-    B.CreateRet(B.getInt64(0));
-    B.SetInsertPoint(found);
+    waitIfNegative(idx, BasicBlock::Create(C, "need.more", st.F), found);
     Value* head = B.CreateAdd(idx, tlen);
     llvm::AllocaInst* headA = entryAlloca(st, i64, "head.len");
     B.CreateStore(head, headA);
@@ -40,11 +44,7 @@ void Lowerer::definePduBody(const ast::Protocol& p, ProtoFns& f) {
     walkProtocol(st, p, planFor(p, fieldsOf(p, {p.pduBody->value.get()})));
     Value* body = evalInt(st, *p.pduBody->value);
     BasicBlock* wait = BasicBlock::Create(C, "body.more", st.F);
-    BasicBlock* whole = BasicBlock::Create(C, "body.known", st.F);
-    B.CreateCondBr(B.CreateICmpSLT(body, B.getInt64(0)), wait, whole);
-    B.SetInsertPoint(wait);
-    B.CreateRet(B.getInt64(0));
-    B.SetInsertPoint(whole);
+    waitIfNegative(body, wait, BasicBlock::Create(C, "body.known", st.F));
     B.CreateRet(B.CreateAdd(head, body));
     for (BasicBlock* bb : {st.failTrunc, st.failBB}) {
         B.SetInsertPoint(bb);

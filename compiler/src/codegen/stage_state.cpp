@@ -48,12 +48,7 @@ void Lowerer::defineUpdate(const ast::Protocol& p, ProtoFns& f) {
     walkForRules(st, p, needs, [&](size_t i) {
         const ast::Update& u = p.updates[i];
         if (!u.target) return;
-        if (u.cond) {
-            Value* c = evalBool(st, *u.cond);
-            BasicBlock* yes = BasicBlock::Create(C, "update.do", st.F);
-            B.CreateCondBr(c, yes, st.failBB);
-            B.SetInsertPoint(yes);
-        }
+        if (u.cond) continueIf(st, evalBool(st, *u.cond), "update.do");
         EV v = eval(st, *u.value);
         if (u.target->type.kind == ast::Type::Bytes) v = asBytes(st, v);
         storeState(st, statePtr(st, state, u.target), v, *u.target);

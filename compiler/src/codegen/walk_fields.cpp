@@ -54,24 +54,14 @@ void Lowerer::predeclare(FnState& st, Scope& scope, const std::vector<ast::Field
 /// A bit field counts its whole group at its first member and 0 for the others.
 unsigned Lowerer::fixedSize(const Field& f) {
     if (f.cond || f.isList) return 0;
-    switch (f.type.kind) {
-    case ast::TypeSpec::Int:
-        if (f.isBitField) return f.bitOffset == 0 ? f.groupBits / 8 : 0;
-        return f.type.width / 8;
-    case ast::TypeSpec::Mac:
-        return 6;
-    case ast::TypeSpec::Ipv4:
-        return 4;
-    case ast::TypeSpec::Ipv6:
-        return 16;
-    case ast::TypeSpec::Bytes:
+    if (f.isBitField) return f.bitOffset == 0 ? f.groupBits / 8 : 0;
+    if (f.type.kind == ast::TypeSpec::Bytes) {
         if (f.extent == ast::Extent::Count && f.count && f.count->kind == Expr::Kind::Int &&
             f.count->intValue > 0 && f.count->intValue < 65536)
             return unsigned(f.count->intValue);
         return 0;
-    default:
-        return 0;
     }
+    return scalarBytes(f);
 }
 
 bool Lowerer::isFixedItem(const ast::FieldItem& it) {
