@@ -1,5 +1,6 @@
 // Expressions, part two: keeping elements, searches, offsets, nth element, conditions and
 // operators.
+#include "codegen/guarded_test.h"
 #include "codegen/lowerer.h"
 
 namespace mmtc::codegen::detail {
@@ -313,22 +314,9 @@ EV Lowerer::evalCond(FnState& st, const Expr& e) {
     return intEV(meet(i64, x, y));
 }
 
-/// `guard and test()`, where `test` runs (and may read memory) only when `guard` holds.
 Value* Lowerer::guardedTest(FnState& st, Value* guard, const char* name,
                             const std::function<Value*()>& test) {
-    BasicBlock* from = B.GetInsertBlock();
-    BasicBlock* cmp = BasicBlock::Create(C, name, st.F);
-    BasicBlock* join = BasicBlock::Create(C, std::string(name) + ".join", st.F);
-    B.CreateCondBr(guard, cmp, join);
-    B.SetInsertPoint(cmp);
-    Value* result = test();
-    BasicBlock* cmpEnd = B.GetInsertBlock();
-    B.CreateBr(join);
-    B.SetInsertPoint(join);
-    llvm::PHINode* phi = B.CreatePHI(i1, 2);
-    phi->addIncoming(llvm::ConstantInt::getFalse(C), from);
-    phi->addIncoming(result, cmpEnd);
-    return phi;
+    return ir::guardedTest(B, st.F, guard, name, std::string(name) + ".join", test);
 }
 
 Value* Lowerer::bytesEqual(FnState& st, const EV& a, const EV& b) {

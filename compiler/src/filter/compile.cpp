@@ -2,6 +2,7 @@
 // optimized with the O1 pipeline and loaded with ORC's LLJIT, as protocol libraries are.
 // The function reads values through the host function it is given, and compares strings,
 // bytes and addresses through the helpers below, registered with the JIT by name.
+#include "codegen/guarded_test.h"
 #include "filter/filter_ast.h"
 
 #include <fmt/format.h>
@@ -280,25 +281,15 @@ class Lowering {
     /// The IPv4 address of `v` as a number, and whether it has one (4 bytes).
     template <typename Pred> llvm::Value* withIpv4(llvm::Value* v, Pred pred) {
         auto [p, len] = bytesOf(v);
-        llvm::BasicBlock* pre = b_.GetInsertBlock();
-        auto* load = llvm::BasicBlock::Create(ctx_, "ipv4.load", fn_);
-        auto* join = llvm::BasicBlock::Create(ctx_, "ipv4.join", fn_);
-        b_.CreateCondBr(b_.CreateICmpEQ(len, llvm::ConstantInt::get(i32_, 4)), load, join);
-        b_.SetInsertPoint(load);
-        llvm::LoadInst* raw =
-            b_.CreateLoad(i32_, b_.CreateBitCast(p, llvm::PointerType::getUnqual(i32_)));
-        raw->setAlignment(llvm::Align(1));
-        llvm::Function* bswap =
-            llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bswap, {i32_});
-        llvm::Value* x = b_.CreateZExt(b_.CreateCall(bswap, {raw}), i64_);
-        llvm::Value* r = pred(x);
-        llvm::BasicBlock* loadEnd = b_.GetInsertBlock();
-        b_.CreateBr(join);
-        b_.SetInsertPoint(join);
-        llvm::PHINode* phi = b_.CreatePHI(i1_, 2);
-        phi->addIncoming(llvm::ConstantInt::getFalse(ctx_), pre);
-        phi->addIncoming(r, loadEnd);
-        return phi;
+        llvm::Value* four = b_.CreateICmpEQ(len, llvm::ConstantInt::get(i32_, 4));
+        return ir::guardedTest(b_, fn_, four, "ipv4.load", "ipv4.join", [&, p = p] {
+            llvm::LoadInst* raw =
+                b_.CreateLoad(i32_, b_.CreateBitCast(p, llvm::PointerType::getUnqual(i32_)));
+            raw->setAlignment(llvm::Align(1));
+            llvm::Function* bswap =
+                llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bswap, {i32_});
+            return pred(b_.CreateZExt(b_.CreateCall(bswap, {raw}), i64_));
+        });
     }
 
     llvm::Value* cmpInt(Op op, llvm::Value* x, uint64_t k) {
