@@ -415,6 +415,31 @@ void PduFramer::keep_tail(PduState& st, const uint8_t* data, uint32_t len, uint3
         st.len = 0; // no tail: may miss a split one
 }
 
+// A PDU too long for its limit (`over_max`) or with a malformed length: counted, and
+// reported with the bytes seen of it.
+void PduFramer::report_malformed(PduState& st, bool over_max, const uint8_t* data, uint32_t len,
+                                 const PduSink& sink) {
+    if (over_max) ++stats_.over_max;
+    ++st.malformed;
+    sink(PduEvent::Malformed, data, len);
+}
+
+// The bytes of a PDU the budget refused to buffer: counted, and reported.
+void PduFramer::report_dropped(PduState& st, const uint8_t* data, uint32_t len,
+                               const PduSink& sink) {
+    ++st.dropped;
+    ++stats_.budget_dropped;
+    sink(PduEvent::Dropped, data, len);
+}
+
+// What follows is no PDU's up to the next terminator: buf keeps only the last tl - 1 bytes
+// of buf ‖ data, where a terminator split across chunks may start.
+void PduFramer::discard_to_terminator(PduState& st, const uint8_t* data, uint32_t len,
+                                      uint32_t tl) {
+    st.flags |= kDiscard;
+    keep_tail(st, data, len, tl - 1);
+}
+
 void PduFramer::feed(PduState& st, const PduRule& rule, const uint8_t* data, uint32_t len,
                      const PduSink& sink) {
     if (len == 0) return;
@@ -446,16 +471,13 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
             const uint32_t look = std::min(avail, maxp);
             const int64_t L = rule.length(rule.length_ctx, p, look);
             if (L < 0 || (L == 0 && look == maxp)) {
-                if (L == 0) ++stats_.over_max; // no length within max_pdu bytes
-                ++st.malformed;
-                sink(PduEvent::Malformed, p, look);
+                // L == 0: no length within max_pdu bytes
+                report_malformed(st, L == 0, p, look, sink);
                 pos += look; // the bytes examined are dropped
                 continue;
             }
             if (L > maxp) {
-                ++stats_.over_max;
-                ++st.malformed;
-                sink(PduEvent::Malformed, p, look);
+                report_malformed(st, true, p, look, sink);
                 st.skip = static_cast<uint32_t>(std::min<int64_t>(L, 0xffffffff));
                 continue;
             }
@@ -467,9 +489,7 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
             }
             st.need = static_cast<uint32_t>(L);
             if (!append(st, p, avail, maxp)) {
-                ++st.dropped; // the budget refused the bytes
-                ++stats_.budget_dropped;
-                sink(PduEvent::Dropped, p, avail);
+                report_dropped(st, p, avail, sink);
                 st.skip = st.need ? st.need - avail : 0;
                 st.need = 0;
             }
@@ -479,9 +499,7 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         if (st.need) { // length known: collect the rest
             const uint32_t take = std::min(st.need - st.len, avail);
             if (!append(st, p, take, maxp)) {
-                ++st.dropped; // the budget refused the bytes
-                ++stats_.budget_dropped;
-                sink(PduEvent::Dropped, st.buf, st.len);
+                report_dropped(st, st.buf, st.len, sink);
                 st.skip = st.need - st.len;
                 clear(st);
                 continue;
@@ -498,25 +516,19 @@ void PduFramer::feed_length(PduState& st, const PduRule& rule, const uint8_t* da
         const uint32_t before = st.len;
         const uint32_t take = std::min(maxp - st.len, avail);
         if (!append(st, p, take, maxp)) {
-            ++st.dropped; // the budget refused the bytes
-            ++stats_.budget_dropped;
-            sink(PduEvent::Dropped, st.buf, st.len);
+            report_dropped(st, st.buf, st.len, sink);
             clear(st);
             continue;
         }
         pos += take;
         const int64_t L = rule.length(rule.length_ctx, st.buf, st.len);
         if (L < 0 || (L > 0 && L < before) || (L == 0 && st.len >= maxp)) {
-            if (L == 0) ++stats_.over_max;
-            ++st.malformed;
-            sink(PduEvent::Malformed, st.buf, st.len);
+            report_malformed(st, L == 0, st.buf, st.len, sink);
             clear(st);
             continue;
         }
         if (L > maxp) {
-            ++stats_.over_max;
-            ++st.malformed;
-            sink(PduEvent::Malformed, st.buf, st.len);
+            report_malformed(st, true, st.buf, st.len, sink);
             st.skip = static_cast<uint32_t>(std::min<int64_t>(L, 0xffffffff)) - st.len;
             clear(st);
             continue;
@@ -562,20 +574,14 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
                 continue;
             }
             if (avail >= maxp) { // no terminator within max_pdu bytes
-                ++stats_.over_max;
-                ++st.malformed;
-                sink(PduEvent::Malformed, p, maxp);
-                st.flags |= kDiscard;
-                keep_tail(st, p, maxp, tl - 1);
+                report_malformed(st, true, p, maxp, sink);
+                discard_to_terminator(st, p, maxp, tl);
                 pos += maxp;
                 continue;
             }
             if (!append(st, p, avail, maxp)) {
-                ++st.dropped; // the budget refused the bytes
-                ++stats_.budget_dropped;
-                sink(PduEvent::Dropped, p, avail);
-                st.flags |= kDiscard;
-                keep_tail(st, p, avail, tl - 1);
+                report_dropped(st, p, avail, sink);
+                discard_to_terminator(st, p, avail, tl);
             }
             pos = len;
             continue;
@@ -584,9 +590,7 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
         const uint32_t room = maxp - st.len;
         if (find_terminator(st.buf, st.len, p, std::min(avail, room), t, tl, end)) {
             if (!append(st, p, end, maxp)) {
-                ++st.dropped; // the budget refused the bytes
-                ++stats_.budget_dropped;
-                sink(PduEvent::Dropped, st.buf, st.len);
+                report_dropped(st, st.buf, st.len, sink);
                 clear(st);
             } else {
                 ++st.pdus;
@@ -597,20 +601,14 @@ void PduFramer::feed_terminator(PduState& st, const PduRule& rule, const uint8_t
             continue;
         }
         if (avail >= room) {
-            ++stats_.over_max;
-            ++st.malformed;
-            sink(PduEvent::Malformed, st.buf, st.len);
-            st.flags |= kDiscard;
-            keep_tail(st, p, room, tl - 1);
+            report_malformed(st, true, st.buf, st.len, sink);
+            discard_to_terminator(st, p, room, tl);
             pos += room;
             continue;
         }
         if (!append(st, p, avail, maxp)) {
-            ++st.dropped; // the budget refused the bytes
-            ++stats_.budget_dropped;
-            sink(PduEvent::Dropped, st.buf, st.len);
-            st.flags |= kDiscard;
-            keep_tail(st, p, avail, tl - 1);
+            report_dropped(st, st.buf, st.len, sink);
+            discard_to_terminator(st, p, avail, tl);
         }
         pos = len;
     }

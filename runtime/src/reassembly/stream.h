@@ -221,6 +221,10 @@ class PduFramer {
     bool append(PduState& st, const uint8_t* data, uint32_t len, uint32_t maxp);
     void clear(PduState& st);
     void keep_tail(PduState& st, const uint8_t* data, uint32_t len, uint32_t keep);
+    void report_malformed(PduState& st, bool over_max, const uint8_t* data, uint32_t len,
+                          const PduSink& sink);
+    void report_dropped(PduState& st, const uint8_t* data, uint32_t len, const PduSink& sink);
+    void discard_to_terminator(PduState& st, const uint8_t* data, uint32_t len, uint32_t tl);
 
     PduConfig config_;
     ByteBudget& budget_;
