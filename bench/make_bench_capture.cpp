@@ -65,23 +65,10 @@ int main(int argc, char** argv) {
             bool tls = rng() % 2;
             uint16_t dport = tls ? 443 : 80;
             uint32_t cs = rng(), ss = rng();
-            add(PacketBuilder().eth().ipv4(c, s).tcp(sport, dport).seq(cs).flags(SYN).build());
-            add(PacketBuilder()
-                    .eth()
-                    .ipv4(s, c)
-                    .tcp(dport, sport)
-                    .seq(ss)
-                    .ack(cs + 1)
-                    .flags(SYN | ACK)
-                    .build());
-            add(PacketBuilder()
-                    .eth()
-                    .ipv4(c, s)
-                    .tcp(sport, dport)
-                    .seq(cs + 1)
-                    .ack(ss + 1)
-                    .flags(ACK)
-                    .build());
+            for (const Bytes& p :
+                 tcp_handshake(PacketBuilder().eth().ipv4(c, s), PacketBuilder().eth().ipv4(s, c),
+                               sport, dport, cs, ss))
+                add(p);
             std::string req = tls ? ""
                                   : "GET /obj" + std::to_string(f) + " HTTP/1.1\r\nHost: site" +
                                         std::to_string(f % 311) +

@@ -44,29 +44,10 @@ int main(int argc, char** argv) {
     // HTTP over TCP: handshake, request, response, close.
     uint32_t cs = 1000, ss = 5000;
     using namespace mmt::test;
-    add(PacketBuilder()
-            .eth(cmac, rmac)
-            .ipv4(client, server)
-            .tcp(50000, 80)
-            .seq(cs)
-            .flags(SYN)
-            .build());
-    add(PacketBuilder()
-            .eth(rmac, cmac)
-            .ipv4(server, client)
-            .tcp(80, 50000)
-            .seq(ss)
-            .ack(cs + 1)
-            .flags(SYN | ACK)
-            .build());
-    add(PacketBuilder()
-            .eth(cmac, rmac)
-            .ipv4(client, server)
-            .tcp(50000, 80)
-            .seq(cs + 1)
-            .ack(ss + 1)
-            .flags(ACK)
-            .build());
+    for (const Bytes& p :
+         tcp_handshake(PacketBuilder().eth(cmac, rmac).ipv4(client, server),
+                       PacketBuilder().eth(rmac, cmac).ipv4(server, client), 50000, 80, cs, ss))
+        add(p);
     std::string req = "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: "
                       "mmt-demo/1.0\r\nAccept: */*\r\n\r\n";
     add(PacketBuilder()
@@ -117,23 +98,10 @@ int main(int argc, char** argv) {
 
     // A TLS ClientHello over IPv6.
     const std::string c6 = "2001:db8::10", s6 = "2001:db8:1::443";
-    add(PacketBuilder().eth(cmac, rmac).ipv6(c6, s6).tcp(50001, 443).seq(7000).flags(SYN).build());
-    add(PacketBuilder()
-            .eth(rmac, cmac)
-            .ipv6(s6, c6)
-            .tcp(443, 50001)
-            .seq(9000)
-            .ack(7001)
-            .flags(SYN | ACK)
-            .build());
-    add(PacketBuilder()
-            .eth(cmac, rmac)
-            .ipv6(c6, s6)
-            .tcp(50001, 443)
-            .seq(7001)
-            .ack(9001)
-            .flags(ACK)
-            .build());
+    for (const Bytes& p :
+         tcp_handshake(PacketBuilder().eth(cmac, rmac).ipv6(c6, s6),
+                       PacketBuilder().eth(rmac, cmac).ipv6(s6, c6), 50001, 443, 7000, 9000))
+        add(p);
     add(PacketBuilder()
             .eth(cmac, rmac)
             .ipv6(c6, s6)

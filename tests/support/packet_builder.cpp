@@ -73,6 +73,25 @@ Bytes to_bytes(std::string_view text) {
     return Bytes(text.begin(), text.end());
 }
 
+std::vector<Bytes> tcp_handshake(const PacketBuilder& to_server, const PacketBuilder& to_client,
+                                 uint16_t client_port, uint16_t server_port, uint32_t client_isn,
+                                 uint32_t server_isn) {
+    PacketBuilder syn = to_server, syn_ack = to_client, ack = to_server;
+    syn.tcp(client_port, server_port).seq(client_isn).flags(SYN);
+    syn_ack.tcp(server_port, client_port).seq(server_isn).ack(client_isn + 1).flags(SYN | ACK);
+    ack.tcp(client_port, server_port).seq(client_isn + 1).ack(server_isn + 1).flags(ACK);
+    return {syn.build(), syn_ack.build(), ack.build()};
+}
+
+Bytes join(std::initializer_list<Bytes> parts) {
+    size_t total = 0;
+    for (const Bytes& p : parts) total += p.size();
+    Bytes out;
+    out.reserve(total); // GCC 12's -Warray-bounds misjudges inserts into an empty vector
+    for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
 // ---- layers ----
 
 PacketBuilder::Layer& PacketBuilder::add(Kind k) {

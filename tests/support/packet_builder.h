@@ -159,6 +159,13 @@ class PacketBuilder {
     Bytes payload_;
 };
 
+/// The three packets that open a TCP connection: SYN (sequence number `client_isn`),
+/// SYN/ACK (`server_isn`) and ACK. `to_server` and `to_client` hold the layers below TCP
+/// (link, IP), each way.
+std::vector<Bytes> tcp_handshake(const PacketBuilder& to_server, const PacketBuilder& to_client,
+                                 uint16_t client_port, uint16_t server_port, uint32_t client_isn,
+                                 uint32_t server_isn);
+
 /// Internet checksum (RFC 1071) of `data`, starting from the partial sum `sum`.
 uint16_t inet_checksum(const uint8_t* data, size_t len, uint32_t sum = 0);
 
@@ -168,5 +175,7 @@ Bytes mac_bytes(std::string_view text);
 Bytes ip_bytes(std::string_view text);
 /// Bytes of a string (no terminator).
 Bytes to_bytes(std::string_view text);
+/// The parts, one after the other.
+Bytes join(std::initializer_list<Bytes> parts);
 
 } // namespace mmt::test
