@@ -21,15 +21,6 @@ struct Fixture {
     std::function<std::vector<Bytes>()> packets;
 };
 
-Bytes join(std::initializer_list<Bytes> parts) {
-    size_t total = 0;
-    for (const Bytes& p : parts) total += p.size();
-    Bytes out;
-    out.reserve(total); // GCC 12's -Warray-bounds misjudges inserts into an empty vector
-    for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
 Bytes udp(const char* src, const char* dst, uint16_t sport, uint16_t dport, const Bytes& payload) {
     return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(payload).build();
 }
@@ -50,16 +41,6 @@ Bytes tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint
 
 /// Geneve (RFC 8926): a bridged Ethernet frame after 8 bytes of options, then routed IPv4.
 std::vector<Bytes> geneve() {
-    auto header = [](uint16_t ethertype, uint32_t vni, const Bytes& options) {
-        return Bytes{uint8_t(options.size() / 4),
-                     0x00,
-                     uint8_t(ethertype >> 8),
-                     uint8_t(ethertype),
-                     uint8_t(vni >> 16),
-                     uint8_t(vni >> 8),
-                     uint8_t(vni),
-                     0x00};
-    };
     Bytes options = {0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4};
     Bytes frame = PacketBuilder()
                       .eth("0a:00:00:00:00:01", "0a:00:00:00:00:02")
@@ -69,26 +50,8 @@ std::vector<Bytes> geneve() {
                       .build();
     Bytes routed = PacketBuilder().ipv4("172.16.0.1", "172.16.0.2").udp(3, 4).payload("x").build();
     return {udp("10.0.0.1", "10.0.0.2", 40000, 6081,
-                join({header(0x6558, 0x123456, options), options, frame})),
-            udp("10.0.0.2", "10.0.0.1", 6081, 40000, join({header(0x0800, 7, {}), routed}))};
-}
-
-/// Teredo (RFC 4380): a bubble, then IPv6 after the origin indication, then after both
-/// the authentication and the origin indicators.
-std::vector<Bytes> teredo() {
-    const char* client = "2001:0:4136:e378:8000:63bf:3fff:fdd2";
-    Bytes bubble = PacketBuilder().ipv6(client, "2001:0:4136:e37e:0:fbaa:b97e:fe4e").build();
-    bubble[6] = 59; // no next header
-    Bytes inner = PacketBuilder()
-                      .ipv6(client, "2001:db8::1")
-                      .udp(1000, 53)
-                      .payload(dns_message(5, "teredo.example"))
-                      .build();
-    Bytes origin = {0x00, 0x00, 0xed, 0xcb, 0x3f, 0xff, 0xfd, 0xfe};
-    Bytes auth = {0x00, 0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 0x00};
-    return {udp("10.0.0.1", "10.0.0.2", 50000, 3544, bubble),
-            udp("10.0.0.2", "10.0.0.1", 3544, 50000, join({origin, inner})),
-            udp("10.0.0.2", "10.0.0.1", 3544, 50000, join({auth, origin, inner}))};
+                join({geneve_header(0x6558, 0x123456, options), options, frame})),
+            udp("10.0.0.2", "10.0.0.1", 6081, 40000, join({geneve_header(0x0800, 7, {}), routed}))};
 }
 
 /// PPPoE (RFC 2516): a PADO with its tags, then a session frame carrying PPP and IPv4.
@@ -840,7 +803,7 @@ std::vector<Bytes> tlsFingerprints() {
 const std::map<std::string, Fixture>& fixtures() {
     static const std::map<std::string, Fixture> all = {
         {"geneve", {1, geneve}},
-        {"teredo", {1, teredo}},
+        {"teredo", {1, teredo_packets}},
         {"pppoe", {1, pppoe}},
         {"wlan", {105, wlan}},
         {"radiotap", {127, radiotap}},

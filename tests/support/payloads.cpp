@@ -76,4 +76,35 @@ Bytes tls_client_hello(std::string_view host) {
     return rec;
 }
 
+Bytes geneve_header(uint16_t ethertype, uint32_t vni, const Bytes& options) {
+    return Bytes{uint8_t(options.size() / 4),
+                 0x00,
+                 uint8_t(ethertype >> 8),
+                 uint8_t(ethertype),
+                 uint8_t(vni >> 16),
+                 uint8_t(vni >> 8),
+                 uint8_t(vni),
+                 0x00};
+}
+
+std::vector<Bytes> teredo_packets() {
+    const char* client = "2001:0:4136:e378:8000:63bf:3fff:fdd2";
+    Bytes bubble = PacketBuilder().ipv6(client, "2001:0:4136:e37e:0:fbaa:b97e:fe4e").build();
+    bubble[6] = 59; // no next header
+    Bytes inner = PacketBuilder()
+                      .ipv6(client, "2001:db8::1")
+                      .udp(1000, 53)
+                      .payload(dns_message(5, "teredo.example"))
+                      .build();
+    Bytes origin = {0x00, 0x00, 0xed, 0xcb, 0x3f, 0xff, 0xfd, 0xfe}; // port 0x1234, obfuscated
+    Bytes auth = {0x00, 0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 0x00};
+    auto udp = [](const char* src, const char* dst, uint16_t sport, uint16_t dport,
+                  const Bytes& payload) {
+        return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(payload).build();
+    };
+    return {udp("10.0.0.1", "10.0.0.2", 50000, 3544, bubble),
+            udp("10.0.0.2", "10.0.0.1", 3544, 50000, join({origin, inner})),
+            udp("10.0.0.2", "10.0.0.1", 3544, 50000, join({auth, origin, inner}))};
+}
+
 } // namespace mmt::test

@@ -1,9 +1,11 @@
-// Helpers for journey tests: the built-in library (compiled once per test binary), a
-// handler that records what it sees, and packets from the packet builder.
+// Helpers for journey tests: the built-in library (compiled once per test binary) or one
+// with a spec of the test's own, a handler that records what it sees, and packets from the
+// packet builder.
 #pragma once
 
 #include "mmt/runtime.h"
 #include "packet_builder.h"
+#include "pcap_writer.h"
 
 #include <catch2/catch.hpp>
 
@@ -24,6 +26,19 @@ inline const ProtocolLibrary& builtinLibrary() {
         return l;
     }();
     return *lib;
+}
+
+/// The built-in library with the protocols of `spec` (the text of a .mmtp file) added.
+inline std::unique_ptr<ProtocolLibrary> libraryWithSpec(const std::string& spec) {
+    TempFile file(".mmtp"); // read only while the library loads
+    REQUIRE(write_file(file.path(), to_bytes(spec)));
+    LoadOptions o;
+    o.spec_paths = {file.path()};
+    std::string err;
+    auto lib = ProtocolLibrary::load(o, err);
+    INFO(err);
+    REQUIRE(lib);
+    return lib;
 }
 
 /// Feeds packets and keeps, per packet, the requested attributes as text.
@@ -76,6 +91,44 @@ struct Recorder {
         h.process(raw);
         REQUIRE(rows.size() == before + 1);
         return rows.back();
+    }
+};
+
+inline const char* const kClient = "10.0.0.1";
+inline const char* const kServer = "10.0.0.2";
+
+/// A TCP segment over Ethernet and IPv4, by default from kClient to kServer.
+inline Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
+                    const std::string& data = "", const char* src = kClient,
+                    const char* dst = kServer) {
+    return PacketBuilder()
+        .eth()
+        .ipv4(src, dst)
+        .tcp(sport, dport)
+        .seq(seq)
+        .flags(flags)
+        .payload(data)
+        .build();
+}
+
+/// A UDP datagram over Ethernet and IPv4, by default from kClient to kServer.
+inline Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data = "x",
+                    const char* src = kClient, const char* dst = kServer) {
+    return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(data).build();
+}
+
+/// One direction of a TCP connection: each send() carries the next bytes in order.
+struct TcpSide {
+    Recorder& r;
+    uint16_t sport, dport;
+    const char* src = kClient;
+    const char* dst = kServer;
+    uint32_t seq = 2; // after a SYN at 1
+
+    std::map<std::string, std::string>& send(const std::string& data) {
+        auto& row = r.feed(tcpSeg(sport, dport, seq, ACK, data, src, dst));
+        seq += uint32_t(data.size());
+        return row;
     }
 };
 

@@ -7,45 +7,6 @@
 using namespace mmt;
 using namespace mmt::test;
 
-namespace {
-
-const char* kClient = "10.0.0.1";
-const char* kServer = "10.0.0.2";
-
-Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
-             const std::string& data = "", const char* src = kClient, const char* dst = kServer) {
-    return PacketBuilder()
-        .eth()
-        .ipv4(src, dst)
-        .tcp(sport, dport)
-        .seq(seq)
-        .flags(flags)
-        .payload(data)
-        .build();
-}
-
-/// One direction of a TCP connection: each send() carries the next bytes in order.
-struct TcpSide {
-    Recorder& r;
-    uint16_t sport, dport;
-    const char* src = kClient;
-    const char* dst = kServer;
-    uint32_t seq = 2; // after a SYN at 1
-
-    std::map<std::string, std::string> send(const std::string& data) {
-        auto row = r.feed(tcpSeg(sport, dport, seq, ACK, data, src, dst));
-        seq += uint32_t(data.size());
-        return row;
-    }
-};
-
-Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data = "x",
-             const char* src = kClient, const char* dst = kServer) {
-    return PacketBuilder().eth().ipv4(src, dst).udp(sport, dport).payload(data).build();
-}
-
-} // namespace
-
 TEST_CASE("the path and attributes of each layer", "[journey]") {
     Recorder r(
         {"ethernet.src", "ipv4.src", "ipv4.ttl", "tcp.dst_port", "frame.path", "frame.number"});
@@ -369,8 +330,7 @@ TEST_CASE("per-session state declared in a spec lives as long as the session",
 
 TEST_CASE("fields may depend on the direction, the session's state and the protocol below",
           "[journey][session]") {
-    TempFile spec(".mmtp");
-    write_file(spec.path(), to_bytes(R"(protocol stateful {
+    auto lib = libraryWithSpec(R"(protocol stateful {
     id 9300;
     over udp port 9300;
     state { seen : u8 = 0; }
@@ -384,12 +344,7 @@ TEST_CASE("fields may depend on the direction, the session's state and the proto
     attribute a, b, c, d;
     attribute before : u8 = seen;
 }
-)"));
-    LoadOptions o;
-    o.spec_paths = {spec.path()};
-    std::string err;
-    auto lib = ProtocolLibrary::load(o, err);
-    REQUIRE(lib);
+)");
     Recorder r({"stateful.a", "stateful.b", "stateful.c", "stateful.d", "stateful.before"}, {},
                *lib);
     auto first = r.feed(udpPkt(1234, 9300, "\x01\x02\x03\x04"));
@@ -581,18 +536,12 @@ TEST_CASE("PPPoE: discovery tags, and sessions carrying PPP then IP", "[journey]
 
 TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
     auto geneve = [](uint16_t ethertype, uint32_t vni, const Bytes& options, const Bytes& inner) {
-        Bytes b = {uint8_t(options.size() / 4),
-                   0x00,
-                   uint8_t(ethertype >> 8),
-                   uint8_t(ethertype),
-                   uint8_t(vni >> 16),
-                   uint8_t(vni >> 8),
-                   uint8_t(vni),
-                   0x00};
-        b.reserve(b.size() + options.size() + inner.size());
-        b.insert(b.end(), options.begin(), options.end());
-        b.insert(b.end(), inner.begin(), inner.end());
-        return PacketBuilder().eth().ipv4(kClient, kServer).udp(40000, 6081).payload(b).build();
+        return PacketBuilder()
+            .eth()
+            .ipv4(kClient, kServer)
+            .udp(40000, 6081)
+            .payload(join({geneve_header(ethertype, vni, options), options, inner}))
+            .build();
     };
     Recorder r(
         {"geneve.vni", "geneve.ethertype", "geneve.options_length", "ipv4.src", "udp.dst_port"});
@@ -623,33 +572,24 @@ TEST_CASE("Geneve: Ethernet or IP inside, after options", "[journey]") {
 TEST_CASE("Teredo: IPv6 over UDP 3544, after its indicators", "[journey]") {
     Recorder r(
         {"teredo_origin.port", "teredo_auth.nonce", "ipv6.src", "udp.dst_port", "dns.qname"});
-    const char* client = "2001:0:4136:e378:8000:63bf:3fff:fdd2";
-    Bytes bubble = PacketBuilder().ipv6(client, "2001:0:4136:e37e:0:fbaa:b97e:fe4e").build();
-    bubble[6] = 59; // no next header
-    Bytes inner = PacketBuilder()
-                      .ipv6(client, "2001:db8::1")
-                      .udp(1000, 53)
-                      .payload(dns_message(5, "teredo.example"))
-                      .build();
-    Bytes origin = {0x00, 0x00, 0xed, 0xcb, 0x3f, 0xff, 0xfd, 0xfe}; // port 0x1234
-    Bytes auth = {0x00, 0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 0x00};
-    auto over = [](uint16_t sport, uint16_t dport, std::vector<Bytes> parts) {
-        Bytes b;
-        for (auto& p : parts) b.insert(b.end(), p.begin(), p.end());
-        return PacketBuilder().eth().ipv4(kClient, kServer).udp(sport, dport).payload(b).build();
-    };
-    CHECK(r.feed(over(50000, 3544, {bubble}))["path"] == "ethernet.ipv4.udp.teredo.ipv6");
+    std::vector<Bytes> teredo = teredo_packets();
+    CHECK(r.feed(teredo[0])["path"] == "ethernet.ipv4.udp.teredo.ipv6");
     // The same session: each packet classified for what it starts with.
-    auto withOrigin = r.feed(over(3544, 50000, {origin, inner}));
+    auto withOrigin = r.feed(teredo[1]);
     CHECK(withOrigin["path"] == "ethernet.ipv4.udp.teredo.teredo_origin.ipv6.udp.dns");
     CHECK(withOrigin["teredo_origin.port"] == "4660");
     CHECK(withOrigin["dns.qname"] == "teredo.example");
-    auto both = r.feed(over(3544, 50000, {auth, origin, inner}));
+    auto both = r.feed(teredo[2]);
     CHECK(both["path"] == "ethernet.ipv4.udp.teredo.teredo_auth.teredo_origin.ipv6.udp.dns");
     CHECK(both["teredo_auth.nonce"] == "01:02:03:04:05:06:07:08");
-    CHECK(both["ipv6.src"] == client);
+    CHECK(both["ipv6.src"] == "2001:0:4136:e378:8000:63bf:3fff:fdd2");
     // Port 3544 with something else on it is not Teredo.
-    auto dns = r.feed(over(3544, 53, {dns_message(0x6123, "not.teredo")}));
+    auto dns = r.feed(PacketBuilder()
+                          .eth()
+                          .ipv4(kClient, kServer)
+                          .udp(3544, 53)
+                          .payload(dns_message(0x6123, "not.teredo"))
+                          .build());
     CHECK(dns["path"] == "ethernet.ipv4.udp.dns");
 }
 
@@ -832,8 +772,7 @@ TEST_CASE("a session stops classifying after classify_packets payload packets",
 
 TEST_CASE("a broken or short body is reported whether or not its events are asked for",
           "[journey]") {
-    TempFile spec(".mmtp");
-    write_file(spec.path(), to_bytes(R"(protocol bodied {
+    auto lib = libraryWithSpec(R"(protocol bodied {
     id 9310;
     over udp port 9310;
     header { kind : u8; count : u8; }
@@ -844,12 +783,7 @@ TEST_CASE("a broken or short body is reported whether or not its events are aske
     attribute kind;
     event attribute seen : u8 = kind;
 }
-)"));
-    LoadOptions o;
-    o.spec_paths = {spec.path()};
-    std::string err;
-    auto lib = ProtocolLibrary::load(o, err);
-    REQUIRE(lib);
+)");
     const std::string broken("\x01\x02\x0a\x0b\x00", 5), cut("\x01\x04\x0a", 3),
         fine("\x01\x01\x0a\xff", 4);
     // What frame.malformed and frame.truncated say for each payload, with the columns given.
@@ -881,8 +815,7 @@ TEST_CASE("a broken or short body is reported whether or not its events are aske
 TEST_CASE("a list cut short raises the events of the elements that parsed, in a header as in "
           "a body",
           "[journey]") {
-    TempFile spec(".mmtp");
-    write_file(spec.path(), to_bytes(R"(protocol list_head {
+    auto lib = libraryWithSpec(R"(protocol list_head {
     id 9311;
     over udp port 9311;
     record item { len : u8; v : bytes[len]; }
@@ -897,12 +830,7 @@ protocol list_body {
     body { items : item[] max 10; }
     event attribute v : string = v on items;
 }
-)"));
-    LoadOptions o;
-    o.spec_paths = {spec.path()};
-    std::string err;
-    auto lib = ProtocolLibrary::load(o, err);
-    REQUIRE(lib);
+)");
     const std::string cut("\x03\x02"
                           "ab"
                           "\x03"

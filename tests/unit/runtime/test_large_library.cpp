@@ -27,15 +27,9 @@ std::string generatedSpec(int i) {
 
 TEST_CASE("a library of 300 more protocols: indexes past 256 on paths and in flow records",
           "[journey][session]") {
-    TempFile spec(".mmtp");
     std::string text;
     for (int i = 0; i < kGenerated; ++i) text += generatedSpec(i);
-    write_file(spec.path(), to_bytes(text));
-    LoadOptions o;
-    o.spec_paths = {spec.path()};
-    std::string err;
-    auto lib = ProtocolLibrary::load(o, err);
-    REQUIRE(lib);
+    auto lib = libraryWithSpec(text);
     REQUIRE(lib->table().n_protos > 256 + 2);
 
     // The first generated protocol whose index, and its successor's, are past 256.

@@ -12,25 +12,6 @@ using namespace mmt::test;
 
 namespace {
 
-const char* kClient = "10.0.0.1";
-const char* kServer = "10.0.0.2";
-
-Bytes tcpSeg(uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
-             const std::string& data = "", const char* src = kClient, const char* dst = kServer) {
-    return PacketBuilder()
-        .eth()
-        .ipv4(src, dst)
-        .tcp(sport, dport)
-        .seq(seq)
-        .flags(flags)
-        .payload(data)
-        .build();
-}
-
-Bytes udpPkt(uint16_t sport, uint16_t dport, const std::string& data) {
-    return PacketBuilder().eth().ipv4(kClient, kServer).udp(sport, dport).payload(data).build();
-}
-
 /// An IPv4 fragment of datagram `id` from `src`: `len` bytes at `offset` (a multiple of 8).
 Bytes ipFrag(const std::string& src, uint16_t id, uint16_t offset, size_t len, bool more) {
     return PacketBuilder()
@@ -153,17 +134,12 @@ TEST_CASE("limits: max_pdu, PDUs over it are stepped over and counted", "[limits
     o.max_pdu = 1000;
     Recorder r({"dns.qname", "frame.malformed"}, o);
     r.feed(tcpSeg(44000, 53, 1, SYN));
-    uint32_t seq = 2;
-    auto send = [&](const std::string& data) -> std::map<std::string, std::string>& {
-        auto& row = r.feed(tcpSeg(44000, 53, seq, ACK, data));
-        seq += uint32_t(data.size());
-        return row;
-    };
+    TcpSide client{r, 44000, 53};
     // 50 messages of 5000 bytes (length 0x1386): each one over the limit, skipped exactly.
     for (int i = 0; i < 50; ++i) {
         std::string m = "\x13\x86" + std::string(4998, 'm');
-        CHECK(send(m.substr(0, 1400))["frame.malformed"] == "dns.pdu_length");
-        for (size_t at = 1400; at < m.size(); at += 1400) send(m.substr(at, 1400));
+        CHECK(client.send(m.substr(0, 1400))["frame.malformed"] == "dns.pdu_length");
+        for (size_t at = 1400; at < m.size(); at += 1400) client.send(m.substr(at, 1400));
     }
     CHECK(r.h.stats().pdus_over_max == 50);
     CHECK(r.h.stats().buffered_bytes_peak <= 1000);
@@ -171,7 +147,7 @@ TEST_CASE("limits: max_pdu, PDUs over it are stepped over and counted", "[limits
     Bytes q = dns_message(9, "after.example");
     std::string framed = {char(q.size() >> 8), char(q.size())};
     framed.append(q.begin(), q.end());
-    CHECK(send(framed)["dns.qname"] == "after.example");
+    CHECK(client.send(framed)["dns.qname"] == "after.example");
     finishAndCheckSessions(r);
 }
 
@@ -196,14 +172,10 @@ TEST_CASE("limits: max_kept_body, bodies stepped over are counted", "[limits][tc
     o.max_kept_body = 16;
     Recorder r({"http.status_code"}, o);
     r.feed(tcpSeg(80, 46000, 1, SYN, "", kServer, kClient));
-    uint32_t seq = 2;
+    TcpSide server{r, 80, 46000, kServer, kClient};
     for (int i = 0; i < 40; ++i) {
         std::string m = "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + std::string(3000, 'b');
-        for (size_t at = 0; at < m.size(); at += 1400) {
-            std::string part = m.substr(at, 1400);
-            r.feed(tcpSeg(80, 46000, seq, ACK, part, kServer, kClient));
-            seq += uint32_t(part.size());
-        }
+        for (size_t at = 0; at < m.size(); at += 1400) server.send(m.substr(at, 1400));
     }
     CHECK(r.h.stats().bodies_skipped == 40);
     CHECK(r.h.stats().buffered_bytes_peak <= 256); // heads only, never a body
