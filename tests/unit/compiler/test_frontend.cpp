@@ -1,4 +1,5 @@
 // Front end: parsing, the AST, and diagnostics rendering.
+#include "deep_specs.h"
 #include "mmtc/compiler.h"
 
 #include <catch2/catch.hpp>
@@ -66,36 +67,9 @@ protocol dnsish {
 
 TEST_CASE("nesting of any depth is a diagnostic, never a crash", "[frontend][nesting]") {
     const size_t n = 100000;
-    auto repeat = [](const std::string& s, size_t k) {
-        std::string out;
-        out.reserve(s.size() * k);
-        for (size_t i = 0; i < k; ++i) out += s;
-        return out;
-    };
-    auto proto = [](const std::string& item) {
-        return "protocol deep {\n id 9900;\n header { a : u8; b : u8; }\n" + item + "\n}\n";
-    };
-    const std::vector<std::pair<const char*, std::string>> texts = {
-        {"parentheses",
-         proto("attribute x : u32 = " + repeat("(", n) + "a" + repeat(")", n) + ";")},
-        {"unary minus", proto("attribute x : u32 = " + repeat("-", n) + "a;")},
-        {"complement", proto("attribute x : u32 = " + repeat("~ ", n) + "a;")},
-        {"not", proto("attribute x : bool = " + repeat("not ", n) + "true;")},
-        {"sum", proto("attribute x : u32 = a" + repeat(" + a", n) + ";")},
-        {"and", proto("attribute x : bool = a == 1" + repeat(" and a == 1", n) + ";")},
-        {"conditional", proto("attribute x : u32 = " + repeat("a == 1 ? 1 : ", n) + "0;")},
-        {"members", proto("attribute x : u32 = a" + repeat(".b", n) + ";")},
-        {"indexes", proto("attribute x : u8 = payload" + repeat("[0]", n) + ";")},
-        {"calls",
-         proto("attribute x : u32 = " + repeat("max(a, ", n) + "a" + repeat(")", n) + ";")},
-        {"sets", proto("attribute x : bool = a" + repeat(" in { 1 } == true", n) + ";")},
-        {"switches", "protocol deep {\n id 9900;\n header { a : u8; " +
-                         repeat("switch (a) { 1 => { ", n) + "z : u8;" + repeat(" } }", n) +
-                         " }\n}\n"},
-    };
-    for (const auto& [what, text] : texts) {
-        INFO(what);
-        auto r = checkText(text);
+    for (const mmt::test::DeepSpec& s : mmt::test::deep_specs(n)) {
+        INFO(s.what);
+        auto r = checkText(s.text);
         CHECK_FALSE(r.ok);
         CHECK(r.diags.find("nest too deeply here (the limit is 1000 levels)") != std::string::npos);
     }

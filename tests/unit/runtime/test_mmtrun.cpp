@@ -1,5 +1,6 @@
 // mmtrun end to end: golden outputs on the bundled example capture, and clean errors
 // with the documented exit statuses for bad input of every kind.
+#include "deep_specs.h"
 #include "packet_builder.h"
 #include "pcap_writer.h"
 #include "process_util.h"
@@ -485,42 +486,19 @@ TEST_CASE("mmtrun stopped by SIGINT while reading: flows still written, status 1
 }
 
 TEST_CASE("no nesting of a spec makes mmtc or mmtrun -p die by a signal", "[mmtrun][nesting]") {
-    auto repeat = [](const std::string& s, size_t k) {
-        std::string out;
-        out.reserve(s.size() * k);
-        for (size_t i = 0; i < k; ++i) out += s;
-        return out;
-    };
-    auto proto = [](const std::string& item) {
-        return "protocol deep {\n id 9900;\n over frame when linktype == 147;\n"
-               " header { a : u8; b : u8; }\n" +
-               item + "\n}\n";
-    };
     // Each position at depth `n`: past the limit (100,000) the tools refuse the spec with a
     // diagnostic; within it (300 levels of each, up to 900 of the 1000 counted) the spec
     // checks, compiles and runs.
-    auto texts = [&](size_t n) {
-        std::vector<std::pair<std::string, std::string>> t = {
-            {"parentheses",
-             proto("attribute x : u32 = " + repeat("(", n) + "a" + repeat(")", n) + ";")},
-            {"unary minus", proto("attribute x : u32 = " + repeat("-", n) + "a;")},
-            {"not", proto("attribute x : bool = " + repeat("not ", n) + "true;")},
-            {"sum", proto("attribute x : u32 = a" + repeat(" + a", n) + ";")},
-            {"and", proto("attribute x : bool = a == 1" + repeat(" and a == 1", n) + ";")},
-            {"conditional", proto("attribute x : u32 = " + repeat("a == 1 ? 1 : ", n) + "0;")},
-            {"calls",
-             proto("attribute x : u32 = " + repeat("max(a, ", n) + "a" + repeat(")", n) + ";")},
-            {"switches", "protocol deep {\n id 9900;\n over frame when linktype == 147;\n"
-                         " header { a : u8; " +
-                             repeat("switch (a) { 1 => { ", n) + "z : u8;" + repeat(" } }", n) +
-                             " }\n}\n"},
-        };
-        return t;
+    auto texts = [](size_t n) {
+        std::vector<DeepSpec> valid;
+        for (DeepSpec& s : deep_specs(n, "over frame when linktype == 147;"))
+            if (s.valid) valid.push_back(std::move(s));
+        return valid;
     };
     TempFile spec(".mmtp");
-    for (const auto& [what, text] : texts(100000)) {
-        INFO(what << " nested 100000 deep");
-        write_file(spec.path(), to_bytes(text));
+    for (const DeepSpec& s : texts(100000)) {
+        INFO(s.what << " nested 100000 deep");
+        write_file(spec.path(), to_bytes(s.text));
         auto c = runProcess({std::string(MMT_BIN_DIR) + "/mmtc", "check", spec.path()});
         CHECK(c.status == 1);
         CHECK(c.err.find("nest too deeply") != std::string::npos);
@@ -528,9 +506,9 @@ TEST_CASE("no nesting of a spec makes mmtc or mmtrun -p die by a signal", "[mmtr
         CHECK(r.status == 3);
         CHECK(r.err.find("nest too deeply") != std::string::npos);
     }
-    for (const auto& [what, text] : texts(300)) {
-        INFO(what << " nested 300 deep");
-        write_file(spec.path(), to_bytes(text));
+    for (const DeepSpec& s : texts(300)) {
+        INFO(s.what << " nested 300 deep");
+        write_file(spec.path(), to_bytes(s.text));
         auto r = mmtrun({"-r", kDemo, "--no-builtin", "--no-cache", "-p", spec.path(), "-q"});
         CHECK(r.status == 0);
         CHECK(r.err.empty());
