@@ -82,23 +82,16 @@ TEST_CASE("defrag: in order and reverse order", "[defrag]") {
     auto frags = cut(payload, 16);
     REQUIRE(frags.size() == 3);
     Bytes key = key_of("10.0.0.1", 7);
-    SECTION("in order") {
+    for (const auto& order : {std::vector<size_t>{0, 1, 2}, std::vector<size_t>{2, 1, 0}}) {
+        INFO("fragments in the order " << order[0] << order[1] << order[2]);
         Harness h;
-        CHECK(h.add(key, frags[0]).status == FragStatus::Incomplete);
-        CHECK(h.add(key, frags[1]).status == FragStatus::Incomplete);
-        FragResult r = h.add(key, frags[2]);
+        CHECK(h.add(key, frags[order[0]]).status == FragStatus::Incomplete);
+        CHECK(h.add(key, frags[order[1]]).status == FragStatus::Incomplete);
+        FragResult r = h.add(key, frags[order[2]]);
         REQUIRE(r.status == FragStatus::Complete);
         CHECK(Bytes(r.data, r.data + r.len) == payload);
         CHECK(r.fragments == 3);
         CHECK(h.d.in_progress() == 0);
-    }
-    SECTION("reverse") {
-        Harness h;
-        CHECK(h.add(key, frags[2]).status == FragStatus::Incomplete);
-        CHECK(h.add(key, frags[1]).status == FragStatus::Incomplete);
-        FragResult r = h.add(key, frags[0]);
-        REQUIRE(r.status == FragStatus::Complete);
-        CHECK(Bytes(r.data, r.data + r.len) == payload);
         // The buffer lives until the next call, then goes back to the budget.
         CHECK(h.budget.used() > 0);
         h.d.expire(0);
@@ -152,27 +145,21 @@ TEST_CASE("defrag: overlapping fragments, first arrival wins", "[defrag][overlap
     Bytes key = key_of("10.0.0.1", 1);
     Frag a{0, true, Bytes(16, 'A')};
     Frag b{8, false, Bytes(16, 'B')};
-    SECTION("A first") {
-        Harness h;
-        h.add(key, a);
-        FragResult r = h.add(key, b);
-        REQUIRE(r.status == FragStatus::Complete);
-        CHECK(r.overlap == 8);
-        Bytes want(16, 'A');
-        want.insert(want.end(), 8, 'B');
-        CHECK(Bytes(r.data, r.data + r.len) == want);
-        CHECK(h.d.stats().overlapping == 1);
-        CHECK(h.d.stats().overlap_bytes == 8);
-    }
-    SECTION("B first") {
-        Harness h;
-        h.add(key, b);
-        FragResult r = h.add(key, a);
-        REQUIRE(r.status == FragStatus::Complete);
-        CHECK(r.overlap == 8);
-        Bytes want(8, 'A');
-        want.insert(want.end(), 16, 'B');
-        CHECK(Bytes(r.data, r.data + r.len) == want);
+    SECTION("A first, then B first") {
+        for (bool a_first : {true, false}) {
+            INFO((a_first ? "A first" : "B first"));
+            Harness h;
+            h.add(key, a_first ? a : b);
+            FragResult r = h.add(key, a_first ? b : a);
+            REQUIRE(r.status == FragStatus::Complete);
+            CHECK(r.overlap == 8);
+            // The 8 bytes both cover are the first one's.
+            Bytes want(a_first ? 16 : 8, 'A');
+            want.insert(want.end(), a_first ? 8 : 16, 'B');
+            CHECK(Bytes(r.data, r.data + r.len) == want);
+            CHECK(h.d.stats().overlapping == 1);
+            CHECK(h.d.stats().overlap_bytes == 8);
+        }
     }
     SECTION("a fragment covering two pieces and the hole between") {
         Harness h;

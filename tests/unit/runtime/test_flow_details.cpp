@@ -23,6 +23,14 @@ std::map<uint64_t, SessionInfo> endedFlows(Handler& h, const std::vector<Bytes>&
     return out;
 }
 
+/// The same, by a handler of its own with flow_details on.
+std::map<uint64_t, SessionInfo> detailedFlows(const std::vector<Bytes>& packets) {
+    HandlerOptions ho;
+    ho.flow_details = true;
+    Handler h(builtinLibrary(), ho);
+    return endedFlows(h, packets);
+}
+
 const SessionInfo* byTransport(const std::map<uint64_t, SessionInfo>& flows,
                                std::string_view transport) {
     for (const auto& [id, s] : flows)
@@ -34,9 +42,6 @@ const SessionInfo* byTransport(const std::map<uint64_t, SessionInfo>& flows,
 
 TEST_CASE("flow records name the tunnels of a flow's first packet, outermost first",
           "[flow-details]") {
-    HandlerOptions ho;
-    ho.flow_details = true;
-    Handler h(builtinLibrary(), ho);
     // UDP inside IPv6 inside IPv4 (6in4), and a plain TCP flow beside it.
     Bytes inner = PacketBuilder()
                       .eth()
@@ -54,7 +59,7 @@ TEST_CASE("flow records name the tunnels of a flow's first packet, outermost fir
                       .build();
     Bytes plain =
         PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").tcp(40000, 9).payload("z").build();
-    auto flows = endedFlows(h, {inner, reply, plain});
+    auto flows = detailedFlows({inner, reply, plain});
     const SessionInfo* udp = byTransport(flows, "udp");
     REQUIRE(udp);
     CHECK(udp->src == "2001:db8::1");
@@ -66,13 +71,10 @@ TEST_CASE("flow records name the tunnels of a flow's first packet, outermost fir
 }
 
 TEST_CASE("an ICMP error's quoted header is not a tunnel", "[flow-details]") {
-    HandlerOptions ho;
-    ho.flow_details = true;
-    Handler h(builtinLibrary(), ho);
     Bytes quoted = PacketBuilder().ipv4("10.0.0.2", "10.0.0.9").udp(1000, 53).build();
     Bytes unreachable =
         PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").icmp(3, 3).payload(quoted).build();
-    auto flows = endedFlows(h, {unreachable});
+    auto flows = detailedFlows({unreachable});
     const SessionInfo* icmp = byTransport(flows, "icmp");
     REQUIRE(icmp);
     CHECK(icmp->tunnel.empty());

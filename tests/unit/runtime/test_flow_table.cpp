@@ -70,6 +70,15 @@ struct Recorder {
     }
 };
 
+/// A flow table whose end-of-session reports are recorded (the recorder outlives it).
+struct Recorded {
+    explicit Recorded(const FlowTableConfig& cfg = {}) : t(cfg) {
+        t.on_end(&Recorder::on_end, &rec);
+    }
+    Recorder rec;
+    FlowTable t;
+};
+
 } // namespace
 
 TEST_CASE("both directions of a flow meet in one session", "[flow]") {
@@ -159,9 +168,8 @@ TEST_CASE("different shared parts or protocols make different sessions", "[flow]
 }
 
 TEST_CASE("timeouts are per protocol and driven by packet time", "[flow][expiry]") {
-    Recorder rec;
-    FlowTable t;
-    t.on_end(&Recorder::on_end, &rec);
+    Recorded f;
+    auto& [rec, t] = f;
     for (uint32_t i = 0; i < 10; ++i) t.lookup(tuple(i, 1, 100, 2), 17, 1000, 0, 1); // 1 s
     for (uint32_t i = 0; i < 10; ++i) t.lookup(tuple(i, 1, 100, 2), 6, 5000, 0, 1);  // 5 s
     for (uint32_t i = 0; i < 3; ++i) t.lookup(tuple(i, 1, 100, 2), 50, 0, 0, 1);     // never
@@ -183,11 +191,8 @@ TEST_CASE("timeouts are per protocol and driven by packet time", "[flow][expiry]
 }
 
 TEST_CASE("LRU eviction order when the table is full", "[flow][evict]") {
-    Recorder rec;
-    FlowTableConfig cfg;
-    cfg.max_sessions = 3;
-    FlowTable t(cfg);
-    t.on_end(&Recorder::on_end, &rec);
+    Recorded f({.max_sessions = 3});
+    auto& [rec, t] = f;
     auto key = [](uint32_t i) { return tuple(i, 1, 1000, 2); };
     t.lookup(key(1), 6, 60000, 1, 1);           // A, id 1
     t.lookup(key(2), 6, 60000, 2, 1);           // B, id 2
@@ -213,12 +218,8 @@ TEST_CASE("LRU eviction order when the table is full", "[flow][evict]") {
 }
 
 TEST_CASE("sessions are reported before they are freed, state intact", "[flow][callback]") {
-    Recorder rec;
-    FlowTableConfig cfg;
-    cfg.max_sessions = 8;
-    cfg.state_size = 24;
-    FlowTable t(cfg);
-    t.on_end(&Recorder::on_end, &rec);
+    Recorded f({.max_sessions = 8, .state_size = 24});
+    auto& [rec, t] = f;
     for (uint32_t i = 0; i < 8; ++i) {
         FlowLookup r = t.lookup(tuple(i, 1, 99, 2), 6, 1000, i * kMs, 1);
         auto* st = static_cast<char*>(t.state(*r.session));
@@ -249,11 +250,8 @@ TEST_CASE("sessions are reported before they are freed, state intact", "[flow][c
 }
 
 TEST_CASE("the hard cap holds and every session is reported once", "[flow][evict]") {
-    Recorder rec;
-    FlowTableConfig cfg;
-    cfg.max_sessions = 1000;
-    FlowTable t(cfg);
-    t.on_end(&Recorder::on_end, &rec);
+    Recorded f({.max_sessions = 1000});
+    auto& [rec, t] = f;
     for (uint32_t i = 0; i < 5000; ++i) {
         t.lookup(tuple(i, 7, 1, 8), 6, 60000, i, 1);
         REQUIRE(t.size() <= 1000);
@@ -274,11 +272,8 @@ TEST_CASE("the hard cap holds and every session is reported once", "[flow][evict
 }
 
 TEST_CASE("a session is re-created after it expires", "[flow][expiry]") {
-    Recorder rec;
-    FlowTableConfig cfg;
-    cfg.state_size = 8;
-    FlowTable t(cfg);
-    t.on_end(&Recorder::on_end, &rec);
+    Recorded f({.state_size = 8});
+    auto& [rec, t] = f;
     mmt_key k = tuple(5, 5, 6, 6);
     FlowLookup a = t.lookup(k, 17, 1000, 0, 10);
     std::memcpy(t.state(*a.session), "old", 4);
@@ -304,12 +299,8 @@ TEST_CASE("a session is re-created after it expires", "[flow][expiry]") {
 }
 
 TEST_CASE("keys longer than the inline area use the bounded long-key store", "[flow]") {
-    Recorder rec;
-    FlowTableConfig cfg;
-    cfg.max_sessions = 64;
-    cfg.long_keys = 4;
-    FlowTable t(cfg);
-    t.on_end(&Recorder::on_end, &rec);
+    Recorded f({.max_sessions = 64, .long_keys = 4});
+    auto& [rec, t] = f;
     Bytes outer(40, 0xab); // e.g. outer addresses and a tunnel id
     auto long_key = [&](uint32_t i) { return tuple(i, 1, 2, 3, outer); };
     for (uint32_t i = 0; i < 10; ++i) t.lookup(tuple(i, 1, 2, 3), 6, 1000, i, 1); // short keys
