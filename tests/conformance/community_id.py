@@ -9,7 +9,6 @@ these captures. Exit status 77 (skipped) without the captures or tshark.
 
     community_id.py --mmtrun PATH --pcaps DIR
 """
-import argparse
 import csv
 import io
 import os
@@ -17,18 +16,16 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from capture_args import mmtrun_and_captures  # noqa: E402
+
 
 CAPTURES = ['badpackets.pcap', 'iphone.pcap', 'dns_fragmented.pcap', 'pcapng-example.pcapng',
             'chrome.pcap', 'sctp.cap', '6in4tunnel.pcap', 'IcmpPackets.pcap']
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--mmtrun', required=True)
-    ap.add_argument('--pcaps', required=True)
-    a = ap.parse_args()
-    captures = [os.path.join(a.pcaps, c) for c in CAPTURES
-                if os.path.exists(os.path.join(a.pcaps, c))]
+    a, captures = mmtrun_and_captures(CAPTURES)
     if not captures or not shutil.which('tshark'):
         print(f'skipped: needs captures in {a.pcaps} and tshark')
         return 77

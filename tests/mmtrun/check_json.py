@@ -10,12 +10,14 @@ type on every line (null stands for an absent value and goes with any type).
     check_json.py --mmtrun PATH --pcaps DIR
 Exit status 77 (skipped) when the captures are absent.
 """
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from capture_args import mmtrun_and_captures  # noqa: E402
 
 CAPTURES = ['chrome.pcap', '6in4tunnel.pcap', 'dns_fragmented.pcap', 'QinQ_802.1_AD.pcapng',
             'smtp-starttls.pcap', 'vxlan.pcap', 'http_ua_splitted_in_two_pkts.pcapng',
@@ -72,12 +74,7 @@ def check_stream(what, text, problems):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--mmtrun', required=True)
-    ap.add_argument('--pcaps', required=True)
-    a = ap.parse_args()
-    captures = [os.path.join(a.pcaps, c) for c in CAPTURES
-                if os.path.exists(os.path.join(a.pcaps, c))]
+    a, captures = mmtrun_and_captures(CAPTURES)
     if not captures:
         print(f'skipped: no captures in {a.pcaps}')
         return 77

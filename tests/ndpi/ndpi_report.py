@@ -134,11 +134,36 @@ def our_flows(mmtrun, capture, specs=()):
     return flows
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def report_arguments(doc):
+    """The options both reports take: where mmtrun and the captures are, and --list."""
+    ap = argparse.ArgumentParser(description=doc.split('\n\n')[0])
     ap.add_argument('--mmtrun', default=os.path.join(ROOT, 'build/release/bin/mmtrun'))
     ap.add_argument('--pcaps', default=os.path.join(ROOT, '..', 'shared', 'pcaps'))
     ap.add_argument('--list', action='store_true', help='print every disagreement')
+    return ap
+
+
+def pairs_to_compare(args, prog, pattern='*'):
+    """The (capture, nDPI result) pairs under --pcaps, or None (said) when there are none;
+    exits when mmtrun has not been built."""
+    pairs = result_pairs(args.pcaps, pattern)
+    if not pairs:
+        print(f'skipped: no nDPI results under {args.pcaps}')
+        return None
+    if not os.access(args.mmtrun, os.X_OK):
+        sys.exit(f'{prog}: error: {args.mmtrun} is not an executable (build first)')
+    return pairs
+
+
+def run_each(job, pairs):
+    """job(pair) for every pair, on as many threads as there are processors (each job
+    waits on an mmtrun)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(job, pairs))
+
+
+def main():
+    ap = report_arguments(__doc__)
     ap.add_argument('--captures', default='*', help='only the captures whose name matches this glob')
     ap.add_argument('--spec', action='append', default=[], help='more specs for mmtrun (-p)')
     ap.add_argument('--check', action='store_true',
@@ -147,12 +172,9 @@ def main():
     ap.add_argument('--min-protocols', type=int, default=0, help='fail below this many protocols matched')
     args = ap.parse_args()
 
-    pairs = result_pairs(args.pcaps, args.captures)
+    pairs = pairs_to_compare(args, 'ndpi_report', args.captures)
     if not pairs:
-        print(f'skipped: no nDPI results under {args.pcaps}')
         return 77
-    if not os.access(args.mmtrun, os.X_OK):
-        sys.exit(f'ndpi_report: error: {args.mmtrun} is not an executable (build first)')
 
     names = {n: set(o.split(',')) for n, o in read_table(os.path.join(HERE, 'names.tsv'), 2)}
     known = read_table(os.path.join(HERE, 'known-differences.tsv'), 4)
@@ -161,8 +183,7 @@ def main():
     def job(pair):
         return pair, ndpi_flows(pair[1]), our_flows(args.mmtrun, pair[0], args.spec)
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(job, pairs))
+    results = run_each(job, pairs)
 
     per = defaultdict(lambda: [0, 0])
     unlisted = []

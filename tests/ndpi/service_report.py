@@ -10,18 +10,16 @@ per shipped service: the flows nDPI names with it, those where we agree, the sha
 
 Exit 1 below --min-share (over all those flows), 77 when the captures are absent.
 """
-import argparse
 import os
 import re
 import sys
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from ndpi_report import (ndpi_labels, our_flow_records, read_table,  # noqa: E402
-                         result_pairs)
+from ndpi_report import (ndpi_labels, our_flow_records, pairs_to_compare,  # noqa: E402
+                         read_table, report_arguments, run_each)
 
 
 def ndpi_services(result):
@@ -49,20 +47,14 @@ def shipped_services():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--mmtrun', default=os.path.join(ROOT, 'build/release/bin/mmtrun'))
-    ap.add_argument('--pcaps', default=os.path.join(ROOT, '..', 'shared', 'pcaps'))
-    ap.add_argument('--list', action='store_true', help='print every disagreement')
+    ap = report_arguments(__doc__)
     ap.add_argument('--min-share', type=float, default=0.0,
                     help='fail below this share of agreeing flows (0..1)')
     args = ap.parse_args()
 
-    pairs = result_pairs(args.pcaps)
+    pairs = pairs_to_compare(args, 'service_report')
     if not pairs:
-        print(f'skipped: no nDPI results under {args.pcaps}')
         return 77
-    if not os.access(args.mmtrun, os.X_OK):
-        sys.exit(f'service_report: error: {args.mmtrun} is not an executable (build first)')
 
     mapping = {n: o.split(',') for n, o in read_table(os.path.join(HERE, 'services.tsv'), 2)}
     shipped = shipped_services()
@@ -77,8 +69,7 @@ def main():
             return pair, theirs, {}
         return pair, theirs, our_services(args.mmtrun, pair[0])
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(job, pairs))
+    results = run_each(job, pairs)
 
     per = defaultdict(lambda: [0, 0])  # our first service for the nDPI name -> [same, flows]
     for (capture, _), theirs, ours in results:
