@@ -219,6 +219,10 @@ struct SessionInfo {
     /// Zeek's connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH,
     /// SHR, OTH) and history (S h A D F R letters, upper case from the originator).
     std::string conn_state, history;
+
+    /// Every field back to its default, the strings keeping their memory: the journey
+    /// describes every session that ends in one SessionInfo.
+    void clear();
 };
 
 /// The Community ID v1 of a flow tuple (https://github.com/corelight/community-id-spec):

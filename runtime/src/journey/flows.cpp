@@ -2,6 +2,7 @@
 #include "journey/flows.h"
 
 #include "output/format.h"
+#include "util/community_id.h"
 
 #include <algorithm>
 #include <cstring>
@@ -134,8 +135,25 @@ int ip_protocol_number(std::string_view name) {
 
 } // namespace
 
+void SessionInfo::clear() {
+    // A field added to SessionInfo must be cleared here too.
+    static_assert(sizeof(SessionInfo) == 18 * sizeof(std::string) + 11 * sizeof(uint64_t));
+    for (std::string* t : {&transport, &path, &application, &src, &dst, &end_reason, &community_id,
+                           &server_name, &server_name_source, &service, &service_source, &ja3, &ja4,
+                           &ja3s, &vlan, &tunnel, &conn_state, &history})
+        t->clear();
+    id = src_port = dst_port = first_ns = last_ns = 0;
+    packets[0] = packets[1] = bytes[0] = bytes[1] = payload[0] = payload[1] = 0;
+}
+
 SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
     SessionInfo info;
+    describe(s, d, info);
+    return info;
+}
+
+void Flows::describe(const Session& s, const FlowData& d, SessionInfo& info) const {
+    info.clear();
     info.id = s.id;
     int proto = lib_.index_of_id(s.proto_id);
     info.transport = proto >= 0 ? lib_.table->protos[proto].name : "";
@@ -156,9 +174,9 @@ SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
     info.last_ns = s.last_ns;
     // Addresses and ports come from the canonical key: [shared_len][low_len] shared low high.
     std::span<const uint8_t> k = table_.key(s);
-    if (k.size() < 2) return info;
+    if (k.size() < 2) return;
     size_t sl = k[0], ll = k[1];
-    if (2 + sl + ll > k.size()) return info;
+    if (2 + sl + ll > k.size()) return;
     const uint8_t* low = k.data() + 2 + sl;
     const uint8_t* high = low + ll;
     size_t hl = k.size() - 2 - sl - ll;
@@ -172,9 +190,9 @@ SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
         v.type = sd.addr_len == 4 ? MMT_T_IPV4 : MMT_T_IPV6;
         v.len = sd.addr_len;
         v.ptr = src + sd.addr_off;
-        info.src = format_value(v);
+        append_value(info.src, v);
         v.ptr = dst + sd.addr_off;
-        info.dst = format_value(v);
+        append_value(info.dst, v);
     }
     bool ports = false;
     if (in_side(sd.port_off, sd.port_len, src_len) && in_side(sd.port_off, sd.port_len, dst_len)) {
@@ -189,17 +207,17 @@ SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
     int ip_proto = ip_protocol_number(info.transport);
     bool needs_ports = ip_proto == 6 || ip_proto == 17 || ip_proto == 132;
     if (ip_proto >= 0 && !info.src.empty() && ports == needs_ports)
-        info.community_id =
-            community_id_v1({src + sd.addr_off, sd.addr_len}, {dst + sd.addr_off, sd.addr_len},
-                            uint8_t(ip_proto), uint16_t(info.src_port), uint16_t(info.dst_port));
-    return info;
+        assign_community_id_v1(info.community_id, {src + sd.addr_off, sd.addr_len},
+                               {dst + sd.addr_off, sd.addr_len}, uint8_t(ip_proto),
+                               uint16_t(info.src_port), uint16_t(info.dst_port));
 }
 
 void Flows::session_ended(void* ctx, const FlowTable& table, Session& s, SessionEnd why) {
     auto* self = static_cast<Flows*>(ctx);
     auto* d = static_cast<FlowData*>(table.state(s));
     if (self->on_end && (d->flags & kFlowStarted)) {
-        SessionInfo info = self->describe(s, *d);
+        SessionInfo& info = self->ended_;
+        self->describe(s, *d, info);
         // A stream that ended (FIN both ways, or RST) is closed, whenever it is let go.
         bool closing = d->flags & kFlowClosing;
         info.end_reason =

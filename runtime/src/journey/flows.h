@@ -58,7 +58,8 @@ class Flows {
     Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts);
     ~Flows();
 
-    std::function<void(const SessionInfo&)> on_end;
+    /// Every session that ends, described (the receiver may add to the description).
+    std::function<void(SessionInfo&)> on_end;
     std::function<void(const SessionInfo&)> on_start;
     std::function<void(const SessionInfo&)> on_classified;
     /// Runs for every session that ends, after on_end (e.g. to free its stream buffers).
@@ -99,6 +100,7 @@ class Flows {
   private:
     static void session_ended(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
     SessionInfo describe(const Session& s, const FlowData& d) const;
+    void describe(const Session& s, const FlowData& d, SessionInfo& out) const;
     const std::string& path_name(const FlowData& d) const;
 
     const ProtocolLibrary::Impl& lib_;
@@ -106,6 +108,7 @@ class Flows {
     FlowTable table_;
     uint8_t classify_packets_; // HandlerOptions::classify_packets, 1 to 255 (FlowData::tries)
     uint64_t unclassified_ = 0;
+    SessionInfo ended_; // the description of the session ending, reused from one to the next
     FlowEndHook release_ = nullptr;
     void* release_ctx_ = nullptr;
     // Flow paths by the bytes of FlowData's path and application (see path_name).

@@ -360,7 +360,7 @@ struct Handler::Impl final : ChunkSink {
     /// Sessions that end are described and go through session_ended: for the end
     /// callbacks, the flow details and the counts per application.
     void hear_ends() {
-        sessions.flows.on_end = [this](const SessionInfo& s) { session_ended(s); };
+        sessions.flows.on_end = [this](SessionInfo& s) { session_ended(s); };
     }
 
     struct AppCount {
@@ -368,19 +368,18 @@ struct Handler::Impl final : ChunkSink {
     };
     std::unordered_map<std::string, AppCount> apps; // HandlerOptions::count_paths
 
-    void session_ended(const SessionInfo& s) {
+    void session_ended(SessionInfo& info) {
         if (opts.count_paths) {
-            AppCount& a = apps[s.application.empty() ? "unknown" : s.application];
+            AppCount& a = apps[info.application.empty() ? "unknown" : info.application];
             a.flows++;
-            a.packets += s.packets[0] + s.packets[1];
-            a.bytes += s.bytes[0] + s.bytes[1];
+            a.packets += info.packets[0] + info.packets[1];
+            a.bytes += info.bytes[0] + info.bytes[1];
         }
         if (!opts.flow_details) {
-            for (auto& f : end_cbs) f(s);
+            for (auto& f : end_cbs) f(info);
             return;
         }
-        SessionInfo info = s;
-        if (auto it = details.find(s.id); it != details.end()) {
+        if (auto it = details.find(info.id); it != details.end()) {
             FlowDetails& d = it->second;
             info.server_name = std::move(d.server_name);
             info.server_name_source = std::move(d.source);

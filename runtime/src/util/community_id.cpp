@@ -1,4 +1,6 @@
 // The Community ID v1 of a flow: SHA-1 (libcrypto's) over an ordered tuple, in base64.
+#include "util/community_id.h"
+
 #include "mmt/runtime.h"
 
 // SHA1_Init and its kin are deprecated in OpenSSL 3 in favour of EVP, not removed.
@@ -59,9 +61,11 @@ int counterpart(bool v6, uint16_t type) {
 
 } // namespace
 
-std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_t> dst,
-                            uint8_t ip_proto, uint16_t src_port, uint16_t dst_port, uint16_t seed) {
-    if (src.size() != dst.size() || (src.size() != 4 && src.size() != 16)) return "";
+void assign_community_id_v1(std::string& out, std::span<const uint8_t> src,
+                            std::span<const uint8_t> dst, uint8_t ip_proto, uint16_t src_port,
+                            uint16_t dst_port, uint16_t seed) {
+    out.clear();
+    if (src.size() != dst.size() || (src.size() != 4 && src.size() != 16)) return;
     bool ports =
         ip_proto == 6 || ip_proto == 17 || ip_proto == 132 || ip_proto == 1 || ip_proto == 58;
     bool one_way = false;
@@ -102,7 +106,14 @@ std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_
     sha1(m, n, digest);
     char text[2 + 28] = {'1', ':'};
     base64_digest(digest, text + 2);
-    return std::string(text, sizeof text);
+    out.assign(text, sizeof text);
+}
+
+std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_t> dst,
+                            uint8_t ip_proto, uint16_t src_port, uint16_t dst_port, uint16_t seed) {
+    std::string out;
+    assign_community_id_v1(out, src, dst, ip_proto, src_port, dst_port, seed);
+    return out;
 }
 
 } // namespace mmt
