@@ -3,6 +3,7 @@
 
 #include "ast/dump.h"
 #include "parse/parser.h"
+#include "support/big_stack.h"
 
 #include "loader/library_object.h"
 #include "loader/spec_cache.h"
@@ -52,10 +53,9 @@ void Compiler::addSource(const std::string& name, std::string text) {
     impl_->sm.add(name, std::move(text));
 }
 
-bool Compiler::check() {
-    Impl& m = *impl_;
-    if (m.checked) return m.ok;
-    m.checked = true;
+namespace {
+
+void checkFiles(Compiler::Impl& m) {
     auto t0 = std::chrono::steady_clock::now();
     bool syntaxOk = true;
     for (uint32_t id = 1; id <= m.sm.size(); ++id) {
@@ -71,11 +71,24 @@ bool Compiler::check() {
     auto t1 = std::chrono::steady_clock::now();
     m.timings.parseMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
     // A file that does not parse would only produce follow-on errors in the others.
-    if (!syntaxOk) return m.ok = false;
+    if (!syntaxOk) {
+        m.ok = false;
+        return;
+    }
     m.sema = std::make_unique<sema::SemaContext>(m.module, m.diags);
     m.ok = sema::check(*m.sema);
     m.timings.checkMs =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+}
+
+} // namespace
+
+bool Compiler::check() {
+    Impl& m = *impl_;
+    if (m.checked) return m.ok;
+    m.checked = true;
+    // Parsing and checking recurse once per level of nesting: on a stack sized for it.
+    support::runOnBigStack([&m] { checkFiles(m); });
     return m.ok;
 }
 
