@@ -582,14 +582,14 @@ int main(int argc, char** argv) {
     lo.object = o.object;
     lo.use_cache = o.cache;
 #ifdef MMTRUN_WITHOUT_COMPILER
-    // An object, or a cache hit; anything else compiles, in mmtrun-full (which also
-    // reports the specs' errors).
+    // An object, or a cache hit; anything else (a display filter is compiled too) is for
+    // mmtrun-full, which also reports the specs' errors.
+    if (o.display_given || (lo.object.empty() && !lo.use_cache)) return run_with_compiler(argv);
     std::unique_ptr<mmt::ProtocolLibrary> lib;
     if (!lo.object.empty())
         lib = mmt::ProtocolLibrary::load_object(lo.object, err);
-    else if (lo.use_cache && !o.display_given)
-        lib = mmt::ProtocolLibrary::load_cached(lo, err);
-    if (!lib && lo.object.empty()) return run_with_compiler(argv);
+    else if (!(lib = mmt::ProtocolLibrary::load_cached(lo, err)))
+        return run_with_compiler(argv);
 #else
     auto lib = mmt::ProtocolLibrary::load(lo, err);
 #endif

@@ -51,6 +51,17 @@ if ! diff -u "$tmp/mmtrun.txt" "$tmp/filtered.txt"; then
     echo "FAIL: mmtrun -Y frame (mmtrun-full) and mmtrun -l disagree" >&2
     exit 1
 fi
+# A display filter needs the compiler with an object too: the frames mmtrun-full selects,
+# fewer than all of them.
+"$mmtrun" --no-builtin -l "$tmp/lib.o" -r "$capture" -Y tcp >"$tmp/object-y.txt"
+"$(dirname "$mmtrun")/../libexec/mmt-journey/mmtrun-full" --no-builtin -l "$tmp/lib.o" \
+    -r "$capture" -Y tcp >"$tmp/full-y.txt"
+"$mmtrun" --no-builtin -l "$tmp/lib.o" -r "$capture" >"$tmp/object-all.txt"
+if ! diff -u "$tmp/full-y.txt" "$tmp/object-y.txt" ||
+    [ "$(wc -l <"$tmp/object-y.txt")" -ge "$(wc -l <"$tmp/object-all.txt")" ]; then
+    echo "FAIL: mmtrun -l -Y does not filter as mmtrun-full does" >&2
+    exit 1
+fi
 "$mmtrun" --version | grep -q "LLVM" || { echo "FAIL: mmtrun --version" >&2; exit 1; }
 echo "ok: $(wc -l <"$tmp/standalone.txt") flows agree (runtime_only, mmtrun -l, the compile" \
     "cache, mmtrun-full); runtime_only and mmtrun link no LLVM or ANTLR"
