@@ -3,6 +3,7 @@
 #include "loader/library_object.h"
 
 #include "helpers/host.h"
+#include "util/hash.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -76,15 +77,6 @@ const HostSymbol kHostSymbols[] = {
     {"memset", reinterpret_cast<void*>(static_cast<MemsetFn>(&std::memset))},
 };
 #undef MMT_HOST
-
-uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 std::string compute_host_id() {
 #if defined(__x86_64__)

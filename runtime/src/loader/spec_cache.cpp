@@ -2,6 +2,7 @@
 
 #include "loader/library_object.h"
 #include "mmt/abi.h"
+#include "util/hash.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -21,12 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-uint64_t fnv1a(uint64_t h, std::string_view s) {
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 0x100000001b3ull;
-    }
-    // Separate fields so that ("ab","c") and ("a","bc") differ.
+/// FNV-1a of one field of the key, then a separator, so that ("ab","c") and ("a","bc")
+/// differ.
+uint64_t add_field(uint64_t h, std::string_view s) {
+    h = fnv1a(h, s.data(), s.size());
     h ^= 0xff;
     h *= 0x100000001b3ull;
     return h;
@@ -89,17 +88,17 @@ bool read_spec(const std::string& path, std::string& text, std::string& error) {
 
 std::string cache_key(std::string_view compiler_identity, const std::vector<std::string>& texts) {
     uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, compiler_identity);
-    h = fnv1a(h, "abi " + std::to_string(MMT_ABI_VERSION));
-    h = fnv1a(h, host_id());
+    h = add_field(h, compiler_identity);
+    h = add_field(h, "abi " + std::to_string(MMT_ABI_VERSION));
+    h = add_field(h, host_id());
 #if defined(__SANITIZE_ADDRESS__)
-    h = fnv1a(h, "asan"); // generated code checks its reads in sanitizer builds
+    h = add_field(h, "asan"); // generated code checks its reads in sanitizer builds
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-    h = fnv1a(h, "asan");
+    h = add_field(h, "asan");
 #endif
 #endif
-    for (const auto& t : texts) h = fnv1a(h, t);
+    for (const auto& t : texts) h = add_field(h, t);
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
     return buf;

@@ -62,4 +62,15 @@ inline uint64_t hash_bytes(const void* data, size_t len, uint64_t seed = 0) {
     return fold_mul(h ^ k0, k2 ^ (h >> 29));
 }
 
+/// FNV-1a of `n` bytes, continuing from `h` (0xcbf29ce484222325 to start): slow, but its
+/// values never change, for digests that are stored (the machine's identity, cache keys).
+inline uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 } // namespace mmt
