@@ -1,6 +1,7 @@
 // The driver's code generation side: compile, cache, objects, IR and timings.
 #include "driver/compiler_impl.h"
 
+#include "loader/file_bytes.h"
 #include "loader/spec_cache.h"
 #include "mmtc/stamp.h"
 
@@ -33,24 +34,9 @@ const mmt_library* Library::table() const {
 namespace {
 
 bool readAll(const std::string& path, std::vector<char>& out, std::string& error) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = "cannot read '" + path + "'";
-        return false;
-    }
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    in.seekg(0, std::ios::beg);
-    if (size < 0 || !in) { // not seekable (a pipe): read it as a stream
-        in.clear();
-        out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        return true;
-    }
-    out.resize(size_t(size));
-    if (!in.read(out.data(), size)) {
-        error = "cannot read '" + path + "'";
-        return false;
-    }
+    mmt::FileBytes file;
+    if (!file.open(path, error)) return false;
+    out.assign(file.bytes().begin(), file.bytes().end());
     return true;
 }
 

@@ -2,6 +2,7 @@
 // libraries built ahead of time without the compiler (library_load.cpp compiles specs).
 #include "journey/library_impl.h"
 
+#include "loader/file_bytes.h"
 #include "loader/library_object.h"
 #include "loader/spec_cache.h"
 #include "mmtc/stamp.h"
@@ -9,15 +10,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace mmt {
 
@@ -50,51 +44,6 @@ const char* ProtocolLibrary::origin() const {
 }
 
 namespace {
-
-/// A file's bytes: mapped when it is a regular file (the page cache's pages, neither
-/// zeroed nor copied), else read (a pipe, a FIFO).
-class FileBytes {
-  public:
-    bool open(const std::string& path, std::string& error) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            error = fmt::format("cannot read '{}'", path);
-            return false;
-        }
-        struct stat st {};
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-            void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-            if (p != MAP_FAILED) {
-                map_ = p;
-                view_ = {static_cast<const char*>(p), size_t(st.st_size)};
-                ::close(fd);
-                return true;
-            }
-        }
-        char buf[65536];
-        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
-                ::close(fd);
-                return false;
-            }
-            copy_.append(buf, size_t(n));
-        }
-        ::close(fd);
-        view_ = copy_;
-        return true;
-    }
-    std::string_view bytes() const { return view_; }
-    ~FileBytes() {
-        if (map_) munmap(map_, view_.size());
-    }
-
-  private:
-    void* map_ = nullptr;
-    std::string copy_;
-    std::string_view view_;
-};
 
 std::unique_ptr<ProtocolLibrary::Impl> load_library_object(const std::string& path,
                                                            std::string& error) {
