@@ -116,6 +116,7 @@ class ProtocolLibrary {
     explicit ProtocolLibrary(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
     friend class Handler;
+    friend class ServiceNamer;
 };
 
 /// "; did you mean 'a', 'b'?" with library.closest_names(name), or "" when none is close:
@@ -179,6 +180,9 @@ class PacketView {
 
 /// A session (flow) as session callbacks see it.
 struct SessionInfo {
+    /// The frame number of the session's first packet; a packet that starts more than one
+    /// session (a tunnel's and the flow inside it) numbers the second one 2^48 higher, the
+    /// third 2 * 2^48 higher... Ids depend on the input alone: workers and shards agree.
     uint64_t id = 0;
     std::string transport;   ///< the protocol that made the session, e.g. "tcp"
     std::string path;        ///< protocol path of its first packet
@@ -235,6 +239,30 @@ std::string community_id_v1(std::span<const uint8_t> src, std::span<const uint8_
                             uint8_t ip_proto, uint16_t src_port, uint16_t dst_port,
                             uint16_t seed = 0);
 
+/// Names the service of flow records as a handler does (SessionInfo::service, with
+/// HandlerOptions::flow_details): by the server name, else by the name a recent DNS answer
+/// gave for the server's (or the client's) address, else by either address. Each handler
+/// has its own. Handlers that split one input each see only some DNS answers: one namer fed
+/// with all of them in capture order (Handler::on_dns_answer) names their flows as one
+/// handler would, when given each flow as it ends, before the answers of the same packet.
+class ServiceNamer {
+  public:
+    explicit ServiceNamer(const ProtocolLibrary& library);
+    ~ServiceNamer();
+    ServiceNamer(const ServiceNamer&) = delete;
+    ServiceNamer& operator=(const ServiceNamer&) = delete;
+    /// `address` (4 or 16 bytes) was an answer for `name`; the latest answer wins, and the
+    /// oldest of 65,536 addresses goes first.
+    void remember(std::span<const uint8_t> address, std::string_view name);
+    /// Sets `info.service` and `info.service_source` (empty when no service matches);
+    /// returns the lookups it made (HandlerStats::service_lookups).
+    uint32_t name(SessionInfo& info) const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 /// A packet as it enters the runtime.
 struct RawPacket {
     const uint8_t* data = nullptr;
@@ -242,7 +270,18 @@ struct RawPacket {
     uint32_t wirelen = 0;
     uint32_t linktype = 1; ///< LINKTYPE_* (1 = Ethernet)
     uint64_t ts_ns = 0;
+    /// Its frame number in the input, from 1; 0: the one after the handler's last packet.
+    /// Set it when a handler sees only some of the input's packets (workers, shards).
+    uint64_t number = 0;
 };
+
+/// A hash of the flow a packet belongs to, the same for both directions, for spreading
+/// packets over handlers (mmtrun --workers, --shard): a symmetric hash of the outermost
+/// IPv4 or IPv6 header's addresses. Ports are left out so that every fragment of a datagram
+/// and all the traffic of a tunnel go with their outer addresses; so a flow's packets all
+/// have one hash. The IP header is found through Ethernet, VLAN tags, PPPoE, MPLS, Linux
+/// cooked (v1, v2), PPP, BSD loopback and raw IP; a packet without one found so hashes to 0.
+uint64_t flow_hash(const RawPacket& packet);
 
 /// What a handler may hold, and how it behaves at each bound. Every limit has a default
 /// that suits a large capture, an `mmtrun` option, and a HandlerStats counter of the times
@@ -375,6 +414,12 @@ class Handler {
     void on_session_classified(SessionCallback cb);
     /// Called when a session ends (timeout, eviction, close, end of input), before it is freed.
     void on_session_end(SessionCallback cb);
+    using DnsAnswerCallback =
+        std::function<void(std::span<const uint8_t> address, std::string_view name)>;
+    /// With HandlerOptions::flow_details: called for each address a DNS answer gives (4 or
+    /// 16 bytes), with the name asked for, after the packet's other callbacks. Handlers that
+    /// split one input feed a ServiceNamer with them (mmtrun --workers).
+    void on_dns_answer(DnsAnswerCallback cb);
     /// Runs `fn` on every packet that reaches `protocol`, among the compiled stages.
     bool add_analyser(std::string_view protocol, int weight, Analyser fn);
     /// Offers `fn` a say in what follows `protocol`; higher weights are asked first, and
@@ -383,10 +428,23 @@ class Handler {
 
     /// Walks one packet through its protocol path.
     Action process(const RawPacket& packet);
+    /// A packet of the input that another handler processes (a worker's or a shard's):
+    /// moves this handler's clock to its time, ending the sessions and datagrams that time
+    /// out by then, as that packet would have.
+    void advance(uint64_t ts_ns);
     /// Ends every session (reported with reason "end of input").
     void finish();
 
     const HandlerStats& stats() const;
+    /// Bytes the reassembly buffers hold now, and the most they held while the last packet
+    /// was processed; the same for fragments. Handlers that split one input, each moving its
+    /// clock over the others' packets (advance), give the peaks one handler would have had
+    /// when their levels are added packet by packet (mmtrun --workers).
+    struct BufferLevel {
+        uint64_t buffered = 0, buffered_peak = 0;
+        uint64_t fragments = 0, fragments_peak = 0;
+    };
+    BufferLevel buffer_level() const;
     /// Packets and bytes per protocol path prefix, for a protocol hierarchy summary
     /// (counted only with HandlerOptions::count_paths).
     struct PathCount {

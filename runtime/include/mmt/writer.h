@@ -175,6 +175,19 @@ class CaptureWriter {
     std::vector<uint8_t> block_;
 };
 
+/// What a protocol hierarchy summary shows of one handler, or of several added together
+/// (mmtrun --workers: each worker's handler counts its own flows).
+struct Summary {
+    HandlerStats stats;
+    std::vector<Handler::PathCount> paths;               ///< in Handler::hierarchy's order
+    std::vector<Handler::ApplicationCount> applications; ///< in Handler::applications' order
+    Summary() = default;
+    explicit Summary(const Handler& handler);
+    /// Adds the counts of `other`: counters (and peaks) are summed, paths and applications
+    /// merged and kept in their order.
+    void add(const Summary& other);
+};
+
 /// The protocol hierarchy that Handler::hierarchy counts and the applications that
 /// Handler::applications counts (HandlerOptions::count_paths). Text: an indented table
 /// after a frames and bytes total, then an "Applications" table (flows, frames, bytes).
@@ -186,6 +199,9 @@ class CaptureWriter {
 /// table; in CSV one column each, filled in the first record only; in JSON an object
 /// "limits" in the first record, null in the others.
 void write_hierarchy(const Handler& handler, uint64_t packets, uint64_t bytes,
+                     const LineOutput& output, Format format = Format::Text, bool header = true);
+/// The same for a Summary.
+void write_hierarchy(const Summary& summary, uint64_t packets, uint64_t bytes,
                      const LineOutput& output, Format format = Format::Text, bool header = true);
 
 } // namespace mmt

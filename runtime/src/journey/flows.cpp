@@ -55,8 +55,9 @@ Flows::~Flows() {
     table_.flush();
 }
 
-void Flows::begin_packet(uint64_t ts_ns) {
+void Flows::begin_packet(uint64_t ts_ns, uint64_t number) {
     n_flows_ = 0;
+    table_.number_from(number, kSessionIdStep);
     // Expiry runs on packet time and costs only what expires.
     table_.expire(ts_ns);
 }

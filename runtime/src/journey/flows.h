@@ -68,8 +68,14 @@ class Flows {
         release_ctx_ = ctx;
     }
 
-    /// A new packet: expire what timed out by packet time; forget the packet's flows.
-    void begin_packet(uint64_t ts_ns);
+    /// A new packet, frame `number`: expire what timed out by packet time; forget the
+    /// packet's flows. The sessions it creates are numbered `number`, then `number +
+    /// kSessionIdStep`... (SessionInfo::id): a session's id depends on the capture alone,
+    /// whichever handler (worker, shard) sees its packets.
+    void begin_packet(uint64_t ts_ns, uint64_t number);
+    /// Expire what timed out by `ts_ns` (a packet another handler takes).
+    void advance(uint64_t ts_ns) { table_.expire(ts_ns); }
+    static constexpr uint64_t kSessionIdStep = uint64_t{1} << 48;
     /// Finds or creates the session of `key` for `proto`; counts the packet. A new session
     /// remembers `path` (the packet's path up to `proto`) and the key's sides.
     Flow* lookup(int proto, const PacketKey& key, const RawPacket& raw,

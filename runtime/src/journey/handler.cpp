@@ -80,7 +80,8 @@ std::string PacketView::path_text() const {
 // ---------------------------------------------------------------- Handler
 struct Handler::Impl final : ChunkSink {
     Impl(const ProtocolLibrary& l, const HandlerOptions& o)
-        : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), arena(kArenaSize) {
+        : lib(l), T(l.impl_->table), opts(o), sessions(*l.impl_, o), services(l),
+          arena(kArenaSize) {
         wants.resize(T->n_protos);
         if (o.check_bodies) check_bodies();
         analysers.resize(T->n_protos);
@@ -152,7 +153,8 @@ struct Handler::Impl final : ChunkSink {
     std::vector<std::pair<int, Detail>> detail_columns; // (column, what it fills)
     std::unordered_map<uint64_t, FlowDetails> details;  // by session id, while it lives
     int query_column = -1;                              // dns.qname's, for DnsAddress
-    DnsMemory dns_memory;                               // recent answers: address -> name
+    ServiceNamer services; // by the flows' names, recent DNS answers and addresses
+    std::vector<Handler::DnsAnswerCallback> dns_answer_cbs;
 
     int request_named(std::string_view attribute) {
         AttributeRef r = lib.find_attribute(attribute);
@@ -266,7 +268,11 @@ struct Handler::Impl final : ChunkSink {
             if (query_column >= 0 && !pv.values[size_t(query_column)].empty()) {
                 std::string name = pv.values[size_t(query_column)].front().text();
                 for (const Value& v : vs)
-                    if (v.v.ptr) dns_memory.remember(v.v.ptr, v.v.len, name);
+                    if (v.v.ptr) {
+                        std::span<const uint8_t> addr(v.v.ptr, v.v.len);
+                        services.remember(addr, name);
+                        for (auto& cb : dns_answer_cbs) cb(addr, name);
+                    }
             }
             return;
         case Detail::Ipv4Src:
@@ -396,7 +402,7 @@ struct Handler::Impl final : ChunkSink {
                 info.community_id = icmp_community_id(info, d);
             details.erase(it);
         }
-        name_service(info);
+        stats.service_lookups += services.name(info);
         if (info.conn_state.empty()) {
             // Without TCP's flags: attempted (S0) or answered (SF) for flows with ports, as
             // Zeek says of UDP; OTH for the others (ICMP...).
@@ -406,40 +412,6 @@ struct Handler::Impl final : ChunkSink {
             if (ports && info.payload[1]) info.history += 'd';
         }
         for (auto& f : end_cbs) f(info);
-    }
-
-    /// The flow's service, by the most trusted evidence that names one: its server name
-    /// (SNI, Host, DNS query), the name its client resolved either address from, then
-    /// either address itself.
-    void name_service(SessionInfo& info) {
-        const ServiceMatcher& m = lib.impl_->services;
-        if (m.empty()) return;
-        auto by_name = [&](std::string_view name) {
-            ++stats.service_lookups;
-            return m.by_name(name);
-        };
-        auto by_address = [&](const std::string& addr) {
-            ++stats.service_lookups;
-            return m.by_address_text(addr);
-        };
-        int s = -1;
-        const char* from = "";
-        if (!info.server_name.empty() && (s = by_name(info.server_name)) >= 0) {
-            from = info.server_name_source.c_str();
-        } else {
-            for (const std::string* addr : {&info.dst, &info.src}) {
-                const std::string* name = dns_memory.find(*addr);
-                if (name && (s = by_name(*name)) >= 0) break;
-            }
-            if (s >= 0) {
-                from = "resolved";
-            } else if ((s = by_address(info.dst)) >= 0 || (s = by_address(info.src)) >= 0) {
-                from = "address";
-            }
-        }
-        if (s < 0) return;
-        info.service = m.name(s);
-        info.service_source = from;
     }
 
     /// ICMP's Community ID: the type and code of the flow's first message stand for ports.
@@ -471,6 +443,7 @@ struct Handler::Impl final : ChunkSink {
     int event_proto = -1;
     bool dropped = false;
     HandlerStats stats;
+    uint64_t frames = 0; // the last packet's frame number
     // A reassembled datagram, copied so that it outlives the defragmenter's buffer.
     std::vector<uint8_t> reassembled;
 
@@ -551,7 +524,9 @@ struct Handler::Impl final : ChunkSink {
 
     void reset_packet(const RawPacket& raw) {
         pv.raw = &raw;
-        pv.number = ++stats.packets;
+        ++stats.packets;
+        frames = raw.number ? raw.number : frames + 1;
+        pv.number = frames;
         pv.path.clear();
         for (auto& v : pv.values) v.clear();
         pv.truncated.clear();
@@ -843,7 +818,7 @@ struct Handler::Impl final : ChunkSink {
 
     Action process(const RawPacket& raw) {
         reset_packet(raw);
-        sessions.begin_packet(raw.ts_ns);
+        sessions.begin_packet(raw.ts_ns, pv.number);
         bool keep = walk(0, raw.data, raw.caplen, nullptr, true, nullptr, -1);
         if (opts.count_paths) count_hierarchy(raw);
         if (!keep) return Action::Drop;
@@ -1013,6 +988,9 @@ void Handler::on_session_classified(SessionCallback cb) {
         for (auto& f : impl->classified_cbs) f(s);
     };
 }
+void Handler::on_dns_answer(DnsAnswerCallback cb) {
+    impl_->dns_answer_cbs.push_back(std::move(cb));
+}
 void Handler::on_session_end(SessionCallback cb) {
     impl_->end_cbs.push_back(std::move(cb));
     impl_->hear_ends();
@@ -1047,9 +1025,18 @@ bool Handler::add_classifier(std::string_view protocol, int weight, Classifier f
 Action Handler::process(const RawPacket& packet) {
     return impl_->process(packet);
 }
+void Handler::advance(uint64_t ts_ns) {
+    impl_->sessions.advance(ts_ns);
+}
 void Handler::finish() {
     impl_->sessions.finish();
 }
+Handler::BufferLevel Handler::buffer_level() const {
+    const Sessions& s = impl_->sessions;
+    const DefragStats& ds = s.defrag.stats();
+    return {s.budget.used(), s.budget.packet_peak(), ds.bytes, ds.packet_peak_bytes};
+}
+
 const HandlerStats& Handler::stats() const {
     // The parts count where their limits act; the totals are gathered here.
     HandlerStats& st = impl_->stats;

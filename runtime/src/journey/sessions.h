@@ -16,10 +16,18 @@ namespace mmt {
 struct Sessions {
     Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts);
 
-    /// A new packet: expire what timed out (by packet time), start a fresh key.
-    void begin_packet(uint64_t ts_ns) {
+    /// A new packet, frame `number`: expire what timed out (by packet time), start a
+    /// fresh key.
+    void begin_packet(uint64_t ts_ns, uint64_t number) {
         key.clear();
-        flows.begin_packet(ts_ns);
+        flows.begin_packet(ts_ns, number);
+        defrag.expire(ts_ns);
+        budget.begin_packet();
+        defrag.begin_packet();
+    }
+    /// A packet another handler takes: only the clock moves.
+    void advance(uint64_t ts_ns) {
+        flows.advance(ts_ns);
         defrag.expire(ts_ns);
     }
     /// Feeds one fragment of protocol `proto_id`; true with the whole datagram when it is

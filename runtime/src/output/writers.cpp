@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <type_traits>
 #include <utility>
 
 namespace mmt {
@@ -367,8 +370,67 @@ constexpr std::pair<const char*, uint64_t HandlerStats::*> kLimitCounters[] = {
 
 } // namespace
 
+Summary::Summary(const Handler& handler)
+    : stats(handler.stats()), paths(handler.hierarchy()), applications(handler.applications()) {}
+
+void Summary::add(const Summary& other) {
+    // HandlerStats is a row of counters.
+    static_assert(sizeof(HandlerStats) % sizeof(uint64_t) == 0 &&
+                  std::is_trivially_copyable_v<HandlerStats>);
+    constexpr size_t kCounters = sizeof(HandlerStats) / sizeof(uint64_t);
+    uint64_t mine[kCounters], theirs[kCounters];
+    std::memcpy(mine, &stats, sizeof stats);
+    std::memcpy(theirs, &other.stats, sizeof stats);
+    for (size_t i = 0; i < kCounters; ++i) mine[i] += theirs[i];
+    std::memcpy(&stats, mine, sizeof stats);
+
+    // Paths: a tree walked depth first, siblings by name, i.e. sorted by their names'
+    // sequence.
+    auto path_less = [](const std::string& a, const std::string& b) {
+        size_t i = 0, j = 0;
+        while (i < a.size() && j < b.size()) {
+            size_t ea = std::min(a.find('.', i), a.size()), eb = std::min(b.find('.', j), b.size());
+            int c = a.compare(i, ea - i, b, j, eb - j);
+            if (c) return c < 0;
+            i = ea + 1, j = eb + 1;
+        }
+        return a.size() - std::min(i, a.size()) < b.size() - std::min(j, b.size());
+    };
+    std::map<std::string, Handler::PathCount, decltype(path_less)> merged(path_less);
+    for (const auto* list : {&std::as_const(paths), &other.paths})
+        for (const auto& p : *list) {
+            auto& m = merged[p.path];
+            m.path = p.path;
+            m.packets += p.packets;
+            m.bytes += p.bytes;
+        }
+    paths.clear();
+    for (auto& [_, p] : merged) paths.push_back(std::move(p));
+
+    std::map<std::string, Handler::ApplicationCount> apps;
+    for (const auto* list : {&std::as_const(applications), &other.applications})
+        for (const auto& a : *list) {
+            auto& m = apps[a.application];
+            m.application = a.application;
+            m.flows += a.flows;
+            m.packets += a.packets;
+            m.bytes += a.bytes;
+        }
+    applications.clear();
+    for (auto& [_, a] : apps) applications.push_back(std::move(a));
+    std::stable_sort(applications.begin(), applications.end(),
+                     [](const Handler::ApplicationCount& a, const Handler::ApplicationCount& b) {
+                         return a.packets > b.packets;
+                     });
+}
+
 void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const LineOutput& out,
                      Format format, bool header) {
+    write_hierarchy(Summary(h), packets, bytes, out, format, header);
+}
+
+void write_hierarchy(const Summary& summary, uint64_t packets, uint64_t bytes,
+                     const LineOutput& out, Format format, bool header) {
     auto depth_of = [](const std::string& path) {
         return size_t(std::count(path.begin(), path.end(), '.'));
     };
@@ -376,8 +438,8 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
         size_t dot = path.rfind('.');
         return path.substr(dot == std::string::npos ? 0 : dot + 1);
     };
-    const HandlerStats& stats = h.stats();
-    const auto apps = h.applications();
+    const HandlerStats& stats = summary.stats;
+    const auto& apps = summary.applications;
     if (format != Format::Text) {
         // One schema for every record: `kind` says whether it counts a protocol path
         // ("protocol": path, protocol, depth, packets, bytes) or the flows of an application
@@ -438,7 +500,7 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
             out(line);
         };
         record("", "frame", 0, 0, packets, bytes, true);
-        for (const auto& c : h.hierarchy())
+        for (const auto& c : summary.paths)
             record(c.path, last_name(c.path), long(depth_of(c.path) + 1), 0, c.packets, c.bytes,
                    false);
         for (const auto& a : apps)
@@ -449,7 +511,7 @@ void write_hierarchy(const Handler& h, uint64_t packets, uint64_t bytes, const L
     std::string line = rule + "\nProtocol Hierarchy Statistics\n";
     fmt::format_to(std::back_inserter(line), "frames:{} bytes:{}\n\n", packets, bytes);
     out(line);
-    for (const auto& c : h.hierarchy()) {
+    for (const auto& c : summary.paths) {
         std::string label = std::string(depth_of(c.path) * 2, ' ') + last_name(c.path);
         out(fmt::format("{:<40} frames:{} bytes:{}\n", label, c.packets, c.bytes));
     }

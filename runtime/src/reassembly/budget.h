@@ -20,6 +20,7 @@ class ByteBudget {
         }
         used_ += n;
         if (used_ > peak_) peak_ = used_;
+        if (used_ > packet_peak_) packet_peak_ = used_;
         return true;
     }
     /// Gives back `n` bytes taken earlier.
@@ -28,6 +29,10 @@ class ByteBudget {
     size_t limit() const { return limit_; }
     size_t used() const { return used_; }
     size_t peak() const { return peak_; }
+    /// A packet starts: packet_peak() counts from the bytes held now.
+    void begin_packet() { packet_peak_ = used_; }
+    /// The most bytes held since begin_packet().
+    size_t packet_peak() const { return packet_peak_; }
     /// Reservations refused so far.
     uint64_t refusals() const { return refusals_; }
 
@@ -35,6 +40,7 @@ class ByteBudget {
     size_t limit_;
     size_t used_ = 0;
     size_t peak_ = 0;
+    size_t packet_peak_ = 0;
     uint64_t refusals_ = 0;
 };
 

@@ -247,6 +247,7 @@ FragResult Defragmenter::add(std::span<const uint8_t> key, uint32_t offset, bool
             }
             stats_.bytes += cap - d.cap;
             stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.bytes);
+            stats_.packet_peak_bytes = std::max(stats_.packet_peak_bytes, stats_.bytes);
             d.buf = nb;
             d.cap = cap;
         }

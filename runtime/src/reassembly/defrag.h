@@ -65,6 +65,7 @@ struct DefragStats {
     uint64_t refused = 0;     ///< fragments refused without a datagram (key too long, too large)
     uint64_t bytes = 0;       ///< bytes the datagrams' buffers hold now (at most max_bytes)
     uint64_t peak_bytes = 0;  ///< the most they held at once
+    uint64_t packet_peak_bytes = 0; ///< the most they held since Defragmenter::begin_packet
 };
 
 /// Told about every datagram given up, before its memory is reused.
@@ -106,6 +107,8 @@ class Defragmenter {
 
     size_t in_progress() const { return size_; }
     const DefragStats& stats() const { return stats_; }
+    /// A packet starts: stats().packet_peak_bytes counts from the bytes held now.
+    void begin_packet() { stats_.packet_peak_bytes = stats_.bytes; }
 
   private:
     struct Range {

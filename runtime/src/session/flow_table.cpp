@@ -315,7 +315,8 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
             idx = fresh_++; // size_ < capacity_ here, and every used session is live or freed
         }
         s = &pool_[idx];
-        s->id = next_id_++;
+        s->id = next_id_;
+        next_id_ += id_step_;
         s->first_ns = s->last_ns = now_ns;
         s->packets[0] = s->packets[1] = 0;
         s->bytes[0] = s->bytes[1] = 0;

@@ -126,6 +126,14 @@ class FlowTable {
     /// Finds a session without counting or touching it; nullptr if absent.
     Session* find(const mmt_key& key, uint32_t proto_id, uint32_t* direction = nullptr);
 
+    /// Numbers the sessions created from now on `first`, `first + step`, `first + 2 * step`...
+    /// (by default 1, 2, 3...). The journey numbers the sessions of each packet from the
+    /// packet's frame number (see Flows::begin_packet).
+    void number_from(uint64_t first, uint64_t step) {
+        next_id_ = first;
+        id_step_ = step;
+    }
+
     /// Ends sessions idle for at least their timeout at time `now_ns`; returns how many.
     size_t expire(uint64_t now_ns);
     /// Ends every session (EndOfInput), oldest first; returns how many.
@@ -202,7 +210,7 @@ class FlowTable {
     TimeoutClass classes_[kMaxClasses];
     size_t n_classes_ = 0;
     uint64_t next_deadline_ = ~uint64_t{0}; // no session can expire before this time
-    uint64_t next_id_ = 1;
+    uint64_t next_id_ = 1, id_step_ = 1;
     SessionEndFn end_fn_ = nullptr;
     void* end_ctx_ = nullptr;
     FlowTableStats stats_;
