@@ -9,6 +9,7 @@
 #include "input/capture.h"
 #include "mmt/runtime.h"
 #include "mmt/writer.h"
+#include "workers.h"
 #ifndef MMTRUN_WITHOUT_COMPILER
 #include "mmt/filter.h"
 #endif
@@ -29,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -75,6 +77,16 @@ Limits (SIZE: bytes, or with KiB/MiB/GiB; --stats counts how often each was hit)
   --classify-packets N
                       payload packets a session's classification looks at,
                       1 to 255 (default 4)
+
+Parallel:
+  --workers N         spread flows over N threads (1 to 64), each with its own
+                      flows and limits; rows come out in capture order, and flow
+                      records and --stats are those of one thread (records in
+                      another order)
+  --shard K/N         process only the flows of shard K of N (0 <= K < N): N
+                      runs, one per shard, on as many machines, split a capture
+                      or a tap with no coordination; their rows and flow records
+                      together are those of one run without --shard
 
 Output:
   -e ATTR             print this attribute for every packet (e.g. ipv4.src,
@@ -304,6 +316,7 @@ struct Options {
     uint64_t count = 0, duration = 0;
     uint32_t snaplen = 262144;
     mmt::HandlerOptions handler; // the limits
+    size_t workers = 1, shard = 0, shards = 1;
     bool snaplen_given = false, promiscuous = true, promiscuous_given = false, list_ifaces = false;
     bool display_given = false;
     bool flows = false, stats = false, quiet = false, builtin = true, cache = true, list = false,
@@ -425,6 +438,31 @@ bool parse_args(int argc, char** argv, Options& o, std::string& err) {
                    l != std::end(kLimitOptions)) {
             if (!(v = need(i))) return false;
             if (!parse_limit(*l, v, o.handler, err)) return false;
+        } else if (a == "--workers") {
+            if (!(v = need(i))) return false;
+            uint64_t k = 0;
+            if (!positive(v, k) || k > 64) {
+                err = fmt::format("'--workers {}': expected a number of threads from 1 to 64", v);
+                return false;
+            }
+            o.workers = size_t(k);
+        } else if (a == "--shard") {
+            if (!(v = need(i))) return false;
+            std::string text = v;
+            size_t slash = text.find('/');
+            uint64_t k = 0, total = 0;
+            bool ok = slash != std::string::npos && slash > 0 &&
+                      text.find_first_not_of("0123456789") == slash && slash <= 9 &&
+                      positive(text.substr(slash + 1), total) && total <= 65536;
+            if (ok) k = std::strtoull(text.c_str(), nullptr, 10);
+            if (!ok || k >= total) {
+                err = fmt::format("'--shard {}': expected K/N, a shard K from 0 to N-1 of N "
+                                  "(N from 1 to 65536)",
+                                  v);
+                return false;
+            }
+            o.shard = size_t(k);
+            o.shards = size_t(total);
         } else if (a == "-T") {
             if (!(v = need(i))) return false;
             if (!mmt::parse_format(v, o.format)) {
@@ -525,6 +563,96 @@ class OutputFile {
     std::FILE* file_ = nullptr;
 };
 
+/// Lines to the file an OutputFile will have opened (or standard output), looked up at the
+/// first line.
+mmt::LineOutput later_output(const OutputFile& file) {
+    return [&file, out = mmt::LineOutput{}](std::string_view line) mutable {
+        if (!out) out = screen_output(file.stream());
+        out(line);
+    };
+}
+
+/// Which shard a flow hash picks (--shard K/N): the hash's high half, so that shards and
+/// workers (the low half) split independently.
+size_t shard_of(uint64_t hash, size_t shards) {
+    return size_t((hash >> 32) % shards);
+}
+
+/// One handler and what hangs on it: the columns it computes, the display filter, the rows
+/// and the flow records it writes. mmtrun runs one, or one per worker.
+struct Lane {
+    Lane(const mmt::ProtocolLibrary& lib, const mmt::HandlerOptions& ho) : h(lib, ho) {}
+    /// Processes one packet; whether it matches the display filter (all do without one).
+    bool process(const mmt::RawPacket& raw) {
+        passed = !display; // a packet no callback saw does not match
+        h.process(raw);
+        return passed;
+    }
+    mmt::Handler h;
+    std::vector<int> columns;
+    std::unique_ptr<mmt::PacketWriter> rows;
+#ifndef MMTRUN_WITHOUT_COMPILER
+    std::unique_ptr<mmt::DisplayFilter> filter;
+#endif
+    std::function<bool(const mmt::PacketView&)> display; // whether a packet matches
+    bool passed = true;                                  // the packet being processed matches
+    std::unordered_set<uint64_t> matched_flows;          // flows that had a packet that did
+};
+
+/// A lane for the options: the columns `names`, the display filter, rows (when
+/// `per_packet`) to `rows_out`, the flows to report (--flows; with a display filter, those
+/// with a packet that matched) to `flow_out`. Null after a message, with the exit status in
+/// `status`.
+std::unique_ptr<Lane> make_lane(const mmt::ProtocolLibrary& lib, const Options& o,
+                                const std::vector<std::string>& names, bool per_packet,
+                                mmt::LineOutput rows_out,
+                                std::function<void(const mmt::SessionInfo&)> flow_out,
+                                int& status) {
+    mmt::HandlerOptions ho = o.handler;
+    ho.count_paths = o.stats;
+    ho.flow_details = o.flows;
+    auto lane = std::make_unique<Lane>(lib, ho);
+    Lane* l = lane.get();
+    for (const auto& n : names) {
+        int c = l->h.request(n);
+        if (c < 0) {
+            status = usage(fmt::format("unknown attribute '{}'{} (list them with 'mmtrun -L')", n,
+                                       mmt::did_you_mean(lib, n)));
+            return nullptr;
+        }
+        l->columns.push_back(c);
+    }
+    // The display filter's attributes are requested after the columns, and not printed.
+#ifndef MMTRUN_WITHOUT_COMPILER
+    if (o.display_given) {
+        std::string diag;
+        l->filter = mmt::DisplayFilter::compile(lib, l->h, o.display, diag);
+        if (!l->filter) {
+            std::fprintf(stderr, "mmtrun: %s", diag.c_str());
+            status = 2;
+            return nullptr;
+        }
+        l->display = [f = l->filter.get()](const mmt::PacketView& p) { return f->matches(p); };
+    }
+#endif
+    l->rows = std::make_unique<mmt::PacketWriter>(o.format, names, l->columns, std::move(rows_out),
+                                                  o.rows);
+    if (per_packet || l->display) {
+        l->h.on_packet([l, per_packet, flows = o.flows](const mmt::PacketView& p) {
+            l->passed = !l->display || l->display(p);
+            if (l->passed && l->display && flows) l->matched_flows.insert(p.session_id());
+            if (l->passed && per_packet) l->rows->write(p);
+            return mmt::Action::Continue;
+        });
+    }
+    if (o.flows)
+        l->h.on_session_end([l, out = std::move(flow_out)](const mmt::SessionInfo& s) {
+            if (l->display && l->matched_flows.erase(s.id) == 0) return;
+            out(s);
+        });
+    return lane;
+}
+
 #ifdef MMTRUN_WITHOUT_COMPILER
 /// Runs mmtrun-full in this process's place with the same arguments; returns only when
 /// it cannot be run.
@@ -612,56 +740,40 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    mmt::HandlerOptions ho = o.handler;
-    ho.count_paths = o.stats;
-    ho.flow_details = o.flows;
-    mmt::Handler h(*lib, ho);
-    std::vector<int> columns;
     std::vector<std::string> names = o.fields;
     bool per_packet = !o.quiet && (!o.fields.empty() || (!o.flows && !o.stats));
     if (per_packet && names.empty())
         names = {"frame.number", "frame.time_epoch", "frame.len", "frame.path"};
-    for (const auto& n : names) {
-        int c = h.request(n);
-        if (c < 0)
-            return usage(fmt::format("unknown attribute '{}'{} (list them with 'mmtrun -L')", n,
-                                     mmt::did_you_mean(*lib, n)));
-        columns.push_back(c);
-    }
-    // The display filter's attributes are requested after the columns, and not printed.
-    std::function<bool(const mmt::PacketView&)> display; // whether a packet matches
-#ifndef MMTRUN_WITHOUT_COMPILER
-    std::unique_ptr<mmt::DisplayFilter> filter;
-    if (o.display_given) {
-        std::string diag;
-        filter = mmt::DisplayFilter::compile(*lib, h, o.display, diag);
-        if (!filter) {
-            std::fprintf(stderr, "mmtrun: %s", diag.c_str());
-            return 2;
-        }
-        display = [&](const mmt::PacketView& p) { return filter->matches(p); };
-    }
-#endif
+    OutputFile flows_file, stats_file;
+    mmt::LineOutput rows_out = screen_output(stdout), flows_out = later_output(flows_file);
+    int status = 0;
+    std::vector<std::unique_ptr<Lane>> lanes;
+    mmt::FlowWriter flows(o.format, flows_out, o.rows.header.value_or(true));
+    auto write_flow = [&flows](const mmt::SessionInfo& s) { flows.write(s); };
+    lanes.push_back(make_lane(*lib, o, names, per_packet, rows_out, write_flow, status));
+    if (!lanes[0]) return status;
     // CSV and JSON keep one schema per stream: flow records and the summary go to their
     // own files when anything else is written to standard output.
-    bool flows_out = o.flows && o.flows_file.empty(), stats_out = o.stats && o.stats_file.empty();
-    if (o.format != mmt::Format::Text && int(per_packet) + int(flows_out) + int(stats_out) > 1) {
+    bool flows_to_stdout = o.flows && o.flows_file.empty();
+    bool stats_to_stdout = o.stats && o.stats_file.empty();
+    if (o.format != mmt::Format::Text &&
+        int(per_packet) + int(flows_to_stdout) + int(stats_to_stdout) > 1) {
         std::vector<std::string> what;
         if (per_packet) what.push_back("per-packet rows");
-        if (flows_out) what.push_back("flow records");
-        if (stats_out) what.push_back("the summary");
+        if (flows_to_stdout) what.push_back("flow records");
+        if (stats_to_stdout) what.push_back("the summary");
         return usage(fmt::format(
             "'-T {}' writes one kind of record per stream, not {} together: send {} to a "
             "file{}",
             o.format == mmt::Format::Csv ? "csv" : "json", fmt::join(what, " and "),
-            flows_out && stats_out ? "flows or the summary"
-            : flows_out            ? "flows"
-                                   : "the summary",
-            flows_out && stats_out ? " ('--flows-file FILE', '--stats-file FILE')"
-            : flows_out            ? " ('--flows-file FILE')"
-                                   : " ('--stats-file FILE')"));
+            flows_to_stdout && stats_to_stdout ? "flows or the summary"
+            : flows_to_stdout                  ? "flows"
+                                               : "the summary",
+            flows_to_stdout && stats_to_stdout ? " ('--flows-file FILE', '--stats-file FILE')"
+            : flows_to_stdout                  ? " ('--flows-file FILE')"
+                                               : " ('--stats-file FILE')"));
     }
-    if (o.write_file == "-" && (per_packet || flows_out || stats_out))
+    if (o.write_file == "-" && (per_packet || flows_to_stdout || stats_to_stdout))
         return usage("'-w -' writes the capture to standard output: give '-q', and send flows "
                      "and the summary to files ('--flows-file', '--stats-file')");
     mmt::CaptureWriter capture;
@@ -669,32 +781,75 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 2;
     }
-    OutputFile flows_file, stats_file;
     if (!flows_file.open(o.flows_file, err) || !stats_file.open(o.stats_file, err)) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());
         return 2;
     }
-    mmt::PacketWriter rows(o.format, names, columns, screen_output(stdout), o.rows);
-    // With a display filter: whether the packet being processed matches, and the flows
-    // that had a packet that did.
-    bool passed = true;
-    std::unordered_set<uint64_t> matched_flows;
-    if (per_packet) rows.header();
-    if (per_packet || display) {
-        h.on_packet([&](const mmt::PacketView& p) {
-            passed = !display || display(p);
-            if (passed && display && o.flows) matched_flows.insert(p.session_id());
-            if (passed && per_packet) rows.write(p);
-            return mmt::Action::Continue;
-        });
+    if (per_packet) lanes[0]->rows->header();
+    bool write_failed = false;
+    // -w: the packets that match the display filter (all without one), in capture order.
+    auto write_packet = [&](const mmt::RawPacket& raw) {
+        if (!o.write_file.empty() && !write_failed && !capture.write(raw, err)) {
+            error(err);
+            write_failed = true;
+        }
+    };
+
+    // --workers: a lane per worker. Their rows, flows and DNS answers are handed back per
+    // packet and written here in capture order; the flows' services are named here, from
+    // every worker's DNS answers, as one handler would name them.
+    std::unique_ptr<mmtrun::Workers> pool;
+    std::vector<mmtrun::PacketResult*> filling; // per worker: the result its lane writes to
+    mmtrun::LevelMerger levels(o.workers);
+    mmt::ServiceNamer namer(*lib);
+    auto deliver = [&](const mmt::RawPacket& raw, size_t owner,
+                       const std::vector<mmtrun::PacketResult*>& results) {
+        levels.add(owner, results);
+        for (mmtrun::PacketResult* r : results)
+            for (mmt::SessionInfo& s : r->flows) {
+                namer.name(s);
+                flows.write(s);
+            }
+        if (owner >= results.size()) return; // another shard's
+        const mmtrun::PacketResult& mine = *results[owner];
+        for (const mmtrun::DnsAnswer& a : mine.answers)
+            namer.remember({a.address, a.length}, a.name);
+        if (!mine.rows.empty()) rows_out(mine.rows);
+        if (mine.passed) write_packet(raw);
+    };
+    if (o.workers > 1) {
+        lanes.clear();
+        filling.assign(o.workers, nullptr);
+        for (size_t w = 0; w < o.workers; ++w) {
+            mmtrun::PacketResult** to = &filling[w];
+            lanes.push_back(make_lane(
+                *lib, o, names, per_packet, [to](std::string_view l) { (*to)->rows += l; },
+                [to](const mmt::SessionInfo& s) { (*to)->flows.push_back(s); }, status));
+            if (!lanes.back()) return status;
+            if (o.flows)
+                lanes.back()->h.on_dns_answer(
+                    [to](std::span<const uint8_t> addr, std::string_view name) {
+                        mmtrun::DnsAnswer a{
+                            {}, uint8_t(std::min<size_t>(addr.size(), 16)), std::string(name)};
+                        std::memcpy(a.address, addr.data(), a.length);
+                        (*to)->answers.push_back(std::move(a));
+                    });
+        }
+        pool = std::make_unique<mmtrun::Workers>(
+            o.workers,
+            [&](size_t w, const mmt::RawPacket& raw, bool mine, mmtrun::PacketResult& out) {
+                Lane& lane = *lanes[w];
+                filling[w] = &out;
+                if (mine) {
+                    out.passed = lane.process(raw);
+                } else {
+                    lane.h.advance(raw.ts_ns);
+                    out.passed = false;
+                }
+                out.level = lane.h.buffer_level();
+            },
+            deliver);
     }
-    mmt::FlowWriter flows(o.format, screen_output(flows_file.stream()),
-                          o.rows.header.value_or(true));
-    if (o.flows)
-        h.on_session_end([&](const mmt::SessionInfo& s) {
-            if (display && matched_flows.erase(s.id) == 0) return;
-            flows.write(s);
-        });
 
     mmt::CaptureSource src;
     g_source = &src;
@@ -717,9 +872,8 @@ int main(int argc, char** argv) {
     }
     Progress progress(o.file, o.progress);
     g_progress = &progress;
-    uint64_t n = 0, bytes = 0, read_bytes = 0;
-    int status = 0;
-    bool write_failed = false;
+    uint64_t n = 0, read_bytes = 0;
+    uint64_t kept = 0, kept_bytes = 0; // the packets of this shard (all without --shard)
     bool complete = false;
     auto started = std::chrono::steady_clock::now();
     auto time_up = [&] {
@@ -729,7 +883,10 @@ int main(int argc, char** argv) {
     mmt::Packet pkt;
     while (!g_stop && !time_up()) {
         mmt::ReadStatus rs = src.next(pkt);
-        if (rs == mmt::ReadStatus::Timeout) continue;
+        if (rs == mmt::ReadStatus::Timeout) {
+            if (pool) pool->poll();
+            continue;
+        }
         if (g_stop) break; // a read cut short by the signal is no damage
         if (rs == mmt::ReadStatus::End) {
             complete = true;
@@ -741,27 +898,56 @@ int main(int argc, char** argv) {
             break;
         }
         mmt::RawPacket raw = pkt.raw();
-        passed = !display; // a packet no callback saw does not match
-        h.process(raw);
-        if (!o.write_file.empty() && passed && !write_failed && !capture.write(raw, err)) {
-            error(err);
-            write_failed = true;
-        }
-        ++n;
-        bytes += pkt.wirelen;
+        raw.number = ++n;
         read_bytes += pkt.caplen + 16;
+        if (o.shards > 1 && shard_of(mmt::flow_hash(raw), o.shards) != o.shard) {
+            // Another shard's: only the clock moves.
+            if (pool)
+                pool->pass(raw);
+            else
+                lanes[0]->h.advance(raw.ts_ns);
+        } else {
+            ++kept;
+            kept_bytes += pkt.wirelen;
+            if (pool) {
+                pool->push(raw);
+            } else if (lanes[0]->process(raw)) {
+                write_packet(raw);
+            }
+        }
         progress.update(n, read_bytes);
         if (o.count && n >= o.count) break;
     }
     progress.done(n, read_bytes, complete);
     progress.clear();
     // Flows still open end here, also when a signal stopped the run.
-    h.finish();
+    if (pool) {
+        pool->drain();
+        std::vector<mmtrun::PacketResult> last(lanes.size());
+        std::vector<mmtrun::PacketResult*> results;
+        for (size_t w = 0; w < lanes.size(); ++w) {
+            filling[w] = &last[w];
+            lanes[w]->h.finish();
+            last[w].passed = false;
+            results.push_back(&last[w]);
+        }
+        deliver(mmt::RawPacket{}, mmtrun::Workers::kNobody, results);
+    } else {
+        lanes[0]->h.finish();
+    }
     std::fflush(stdout);
     // Damage inside packets is reported per packet (frame.truncated, frame.malformed).
-    if (o.stats)
-        mmt::write_hierarchy(h, n, bytes, screen_output(stats_file.stream()), o.format,
-                             o.rows.header.value_or(true));
+    if (o.stats) {
+        mmt::Summary summary(lanes[0]->h);
+        for (size_t w = 1; w < lanes.size(); ++w) summary.add(mmt::Summary(lanes[w]->h));
+        if (pool) {
+            // What all buffers held at once, not the sum of each worker's most.
+            summary.stats.buffered_bytes_peak = levels.buffered_peak();
+            summary.stats.fragment_bytes_peak = levels.fragments_peak();
+        }
+        mmt::write_hierarchy(summary, kept, kept_bytes, screen_output(stats_file.stream()),
+                             o.format, o.rows.header.value_or(true));
+    }
     if (!write_failed && !capture.close(err)) {
         error(err);
         write_failed = true;
