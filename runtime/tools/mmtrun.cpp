@@ -799,7 +799,11 @@ int main(int argc, char** argv) {
     // packet and written here in capture order; the flows' services are named here, from
     // every worker's DNS answers, as one handler would name them.
     std::unique_ptr<mmtrun::Workers> pool;
-    std::vector<mmtrun::PacketResult*> filling; // per worker: the result its lane writes to
+    // Per worker, the result its lane writes to (each on its own cache line).
+    struct alignas(64) Filling {
+        mmtrun::PacketResult* to = nullptr;
+    };
+    std::vector<Filling> filling;
     mmtrun::LevelMerger levels(o.workers);
     mmt::ServiceNamer namer(*lib);
     auto deliver = [&](const mmt::RawPacket& raw, size_t owner,
@@ -817,14 +821,24 @@ int main(int argc, char** argv) {
         if (!mine.rows.empty()) rows_out(mine.rows);
         if (mine.passed) write_packet(raw);
     };
+    // Once the workers have stopped, the flows still open are written as they end.
+    std::function<void(mmt::SessionInfo&)> finishing;
     if (o.workers > 1) {
         lanes.clear();
-        filling.assign(o.workers, nullptr);
+        filling.resize(o.workers);
         for (size_t w = 0; w < o.workers; ++w) {
-            mmtrun::PacketResult** to = &filling[w];
+            mmtrun::PacketResult** to = &filling[w].to;
             lanes.push_back(make_lane(
                 *lib, o, names, per_packet, [to](std::string_view l) { (*to)->rows += l; },
-                [to](const mmt::SessionInfo& s) { (*to)->flows.push_back(s); }, status));
+                [to, &finishing](const mmt::SessionInfo& s) {
+                    if (finishing) {
+                        mmt::SessionInfo copy = s;
+                        finishing(copy);
+                    } else {
+                        (*to)->flows.push_back(s);
+                    }
+                },
+                status));
             if (!lanes.back()) return status;
             if (o.flows)
                 lanes.back()->h.on_dns_answer(
@@ -839,7 +853,7 @@ int main(int argc, char** argv) {
             o.workers,
             [&](size_t w, const mmt::RawPacket& raw, bool mine, mmtrun::PacketResult& out) {
                 Lane& lane = *lanes[w];
-                filling[w] = &out;
+                filling[w].to = &out;
                 if (mine) {
                     out.passed = lane.process(raw);
                 } else {
@@ -923,15 +937,11 @@ int main(int argc, char** argv) {
     // Flows still open end here, also when a signal stopped the run.
     if (pool) {
         pool->drain();
-        std::vector<mmtrun::PacketResult> last(lanes.size());
-        std::vector<mmtrun::PacketResult*> results;
-        for (size_t w = 0; w < lanes.size(); ++w) {
-            filling[w] = &last[w];
-            lanes[w]->h.finish();
-            last[w].passed = false;
-            results.push_back(&last[w]);
-        }
-        deliver(mmt::RawPacket{}, mmtrun::Workers::kNobody, results);
+        finishing = [&](mmt::SessionInfo& s) {
+            namer.name(s);
+            flows.write(s);
+        };
+        for (auto& lane : lanes) lane->h.finish();
     } else {
         lanes[0]->h.finish();
     }

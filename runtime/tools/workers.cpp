@@ -30,10 +30,18 @@ void relax() {
 }
 
 // A thread out of work looks this many times before it sleeps.
-constexpr int kSpins = 256;
+constexpr int kSpins = 64;
 // A sleeping worker is woken when this many packets wait for it (or when the caller
 // waits, polls or drains).
-constexpr uint64_t kWakeBatch = 32;
+constexpr uint64_t kWakeBatch = 256;
+// The caller shows the workers its packets, and a worker shows the caller its progress,
+// this many at a time (or sooner when either would wait): counters other threads read are
+// written rarely, not per packet.
+constexpr uint64_t kPublish = 16;
+// The ring of packet bytes in flight: room for the 4096 packets of a full window at 2 KiB
+// each, and at least twice the largest packet (mmtrun's snapshot length is at most
+// 256 KiB).
+constexpr uint64_t kBytes = 8u << 20;
 
 } // namespace
 
@@ -58,8 +66,8 @@ void LevelMerger::add(size_t owner, const std::vector<PacketResult*>& results) {
 
 Workers::Workers(size_t n, Process process, Deliver deliver, uint32_t window)
     : process_(std::move(process)), deliver_(std::move(deliver)), window_(window), n_(n),
-      slots_(new Slot[window]), gathered_(n), progress_(new Progress[n]),
-      worker_sleep_(new Sleeper[n]) {
+      slots_(new Slot[window]), bytes_(new uint8_t[kBytes]), gathered_(n),
+      progress_(new Progress[n]), worker_sleep_(new Sleeper[n]) {
     for (size_t w = 0; w < n; ++w) results_.emplace_back(new PacketResult[window]);
     threads_.reserve(n);
     for (size_t w = 0; w < n; ++w) threads_.emplace_back([this, w] { run(w); });
@@ -78,8 +86,12 @@ uint64_t Workers::all_done() const {
 void Workers::run(size_t worker) {
     PacketResult* results = results_[worker].get();
     Sleeper& sleep = worker_sleep_[worker];
+    uint64_t ready = 0;
     for (uint64_t j = 0;; ++j) {
-        uint64_t ready = pushed_.load(std::memory_order_acquire);
+        if (ready <= j) {
+            ready = pushed_.load(std::memory_order_acquire);
+            if (ready <= j) publish_progress(worker, j);
+        }
         for (int i = 0; ready <= j && i < kSpins; ++i) {
             relax();
             ready = pushed_.load(std::memory_order_acquire);
@@ -98,11 +110,16 @@ void Workers::run(size_t worker) {
         PacketResult& r = results[j & (window_ - 1)];
         r.clear();
         process_(worker, s.raw, s.owner == worker, r);
-        progress_[worker].done.store(j + 1);
-        if (main_sleep_.asleep.load() && all_done() >= wake_main_at_.load()) {
-            main_sleep_.asleep.store(0);
-            futex_wake(main_sleep_.asleep);
-        }
+        if ((j + 1) % kPublish == 0) publish_progress(worker, j + 1);
+    }
+}
+
+void Workers::publish_progress(size_t worker, uint64_t done) {
+    progress_[worker].done.store(done);
+    // Then looks whether the caller sleeps (it stores `asleep`, then reads the progress).
+    if (main_sleep_.asleep.load() && all_done() >= wake_main_at_.load()) {
+        main_sleep_.asleep.store(0);
+        futex_wake(main_sleep_.asleep);
     }
 }
 
@@ -117,7 +134,13 @@ void Workers::wake_workers(bool all) {
     }
 }
 
+void Workers::publish() {
+    pushed_.store(queued_);
+    wake_workers(false);
+}
+
 void Workers::wait_for(uint64_t target) {
+    pushed_.store(queued_);
     wake_workers(true);
     for (int i = 0; i < kSpins && all_done() < target; ++i) relax();
     while (all_done() < target) {
@@ -135,6 +158,7 @@ void Workers::deliver_ready() {
         for (size_t w = 0; w < n_; ++w) gathered_[w] = &results_[w][index];
         const Slot& s = slots_[index];
         deliver_(s.raw, s.owner, gathered_);
+        bytes_tail_ = s.bytes_end;
     }
 }
 
@@ -146,17 +170,27 @@ void Workers::queue(const mmt::RawPacket& raw, size_t owner) {
     }
     Slot& s = slots_[queued_ & (window_ - 1)];
     s.raw = raw;
-    if (owner < n_) {
-        s.data.assign(raw.data, raw.data + raw.caplen);
-        s.raw.data = s.data.data();
-    } else {
+    s.owner = owner;
+    if (owner < n_ && raw.caplen) {
+        const uint64_t len = std::min<uint64_t>(raw.caplen, kBytes / 2);
+        // A packet never wraps: one that would goes to the start of the ring.
+        uint64_t at = bytes_head_ % kBytes;
+        if (at + len > kBytes) bytes_head_ += kBytes - at, at = 0;
+        while (bytes_head_ + len - bytes_tail_ > kBytes) {
+            wait_for(delivered_ + 1);
+            deliver_ready();
+        }
+        std::memcpy(bytes_.get() + at, raw.data, len);
+        s.raw.data = bytes_.get() + at;
+        s.raw.caplen = uint32_t(len);
+        bytes_head_ += len;
+    } else if (owner >= n_) {
         s.raw.data = nullptr;
         s.raw.caplen = 0;
     }
-    s.owner = owner;
-    pushed_.store(++queued_);
-    wake_workers(false);
-    if ((queued_ & 63) == 0) deliver_ready();
+    s.bytes_end = bytes_head_;
+    if (++queued_ % kPublish == 0) publish();
+    if (queued_ % 64 == 0) deliver_ready();
 }
 
 void Workers::push(const mmt::RawPacket& raw) {
@@ -168,6 +202,7 @@ void Workers::pass(const mmt::RawPacket& raw) {
 }
 
 void Workers::poll() {
+    pushed_.store(queued_);
     wake_workers(true);
     deliver_ready();
 }

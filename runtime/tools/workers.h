@@ -24,13 +24,18 @@ struct DnsAnswer {
 
 /// What one worker made of one packet: the worker that processed it, or another whose
 /// clock it moved (its flows that timed out by then end on it).
-struct PacketResult {
+struct alignas(64) PacketResult {
     std::string rows;                    ///< the packet's lines
     std::vector<mmt::SessionInfo> flows; ///< flows that ended on it
     std::vector<DnsAnswer> answers;      ///< the DNS answers it gave
     bool passed = true;                  ///< it matched the display filter (-w writes it)
     mmt::Handler::BufferLevel level;     ///< the handler's buffers after it (Handler)
+    /// Ready for the slot's next packet. What a burst made large (thousands of flows timing
+    /// out on one packet) is given back rather than kept in every slot it passed through.
     void clear() {
+        if (flows.capacity() > 16) flows = {};
+        if (answers.capacity() > 16) answers = {};
+        if (rows.capacity() > 4096) rows = {};
         rows.clear();
         flows.clear();
         answers.clear();
@@ -93,10 +98,12 @@ class Workers {
     void drain();
 
   private:
-    struct Slot {
-        std::vector<uint8_t> data;
-        mmt::RawPacket raw;
+    // Cache-line aligned, as everything one thread writes while another reads nearby: the
+    // caller fills slots ahead of the workers, the workers fill results ahead of the caller.
+    struct alignas(64) Slot {
+        mmt::RawPacket raw; // its bytes in bytes_
         size_t owner = 0;
+        uint64_t bytes_end = 0; // where its bytes end in bytes_, counted from the start
     };
     /// A word a thread sleeps on, on its own cache line.
     struct alignas(64) Sleeper {
@@ -107,6 +114,8 @@ class Workers {
     };
 
     void run(size_t worker);
+    void publish_progress(size_t worker, uint64_t done);
+    void publish();
     void queue(const mmt::RawPacket& raw, size_t owner);
     void wait_for(uint64_t target);
     uint64_t all_done() const;
@@ -118,6 +127,10 @@ class Workers {
     const uint32_t window_;
     const size_t n_;
     std::unique_ptr<Slot[]> slots_;
+    // The bytes of the packets in flight, one after the other in a ring: the window's
+    // memory is bounded whatever the packets' sizes. Counted from the start of the run.
+    std::unique_ptr<uint8_t[]> bytes_;
+    uint64_t bytes_head_ = 0, bytes_tail_ = 0;
     std::vector<std::unique_ptr<PacketResult[]>> results_; // per worker, per slot
     std::vector<PacketResult*> gathered_;                  // one packet's, for deliver_
     alignas(64) std::atomic<uint64_t> pushed_{0};

@@ -1,8 +1,14 @@
 // Host helpers called from generated code. Each is bounds-safe on its own inputs.
 #include "helpers/host.h"
 
+// libcrypto's low-level digests (MD5_*, SHA256_*) are deprecated in OpenSSL 3 in favour of
+// EVP, not removed. They are used here because OpenSSL 3's one-shot EVP_Digest and HMAC
+// look the algorithm up on every call, under a lock whose cache line every thread fights
+// for (mmtrun --workers), and allocate a context.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -221,11 +227,19 @@ int64_t mmt_rt_hex(mmt_ctx* ctx, const uint8_t* p, int64_t n) {
 
 int64_t mmt_rt_digest(mmt_ctx* ctx, const uint8_t* p, int64_t n, int32_t kind) {
     if (n < 0) return -1;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (!EVP_Digest(p, size_t(n), md, &md_len, kind == 0 ? EVP_md5() : EVP_sha256(), nullptr))
-        return -1;
-    return mmt_rt_hex(ctx, md, int64_t(md_len));
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    int64_t md_len;
+    if (kind == 0) {
+        MD5_CTX c;
+        if (!MD5_Init(&c) || !MD5_Update(&c, p, size_t(n)) || !MD5_Final(md, &c)) return -1;
+        md_len = MD5_DIGEST_LENGTH;
+    } else {
+        SHA256_CTX c;
+        if (!SHA256_Init(&c) || !SHA256_Update(&c, p, size_t(n)) || !SHA256_Final(md, &c))
+            return -1;
+        md_len = SHA256_DIGEST_LENGTH;
+    }
+    return mmt_rt_hex(ctx, md, md_len);
 }
 
 const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits) {
@@ -310,6 +324,26 @@ bool initial_salt(uint32_t version, bool second, const uint8_t*& salt, bool& v2)
     return true;
 }
 
+/// HMAC-SHA256 (RFC 2104) of `msg` under a key of at most 64 bytes (QUIC's salts and
+/// secrets are 20 and 32), on libcrypto's SHA-256.
+void hmac_sha256(const uint8_t* key, size_t key_len, const uint8_t* msg, size_t msg_len,
+                 uint8_t out[32]) {
+    uint8_t pad[64] = {};
+    std::memcpy(pad, key, std::min<size_t>(key_len, sizeof pad));
+    uint8_t inner[32];
+    SHA256_CTX c;
+    for (uint8_t& b : pad) b ^= 0x36;
+    SHA256_Init(&c);
+    SHA256_Update(&c, pad, sizeof pad);
+    SHA256_Update(&c, msg, msg_len);
+    SHA256_Final(inner, &c);
+    for (uint8_t& b : pad) b ^= 0x36 ^ 0x5c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, pad, sizeof pad);
+    SHA256_Update(&c, inner, sizeof inner);
+    SHA256_Final(out, &c);
+}
+
 /// HKDF-Expand-Label of TLS 1.3 (RFC 8446 section 7.1) with an empty context, for at most
 /// 32 bytes: one HMAC-SHA256 block.
 bool expand_label(const uint8_t secret[32], const char* label, uint8_t* out, unsigned len) {
@@ -325,15 +359,15 @@ bool expand_label(const uint8_t secret[32], const char* label, uint8_t* out, uns
     k += unsigned(label_len);
     info[k++] = 0; // no context
     info[k++] = 1; // the first (and only) block
-    uint8_t block[EVP_MAX_MD_SIZE];
-    unsigned block_len = 0;
-    if (!HMAC(EVP_sha256(), secret, 32, info, k, block, &block_len) || block_len < len)
-        return false;
+    uint8_t block[32];
+    if (len > sizeof block) return false;
+    hmac_sha256(secret, 32, info, k, block);
     std::memcpy(out, block, len);
     return true;
 }
 
-/// One cipher context per thread and kind, made once (no allocation per packet) and freed
+/// One cipher context per thread and kind, made once with its cipher (AES-128 in ECB, then
+/// in GCM with 12-byte nonces; no allocation nor algorithm look-up per packet) and freed
 /// when the thread ends.
 struct CipherContexts {
     EVP_CIPHER_CTX* contexts[2] = {nullptr, nullptr};
@@ -344,8 +378,18 @@ struct CipherContexts {
 
 EVP_CIPHER_CTX* cipher_context(int which) {
     thread_local CipherContexts mine;
-    if (!mine.contexts[which]) mine.contexts[which] = EVP_CIPHER_CTX_new();
-    return mine.contexts[which];
+    EVP_CIPHER_CTX*& c = mine.contexts[which];
+    if (c) return c;
+    c = EVP_CIPHER_CTX_new();
+    bool ok =
+        c && (which == 0 ? EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), nullptr, nullptr, nullptr)
+                         : EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) &&
+                               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr));
+    if (!ok) {
+        EVP_CIPHER_CTX_free(c);
+        c = nullptr;
+    }
+    return c;
 }
 
 } // namespace
@@ -358,11 +402,8 @@ int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_of
                         int64_t dcid_len, const uint8_t** out) {
     // initial_secret = HKDF-Extract(salt, dcid); the client's (or the server's) secret,
     // then its key, IV and header protection key.
-    uint8_t initial[EVP_MAX_MD_SIZE], secret[32], key[16], iv[12], hp[16];
-    unsigned initial_len = 0;
-    if (!HMAC(EVP_sha256(), salt, 20, dcid, size_t(dcid_len), initial, &initial_len) ||
-        initial_len != 32)
-        return -1;
+    uint8_t initial[32], secret[32], key[16], iv[12], hp[16];
+    hmac_sha256(salt, 20, dcid, size_t(dcid_len), initial);
     if (!expand_label(initial, server ? "server in" : "client in", secret, 32) ||
         !expand_label(secret, v2 ? "quicv2 key" : "quic key", key, 16) ||
         !expand_label(secret, v2 ? "quicv2 iv" : "quic iv", iv, 12) ||
@@ -373,7 +414,7 @@ int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_of
     uint8_t mask[32];
     int mask_len = 0;
     EVP_CIPHER_CTX* ecb = cipher_context(0);
-    if (!ecb || !EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), nullptr, hp, nullptr)) return -1;
+    if (!ecb || !EVP_EncryptInit_ex(ecb, nullptr, nullptr, hp, nullptr)) return -1;
     EVP_CIPHER_CTX_set_padding(ecb, 0);
     if (!EVP_EncryptUpdate(ecb, mask, &mask_len, p + pn_offset + 4, 16) || mask_len != 16)
         return -1;
@@ -403,9 +444,7 @@ int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_of
     int len = 0, final_len = 0;
     uint8_t tag[16];
     std::memcpy(tag, p + n - 16, 16);
-    if (!EVP_DecryptInit_ex(gcm, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) ||
-        !EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) ||
-        !EVP_DecryptInit_ex(gcm, nullptr, nullptr, key, iv) ||
+    if (!EVP_DecryptInit_ex(gcm, nullptr, nullptr, key, iv) ||
         !EVP_DecryptUpdate(gcm, nullptr, &len, aad, int(header_len)) ||
         !EVP_DecryptUpdate(gcm, plain, &len, p + header_len, int(cipher_len)) ||
         !EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_SET_TAG, 16, tag) ||
