@@ -1,7 +1,10 @@
 // libFuzzer target: packet bytes -> every stage function of the built-in library.
-// The first byte picks the link type; the rest is the packet, in a heap block of exactly
-// its size. Generated code is instrumented by AddressSanitizer in this build, and with
-// coverage for libFuzzer (see jit.cpp).
+// Byte 0 picks the link type, byte 1 a protocol; the rest is the packet, in a heap block of
+// exactly its size. The packet takes the journey from the link type, and the stages of the
+// picked protocol run on it directly: one protocol an input keeps the fuzzer fast, and it
+// learns which byte reaches which parser. Replayed without libFuzzer (the test suite), every
+// protocol's stages run on every input. Generated code is instrumented by AddressSanitizer in this
+// build, and with coverage for libFuzzer (see jit.cpp).
 #include "mmtc/compiler.h"
 #include "stage_checker.h"
 
@@ -48,15 +51,21 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (size == 0 || size > 65535) return 0;
+    if (size < 2 || size > 65535) return 0;
     uint32_t linktype = kLinkTypes[data[0] % (sizeof kLinkTypes / sizeof kLinkTypes[0])];
-    size_t n = size - 1;
-    mmt::test::Exact pkt(data + 1, n);
+    uint8_t protocol = data[1];
+    size_t n = size - 2;
+    mmt::test::Exact pkt(data + 2, n);
     mmt::test::StageChecker run(library(), [](const char* what, const mmt_proto& p) {
         std::fprintf(stderr, "fuzz_packet: %s (%s)\n", what, p.name);
         __builtin_trap();
     });
     run.journey(pkt.p, uint32_t(pkt.n), linktype);
+#ifdef MMT_LIBFUZZER
+    run.one(protocol, pkt.p, uint32_t(pkt.n));
+#else
+    (void)protocol;
     run.each(pkt.p, uint32_t(pkt.n));
+#endif
     return 0;
 }

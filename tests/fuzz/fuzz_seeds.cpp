@@ -27,9 +27,10 @@ int main(int argc, char** argv) {
     for (auto& s : extraSeeds()) seeds.push_back(s);
     int n = 0;
     for (const auto& s : seeds) {
-        // Byte 0 selects the link type: 0 is Ethernet (see fuzz_packet.cpp).
-        std::ofstream out(dir / "packet" / ("seed" + std::to_string(n++)), std::ios::binary);
+        // Byte 0 selects the link type, 0 is Ethernet; byte 1 a protocol (fuzz_packet.cpp).
+        std::ofstream out(dir / "packet" / ("seed" + std::to_string(n)), std::ios::binary);
         out.put(0);
+        out.put(char(n++));
         out.write(reinterpret_cast<const char*>(s.data()), std::streamsize(s.size()));
     }
     // The journey's input: a link-type byte, then each packet after its 16-bit length.

@@ -134,12 +134,15 @@ class StageChecker {
 
     /// Every protocol but `frame` directly on the bytes, without a parent.
     void each(const uint8_t* data, uint32_t len) {
-        for (uint32_t i = 1; i < t_->n_protos; ++i) {
-            mmt_ctx c{};
-            c.data = data;
-            c.len = len;
-            runAll(t_->protos[i], c);
-        }
+        for (uint32_t i = 1; i < t_->n_protos; ++i) one(i - 1, data, len);
+    }
+    /// The `pick`-th protocol but `frame` (modulo their number) directly on the bytes.
+    void one(uint32_t pick, const uint8_t* data, uint32_t len) {
+        if (t_->n_protos < 2) return;
+        mmt_ctx c{};
+        c.data = data;
+        c.len = len;
+        runAll(t_->protos[1 + pick % (t_->n_protos - 1)], c);
     }
 
   private:
