@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -26,8 +27,10 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <unordered_set>
 #include <utility>
@@ -653,6 +656,124 @@ std::unique_ptr<Lane> make_lane(const mmt::ProtocolLibrary& lib, const Options& 
     return lane;
 }
 
+/// mmtrun -i IFACE --workers N: N sockets in one AF_PACKET fanout group, each read by a
+/// thread of its own with a lane of its own; the kernel gives each packet to one of them by
+/// a hash of its flow. Rows and flow records are written as the workers make them, one at
+/// a time; services are named from every worker's DNS answers as they come. Returns the
+/// exit status; `kept` and `kept_bytes` count the packets processed; `ran` is false when
+/// nothing ran (a lane or a socket could not be set up: the message is printed).
+int run_live_workers(const mmt::ProtocolLibrary& lib, const Options& o,
+                     const std::vector<std::string>& names, bool per_packet,
+                     const mmt::LineOutput& rows_out, mmt::FlowWriter& flows,
+                     const std::function<void(const mmt::RawPacket&)>& write_packet,
+                     std::vector<std::unique_ptr<Lane>>& lanes, uint64_t& kept,
+                     uint64_t& kept_bytes, bool& ran) {
+    ran = false;
+    std::mutex out; // rows, flow records, the namer and -w: one worker at a time
+    mmt::ServiceNamer namer(lib);
+    int status = 0;
+    lanes.clear();
+    for (size_t w = 0; w < o.workers; ++w) {
+        lanes.push_back(make_lane(
+            lib, o, names, per_packet,
+            [&](std::string_view line) {
+                std::lock_guard<std::mutex> hold(out);
+                rows_out(line);
+            },
+            [&](const mmt::SessionInfo& s) {
+                mmt::SessionInfo copy = s;
+                std::lock_guard<std::mutex> hold(out);
+                namer.name(copy);
+                flows.write(copy);
+            },
+            status));
+        if (!lanes.back()) return status;
+        if (o.flows)
+            lanes.back()->h.on_dns_answer([&](std::span<const uint8_t> a, std::string_view n) {
+                std::lock_guard<std::mutex> hold(out);
+                namer.remember(a, n);
+            });
+    }
+    std::vector<std::unique_ptr<mmt::CaptureSource>> sources;
+    mmt::LiveOptions live;
+    live.filter = o.filter;
+    live.immediate = true;
+    live.promiscuous = o.promiscuous;
+    live.snaplen = o.snaplen;
+    live.fanout_group = uint16_t(getpid() & 0x7fff) + 1;
+    for (size_t w = 0; w < o.workers; ++w) {
+        sources.push_back(std::make_unique<mmt::CaptureSource>());
+        if (!sources.back()->open_live(o.iface, live)) {
+            std::fprintf(stderr, "mmtrun: error: %s\n", sources.back()->error().c_str());
+            return 2;
+        }
+    }
+    ran = true;
+    // Signals set g_stop; every read returns within its timeout to see it.
+    catch_signal(SIGINT);
+    catch_signal(SIGTERM);
+    std::atomic<uint64_t> frames{0}, latest_ns{0};
+    std::atomic<bool> done{false};
+    std::vector<uint64_t> packets(o.workers, 0), bytes(o.workers, 0);
+    const auto started = std::chrono::steady_clock::now();
+    auto worker = [&](size_t w) {
+        Lane& lane = *lanes[w];
+        mmt::CaptureSource& src = *sources[w];
+        mmt::Packet pkt;
+        while (!g_stop && !done.load(std::memory_order_relaxed)) {
+            if (o.duration &&
+                std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration))
+                break;
+            mmt::ReadStatus rs = src.next(pkt);
+            if (rs == mmt::ReadStatus::Timeout) {
+                // Idle: this worker's flows time out by the time the others have reached.
+                if (uint64_t t = latest_ns.load()) lane.h.advance(t);
+                continue;
+            }
+            if (g_stop || rs == mmt::ReadStatus::End) break;
+            if (rs == mmt::ReadStatus::Error) {
+                std::lock_guard<std::mutex> hold(out);
+                if (!status) {
+                    error(src.error());
+                    status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
+                }
+                done = true;
+                break;
+            }
+            mmt::RawPacket raw = pkt.raw();
+            raw.number = frames.fetch_add(1) + 1;
+            if (o.count && raw.number > o.count) {
+                done = true;
+                break;
+            }
+            uint64_t seen = latest_ns.load();
+            while (raw.ts_ns > seen && !latest_ns.compare_exchange_weak(seen, raw.ts_ns)) {
+            }
+            if (o.shards > 1 && shard_of(mmt::flow_hash(raw), o.shards) != o.shard) {
+                lane.h.advance(raw.ts_ns);
+            } else {
+                ++packets[w];
+                bytes[w] += pkt.wirelen;
+                if (lane.process(raw) && !o.write_file.empty()) {
+                    std::lock_guard<std::mutex> hold(out);
+                    write_packet(raw);
+                }
+            }
+            if (o.count && raw.number >= o.count) done = true;
+        }
+    };
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < o.workers; ++w) threads.emplace_back(worker, w);
+    for (auto& t : threads) t.join();
+    // Flows still open end here.
+    for (auto& lane : lanes) lane->h.finish();
+    for (size_t w = 0; w < o.workers; ++w) {
+        kept += packets[w];
+        kept_bytes += bytes[w];
+    }
+    return status;
+}
+
 #ifdef MMTRUN_WITHOUT_COMPILER
 /// Runs mmtrun-full in this process's place with the same arguments; returns only when
 /// it cannot be run.
@@ -795,155 +916,162 @@ int main(int argc, char** argv) {
         }
     };
 
-    // --workers: a lane per worker. Their rows, flows and DNS answers are handed back per
-    // packet and written here in capture order; the flows' services are named here, from
-    // every worker's DNS answers, as one handler would name them.
+    uint64_t kept = 0, kept_bytes = 0; // the packets of this shard (all without --shard)
     std::unique_ptr<mmtrun::Workers> pool;
-    // Per worker, the result its lane writes to (each on its own cache line).
-    struct alignas(64) Filling {
-        mmtrun::PacketResult* to = nullptr;
-    };
-    std::vector<Filling> filling;
     mmtrun::LevelMerger levels(o.workers);
-    mmt::ServiceNamer namer(*lib);
-    auto deliver = [&](const mmt::RawPacket& raw, size_t owner,
-                       const std::vector<mmtrun::PacketResult*>& results) {
-        levels.add(owner, results);
-        for (mmtrun::PacketResult* r : results)
-            for (mmt::SessionInfo& s : r->flows) {
+    if (o.workers > 1 && !o.iface.empty()) {
+        bool ran = false;
+        status = run_live_workers(*lib, o, names, per_packet, rows_out, flows, write_packet, lanes,
+                                  kept, kept_bytes, ran);
+        if (!ran) return status;
+    } else {
+        // --workers: a lane per worker. Their rows, flows and DNS answers are handed back per
+        // packet and written here in capture order; the flows' services are named here, from
+        // every worker's DNS answers, as one handler would name them.
+        // Per worker, the result its lane writes to (each on its own cache line).
+        struct alignas(64) Filling {
+            mmtrun::PacketResult* to = nullptr;
+        };
+        std::vector<Filling> filling;
+        mmt::ServiceNamer namer(*lib);
+        auto deliver = [&](const mmt::RawPacket& raw, size_t owner,
+                           const std::vector<mmtrun::PacketResult*>& results) {
+            levels.add(owner, results);
+            for (mmtrun::PacketResult* r : results)
+                for (mmt::SessionInfo& s : r->flows) {
+                    namer.name(s);
+                    flows.write(s);
+                }
+            if (owner >= results.size()) return; // another shard's
+            const mmtrun::PacketResult& mine = *results[owner];
+            for (const mmtrun::DnsAnswer& a : mine.answers)
+                namer.remember({a.address, a.length}, a.name);
+            if (!mine.rows.empty()) rows_out(mine.rows);
+            if (mine.passed) write_packet(raw);
+        };
+        // Once the workers have stopped, the flows still open are written as they end.
+        std::function<void(mmt::SessionInfo&)> finishing;
+        if (o.workers > 1) {
+            lanes.clear();
+            filling.resize(o.workers);
+            for (size_t w = 0; w < o.workers; ++w) {
+                mmtrun::PacketResult** to = &filling[w].to;
+                lanes.push_back(make_lane(
+                    *lib, o, names, per_packet, [to](std::string_view l) { (*to)->rows += l; },
+                    [to, &finishing](const mmt::SessionInfo& s) {
+                        if (finishing) {
+                            mmt::SessionInfo copy = s;
+                            finishing(copy);
+                        } else {
+                            (*to)->flows.push_back(s);
+                        }
+                    },
+                    status));
+                if (!lanes.back()) return status;
+                if (o.flows)
+                    lanes.back()->h.on_dns_answer(
+                        [to](std::span<const uint8_t> addr, std::string_view name) {
+                            mmtrun::DnsAnswer a{
+                                {}, uint8_t(std::min<size_t>(addr.size(), 16)), std::string(name)};
+                            std::memcpy(a.address, addr.data(), a.length);
+                            (*to)->answers.push_back(std::move(a));
+                        });
+            }
+            pool = std::make_unique<mmtrun::Workers>(
+                o.workers,
+                [&](size_t w, const mmt::RawPacket& raw, bool mine, mmtrun::PacketResult& out) {
+                    Lane& lane = *lanes[w];
+                    filling[w].to = &out;
+                    if (mine) {
+                        out.passed = lane.process(raw);
+                    } else {
+                        lane.h.advance(raw.ts_ns);
+                        out.passed = false;
+                    }
+                    out.level = lane.h.buffer_level();
+                },
+                deliver);
+        }
+
+        mmt::CaptureSource src;
+        g_source = &src;
+        catch_signal(SIGINT);
+        catch_signal(SIGTERM);
+        bool opened;
+        if (!o.file.empty()) {
+            opened = src.open_file(o.file);
+        } else {
+            mmt::LiveOptions live;
+            live.filter = o.filter;
+            live.immediate = true;
+            live.promiscuous = o.promiscuous;
+            live.snaplen = o.snaplen;
+            opened = src.open_live(o.iface, live);
+        }
+        if (!opened) {
+            std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
+            return 2;
+        }
+        Progress progress(o.file, o.progress);
+        g_progress = &progress;
+        uint64_t n = 0, read_bytes = 0;
+        bool complete = false;
+        auto started = std::chrono::steady_clock::now();
+        auto time_up = [&] {
+            return o.duration &&
+                   std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration);
+        };
+        mmt::Packet pkt;
+        while (!g_stop && !time_up()) {
+            mmt::ReadStatus rs = src.next(pkt);
+            if (rs == mmt::ReadStatus::Timeout) {
+                if (pool) pool->poll();
+                continue;
+            }
+            if (g_stop) break; // a read cut short by the signal is no damage
+            if (rs == mmt::ReadStatus::End) {
+                complete = true;
+                break;
+            }
+            if (rs == mmt::ReadStatus::Error) {
+                error(src.error());
+                status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
+                break;
+            }
+            mmt::RawPacket raw = pkt.raw();
+            raw.number = ++n;
+            read_bytes += pkt.caplen + 16;
+            if (o.shards > 1 && shard_of(mmt::flow_hash(raw), o.shards) != o.shard) {
+                // Another shard's: only the clock moves.
+                if (pool)
+                    pool->pass(raw);
+                else
+                    lanes[0]->h.advance(raw.ts_ns);
+            } else {
+                ++kept;
+                kept_bytes += pkt.wirelen;
+                if (pool) {
+                    pool->push(raw);
+                } else if (lanes[0]->process(raw)) {
+                    write_packet(raw);
+                }
+            }
+            progress.update(n, read_bytes);
+            if (o.count && n >= o.count) break;
+        }
+        progress.done(n, read_bytes, complete);
+        progress.clear();
+        // Flows still open end here, also when a signal stopped the run.
+        if (pool) {
+            pool->drain();
+            finishing = [&](mmt::SessionInfo& s) {
                 namer.name(s);
                 flows.write(s);
-            }
-        if (owner >= results.size()) return; // another shard's
-        const mmtrun::PacketResult& mine = *results[owner];
-        for (const mmtrun::DnsAnswer& a : mine.answers)
-            namer.remember({a.address, a.length}, a.name);
-        if (!mine.rows.empty()) rows_out(mine.rows);
-        if (mine.passed) write_packet(raw);
-    };
-    // Once the workers have stopped, the flows still open are written as they end.
-    std::function<void(mmt::SessionInfo&)> finishing;
-    if (o.workers > 1) {
-        lanes.clear();
-        filling.resize(o.workers);
-        for (size_t w = 0; w < o.workers; ++w) {
-            mmtrun::PacketResult** to = &filling[w].to;
-            lanes.push_back(make_lane(
-                *lib, o, names, per_packet, [to](std::string_view l) { (*to)->rows += l; },
-                [to, &finishing](const mmt::SessionInfo& s) {
-                    if (finishing) {
-                        mmt::SessionInfo copy = s;
-                        finishing(copy);
-                    } else {
-                        (*to)->flows.push_back(s);
-                    }
-                },
-                status));
-            if (!lanes.back()) return status;
-            if (o.flows)
-                lanes.back()->h.on_dns_answer(
-                    [to](std::span<const uint8_t> addr, std::string_view name) {
-                        mmtrun::DnsAnswer a{
-                            {}, uint8_t(std::min<size_t>(addr.size(), 16)), std::string(name)};
-                        std::memcpy(a.address, addr.data(), a.length);
-                        (*to)->answers.push_back(std::move(a));
-                    });
-        }
-        pool = std::make_unique<mmtrun::Workers>(
-            o.workers,
-            [&](size_t w, const mmt::RawPacket& raw, bool mine, mmtrun::PacketResult& out) {
-                Lane& lane = *lanes[w];
-                filling[w].to = &out;
-                if (mine) {
-                    out.passed = lane.process(raw);
-                } else {
-                    lane.h.advance(raw.ts_ns);
-                    out.passed = false;
-                }
-                out.level = lane.h.buffer_level();
-            },
-            deliver);
-    }
-
-    mmt::CaptureSource src;
-    g_source = &src;
-    catch_signal(SIGINT);
-    catch_signal(SIGTERM);
-    bool opened;
-    if (!o.file.empty()) {
-        opened = src.open_file(o.file);
-    } else {
-        mmt::LiveOptions live;
-        live.filter = o.filter;
-        live.immediate = true;
-        live.promiscuous = o.promiscuous;
-        live.snaplen = o.snaplen;
-        opened = src.open_live(o.iface, live);
-    }
-    if (!opened) {
-        std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
-        return 2;
-    }
-    Progress progress(o.file, o.progress);
-    g_progress = &progress;
-    uint64_t n = 0, read_bytes = 0;
-    uint64_t kept = 0, kept_bytes = 0; // the packets of this shard (all without --shard)
-    bool complete = false;
-    auto started = std::chrono::steady_clock::now();
-    auto time_up = [&] {
-        return o.duration &&
-               std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration);
-    };
-    mmt::Packet pkt;
-    while (!g_stop && !time_up()) {
-        mmt::ReadStatus rs = src.next(pkt);
-        if (rs == mmt::ReadStatus::Timeout) {
-            if (pool) pool->poll();
-            continue;
-        }
-        if (g_stop) break; // a read cut short by the signal is no damage
-        if (rs == mmt::ReadStatus::End) {
-            complete = true;
-            break;
-        }
-        if (rs == mmt::ReadStatus::Error) {
-            error(src.error());
-            status = src.error_kind() == mmt::CaptureError::Interface ? 2 : 1;
-            break;
-        }
-        mmt::RawPacket raw = pkt.raw();
-        raw.number = ++n;
-        read_bytes += pkt.caplen + 16;
-        if (o.shards > 1 && shard_of(mmt::flow_hash(raw), o.shards) != o.shard) {
-            // Another shard's: only the clock moves.
-            if (pool)
-                pool->pass(raw);
-            else
-                lanes[0]->h.advance(raw.ts_ns);
+            };
+            for (auto& lane : lanes) lane->h.finish();
         } else {
-            ++kept;
-            kept_bytes += pkt.wirelen;
-            if (pool) {
-                pool->push(raw);
-            } else if (lanes[0]->process(raw)) {
-                write_packet(raw);
-            }
+            lanes[0]->h.finish();
         }
-        progress.update(n, read_bytes);
-        if (o.count && n >= o.count) break;
-    }
-    progress.done(n, read_bytes, complete);
-    progress.clear();
-    // Flows still open end here, also when a signal stopped the run.
-    if (pool) {
-        pool->drain();
-        finishing = [&](mmt::SessionInfo& s) {
-            namer.name(s);
-            flows.write(s);
-        };
-        for (auto& lane : lanes) lane->h.finish();
-    } else {
-        lanes[0]->h.finish();
     }
     std::fflush(stdout);
     // Damage inside packets is reported per packet (frame.truncated, frame.malformed).

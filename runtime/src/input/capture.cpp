@@ -7,7 +7,11 @@
 #include <fmt/format.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#endif
 
 #include <algorithm>
 #include <vector>
@@ -250,6 +254,9 @@ bool CaptureSource::open_live(const std::string& interface, const LiveOptions& o
     pcap_set_promisc(p, options.promiscuous ? 1 : 0);
     pcap_set_timeout(p, options.timeout_ms);
     pcap_set_immediate_mode(p, options.immediate ? 1 : 0);
+    // Immediate mode rings hold whole snapshot-length frames: libpcap's default of 2 MB
+    // holds 8 at 256 KiB, and a burst of small packets overflowed it.
+    pcap_set_buffer_size(p, int(options.buffer_bytes));
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO); // falls back to micro if unsupported
     int rc = pcap_activate(p);
     if (rc < 0) {
@@ -285,9 +292,27 @@ bool CaptureSource::open_live(const std::string& interface, const LiveOptions& o
             return false;
         }
     }
+    if (options.fanout_group && !join_fanout(pcap_fileno(p), options.fanout_group, interface))
+        return false;
     linktype_ = linktype_from_dlt(pcap_datalink(p));
     format_ = CaptureFormat::Live;
     return true;
+}
+
+bool CaptureSource::join_fanout(int fd, uint16_t group, const std::string& interface) {
+#ifdef PACKET_FANOUT
+    int arg = int(group) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    if (fd >= 0 && setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) == 0) return true;
+    std::string why = fd < 0 ? "no socket" : std::strerror(errno);
+#else
+    (void)fd;
+    (void)group;
+    std::string why = "this system has no AF_PACKET fanout";
+#endif
+    pcap_.reset();
+    fail(CaptureError::Interface,
+         fmt::format("cannot share interface '{}' between workers: {}", interface, why));
+    return false;
 }
 
 void CaptureSource::stop() {

@@ -54,6 +54,12 @@ struct LiveOptions {
     uint32_t snaplen = 262144; ///< bytes kept per packet
     bool promiscuous = false;
     bool immediate = false; ///< deliver each packet at once instead of in batches
+    /// The kernel's buffer (ring) for packets not read yet.
+    uint32_t buffer_bytes = 32u << 20;
+    /// Not 0: join this AF_PACKET fanout group (Linux), in hash mode with defragmentation:
+    /// the kernel gives each packet to one of the group's sockets by a hash of its flow, the
+    /// same for both directions and for every fragment of a datagram (mmtrun --workers).
+    uint16_t fanout_group = 0;
 };
 
 /// An interface live captures can open.
@@ -112,6 +118,7 @@ class CaptureSource {
   private:
     ReadStatus fail(CaptureError kind, std::string message);
     ReadStatus next_pcap(Packet& packet);
+    bool join_fanout(int fd, uint16_t group, const std::string& interface);
 
     struct PcapHandle;
     std::unique_ptr<PcapHandle> pcap_;

@@ -13,6 +13,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
+#include <sstream>
 #include <thread>
 
 using namespace mmt::test;
@@ -280,4 +283,57 @@ TEST_CASE("mmtrun: live options are refused for files, and checked", "[live]") {
     }
     auto snap = runProcess({kMmtrun, "-i", "lo", "-s", "0"});
     CHECK(snap.status == 2);
+}
+
+TEST_CASE("mmtrun -i lo --workers 2: a fanout group shares the packets, each seen once", "[live]") {
+    if (geteuid() != 0) {
+        WARN("skipped: live capture needs root");
+        return;
+    }
+    char outTmpl[] = "/tmp/mmt-fanout-out-XXXXXX";
+    char flowsTmpl[] = "/tmp/mmt-fanout-flows-XXXXXX";
+    close(mkstemp(outTmpl));
+    close(mkstemp(flowsTmpl));
+    pid_t pid = spawnMmtrun({"-i", "lo", "-f", "udp portrange 47300-47339", "--workers", "2", "-T",
+                             "csv", "-e", "frame.number", "-e", "udp.dst_port", "--flows-file",
+                             flowsTmpl, "--no-progress"},
+                            outTmpl);
+    REQUIRE(pid > 0);
+    for (int i = 0; i < 100 && slurp(outTmpl).empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // 40 flows of 3 datagrams, sent in one burst.
+    for (uint16_t port = 47300; port < 47340; ++port) sendUdp(port, {"a", "b", "c"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    kill(pid, SIGINT);
+    CHECK(waitStatus(pid) == 0);
+    std::string out = slurp(outTmpl), flows = slurp(flowsTmpl);
+    unlink(outTmpl);
+    unlink(flowsTmpl);
+    INFO("rows:\n" << out << "\nflows:\n" << flows);
+    // Every datagram in one row, with a frame number of its own.
+    std::set<long> frames;
+    std::map<long, int> per_port;
+    std::istringstream rows(out);
+    std::string line;
+    std::getline(rows, line);
+    CHECK(line == "frame.number,udp.dst_port");
+    while (std::getline(rows, line)) {
+        size_t comma = line.find(',');
+        REQUIRE(comma != std::string::npos);
+        frames.insert(std::atol(line.c_str()));
+        ++per_port[std::atol(line.c_str() + comma + 1)];
+    }
+    CHECK(frames.size() == 120);
+    CHECK(per_port.size() == 40);
+    for (auto [port, n] : per_port) CHECK(n == 3);
+    // Every flow reported once, with its three datagrams.
+    size_t records = 0;
+    for (size_t p = flows.find(",ethernet.ipv4.udp,"); p != std::string::npos;
+         p = flows.find(",ethernet.ipv4.udp,", p + 1))
+        ++records;
+    CHECK(records == 40);
+    for (uint16_t port = 47300; port < 47340; ++port)
+        CHECK(flows.find("," + std::to_string(port) + ",ethernet.ipv4.udp,,3,") !=
+              std::string::npos);
 }
