@@ -107,15 +107,20 @@ def flow_count(name, output):
     return None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
+def capture_arguments(doc, runs):
+    """The options of the benchmarks on the real-traffic capture: --build, --packets,
+    --captures and --runs (`runs` by default)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--build", default=os.path.join(root, "build", "release"))
     ap.add_argument("--packets", type=int, default=2000000)
     ap.add_argument("--captures", default=os.path.join(root, "..", "shared", "pcaps"))
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
+    ap.add_argument("--runs", type=int, default=runs)
+    return ap
+
+
+def main():
+    args = capture_arguments(__doc__, 3).parse_args()
 
     ensure_tools(args.build)
     big, one = make_captures(args.build, args.captures, args.packets)

@@ -15,7 +15,6 @@ cores really run at once; less on a virtual machine whose processors share a cor
 Usage: python3 bench/workers.py [--build build/release] [--packets 2000000]
                                 [--captures ../shared/pcaps] [--runs 5] [--workers 1,2]
 """
-import argparse
 import os
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from side_by_side import make_captures, run  # noqa: E402
+from side_by_side import capture_arguments, make_captures, run  # noqa: E402
 
 
 def one_run(cmd):
@@ -45,13 +44,7 @@ def one_run(cmd):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
-    ap.add_argument("--build", default=os.path.join(root, "build", "release"))
-    ap.add_argument("--packets", type=int, default=2000000)
-    ap.add_argument("--captures", default=os.path.join(root, "..", "shared", "pcaps"))
-    ap.add_argument("--runs", type=int, default=5)
+    ap = capture_arguments(__doc__, 5)
     ap.add_argument("--workers", default="1,2")
     args = ap.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
