@@ -83,9 +83,9 @@ Limits (SIZE: bytes, or with KiB/MiB/GiB; --stats counts how often each was hit)
 
 Parallel:
   --workers N         spread flows over N threads (1 to 64), each with its own
-                      flows and limits; rows come out in capture order, and flow
-                      records and --stats are those of one thread (records in
-                      another order)
+                      flows and limits. Files: rows in capture order, flow records
+                      and --stats those of one thread (records in another order);
+                      -i: a socket per worker in an AF_PACKET fanout group
   --shard K/N         process only the flows of shard K of N (0 <= K < N): N
                       runs, one per shard, on as many machines, split a capture
                       or a tap with no coordination; their rows and flow records
