@@ -8,7 +8,9 @@ number, session id, path, addresses, ports), flow records and the summary; then 
 - workers: the rows are the same lines in the same order; the flow records are the same
   lines (sorted: workers end flows in another order); the summary is the same;
 - shards: each packet's row is in exactly one shard's output, the same line; the four
-  shards' flow records together are the plain run's.
+  shards' flow records together are the plain run's; a shard with --workers 2 is the
+  shard without;
+- -w: the packets written with --workers 2 are the plain run's, byte for byte.
 
     parallel.py --mmtrun PATH --demo PCAP [--pcaps DIR]
 """
@@ -27,7 +29,8 @@ def run(mmtrun, capture, extra, tmp):
     """Rows, flow records and summary of one run, as lists of lines."""
     flows, stats = os.path.join(tmp, 'flows'), os.path.join(tmp, 'stats')
     cmd = [mmtrun, '-r', capture, '--no-progress', '--flows-file', flows, '--stats-file',
-           stats] + [a for f in FIELDS for a in ('-e', f)] + extra
+           stats, '-w', os.path.join(tmp, 'written'), '-F', 'pcapng'] + [a for f in FIELDS
+                                                         for a in ('-e', f)] + extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode not in (0, 1):  # 1: a damaged capture, read to its end
         raise RuntimeError(f'{" ".join(cmd)}: exit {p.returncode}: {p.stderr.strip()}')
@@ -39,8 +42,13 @@ def check(mmtrun, capture, problems):
     name = os.path.basename(capture)
     with tempfile.TemporaryDirectory() as tmp:
         rows, flows, stats, status = run(mmtrun, capture, [], tmp)
+        with open(os.path.join(tmp, 'written'), 'rb') as w:
+            written = w.read()
         for n in (2, 3):
             r, f, s, st = run(mmtrun, capture, ['--workers', str(n)], tmp)
+            with open(os.path.join(tmp, 'written'), 'rb') as w:
+                if w.read() != written:
+                    problems.append(f'{name}: --workers {n}: -w wrote other packets')
             if r != rows:
                 diff = next((i for i, (a, b) in enumerate(zip(r, rows)) if a != b),
                             min(len(r), len(rows)))
@@ -57,6 +65,10 @@ def check(mmtrun, capture, problems):
             r, f, _, _ = run(mmtrun, capture, ['--shard', f'{k}/4'], tmp)
             shard_rows += r
             shard_flows += f
+            if k == 1:
+                r2, f2, _, _ = run(mmtrun, capture, ['--shard', '1/4', '--workers', '2'], tmp)
+                if r2 != r or sorted(f2) != sorted(f):
+                    problems.append(f'{name}: --shard 1/4 --workers 2 differs from --shard 1/4')
         by_frame = sorted(shard_rows, key=lambda line: int(line.split('\t')[0]))
         if by_frame != rows:
             problems.append(f'{name}: --shard K/4: the shards\' rows are not the plain run\'s')
