@@ -29,8 +29,8 @@ def run(mmtrun, capture, extra, tmp):
     """Rows, flow records and summary of one run, as lists of lines."""
     flows, stats = os.path.join(tmp, 'flows'), os.path.join(tmp, 'stats')
     cmd = [mmtrun, '-r', capture, '--no-progress', '--flows-file', flows, '--stats-file',
-           stats, '-w', os.path.join(tmp, 'written'), '-F', 'pcapng'] + [a for f in FIELDS
-                                                         for a in ('-e', f)] + extra
+           stats, '-w', os.path.join(tmp, 'written'), '-F', 'pcapng']
+    cmd += [a for f in FIELDS for a in ('-e', f)] + extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode not in (0, 1):  # 1: a damaged capture, read to its end
         raise RuntimeError(f'{" ".join(cmd)}: exit {p.returncode}: {p.stderr.strip()}')
