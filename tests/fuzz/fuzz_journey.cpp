@@ -33,10 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     options.max_buffered_bytes = 1u << 16;
     options.max_stream_buffer = 1u << 14;
     options.max_fragments_bytes = 1u << 16;
+    options.max_datagrams = 16;
     options.check_bodies = true;
     mmt::Handler h(library(), options);
+    static const std::vector<std::string> names = library().attribute_names();
     std::vector<int> columns;
-    for (const std::string& name : library().attribute_names()) columns.push_back(h.request(name));
+    columns.reserve(names.size());
+    for (const std::string& name : names) columns.push_back(h.request(name));
     size_t formatted = 0;
     h.on_packet([&](const mmt::PacketView& p) {
         for (int c : columns)
