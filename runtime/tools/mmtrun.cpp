@@ -934,14 +934,16 @@ int main(int argc, char** argv) {
         };
         std::vector<Filling> filling;
         mmt::ServiceNamer namer(*lib);
+        // A flow record, its service named from every worker's answers so far.
+        auto write_named = [&](mmt::SessionInfo& s) {
+            namer.name(s);
+            flows.write(s);
+        };
         auto deliver = [&](const mmt::RawPacket& raw, size_t owner,
                            const std::vector<mmtrun::PacketResult*>& results) {
             levels.add(owner, results);
             for (mmtrun::PacketResult* r : results)
-                for (mmt::SessionInfo& s : r->flows) {
-                    namer.name(s);
-                    flows.write(s);
-                }
+                for (mmt::SessionInfo& s : r->flows) write_named(s);
             if (owner >= results.size()) return; // another shard's
             const mmtrun::PacketResult& mine = *results[owner];
             for (const mmtrun::DnsAnswer& a : mine.answers)
@@ -1064,10 +1066,7 @@ int main(int argc, char** argv) {
         // Flows still open end here, also when a signal stopped the run.
         if (pool) {
             pool->drain();
-            finishing = [&](mmt::SessionInfo& s) {
-                namer.name(s);
-                flows.write(s);
-            };
+            finishing = write_named;
             for (auto& lane : lanes) lane->h.finish();
         } else {
             lanes[0]->h.finish();
