@@ -10,6 +10,7 @@
 #include "mmt/abi.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace mmtc {
 
@@ -57,16 +59,35 @@ namespace {
 
 void checkFiles(Compiler::Impl& m) {
     auto t0 = std::chrono::steady_clock::now();
+    // Files parse apart, on two threads (each on a big stack), each file reporting into
+    // its own diagnostics, joined in file order afterwards.
+    const uint32_t n = uint32_t(m.sm.size());
+    std::vector<std::unique_ptr<ast::File>> files(n);
+    std::vector<std::unique_ptr<DiagEngine>> diags(n);
+    std::atomic<uint32_t> next{0};
+    auto work = [&] {
+        for (uint32_t i; (i = next.fetch_add(1)) < n;) {
+            diags[i] = std::make_unique<DiagEngine>(m.sm);
+            files[i] = parseFile(m.sm, i + 1, *diags[i]);
+        }
+    };
+    if (n > 1) {
+        std::thread helper([&] { support::runOnBigStack(work); });
+        work();
+        helper.join();
+    } else {
+        work();
+    }
     bool syntaxOk = true;
-    for (uint32_t id = 1; id <= m.sm.size(); ++id) {
+    for (uint32_t i = 0; i < n; ++i) {
+        m.diags.append(*diags[i]);
         // Null only after syntax errors; a tree with errors found while building it (an
         // item given twice, a bad escape) is still checked, so independent errors show too.
-        auto file = parseFile(m.sm, id, m.diags);
-        if (!file) {
+        if (!files[i]) {
             syntaxOk = false;
             continue;
         }
-        m.module.files.push_back(std::move(file));
+        m.module.files.push_back(std::move(files[i]));
     }
     auto t1 = std::chrono::steady_clock::now();
     m.timings.parseMs = std::chrono::duration<double, std::milli>(t1 - t0).count();

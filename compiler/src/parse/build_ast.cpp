@@ -6,9 +6,14 @@
 #include "MmtpParser.h"
 
 #include <ANTLRInputStream.h>
+#include <BailErrorStrategy.h>
 #include <BaseErrorListener.h>
 #include <CommonTokenStream.h>
+#include <DefaultErrorStrategy.h>
+#include <Exceptions.h>
 #include <Token.h>
+#include <atn/ParserATNSimulator.h>
+#include <atn/PredictionMode.h>
 #include <misc/IntervalSet.h>
 
 #include <algorithm>
@@ -1266,7 +1271,25 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
     tokens.fill();
     if (!checkNesting(tokens, pos, diags)) return nullptr;
     unsigned before = diags.errorCount();
-    P::FileContext* tree = parser.file();
+    // Two stages, as ANTLR advises: SLL prediction, which is fast and enough for any file
+    // without a syntax error, stopping at the first error; then, only for a file that
+    // stopped, full LL prediction with error recovery and every error reported.
+    parser.removeErrorListeners();
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
+    P::FileContext* tree = nullptr;
+    try {
+        tree = parser.file();
+    } catch (const antlr4::ParseCancellationException&) {
+        tokens.seek(0);
+        parser.reset();
+        parser.addErrorListener(&listener);
+        parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+        parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+            antlr4::atn::PredictionMode::LL);
+        tree = parser.file();
+    }
     tokens.fill();
     checkLiterals(tokens, pos, diags);
     if (diags.errorCount() != before) return nullptr;

@@ -44,6 +44,11 @@ class DiagEngine {
     }
 
     unsigned errorCount() const { return errors_; }
+    /// Adds what `other` reported (over the same sources) after what this one has.
+    void append(const DiagEngine& other) {
+        diags_.insert(diags_.end(), other.diags_.begin(), other.diags_.end());
+        errors_ += other.errors_;
+    }
     const std::vector<Diagnostic>& all() const { return diags_; }
     /// Renders every diagnostic, in the order reported, the way clang does.
     std::string render() const;
