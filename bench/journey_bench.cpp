@@ -2,9 +2,11 @@
 // classification, flow records), after loading the capture into memory. Reports time
 // per packet; run it under `valgrind --tool=callgrind --toggle-collect='*Handler::process*'`
 // (bench/callgrind.sh does) for instructions per packet, which are stable on noisy machines.
-// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [-p SPEC]... [--flows]
+// Usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [-p SPEC]... [--flows] [--lazy]
 // --flows: flow records with every detail (HandlerOptions::flow_details), as mmtrun --flows
 // makes them: server names, fingerprints, tunnels, services.
+// --lazy: the specs compiled lazily (LoadOptions::lazy, no cache), as mmtrun after a miss:
+// the first pass compiles what it reaches, the best of the others is the code's speed.
 // -p: more specs (.mmtp files or folders) beside the built-in ones, as mmtrun -p.
 #include "input/capture.h"
 #include "mmt/runtime.h"
@@ -18,7 +20,8 @@
 int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr,
-                     "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [-p SPEC]... [--flows]\n");
+                     "usage: journey_bench CAPTURE [REPEAT] [-e ATTR]... [-p SPEC]... [--flows] "
+                     "[--lazy]\n");
         return 2;
     }
     int repeat = 1;
@@ -29,6 +32,8 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--flows")
             details = true;
+        else if (a == "--lazy")
+            lo.use_cache = false, lo.lazy = true;
         else if (a == "-e" && i + 1 < argc)
             attrs.push_back(argv[++i]);
         else if (a == "-p" && i + 1 < argc)
@@ -65,7 +70,7 @@ int main(int argc, char** argv) {
     uint64_t flows = 0, rows = 0, named = 0, lookups = 0;
     mmt::HandlerOptions ho;
     ho.flow_details = details;
-    double best = 1e300;
+    double best = 1e300, first = 0;
     for (int r = 0; r < repeat; ++r) {
         mmt::Handler h(*lib, ho);
         std::vector<int> cols;
@@ -85,7 +90,9 @@ int main(int argc, char** argv) {
         lookups += h.stats().service_lookups;
         double ns =
             std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-        best = std::min(best, ns);
+        if (r == 0) first = ns;
+        // A lazy library's first pass also compiles: it counts only when it is the only one.
+        if (!lo.lazy || r > 0 || repeat == 1) best = std::min(best, ns);
     }
     std::printf("packets %zu, flows %llu, values %llu, flows with a service %llu\n", packets.size(),
                 static_cast<unsigned long long>(flows / repeat),
@@ -94,6 +101,7 @@ int main(int argc, char** argv) {
     std::printf("service lookups %llu (%.2f per flow)\n",
                 static_cast<unsigned long long>(lookups / repeat),
                 flows ? double(lookups) / double(flows) : 0.0);
+    if (lo.lazy) std::printf("first pass, compiling as it goes: %.3f s\n", first / 1e9);
     std::printf("best of %d: %.1f ns/packet, %.2f Mpackets/s\n", repeat,
                 best / double(packets.size()), double(packets.size()) / best * 1e3);
     return 0;

@@ -2,12 +2,15 @@
 #include "mmtc/compiler.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -105,7 +108,10 @@ Checks the specs, compiles them with LLVM at O1 for this machine and writes a
 relocatable object. mmtrun and the runtime library load it with '-l FILE'
 instead of compiling specs at start-up.
 
-  -o FILE         where to write the object (required)
+  -o FILE         where to write the object (required, but with --cache-only)
+  --cache-only    only store the object in the compile cache (unless it is
+                  there already, or another mmtc is filling the cache): what
+                  mmtrun starts, at a low priority, after a cache miss
   --builtin       also compile the built-in protocol library
   --no-cache      compile even when the compile cache has the object (the
                   cache mmtrun uses: $MMT_CACHE_DIR, else ~/.cache/mmt-journey)
@@ -125,7 +131,7 @@ protocol and the library table.
 int runCodegen(const std::vector<std::string>& args, bool emit) {
     std::vector<std::string> paths;
     std::string out;
-    bool builtin = false, timePasses = false, optimized = true, cache = true;
+    bool builtin = false, timePasses = false, optimized = true, cache = true, cacheOnly = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--help" || a == "-h") {
@@ -140,6 +146,8 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
             optimized = false;
         else if (!emit && a == "--no-cache")
             cache = false;
+        else if (!emit && a == "--cache-only")
+            cacheOnly = true;
         else if (!emit && a == "-o") {
             if (i + 1 >= args.size()) return usage("'-o' needs a file name");
             out = args[++i];
@@ -150,7 +158,9 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
     }
     if (builtin) paths.insert(paths.begin(), mmtc::builtinSpecDir());
     if (paths.empty()) return usage("no input files");
-    if (!emit && out.empty()) return usage("'build' needs '-o FILE'");
+    if (cacheOnly && (!out.empty() || !cache))
+        return usage("'--cache-only' takes neither '-o' nor '--no-cache'");
+    if (!emit && out.empty() && !cacheOnly) return usage("'build' needs '-o FILE'");
     mmtc::Compiler c;
     if (!addPaths(c, paths)) return 2;
     bool ok = c.check();
@@ -162,7 +172,15 @@ int runCodegen(const std::vector<std::string>& args, bool emit) {
         return 1;
     }
     std::string error;
-    if (emit) {
+    if (cacheOnly) {
+        // A filler runs beside the mmtrun that started it: it yields to it.
+        errno = 0;
+        if (::nice(10) == -1 && errno != 0) errno = 0;
+        if (!c.fillCache(mmtc::defaultCacheDir(), error)) {
+            std::fprintf(stderr, "mmtc: error: %s\n", error.c_str());
+            return 2;
+        }
+    } else if (emit) {
         std::string ir;
         if (!c.emitLLVM(optimized, ir, error)) {
             std::fprintf(stderr, "mmtc: error: %s\n", error.c_str());

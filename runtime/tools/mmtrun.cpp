@@ -11,7 +11,12 @@
 #include "mmt/writer.h"
 #include "workers.h"
 #ifndef MMTRUN_WITHOUT_COMPILER
+#include "loader/library_object.h"
+#include "loader/spec_cache.h"
 #include "mmt/filter.h"
+
+#include <fcntl.h>
+#include <spawn.h>
 #endif
 
 #include <fmt/format.h>
@@ -774,6 +779,43 @@ int run_live_workers(const mmt::ProtocolLibrary& lib, const Options& o,
     return status;
 }
 
+#ifndef MMTRUN_WITHOUT_COMPILER
+/// After a cache miss, which this run got over by compiling protocols as packets reached
+/// them: `mmtc build --cache-only`, in a session of its own at a low priority, stores the
+/// whole library in the cache so that the next run starts from it. MMT_CACHE_FILL=0 turns
+/// it off.
+void fill_cache_later(const Options& o) {
+    if (const char* env = std::getenv("MMT_CACHE_FILL"); env && std::strcmp(env, "0") == 0) return;
+    std::error_code ec;
+    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return;
+    // PREFIX/libexec/mmt-journey/mmtrun-full -> PREFIX/bin/mmtc
+    const std::string tool = (self.parent_path().parent_path().parent_path() / "bin/mmtc").string();
+    if (access(tool.c_str(), X_OK) != 0) return;
+    const std::string cache = mmt::default_cache_dir();
+    std::filesystem::create_directories(cache, ec);
+    if (ec) return;
+    std::vector<std::string> args{tool, "build", "--cache-only"};
+    if (o.builtin) args.push_back(mmt::builtin_spec_dir());
+    args.insert(args.end(), o.specs.begin(), o.specs.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attrs;
+    posix_spawnattr_init(&attrs);
+    posix_spawnattr_setflags(&attrs, POSIX_SPAWN_SETSID);
+    pid_t pid = 0;
+    posix_spawn(&pid, tool.c_str(), &files, &attrs, argv.data(), environ);
+    posix_spawnattr_destroy(&attrs);
+    posix_spawn_file_actions_destroy(&files);
+}
+#endif
+
 #ifdef MMTRUN_WITHOUT_COMPILER
 /// Runs mmtrun-full in this process's place with the same arguments; returns only when
 /// it cannot be run.
@@ -830,6 +872,8 @@ int main(int argc, char** argv) {
     lo.spec_paths = o.specs;
     lo.object = o.object;
     lo.use_cache = o.cache;
+    // Without a cached build, protocols compile as packets first reach them.
+    lo.lazy = true;
 #ifdef MMTRUN_WITHOUT_COMPILER
     // An object, or a cache hit; anything else (a display filter is compiled too) is for
     // mmtrun-full, which also reports the specs' errors.
@@ -841,6 +885,7 @@ int main(int argc, char** argv) {
         return run_with_compiler(argv);
 #else
     auto lib = mmt::ProtocolLibrary::load(lo, err);
+    if (lib && o.cache && std::strcmp(lib->origin(), "lazy") == 0) fill_cache_later(o);
 #endif
     if (!lib) {
         std::fprintf(stderr, "mmtrun: error: %s\n", err.c_str());

@@ -14,7 +14,8 @@ import sys
 MAX_JOURNEY_FUNCTION = 80
 MAX_CODEGEN_FILE = 800
 # libmmtc's API, which the runtime calls and the compiler names in its own convention.
-COMPILER_API = {"addPath", "builtinSpecDir", "compileCached", "defaultCacheDir", "errorCount",
+COMPILER_API = {"addPath", "builtinSpecDir", "compileCached", "compileLazily", "defaultCacheDir",
+                "errorCount",
                 "ioError", "loadCached", "versionText"}
 
 

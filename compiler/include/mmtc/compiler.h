@@ -14,9 +14,12 @@ namespace mmtc {
 /// for as long as the Library lives.
 class Library {
   public:
-    enum class Origin { Compiled, Cache, Object };
+    enum class Origin { Compiled, Cache, Object, Lazy };
     ~Library();
     const mmt_library* table() const;
+    /// How many protocols a library made by compileLazily() has compiled so far: those
+    /// packets have reached. 0 for any other library.
+    unsigned protocolsCompiled() const;
     Origin origin() const { return origin_; }
 
     struct Impl;
@@ -89,6 +92,11 @@ class Compiler {
 
     /// Compiles every protocol to native code (LLVM at O1) and loads it.
     std::unique_ptr<Library> compile(std::string& error);
+    /// Compiles the table of every protocol now and each protocol's code when a packet
+    /// first reaches it (on the thread that calls it): a start in a fraction of a second
+    /// whatever the library's size. The library takes the checked specs: this compiler is
+    /// empty afterwards, but for its timings. A build for fuzzing compiles all at once.
+    std::unique_ptr<Library> compileLazily(std::string& error);
     /// Like compile(), but reuses an object cached under `cacheDir` when the sources,
     /// LLVM version, ABI and host CPU are unchanged, and stores a new one otherwise.
     std::unique_ptr<Library> compileCached(const std::string& cacheDir, std::string& error);
@@ -96,6 +104,10 @@ class Compiler {
     /// CPU, loaded; nullptr when there is none. Needs no check(): an entry is only ever
     /// stored for sources that checked, so a hit skips parsing and checking.
     std::unique_ptr<Library> loadCached(const std::string& cacheDir);
+    /// Compiles every protocol into the cache under `cacheDir` unless the entry is there
+    /// already, the folder does not exist, or another process is filling it (a lock file
+    /// in it, `.filling`, says so): then it does nothing and succeeds.
+    bool fillCache(const std::string& cacheDir, std::string& error);
     /// Writes a relocatable object for this machine that loadObject() can load. With a
     /// `cacheDir`, the object is the one cached there when there is one, and is cached
     /// there when it is compiled.

@@ -2,6 +2,7 @@
 // through ORC's LLJIT with the host helpers registered explicitly, and the on-disk cache.
 // LLVM headers are included only here and in the code generator's other files.
 #include "codegen/jit.h"
+#include "codegen/jit_util.h"
 
 #include "codegen/host_table.h"
 #include "codegen/lower.h"
@@ -14,8 +15,10 @@
 #include <llvm/ADT/StringMap.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/IndirectionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/LazyReexports.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/LLVMContext.h>
@@ -26,6 +29,7 @@
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/Host.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/SmallVectorMemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -35,6 +39,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -96,7 +101,7 @@ bool coverageOn() {
     return MMT_COVERAGE_JIT && coverageWanted.load(std::memory_order_relaxed);
 }
 
-namespace {
+namespace jitutil {
 
 #if MMT_COVERAGE_JIT
 std::string coverageSymbol(const char* what, unsigned part) {
@@ -157,7 +162,8 @@ std::string buildInfo(const HostTarget& t) {
            (coverageOn() ? "; coverage" : "");
 }
 
-std::unique_ptr<llvm::TargetMachine> makeTargetMachine(std::string& error) {
+std::unique_ptr<llvm::TargetMachine> makeTargetMachine(std::string& error,
+                                                       llvm::CodeGenOpt::Level level) {
     initTargets();
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) {
@@ -165,7 +171,7 @@ std::unique_ptr<llvm::TargetMachine> makeTargetMachine(std::string& error) {
         return nullptr;
     }
     jtmb->setRelocationModel(llvm::Reloc::PIC_);
-    jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Default);
+    jtmb->setCodeGenOptLevel(level);
     auto tm = jtmb->createTargetMachine();
     if (!tm) {
         error = errorText(tm.takeError());
@@ -322,7 +328,9 @@ void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part) {
     mpm.run(m, mam);
 }
 
-} // namespace
+} // namespace jitutil
+
+using namespace jitutil;
 
 Stopwatch::Stopwatch() : wall0(wallNow()), cpu0(cpuNow()) {}
 double Stopwatch::wallMs() const {
@@ -332,30 +340,13 @@ double Stopwatch::cpuMs() const {
     return cpuNow() - cpu0;
 }
 
-struct NativeLibrary::Impl {
-    // The code, linked by ORC or by the runtime's loader.
-    std::unique_ptr<llvm::orc::LLJIT> jit;
-    std::unique_ptr<mmt::LibraryObject> object;
-    // The parts' tables joined, in protocol id order (`frame` first).
-    std::vector<mmt_proto> protos;
-    std::vector<mmt_service> services;
-    mmt_library table{};
-};
-
 NativeLibrary::NativeLibrary() : impl_(std::make_unique<Impl>()) {}
 NativeLibrary::~NativeLibrary() = default;
 const mmt_library* NativeLibrary::table() const {
     return impl_->object ? impl_->object->table() : &impl_->table;
 }
 
-namespace {
-
-// A library object: the parts compiled apart, one relocatable object each, in the
-// container of loader/library_object.h.
-
-} // namespace
-
-namespace {
+namespace jitutil {
 
 /// The symbols generated code may use besides its own: the host helpers and, in builds
 /// for fuzzing and with sanitizers, their runtimes' entry points.
@@ -391,7 +382,83 @@ bool isSanitizerSymbol(llvm::StringRef name) {
     return MMT_ASAN_JIT && name.startswith("__asan_");
 }
 
-} // namespace
+/// An LLJIT for this host.
+std::unique_ptr<llvm::orc::LLJIT> makeJit(std::string& error) {
+    initTargets();
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) {
+        error = errorText(jtmb.takeError());
+        return nullptr;
+    }
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+    if (!jit) {
+        error = errorText(jit.takeError());
+        return nullptr;
+    }
+    return std::move(*jit);
+}
+
+/// The helpers generated code may call, registered by name in `jd`; nothing else resolves.
+bool defineHostSymbols(llvm::orc::LLJIT& jit, llvm::orc::JITDylib& jd, std::string& error) {
+    llvm::orc::SymbolMap symbols;
+    for (const auto& [name, address] : externalSymbols())
+        symbols[jit.mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(
+            llvm::pointerToJITTargetAddress(address), llvm::JITSymbolFlags::Exported);
+    if (auto err = jd.define(llvm::orc::absoluteSymbols(symbols))) {
+        error = errorText(std::move(err));
+        return false;
+    }
+    if (MMT_ASAN_JIT) {
+        auto asanRuntime = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+            jit.getDataLayout().getGlobalPrefix(),
+            [](const llvm::orc::SymbolStringPtr& name) { return isSanitizerSymbol(*name); });
+        if (!asanRuntime) {
+            error = errorText(asanRuntime.takeError());
+            return false;
+        }
+        jd.addGenerator(std::move(*asanRuntime));
+    }
+    return true;
+}
+
+/// Machine code for `m`: a relocatable object.
+bool emitObject(llvm::Module& m, llvm::TargetMachine& tm, llvm::SmallVectorImpl<char>& buf,
+                std::string& error) {
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile)) {
+        error = "the target cannot emit object files";
+        return false;
+    }
+    pm.run(m);
+    return true;
+}
+
+/// A module for the host, lowered by `lowerFn`, checked by the verifier.
+bool lowerChecked(llvm::Module& m, llvm::TargetMachine& tm, const std::function<void()>& lowerFn,
+                  std::string& error) {
+    m.setTargetTriple(tm.getTargetTriple().str());
+    m.setDataLayout(tm.createDataLayout());
+    try {
+        lowerFn();
+    } catch (const std::exception& e) {
+        // A spec the checker accepted but the code generator cannot handle: a bug, reported
+        // as an error rather than a crash.
+        error = std::string("internal error: ") + e.what();
+        return false;
+    }
+    std::string verify;
+    llvm::raw_string_ostream vos(verify);
+    if (llvm::verifyModule(m, &vos)) {
+        error = "internal error: invalid IR generated: " + vos.str();
+        return false;
+    }
+    return true;
+}
+
+} // namespace jitutil
+
+using namespace jitutil;
 
 std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>& object,
                                                          std::string& error, Linker linker) {
@@ -424,46 +491,18 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             return nullptr;
         }
         parts = objects.size();
-        initTargets();
-        auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-        if (!jtmb) {
-            error = errorText(jtmb.takeError());
-            return nullptr;
-        }
-        auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
-        if (!jit) {
-            error = errorText(jit.takeError());
-            return nullptr;
-        }
-        // The helpers generated code may call, registered by name; nothing else resolves.
-        llvm::orc::SymbolMap symbols;
-        for (const auto& [name, address] : externalSymbols())
-            symbols[(*jit)->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(
-                llvm::pointerToJITTargetAddress(address), llvm::JITSymbolFlags::Exported);
-        if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(symbols))) {
-            error = errorText(std::move(err));
-            return nullptr;
-        }
-        if (MMT_ASAN_JIT) {
-            auto asanRuntime = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-                (*jit)->getDataLayout().getGlobalPrefix(),
-                [](const llvm::orc::SymbolStringPtr& name) { return isSanitizerSymbol(*name); });
-            if (!asanRuntime) {
-                error = errorText(asanRuntime.takeError());
-                return nullptr;
-            }
-            (*jit)->getMainJITDylib().addGenerator(std::move(*asanRuntime));
-        }
+        auto jit = makeJit(error);
+        if (!jit || !defineHostSymbols(*jit, jit->getMainJITDylib(), error)) return nullptr;
         for (size_t i = 0; i < objects.size(); ++i) {
             auto buf = llvm::MemoryBuffer::getMemBufferCopy(
                 llvm::StringRef(objects[i].data(), objects[i].size()),
                 "mmt-library-part" + std::to_string(i));
-            if (auto err = (*jit)->addObjectFile(std::move(buf))) {
+            if (auto err = jit->addObjectFile(std::move(buf))) {
                 error = errorText(std::move(err));
                 return nullptr;
             }
         }
-        lib->impl_->jit = std::move(*jit);
+        lib->impl_->jit = std::move(jit);
         lookup = [jit = lib->impl_->jit.get()](const std::string& name) -> void* {
             auto sym = jit->lookup(name);
             if (!sym) {
@@ -560,17 +599,9 @@ void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>&
     if (!tm) return;
     llvm::LLVMContext ctx;
     llvm::Module m("mmt-library-part" + std::to_string(index), ctx);
-    m.setTargetTriple(tm->getTargetTriple().str());
-    m.setDataLayout(tm->createDataLayout());
-    try {
+    auto lowerPart = [&] {
         lower(sema, m, mine, index);
-    } catch (const std::exception& e) {
-        // A spec the checker accepted but the code generator cannot handle: a bug, reported
-        // as an error rather than a crash.
-        out.error = std::string("internal error: ") + e.what();
-        return;
-    }
-    if (index == 0) {
+        if (index != 0) return;
         // The target this object is for, checked again when it is loaded.
         std::string info = buildInfo(hostTarget());
         llvm::Constant* str = llvm::ConstantDataArray::getString(ctx, info, true);
@@ -580,14 +611,12 @@ void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>&
         llvm::Constant* id = llvm::ConstantDataArray::getString(ctx, mmt::host_id(), true);
         new llvm::GlobalVariable(m, id->getType(), true, llvm::GlobalValue::ExternalLinkage, id,
                                  mmt::kHostIdSymbol);
-    }
+    };
+    const bool lowered = lowerChecked(m, *tm, lowerPart, out.error);
     out.timings.lowerMs = t0.wallMs();
     out.timings.cpuLowerMs = t0.cpuMs();
-    std::string verify;
-    llvm::raw_string_ostream vos(verify);
-    if (llvm::verifyModule(m, &vos)) {
-        out.error = "internal error: invalid IR generated: " + vos.str();
-        if (wantIr) {
+    if (!lowered) {
+        if (wantIr && !m.empty()) {
             llvm::raw_string_ostream os(out.ir);
             m.print(os, nullptr);
         }
@@ -603,13 +632,7 @@ void buildPart(sema::SemaContext& sema, const std::vector<const ast::Protocol*>&
     }
     Stopwatch t2;
     llvm::SmallVector<char, 0> buf;
-    llvm::raw_svector_ostream os(buf);
-    llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile)) {
-        out.error = "the target cannot emit object files";
-        return;
-    }
-    pm.run(m);
+    if (!emitObject(m, *tm, buf, out.error)) return;
     out.object.assign(buf.begin(), buf.end());
     out.timings.codegenMs = t2.wallMs();
     out.timings.cpuCodegenMs = t2.cpuMs();

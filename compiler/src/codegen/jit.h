@@ -50,6 +50,16 @@ class NativeLibrary {
     static std::unique_ptr<NativeLibrary>
     fromObject(const std::vector<char>& object, std::string& error, Linker linker = Linker::Loader);
 
+    /// A library whose protocols compile when a packet first reaches them: the table of
+    /// every protocol is compiled now, each protocol's stage functions (lowered, optimised
+    /// at O1) on the first call of one of them, on the calling thread. `owner` keeps
+    /// `sema` (and what it refers to) alive for as long as the library lives.
+    static std::unique_ptr<NativeLibrary> lazy(const sema::SemaContext& sema,
+                                               std::shared_ptr<const void> owner, Timings& timings,
+                                               std::string& error);
+    /// How many protocols a lazy library has compiled so far (0 for any other).
+    unsigned compiledProtocols() const;
+
   private:
     NativeLibrary();
     struct Impl;

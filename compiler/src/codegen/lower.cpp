@@ -74,6 +74,11 @@ void Lowerer::run(const std::vector<const ast::Protocol*>& mine, const std::stri
     for (const ast::Protocol* p : protos)
         if (mine.empty() || std::find(mine.begin(), mine.end(), p) != mine.end()) here.push_back(p);
     for (const ast::Protocol* p : here) defineProtocol(*p);
+    defineCallees();
+    emitLibrary(here, symbol, withServices);
+}
+
+void Lowerer::defineCallees() {
     // What the functions defined so far call, until nothing more is needed.
     for (bool more = true; more;) {
         more = false;
@@ -85,7 +90,70 @@ void Lowerer::run(const std::vector<const ast::Protocol*>& mine, const std::stri
     }
     for (auto& [fn, define] : definers_)
         if (fn->empty()) fn->eraseFromParent();
-    emitLibrary(here, symbol, withServices);
+    definers_.clear();
+}
+
+std::vector<Function*> Lowerer::functionsOf(const ProtoFns& f) {
+    std::vector<Function*> out{f.validate, f.analyse, f.key,     f.sides,  f.classify, f.pdu,
+                               f.update,   f.init,    f.release, f.stream, f.fragment};
+    for (const auto& [attr, fn] : f.getters) out.push_back(fn);
+    for (const auto& [let, fn] : f.letFns) out.push_back(fn);
+    out.erase(std::remove(out.begin(), out.end(), nullptr), out.end());
+    return out;
+}
+
+void Lowerer::runTable(
+    const std::string& symbol,
+    std::vector<std::pair<const ast::Protocol*, std::vector<std::string>>>& exports) {
+    for (const ast::Protocol* p : S->byId) declareProtocol(*p);
+    // Every session runs every protocol's init_state (and release_state): they are
+    // small, and defined here, so that a session compiles no protocol it does not reach.
+    for (const ast::Protocol* p : S->byId) {
+        ProtoFns& f = fns[p];
+        if (f.init) defineInit(*p, f);
+        if (f.release) defineRelease(*p, f);
+    }
+    emitLibrary(S->byId, symbol, true);
+    exports.clear();
+    std::set<Function*> elsewhere;
+    for (const ast::Protocol* p : S->byId) {
+        ProtoFns& f = fns[p];
+        std::vector<std::string> names;
+        for (Function* fn : functionsOf(f)) {
+            if (fn == f.init || fn == f.release || fn->use_empty()) continue;
+            bool isLet = false;
+            for (const auto& [let, letFn] : f.letFns) isLet = isLet || letFn == fn;
+            if (isLet) continue;
+            // Defined by the protocol's own module, compiled when first called.
+            fn->setLinkage(Function::ExternalLinkage);
+            fn->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::None);
+            names.push_back(fn->getName().str());
+            elsewhere.insert(fn);
+        }
+        exports.emplace_back(p, std::move(names));
+    }
+    definers_.erase(std::remove_if(definers_.begin(), definers_.end(),
+                                   [&](const auto& d) { return elsewhere.count(d.first) > 0; }),
+                    definers_.end());
+    defineCallees();
+}
+
+std::vector<std::string> Lowerer::runProtocol(const ast::Protocol& p,
+                                              const std::vector<std::string>& exports) {
+    for (const ast::Protocol* q : S->byId) declareProtocol(*q);
+    defineProtocol(p);
+    // Kept (and named as the table names them) before unused functions are erased.
+    for (const std::string& name : exports) {
+        if (Function* fn = M.getFunction(name)) {
+            fn->setLinkage(Function::ExternalLinkage);
+            fn->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::None);
+        }
+    }
+    defineCallees();
+    std::vector<std::string> missing;
+    for (const std::string& name : exports)
+        if (Function* fn = M.getFunction(name); !fn || fn->isDeclaration()) missing.push_back(name);
+    return missing;
 }
 
 Function* Lowerer::makeFn(llvm::FunctionType* ty, const std::string& name) {
@@ -207,6 +275,19 @@ void lower(const sema::SemaContext& sema, llvm::Module& module,
     Lowerer l(&sema, module);
     // The services are data of the whole library: the first part carries them.
     l.run(mine, partSymbol(part), part == 0);
+}
+
+void lowerTable(const sema::SemaContext& sema, llvm::Module& module,
+                std::vector<std::pair<const ast::Protocol*, std::vector<std::string>>>& exports) {
+    Lowerer l(&sema, module);
+    l.runTable(partSymbol(0), exports);
+}
+
+std::vector<std::string> lowerProtocol(const sema::SemaContext& sema, llvm::Module& module,
+                                       const ast::Protocol& p,
+                                       const std::vector<std::string>& exports) {
+    Lowerer l(&sema, module);
+    return l.runProtocol(p, exports);
 }
 
 std::string partSymbol(unsigned part) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llvm {
@@ -25,6 +26,19 @@ namespace mmtc::codegen {
 /// parallel; the loader joins their tables.
 void lower(const sema::SemaContext& sema, llvm::Module& module,
            const std::vector<const ast::Protocol*>& mine, unsigned part);
+
+/// For a library compiled lazily: the table of every protocol (as part 0, with the
+/// services) and no code. Each stage function the table names is declared with external
+/// linkage; `exports` receives their names, per protocol in id order.
+void lowerTable(const sema::SemaContext& sema, llvm::Module& module,
+                std::vector<std::pair<const ast::Protocol*, std::vector<std::string>>>& exports);
+
+/// The code of protocol `p` alone, no table: the functions named in `exports` (by
+/// lowerTable) are defined with external linkage, what they call privately. Returns the
+/// names it could not define: none, unless the table and the code disagree.
+std::vector<std::string> lowerProtocol(const sema::SemaContext& sema, llvm::Module& module,
+                                       const ast::Protocol& p,
+                                       const std::vector<std::string>& exports);
 
 /// The symbol of part `part`'s table: MMT_LIBRARY_SYMBOL "_part" N.
 std::string partSymbol(unsigned part);

@@ -172,6 +172,16 @@ class Lowerer {
     /// `withServices`: this part carries the library's services (one part does).
     void run(const std::vector<const ast::Protocol*>& mine, const std::string& symbol,
              bool withServices);
+    /// The table of every protocol, with the services, and no code: each stage function
+    /// it names is declared, with external linkage. `exports` receives those names, per
+    /// protocol in id order (what each protocol's own module must define).
+    void runTable(const std::string& symbol,
+                  std::vector<std::pair<const ast::Protocol*, std::vector<std::string>>>& exports);
+    /// The code of one protocol and no table: the functions named in `exports` are
+    /// defined with external linkage, what they call privately. Returns the names it
+    /// could not define (none, unless the table and the code disagree).
+    std::vector<std::string> runProtocol(const ast::Protocol& p,
+                                         const std::vector<std::string>& exports);
 
     // ------------------------------------------------------------------ types
     void declareTypes();
@@ -203,6 +213,10 @@ class Lowerer {
     void declareProtocol(const ast::Protocol& p);
     void defineProtocol(const ast::Protocol& p);
     Function* getterOf(const ast::Protocol* p, const ast::Attribute* a);
+    /// Every stage function declared for `p`, lets included.
+    static std::vector<Function*> functionsOf(const ProtoFns& f);
+    /// Defines what the functions defined so far call, then erases what nobody calls.
+    void defineCallees();
 
     // ------------------------------------------------------------------ function scaffolding
     FnState begin(Function* F, const ast::Protocol& p, FailMode mode);

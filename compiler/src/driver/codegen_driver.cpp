@@ -11,7 +11,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <llvm/Config/llvm-config.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace mmtc {
@@ -29,6 +31,9 @@ Library::Library(std::unique_ptr<Impl> impl, Origin origin)
 Library::~Library() = default;
 const mmt_library* Library::table() const {
     return impl_->native->table();
+}
+unsigned Library::protocolsCompiled() const {
+    return impl_->native->compiledProtocols();
 }
 
 namespace {
@@ -137,6 +142,20 @@ std::unique_ptr<Library> Compiler::compile(std::string& error) {
     return linkCompiled(m, obj, error);
 }
 
+std::unique_ptr<Library> Compiler::compileLazily(std::string& error) {
+    if (!needChecked(*impl_, error)) return nullptr;
+    // Coverage counters are registered per object, once: a fuzzing build compiles all.
+    if (codegen::coverageOn()) return compile(error);
+    // The library compiles protocols from the checked specs as packets reach them: it
+    // takes them, and this compiler starts over empty (its timings kept).
+    std::shared_ptr<Impl> owner(std::move(impl_));
+    impl_ = std::make_unique<Impl>();
+    impl_->timings = owner->timings;
+    const sema::SemaContext& sema = *owner->sema;
+    return wrap(codegen::NativeLibrary::lazy(sema, std::move(owner), impl_->timings, error),
+                Library::Origin::Lazy);
+}
+
 std::unique_ptr<Library> Compiler::loadCached(const std::string& cacheDir) {
     return loadEntry(mmt::cache_entry(cacheDir, cacheKey()));
 }
@@ -164,6 +183,32 @@ std::unique_ptr<Library> Compiler::compileCached(const std::string& cacheDir, st
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return nullptr;
     storeEntry(cacheDir, path, obj);
     return linkCompiled(m, obj, error);
+}
+
+bool Compiler::fillCache(const std::string& cacheDir, std::string& error) {
+    Impl& m = *impl_;
+    if (!needChecked(m, error)) return false;
+    // A cache removed since (a test's, say) is not made again.
+    std::error_code ec;
+    if (!fs::is_directory(cacheDir, ec)) return true;
+    // One filler at a time: another one is at work, or has just done it.
+    const std::string lockPath = (fs::path(cacheDir) / ".filling").string();
+    int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return true;
+    bool ok = true;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        const std::string path = mmt::cache_entry(cacheDir, cacheKey());
+        std::vector<char> obj;
+        std::string ignored;
+        bool have = fs::exists(path) && readAll(path, obj, ignored) &&
+                    codegen::NativeLibrary::fromObject(obj, ignored);
+        if (!have) {
+            ok = codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error);
+            if (ok && fs::is_directory(cacheDir, ec)) storeEntry(cacheDir, path, obj);
+        }
+    }
+    ::close(fd);
+    return ok;
 }
 
 bool Compiler::writeObject(const std::string& path, std::string& error,

@@ -42,6 +42,10 @@ struct LoadOptions {
     std::string object;                  ///< load this `mmtc build` object instead of compiling
     bool use_cache = true;               ///< reuse compiled code cached on disk
     std::string cache_dir;               ///< empty: the default cache folder
+    /// When the specs are compiled (no cache, or a miss): compile each protocol when a
+    /// packet first reaches it rather than all of them before the first packet. Nothing
+    /// is then stored in the cache.
+    bool lazy = false;
 };
 
 /// A typed reference to an attribute: `ipv4.src`, `frame.path`.

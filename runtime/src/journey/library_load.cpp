@@ -40,9 +40,13 @@ std::unique_ptr<ProtocolLibrary> ProtocolLibrary::load(const LoadOptions& option
         }
         const std::string cache_dir =
             options.cache_dir.empty() ? mmtc::defaultCacheDir() : options.cache_dir;
-        code = options.use_cache ? c.compileCached(cache_dir, error) : c.compile(error);
+        code = options.lazy        ? c.compileLazily(error)
+               : options.use_cache ? c.compileCached(cache_dir, error)
+                                   : c.compile(error);
         if (!code) return nullptr;
-        impl->origin = code->origin() == mmtc::Library::Origin::Cache ? "cache" : "compiled";
+        impl->origin = code->origin() == mmtc::Library::Origin::Cache  ? "cache"
+                       : code->origin() == mmtc::Library::Origin::Lazy ? "lazy"
+                                                                       : "compiled";
     }
     impl->table = code->table();
     impl->code = std::shared_ptr<const mmtc::Library>(std::move(code));

@@ -8,8 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -513,4 +516,51 @@ TEST_CASE("no nesting of a spec makes mmtc or mmtrun -p die by a signal", "[mmtr
         CHECK(r.status == 0);
         CHECK(r.err.empty());
     }
+}
+
+TEST_CASE("without the cache, protocols compile as packets reach them, with the same results",
+          "[mmtrun][lazy]") {
+    for (std::vector<std::string> what :
+         {std::vector<std::string>{"--flows", "-q"},
+          {"--stats", "-q"},
+          {"-e", "frame.path", "-e", "dns.qname", "-e", "tls.sni", "-e", "http.host"}}) {
+        std::vector<std::string> args = {"-r", kDemo};
+        args.insert(args.end(), what.begin(), what.end());
+        auto cached = mmtrun(args);
+        args.push_back("--no-cache");
+        auto lazy = mmtrun(args);
+        INFO(what.front());
+        REQUIRE(cached.status == 0);
+        REQUIRE(lazy.status == 0);
+        CHECK(lazy.err.empty());
+        CHECK(lazy.out == cached.out);
+    }
+}
+
+TEST_CASE("after a cache miss, mmtc fills the cache in the background", "[mmtrun][lazy]") {
+    char tmpl[] = "/tmp/mmt-fill-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    const std::string spec = dir + "/extra.mmtp";
+    // A spec of its own makes a key no other test fills.
+    std::ofstream(spec) << "protocol fill_marker { id 953; header { a : u8; } attribute a; }\n";
+    const std::string cache = dir + "/cache";
+    ::setenv("MMT_CACHE_DIR", cache.c_str(), 1);
+    auto first = mmtrun({"-r", kDemo, "-p", spec, "--flows", "-q"});
+    CHECK(first.status == 0);
+    CHECK(first.err.empty());
+    // The filler compiles the whole library: give it time, then the entry is there.
+    bool stored = false;
+    for (int i = 0; i < 600 && !stored; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        for (const auto& e : std::filesystem::directory_iterator(cache))
+            if (e.path().extension() == ".o") stored = true;
+    }
+    CHECK(stored);
+    // Only the filler's lock file and the entry: then the next run is a hit.
+    auto second = mmtrun({"-r", kDemo, "-p", spec, "--flows", "-q"});
+    CHECK(second.status == 0);
+    CHECK(second.out == first.out);
+    ::unsetenv("MMT_CACHE_DIR");
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
 }
