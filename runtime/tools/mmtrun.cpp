@@ -619,6 +619,8 @@ std::unique_ptr<Lane> make_lane(const mmt::ProtocolLibrary& lib, const Options& 
     mmt::HandlerOptions ho = o.handler;
     ho.count_paths = o.stats;
     ho.flow_details = o.flows;
+    // With workers, one namer names every flow from every worker's DNS answers.
+    ho.name_services = o.workers <= 1;
     auto lane = std::make_unique<Lane>(lib, ho);
     Lane* l = lane.get();
     for (const auto& n : names) {

@@ -344,6 +344,11 @@ struct HandlerOptions {
     /// the Community ID of ICMP and ICMPv6 flows (from the type and code of their first
     /// message). Costs the extraction of those attributes on the packets that carry them.
     bool flow_details = false;
+    /// With flow_details: name each flow's service here, from the flow's names, the DNS
+    /// answers this handler saw and its addresses. Off, `service` and `service_from` stay
+    /// empty and no answer is remembered: for a caller that names flows itself, with one
+    /// ServiceNamer fed by several handlers' on_dns_answer (mmtrun --workers does).
+    bool name_services = true;
 };
 
 /// Statistics of a handler. The counters of limits tell how often each HandlerOptions

@@ -270,7 +270,7 @@ struct Handler::Impl final : ChunkSink {
                 for (const Value& v : vs)
                     if (v.v.ptr) {
                         std::span<const uint8_t> addr(v.v.ptr, v.v.len);
-                        services.remember(addr, name);
+                        if (opts.name_services) services.remember(addr, name);
                         for (auto& cb : dns_answer_cbs) cb(addr, name);
                     }
             }
@@ -402,7 +402,7 @@ struct Handler::Impl final : ChunkSink {
                 info.community_id = icmp_community_id(info, d);
             details.erase(it);
         }
-        stats.service_lookups += services.name(info);
+        if (opts.name_services) stats.service_lookups += services.name(info);
         if (info.conn_state.empty()) {
             // Without TCP's flags: attempted (S0) or answered (SF) for flows with ports, as
             // Zeek says of UDP; OTH for the others (ICMP...).
