@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <sys/stat.h>
@@ -535,6 +536,18 @@ TEST_CASE("without the cache, protocols compile as packets reach them, with the 
         CHECK(lazy.err.empty());
         CHECK(lazy.out == cached.out);
     }
+    // Two workers that may first reach a protocol at once: the same flows.
+    auto sorted_lines = [](const std::string& text) {
+        std::vector<std::string> lines;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+        std::sort(lines.begin(), lines.end());
+        return lines;
+    };
+    auto cached = mmtrun({"-r", kDemo, "--flows", "-q"});
+    auto lazy = mmtrun({"-r", kDemo, "--flows", "-q", "--workers", "2", "--no-cache"});
+    REQUIRE(lazy.status == 0);
+    CHECK(sorted_lines(lazy.out) == sorted_lines(cached.out));
 }
 
 TEST_CASE("after a cache miss, mmtc fills the cache in the background", "[mmtrun][lazy]") {
