@@ -10,6 +10,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -21,17 +22,19 @@ using namespace jitutil;
 namespace {
 
 // Why the last protocol that could not be compiled lazily could not: its stubs call
-// lazyCompileFailed instead, which says so and ends the process.
+// lazyCompileFailed instead, which says so, as the program's one-line error, and ends the
+// process with the status of specs that do not load (3). Output written before stands.
 std::mutex lazyErrorLock;
 std::string lazyError;
 
 void lazyCompileFailed() {
     {
         std::lock_guard<std::mutex> hold(lazyErrorLock);
-        std::fprintf(stderr, "error: %s\n", lazyError.c_str());
+        std::fprintf(stderr, "%s: error: %s\n", program_invocation_short_name,
+                     lazyError.c_str());
     }
-    std::fflush(stderr);
-    std::_Exit(70);
+    std::fflush(nullptr);
+    std::_Exit(3);
 }
 
 /// One protocol of a library compiled lazily: lowered, optimised and compiled when one of
