@@ -30,8 +30,7 @@ std::string lazyError;
 void lazyCompileFailed() {
     {
         std::lock_guard<std::mutex> hold(lazyErrorLock);
-        std::fprintf(stderr, "%s: error: %s\n", program_invocation_short_name,
-                     lazyError.c_str());
+        std::fprintf(stderr, "%s: error: %s\n", program_invocation_short_name, lazyError.c_str());
     }
     std::fflush(nullptr);
     std::_Exit(3);
@@ -71,9 +70,9 @@ class ProtocolUnit : public llvm::orc::MaterializationUnit {
 
     bool build(llvm::SmallVectorImpl<char>& buf, std::string& error) {
         // The IR is optimised (O1) as always; the machine code is made the fast way (fast
-        // instruction selection and register allocation): it is a third of the time, and
-        // on the stage functions, which mostly load, compare and branch, it costs no
-        // measurable speed (bench/RESULTS.md).
+        // instruction selection and register allocation): code generation takes a third
+        // of the time, for code about 11% slower per packet (bench/RESULTS.md). The
+        // cache, filled in the background, has the library at full speed for the next run.
         auto tm = makeTargetMachine(error, llvm::CodeGenOpt::None);
         if (!tm) return false;
         llvm::LLVMContext ctx;
@@ -129,6 +128,8 @@ std::unique_ptr<NativeLibrary> NativeLibrary::lazy(const sema::SemaContext& sema
     auto jit = makeJit(error);
     if (!jit) return nullptr;
     llvm::orc::ExecutionSession& es = jit->getExecutionSession();
+    // A protocol that fails to compile is reported once, by lazyCompileFailed.
+    es.setErrorReporter([](llvm::Error err) { llvm::consumeError(std::move(err)); });
     llvm::orc::JITDylib& main = jit->getMainJITDylib();
     llvm::orc::JITDylib& code = es.createBareJITDylib("mmt-protocols");
     if (!defineHostSymbols(*jit, main, error) || !defineHostSymbols(*jit, code, error))
