@@ -808,6 +808,8 @@ void fill_cache_later(const Options& o) {
     posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0);
+    // Nothing else of ours: a pipe a caller reads to its end is not held open by it.
+    posix_spawn_file_actions_addclosefrom_np(&files, 3);
     posix_spawnattr_t attrs;
     posix_spawnattr_init(&attrs);
     posix_spawnattr_setflags(&attrs, POSIX_SPAWN_SETSID);
