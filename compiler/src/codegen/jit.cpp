@@ -421,6 +421,17 @@ bool defineHostSymbols(llvm::orc::LLJIT& jit, llvm::orc::JITDylib& jd, std::stri
     return true;
 }
 
+std::function<void*(const std::string&)> jitLookup(llvm::orc::LLJIT& jit) {
+    return [&jit](const std::string& name) -> void* {
+        auto sym = jit.lookup(name);
+        if (!sym) {
+            llvm::consumeError(sym.takeError());
+            return nullptr;
+        }
+        return reinterpret_cast<void*>(sym->getAddress());
+    };
+}
+
 /// Machine code for `m`: a relocatable object.
 bool emitObject(llvm::Module& m, llvm::TargetMachine& tm, llvm::SmallVectorImpl<char>& buf,
                 std::string& error) {
@@ -503,14 +514,7 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
             }
         }
         lib->impl_->jit = std::move(jit);
-        lookup = [jit = lib->impl_->jit.get()](const std::string& name) -> void* {
-            auto sym = jit->lookup(name);
-            if (!sym) {
-                llvm::consumeError(sym.takeError());
-                return nullptr;
-            }
-            return reinterpret_cast<void*>(sym->getAddress());
-        };
+        lookup = jitLookup(*lib->impl_->jit);
     }
     // The loader checks the machine; the compiler also checks LLVM and its own version.
     const char* got = static_cast<const char*>(lookup("mmt_build_info"));
@@ -541,14 +545,19 @@ std::unique_ptr<NativeLibrary> NativeLibrary::fromObject(const std::vector<char>
     }
 #endif
     if (lib->impl_->object) return lib;
-    Impl& m = *lib->impl_;
-    if (!mmt::join_parts(lookup, parts, m.protos, m.services, error)) return nullptr;
-    m.table.abi_version = MMT_ABI_VERSION;
-    m.table.n_protos = uint32_t(m.protos.size());
-    m.table.protos = m.protos.data();
-    m.table.n_services = uint32_t(m.services.size());
-    m.table.services = m.services.data();
+    if (!lib->impl_->joinTables(lookup, parts, error)) return nullptr;
     return lib;
+}
+
+bool NativeLibrary::Impl::joinTables(const std::function<void*(const std::string&)>& lookup,
+                                     size_t parts, std::string& error) {
+    if (!mmt::join_parts(lookup, parts, protos, services, error)) return false;
+    table.abi_version = MMT_ABI_VERSION;
+    table.n_protos = uint32_t(protos.size());
+    table.protos = protos.data();
+    table.n_services = uint32_t(services.size());
+    table.services = services.data();
+    return true;
 }
 
 namespace {

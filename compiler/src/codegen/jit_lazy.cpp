@@ -174,20 +174,7 @@ std::unique_ptr<NativeLibrary> NativeLibrary::lazy(const sema::SemaContext& sema
         return nullptr;
     }
     m.jit = std::move(jit);
-    auto lookup = [jit = m.jit.get()](const std::string& name) -> void* {
-        auto sym = jit->lookup(name);
-        if (!sym) {
-            llvm::consumeError(sym.takeError());
-            return nullptr;
-        }
-        return reinterpret_cast<void*>(sym->getAddress());
-    };
-    if (!mmt::join_parts(lookup, 1, m.protos, m.services, error)) return nullptr;
-    m.table.abi_version = MMT_ABI_VERSION;
-    m.table.n_protos = uint32_t(m.protos.size());
-    m.table.protos = m.protos.data();
-    m.table.n_services = uint32_t(m.services.size());
-    m.table.services = m.services.data();
+    if (!m.joinTables(jitLookup(*m.jit), 1, error)) return nullptr;
     timings.linkMs = t2.wallMs();
     timings.cpuLinkMs = t2.cpuMs();
     return lib;

@@ -35,6 +35,9 @@ struct NativeLibrary::Impl {
     std::vector<mmt_proto> protos;
     std::vector<mmt_service> services;
     mmt_library table{};
+    /// The tables of `parts` parts, found by `lookup`, joined into `table`.
+    bool joinTables(const std::function<void*(const std::string&)>& lookup, size_t parts,
+                    std::string& error);
 };
 
 namespace jitutil {
@@ -49,6 +52,8 @@ void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part);
 std::unique_ptr<llvm::orc::LLJIT> makeJit(std::string& error);
 /// The helpers generated code may call, registered by name in `jd`; nothing else resolves.
 bool defineHostSymbols(llvm::orc::LLJIT& jit, llvm::orc::JITDylib& jd, std::string& error);
+/// A symbol's address in `jit` (which must outlive the function), or null.
+std::function<void*(const std::string&)> jitLookup(llvm::orc::LLJIT& jit);
 /// Machine code for `m`: a relocatable object.
 bool emitObject(llvm::Module& m, llvm::TargetMachine& tm, llvm::SmallVectorImpl<char>& buf,
                 std::string& error);
