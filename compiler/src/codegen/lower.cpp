@@ -97,7 +97,6 @@ std::vector<Function*> Lowerer::functionsOf(const ProtoFns& f) {
     std::vector<Function*> out{f.validate, f.analyse, f.key,     f.sides,  f.classify, f.pdu,
                                f.update,   f.init,    f.release, f.stream, f.fragment};
     for (const auto& [attr, fn] : f.getters) out.push_back(fn);
-    for (const auto& [let, fn] : f.letFns) out.push_back(fn);
     out.erase(std::remove(out.begin(), out.end(), nullptr), out.end());
     return out;
 }
@@ -121,9 +120,6 @@ void Lowerer::runTable(
         std::vector<std::string> names;
         for (Function* fn : functionsOf(f)) {
             if (fn == f.init || fn == f.release || fn->use_empty()) continue;
-            bool isLet = false;
-            for (const auto& [let, letFn] : f.letFns) isLet = isLet || letFn == fn;
-            if (isLet) continue;
             // Defined by the protocol's own module, compiled when first called.
             fn->setLinkage(Function::ExternalLinkage);
             fn->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::None);

@@ -213,7 +213,8 @@ class Lowerer {
     void declareProtocol(const ast::Protocol& p);
     void defineProtocol(const ast::Protocol& p);
     Function* getterOf(const ast::Protocol* p, const ast::Attribute* a);
-    /// Every stage function declared for `p`, lets included.
+    /// The stage functions declared for a protocol, as its table entry names them (its
+    /// outlined lets, which only its own code calls, aside).
     static std::vector<Function*> functionsOf(const ProtoFns& f);
     /// Defines what the functions defined so far call, then erases what nobody calls.
     void defineCallees();
