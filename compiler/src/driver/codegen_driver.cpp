@@ -122,6 +122,14 @@ std::unique_ptr<Library> linkCompiled(Compiler::Impl& m, const std::vector<char>
     return lib;
 }
 
+/// Reads the cache entry `path` into `obj`: true when it is there and this machine loads
+/// it (a damaged or foreign entry counts as none).
+bool readLoadable(const std::string& path, std::vector<char>& obj) {
+    std::string ignored;
+    return fs::exists(path) && readAll(path, obj, ignored) &&
+           codegen::NativeLibrary::fromObject(obj, ignored);
+}
+
 /// Stores `obj` as the cache entry `path` of `cacheDir`, then prunes the cache. A cache
 /// that cannot be written only costs time: errors are ignored.
 void storeEntry(const std::string& cacheDir, const std::string& path,
@@ -199,10 +207,7 @@ bool Compiler::fillCache(const std::string& cacheDir, std::string& error) {
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
         const std::string path = mmt::cache_entry(cacheDir, cacheKey());
         std::vector<char> obj;
-        std::string ignored;
-        bool have = fs::exists(path) && readAll(path, obj, ignored) &&
-                    codegen::NativeLibrary::fromObject(obj, ignored);
-        if (!have) {
+        if (!readLoadable(path, obj)) {
             ok = codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error);
             if (ok && fs::is_directory(cacheDir, ec)) storeEntry(cacheDir, path, obj);
         }
@@ -217,11 +222,8 @@ bool Compiler::writeObject(const std::string& path, std::string& error,
     if (!needChecked(m, error)) return false;
     std::vector<char> obj;
     std::string cached = cacheDir.empty() ? "" : mmt::cache_entry(cacheDir, cacheKey());
-    std::string ignored;
     // The cached object, when it is one this machine loads (a damaged entry is rebuilt).
-    if (!cached.empty() && fs::exists(cached) && readAll(cached, obj, ignored) &&
-        codegen::NativeLibrary::fromObject(obj, ignored))
-        return writeAll(path, obj, error);
+    if (!cached.empty() && readLoadable(cached, obj)) return writeAll(path, obj, error);
     if (!codegen::buildObject(*m.sema, obj, nullptr, true, m.timings, error)) return false;
     if (!cached.empty()) storeEntry(cacheDir, cached, obj);
     return writeAll(path, obj, error);
