@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/if_packet.h>
@@ -24,6 +26,26 @@ struct CaptureSource::PcapHandle {
     pcap_t* p = nullptr;
     ~PcapHandle() {
         if (p) pcap_close(p);
+    }
+};
+
+/// A classic pcap file in this machine's byte order, mapped: next() hands out each record
+/// where it lies, with no copy and no call into libpcap. The first record that libpcap would
+/// treat in a way of its own (longer than the snapshot length, a time stamp out of range),
+/// or that the mapping does not hold whole (a truncated file, or one that grew after it was
+/// opened), goes to libpcap, which reads the file on from there: damaged files get
+/// libpcap's verdict, word for word.
+struct CaptureSource::Mapped {
+    const uint8_t* base = nullptr;
+    size_t size = 0;
+    size_t pos = 24;           // the next record
+    uint32_t snapshot = 0;     // the longest record libpcap hands out as it is
+    uint32_t fraction_end = 0; // 1e6 (microseconds) or 1e9 (nanoseconds)
+    uint32_t scale = 1;        // to nanoseconds
+    FILE* file = nullptr;      // for libpcap
+    ~Mapped() {
+        if (base) ::munmap(const_cast<uint8_t*>(base), size);
+        if (file) std::fclose(file);
     }
 };
 
@@ -63,6 +85,7 @@ CaptureSource::~CaptureSource() = default;
 
 void CaptureSource::close() {
     pcap_.reset();
+    mapped_.reset();
     pcapng_.reset();
     format_ = CaptureFormat::None;
     error_.clear();
@@ -200,21 +223,62 @@ bool CaptureSource::open_file(const std::string& path) {
     std::memcpy(&lt, hdr + 20, 4);
     bool swapped = magic != kPcapMicro && magic != kPcapNano && magic != kPcapModified;
     if (swapped) lt = __builtin_bswap32(lt);
+    linktype_ = lt & 0xffff;
+    format_ = CaptureFormat::Pcap;
+    if (!swapped && magic != kPcapModified && map_pcap(f, hdr)) return true;
     if (!(f = from_start(f, hdr, got))) {
+        format_ = CaptureFormat::None;
         fail(CaptureError::Io, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
         return false;
     }
+    return open_pcap(f, 0);
+}
+
+bool CaptureSource::map_pcap(FILE* f, const uint8_t* header) {
+    uint16_t major, minor;
+    int32_t snaplen;
+    std::memcpy(&major, header + 4, 2);
+    std::memcpy(&minor, header + 6, 2);
+    std::memcpy(&snaplen, header + 16, 4);
+    // Versions before 2.4 may have their lengths swapped; link types whose records may be
+    // longer than 256 KiB (D-Bus, USBPcap, EBHSCR) are libpcap's.
+    constexpr uint32_t kMaxSnaplen = 262144;
+    if (major != 2 || minor < 4 || linktype_ == 231 || linktype_ == 249 || linktype_ == 279)
+        return false;
+    struct stat st;
+    if (::fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 24) return false;
+    const size_t size = size_t(st.st_size);
+    void* base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
+    if (base == MAP_FAILED) return false;
+    ::madvise(base, size, MADV_SEQUENTIAL);
+    auto m = std::make_unique<Mapped>();
+    m->base = static_cast<const uint8_t*>(base);
+    m->size = size;
+    m->snapshot = snaplen <= 0 || uint32_t(snaplen) > kMaxSnaplen ? kMaxSnaplen : uint32_t(snaplen);
+    const bool nano = std::memcmp(header, &kPcapNano, 4) == 0;
+    m->fraction_end = nano ? 1000000000u : 1000000u;
+    m->scale = nano ? 1 : 1000;
+    m->file = f;
+    mapped_ = std::move(m);
+    return true;
+}
+
+bool CaptureSource::open_pcap(FILE* f, long offset) {
     char err[PCAP_ERRBUF_SIZE] = "";
     pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!p) {
         std::fclose(f);
-        fail(CaptureError::Format, fmt::format("cannot read '{}': {}", path, err));
+        format_ = CaptureFormat::None;
+        fail(CaptureError::Format, fmt::format("cannot read '{}': {}", name_, err));
         return false;
     }
     pcap_ = std::make_unique<PcapHandle>();
     pcap_->p = p;
-    linktype_ = lt & 0xffff;
-    format_ = CaptureFormat::Pcap;
+    // libpcap has read the file header; it reads the records on from `offset`.
+    if (offset && std::fseek(f, offset, SEEK_SET) != 0) {
+        fail(CaptureError::Io, fmt::format("cannot read '{}': {}", name_, std::strerror(errno)));
+        return false;
+    }
     return true;
 }
 
@@ -337,6 +401,7 @@ ReadStatus CaptureSource::next(Packet& packet) {
     if (stop_.load(std::memory_order_relaxed)) return ReadStatus::End;
     switch (format_) {
     case CaptureFormat::Pcap:
+        return mapped_ ? next_mapped(packet) : next_pcap(packet);
     case CaptureFormat::Live:
         return next_pcap(packet);
     case CaptureFormat::Pcapng: {
@@ -349,6 +414,47 @@ ReadStatus CaptureSource::next(Packet& packet) {
         break;
     }
     return fail(CaptureError::Open, "no capture is open");
+}
+
+ReadStatus CaptureSource::next_mapped(Packet& packet) {
+    Mapped& m = *mapped_;
+    const size_t left = m.size - m.pos;
+    if (left >= 16) {
+        uint32_t h[4]; // seconds, fraction, captured length, wire length
+        std::memcpy(h, m.base + m.pos, sizeof h);
+        if (h[2] <= m.snapshot && h[2] <= left - 16 && h[0] < 0x80000000u &&
+            h[1] < m.fraction_end) {
+            packet.ts_sec = h[0];
+            packet.ts_nsec = h[1] * m.scale;
+            packet.caplen = h[2];
+            packet.wirelen = h[3];
+            packet.linktype = linktype_;
+            packet.ifindex = 0;
+            packet.data = m.base + m.pos + 16;
+            m.pos += 16 + size_t(h[2]);
+            ++packets_;
+            return ReadStatus::Ok;
+        }
+    } else if (left == 0) {
+        // The end, unless the file has grown since it was mapped.
+        struct stat st;
+        if (::fstat(fileno(m.file), &st) != 0 || size_t(st.st_size) <= m.size)
+            return ReadStatus::End;
+    }
+    // libpcap reads on from this record (the previous packet's bytes are no longer needed).
+    FILE* f = m.file;
+    const long at = long(m.pos);
+    m.file = nullptr;
+    mapped_.reset();
+    if (std::fseek(f, 0, SEEK_SET) != 0 || !open_pcap(f, at)) {
+        if (!failed_) {
+            std::fclose(f);
+            fail(CaptureError::Io,
+                 fmt::format("cannot read '{}': {}", name_, std::strerror(errno)));
+        }
+        return ReadStatus::Error;
+    }
+    return next_pcap(packet);
 }
 
 ReadStatus CaptureSource::next_pcap(Packet& packet) {

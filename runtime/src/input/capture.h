@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,8 +82,10 @@ class PcapngReader;
 /// Reads packets from a capture file or a live interface.
 ///
 /// Files are recognised by their magic number, never by name. Classic pcap files (both byte
-/// orders, micro- and nanosecond) are read by libpcap. pcapng files are read by our own block
-/// reader, because libpcap 1.10 stops at an interface whose link type or snapshot length
+/// orders, micro- and nanosecond) are read by libpcap, except that a regular file in this
+/// machine's byte order is mapped and its records handed out where they lie, until one
+/// that libpcap would treat specially (see Mapped in capture.cpp). pcapng files are read by our own
+/// block reader, because libpcap 1.10 stops at an interface whose link type or snapshot length
 /// differs from the first one and never tells which interface a packet came from.
 /// Not thread-safe, except stop(), which may be called from another thread or a signal handler.
 class CaptureSource {
@@ -118,10 +121,15 @@ class CaptureSource {
   private:
     ReadStatus fail(CaptureError kind, std::string message);
     ReadStatus next_pcap(Packet& packet);
+    ReadStatus next_mapped(Packet& packet);
+    bool map_pcap(FILE* f, const uint8_t* header);
+    bool open_pcap(FILE* f, long offset);
     bool join_fanout(int fd, uint16_t group, const std::string& interface);
 
     struct PcapHandle;
+    struct Mapped;
     std::unique_ptr<PcapHandle> pcap_;
+    std::unique_ptr<Mapped> mapped_;
     std::unique_ptr<PcapngReader> pcapng_;
     std::string name_;
     std::string error_;

@@ -142,6 +142,70 @@ TEST_CASE("pcap with a snapshot length keeps wire length", "[capture]") {
     CHECK(got[0].data == Bytes(frame.begin(), frame.begin() + 40));
 }
 
+TEST_CASE("a pcap file read in place: what libpcap treats apart goes to libpcap",
+          "[capture][mapped]") {
+    SECTION("a file that grows while it is read") {
+        PcapWriter w;
+        for (int i = 0; i < 3; ++i) w.packet(1, uint32_t(i) * 1000, udp_frame(i));
+        Bytes all = w.bytes();
+        const size_t two = 24 + 2 * 16 + udp_frame(0).size() + udp_frame(1).size();
+        TempFile tmp;
+        REQUIRE(write_file(tmp.path(), Bytes(all.begin(), all.begin() + long(two))));
+        CaptureSource src;
+        REQUIRE(src.open_file(tmp.path()));
+        Packet p;
+        CHECK(src.next(p) == ReadStatus::Ok);
+        CHECK(src.next(p) == ReadStatus::Ok);
+        CHECK(Bytes(p.data, p.data + p.caplen) == udp_frame(1));
+        REQUIRE(write_file(tmp.path(), all)); // the third record is appended
+        REQUIRE(src.next(p) == ReadStatus::Ok);
+        CHECK(Bytes(p.data, p.data + p.caplen) == udp_frame(2));
+        CHECK(p.ts_nsec == 2000u);
+        CHECK(src.next(p) == ReadStatus::End);
+        CHECK(src.packets() == 3);
+    }
+    SECTION("a record longer than the file's snapshot length is cut to it") {
+        PcapWriter w;
+        const Bytes big = PacketBuilder()
+                              .eth()
+                              .ipv4("10.0.0.1", "10.0.0.2")
+                              .udp(1, 2)
+                              .payload(Bytes(200, 9))
+                              .build();
+        w.packet(1, 0, udp_frame(0)).packet(2, 0, big).packet(3, 0, udp_frame(1));
+        Bytes bytes = w.bytes();
+        const uint32_t snaplen = 100;
+        std::memcpy(bytes.data() + 16, &snaplen, 4); // little-endian, as this machine
+        TempFile tmp;
+        REQUIRE(write_file(tmp.path(), bytes));
+        CaptureSource src;
+        ReadStatus last;
+        auto got = read_file(tmp.path(), last, src);
+        CHECK(last == ReadStatus::End);
+        REQUIRE(got.size() == 3);
+        CHECK(got[0].data == udp_frame(0));
+        CHECK(got[1].meta.caplen == snaplen);
+        CHECK(got[1].meta.wirelen == big.size());
+        CHECK(got[1].data == Bytes(big.begin(), big.begin() + snaplen));
+        CHECK(got[2].data == udp_frame(1));
+        CHECK(got[2].meta.ts_sec == 3u);
+    }
+    SECTION("a fraction of a second past one second carries over") {
+        PcapWriter w;
+        w.packet(1, 0, udp_frame(0)).packet(1, 500000000, udp_frame(1));
+        Bytes bytes = w.bytes();
+        const uint32_t usec = 1500000; // the second record's microseconds, out of range
+        std::memcpy(bytes.data() + 24 + 16 + udp_frame(0).size() + 4, &usec, 4);
+        TempFile tmp;
+        REQUIRE(write_file(tmp.path(), bytes));
+        CaptureSource src;
+        ReadStatus last;
+        auto got = read_file(tmp.path(), last, src);
+        CHECK(last == ReadStatus::End);
+        CHECK(stamps(got) == Stamps{"1.000000000", "2.500000000"});
+    }
+}
+
 TEST_CASE("pcapng with two interfaces of different link types", "[capture][pcapng]") {
     // Written to a .pcap file: the name does not matter, the magic does.
     PcapngWriter w;
