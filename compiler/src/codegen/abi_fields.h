@@ -31,7 +31,7 @@ enum : unsigned {
     Count
 };
 }
-/// mmt_ctx (`reserved[2]` is two i32 fields)
+/// mmt_ctx
 namespace ctx {
 enum : unsigned {
     Data,
@@ -41,8 +41,7 @@ enum : unsigned {
     ParentId,
     Parent,
     Scratch,
-    Reserved0,
-    Reserved1,
+    Memo,
     State,
     EventsWanted,
     Emit,
@@ -149,19 +148,13 @@ constexpr std::pair<unsigned, size_t> kResult[] = {
     MMT_F(mmt_parse_result, result, Reserved, reserved)};
 static_assert(inOrder(kResult, result::Count, sizeof(mmt_parse_result)));
 
-constexpr std::pair<unsigned, size_t> kCtx[] = {MMT_F(mmt_ctx, ctx, Data, data),
-                                                MMT_F(mmt_ctx, ctx, Len, len),
-                                                MMT_F(mmt_ctx, ctx, Direction, direction),
-                                                MMT_F(mmt_ctx, ctx, Linktype, linktype),
-                                                MMT_F(mmt_ctx, ctx, ParentId, parent_id),
-                                                MMT_F(mmt_ctx, ctx, Parent, parent),
-                                                MMT_F(mmt_ctx, ctx, Scratch, scratch),
-                                                MMT_F(mmt_ctx, ctx, Reserved0, reserved[0]),
-                                                MMT_F(mmt_ctx, ctx, Reserved1, reserved[1]),
-                                                MMT_F(mmt_ctx, ctx, State, state),
-                                                MMT_F(mmt_ctx, ctx, EventsWanted, events_wanted),
-                                                MMT_F(mmt_ctx, ctx, Emit, emit),
-                                                MMT_F(mmt_ctx, ctx, User, user)};
+constexpr std::pair<unsigned, size_t> kCtx[] = {
+    MMT_F(mmt_ctx, ctx, Data, data),           MMT_F(mmt_ctx, ctx, Len, len),
+    MMT_F(mmt_ctx, ctx, Direction, direction), MMT_F(mmt_ctx, ctx, Linktype, linktype),
+    MMT_F(mmt_ctx, ctx, ParentId, parent_id),  MMT_F(mmt_ctx, ctx, Parent, parent),
+    MMT_F(mmt_ctx, ctx, Scratch, scratch),     MMT_F(mmt_ctx, ctx, Memo, memo),
+    MMT_F(mmt_ctx, ctx, State, state),         MMT_F(mmt_ctx, ctx, EventsWanted, events_wanted),
+    MMT_F(mmt_ctx, ctx, Emit, emit),           MMT_F(mmt_ctx, ctx, User, user)};
 static_assert(inOrder(kCtx, ctx::Count, sizeof(mmt_ctx)));
 
 constexpr std::pair<unsigned, size_t> kKey[] = {MMT_F(mmt_key, key, SharedLen, shared_len),

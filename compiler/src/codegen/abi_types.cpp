@@ -17,7 +17,7 @@ void Lowerer::declareTypes() {
     ctxPtr = llvm::PointerType::getUnqual(ctxTy);
     emitFnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(C),
                                        {ctxPtr, i32, llvm::PointerType::getUnqual(valueTy)}, false);
-    ctxTy->setBody({i8p, i32, i32, i32, i32, ctxPtr, i8p, i32, i32, i8p, i64,
+    ctxTy->setBody({i8p, i32, i32, i32, i32, ctxPtr, i8p, i8p, i8p, i64,
                     llvm::PointerType::getUnqual(emitFnTy), i8p});
     attrTy = llvm::StructType::create(C, {i8p, i32, i32, i8p, i32, i32, i8p}, "mmt_attr");
     protoTy = llvm::StructType::create(C,

@@ -30,6 +30,7 @@ void Lowerer::declareHelpers() {
     hTrim = get("mmt_rt_trim");
     hAppend = get("mmt_rt_scratch_append");
     hMark = get("mmt_rt_scratch_mark");
+    hMemo = get("mmt_rt_memo");
     hDomainName = get("mmt_rt_domain_name");
     hNetbiosName = get("mmt_rt_netbios_name");
     hChunked = get("mmt_rt_chunked_length");

@@ -112,6 +112,10 @@ const std::vector<HostFn>& hostFunctions() {
                                       }),
         entry<&mmt_rt_scratch_mark>(
             "mmt_rt_scratch_mark", [](T t) { return fn(t.i8p, {ptr(t.ctx)}); }, kRO),
+        entry<&mmt_rt_memo>("mmt_rt_memo",
+                            [](T t) {
+                                return fn(t.i8p, {ptr(t.ctx), t.i64});
+                            }),
         entry<&mmt_rt_domain_name>("mmt_rt_domain_name",
                                    [](T t) {
                                        return fn(t.i64, {ptr(t.ctx), t.i8p, t.i64, t.i64});

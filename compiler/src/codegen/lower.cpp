@@ -228,6 +228,7 @@ void Lowerer::declareProtocol(const ast::Protocol& p) {
         f.letFns[lp] = fn;
         add(fn, [this, pp, lp, fn] { defineLetFn(*pp, *lp, fn); });
     }
+    assignMemoSlots(p, f);
     add(f.key, [this, pp] { defineKey(*pp, fns[pp]); });
     add(f.sides, [this, pp] { defineSides(*pp, fns[pp]); });
     add(f.classify, [this, pp] { defineClassify(*pp, fns[pp]); });

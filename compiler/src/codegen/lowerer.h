@@ -205,6 +205,10 @@ class Lowerer {
         unsigned stateSize = 0;
         std::map<const ast::Attribute*, unsigned> eventIndex;
         std::map<const ast::Let*, Function*> letFns;
+        // Getters of attributes other expressions use, and let functions: each has a slot
+        // of the layer's memo (memoSlots of them), its value computed once a packet.
+        std::map<const Function*, unsigned> memoSlot;
+        unsigned memoSlots = 0;
     };
     Function* makeFn(llvm::FunctionType* ty, const std::string& name);
     static bool hasEvents(const ast::Protocol& p);
@@ -316,6 +320,11 @@ class Lowerer {
     static ast::Type letValueType(const ast::Let& l);
     void defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* fn);
     EV memoLet(FnState& st, const ast::Let& l);
+    void assignMemoSlots(const ast::Protocol& p, ProtoFns& f);
+    llvm::AllocaInst* memoEnter(FnState& st, Function* fn);
+    void memoKeep(FnState& st, llvm::AllocaInst* slot, Value* out);
+    void memoFailed(FnState& st, llvm::AllocaInst* slot);
+    void memoForget(FnState& st);
     void defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn);
     void appendKey(FnState& st, Value* key, unsigned side, const EV& v, const ast::Type& t);
     void defineKey(const ast::Protocol& p, ProtoFns& f);
@@ -423,9 +432,9 @@ class Lowerer {
     llvm::PointerType* ctxPtr;
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
         *updateTy, *initTy, *streamFnTy, *fragFnTy;
-    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hShort, *hFail, *hMatchAny,
-        *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hDigest, *hHex, *hAppendInt, *hSortInts,
-        *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd, *hStateBytesGet,
+    Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hMemo, *hShort, *hFail,
+        *hMatchAny, *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hDigest, *hHex, *hAppendInt,
+        *hSortInts, *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd, *hStateBytesGet,
         *hStateBytesSet, *hStateBytesFree;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;

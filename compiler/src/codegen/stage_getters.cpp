@@ -89,12 +89,124 @@ ast::Type Lowerer::letValueType(const ast::Let& l) {
 void Lowerer::defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* fn) {
     FnState st = begin(fn, p, FailMode::Silent);
     st.memoLets = true;
+    llvm::AllocaInst* slot = memoEnter(st, fn);
     walkProtocol(st, p, planFor(p, fieldsOf(p, {l.value.get()})));
     EV v = eval(st, *l.value);
     fillValue(st, fn->getArg(1), v, letValueType(l));
+    memoKeep(st, slot, fn->getArg(1));
     B.CreateRet(B.getInt32(1));
     B.SetInsertPoint(st.failBB);
+    memoFailed(st, slot);
     B.CreateRet(B.getInt32(0));
+}
+
+namespace {
+// A memo slot: the value (mmt_value), then whether it was computed (1) or failed (2).
+constexpr int64_t kMemoSlotBytes = 32;
+constexpr int64_t kMemoStateAt = 24;
+static_assert(sizeof(mmt_value) == kMemoStateAt);
+} // namespace
+
+/// Which of a protocol's functions keep their values in the layer's memo, computed once a
+/// packet whatever uses them: the getters of attributes that other attributes, lets or
+/// updates use (QUIC's decrypted Initial and its CRYPTO data, under every fingerprint),
+/// and the let functions. Slots in declaration order, so that every part that defines one
+/// of these functions (a parent's getter) agrees.
+void Lowerer::assignMemoSlots(const ast::Protocol& p, ProtoFns& f) {
+    std::set<const ast::Attribute*> used;
+    std::function<void(const Expr*)> visit = [&](const Expr* x) {
+        if (!x) return;
+        if (x->kind == Expr::Kind::Name && x->ref.kind == ast::Ref::Attribute)
+            used.insert(x->ref.attribute);
+        for (const auto& o : x->operands) visit(o.get());
+    };
+    for (const auto& a : p.attributes) {
+        visit(a->value.get());
+        visit(a->cond.get());
+    }
+    for (const auto& l : p.lets) visit(l->value.get());
+    for (const auto& u : p.updates) {
+        visit(u.value.get());
+        visit(u.cond.get());
+    }
+    for (const auto& [attr, fn] : f.getters)
+        if (used.count(attr)) f.memoSlot[fn] = f.memoSlots++;
+    for (const auto& l : p.lets)
+        if (auto it = f.letFns.find(l.get()); it != f.letFns.end())
+            f.memoSlot[it->second] = f.memoSlots++;
+}
+
+/// The start of a memoized function: returns the value this packet already computed (or
+/// its failure) from the layer's memo, else goes on to compute it. The slot to keep it
+/// in (null at run time without a memo), or null when `fn` is not memoized.
+llvm::AllocaInst* Lowerer::memoEnter(FnState& st, Function* fn) {
+    const ProtoFns& f = fns[st.proto];
+    auto it = f.memoSlot.find(fn);
+    if (it == f.memoSlot.end()) return nullptr;
+    llvm::AllocaInst* slot = entryAlloca(st, i8p, "memo.slot");
+    B.CreateStore(llvm::ConstantPointerNull::get(i8p), slot);
+    Value* memo = B.CreateCall(hMemo, {st.ctx, B.getInt64(int64_t(f.memoSlots) * kMemoSlotBytes)});
+    BasicBlock* look = BasicBlock::Create(C, "memo.look", st.F);
+    BasicBlock* hit = BasicBlock::Create(C, "memo.hit", st.F);
+    BasicBlock* failed = BasicBlock::Create(C, "memo.failed", st.F);
+    BasicBlock* compute = BasicBlock::Create(C, "memo.compute", st.F);
+    B.CreateCondBr(B.CreateIsNull(memo), compute, look);
+    B.SetInsertPoint(look);
+    Value* at = B.CreateInBoundsGEP(i8, memo, B.getInt64(int64_t(it->second) * kMemoSlotBytes));
+    B.CreateStore(at, slot);
+    Value* state =
+        B.CreateLoad(i32, B.CreateBitCast(B.CreateInBoundsGEP(i8, at, B.getInt64(kMemoStateAt)),
+                                          llvm::PointerType::getUnqual(i32)));
+    llvm::SwitchInst* sw = B.CreateSwitch(state, compute);
+    sw->addCase(B.getInt32(1), hit);
+    sw->addCase(B.getInt32(2), failed);
+    B.SetInsertPoint(hit);
+    B.CreateMemCpy(B.CreateBitCast(st.F->getArg(1), i8p), llvm::MaybeAlign(8), at,
+                   llvm::MaybeAlign(8), kMemoStateAt);
+    B.CreateRet(B.getInt32(1));
+    B.SetInsertPoint(failed);
+    B.CreateRet(B.getInt32(0));
+    B.SetInsertPoint(compute);
+    return slot;
+}
+
+/// Keeps the value at `out` in the slot memoEnter gave, if any.
+void Lowerer::memoKeep(FnState& st, llvm::AllocaInst* slot, Value* out) {
+    if (!slot) return;
+    Value* at = B.CreateLoad(i8p, slot);
+    BasicBlock* keep = BasicBlock::Create(C, "memo.keep", st.F);
+    BasicBlock* done = BasicBlock::Create(C, "memo.kept", st.F);
+    B.CreateCondBr(B.CreateIsNull(at), done, keep);
+    B.SetInsertPoint(keep);
+    B.CreateMemCpy(at, llvm::MaybeAlign(8), B.CreateBitCast(out, i8p), llvm::MaybeAlign(8),
+                   kMemoStateAt);
+    B.CreateStore(B.getInt32(1),
+                  B.CreateBitCast(B.CreateInBoundsGEP(i8, at, B.getInt64(kMemoStateAt)),
+                                  llvm::PointerType::getUnqual(i32)));
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+}
+
+/// Notes in the slot memoEnter gave, if any, that the value cannot be computed.
+void Lowerer::memoFailed(FnState& st, llvm::AllocaInst* slot) {
+    if (!slot) return;
+    Value* at = B.CreateLoad(i8p, slot);
+    BasicBlock* note = BasicBlock::Create(C, "memo.note", st.F);
+    BasicBlock* done = BasicBlock::Create(C, "memo.noted", st.F);
+    B.CreateCondBr(B.CreateIsNull(at), done, note);
+    B.SetInsertPoint(note);
+    B.CreateStore(B.getInt32(2),
+                  B.CreateBitCast(B.CreateInBoundsGEP(i8, at, B.getInt64(kMemoStateAt)),
+                                  llvm::PointerType::getUnqual(i32)));
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+}
+
+/// The layer's memo is forgotten (the state it was computed from has changed).
+void Lowerer::memoForget(FnState& st) {
+    if (!fns[st.proto].memoSlots) return;
+    B.CreateStore(llvm::ConstantPointerNull::get(i8p),
+                  B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Memo));
 }
 
 /// A let's value through its function, called at the first use that runs.
@@ -125,12 +237,15 @@ EV Lowerer::memoLet(FnState& st, const ast::Let& l) {
 void Lowerer::defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn) {
     FnState st = begin(fn, p, FailMode::Silent);
     st.memoLets = true;
+    llvm::AllocaInst* slot = memoEnter(st, fn);
     walkProtocol(st, p, planFor(p, fieldsOf(p, {a.value.get(), a.cond.get()})));
     if (a.cond) continueIf(st, evalBool(st, *a.cond), "present");
     EV v = eval(st, *a.value);
     fillValue(st, fn->getArg(1), v, a.type);
+    memoKeep(st, slot, fn->getArg(1));
     B.CreateRet(B.getInt32(1));
     B.SetInsertPoint(st.failBB);
+    memoFailed(st, slot);
     B.CreateRet(B.getInt32(0));
 }
 

@@ -52,6 +52,7 @@ void Lowerer::defineUpdate(const ast::Protocol& p, ProtoFns& f) {
         EV v = eval(st, *u.value);
         if (u.target->type.kind == ast::Type::Bytes) v = asBytes(st, v);
         storeState(st, statePtr(st, state, u.target), v, *u.target);
+        memoForget(st); // what was computed from the state before
     });
     B.CreateRetVoid();
     B.SetInsertPoint(st.failBB);

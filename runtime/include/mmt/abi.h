@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define MMT_ABI_VERSION 6u
+#define MMT_ABI_VERSION 7u
 #define MMT_LIBRARY_SYMBOL "mmt_library_v4"
 
 /* Value types of attributes. */
@@ -90,7 +90,10 @@ struct mmt_ctx {
     uint32_t parent_id;    /* id of the protocol below on the path, or 0 */
     const mmt_ctx* parent; /* the protocol below, or NULL */
     mmt_scratch* scratch;  /* per-packet memory for computed strings, or NULL */
-    uint32_t reserved[2];
+    /* The values of this layer's attributes that others use, each computed once a packet
+     * (mmt_rt_memo): NULL when a layer is entered, and again whenever the direction or the
+     * state changes. The generated code sets it. */
+    void* memo;
     void* state;            /* this protocol's per-session state, or NULL */
     uint64_t events_wanted; /* bit i set: someone listens to event attribute i */
     mmt_event_fn emit;

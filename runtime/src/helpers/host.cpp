@@ -396,19 +396,77 @@ EVP_CIPHER_CTX* cipher_context(int which) {
 
 namespace {
 
+/// The keys of one side's Initial packets: AEAD key, IV and header protection key.
+struct InitialKeys {
+    uint8_t key[16], iv[12], hp[16];
+};
+
+/// initial_secret = HKDF-Extract(salt, dcid); the client's (or the server's) secret, then
+/// its key, IV and header protection key (RFC 9001 section 5.2).
+bool derive_initial_keys(const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
+                         size_t dcid_len, InitialKeys& k) {
+    uint8_t initial[32], secret[32];
+    hmac_sha256(salt, 20, dcid, dcid_len, initial);
+    return expand_label(initial, server ? "server in" : "client in", secret, 32) &&
+           expand_label(secret, v2 ? "quicv2 key" : "quic key", k.key, 16) &&
+           expand_label(secret, v2 ? "quicv2 iv" : "quic iv", k.iv, 12) &&
+           expand_label(secret, v2 ? "quicv2 hp" : "quic hp", k.hp, 16);
+}
+
+/// The keys of recent connection ids, per thread: a connection's Initials, both sides',
+/// and the spec's tries of either side's keys on each, derive them once (five HMACs, twenty
+/// SHA-256 blocks) rather than per packet and try. A slot per hash of the id; a new id
+/// takes the place of the one there.
+class InitialKeyCache {
+  public:
+    const InitialKeys* find(const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
+                            size_t dcid_len) {
+        if (dcid_len > sizeof(Entry::dcid)) {
+            // Longer than any version allows (20 bytes): derived, not kept.
+            return derive_initial_keys(salt, v2, server, dcid, dcid_len, spare_) ? &spare_
+                                                                                 : nullptr;
+        }
+        uint32_t h = 2166136261u ^ uint32_t(server);
+        for (size_t i = 0; i < dcid_len; ++i) h = (h ^ dcid[i]) * 16777619u;
+        h ^= uint32_t(reinterpret_cast<uintptr_t>(salt) >> 4);
+        Entry& e = entries_[(h ^ h >> 16) % kEntries];
+        if (e.used && e.salt == salt && e.server == server && e.dcid_len == dcid_len &&
+            std::memcmp(e.dcid, dcid, dcid_len) == 0)
+            return &e.keys;
+        e.used = false;
+        if (!derive_initial_keys(salt, v2, server, dcid, dcid_len, e.keys)) return nullptr;
+        e.salt = salt;
+        e.server = server;
+        e.dcid_len = uint8_t(dcid_len);
+        std::memcpy(e.dcid, dcid, dcid_len);
+        e.used = true;
+        return &e.keys;
+    }
+
+  private:
+    static constexpr size_t kEntries = 64;
+    struct Entry {
+        const uint8_t* salt = nullptr; // one of initial_salt's, by address
+        bool used = false, server = false;
+        uint8_t dcid_len = 0;
+        uint8_t dcid[20];
+        InitialKeys keys;
+    };
+    Entry entries_[kEntries];
+    InitialKeys spare_;
+};
+
 /// Decrypts with the keys of one salt; -1 when the tag does not verify.
 int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
                         const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
                         int64_t dcid_len, const uint8_t** out) {
-    // initial_secret = HKDF-Extract(salt, dcid); the client's (or the server's) secret,
-    // then its key, IV and header protection key.
-    uint8_t initial[32], secret[32], key[16], iv[12], hp[16];
-    hmac_sha256(salt, 20, dcid, size_t(dcid_len), initial);
-    if (!expand_label(initial, server ? "server in" : "client in", secret, 32) ||
-        !expand_label(secret, v2 ? "quicv2 key" : "quic key", key, 16) ||
-        !expand_label(secret, v2 ? "quicv2 iv" : "quic iv", iv, 12) ||
-        !expand_label(secret, v2 ? "quicv2 hp" : "quic hp", hp, 16))
-        return -1;
+    thread_local InitialKeyCache cache;
+    const InitialKeys* keys = cache.find(salt, v2, server, dcid, size_t(dcid_len));
+    if (!keys) return -1;
+    const uint8_t* key = keys->key;
+    const uint8_t* hp = keys->hp;
+    uint8_t iv[12];
+    std::memcpy(iv, keys->iv, sizeof iv);
     // Header protection (section 5.4): a mask from the 16 bytes sampled 4 bytes after the
     // start of the packet number.
     uint8_t mask[32];
@@ -574,5 +632,19 @@ const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) 
 
 const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx) {
     return ctx->scratch ? ctx->scratch->base + ctx->scratch->used : nullptr;
+}
+
+void* mmt_rt_memo(mmt_ctx* ctx, int64_t bytes) {
+    if (ctx->memo) return ctx->memo;
+    mmt_scratch* s = ctx->scratch;
+    if (!s || bytes <= 0 || uint64_t(bytes) > s->cap - s->used) return nullptr;
+    // 8-byte aligned below the top: the values it holds have pointers.
+    const uint32_t pad = uint32_t(uintptr_t(s->base + s->cap - bytes) & 7u);
+    if (uint64_t(bytes) + pad > s->cap - s->used) return nullptr;
+    s->cap -= uint32_t(bytes) + pad;
+    uint8_t* m = s->base + s->cap;
+    std::memset(m, 0, size_t(bytes));
+    ctx->memo = m;
+    return m;
 }
 }

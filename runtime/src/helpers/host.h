@@ -81,4 +81,8 @@ void mmt_rt_short(mmt_parse_result* r, int64_t off, int64_t avail, const int32_t
 const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n);
 /// Current end of the scratch buffer (where the next append lands).
 const uint8_t* mmt_rt_scratch_mark(mmt_ctx* ctx);
+/// The layer's memo (ctx->memo): `bytes` zeroed bytes taken from the top of the scratch
+/// buffer the first time in a packet, so that they never land inside a value being
+/// appended at its bottom. Null without room (values are then computed at each use).
+void* mmt_rt_memo(mmt_ctx* ctx, int64_t bytes);
 }

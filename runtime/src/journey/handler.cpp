@@ -637,6 +637,9 @@ struct Handler::Impl final : ChunkSink {
             }
         }
         if (flow && p.state_size) L.ctx.state = sessions.flows.state_for(*flow, L.proto);
+        // Values computed before the layer had its direction and state (by validate) are
+        // computed again.
+        L.ctx.memo = nullptr;
     }
 
     /// analyse (events, and the body's constraints, when someone listens to either),

@@ -74,6 +74,7 @@ int64_t pdu_length(void* ctx, const uint8_t* data, uint32_t len) {
     mmt_ctx c = d->layer->ctx;
     c.data = data;
     c.len = len;
+    c.memo = nullptr; // the transport's
     c.parent = &d->layer->ctx;
     c.parent_id = d->lib->table->protos[d->layer->proto].id; // the transport: `parent_is(tcp)`
     // The session's state of the application protocol, as its last message left it

@@ -53,6 +53,7 @@ const HostSymbol kHostSymbols[] = {
     MMT_HOST(mmt_rt_trim),
     MMT_HOST(mmt_rt_scratch_append),
     MMT_HOST(mmt_rt_scratch_mark),
+    MMT_HOST(mmt_rt_memo),
     MMT_HOST(mmt_rt_domain_name),
     MMT_HOST(mmt_rt_netbios_name),
     MMT_HOST(mmt_rt_chunked_length),

@@ -35,9 +35,8 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
            offsetof(mmt_parse_result, reserved));
     FIELDS(mmt_ctx, offsetof(mmt_ctx, data), offsetof(mmt_ctx, len), offsetof(mmt_ctx, direction),
            offsetof(mmt_ctx, linktype), offsetof(mmt_ctx, parent_id), offsetof(mmt_ctx, parent),
-           offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, reserved), offsetof(mmt_ctx, reserved) + 4,
-           offsetof(mmt_ctx, state), offsetof(mmt_ctx, events_wanted), offsetof(mmt_ctx, emit),
-           offsetof(mmt_ctx, user));
+           offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, memo), offsetof(mmt_ctx, state),
+           offsetof(mmt_ctx, events_wanted), offsetof(mmt_ctx, emit), offsetof(mmt_ctx, user));
     FIELDS(mmt_key, offsetof(mmt_key, shared_len), offsetof(mmt_key, a_len),
            offsetof(mmt_key, b_len), offsetof(mmt_key, overflow), offsetof(mmt_key, shared),
            offsetof(mmt_key, a), offsetof(mmt_key, b));
