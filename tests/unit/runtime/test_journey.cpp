@@ -364,6 +364,41 @@ TEST_CASE("fields may depend on the direction, the session's state and the proto
     CHECK(third["malformed"].empty());
 }
 
+TEST_CASE("values other expressions use are computed once a packet, and again after the state "
+          "changes",
+          "[journey][session][memo]") {
+    // `label` is used by other attributes and by an update (its getter keeps its value in
+    // the layer's memo); `count` changes first in the updates, so the update of `last`
+    // sees the label of the new count, as updates always did.
+    auto lib = libraryWithSpec(R"(protocol memo_demo {
+    id 9301;
+    over udp port 9301;
+    state { count : u32 = 0; last : bytes max 64; }
+    header { a : u8; }
+    attribute label : string = concat("n", count, "-", a);
+    attribute twice : string = concat(label, "|", label);
+    attribute both : string = concat(twice, "|", label, "|", direction);
+    attribute previous : string = last;
+    update count = count + 1;
+    update last = concat(label, "|", twice);
+}
+)");
+    Recorder r({"memo_demo.label", "memo_demo.twice", "memo_demo.both", "memo_demo.previous"}, {},
+               *lib);
+    auto first = r.feed(udpPkt(1234, 9301, "\x01"));
+    CHECK(first["memo_demo.label"] == "n0-1");
+    CHECK(first["memo_demo.twice"] == "n0-1|n0-1");
+    CHECK(first["memo_demo.both"] == "n0-1|n0-1|n0-1|0");
+    CHECK(first["memo_demo.previous"].empty());
+    auto reply = r.feed(udpPkt(9301, 1234, "\x02", kServer, kClient));
+    CHECK(reply["memo_demo.label"] == "n1-2");
+    CHECK(reply["memo_demo.both"] == "n1-2|n1-2|n1-2|1");
+    CHECK(reply["memo_demo.previous"] == "n1-1|n1-1|n1-1"); // after the first count update
+    auto third = r.feed(udpPkt(1234, 9301, "\x03"));
+    CHECK(third["memo_demo.twice"] == "n2-3|n2-3");
+    CHECK(third["memo_demo.previous"] == "n2-2|n2-2|n2-2");
+}
+
 TEST_CASE("stages run in order: events while analysing, then analysers, then the packet callback",
           "[journey]") {
     Handler h(builtinLibrary());
