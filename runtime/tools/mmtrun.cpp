@@ -968,6 +968,7 @@ int main(int argc, char** argv) {
     uint64_t kept = 0, kept_bytes = 0; // the packets of this shard (all without --shard)
     std::unique_ptr<mmtrun::Workers> pool;
     mmtrun::LevelMerger levels(o.workers);
+    bool merged = false; // packets went through `deliver`, which fed `levels`
     if (o.workers > 1 && !o.iface.empty()) {
         bool ran = false;
         status = run_live_workers(*lib, o, names, per_packet, rows_out, flows, write_packet, lanes,
@@ -1002,6 +1003,19 @@ int main(int argc, char** argv) {
         };
         // Once the workers have stopped, the flows still open are written as they end.
         std::function<void(mmt::SessionInfo&)> finishing;
+        // A worker's packet: processed when it is the worker's, else only the clock moves.
+        auto process_packet = [&](size_t w, const mmt::RawPacket& raw, bool mine,
+                                  mmtrun::PacketResult& out) {
+            Lane& lane = *lanes[w];
+            filling[w].to = &out;
+            if (mine) {
+                out.passed = lane.process(raw);
+            } else {
+                lane.h.advance(raw.ts_ns);
+                out.passed = false;
+            }
+            out.level = lane.h.buffer_level();
+        };
         if (o.workers > 1) {
             lanes.clear();
             filling.resize(o.workers);
@@ -1028,22 +1042,7 @@ int main(int argc, char** argv) {
                             (*to)->answers.push_back(std::move(a));
                         });
             }
-            pool = std::make_unique<mmtrun::Workers>(
-                o.workers,
-                [&](size_t w, const mmt::RawPacket& raw, bool mine, mmtrun::PacketResult& out) {
-                    Lane& lane = *lanes[w];
-                    filling[w].to = &out;
-                    if (mine) {
-                        out.passed = lane.process(raw);
-                    } else {
-                        lane.h.advance(raw.ts_ns);
-                        out.passed = false;
-                    }
-                    out.level = lane.h.buffer_level();
-                },
-                deliver);
         }
-
         mmt::CaptureSource src;
         g_source = &src;
         catch_signal(SIGINT);
@@ -1063,6 +1062,13 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "mmtrun: error: %s\n", src.error().c_str());
             return 2;
         }
+        // Workers over a file read in place read it themselves, each the whole of it: no
+        // packet crosses cores. Otherwise this thread reads and hands packets out.
+        const bool reading_workers = o.workers > 1 && !o.file.empty() && o.write_file.empty() &&
+                                     !o.duration && src.in_place();
+        if (o.workers > 1 && !reading_workers)
+            pool = std::make_unique<mmtrun::Workers>(o.workers, process_packet, deliver);
+        merged = o.workers > 1;
         Progress progress(o.file, o.progress);
         g_progress = &progress;
         uint64_t n = 0, read_bytes = 0;
@@ -1073,7 +1079,45 @@ int main(int argc, char** argv) {
                    std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.duration);
         };
         mmt::Packet pkt;
-        while (!g_stop && !time_up()) {
+        if (reading_workers) {
+            src.close();
+            struct alignas(64) Kept {
+                uint64_t packets = 0, bytes = 0;
+            };
+            std::vector<Kept> kept_by(o.workers);
+            mmtrun::FileWorkers readers(
+                o.workers,
+                [&](size_t, mmt::CaptureSource& s, std::string& why) {
+                    if (s.open_file(o.file) && s.in_place()) return true;
+                    why = s.error().empty() ? fmt::format("cannot read '{}' again", o.file)
+                                            : s.error();
+                    return false;
+                },
+                [&](size_t w, const mmt::RawPacket& raw) {
+                    const uint64_t h = mmt::flow_hash(raw);
+                    if (o.shards > 1 && shard_of(h, o.shards) != o.shard) return false;
+                    if (mmtrun::Workers::pick(h, o.workers) != w) return false;
+                    ++kept_by[w].packets;
+                    kept_by[w].bytes += raw.wirelen;
+                    return true;
+                },
+                process_packet, deliver);
+            readers.run(
+                o.count, [] { return g_stop != 0; },
+                [&](uint64_t packets, uint64_t bytes) { progress.update(packets, bytes); });
+            n = readers.packets();
+            read_bytes = readers.bytes();
+            complete = readers.last_status() == mmt::ReadStatus::End && !g_stop;
+            if (readers.last_status() == mmt::ReadStatus::Error) {
+                error(readers.error());
+                status = 1;
+            }
+            for (const Kept& k : kept_by) {
+                kept += k.packets;
+                kept_bytes += k.bytes;
+            }
+        }
+        while (!reading_workers && !g_stop && !time_up()) {
             mmt::ReadStatus rs = src.next(pkt);
             if (rs == mmt::ReadStatus::Timeout) {
                 if (pool) pool->poll();
@@ -1113,8 +1157,8 @@ int main(int argc, char** argv) {
         progress.done(n, read_bytes, complete);
         progress.clear();
         // Flows still open end here, also when a signal stopped the run.
-        if (pool) {
-            pool->drain();
+        if (o.workers > 1) {
+            if (pool) pool->drain();
             finishing = write_named;
             for (auto& lane : lanes) lane->h.finish();
         } else {
@@ -1126,7 +1170,7 @@ int main(int argc, char** argv) {
     if (o.stats) {
         mmt::Summary summary(lanes[0]->h);
         for (size_t w = 1; w < lanes.size(); ++w) summary.add(mmt::Summary(lanes[w]->h));
-        if (pool) {
+        if (merged) {
             // What all buffers held at once, not the sum of each worker's most.
             summary.stats.buffered_bytes_peak = levels.buffered_peak();
             summary.stats.fragment_bytes_peak = levels.fragments_peak();

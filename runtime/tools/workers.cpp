@@ -221,3 +221,193 @@ void Workers::drain() {
 }
 
 } // namespace mmtrun
+
+namespace mmtrun {
+
+namespace {
+
+// Entries a worker may hold that the caller has not delivered yet (a power of two).
+constexpr uint64_t kEntries = 4096;
+// Packets a worker may read beyond the slowest one: its entries wait for the others'.
+constexpr uint64_t kAhead = 1u << 15;
+// A worker shows its progress every this many packets (and wakes the caller if it sleeps).
+constexpr uint64_t kTell = 256;
+
+/// Waits until `word` is no longer `expected`, or a millisecond at most.
+void futex_wait_briefly(std::atomic<uint32_t>& word, uint32_t expected) {
+    timespec ts{0, 1000000};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &ts,
+            nullptr, 0);
+}
+
+bool level_moved(const mmt::Handler::BufferLevel& now, const mmt::Handler::BufferLevel& before) {
+    return now.buffered != before.buffered || now.fragments != before.fragments ||
+           now.buffered_peak > now.buffered || now.fragments_peak > now.fragments;
+}
+
+} // namespace
+
+FileWorkers::FileWorkers(size_t n, Open open, Mine mine, Process process, Deliver deliver)
+    : n_(n), open_(std::move(open)), mine_(std::move(mine)), process_(std::move(process)),
+      deliver_(std::move(deliver)), lanes_(new Lane[n]), gathered_(n) {
+    for (size_t w = 0; w < n; ++w) lanes_[w].entries.reset(new Entry[kEntries]);
+}
+
+FileWorkers::~FileWorkers() = default;
+
+uint64_t FileWorkers::slowest() const {
+    // A worker that has finished has no entries beyond those it holds.
+    uint64_t done = ~uint64_t{0};
+    for (size_t w = 0; w < n_; ++w) {
+        const uint64_t d = lanes_[w].done.load();
+        if (!lanes_[w].finished.load()) done = std::min(done, d);
+    }
+    return done;
+}
+
+void FileWorkers::wake() {
+    epoch_.fetch_add(1);
+    if (sleepers_.load()) futex_wake(epoch_);
+}
+
+void FileWorkers::wait(uint32_t seen) {
+    sleepers_.fetch_add(1);
+    if (epoch_.load() == seen) futex_wait_briefly(epoch_, seen);
+    sleepers_.fetch_sub(1);
+}
+
+void FileWorkers::work(size_t worker, uint64_t count) {
+    Lane& lane = lanes_[worker];
+    mmt::CaptureSource src;
+    std::string why;
+    auto tell = [&](uint64_t done) {
+        lane.done.store(done);
+        if (worker == 0) bytes_.store(src.offset(), std::memory_order_relaxed);
+        wake();
+    };
+    if (!open_(worker, src, why)) {
+        if (worker == 0) {
+            error_ = why;
+            last_ = mmt::ReadStatus::Error;
+            error_kind_ = src.error_kind();
+        }
+        stop_at_.store(0); // the others stop too
+        lane.finished.store(true);
+        wake();
+        return;
+    }
+    mmt::Handler::BufferLevel kept; // the levels of the last entry
+    mmt::Packet pkt;
+    uint64_t number = 0;
+    for (;;) {
+        if ((count && number >= count) || number >= stop_at_.load(std::memory_order_relaxed)) break;
+        if (number % kTell == 0) {
+            tell(number);
+            // Not too far ahead of the slowest worker, whose entries come first.
+            for (uint32_t seen = epoch_.load(); number - slowest() > kAhead; seen = epoch_.load())
+                wait(seen);
+        }
+        const mmt::ReadStatus rs = src.next(pkt);
+        if (rs != mmt::ReadStatus::Ok) {
+            if (worker == 0) {
+                last_ = rs;
+                error_ = src.error();
+                error_kind_ = src.error_kind();
+            }
+            break;
+        }
+        mmt::RawPacket raw = pkt.raw();
+        raw.number = ++number;
+        const bool mine = mine_(worker, raw);
+        const uint64_t pushed = lane.pushed.load(std::memory_order_relaxed);
+        if (pushed - lane.taken.load() >= kEntries) {
+            tell(number - 1); // all it holds can be delivered once the others are there
+            for (uint32_t seen = epoch_.load(); pushed - lane.taken.load() >= kEntries;
+                 seen = epoch_.load())
+                wait(seen);
+        }
+        Entry& e = lane.entries[pushed % kEntries];
+        e.result.clear();
+        process_(worker, raw, mine, e.result);
+        const PacketResult& r = e.result;
+        if (r.rows.empty() && r.flows.empty() && r.answers.empty() && !level_moved(r.level, kept))
+            continue;
+        kept = r.level;
+        e.number = number;
+        e.ts_ns = raw.ts_ns;
+        e.owner = mine;
+        lane.pushed.store(pushed + 1);
+    }
+    tell(number);
+    lane.finished.store(true);
+    wake();
+}
+
+bool FileWorkers::deliver_ready() {
+    const uint64_t upto = slowest();
+    bool any = false;
+    for (;;) {
+        // The first packet any worker has an entry for.
+        uint64_t next = ~uint64_t{0};
+        for (size_t w = 0; w < n_; ++w) {
+            Lane& l = lanes_[w];
+            const uint64_t t = l.taken.load(std::memory_order_relaxed);
+            if (t < l.pushed.load()) next = std::min(next, l.entries[t % kEntries].number);
+        }
+        if (next == ~uint64_t{0} || next > upto) return any;
+        size_t owner = Workers::kNobody;
+        mmt::RawPacket raw{};
+        raw.number = next;
+        for (size_t w = 0; w < n_; ++w) {
+            Lane& l = lanes_[w];
+            const uint64_t t = l.taken.load(std::memory_order_relaxed);
+            Entry* e = t < l.pushed.load() ? &l.entries[t % kEntries] : nullptr;
+            if (e && e->number == next) {
+                gathered_[w] = &e->result;
+                raw.ts_ns = e->ts_ns;
+                if (e->owner) owner = w;
+            } else {
+                gathered_[w] = &l.quiet;
+            }
+        }
+        deliver_(raw, owner, gathered_);
+        for (size_t w = 0; w < n_; ++w) {
+            Lane& l = lanes_[w];
+            if (gathered_[w] == &l.quiet) continue;
+            // Until its next entry, the worker holds what it held after this packet.
+            const mmt::Handler::BufferLevel& lv = gathered_[w]->level;
+            l.quiet.level = {lv.buffered, lv.buffered, lv.fragments, lv.fragments};
+            l.taken.store(l.taken.load(std::memory_order_relaxed) + 1);
+        }
+        any = true;
+    }
+}
+
+void FileWorkers::run(uint64_t count, const std::function<bool()>& stop,
+                      const std::function<void(uint64_t packets, uint64_t bytes)>& progress) {
+    std::vector<std::thread> threads;
+    threads.reserve(n_);
+    for (size_t w = 0; w < n_; ++w) threads.emplace_back([this, w, count] { work(w, count); });
+    for (;;) {
+        const uint32_t seen = epoch_.load();
+        const bool delivered = deliver_ready();
+        bool finished = true;
+        for (size_t w = 0; w < n_; ++w) finished = finished && lanes_[w].finished.load();
+        if (stop && stop() && stop_at_.load() == ~uint64_t{0}) {
+            // Every worker stops at one packet, beyond where any of them has got to.
+            uint64_t furthest = 0;
+            for (size_t w = 0; w < n_; ++w) furthest = std::max(furthest, lanes_[w].done.load());
+            stop_at_.store(furthest + 2 * kTell);
+        }
+        if (progress) progress(slowest(), bytes_.load(std::memory_order_relaxed));
+        if (finished && !delivered) {
+            deliver_ready(); // what the last progress made deliverable
+            break;
+        }
+        if (!delivered) wait(seen);
+    }
+    for (auto& t : threads) t.join();
+    packets_ = lanes_[0].done.load();
+}
+
+} // namespace mmtrun

@@ -3,6 +3,7 @@
 // order.
 #pragma once
 
+#include "input/capture.h"
 #include "mmt/runtime.h"
 
 #include <atomic>
@@ -142,6 +143,88 @@ class Workers {
     uint64_t queued_ = 0, delivered_ = 0;
     std::vector<std::thread> threads_;
     bool drained_ = false;
+};
+
+/// Workers that read a capture file themselves (one read in place, see
+/// mmt::CaptureSource::in_place): every worker walks every record of its own reader, processes
+/// the packets whose flow it owns and moves its handler's clock over the others', so no packet
+/// crosses cores. What a worker makes of a packet is kept only when there is something (rows,
+/// flows that ended, DNS answers, a change of its buffers), with the packet's number, and
+/// `deliver` gets every packet that has something, with every worker's result, in capture
+/// order, on the caller's thread (run()). Nothing takes a lock; threads that wait sleep on a
+/// futex.
+class FileWorkers {
+  public:
+    /// Opens the file for worker `worker`'s reader; false with `error` set on failure.
+    using Open = std::function<bool(size_t worker, mmt::CaptureSource& src, std::string& error)>;
+    /// Whether packet `raw` (numbered) is the worker's to process; the others only move its
+    /// clock. Runs on the worker's thread.
+    using Mine = std::function<bool(size_t worker, const mmt::RawPacket& raw)>;
+    /// The same as Workers::Process and Workers::Deliver; `raw` is only numbered and timed
+    /// in Deliver, and the owner is kNobody when only other workers' flows ended on it.
+    using Process = Workers::Process;
+    using Deliver = Workers::Deliver;
+
+    FileWorkers(size_t n, Open open, Mine mine, Process process, Deliver deliver);
+    ~FileWorkers();
+    FileWorkers(const FileWorkers&) = delete;
+    FileWorkers& operator=(const FileWorkers&) = delete;
+
+    /// Reads the whole file (at most `count` packets when not 0) and delivers what the
+    /// workers made of it; returns once the threads have stopped. `stop` is polled: once set,
+    /// the workers stop together at a packet. `progress` is called now and then with the
+    /// packets and bytes read.
+    void run(uint64_t count, const std::function<bool()>& stop,
+             const std::function<void(uint64_t packets, uint64_t bytes)>& progress);
+
+    /// After run(): the packets read, and how the reading ended (the first worker's reader:
+    /// all read the same file). `error` is set when a reader could not be opened.
+    uint64_t packets() const { return packets_; }
+    uint64_t bytes() const { return bytes_.load(); }
+    mmt::ReadStatus last_status() const { return last_; }
+    const std::string& error() const { return error_; }
+    mmt::CaptureError error_kind() const { return error_kind_; }
+
+  private:
+    struct Entry {
+        uint64_t number = 0; // of the packet in the file, from 1
+        uint64_t ts_ns = 0;
+        bool owner = false; // the worker processed the packet
+        PacketResult result;
+    };
+    /// One worker's entries, a ring it fills and the caller empties.
+    struct alignas(64) Lane {
+        std::unique_ptr<Entry[]> entries;
+        alignas(64) std::atomic<uint64_t> pushed{0}; // entries written
+        alignas(64) std::atomic<uint64_t> done{0};   // packets the worker is through with
+        std::atomic<bool> finished{false};
+        alignas(64) std::atomic<uint64_t> taken{0}; // entries the caller has delivered
+        PacketResult quiet; // a packet without an entry: nothing, the last levels
+    };
+
+    void work(size_t worker, uint64_t count);
+    bool deliver_ready();
+    /// Tells whoever waits (the caller, a worker ahead) that something moved.
+    void wake();
+    /// Sleeps until something moved since `seen` (the epoch), a millisecond at most.
+    void wait(uint32_t seen);
+    uint64_t slowest() const;
+
+    const size_t n_;
+    Open open_;
+    Mine mine_;
+    Process process_;
+    Deliver deliver_;
+    std::unique_ptr<Lane[]> lanes_;
+    std::vector<PacketResult*> gathered_;
+    alignas(64) std::atomic<uint64_t> stop_at_{~uint64_t{0}};
+    std::atomic<uint64_t> bytes_{0}; // the first worker's reader's
+    alignas(64) std::atomic<uint32_t> epoch_{0};
+    std::atomic<uint32_t> sleepers_{0};
+    uint64_t packets_ = 0;
+    mmt::ReadStatus last_ = mmt::ReadStatus::End;
+    std::string error_;
+    mmt::CaptureError error_kind_ = mmt::CaptureError::None;
 };
 
 } // namespace mmtrun

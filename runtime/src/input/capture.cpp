@@ -39,6 +39,7 @@ struct CaptureSource::Mapped {
     const uint8_t* base = nullptr;
     size_t size = 0;
     size_t pos = 24;           // the next record
+    size_t released = 0;       // the pages before it were given back
     uint32_t snapshot = 0;     // the longest record libpcap hands out as it is
     uint32_t fraction_end = 0; // 1e6 (microseconds) or 1e9 (nanoseconds)
     uint32_t scale = 1;        // to nanoseconds
@@ -389,6 +390,10 @@ uint32_t CaptureSource::linktype() const {
     return linktype_;
 }
 
+uint64_t CaptureSource::offset() const {
+    return mapped_ ? mapped_->pos : 0;
+}
+
 uint64_t CaptureSource::dropped() const {
     if (format_ != CaptureFormat::Live || !pcap_) return 0;
     pcap_stat st{};
@@ -433,6 +438,15 @@ ReadStatus CaptureSource::next_mapped(Packet& packet) {
             packet.data = m.base + m.pos + 16;
             m.pos += 16 + size_t(h[2]);
             ++packets_;
+            // The pages read long ago leave this process's memory (they stay in the page
+            // cache): a large file does not count in its resident set.
+            constexpr size_t kRelease = 32u << 20, kKeep = 1u << 20;
+            if (m.pos - m.released > kRelease + kKeep) {
+                const size_t upto = (m.pos - kKeep) & ~size_t(4095);
+                ::madvise(const_cast<uint8_t*>(m.base) + m.released, upto - m.released,
+                          MADV_DONTNEED);
+                m.released = upto;
+            }
             return ReadStatus::Ok;
         }
     } else if (left == 0) {

@@ -117,6 +117,11 @@ class CaptureSource {
     uint32_t linktype() const;
     /// Packets the kernel dropped (live captures; 0 otherwise).
     uint64_t dropped() const;
+    /// Whether the file is read in place (mapped; see Mapped in capture.cpp): another source
+    /// opened on the same file then reads the same packets without copying them either.
+    bool in_place() const { return mapped_ != nullptr; }
+    /// Bytes of the file read so far (files read in place; 0 otherwise).
+    uint64_t offset() const;
 
   private:
     ReadStatus fail(CaptureError kind, std::string message);
