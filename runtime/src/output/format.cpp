@@ -5,15 +5,24 @@
 
 namespace mmt {
 
-namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
-
 void append_decimal(std::string& out, uint64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, size_t(r.ptr - buf));
 }
+
+void append_seconds(std::string& out, uint64_t ns) {
+    append_decimal(out, ns / 1000000000u);
+    char frac[10];
+    frac[0] = '.';
+    uint64_t f = ns % 1000000000u;
+    for (int i = 9; i >= 1; --i, f /= 10) frac[i] = char('0' + f % 10);
+    out.append(frac, sizeof frac);
+}
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
 
 /// Writes the dotted decimal form of `a[0..4)` at `p`; returns the end.
 char* write_ipv4(char* p, const uint8_t* a) {

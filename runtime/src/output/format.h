@@ -8,6 +8,11 @@
 
 namespace mmt {
 
+/// An unsigned integer in decimal, without allocating (std::to_chars).
+void append_decimal(std::string& out, uint64_t v);
+/// Nanoseconds as seconds with nine decimals: 1700000000.000000000.
+void append_seconds(std::string& out, uint64_t ns);
+
 /// Decimal integers (or, with `hex_digits` N > 0, "0x" and at least N lower-case hex
 /// digits, as tshark prints BASE_HEX fields), 1/0 booleans, dotted IPv4, RFC 5952 IPv6,
 /// lower-case aa:bb MAC, strings as text with control characters escaped (\r, \n, \t,

@@ -162,12 +162,19 @@ const FlowField kFlowSchema[] = {
 // clang-format on
 constexpr size_t kFlowFields = sizeof kFlowSchema / sizeof kFlowSchema[0];
 
+// Flow records are written for every flow: numbers without fmt's per-call set-up.
 void append_time(std::string& out, uint64_t ns) {
-    fmt::format_to(std::back_inserter(out), "{}.{:09}", ns / 1000000000ull, ns % 1000000000ull);
+    append_seconds(out, ns);
 }
 
 void append_number(std::string& out, uint64_t n) {
-    fmt::format_to(std::back_inserter(out), "{}", n);
+    append_decimal(out, n);
+}
+
+void append_pair(std::string& out, const uint64_t (&n)[2], char sep) {
+    append_decimal(out, n[0]);
+    out += sep;
+    append_decimal(out, n[1]);
 }
 
 /// Consecutive per-direction fields from `i` on: [i, end).
@@ -259,7 +266,9 @@ void json_record(std::string& line, const SessionInfo& s) {
             append_json(line, v.text);
             break;
         case K::PerDirection:
-            fmt::format_to(std::back_inserter(line), "[{},{}]", v.n[0], v.n[1]);
+            line += '[';
+            append_pair(line, v.n, ',');
+            line += ']';
             break;
         }
     }
@@ -283,7 +292,9 @@ void text_record(std::string& line, const SessionInfo& s) {
         case K::Text: {
             // One token per field: spaces become '_' ("end of input" is end_of_input).
             std::string_view t = v.text.empty() ? std::string_view(f.text_empty) : v.text;
-            for (char c : t) line += c == ' ' ? '_' : c;
+            const size_t at = line.size();
+            line += t;
+            std::replace(line.begin() + long(at), line.end(), ' ', '_');
             break;
         }
         case K::Address: {
@@ -295,11 +306,14 @@ void text_record(std::string& line, const SessionInfo& s) {
             if (brackets) line += '[';
             line += v.text;
             if (brackets) line += ']';
-            if (port) fmt::format_to(std::back_inserter(line), ":{}", port);
+            if (port) {
+                line += ':';
+                append_decimal(line, port);
+            }
             break;
         }
         case K::PerDirection:
-            fmt::format_to(std::back_inserter(line), "{}/{}", v.n[0], v.n[1]);
+            append_pair(line, v.n, '/');
             break;
         case K::Port:
             break;

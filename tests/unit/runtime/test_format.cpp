@@ -39,6 +39,20 @@ TEST_CASE("numbers and flags", "[format]") {
     CHECK(fmtValue(MMT_T_BOOL, {}, 0) == "0");
 }
 
+TEST_CASE("decimals and times as flow records write them", "[format]") {
+    std::string out;
+    append_decimal(out, 0);
+    out += ' ';
+    append_decimal(out, 18446744073709551615ull);
+    out += ' ';
+    append_seconds(out, 1700000000000000042ull);
+    out += ' ';
+    append_seconds(out, 999999999);
+    out += ' ';
+    append_seconds(out, 0);
+    CHECK(out == "0 18446744073709551615 1700000000.000000042 0.999999999 0.000000000");
+}
+
 TEST_CASE("integers in hexadecimal, padded as tshark pads them", "[format]") {
     mmt_value v{};
     v.type = MMT_T_UINT;
