@@ -322,8 +322,8 @@ class Lowerer {
     EV memoLet(FnState& st, const ast::Let& l);
     void assignMemoSlots(const ast::Protocol& p, ProtoFns& f);
     llvm::AllocaInst* memoEnter(FnState& st, Function* fn);
-    void memoKeep(FnState& st, llvm::AllocaInst* slot, Value* out);
-    void memoFailed(FnState& st, llvm::AllocaInst* slot);
+    void memoSettle(FnState& st, llvm::AllocaInst* slot, Value* out);
+    Value* memoStatePtr(Value* at);
     void memoForget(FnState& st);
     void defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn);
     void appendKey(FnState& st, Value* key, unsigned side, const EV& v, const ast::Type& t);

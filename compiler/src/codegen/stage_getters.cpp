@@ -93,10 +93,10 @@ void Lowerer::defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* f
     walkProtocol(st, p, planFor(p, fieldsOf(p, {l.value.get()})));
     EV v = eval(st, *l.value);
     fillValue(st, fn->getArg(1), v, letValueType(l));
-    memoKeep(st, slot, fn->getArg(1));
+    memoSettle(st, slot, fn->getArg(1));
     B.CreateRet(B.getInt32(1));
     B.SetInsertPoint(st.failBB);
-    memoFailed(st, slot);
+    memoSettle(st, slot, nullptr);
     B.CreateRet(B.getInt32(0));
 }
 
@@ -170,36 +170,27 @@ llvm::AllocaInst* Lowerer::memoEnter(FnState& st, Function* fn) {
     return slot;
 }
 
-/// Keeps the value at `out` in the slot memoEnter gave, if any.
-void Lowerer::memoKeep(FnState& st, llvm::AllocaInst* slot, Value* out) {
+/// Settles the slot memoEnter gave, if any: the value at `out` kept (state 1), or, without
+/// `out`, its failure noted (state 2).
+void Lowerer::memoSettle(FnState& st, llvm::AllocaInst* slot, Value* out) {
     if (!slot) return;
     Value* at = B.CreateLoad(i8p, slot);
-    BasicBlock* keep = BasicBlock::Create(C, "memo.keep", st.F);
-    BasicBlock* done = BasicBlock::Create(C, "memo.kept", st.F);
-    B.CreateCondBr(B.CreateIsNull(at), done, keep);
-    B.SetInsertPoint(keep);
-    B.CreateMemCpy(at, llvm::MaybeAlign(8), B.CreateBitCast(out, i8p), llvm::MaybeAlign(8),
-                   kMemoStateAt);
-    B.CreateStore(B.getInt32(1),
-                  B.CreateBitCast(B.CreateInBoundsGEP(i8, at, B.getInt64(kMemoStateAt)),
-                                  llvm::PointerType::getUnqual(i32)));
+    BasicBlock* settle = BasicBlock::Create(C, "memo.settle", st.F);
+    BasicBlock* done = BasicBlock::Create(C, "memo.settled", st.F);
+    B.CreateCondBr(B.CreateIsNull(at), done, settle);
+    B.SetInsertPoint(settle);
+    if (out)
+        B.CreateMemCpy(at, llvm::MaybeAlign(8), B.CreateBitCast(out, i8p), llvm::MaybeAlign(8),
+                       kMemoStateAt);
+    B.CreateStore(B.getInt32(out ? 1 : 2), memoStatePtr(at));
     B.CreateBr(done);
     B.SetInsertPoint(done);
 }
 
-/// Notes in the slot memoEnter gave, if any, that the value cannot be computed.
-void Lowerer::memoFailed(FnState& st, llvm::AllocaInst* slot) {
-    if (!slot) return;
-    Value* at = B.CreateLoad(i8p, slot);
-    BasicBlock* note = BasicBlock::Create(C, "memo.note", st.F);
-    BasicBlock* done = BasicBlock::Create(C, "memo.noted", st.F);
-    B.CreateCondBr(B.CreateIsNull(at), done, note);
-    B.SetInsertPoint(note);
-    B.CreateStore(B.getInt32(2),
-                  B.CreateBitCast(B.CreateInBoundsGEP(i8, at, B.getInt64(kMemoStateAt)),
-                                  llvm::PointerType::getUnqual(i32)));
-    B.CreateBr(done);
-    B.SetInsertPoint(done);
+/// The state word of the slot at `at`.
+Value* Lowerer::memoStatePtr(Value* at) {
+    return B.CreateBitCast(B.CreateInBoundsGEP(i8, at, B.getInt64(kMemoStateAt)),
+                           llvm::PointerType::getUnqual(i32));
 }
 
 /// The layer's memo is forgotten (the state it was computed from has changed).
@@ -242,10 +233,10 @@ void Lowerer::defineGetter(const ast::Protocol& p, const ast::Attribute& a, Func
     if (a.cond) continueIf(st, evalBool(st, *a.cond), "present");
     EV v = eval(st, *a.value);
     fillValue(st, fn->getArg(1), v, a.type);
-    memoKeep(st, slot, fn->getArg(1));
+    memoSettle(st, slot, fn->getArg(1));
     B.CreateRet(B.getInt32(1));
     B.SetInsertPoint(st.failBB);
-    memoFailed(st, slot);
+    memoSettle(st, slot, nullptr);
     B.CreateRet(B.getInt32(0));
 }
 

@@ -50,6 +50,18 @@ std::pair<std::vector<Read>, ReadStatus> write_and_read(const Writer& w, Capture
     return {std::move(got), last};
 }
 
+/// Writes `bytes` (a capture made by hand) to a file of its own and reads it all, to its
+/// end.
+std::vector<Read> read_bytes(const Bytes& bytes) {
+    TempFile tmp;
+    REQUIRE(write_file(tmp.path(), bytes));
+    CaptureSource src;
+    ReadStatus last;
+    std::vector<Read> got = read_file(tmp.path(), last, src);
+    CHECK(last == ReadStatus::End);
+    return got;
+}
+
 /// The time of each packet, as seconds.nanoseconds.
 using Stamps = std::vector<std::string>;
 Stamps stamps(const std::vector<Read>& got) {
@@ -176,12 +188,7 @@ TEST_CASE("a pcap file read in place: what libpcap treats apart goes to libpcap"
         Bytes bytes = w.bytes();
         const uint32_t snaplen = 100;
         std::memcpy(bytes.data() + 16, &snaplen, 4); // little-endian, as this machine
-        TempFile tmp;
-        REQUIRE(write_file(tmp.path(), bytes));
-        CaptureSource src;
-        ReadStatus last;
-        auto got = read_file(tmp.path(), last, src);
-        CHECK(last == ReadStatus::End);
+        auto got = read_bytes(bytes);
         REQUIRE(got.size() == 3);
         CHECK(got[0].data == udp_frame(0));
         CHECK(got[1].meta.caplen == snaplen);
@@ -196,13 +203,7 @@ TEST_CASE("a pcap file read in place: what libpcap treats apart goes to libpcap"
         Bytes bytes = w.bytes();
         const uint32_t usec = 1500000; // the second record's microseconds, out of range
         std::memcpy(bytes.data() + 24 + 16 + udp_frame(0).size() + 4, &usec, 4);
-        TempFile tmp;
-        REQUIRE(write_file(tmp.path(), bytes));
-        CaptureSource src;
-        ReadStatus last;
-        auto got = read_file(tmp.path(), last, src);
-        CHECK(last == ReadStatus::End);
-        CHECK(stamps(got) == Stamps{"1.000000000", "2.500000000"});
+        CHECK(stamps(read_bytes(bytes)) == Stamps{"1.000000000", "2.500000000"});
     }
 }
 
