@@ -30,23 +30,32 @@ uint32_t ServiceNamer::name(SessionInfo& info) const {
         ++lookups;
         return m.by_name(name);
     };
-    auto by_address = [&](const std::string& addr) {
-        ++lookups;
-        return m.by_address_text(addr);
-    };
     int s = -1;
     const char* from = "";
     if (!info.server_name.empty() && (s = by_name(info.server_name)) >= 0) {
         from = info.server_name_source.c_str();
     } else {
-        for (const std::string* addr : {&info.dst, &info.src}) {
-            const std::string* name = impl_->answers.find(*addr);
+        // The server's address first, then the client's; each read from its text once.
+        struct Address {
+            uint8_t bytes[16];
+            size_t len;
+        } addrs[2];
+        addrs[0].len = parse_address(info.dst, addrs[0].bytes);
+        addrs[1].len = parse_address(info.src, addrs[1].bytes);
+        for (const Address& a : addrs) {
+            const std::string* name = impl_->answers.find(a.bytes, a.len);
             if (name && (s = by_name(*name)) >= 0) break;
         }
         if (s >= 0) {
             from = "resolved";
-        } else if ((s = by_address(info.dst)) >= 0 || (s = by_address(info.src)) >= 0) {
-            from = "address";
+        } else {
+            for (const Address& a : addrs) {
+                ++lookups;
+                if (a.len && (s = m.by_address(a.bytes, a.len)) >= 0) {
+                    from = "address";
+                    break;
+                }
+            }
         }
     }
     if (s >= 0) {

@@ -111,11 +111,9 @@ void DnsMemory::remember(const uint8_t* addr, size_t len, std::string_view name)
     order_.push_back(std::move(key));
 }
 
-const std::string* DnsMemory::find(const std::string& address_text) const {
-    uint8_t a[16];
-    size_t n = parse_address(address_text, a);
-    if (!n) return nullptr;
-    auto it = names_.find(std::string(reinterpret_cast<const char*>(a), n));
+const std::string* DnsMemory::find(const uint8_t* addr, size_t len) const {
+    if (len != 4 && len != 16) return nullptr;
+    auto it = names_.find(std::string(reinterpret_cast<const char*>(addr), len));
     return it == names_.end() ? nullptr : &it->second;
 }
 

@@ -56,8 +56,8 @@ class DnsMemory {
     explicit DnsMemory(size_t capacity = 65536) : capacity_(capacity) {}
     /// `addr`: 4 or 16 bytes.
     void remember(const uint8_t* addr, size_t len, std::string_view name);
-    /// The name an address (in text) was last the answer for, or null.
-    const std::string* find(const std::string& address_text) const;
+    /// The name an address (4 or 16 bytes) was last the answer for, or null.
+    const std::string* find(const uint8_t* addr, size_t len) const;
     size_t size() const { return names_.size(); }
 
   private:

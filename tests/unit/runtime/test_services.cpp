@@ -123,12 +123,12 @@ TEST_CASE("the DNS memory is bounded and keeps the latest answer", "[services]")
     d.remember(a, 4, "a.example");
     d.remember(b, 4, "b.example");
     d.remember(a, 4, "a2.example");
-    REQUIRE(d.find("192.0.2.1"));
-    CHECK(*d.find("192.0.2.1") == "a2.example");
+    REQUIRE(d.find(a, 4));
+    CHECK(*d.find(a, 4) == "a2.example");
     d.remember(c, 4, "c.example"); // the oldest goes
     CHECK(d.size() == 2);
-    CHECK(d.find("192.0.2.1") == nullptr);
-    CHECK(*d.find("192.0.2.3") == "c.example");
+    CHECK(d.find(a, 4) == nullptr);
+    CHECK(*d.find(c, 4) == "c.example");
 }
 
 TEST_CASE("a flow's service comes from its name, a DNS answer or its address",
