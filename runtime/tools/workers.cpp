@@ -286,11 +286,9 @@ void FileWorkers::work(size_t worker, uint64_t count) {
         wake();
     };
     if (!open_(worker, src, why)) {
-        if (worker == 0) {
-            error_ = why;
-            last_ = mmt::ReadStatus::Error;
-            error_kind_ = src.error_kind();
-        }
+        lane.last = mmt::ReadStatus::Error;
+        lane.error = why;
+        lane.error_kind = src.error_kind();
         stop_at_.store(0); // the others stop too
         lane.finished.store(true);
         wake();
@@ -309,11 +307,9 @@ void FileWorkers::work(size_t worker, uint64_t count) {
         }
         const mmt::ReadStatus rs = src.next(pkt);
         if (rs != mmt::ReadStatus::Ok) {
-            if (worker == 0) {
-                last_ = rs;
-                error_ = src.error();
-                error_kind_ = src.error_kind();
-            }
+            lane.last = rs;
+            lane.error = src.error();
+            lane.error_kind = src.error_kind();
             break;
         }
         mmt::RawPacket raw = pkt.raw();
@@ -408,6 +404,16 @@ void FileWorkers::run(uint64_t count, const std::function<bool()>& stop,
     }
     for (auto& t : threads) t.join();
     packets_ = lanes_[0].done.load();
+    // How the reading ended: the first worker's way, unless a worker failed (all read the
+    // same file, and fail alike, unless one could not open it).
+    last_ = lanes_[0].last;
+    for (size_t w = 0; w < n_; ++w)
+        if (lanes_[w].last == mmt::ReadStatus::Error) {
+            last_ = mmt::ReadStatus::Error;
+            error_ = lanes_[w].error;
+            error_kind_ = lanes_[w].error_kind;
+            break;
+        }
 }
 
 } // namespace mmtrun

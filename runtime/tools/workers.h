@@ -177,8 +177,8 @@ class FileWorkers {
     void run(uint64_t count, const std::function<bool()>& stop,
              const std::function<void(uint64_t packets, uint64_t bytes)>& progress);
 
-    /// After run(): the packets read, and how the reading ended (the first worker's reader:
-    /// all read the same file). `error` is set when a reader could not be opened.
+    /// After run(): the packets read, and how the reading ended (the first worker's reader,
+    /// as all read the same file, unless another could not open it).
     uint64_t packets() const { return packets_; }
     uint64_t bytes() const { return bytes_.load(); }
     mmt::ReadStatus last_status() const { return last_; }
@@ -200,6 +200,10 @@ class FileWorkers {
         std::atomic<bool> finished{false};
         alignas(64) std::atomic<uint64_t> taken{0}; // entries the caller has delivered
         PacketResult quiet; // a packet without an entry: nothing, the last levels
+        // How the worker's reading ended (read by the caller once the thread has ended).
+        mmt::ReadStatus last = mmt::ReadStatus::End;
+        std::string error;
+        mmt::CaptureError error_kind = mmt::CaptureError::None;
     };
 
     void work(size_t worker, uint64_t count);

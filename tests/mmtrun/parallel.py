@@ -96,13 +96,21 @@ def main():
         captures += sorted(glob.glob(os.path.join(a.pcaps, '*.pcap*')) +
                            glob.glob(os.path.join(a.pcaps, '*.cap')))
     problems, packets, flows = [], 0, 0
-    for c in captures:
-        p, f = check(a.mmtrun, c, problems)
-        packets += p
-        flows += f
+    with tempfile.TemporaryDirectory() as tmp:
+        # The demo capture cut inside its last record: every run reads the same packets and
+        # ends with the same error (exit 1).
+        with open(a.demo, 'rb') as f:
+            demo = f.read()
+        cut = os.path.join(tmp, 'cut.pcap')
+        with open(cut, 'wb') as f:
+            f.write(demo[:-30])
+        for c in captures + [cut]:
+            p, f = check(a.mmtrun, c, problems)
+            packets += p
+            flows += f
     for p in problems:
         print(p)
-    print(f'{len(captures)} captures, {packets} packets, {flows} flows: '
+    print(f'{len(captures) + 1} captures, {packets} packets, {flows} flows: '
           f'{len(problems)} differences')
     return 1 if problems else 0
 
