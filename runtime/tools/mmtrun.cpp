@@ -968,7 +968,6 @@ int main(int argc, char** argv) {
     uint64_t kept = 0, kept_bytes = 0; // the packets of this shard (all without --shard)
     std::unique_ptr<mmtrun::Workers> pool;
     mmtrun::LevelMerger levels(o.workers);
-    bool merged = false; // packets went through `deliver`, which fed `levels`
     if (o.workers > 1 && !o.iface.empty()) {
         bool ran = false;
         status = run_live_workers(*lib, o, names, per_packet, rows_out, flows, write_packet, lanes,
@@ -1068,7 +1067,6 @@ int main(int argc, char** argv) {
                                      !o.duration && src.in_place();
         if (o.workers > 1 && !reading_workers)
             pool = std::make_unique<mmtrun::Workers>(o.workers, process_packet, deliver);
-        merged = o.workers > 1;
         Progress progress(o.file, o.progress);
         g_progress = &progress;
         uint64_t n = 0, read_bytes = 0;
@@ -1170,8 +1168,9 @@ int main(int argc, char** argv) {
     if (o.stats) {
         mmt::Summary summary(lanes[0]->h);
         for (size_t w = 1; w < lanes.size(); ++w) summary.add(mmt::Summary(lanes[w]->h));
-        if (merged) {
-            // What all buffers held at once, not the sum of each worker's most.
+        if (o.workers > 1 && o.iface.empty()) {
+            // Packets went through `deliver`, which fed `levels`: what all buffers held at
+            // once, not the sum of each worker's most.
             summary.stats.buffered_bytes_peak = levels.buffered_peak();
             summary.stats.fragment_bytes_peak = levels.fragments_peak();
         }

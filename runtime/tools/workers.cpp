@@ -13,8 +13,9 @@ namespace mmtrun {
 
 namespace {
 
-void futex_wait(std::atomic<uint32_t>& word, uint32_t expected) {
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr,
+/// Waits until `word` is no longer `expected` (or, with `timeout`, that long at most).
+void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, const timespec* timeout = nullptr) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, timeout,
             nullptr, 0);
 }
 
@@ -233,13 +234,6 @@ constexpr uint64_t kAhead = 1u << 15;
 // A worker shows its progress every this many packets (and wakes the caller if it sleeps).
 constexpr uint64_t kTell = 256;
 
-/// Waits until `word` is no longer `expected`, or a millisecond at most.
-void futex_wait_briefly(std::atomic<uint32_t>& word, uint32_t expected) {
-    timespec ts{0, 1000000};
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &ts,
-            nullptr, 0);
-}
-
 bool level_moved(const mmt::Handler::BufferLevel& now, const mmt::Handler::BufferLevel& before) {
     return now.buffered != before.buffered || now.fragments != before.fragments ||
            now.buffered_peak > now.buffered || now.fragments_peak > now.fragments;
@@ -272,7 +266,8 @@ void FileWorkers::wake() {
 
 void FileWorkers::wait(uint32_t seen) {
     sleepers_.fetch_add(1);
-    if (epoch_.load() == seen) futex_wait_briefly(epoch_, seen);
+    const timespec millisecond{0, 1000000};
+    if (epoch_.load() == seen) futex_wait(epoch_, seen, &millisecond);
     sleepers_.fetch_sub(1);
 }
 

@@ -1,5 +1,6 @@
 // Host helpers called from generated code. Each is bounds-safe on its own inputs.
 #include "helpers/host.h"
+#include "util/hash.h"
 
 // libcrypto's low-level digests (MD5_*, SHA256_*) are deprecated in OpenSSL 3 in favour of
 // EVP, not removed. They are used here because OpenSSL 3's one-shot EVP_Digest and HMAC
@@ -426,10 +427,9 @@ class InitialKeyCache {
             return derive_initial_keys(salt, v2, server, dcid, dcid_len, spare_) ? &spare_
                                                                                  : nullptr;
         }
-        uint32_t h = 2166136261u ^ uint32_t(server);
-        for (size_t i = 0; i < dcid_len; ++i) h = (h ^ dcid[i]) * 16777619u;
-        h ^= uint32_t(reinterpret_cast<uintptr_t>(salt) >> 4);
-        Entry& e = entries_[(h ^ h >> 16) % kEntries];
+        const uint64_t h =
+            mmt::hash_bytes(dcid, dcid_len, reinterpret_cast<uintptr_t>(salt) ^ uint64_t(server));
+        Entry& e = entries_[h % kEntries];
         if (e.used && e.salt == salt && e.server == server && e.dcid_len == dcid_len &&
             std::memcmp(e.dcid, dcid, dcid_len) == 0)
             return &e.keys;
