@@ -32,9 +32,13 @@ sockaddr_in loopback(uint16_t port) {
     return a;
 }
 
-/// Datagrams from one socket: one flow.
+/// Datagrams from one socket: one flow. The socket is bound to port + 1000: a source port
+/// the kernel picked at random could be one a protocol is known by (BACnet's 47808,
+/// Spotify's 57621), and the flow would be classified as that protocol.
 void sendUdp(uint16_t port, const std::vector<std::string>& datagrams) {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in from = loopback(static_cast<uint16_t>(port + 1000));
+    REQUIRE(bind(s, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
     sockaddr_in a = loopback(port);
     for (const auto& d : datagrams)
         sendto(s, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
