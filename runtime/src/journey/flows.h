@@ -31,6 +31,7 @@ struct FlowData {
     uint8_t flags;    ///< kFlow* bits
     KeySides sides;   ///< where addresses and ports lie in the key
     uint8_t path_len; ///< protocols up to the session's own, as library indexes
+    uint8_t details;  ///< kDetail* bits: flow details already known (the handler's)
     ProtoIndex path[kFlowPathMax];
 };
 static_assert(sizeof(FlowData) == 40, "FlowData stays small: it is in every session");

@@ -100,8 +100,12 @@ struct Handler::Impl final : ChunkSink {
         int weight;
         Classifier fn;
     };
+    struct Getter {
+        int attr, column;
+        uint8_t skip_if; // FlowData::details bits: the flow knows what this column is for
+    };
     struct Wants {
-        std::vector<std::pair<int, int>> getters;             // (attribute, column)
+        std::vector<Getter> getters;
         uint64_t events = 0;                                  // bits of ctx.events_wanted
         std::vector<std::vector<int>> event_columns;          // by attribute index
         std::vector<std::vector<AttributeCallback>> attr_cbs; // by attribute index
@@ -151,8 +155,33 @@ struct Handler::Impl final : ChunkSink {
     };
     uint32_t session_payload = 0; // payload above the session's protocol, this packet
     std::vector<std::pair<int, Detail>> detail_columns; // (column, what it fills)
-    std::unordered_map<uint64_t, FlowDetails> details;  // by session id, while it lives
-    int query_column = -1;                              // dns.qname's, for DnsAddress
+    std::vector<int> touched;                           // the columns with values this packet
+    std::vector<int8_t> detail_of_column; // by column: its index in detail_columns, or -1
+    uint32_t details_here = 0;            // bit i: detail_columns[i] has values this packet
+    FlowData* detail_flow = nullptr;      // the data of the session the packet belongs to
+    // What a flow keeps once it is known (FlowData::details): the columns that would only
+    // repeat it are not computed for its later packets.
+    static constexpr uint8_t kKnownTlsName = 1, kKnownHttpName = 2, kKnownJa3 = 4, kKnownJa4 = 8,
+                             kKnownJa3s = 16;
+    static uint8_t known_bits(Detail what) {
+        switch (what) {
+        case Detail::Sni:
+        case Detail::QuicSni:
+            return kKnownTlsName;
+        case Detail::Host:
+            return kKnownHttpName;
+        case Detail::Ja3:
+            return kKnownJa3;
+        case Detail::Ja4:
+            return kKnownJa4;
+        case Detail::Ja3s:
+            return kKnownJa3s;
+        default:
+            return 0;
+        }
+    }
+    std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
+    int query_column = -1;                             // dns.qname's, for DnsAddress
     ServiceNamer services; // by the flows' names, recent DNS answers and addresses
     std::vector<Handler::DnsAnswerCallback> dns_answer_cbs;
 
@@ -162,6 +191,7 @@ struct Handler::Impl final : ChunkSink {
         int column = int(columns.size());
         columns.push_back(r);
         pv.values.emplace_back();
+        detail_of_column.push_back(-1);
         request_column(column);
         return column;
     }
@@ -183,7 +213,13 @@ struct Handler::Impl final : ChunkSink {
         // A library without some of these protocols simply has fewer details.
         for (const auto& [name, what] : kDetails)
             if (int c = request_named(name); c >= 0) {
+                detail_of_column[size_t(c)] = int8_t(detail_columns.size());
                 detail_columns.push_back({c, what});
+                if (uint8_t bits = known_bits(what)) {
+                    const AttributeRef& r = columns[size_t(c)];
+                    for (Getter& g : wants[size_t(r.proto)].getters)
+                        if (g.column == c) g.skip_if = bits;
+                }
                 if (what == Detail::Query) query_column = c;
                 if (what >= Detail::Ipv4Src) address_columns[int(what) - int(Detail::Ipv4Src)] = c;
             }
@@ -199,22 +235,27 @@ struct Handler::Impl final : ChunkSink {
 
     /// After a packet's walk: what it shows of its session, first values first.
     void note_details() {
-        if (!pv.session) return;
-        FlowDetails* d = nullptr;
+        if (!pv.session || !details_here) return;
+        FlowDetails& d = details[pv.session];
         bool vlan_here = false;
-        for (auto [column, what] : detail_columns) {
-            const auto& vs = pv.values[size_t(column)];
-            if (vs.empty()) continue;
-            if (!d) d = &details[pv.session];
-            note_detail(*d, what, vs, vlan_here);
+        // In the order of detail_columns, which says which comes first (S-VLAN, C-VLAN).
+        for (uint32_t left = details_here; left; left &= left - 1) {
+            auto [column, what] = detail_columns[size_t(__builtin_ctz(left))];
+            note_detail(d, what, pv.values[size_t(column)], vlan_here);
         }
-        if (!d) return;
-        if (!d->tunnel_seen) {
-            d->tunnel_seen = true;
-            d->tunnel = tunnel_text();
+        if (detail_flow) {
+            if (d.name_rank >= 4) detail_flow->details |= kKnownTlsName;
+            if (d.name_rank >= 3) detail_flow->details |= kKnownHttpName;
+            if (!d.ja3.empty()) detail_flow->details |= kKnownJa3;
+            if (!d.ja4.empty()) detail_flow->details |= kKnownJa4;
+            if (!d.ja3s.empty()) detail_flow->details |= kKnownJa3s;
         }
-        if (vlan_here) d->vlan_seen = true;
-        if (d->icmp_type >= 0 && d->icmp_code >= 0) d->icmp_seen = true;
+        if (!d.tunnel_seen) {
+            d.tunnel_seen = true;
+            d.tunnel = tunnel_text();
+        }
+        if (vlan_here) d.vlan_seen = true;
+        if (d.icmp_type >= 0 && d.icmp_code >= 0) d.icmp_seen = true;
     }
 
     /// One detail column's values (`vs`, not empty) into the session's details.
@@ -478,7 +519,7 @@ struct Handler::Impl final : ChunkSink {
                 w.event_columns.resize(size_t(r.attr) + 1);
             w.event_columns[size_t(r.attr)].push_back(column);
         } else {
-            w.getters.push_back({r.attr, column});
+            w.getters.push_back({r.attr, column, 0});
         }
         return true;
     }
@@ -509,6 +550,16 @@ struct Handler::Impl final : ChunkSink {
         return v.ptr != nullptr;
     }
 
+    /// One more value of `column` this packet.
+    void add_value(int column, const Value& v) {
+        auto& vs = pv.values[size_t(column)];
+        if (vs.empty()) {
+            touched.push_back(column);
+            if (int8_t d = detail_of_column[size_t(column)]; d >= 0) details_here |= 1u << d;
+        }
+        vs.push_back(v);
+    }
+
     /// Records one occurrence of an attribute for the columns and callbacks that want it.
     void deliver(int proto, int attr, const mmt_value& raw) {
         Wants& w = wants[size_t(proto)];
@@ -516,7 +567,7 @@ struct Handler::Impl final : ChunkSink {
         if (!keep(v)) return;
         Value val{v, T->protos[proto].attrs[attr].hex_digits};
         if (size_t(attr) < w.event_columns.size())
-            for (int col : w.event_columns[size_t(attr)]) pv.values[size_t(col)].push_back(val);
+            for (int col : w.event_columns[size_t(attr)]) add_value(col, val);
         if (size_t(attr) < w.attr_cbs.size())
             for (auto& cb : w.attr_cbs[size_t(attr)])
                 if (cb(PacketView(&pv), val) == Action::Drop) dropped = true;
@@ -528,7 +579,10 @@ struct Handler::Impl final : ChunkSink {
         frames = raw.number ? raw.number : frames + 1;
         pv.number = frames;
         pv.path.clear();
-        for (auto& v : pv.values) v.clear();
+        for (int column : touched) pv.values[size_t(column)].clear();
+        touched.clear();
+        details_here = 0;
+        detail_flow = nullptr;
         pv.truncated.clear();
         pv.malformed.clear();
         pv.session = 0;
@@ -552,10 +606,12 @@ struct Handler::Impl final : ChunkSink {
     void extract(LayerState& L) {
         Wants& w = wants[size_t(L.proto)];
         const mmt_proto& p = T->protos[L.proto];
-        for (auto [attr, column] : w.getters) {
+        const uint8_t known = detail_flow ? detail_flow->details : 0;
+        for (const Getter& g : w.getters) {
+            if (g.skip_if & known) continue;
+            const mmt_attr& a = p.attrs[g.attr];
             mmt_value v{};
-            if (p.attrs[attr].get && p.attrs[attr].get(&L.ctx, &v) && keep(v))
-                pv.values[size_t(column)].push_back(Value{v, p.attrs[attr].hex_digits});
+            if (a.get && a.get(&L.ctx, &v) && keep(v)) add_value(g.column, Value{v, a.hex_digits});
         }
     }
 
@@ -632,6 +688,7 @@ struct Handler::Impl final : ChunkSink {
                 counted += std::min(L.res.payload_len, UINT32_MAX - counted);
                 pv.session = f->id();
                 pv.direction = f->direction;
+                detail_flow = f->data;
                 session_payload = L.res.payload_len;
                 L.ctx.direction = pv.direction;
             }
@@ -876,7 +933,7 @@ struct Handler::Impl final : ChunkSink {
         v.type = MMT_T_STRING;
         v.ptr = arena_copy(s.data(), s.size());
         v.len = uint32_t(s.size());
-        if (v.ptr) pv.values[size_t(column)].push_back(Value{v});
+        if (v.ptr) add_value(column, Value{v});
     }
 
     /// The packet's path text (as PacketView::path_text) written straight into the arena.
@@ -895,7 +952,7 @@ struct Handler::Impl final : ChunkSink {
         }
         v.ptr = scratch.base + start;
         v.len = scratch.used - start;
-        pv.values[size_t(column)].push_back(Value{v});
+        add_value(column, Value{v});
     }
 
     void frame_value(int attr, int column) {
@@ -943,7 +1000,7 @@ struct Handler::Impl final : ChunkSink {
         default:
             return;
         }
-        pv.values[size_t(column)].push_back(Value{v});
+        add_value(column, Value{v});
     }
 };
 
