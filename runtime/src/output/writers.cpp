@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <type_traits>
@@ -275,51 +277,92 @@ void json_record(std::string& line, const SessionInfo& s) {
     line += "}\n";
 }
 
+// The text record is written for every flow: its fields go straight into the line,
+// whose room is reserved once for the record (at most kFieldRoom bytes a field besides
+// its prefix and its text).
+constexpr size_t kFieldRoom = 64; // "[", "]:65535", two 20-digit numbers and a '/'...
+
+// The lengths of each field's text_prefix and text_empty.
+const std::array<std::pair<uint8_t, uint8_t>, kFlowFields> kTextLengths = [] {
+    std::array<std::pair<uint8_t, uint8_t>, kFlowFields> n{};
+    for (size_t i = 0; i < kFlowFields; ++i)
+        n[i] = {uint8_t(std::strlen(kFlowSchema[i].text_prefix)),
+                uint8_t(std::strlen(kFlowSchema[i].text_empty))};
+    return n;
+}();
+
+char* put(char* p, std::string_view t) {
+    std::memcpy(p, t.data(), t.size());
+    return p + t.size();
+}
+
+char* put_decimal(char* p, uint64_t v) {
+    return std::to_chars(p, p + 20, v).ptr;
+}
+
 void text_record(std::string& line, const SessionInfo& s) {
+    FlowFieldValue v[kFlowFields];
+    size_t room = 1;
+    for (size_t i = 0; i < kFlowFields; ++i) {
+        v[i] = kFlowSchema[i].get(s);
+        room += kTextLengths[i].first + kTextLengths[i].second + v[i].text.size() + kFieldRoom;
+    }
+    const size_t start = line.size();
+    line.resize(start + room);
+    char* const first = line.data() + start;
+    char* p = first;
     for (size_t i = 0; i < kFlowFields; ++i) {
         const FlowField& f = kFlowSchema[i];
-        FlowFieldValue v = f.get(s);
         if (f.kind == K::Port) continue; // written with its address
-        if (i) line += ' ';
-        line += f.text_prefix;
+        if (i) *p++ = ' ';
+        p = put(p, {f.text_prefix, kTextLengths[i].first});
         switch (f.kind) {
         case K::Number:
-            append_number(line, v.n[0]);
+            p = put_decimal(p, v[i].n[0]);
             break;
-        case K::Time:
-            append_time(line, v.n[0]);
+        case K::Time: {
+            p = put_decimal(p, v[i].n[0] / 1000000000u);
+            *p++ = '.';
+            uint64_t frac = v[i].n[0] % 1000000000u;
+            for (int d = 8; d >= 0; --d, frac /= 10) p[d] = char('0' + frac % 10);
+            p += 9;
             break;
+        }
         case K::Text: {
             // One token per field: spaces become '_' ("end of input" is end_of_input).
-            std::string_view t = v.text.empty() ? std::string_view(f.text_empty) : v.text;
-            const size_t at = line.size();
-            line += t;
-            std::replace(line.begin() + long(at), line.end(), ' ', '_');
+            std::string_view t = v[i].text.empty()
+                                     ? std::string_view(f.text_empty, kTextLengths[i].second)
+                                     : v[i].text;
+            char* at = p;
+            p = put(p, t);
+            while ((at = static_cast<char*>(std::memchr(at, ' ', size_t(p - at))))) *at++ = '_';
             break;
         }
         case K::Address: {
-            uint64_t port = i + 1 < kFlowFields && kFlowSchema[i + 1].kind == K::Port
-                                ? kFlowSchema[i + 1].get(s).n[0]
-                                : 0;
+            uint64_t port =
+                i + 1 < kFlowFields && kFlowSchema[i + 1].kind == K::Port ? v[i + 1].n[0] : 0;
             // address:port, with IPv6 addresses in brackets (RFC 5952 section 6).
-            bool brackets = port && v.text.find(':') != std::string_view::npos;
-            if (brackets) line += '[';
-            line += v.text;
-            if (brackets) line += ']';
+            bool brackets = port && v[i].text.find(':') != std::string_view::npos;
+            if (brackets) *p++ = '[';
+            p = put(p, v[i].text);
+            if (brackets) *p++ = ']';
             if (port) {
-                line += ':';
-                append_decimal(line, port);
+                *p++ = ':';
+                p = put_decimal(p, port);
             }
             break;
         }
         case K::PerDirection:
-            append_pair(line, v.n, '/');
+            p = put_decimal(p, v[i].n[0]);
+            *p++ = '/';
+            p = put_decimal(p, v[i].n[1]);
             break;
         case K::Port:
             break;
         }
     }
-    line += '\n';
+    *p++ = '\n';
+    line.resize(start + size_t(p - first));
 }
 
 } // namespace
