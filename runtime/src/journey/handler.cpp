@@ -616,17 +616,18 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// Sets up the next layer: protocol `proto` over [data, data + len), above `parent`.
-    MMT_INLINE LayerState& enter_layer(int proto, const uint8_t* data, uint32_t len,
-                                       const mmt_ctx* parent, bool in_packet) {
+    MMT_INLINE LayerState& enter_layer(int proto, const mmt_proto& p, const uint8_t* data,
+                                       uint32_t len, const mmt_ctx* parent, bool in_packet) {
         LayerState& L = layers[depth++];
         L.proto = proto;
+        L.id = p.id;
         L.in_packet = in_packet;
         std::memset(&L.ctx, 0, sizeof L.ctx);
         L.ctx.data = data;
         L.ctx.len = len;
         L.ctx.linktype = pv.raw->linktype;
         L.ctx.parent = parent;
-        L.ctx.parent_id = parent ? T->protos[layers[depth - 2].proto].id : 0;
+        L.ctx.parent_id = parent ? layers[depth - 2].id : 0;
         L.ctx.scratch = &scratch;
         L.ctx.user = this;
         L.ctx.emit = &Impl::on_event;
@@ -812,7 +813,7 @@ struct Handler::Impl final : ChunkSink {
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
             const mmt_proto& p = T->protos[proto];
-            LayerState& L = enter_layer(proto, data, len, parent, in_packet);
+            LayerState& L = enter_layer(proto, p, data, len, parent, in_packet);
             // The session's state is known before a protocol above the session layer is
             // parsed: its fields may depend on what earlier packets left there.
             if (flow && p.state_size && !(p.flags & MMT_PROTO_SESSION))

@@ -33,6 +33,7 @@ struct PacketView::Impl {
 /// One protocol of the packet being walked.
 struct LayerState {
     int proto = -1;
+    uint32_t id = 0; // the protocol's id (mmt_proto::id), for the layer above's parent_id
     mmt_ctx ctx{};
     mmt_parse_result res{};
     bool in_packet = true; // ctx.data points into the packet (not into reassembled bytes)
