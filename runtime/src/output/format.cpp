@@ -172,7 +172,15 @@ std::string format_value(const mmt_value& v, uint32_t hex_digits) {
 }
 
 void append_csv(std::string& out, std::string_view cell) {
-    if (cell.find_first_of(",\"\r\n") == std::string_view::npos) {
+    // One pass over the cell (find_first_of looks each character up in the set with a
+    // call of its own).
+    bool plain = true;
+    for (char c : cell)
+        if (c == ',' || c == '"' || c == '\r' || c == '\n') {
+            plain = false;
+            break;
+        }
+    if (plain) {
         out += cell;
         return;
     }

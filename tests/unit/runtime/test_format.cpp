@@ -152,3 +152,18 @@ TEST_CASE("JSON strings are escaped once, from the value's bytes", "[format]") {
     CHECK(json(MMT_T_IPV4, std::string("\x0a\x00\x00\x01", 4)) == R"("10.0.0.1")");
     CHECK(json(MMT_T_BYTES, "\x01\xab") == R"("01:ab")");
 }
+
+TEST_CASE("CSV cells are quoted when they hold a comma, a quote or a line break", "[format]") {
+    auto csv = [](std::string_view cell) {
+        std::string out = "x,";
+        append_csv(out, cell);
+        return out;
+    };
+    CHECK(csv("") == "x,");
+    CHECK(csv("www.example.com") == "x,www.example.com");
+    CHECK(csv("Mozilla/5.0 (KHTML, like Gecko)") == "x,\"Mozilla/5.0 (KHTML, like Gecko)\"");
+    CHECK(csv("say \"hi\"") == "x,\"say \"\"hi\"\"\"");
+    CHECK(csv("a\rb") == "x,\"a\rb\"");
+    CHECK(csv("a\nb") == "x,\"a\nb\"");
+    CHECK(csv("tab\tand;semicolon") == "x,tab\tand;semicolon");
+}
