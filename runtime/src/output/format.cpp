@@ -5,19 +5,26 @@
 
 namespace mmt {
 
+char* write_decimal(char* p, uint64_t v) {
+    return std::to_chars(p, p + 20, v).ptr;
+}
+
+char* write_seconds(char* p, uint64_t ns) {
+    p = write_decimal(p, ns / 1000000000u);
+    *p++ = '.';
+    uint64_t f = ns % 1000000000u;
+    for (int i = 8; i >= 0; --i, f /= 10) p[i] = char('0' + f % 10);
+    return p + 9;
+}
+
 void append_decimal(std::string& out, uint64_t v) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, size_t(r.ptr - buf));
+    char buf[20];
+    out.append(buf, size_t(write_decimal(buf, v) - buf));
 }
 
 void append_seconds(std::string& out, uint64_t ns) {
-    append_decimal(out, ns / 1000000000u);
-    char frac[10];
-    frac[0] = '.';
-    uint64_t f = ns % 1000000000u;
-    for (int i = 9; i >= 1; --i, f /= 10) frac[i] = char('0' + f % 10);
-    out.append(frac, sizeof frac);
+    char buf[30];
+    out.append(buf, size_t(write_seconds(buf, ns) - buf));
 }
 
 namespace {

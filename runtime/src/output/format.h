@@ -12,6 +12,9 @@ namespace mmt {
 void append_decimal(std::string& out, uint64_t v);
 /// Nanoseconds as seconds with nine decimals: 1700000000.000000000.
 void append_seconds(std::string& out, uint64_t ns);
+/// The same written at `p` (room for 20 and 30 bytes); return the end.
+char* write_decimal(char* p, uint64_t v);
+char* write_seconds(char* p, uint64_t ns);
 
 /// Decimal integers (or, with `hex_digits` N > 0, "0x" and at least N lower-case hex
 /// digits, as tshark prints BASE_HEX fields), 1/0 booleans, dotted IPv4, RFC 5952 IPv6,

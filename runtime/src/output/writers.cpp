@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstring>
 #include <map>
 #include <type_traits>
@@ -296,10 +295,6 @@ char* put(char* p, std::string_view t) {
     return p + t.size();
 }
 
-char* put_decimal(char* p, uint64_t v) {
-    return std::to_chars(p, p + 20, v).ptr;
-}
-
 void text_record(std::string& line, const SessionInfo& s) {
     FlowFieldValue v[kFlowFields];
     size_t room = 1;
@@ -318,16 +313,11 @@ void text_record(std::string& line, const SessionInfo& s) {
         p = put(p, {f.text_prefix, kTextLengths[i].first});
         switch (f.kind) {
         case K::Number:
-            p = put_decimal(p, v[i].n[0]);
+            p = write_decimal(p, v[i].n[0]);
             break;
-        case K::Time: {
-            p = put_decimal(p, v[i].n[0] / 1000000000u);
-            *p++ = '.';
-            uint64_t frac = v[i].n[0] % 1000000000u;
-            for (int d = 8; d >= 0; --d, frac /= 10) p[d] = char('0' + frac % 10);
-            p += 9;
+        case K::Time:
+            p = write_seconds(p, v[i].n[0]);
             break;
-        }
         case K::Text: {
             // One token per field: spaces become '_' ("end of input" is end_of_input).
             std::string_view t = v[i].text.empty()
@@ -348,14 +338,14 @@ void text_record(std::string& line, const SessionInfo& s) {
             if (brackets) *p++ = ']';
             if (port) {
                 *p++ = ':';
-                p = put_decimal(p, port);
+                p = write_decimal(p, port);
             }
             break;
         }
         case K::PerDirection:
-            p = put_decimal(p, v[i].n[0]);
+            p = write_decimal(p, v[i].n[0]);
             *p++ = '/';
-            p = put_decimal(p, v[i].n[1]);
+            p = write_decimal(p, v[i].n[1]);
             break;
         case K::Port:
             break;
