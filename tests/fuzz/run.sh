@@ -31,17 +31,27 @@ if [ -d "$shared" ]; then
     find "$shared" -maxdepth 2 -name '*.pcap*' -size -64k -exec cp {} "$seeds/capture/" \;
 fi
 
+# The spec target's dictionary: the grammar's keywords and punctuation, the built-in
+# functions and the field types, which libFuzzer splices into the specs it mutates.
+dict=$build/spec.dict
+{
+    grep -o "'[^'\\ ]*'" grammar/Mmtp.g4 | sed "s/^'\(.*\)'\$/\1/"
+    grep -o '{"[a-z_0-9]*",' compiler/src/ast/builtins.cpp | sed 's/^{"\(.*\)",$/\1/'
+    printf '%s\n' u8 u16 u16le u24 u32 u32le u64 u64le bytes mac ipv4 ipv6 varint \
+        quic_varint big little
+} | sort -u | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' >"$dict"
+
 status=0
 for t in "${targets[@]}"; do
     corpus=$build/corpus/$t findings=$build/findings/$t
     mkdir -p "$corpus" "$findings"
-    maxlen=65536
-    [ "$t" = spec ] && maxlen=1048576
+    maxlen=65536 extra=()
+    [ "$t" = spec ] && maxlen=1048576 extra=(-dict="$PWD/$dict")
     [ "$t" = capture ] && maxlen=262144
     log=$build/findings/$t.log
     echo "fuzz_$t: ${seconds}s"
     if ! (cd "$findings" && "../../tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
-            -max_len="$maxlen" -print_final_stats=1 "../../corpus/$t" "../../seeds/$t") \
+            -max_len="$maxlen" -print_final_stats=1 "${extra[@]}" "../../corpus/$t" "../../seeds/$t") \
             >"$log" 2>&1; then
         status=1
         echo "fuzz_$t: finding, see $log and $findings"
