@@ -27,6 +27,7 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/SubtargetFeature.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Passes/StandardInstrumentations.h>
 #include <llvm/Support/Host.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
@@ -285,7 +286,12 @@ void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part) {
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
     llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm);
+    // Functions marked optnone are left alone (the new pass manager skips them only when
+    // told to).
+    llvm::PassInstrumentationCallbacks callbacks;
+    llvm::OptNoneInstrumentation optNone(/*DebugLogging=*/false);
+    optNone.registerCallbacks(callbacks);
+    llvm::PassBuilder pb(tm, llvm::PipelineTuningOptions(), llvm::None, &callbacks);
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);
