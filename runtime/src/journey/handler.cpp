@@ -161,8 +161,9 @@ struct Handler::Impl final : ChunkSink {
     FlowData* detail_flow = nullptr;      // the data of the session the packet belongs to
     // What a flow keeps once it is known (FlowData::details): the columns that would only
     // repeat it are not computed for its later packets.
+    // The addresses are read for the tunnels only, which the first packet with details shows.
     static constexpr uint8_t kKnownTlsName = 1, kKnownHttpName = 2, kKnownJa3 = 4, kKnownJa4 = 8,
-                             kKnownJa3s = 16;
+                             kKnownJa3s = 16, kKnownTunnel = 32;
     static uint8_t known_bits(Detail what) {
         switch (what) {
         case Detail::Sni:
@@ -176,6 +177,11 @@ struct Handler::Impl final : ChunkSink {
             return kKnownJa4;
         case Detail::Ja3s:
             return kKnownJa3s;
+        case Detail::Ipv4Src:
+        case Detail::Ipv4Dst:
+        case Detail::Ipv6Src:
+        case Detail::Ipv6Dst:
+            return kKnownTunnel;
         default:
             return 0;
         }
@@ -254,6 +260,7 @@ struct Handler::Impl final : ChunkSink {
             d.tunnel_seen = true;
             d.tunnel = tunnel_text();
         }
+        if (detail_flow) detail_flow->details |= kKnownTunnel;
         if (vlan_here) d.vlan_seen = true;
         if (d.icmp_type >= 0 && d.icmp_code >= 0) d.icmp_seen = true;
     }
