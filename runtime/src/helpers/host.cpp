@@ -325,29 +325,39 @@ bool initial_salt(uint32_t version, bool second, const uint8_t*& salt, bool& v2)
     return true;
 }
 
-/// HMAC-SHA256 (RFC 2104) of `msg` under a key of at most 64 bytes (QUIC's salts and
-/// secrets are 20 and 32), on libcrypto's SHA-256.
-void hmac_sha256(const uint8_t* key, size_t key_len, const uint8_t* msg, size_t msg_len,
-                 uint8_t out[32]) {
-    uint8_t pad[64] = {};
-    std::memcpy(pad, key, std::min<size_t>(key_len, sizeof pad));
-    uint8_t inner[32];
-    SHA256_CTX c;
-    for (uint8_t& b : pad) b ^= 0x36;
-    SHA256_Init(&c);
-    SHA256_Update(&c, pad, sizeof pad);
-    SHA256_Update(&c, msg, msg_len);
-    SHA256_Final(inner, &c);
-    for (uint8_t& b : pad) b ^= 0x36 ^ 0x5c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, pad, sizeof pad);
-    SHA256_Update(&c, inner, sizeof inner);
-    SHA256_Final(out, &c);
-}
+/// An HMAC-SHA256 key (RFC 2104) of at most 64 bytes (QUIC's salts and secrets are 20 and
+/// 32), on libcrypto's SHA-256, with its two padded blocks hashed once: each message then
+/// costs its own blocks and one more.
+class HmacSha256 {
+  public:
+    HmacSha256(const uint8_t* key, size_t key_len) {
+        uint8_t pad[64] = {};
+        std::memcpy(pad, key, std::min<size_t>(key_len, sizeof pad));
+        for (uint8_t& b : pad) b ^= 0x36;
+        SHA256_Init(&inner_);
+        SHA256_Update(&inner_, pad, sizeof pad);
+        for (uint8_t& b : pad) b ^= 0x36 ^ 0x5c;
+        SHA256_Init(&outer_);
+        SHA256_Update(&outer_, pad, sizeof pad);
+    }
+
+    void mac(const uint8_t* msg, size_t msg_len, uint8_t out[32]) const {
+        uint8_t digest[32];
+        SHA256_CTX c = inner_;
+        SHA256_Update(&c, msg, msg_len);
+        SHA256_Final(digest, &c);
+        c = outer_;
+        SHA256_Update(&c, digest, sizeof digest);
+        SHA256_Final(out, &c);
+    }
+
+  private:
+    SHA256_CTX inner_, outer_;
+};
 
 /// HKDF-Expand-Label of TLS 1.3 (RFC 8446 section 7.1) with an empty context, for at most
 /// 32 bytes: one HMAC-SHA256 block.
-bool expand_label(const uint8_t secret[32], const char* label, uint8_t* out, unsigned len) {
+bool expand_label(const HmacSha256& secret, const char* label, uint8_t* out, unsigned len) {
     uint8_t info[64];
     size_t label_len = std::strlen(label);
     unsigned k = 0;
@@ -362,7 +372,7 @@ bool expand_label(const uint8_t secret[32], const char* label, uint8_t* out, uns
     info[k++] = 1; // the first (and only) block
     uint8_t block[32];
     if (len > sizeof block) return false;
-    hmac_sha256(secret, 32, info, k, block);
+    secret.mac(info, k, block);
     std::memcpy(out, block, len);
     return true;
 }
@@ -406,17 +416,29 @@ struct InitialKeys {
 /// its key, IV and header protection key (RFC 9001 section 5.2).
 bool derive_initial_keys(const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
                          size_t dcid_len, InitialKeys& k) {
+    // The salts are few and fixed: each one's padded blocks are hashed once per thread.
+    struct SaltKey {
+        const uint8_t* salt;
+        HmacSha256 key;
+    };
+    thread_local std::vector<SaltKey> salts;
+    auto it = std::find_if(salts.begin(), salts.end(),
+                           [&](const SaltKey& s) { return s.salt == salt; });
+    if (it == salts.end()) it = salts.insert(salts.end(), SaltKey{salt, HmacSha256(salt, 20)});
     uint8_t initial[32], secret[32];
-    hmac_sha256(salt, 20, dcid, dcid_len, initial);
-    return expand_label(initial, server ? "server in" : "client in", secret, 32) &&
-           expand_label(secret, v2 ? "quicv2 key" : "quic key", k.key, 16) &&
-           expand_label(secret, v2 ? "quicv2 iv" : "quic iv", k.iv, 12) &&
-           expand_label(secret, v2 ? "quicv2 hp" : "quic hp", k.hp, 16);
+    it->key.mac(dcid, dcid_len, initial);
+    if (!expand_label(HmacSha256(initial, 32), server ? "server in" : "client in", secret, 32))
+        return false;
+    // The side's secret keys three expansions.
+    const HmacSha256 side(secret, 32);
+    return expand_label(side, v2 ? "quicv2 key" : "quic key", k.key, 16) &&
+           expand_label(side, v2 ? "quicv2 iv" : "quic iv", k.iv, 12) &&
+           expand_label(side, v2 ? "quicv2 hp" : "quic hp", k.hp, 16);
 }
 
 /// The keys of recent connection ids, per thread: a connection's Initials, both sides',
-/// and the spec's tries of either side's keys on each, derive them once (five HMACs, twenty
-/// SHA-256 blocks) rather than per packet and try. A slot per hash of the id; a new id
+/// and the spec's tries of either side's keys on each, derive them once (five HMACs,
+/// fourteen SHA-256 blocks) rather than per packet and try. A slot per hash of the id; a new id
 /// takes the place of the one there.
 class InitialKeyCache {
   public:
