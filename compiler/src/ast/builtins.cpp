@@ -65,6 +65,7 @@ std::vector<Builtin> makeTable() {
         {"without", I::Without, 2, kAnyArgs, {A::IntList, A::IntLiteral}, R::SameAsArg},
         {"min", I::Min, 2, 2, {A::Int}, R::WidestInt},
         {"max", I::Max, 2, 2, {A::Int}, R::WidestInt},
+        {"run_of", I::RunOf, 1, 1, {A::Own}, R::Own},
     };
 }
 

@@ -58,6 +58,7 @@ enum class BuiltinId : uint8_t {
     Without,
     Min,
     Max,
+    RunOf,
 };
 
 /// What an argument must be.

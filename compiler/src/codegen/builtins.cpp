@@ -285,6 +285,13 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         evalFailIf(st, B.CreateICmpSLT(n, B.getInt64(-1)));
         return intEV(n);
     }
+    case I::RunOf: {
+        // From where the field starts to the end of the region being parsed.
+        if (!st.posEnd) break;
+        Value* n = subOff(st.posEnd, st.posOff);
+        Value* byte = B.getInt32(uint32_t(args[0]->intValue));
+        return intEV(B.CreateCall(hRunOf, {ptrAt(st, st.posOff), n, byte}));
+    }
     case I::Min:
     case I::Max: {
         Value* a = evalInt(st, *args[0]);

@@ -34,6 +34,7 @@ void Lowerer::declareHelpers() {
     hDomainName = get("mmt_rt_domain_name");
     hNetbiosName = get("mmt_rt_netbios_name");
     hChunked = get("mmt_rt_chunked_length");
+    hRunOf = get("mmt_rt_run_of");
     hDigest = get("mmt_rt_digest");
     hHex = get("mmt_rt_hex");
     hAppendInt = get("mmt_rt_append_int");

@@ -88,6 +88,12 @@ const std::vector<HostFn>& hostFunctions() {
                 return fn(t.i64, {t.i8p, t.i64, t.i8p, t.i64});
             },
             kRO | kArg),
+        entry<&mmt_rt_run_of>(
+            "mmt_rt_run_of",
+            [](T t) {
+                return fn(t.i64, {t.i8p, t.i64, t.i32});
+            },
+            kRO | kArg),
         entry<&mmt_rt_icase_eq>(
             "mmt_rt_icase_eq",
             [](T t) {

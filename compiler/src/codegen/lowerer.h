@@ -433,9 +433,9 @@ class Lowerer {
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
         *updateTy, *initTy, *streamFnTy, *fragFnTy;
     Function *hFind, *hIcase, *hToInt, *hTrim, *hAppend, *hMark, *hMemo, *hShort, *hFail,
-        *hMatchAny, *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hDigest, *hHex, *hAppendInt,
-        *hSortInts, *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd, *hStateBytesGet,
-        *hStateBytesSet, *hStateBytesFree;
+        *hMatchAny, *hMemcmp, *hDomainName, *hNetbiosName, *hChunked, *hRunOf, *hDigest, *hHex,
+        *hAppendInt, *hSortInts, *hQuicInitial, *hAssembleInit, *hAssemblePut, *hAssembleEnd,
+        *hStateBytesGet, *hStateBytesSet, *hStateBytesFree;
     std::map<const ast::Protocol*, ProtoFns> fns;
     std::map<std::string, Value*> strings;
     std::vector<std::pair<Function*, std::function<void()>>> definers_;

@@ -71,8 +71,10 @@ bool Lowerer::outlined(const ast::Let& l) {
     bool call = false, remaining = false;
     std::function<void(const Expr&)> visit = [&](const Expr& x) {
         if (x.kind == Expr::Kind::Call) call = true;
-        if (x.kind == Expr::Kind::Name && x.ref.kind == ast::Ref::Builtin &&
-            x.ref.builtin == "remaining")
+        // Where the field starts is only known while it is parsed.
+        if ((x.kind == Expr::Kind::Name && x.ref.kind == ast::Ref::Builtin &&
+             x.ref.builtin == "remaining") ||
+            (x.kind == Expr::Kind::Call && x.builtin && x.builtin->id == ast::BuiltinId::RunOf))
             remaining = true;
         for (const auto& o : x.operands)
             if (o) visit(*o);

@@ -816,6 +816,23 @@ ast::Type ExprChecker::checkParentIs(ast::Expr& e) {
     return ast::Type::of(ast::Type::Bool);
 }
 
+/// `run_of(0)`: how many bytes equal to 0 there are from where the field starts, in the
+/// region being parsed. Where `remaining` is allowed only, with a byte literal.
+ast::Type ExprChecker::checkRunOf(ast::Expr& e, const Env& env) {
+    if (!arityOk(e)) return ast::Type::error();
+    ast::Expr& a = *e.operands[0];
+    if (a.kind != ast::Expr::Kind::Int || a.intValue > 255) {
+        ctx_.diags.report(DiagKind::ArgumentLiteral, a.range, 1, e.text, "a byte value (0 to 255)");
+        return ast::Type::error();
+    }
+    if (!env.fieldLevel || env.noRemaining) {
+        ctx_.diags.report(DiagKind::NotAllowedHere, e.range, "'run_of'", env.what);
+        return ast::Type::error();
+    }
+    a.type = ast::Type::integer(8);
+    return ast::Type::integer(32);
+}
+
 /// Whether argument `i` of call `e`, of type `t`, is what its function takes there
 /// (the table of built-in functions says); reports it if not.
 bool ExprChecker::argumentOk(const ast::Expr& e, size_t i, const ast::Type& t) {
@@ -878,6 +895,8 @@ ast::Type ExprChecker::checkCall(ast::Expr& e, const Env& env) {
             return checkAssemble(e, env);
         case I::ParentIs:
             return checkParentIs(e);
+        case I::RunOf:
+            return checkRunOf(e, env);
         default:
             throw std::logic_error("built-in function without its own check: " + e.text);
         }

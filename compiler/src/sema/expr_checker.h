@@ -56,6 +56,7 @@ class ExprChecker {
     bool arityOk(const ast::Expr& e);
     bool argumentOk(const ast::Expr& e, size_t i, const ast::Type& t);
     ast::Type checkParentIs(ast::Expr& e);
+    ast::Type checkRunOf(ast::Expr& e, const Env& env);
     ast::Type checkSearch(ast::Expr& e, const Env& env);
     ast::Type checkOffset(ast::Expr& e, const Env& env);
     ast::Type checkParse(ast::Expr& e, const Env& env);

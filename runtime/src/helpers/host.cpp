@@ -42,6 +42,19 @@ int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t pat
     return -1;
 }
 
+int64_t mmt_rt_run_of(const uint8_t* p, int64_t n, int32_t byte) {
+    // Eight bytes at a time: a word of `byte`s XORed with the data is zero while they match.
+    const uint64_t all = 0x0101010101010101ull * uint8_t(byte);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        if (uint64_t diff = w ^ all) return i + (__builtin_ctzll(diff) >> 3);
+    }
+    while (i < n && p[i] == uint8_t(byte)) ++i;
+    return i;
+}
+
 int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         uint8_t a = p[i], b = lit[i];
@@ -422,8 +435,8 @@ bool derive_initial_keys(const uint8_t* salt, bool v2, bool server, const uint8_
         HmacSha256 key;
     };
     thread_local std::vector<SaltKey> salts;
-    auto it = std::find_if(salts.begin(), salts.end(),
-                           [&](const SaltKey& s) { return s.salt == salt; });
+    auto it =
+        std::find_if(salts.begin(), salts.end(), [&](const SaltKey& s) { return s.salt == salt; });
     if (it == salts.end()) it = salts.insert(salts.end(), SaltKey{salt, HmacSha256(salt, 20)});
     uint8_t initial[32], secret[32];
     it->key.mac(dcid, dcid_len, initial);

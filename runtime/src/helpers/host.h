@@ -10,6 +10,8 @@
 extern "C" {
 /// Index of the first `pat` in `p[0..n)`, or -1.
 int64_t mmt_rt_find(const uint8_t* p, int64_t n, const uint8_t* pat, int64_t patlen);
+/// How many of the first bytes of `p[0..n)` equal `byte`.
+int64_t mmt_rt_run_of(const uint8_t* p, int64_t n, int32_t byte);
 /// 1 when `p[0..n)` equals `lit[0..n)` ignoring ASCII case.
 int32_t mmt_rt_icase_eq(const uint8_t* p, const uint8_t* lit, int64_t n);
 /// Parses optional spaces, then decimal digits: 1 and *out on success, 0 otherwise.

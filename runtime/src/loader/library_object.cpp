@@ -48,6 +48,7 @@ struct HostSymbol {
     { #f, reinterpret_cast < void*>(&f) }
 const HostSymbol kHostSymbols[] = {
     MMT_HOST(mmt_rt_find),
+    MMT_HOST(mmt_rt_run_of),
     MMT_HOST(mmt_rt_icase_eq),
     MMT_HOST(mmt_rt_to_int),
     MMT_HOST(mmt_rt_trim),

@@ -411,6 +411,40 @@ protocol names {
     CHECK(bad.get(p, "chunked") == "<absent>");
 }
 
+TEST_CASE("run_of: a run of one byte value in one field", "[codegen][expressions]") {
+    auto lib = Compiled::from(R"(
+protocol padded {
+    id 7;
+    header { lead : u8; pad : bytes[run_of(0)]; next : u8; items : item[] max 16; }
+    record item {
+        kind : u8;
+        switch (kind) {
+            0       => zeros : bytes[run_of(0)];
+            default => value : u8;
+        }
+    }
+    attribute lead, next;
+    attribute pad_len : u32 = len(pad);
+    attribute item_count : u32 = count(items);
+}
+)");
+    const mmt_proto& p = lib.proto("padded");
+    // Ten zeros, then 7; then an item 5/9, a PADDING item of 1 + 11 zeros (more than a word
+    // of eight), and an item 3/4.
+    Ctx c(hex("01 00000000000000000000 07 0509 00 0000000000000000000000 0304"));
+    CHECK(c.get(p, "lead") == "1");
+    CHECK(c.get(p, "pad_len") == "10");
+    CHECK(c.get(p, "next") == "7");
+    CHECK(c.get(p, "item_count") == "3");
+    Ctx none(hex("01 07 0509"));
+    CHECK(none.get(p, "pad_len") == "0");
+    CHECK(none.get(p, "next") == "7");
+    CHECK(none.get(p, "item_count") == "1");
+    // A run to the end of the data: the item takes it all.
+    Ctx tail(hex("01 07 00 000000"));
+    CHECK(tail.get(p, "item_count") == "1");
+}
+
 TEST_CASE("over ... quoted marks the classification", "[codegen][stages]") {
     auto lib = Compiled::from(R"(
 protocol outer { id 10; header { kind : u8; } }

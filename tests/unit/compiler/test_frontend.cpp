@@ -210,3 +210,23 @@ protocol demo {
     // A computed attribute has only its own doc comment.
     CHECK(row("ttl_doc", "u8 |  |  |"));
 }
+
+TEST_CASE("run_of takes a byte literal, where a field is parsed", "[frontend]") {
+    auto ok = checkText(R"(
+protocol p { id 1; header { pad : bytes[run_of(0)]; x : u8 if run_of(255) < remaining; } }
+)");
+    INFO(ok.diags);
+    CHECK(ok.ok);
+    auto big = checkText("protocol p { id 1; header { pad : bytes[run_of(256)]; } }\n");
+    CHECK_FALSE(big.ok);
+    CHECK(big.diags.find("a byte value (0 to 255)") != std::string::npos);
+    auto name = checkText("protocol p { id 1; header { n : u8; pad : bytes[run_of(n)]; } }\n");
+    CHECK_FALSE(name.ok);
+    CHECK(name.diags.find("a byte value (0 to 255)") != std::string::npos);
+    auto attr =
+        checkText("protocol p { id 1; header { n : u8; } attribute z : u32 = run_of(0); }\n");
+    CHECK_FALSE(attr.ok);
+    CHECK(attr.diags.find("'run_of'") != std::string::npos);
+    auto arity = checkText("protocol p { id 1; header { pad : bytes[run_of(0, 1)]; } }\n");
+    CHECK_FALSE(arity.ok);
+}

@@ -29,6 +29,27 @@ int64_t find(const std::vector<uint8_t>& h, const std::vector<uint8_t>& n) {
 
 } // namespace
 
+TEST_CASE("mmt_rt_run_of: how many first bytes equal one value", "[host]") {
+    auto run = [](const std::vector<uint8_t>& b, int value) {
+        return mmt_rt_run_of(b.data(), int64_t(b.size()), value);
+    };
+    CHECK(run({}, 0) == 0);
+    CHECK(run({1}, 0) == 0);
+    CHECK(run({0, 0, 1, 0}, 0) == 2);
+    for (size_t n = 0; n < 40; ++n) {
+        std::vector<uint8_t> b(n, 0xaa);
+        CHECK(run(b, 0xaa) == int64_t(n)); // to the end, whatever its length
+        for (size_t at = 0; at < n; ++at) {
+            std::vector<uint8_t> cut = b;
+            cut[at] = 0xab;
+            CHECK(run(cut, 0xaa) == int64_t(at)); // a word's first, middle or last byte
+        }
+    }
+    // Only the first n bytes count.
+    std::vector<uint8_t> more(16, 0);
+    CHECK(mmt_rt_run_of(more.data(), 5, 0) == 5);
+}
+
 TEST_CASE("mmt_rt_find: the first occurrence, or -1", "[host]") {
     CHECK(find(bytes("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody"), bytes("\r\n\r\n")) == 23);
     CHECK(find(bytes("a\r\r\n\r\r\n\r\n"), bytes("\r\n\r\n")) == 5);
