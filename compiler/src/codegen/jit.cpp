@@ -35,6 +35,10 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/IPO/MergeFunctions.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Instrumentation/AddressSanitizer.h>
 
 #include <algorithm>
@@ -280,7 +284,7 @@ void instrumentCoverage(llvm::Module& m, unsigned part) {
 }
 #endif
 
-void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part) {
+void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part, unsigned lightOver) {
     // Analysis managers in the order the new pass manager requires.
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -297,6 +301,21 @@ void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part) {
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
+    if (lightOver) {
+        llvm::FunctionPassManager light;
+        light.addPass(llvm::SROAPass());
+        light.addPass(llvm::EarlyCSEPass());
+        light.addPass(llvm::SimplifyCFGPass());
+        light.addPass(llvm::InstCombinePass());
+        for (llvm::Function& f : m) {
+            if (f.isDeclaration() || f.getInstructionCount() <= lightOver) continue;
+            light.run(f, fam);
+            // O1 leaves it alone then. A stage function is called through the table, never
+            // inlined: noinline costs nothing, and optnone needs it.
+            f.addFnAttr(llvm::Attribute::NoInline);
+            f.addFnAttr(llvm::Attribute::OptimizeNone);
+        }
+    }
     // Identical stage functions first become one (clang's -fmerge-functions): the O1
     // pipeline and the backend then see each distinct function once.
     {

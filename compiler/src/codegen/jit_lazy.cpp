@@ -8,13 +8,7 @@
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/IR/LLVMContext.h>
-#include <llvm/IR/PassManager.h>
-#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
-#include <llvm/Transforms/InstCombine/InstCombine.h>
-#include <llvm/Transforms/Scalar/EarlyCSE.h>
-#include <llvm/Transforms/Scalar/SROA.h>
-#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -42,42 +36,11 @@ void lazyCompileFailed() {
     std::_Exit(3);
 }
 
-/// Functions of more IR instructions than this get a light pipeline when compiled lazily.
+/// Functions of more IR instructions than this get a light pipeline when compiled lazily
+/// (optimize): udp's and tcp's classification, which try every rule over them, and a few
+/// long getters. O1 takes three times as long on them: udp's unit took 210 ms to compile
+/// with O1, 134 ms with its classification lightened.
 constexpr unsigned kLightOver = 4000;
-
-/// The largest stage functions (udp's and tcp's classification, which tries every rule over
-/// them; a getter that walks a long header) cost the most to optimise: O1 takes three times
-/// as long as a light pipeline on them (udp's unit: 210 ms to compile with O1, 134 ms with
-/// its classification lightened). Compiled lazily, they get that light pipeline (SROA, CSE,
-/// CFG simplification, instruction combining) and are then left out of O1 (optnone).
-void lightenLargest(llvm::Module& m, llvm::TargetMachine* tm) {
-    std::vector<llvm::Function*> large;
-    for (llvm::Function& f : m)
-        if (!f.isDeclaration() && f.getInstructionCount() > kLightOver) large.push_back(&f);
-    if (large.empty()) return;
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm);
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::FunctionPassManager fpm;
-    fpm.addPass(llvm::SROAPass());
-    fpm.addPass(llvm::EarlyCSEPass());
-    fpm.addPass(llvm::SimplifyCFGPass());
-    fpm.addPass(llvm::InstCombinePass());
-    for (llvm::Function* f : large) {
-        fpm.run(*f, fam);
-        // A stage function is called through the table, never inlined: noinline costs
-        // nothing, and optnone needs it.
-        f->addFnAttr(llvm::Attribute::NoInline);
-        f->addFnAttr(llvm::Attribute::OptimizeNone);
-    }
-}
 
 /// One protocol of a library compiled lazily: lowered, optimised and compiled when one of
 /// its stage functions is first called, then linked like any object.
@@ -127,8 +90,7 @@ class ProtocolUnit : public llvm::orc::MaterializationUnit {
             error = "internal error: its code does not define " + missing.front();
             return false;
         }
-        lightenLargest(m, tm.get());
-        optimize(m, tm.get(), 0);
+        optimize(m, tm.get(), 0, kLightOver);
         return emitObject(m, *tm, buf, error);
     }
 

@@ -46,8 +46,10 @@ std::string errorText(llvm::Error e);
 /// A target machine for this host (position-independent code) at `level`.
 std::unique_ptr<llvm::TargetMachine>
 makeTargetMachine(std::string& error, llvm::CodeGenOpt::Level level = llvm::CodeGenOpt::Default);
-/// Identical functions merged, O1, and the instrumentation a build asks for.
-void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part);
+/// Identical functions merged, O1, and the instrumentation a build asks for. With
+/// `lightOver`, functions of more IR instructions than that get a light pipeline (SROA,
+/// CSE, CFG simplification, instruction combining) instead of O1.
+void optimize(llvm::Module& m, llvm::TargetMachine* tm, unsigned part, unsigned lightOver = 0);
 /// An LLJIT for this host.
 std::unique_ptr<llvm::orc::LLJIT> makeJit(std::string& error);
 /// The helpers generated code may call, registered by name in `jd`; nothing else resolves.
