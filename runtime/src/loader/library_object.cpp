@@ -220,6 +220,11 @@ size_t host_symbol_count() {
     return sizeof kHostSymbols / sizeof kHostSymbols[0];
 }
 
+void* sanitizer_symbol(std::string_view name) {
+    if (name.substr(0, 7) != "__asan_") return nullptr;
+    return ::dlsym(RTLD_DEFAULT, std::string(name).c_str());
+}
+
 bool join_parts(const std::function<void*(const std::string&)>& lookup, size_t parts,
                 std::vector<mmt_proto>& protos, std::vector<mmt_service>& services,
                 std::string& error) {
@@ -253,10 +258,7 @@ LibraryObject::load(std::string_view data, const ObjectCode::Resolver& extra, st
         if (void* p = host_symbol(name)) return p;
         if (extra)
             if (void* p = extra(name)) return p;
-        // Code built by a compiler with AddressSanitizer calls its runtime, which a program
-        // built so has loaded.
-        if (name.substr(0, 7) == "__asan_") return ::dlsym(RTLD_DEFAULT, std::string(name).c_str());
-        return nullptr;
+        return sanitizer_symbol(name);
     };
     std::unique_ptr<LibraryObject> lib(new LibraryObject());
     lib->code_ = ObjectCode::load(parts, resolve, error);

@@ -42,6 +42,9 @@ const char* value_type_name(uint32_t type);
 void* host_symbol(std::string_view name);
 /// How many names host_symbol knows.
 size_t host_symbol_count();
+/// The AddressSanitizer runtime's entry point `name` (`__asan_*`), which code built by a
+/// compiler with AddressSanitizer calls and a program built so has loaded; else null.
+void* sanitizer_symbol(std::string_view name);
 
 /// Joins the tables of a library's parts, found through `lookup`, into one (protocols in
 /// id order). False, with `error`, when a table is missing or of another ABI.

@@ -1,6 +1,7 @@
 // Ahead of time and the cache: objects written by mmtc build load instead of compiling,
 // a second start with unchanged specs skips compilation, and what is foreign or damaged
 // is refused or rebuilt, never trusted.
+#include "loader/library_object.h"
 #include "loader/object_loader.h"
 #include "loader/spec_cache.h"
 #include "mmt/abi.h"
@@ -8,8 +9,6 @@
 #include "mmtc/stamp.h"
 
 #include <catch2/catch.hpp>
-
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -251,13 +250,13 @@ TEST_CASE("the object loader refuses damaged objects with a message and never cr
     }
     REQUIRE(!parts.empty());
     // Helpers resolve to an address that is never called: the code is only linked. Under
-    // the sanitizers, the generated code also calls their runtimes' entry points, which
-    // this process has.
+    // the asan preset, the generated code also calls AddressSanitizer's runtime, resolved
+    // as the runtime's loader does.
     auto load = [](const std::vector<std::string>& objects, std::string& why) {
         std::vector<std::string_view> views(objects.begin(), objects.end());
         auto helpers = [](std::string_view name) -> void* {
             if (name.substr(0, 7) == "mmt_rt_") return reinterpret_cast<void*>(&std::abort);
-            return dlsym(RTLD_DEFAULT, std::string(name).c_str());
+            return mmt::sanitizer_symbol(name);
         };
         why.clear();
         return mmt::ObjectCode::load(views, helpers, why) != nullptr;
