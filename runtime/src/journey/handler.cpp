@@ -255,12 +255,12 @@ struct Handler::Impl final : ChunkSink {
             if (!d.ja3.empty()) detail_flow->details |= kKnownJa3;
             if (!d.ja4.empty()) detail_flow->details |= kKnownJa4;
             if (!d.ja3s.empty()) detail_flow->details |= kKnownJa3s;
+            detail_flow->details |= kKnownTunnel; // read below, on this packet
         }
         if (!d.tunnel_seen) {
             d.tunnel_seen = true;
             d.tunnel = tunnel_text();
         }
-        if (detail_flow) detail_flow->details |= kKnownTunnel;
         if (vlan_here) d.vlan_seen = true;
         if (d.icmp_type >= 0 && d.icmp_code >= 0) d.icmp_seen = true;
     }
