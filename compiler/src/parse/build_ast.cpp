@@ -2,6 +2,8 @@
 // syntax errors into our diagnostics, and builds ast::File with a range on every node.
 #include "parse/parser.h"
 
+#include "parse/lexer.h"
+
 #include "MmtpLexer.h"
 #include "MmtpParser.h"
 
@@ -492,7 +494,10 @@ class AstBuilder {
     SourceRange R(antlr4::tree::TerminalNode* n) const {
         return n ? pos_.tokenRange(n->getSymbol()) : SourceRange{};
     }
-    std::string text(P::NameContext* n) const { return n ? n->getText() : std::string(); }
+    // A name is one token: its text, without the tree's concatenation of its children.
+    std::string text(P::NameContext* n) const {
+        return n && n->getStart() ? n->getStart()->getText() : std::string();
+    }
 
     /// The doc comment of a declaration that ends with `;`: the `/// text` lines right
     /// before it, then a `///< text` after it on its last line, joined by spaces.
@@ -1210,33 +1215,73 @@ void checkLiterals(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, 
 /// recurse on that depth, so text past kMaxNesting is an error before any of them runs.
 constexpr size_t kMaxNesting = 1000;
 
-bool checkNesting(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, DiagEngine& diags) {
-    static const std::set<std::string_view> kOps = {
-        "-",  "~", "not", "*", "/",  "%",  "+",   "<<", ">>", "&", "^", "|", "==",
-        "!=", "<", "<=",  ">", ">=", "in", "and", "or", "?",  ":", ".", "["};
+namespace {
+
+/// What a token does to the nesting depth, by token type.
+enum class NestRole : uint8_t { None, Open, OpenIndex, Close, Separator, Operator };
+
+const std::vector<NestRole>& nestRoles(const antlr4::dfa::Vocabulary& voc) {
+    static const std::vector<NestRole> roles = [&voc] {
+        static const std::set<std::string_view> kOps = {
+            "-",  "~", "not", "*", "/",  "%",  "+",   "<<", ">>", "&", "^", "|", "==",
+            "!=", "<", "<=",  ">", ">=", "in", "and", "or", "?",  ":", ".", "["};
+        std::vector<NestRole> r(voc.getMaxTokenType() + 1, NestRole::None);
+        for (size_t type = 1; type < r.size(); ++type) {
+            std::string lit = voc.getLiteralName(type);
+            if (lit.size() < 3) continue;
+            std::string_view text = std::string_view(lit).substr(1, lit.size() - 2);
+            if (text == "[")
+                r[type] = NestRole::OpenIndex;
+            else if (text == "(" || text == "{")
+                r[type] = NestRole::Open;
+            else if (text == ")" || text == "]" || text == "}")
+                r[type] = NestRole::Close;
+            else if (text == "," || text == ";" || text == "=>")
+                r[type] = NestRole::Separator;
+            else if (kOps.count(text))
+                r[type] = NestRole::Operator;
+        }
+        return r;
+    }();
+    return roles;
+}
+
+} // namespace
+
+bool checkNesting(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, DiagEngine& diags,
+                  const antlr4::dfa::Vocabulary& voc) {
+    const std::vector<NestRole>& roles = nestRoles(voc);
     std::vector<size_t> ops{0}; // operators since the last separator, per bracket level
     size_t depth = 0;           // open brackets plus those operators, along the open levels
     for (Token* t : tokens.getTokens()) {
         if (t->getType() == Token::EOF) break;
-        std::string text = t->getText();
-        if (text == "(" || text == "[" || text == "{") {
+        NestRole role = t->getType() < roles.size() ? roles[t->getType()] : NestRole::None;
+        switch (role) {
+        case NestRole::Open:
+        case NestRole::OpenIndex:
             ops.push_back(0);
             ++depth;
-            if (text == "[") { // an index is an operator of the level outside too
+            if (role == NestRole::OpenIndex) { // an index is an operator of the level outside too
                 ++ops[ops.size() - 2];
                 ++depth;
             }
-        } else if (text == ")" || text == "]" || text == "}") {
+            break;
+        case NestRole::Close:
             if (ops.size() > 1) {
                 depth -= ops.back() + 1;
                 ops.pop_back();
             }
-        } else if (text == "," || text == ";" || text == "=>") {
+            break;
+        case NestRole::Separator:
             depth -= ops.back();
             ops.back() = 0;
-        } else if (kOps.count(text)) {
+            break;
+        case NestRole::Operator:
             ++ops.back();
             ++depth;
+            break;
+        case NestRole::None:
+            break;
         }
         if (depth > kMaxNesting) {
             diags.report(DiagKind::NestingTooDeep, pos.tokenRange(t), kMaxNesting);
@@ -1257,19 +1302,18 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
         return nullptr;
     }
     PositionMap pos(file, fileId);
-    antlr4::ANTLRInputStream input(file.text());
-    mmtp_gen::MmtpLexer lexer(&input);
-    lexer.removeErrorListeners();
+    // The grammar's lexical rules, scanned by hand (lexer.h): BAD_CHAR takes whatever no
+    // other rule does, so lexing reports nothing itself.
+    MmtpTokenSource lexer(file.text(), file.path());
     antlr4::CommonTokenStream tokens(&lexer);
     mmtp_gen::MmtpParser parser(&tokens);
     parser.removeErrorListeners();
     SyntaxErrorListener listener(pos, diags, parser.getVocabulary(), tokens);
-    lexer.addErrorListener(&listener);
     parser.addErrorListener(&listener);
 
     // Hostile nesting is refused before the parser recurses on it.
     tokens.fill();
-    if (!checkNesting(tokens, pos, diags)) return nullptr;
+    if (!checkNesting(tokens, pos, diags, parser.getVocabulary())) return nullptr;
     unsigned before = diags.errorCount();
     // Two stages, as ANTLR advises: SLL prediction, which is fast and enough for any file
     // without a syntax error, stopping at the first error; then, only for a file that
