@@ -37,14 +37,26 @@ const std::unordered_map<std::string_view, size_t>& literals() {
     return table;
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool isIdent(char c) { return isIdentStart(c) || isDigit(c); }
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool isDigit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool isHex(char c) {
+    return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool isIdentStart(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool isIdent(char c) {
+    return isIdentStart(c) || isDigit(c);
+}
+bool isSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /// Bytes of the UTF-8 character that starts with `c` (the text is valid UTF-8).
-size_t charLength(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; }
+size_t charLength(unsigned char c) {
+    return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
 
 } // namespace
 
@@ -180,8 +192,7 @@ std::unique_ptr<antlr4::Token> MmtpTokenSource::nextToken() {
     for (;;) {
         if (pos_ >= text_.size()) {
             auto eof = std::make_unique<antlr4::CommonToken>(
-                source(), antlr4::Token::EOF,
-                antlr4::Token::DEFAULT_CHANNEL, cp_, cp_ - 1);
+                source(), antlr4::Token::EOF, antlr4::Token::DEFAULT_CHANNEL, cp_, cp_ - 1);
             eof->setText("<EOF>");
             return eof;
         }
@@ -193,8 +204,7 @@ std::unique_ptr<antlr4::Token> MmtpTokenSource::nextToken() {
         }
         size_t begin = pos_, startCp = cp_, line = line_, col = col_;
         advanceTo(end);
-        auto tok = std::make_unique<antlr4::CommonToken>(source(), type,
-                                                         channel, startCp, cp_ - 1);
+        auto tok = std::make_unique<antlr4::CommonToken>(source(), type, channel, startCp, cp_ - 1);
         tok->setLine(line);
         tok->setCharPositionInLine(col);
         tok->setText(std::string(text_.substr(begin, end - begin)));

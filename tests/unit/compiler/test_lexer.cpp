@@ -25,9 +25,9 @@ std::string tokens(antlr4::TokenSource& source) {
     for (;;) {
         auto t = source.nextToken();
         out += std::to_string(t->getType()) + " ch" + std::to_string(t->getChannel()) + " [" +
-               std::to_string(t->getStartIndex()) + "," + std::to_string(t->getStopIndex()) +
-               "] " + std::to_string(t->getLine()) + ":" +
-               std::to_string(t->getCharPositionInLine()) + " " + t->getText() + "\n";
+               std::to_string(t->getStartIndex()) + "," + std::to_string(t->getStopIndex()) + "] " +
+               std::to_string(t->getLine()) + ":" + std::to_string(t->getCharPositionInLine()) +
+               " " + t->getText() + "\n";
         if (t->getType() == antlr4::Token::EOF) return out;
     }
 }
@@ -104,10 +104,10 @@ TEST_CASE("the lexer gives the generated lexer's tokens on random text", "[lexer
     // Pieces rather than bytes, so that runs of them form numbers with units, comments,
     // strings with escapes and operators as often as noise.
     const std::vector<std::string> pieces = {
-        "0",  "1",  "9",  "x",  "b",   "B",   "K",    "M",  "i",  "m",        "s",
-        "h",  "a",  "_",  "/",  "*",   "\"",  "\\",   "\n", "\r", " ",        "\t",
-        "<",  "-",  ">",  "=",  "!",   ".",   "{",    "}",  ";",  "\xc3\xa9", "\xe2\x82\xac",
-        "in", "or", "id", "f", "max_pdu", "//", "///", "/*", "*/", "0x", "ms"};
+        "0",  "1",  "9",  "x", "b",       "B",  "K",   "M",  "i",  "m",        "s",
+        "h",  "a",  "_",  "/", "*",       "\"", "\\",  "\n", "\r", " ",        "\t",
+        "<",  "-",  ">",  "=", "!",       ".",  "{",   "}",  ";",  "\xc3\xa9", "\xe2\x82\xac",
+        "in", "or", "id", "f", "max_pdu", "//", "///", "/*", "*/", "0x",       "ms"};
     std::mt19937 rng(20261207);
     std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1), len(0, 40);
     for (int i = 0; i < 20000; ++i) {
