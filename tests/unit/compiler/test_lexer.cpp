@@ -93,8 +93,14 @@ TEST_CASE("the lexer gives the generated lexer's tokens on edge cases", "[lexer]
         "caf\xc3\xa9 \xe2\x82\xac 1\xe2\x80\x94 /* \xc3\xa9 */ x \"\xc3\xa9\" y",
         "x /* never closed ** /",
         "\t\r\n\r\n  a\r\n b\f\v",
+        "\\ / * 0x1g 1..2 ' @ # $ ` \x7f ?: <-> <->> ..= ===",
     };
     for (const char* c : cases) {
+        INFO(c);
+        CHECK(byHand(c) == byAntlr(c));
+    }
+    // NUL bytes, which a C string cannot hold: the lexers see them as any other character.
+    for (std::string c : {std::string("a\0b", 3), std::string("\"a\0b\" \0", 8)}) {
         INFO(c);
         CHECK(byHand(c) == byAntlr(c));
     }
