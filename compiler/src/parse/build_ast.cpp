@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <typeinfo>
 
 namespace mmtc {
 namespace {
@@ -88,6 +89,23 @@ class PositionMap {
     uint32_t base_ = 0; // bytes of a byte order mark
     std::vector<uint32_t> cpToByte_;
 };
+
+/// dynamic_cast for the parse tree's contexts, remembered per class of node. A failed
+/// dynamic_cast compares class names (strcmp) at each step, and the AST builder tries a
+/// rule's alternatives one after another: that was half of its time. ANTLR's context
+/// classes have no virtual bases, so static_cast is exact once the class is known to derive from
+/// the target.
+template <class Ptr, class From> Ptr as(From* node) {
+    static_assert(std::is_pointer_v<Ptr>, "as<P::XContext*>(node), as dynamic_cast");
+    if (!node) return nullptr;
+    thread_local std::vector<std::pair<const std::type_info*, bool>> known;
+    const std::type_info* type = &typeid(*node);
+    for (const auto& [t, is] : known)
+        if (t == type) return is ? static_cast<Ptr>(node) : nullptr;
+    const bool is = dynamic_cast<Ptr>(node) != nullptr;
+    known.emplace_back(type, is);
+    return is ? static_cast<Ptr>(node) : nullptr;
+}
 
 /// Describes a token for a message: its text, or "end of file".
 std::string describe(const Token* tok) {
@@ -474,10 +492,10 @@ class AstBuilder {
             for (auto* item : sd->serviceItem()) {
                 std::vector<antlr4::tree::TerminalNode*> strings;
                 std::vector<ast::ServiceEntry>* into = nullptr;
-                if (auto* n = dynamic_cast<P::ServiceNamesItemContext*>(item)) {
+                if (auto* n = as<P::ServiceNamesItemContext*>(item)) {
                     strings = n->STRING();
                     into = &s->names;
-                } else if (auto* pr = dynamic_cast<P::ServicePrefixesItemContext*>(item)) {
+                } else if (auto* pr = as<P::ServicePrefixesItemContext*>(item)) {
                     strings = pr->STRING();
                     into = &s->prefixes;
                 }
@@ -494,9 +512,12 @@ class AstBuilder {
     SourceRange R(antlr4::tree::TerminalNode* n) const {
         return n ? pos_.tokenRange(n->getSymbol()) : SourceRange{};
     }
-    // A name is one token: its text, without the tree's concatenation of its children.
-    std::string text(P::NameContext* n) const {
-        return n && n->getStart() ? n->getStart()->getText() : std::string();
+    // A name is one token: its text, without the tree's concatenation of its children
+    // (RuleContext::getText builds a string stream for each rule it goes through).
+    std::string text(P::NameContext* n) const { return tokenText(n); }
+    static std::string tokenText(ParserRuleContext* c) {
+        if (!c || !c->getStart()) return std::string();
+        return c->getStart() == c->getStop() ? c->getStart()->getText() : c->getText();
     }
 
     /// The doc comment of a declaration that ends with `;`: the `/// text` lines right
@@ -595,12 +616,12 @@ class AstBuilder {
 
     void protoItem(ast::Protocol& p, P::ProtoItemContext* item) {
         SourceRange r = R(item);
-        if (auto* c = dynamic_cast<P::IdItemContext*>(item)) {
+        if (auto* c = as<P::IdItemContext*>(item)) {
             if (firstOf("id", p.id.has_value(), p.idRange, r, p)) {
                 p.id = integer(c->INT());
                 p.idRange = R(c->INT());
             }
-        } else if (auto* c = dynamic_cast<P::ByteOrderItemContext*>(item)) {
+        } else if (auto* c = as<P::ByteOrderItemContext*>(item)) {
             if (!firstOf("byteorder", p.byteOrderRange.valid(), p.byteOrderRange, r, p)) return;
             p.byteOrderRange = r;
             std::string v = text(c->name());
@@ -610,15 +631,15 @@ class AstBuilder {
                 p.byteOrder = ast::ByteOrder::Little;
             else
                 diags_.report(DiagKind::BadByteOrder, R(c->name()), v);
-        } else if (auto* c = dynamic_cast<P::OverItemContext*>(item)) {
+        } else if (auto* c = as<P::OverItemContext*>(item)) {
             // `over a, b when c;` is one relation per parent, each with its own copy of c:
             // the condition is checked in each parent's scope.
             ast::ExprPtr when;
             std::vector<ast::CaseValue> ports;
             bool byPort = false;
-            if (auto* w = dynamic_cast<P::OverWhenContext*>(c->overRule())) {
+            if (auto* w = as<P::OverWhenContext*>(c->overRule())) {
                 when = expr(w->expr());
-            } else if (auto* pr = dynamic_cast<P::OverPortContext*>(c->overRule())) {
+            } else if (auto* pr = as<P::OverPortContext*>(c->overRule())) {
                 byPort = true;
                 for (auto* cv : pr->caseValue()) ports.push_back(caseValue(cv));
             }
@@ -637,7 +658,7 @@ class AstBuilder {
                 o.quoted = c->quoted != nullptr;
                 p.overs.push_back(std::move(o));
             }
-        } else if (auto* c = dynamic_cast<P::PortsItemContext*>(item)) {
+        } else if (auto* c = as<P::PortsItemContext*>(item)) {
             if (!firstOf("ports", p.ports.has_value(), p.ports ? p.ports->range : SourceRange{}, r,
                          p))
                 return;
@@ -646,18 +667,18 @@ class AstBuilder {
             ports.src = expr(c->expr(0));
             ports.dst = expr(c->expr(1));
             p.ports = std::move(ports);
-        } else if (auto* c = dynamic_cast<P::HeaderItemContext*>(item)) {
+        } else if (auto* c = as<P::HeaderItemContext*>(item)) {
             if (!firstOf("header", p.header != nullptr, p.header ? p.header->range : SourceRange{},
                          r, p))
                 return;
             p.header = record("header", r, r, c->fieldItem(), p);
-        } else if (auto* c = dynamic_cast<P::BodyItemContext*>(item)) {
+        } else if (auto* c = as<P::BodyItemContext*>(item)) {
             if (!firstOf("body", p.body != nullptr, p.body ? p.body->range : SourceRange{}, r, p))
                 return;
             p.body = record("body", r, r, c->fieldItem(), p);
-        } else if (auto* c = dynamic_cast<P::RecordItemContext*>(item)) {
+        } else if (auto* c = as<P::RecordItemContext*>(item)) {
             p.records.push_back(record(text(c->name()), r, R(c->name()), c->fieldItem(), p));
-        } else if (auto* c = dynamic_cast<P::LetItemContext*>(item)) {
+        } else if (auto* c = as<P::LetItemContext*>(item)) {
             auto l = std::make_unique<ast::Let>();
             l->range = r;
             l->name = text(c->name());
@@ -666,8 +687,8 @@ class AstBuilder {
             if (c->typeName()) l->declType = typeName(c->typeName());
             l->value = expr(c->expr());
             p.lets.push_back(std::move(l));
-        } else if (auto* c = dynamic_cast<P::LengthItemContext*>(item)) {
-            std::string which = c->lengthName()->getText();
+        } else if (auto* c = as<P::LengthItemContext*>(item)) {
+            std::string which = tokenText(c->lengthName());
             std::optional<ast::LengthDef>& slot = which == "header_length"    ? p.headerLength
                                                   : which == "payload_length" ? p.payloadLength
                                                   : which == "pdu_body"       ? p.pduBody
@@ -675,17 +696,17 @@ class AstBuilder {
             if (!firstOf(which.c_str(), slot.has_value(), slot ? slot->range : SourceRange{}, r, p))
                 return;
             slot = ast::LengthDef{r, expr(c->expr())};
-        } else if (auto* c = dynamic_cast<P::PduUntilItemContext*>(item)) {
+        } else if (auto* c = as<P::PduUntilItemContext*>(item)) {
             if (!firstOf("pdu until", p.pduUntil.has_value(), p.pduUntilRange, r, p)) return;
             p.pduUntil = stringLit(c->STRING());
             p.pduUntilRange = r;
             if (p.pduUntil->empty())
                 diags_.report(DiagKind::EmptyString, R(c->STRING()), "a PDU terminator");
-        } else if (auto* c = dynamic_cast<P::MaxPduItemContext*>(item)) {
+        } else if (auto* c = as<P::MaxPduItemContext*>(item)) {
             if (!firstOf("max_pdu", p.maxPdu.has_value(), p.maxPduRange, r, p)) return;
             p.maxPdu = sizeBytes(c->SIZE() ? c->SIZE() : c->INT());
             p.maxPduRange = r;
-        } else if (auto* c = dynamic_cast<P::AttrListItemContext*>(item)) {
+        } else if (auto* c = as<P::AttrListItemContext*>(item)) {
             // A doc comment describes a list of one; the others take their fields'.
             std::string listDoc = c->name().size() == 1 ? doc(c) : std::string();
             for (auto* n : c->name()) {
@@ -697,7 +718,7 @@ class AstBuilder {
                 a->shorthand = true;
                 p.attributes.push_back(std::move(a));
             }
-        } else if (auto* c = dynamic_cast<P::AttrDefItemContext*>(item)) {
+        } else if (auto* c = as<P::AttrDefItemContext*>(item)) {
             auto a = std::make_unique<ast::Attribute>();
             a->range = r;
             a->name = text(c->name());
@@ -707,7 +728,7 @@ class AstBuilder {
             a->value = expr(c->expr(0));
             if (c->expr().size() > 1) a->cond = expr(c->expr(1));
             p.attributes.push_back(std::move(a));
-        } else if (auto* c = dynamic_cast<P::EventAttrItemContext*>(item)) {
+        } else if (auto* c = as<P::EventAttrItemContext*>(item)) {
             auto a = std::make_unique<ast::Attribute>();
             a->range = r;
             a->isEvent = true;
@@ -720,7 +741,7 @@ class AstBuilder {
             for (auto* child : c->children) {
                 if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) {
                     last = t->getText();
-                } else if (auto* e = dynamic_cast<P::ExprContext*>(child)) {
+                } else if (auto* e = as<P::ExprContext*>(child)) {
                     if (last == "=")
                         a->value = expr(e);
                     else if (last == "on")
@@ -730,11 +751,11 @@ class AstBuilder {
                 }
             }
             p.attributes.push_back(std::move(a));
-        } else if (auto* c = dynamic_cast<P::KeyItemContext*>(item)) {
+        } else if (auto* c = as<P::KeyItemContext*>(item)) {
             if (!firstOf("key", p.key.has_value(), p.key ? p.key->range : SourceRange{}, r, p))
                 return;
             p.key = keyParts(c->keyParts(), r);
-        } else if (auto* c = dynamic_cast<P::SessionItemContext*>(item)) {
+        } else if (auto* c = as<P::SessionItemContext*>(item)) {
             if (!firstOf("session", p.session.has_value(),
                          p.session ? p.session->range : SourceRange{}, r, p))
                 return;
@@ -744,7 +765,7 @@ class AstBuilder {
             s.timeoutMs = durationMs(c->DURATION());
             s.timeoutRange = R(c->DURATION());
             p.session = std::move(s);
-        } else if (auto* c = dynamic_cast<P::StateItemContext*>(item)) {
+        } else if (auto* c = as<P::StateItemContext*>(item)) {
             for (auto* sv : c->stateVar()) {
                 auto v = std::make_unique<ast::StateVar>();
                 v->range = R(sv);
@@ -758,7 +779,7 @@ class AstBuilder {
                 if (sv->expr()) v->init = expr(sv->expr());
                 p.state.push_back(std::move(v));
             }
-        } else if (auto* c = dynamic_cast<P::UpdateItemContext*>(item)) {
+        } else if (auto* c = as<P::UpdateItemContext*>(item)) {
             ast::Update u;
             u.range = r;
             u.name = text(c->name());
@@ -766,26 +787,26 @@ class AstBuilder {
             u.value = expr(c->expr(0));
             if (c->expr().size() > 1) u.cond = expr(c->expr(1));
             p.updates.push_back(std::move(u));
-        } else if (auto* c = dynamic_cast<P::ClassifyItemContext*>(item)) {
+        } else if (auto* c = as<P::ClassifyItemContext*>(item)) {
             ast::Classify cl;
             cl.range = r;
             if (auto* w = c->weightClause()) {
                 cl.weight = integer(w->INT());
                 cl.weightRange = R(w);
             }
-            if (auto* v = dynamic_cast<P::ClassifyByValueContext*>(c->classifyRule())) {
+            if (auto* v = as<P::ClassifyByValueContext*>(c->classifyRule())) {
                 cl.kind = ast::Classify::Kind::Value;
                 cl.expr = expr(v->expr());
                 for (auto* cc : v->classifyCase()) cl.cases.push_back(classifyCase(cc));
-            } else if (auto* v = dynamic_cast<P::ClassifyByTableContext*>(c->classifyRule())) {
+            } else if (auto* v = as<P::ClassifyByTableContext*>(c->classifyRule())) {
                 cl.kind = ast::Classify::Kind::Value;
                 cl.expr = expr(v->expr());
                 cl.table = text(v->name());
                 cl.tableRange = R(v->name());
-            } else if (auto* v = dynamic_cast<P::ClassifyByPortContext*>(c->classifyRule())) {
+            } else if (auto* v = as<P::ClassifyByPortContext*>(c->classifyRule())) {
                 cl.kind = ast::Classify::Kind::Port;
                 for (auto* cc : v->classifyCase()) cl.cases.push_back(classifyCase(cc));
-            } else if (auto* v = dynamic_cast<P::ClassifyWhenContext*>(c->classifyRule())) {
+            } else if (auto* v = as<P::ClassifyWhenContext*>(c->classifyRule())) {
                 cl.kind = ast::Classify::Kind::When;
                 cl.expr = expr(v->expr());
                 cl.target = text(v->name());
@@ -794,12 +815,12 @@ class AstBuilder {
                 return;
             }
             p.classifies.push_back(std::move(cl));
-        } else if (auto* c = dynamic_cast<P::StreamItemContext*>(item)) {
+        } else if (auto* c = as<P::StreamItemContext*>(item)) {
             if (!firstOf("stream", p.stream.has_value(), p.stream ? p.stream->range : SourceRange{},
                          r, p))
                 return;
             p.stream = block(r, c->assignment());
-        } else if (auto* c = dynamic_cast<P::FragmentItemContext*>(item)) {
+        } else if (auto* c = as<P::FragmentItemContext*>(item)) {
             if (!firstOf("fragment", p.fragment.has_value(),
                          p.fragment ? p.fragment->range : SourceRange{}, r, p))
                 return;
@@ -838,7 +859,7 @@ class AstBuilder {
         return k;
     }
 
-    ast::TypeName typeName(P::TypeNameContext* c) { return ast::TypeName{R(c), c->getText()}; }
+    ast::TypeName typeName(P::TypeNameContext* c) { return ast::TypeName{R(c), tokenText(c)}; }
 
     /// `u32 hex`: the declared type of an attribute and how its integers print.
     void attrType(ast::Attribute& a, P::AttrTypeContext* c) {
@@ -876,16 +897,16 @@ class AstBuilder {
     void fieldItem(std::vector<ast::FieldItem>& out, P::FieldItemContext* item) {
         ast::FieldItem fi;
         fi.range = R(item);
-        if (auto* c = dynamic_cast<P::FieldDeclItemContext*>(item)) {
+        if (auto* c = as<P::FieldDeclItemContext*>(item)) {
             fi.kind = ast::FieldItem::Kind::Field;
             fi.field = field(c->fieldDecl());
-        } else if (auto* c = dynamic_cast<P::RequiresItemContext*>(item)) {
+        } else if (auto* c = as<P::RequiresItemContext*>(item)) {
             fi.kind = ast::FieldItem::Kind::Requires;
             fi.requires_ = expr(c->expr());
-        } else if (auto* c = dynamic_cast<P::SwitchItemContext*>(item)) {
+        } else if (auto* c = as<P::SwitchItemContext*>(item)) {
             fi.kind = ast::FieldItem::Kind::Switch;
             fi.sw = switchItem(c, fi.range);
-        } else if (auto* c = dynamic_cast<P::SwitchNoParensItemContext*>(item)) {
+        } else if (auto* c = as<P::SwitchNoParensItemContext*>(item)) {
             // `switch kind {`: said once, then read as if the parentheses were there, so
             // that nothing else is reported about it.
             diags_.report(DiagKind::SwitchNeedsParens, R(c->expr(0)), c->expr(0)->getText());
@@ -947,11 +968,11 @@ class AstBuilder {
         auto f = std::make_unique<ast::Field>();
         f->range = R(c);
         f->nameRange = R(c->fieldName());
-        f->name = c->fieldName()->getText();
+        f->name = tokenText(c->fieldName());
         f->doc = doc(c);
         auto* ft = c->fieldType();
         f->type.range = R(ft->typeName());
-        f->type.name = ft->typeName()->getText();
+        f->type.name = tokenText(ft->typeName());
         const std::string& tn = f->type.name;
         if (tn == "mac")
             f->type.kind = ast::TypeSpec::Mac;
@@ -1005,14 +1026,14 @@ class AstBuilder {
         };
         for (auto* sfx : c->fieldSuffix()) {
             SourceRange sr = R(sfx);
-            if (auto* s = dynamic_cast<P::UntilStringSuffixContext*>(sfx)) {
+            if (auto* s = as<P::UntilStringSuffixContext*>(sfx)) {
                 if (setExtent(ast::Extent::UntilString, sr, "until")) {
                     f->terminator = stringLit(s->STRING());
                     f->terminatorRange = R(s->STRING());
                     if (f->terminator.empty())
                         diags_.report(DiagKind::EmptyString, f->terminatorRange, "a terminator");
                 }
-            } else if (auto* s = dynamic_cast<P::UntilExprSuffixContext*>(sfx)) {
+            } else if (auto* s = as<P::UntilExprSuffixContext*>(sfx)) {
                 if (!f->isList && !isBytes) {
                     diags_.report(DiagKind::SuffixNotAllowed, sr, "until (...)",
                                   "a field that is not a list");
@@ -1022,28 +1043,28 @@ class AstBuilder {
                 } else if (setExtent(ast::Extent::UntilExpr, sr, "until")) {
                     f->until = expr(s->expr());
                 }
-            } else if (auto* s = dynamic_cast<P::SizeSuffixContext*>(sfx)) {
+            } else if (auto* s = as<P::SizeSuffixContext*>(sfx)) {
                 if (f->size) {
                     diags_.report(DiagKind::DuplicateSuffix, sr, "size", f->name);
                     continue;
                 }
                 f->size = expr(s->expr());
-            } else if (auto* s = dynamic_cast<P::MaxSuffixContext*>(sfx)) {
+            } else if (auto* s = as<P::MaxSuffixContext*>(sfx)) {
                 if (f->max) {
                     diags_.report(DiagKind::DuplicateSuffix, sr, "max", f->name);
                     continue;
                 }
                 f->max = integer(s->INT());
                 f->maxRange = sr;
-            } else if (auto* s = dynamic_cast<P::IfSuffixContext*>(sfx)) {
+            } else if (auto* s = as<P::IfSuffixContext*>(sfx)) {
                 if (f->cond) {
                     diags_.report(DiagKind::DuplicateSuffix, sr, "if", f->name);
                     continue;
                 }
                 f->cond = expr(s->expr());
-            } else if (auto* s = dynamic_cast<P::RequiresSuffixContext*>(sfx)) {
+            } else if (auto* s = as<P::RequiresSuffixContext*>(sfx)) {
                 f->requires_.push_back(expr(s->expr()));
-            } else if (auto* s = dynamic_cast<P::BitNamesSuffixContext*>(sfx)) {
+            } else if (auto* s = as<P::BitNamesSuffixContext*>(sfx)) {
                 if (!f->bitNames.empty()) {
                     diags_.report(DiagKind::DuplicateSuffix, sr, "{ ... }", f->name);
                     continue;
@@ -1084,21 +1105,21 @@ class AstBuilder {
     ast::ExprPtr expr(P::ExprContext* ctx) {
         if (!ctx) return std::make_unique<ast::Expr>(ast::Expr::Kind::Int, SourceRange{});
         using K = ast::Expr::Kind;
-        if (auto* c = dynamic_cast<P::PrimaryExprContext*>(ctx)) return primary(c->primary());
-        if (auto* c = dynamic_cast<P::MemberExprContext*>(ctx)) {
+        if (auto* c = as<P::PrimaryExprContext*>(ctx)) return primary(c->primary());
+        if (auto* c = as<P::MemberExprContext*>(ctx)) {
             auto e = make(K::Member, c);
             e->operands.push_back(expr(c->expr()));
             e->text = text(c->name());
             e->nameRange = R(c->name());
             return e;
         }
-        if (auto* c = dynamic_cast<P::IndexExprContext*>(ctx)) {
+        if (auto* c = as<P::IndexExprContext*>(ctx)) {
             auto e = make(K::Index, c);
             e->operands.push_back(expr(c->expr(0)));
             e->operands.push_back(expr(c->expr(1)));
             return e;
         }
-        if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) {
+        if (auto* c = as<P::CallExprContext*>(ctx)) {
             auto e = make(K::Call, c);
             e->text = text(c->name());
             e->nameRange = R(c->name());
@@ -1106,25 +1127,25 @@ class AstBuilder {
                 for (auto* a : c->exprList()->expr()) e->operands.push_back(expr(a));
             return e;
         }
-        if (auto* c = dynamic_cast<P::UnaryExprContext*>(ctx)) {
+        if (auto* c = as<P::UnaryExprContext*>(ctx)) {
             auto e = make(K::Unary, c);
             e->text = c->op->getText();
             e->operands.push_back(expr(c->expr()));
             return e;
         }
-        if (auto* c = dynamic_cast<P::NotExprContext*>(ctx)) {
+        if (auto* c = as<P::NotExprContext*>(ctx)) {
             auto e = make(K::Not, c);
             e->text = "not";
             e->operands.push_back(expr(c->expr()));
             return e;
         }
-        if (auto* c = dynamic_cast<P::InExprContext*>(ctx)) {
+        if (auto* c = as<P::InExprContext*>(ctx)) {
             auto e = make(K::In, c);
             e->operands.push_back(expr(c->expr()));
             for (auto* cv : c->caseValue()) e->cases.push_back(caseValue(cv));
             return e;
         }
-        if (auto* c = dynamic_cast<P::CondExprContext*>(ctx)) {
+        if (auto* c = as<P::CondExprContext*>(ctx)) {
             auto e = make(K::Cond, c);
             for (int i = 0; i < 3; ++i) e->operands.push_back(expr(c->expr(i)));
             return e;
@@ -1133,7 +1154,7 @@ class AstBuilder {
         auto e = make(K::Binary, ctx);
         std::vector<P::ExprContext*> kids;
         for (auto* child : ctx->children) {
-            if (auto* sub = dynamic_cast<P::ExprContext*>(child))
+            if (auto* sub = as<P::ExprContext*>(child))
                 kids.push_back(sub);
             else if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child))
                 e->text = t->getText();
@@ -1146,28 +1167,28 @@ class AstBuilder {
 
     ast::ExprPtr primary(P::PrimaryContext* ctx) {
         using K = ast::Expr::Kind;
-        if (auto* c = dynamic_cast<P::IntLitContext*>(ctx)) {
+        if (auto* c = as<P::IntLitContext*>(ctx)) {
             auto e = make(K::Int, c);
             e->intValue = integer(c->INT());
             return e;
         }
-        if (auto* c = dynamic_cast<P::StringLitContext*>(ctx)) {
+        if (auto* c = as<P::StringLitContext*>(ctx)) {
             auto e = make(K::String, c);
             e->text = stringLit(c->STRING());
             return e;
         }
-        if (auto* c = dynamic_cast<P::BoolLitContext*>(ctx)) {
+        if (auto* c = as<P::BoolLitContext*>(ctx)) {
             auto e = make(K::Bool, c);
-            e->boolValue = c->getText() == "true";
+            e->boolValue = tokenText(c) == "true";
             return e;
         }
-        if (auto* c = dynamic_cast<P::NameRefContext*>(ctx)) {
+        if (auto* c = as<P::NameRefContext*>(ctx)) {
             auto e = make(K::Name, c);
             e->text = text(c->name());
             e->nameRange = e->range;
             return e;
         }
-        if (auto* c = dynamic_cast<P::ParenExprContext*>(ctx)) {
+        if (auto* c = as<P::ParenExprContext*>(ctx)) {
             auto inner = expr(c->expr());
             inner->range = R(c); // keep the parentheses in the span, as clang does
             return inner;
