@@ -93,8 +93,8 @@ class PositionMap {
 /// dynamic_cast for the parse tree's contexts, remembered per class of node. A failed
 /// dynamic_cast compares class names (strcmp) at each step, and the AST builder tries a
 /// rule's alternatives one after another: that was half of its time. ANTLR's context
-/// classes have no virtual bases, so static_cast is exact once the class is known to derive from
-/// the target.
+/// classes have no virtual bases, so static_cast is exact once the class is known to
+/// derive from the target.
 template <class Ptr, class From> Ptr as(From* node) {
     static_assert(std::is_pointer_v<Ptr>, "as<P::XContext*>(node), as dynamic_cast");
     if (!node) return nullptr;
@@ -111,11 +111,6 @@ template <class Ptr, class From> Ptr as(From* node) {
 std::string describe(const Token* tok) {
     if (!tok || tok->getType() == Token::EOF) return "end of file";
     return tok->getText();
-}
-
-/// Length of the UTF-8 sequence that starts with byte `c` (1 for ASCII and stray bytes).
-size_t utf8Length(unsigned char c) {
-    return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
 }
 
 /// The code point of one UTF-8 character (the text is valid UTF-8 by the time it is lexed).
@@ -137,39 +132,6 @@ std::string quoteChar(const std::string& ch) {
     if (c < 0x20 || c == 0x7f) return fmt::format("U+{:04X}", unsigned(c));
     if (c < 0x80) return "'" + ch + "'";
     return fmt::format("'{}' (U+{:04X})", ch, codePoint(ch));
-}
-
-/// Byte offset of the first byte that is not valid UTF-8 (RFC 3629: no overlong forms,
-/// no surrogates, nothing above U+10FFFF), or npos when the text is valid.
-size_t firstInvalidUtf8(const std::string& t) {
-    size_t i = 0;
-    while (i < t.size()) {
-        unsigned char c = static_cast<unsigned char>(t[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        size_t n = c >= 0xC2 && c <= 0xDF   ? 2
-                   : c >= 0xE0 && c <= 0xEF ? 3
-                   : c >= 0xF0 && c <= 0xF4 ? 4
-                                            : 0;
-        if (n == 0 || i + n > t.size()) return i;
-        unsigned char c1 = static_cast<unsigned char>(t[i + 1]);
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c == 0xE0)
-            lo = 0xA0; // overlong
-        else if (c == 0xED)
-            hi = 0x9F; // surrogates
-        else if (c == 0xF0)
-            lo = 0x90; // overlong
-        else if (c == 0xF4)
-            hi = 0x8F; // above U+10FFFF
-        if (c1 < lo || c1 > hi) return i;
-        for (size_t k = 2; k < n; ++k)
-            if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return i;
-        i += n;
-    }
-    return std::string::npos;
 }
 
 /// Decodes an INT token: decimal, 0x hexadecimal or 0b binary. False when it does not
@@ -1241,27 +1203,23 @@ namespace {
 /// What a token does to the nesting depth, by token type.
 enum class NestRole : uint8_t { None, Open, OpenIndex, Close, Separator, Operator };
 
-const std::vector<NestRole>& nestRoles(const antlr4::dfa::Vocabulary& voc) {
-    static const std::vector<NestRole> roles = [&voc] {
-        static const std::set<std::string_view> kOps = {
-            "-",  "~", "not", "*", "/",  "%",  "+",   "<<", ">>", "&", "^", "|", "==",
-            "!=", "<", "<=",  ">", ">=", "in", "and", "or", "?",  ":", ".", "["};
-        std::vector<NestRole> r(voc.getMaxTokenType() + 1, NestRole::None);
-        for (size_t type = 1; type < r.size(); ++type) {
-            std::string lit = voc.getLiteralName(type);
-            if (lit.size() < 3) continue;
-            std::string_view text = std::string_view(lit).substr(1, lit.size() - 2);
-            if (text == "[")
-                r[type] = NestRole::OpenIndex;
-            else if (text == "(" || text == "{")
-                r[type] = NestRole::Open;
-            else if (text == ")" || text == "]" || text == "}")
-                r[type] = NestRole::Close;
-            else if (text == "," || text == ";" || text == "=>")
-                r[type] = NestRole::Separator;
-            else if (kOps.count(text))
-                r[type] = NestRole::Operator;
-        }
+const std::vector<NestRole>& nestRoles() {
+    static const std::vector<NestRole> roles = [] {
+        std::vector<NestRole> r;
+        auto give = [&r](NestRole role, std::initializer_list<std::string_view> texts) {
+            for (std::string_view text : texts) {
+                size_t type = literalType(text);
+                if (type >= r.size()) r.resize(type + 1, NestRole::None);
+                r[type] = role;
+            }
+        };
+        give(NestRole::Open, {"(", "{"});
+        give(NestRole::OpenIndex, {"["});
+        give(NestRole::Close, {")", "]", "}"});
+        give(NestRole::Separator, {",", ";", "=>"});
+        give(NestRole::Operator,
+             {"-",  "~",  "not", "*",  "/", "%",  "+",  "<<",  ">>", "&", "^", "|",
+              "==", "!=", "<",   "<=", ">", ">=", "in", "and", "or", "?", ":", "."});
         return r;
     }();
     return roles;
@@ -1269,9 +1227,8 @@ const std::vector<NestRole>& nestRoles(const antlr4::dfa::Vocabulary& voc) {
 
 } // namespace
 
-bool checkNesting(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, DiagEngine& diags,
-                  const antlr4::dfa::Vocabulary& voc) {
-    const std::vector<NestRole>& roles = nestRoles(voc);
+bool checkNesting(antlr4::BufferedTokenStream& tokens, const PositionMap& pos, DiagEngine& diags) {
+    const std::vector<NestRole>& roles = nestRoles();
     std::vector<size_t> ops{0}; // operators since the last separator, per bracket level
     size_t depth = 0;           // open brackets plus those operators, along the open levels
     for (Token* t : tokens.getTokens()) {
@@ -1334,7 +1291,7 @@ std::unique_ptr<ast::File> parseFile(const SourceManager& sm, uint32_t fileId, D
 
     // Hostile nesting is refused before the parser recurses on it.
     tokens.fill();
-    if (!checkNesting(tokens, pos, diags, parser.getVocabulary())) return nullptr;
+    if (!checkNesting(tokens, pos, diags)) return nullptr;
     unsigned before = diags.errorCount();
     // Two stages, as ANTLR advises: SLL prediction, which is fast and enough for any file
     // without a syntax error, stopping at the first error; then, only for a file that

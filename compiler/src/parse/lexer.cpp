@@ -53,12 +53,47 @@ bool isSpace(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/// Bytes of the UTF-8 character that starts with `c` (the text is valid UTF-8).
-size_t charLength(unsigned char c) {
-    return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+} // namespace
+
+size_t utf8Length(unsigned char lead) {
+    return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
 }
 
-} // namespace
+size_t firstInvalidUtf8(std::string_view t) {
+    size_t i = 0;
+    while (i < t.size()) {
+        unsigned char c = static_cast<unsigned char>(t[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
+        if (n == 0 || i + n > t.size()) return i;
+        unsigned char c1 = static_cast<unsigned char>(t[i + 1]);
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c == 0xE0)
+            lo = 0xA0; // overlong
+        else if (c == 0xED)
+            hi = 0x9F; // surrogates
+        else if (c == 0xF0)
+            lo = 0x90; // overlong
+        else if (c == 0xF4)
+            hi = 0x8F; // above U+10FFFF
+        if (c1 < lo || c1 > hi) return i;
+        for (size_t k = 2; k < n; ++k)
+            if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return i;
+        i += n;
+    }
+    return std::string::npos;
+}
+
+size_t literalType(std::string_view text) {
+    auto k = literals().find(text);
+    return k != literals().end() ? k->second : 0;
+}
 
 MmtpTokenSource::MmtpTokenSource(std::string_view text, std::string sourceName)
     : text_(text), sourceName_(std::move(sourceName)) {
@@ -149,8 +184,8 @@ size_t MmtpTokenSource::scan(size_t& type, size_t& channel) const {
     if (isIdentStart(c)) { // IDENT, unless the word is one of the grammar's keywords
         size_t e = b + 1;
         while (e < n && isIdent(t[e])) ++e;
-        auto k = literals().find(t.substr(b, e - b));
-        type = k != literals().end() ? k->second : size_t(L::IDENT);
+        type = literalType(t.substr(b, e - b));
+        if (!type) type = L::IDENT;
         return e;
     }
     if (c == '"') { // STRING; a quote that no quote closes on its line is a BAD_CHAR
@@ -164,9 +199,9 @@ size_t MmtpTokenSource::scan(size_t& type, size_t& channel) const {
             if (s == '\r' || s == '\n') break;
             if (s == '\\') {
                 if (e + 1 >= n) break;
-                e += 1 + charLength(static_cast<unsigned char>(t[e + 1]));
+                e += 1 + utf8Length(static_cast<unsigned char>(t[e + 1]));
             } else {
-                e += charLength(static_cast<unsigned char>(s));
+                e += utf8Length(static_cast<unsigned char>(s));
             }
         }
         type = L::BAD_CHAR;
@@ -174,14 +209,10 @@ size_t MmtpTokenSource::scan(size_t& type, size_t& channel) const {
     }
     for (size_t len = 3; len >= 1; --len) { // punctuation, the longest first
         if (b + len > n) continue;
-        auto k = literals().find(t.substr(b, len));
-        if (k != literals().end()) {
-            type = k->second;
-            return b + len;
-        }
+        if ((type = literalType(t.substr(b, len)))) return b + len;
     }
     type = L::BAD_CHAR;
-    return std::min(n, b + charLength(static_cast<unsigned char>(c)));
+    return std::min(n, b + utf8Length(static_cast<unsigned char>(c)));
 }
 
 std::pair<antlr4::TokenSource*, antlr4::CharStream*> MmtpTokenSource::source() {

@@ -14,6 +14,15 @@
 
 namespace mmtc {
 
+/// Bytes of the UTF-8 sequence that starts with byte `lead` (1 for ASCII and stray bytes).
+size_t utf8Length(unsigned char lead);
+/// Byte offset of the first byte that is not valid UTF-8 (RFC 3629: no overlong forms,
+/// no surrogates, nothing above U+10FFFF), or npos when the text is valid: the lexer's
+/// precondition.
+size_t firstInvalidUtf8(std::string_view text);
+/// The token type of the grammar's keyword or punctuation mark `text`, or 0 when it is none.
+size_t literalType(std::string_view text);
+
 class MmtpTokenSource : public antlr4::TokenSource {
   public:
     /// `text` must be valid UTF-8 (parseFile checks it first) and outlive the source.
