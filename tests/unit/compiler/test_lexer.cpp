@@ -3,6 +3,7 @@
 // every diagnostic's golden spec and random text built from the characters that matter to
 // the rules (digits and unit letters, comment and string marks, multi-byte characters).
 #include "parse/lexer.h"
+#include "process_util.h"
 
 #include "MmtpLexer.h"
 
@@ -11,9 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -44,13 +43,6 @@ std::string byHand(const std::string& text) {
     return tokens(lexer);
 }
 
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 } // namespace
 
 TEST_CASE("the lexer gives the generated lexer's tokens on every spec", "[lexer]") {
@@ -58,7 +50,7 @@ TEST_CASE("the lexer gives the generated lexer's tokens on every spec", "[lexer]
     for (const char* dir : {"protocols.dsl", "tests/mmtc/invalid", "tests/mmtc/warnings"}) {
         for (const auto& e : fs::directory_iterator(fs::path(MMT_SOURCE_DIR) / dir)) {
             if (e.path().extension() != ".mmtp") continue;
-            std::string text = readFile(e.path());
+            std::string text = mmt::test::slurp(e.path().string());
             if (mmtc::firstInvalidUtf8(text) != std::string::npos)
                 continue; // refused before lexing
             INFO(e.path().string());
