@@ -18,6 +18,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -94,6 +96,47 @@ TEST_CASE("an object written ahead of time loads and runs like a compiled librar
     CHECK(lib->table()->abi_version == MMT_ABI_VERSION);
     CHECK(std::string(lib->table()->protos[0].name) == "frame");
     CHECK(sumOf(*lib) == 3);
+}
+
+TEST_CASE("MMT_PERF_MAP names the loaded functions for profilers", "[objects]") {
+    TempDir dir;
+    auto c = checked(kSpec);
+    std::string error;
+    std::string file = (dir.path / "lib.o").string();
+    REQUIRE(c->writeObject(file, error));
+    const fs::path map = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
+    std::error_code ec;
+    fs::remove(map, ec);
+    ::setenv("MMT_PERF_MAP", "1", 1);
+    auto lib = mmtc::loadObject(file, error);
+    ::unsetenv("MMT_PERF_MAP");
+    INFO(error);
+    REQUIRE(lib);
+    const std::string text = slurp(map);
+    fs::remove(map, ec);
+    // One line per function: address and size in hex, then the name; the getter of
+    // cache_demo.sum is where the table says it is.
+    const mmt_library* t = lib->table();
+    uintptr_t sum = 0;
+    for (uint32_t i = 0; i < t->n_protos; ++i)
+        for (uint32_t a = 0; a < t->protos[i].n_attrs; ++a)
+            if (std::string(t->protos[i].attrs[a].name) == "sum")
+                sum = reinterpret_cast<uintptr_t>(t->protos[i].attrs[a].get);
+    REQUIRE(sum != 0);
+    std::istringstream lines(text);
+    std::string line;
+    bool found = false;
+    while (std::getline(lines, line)) {
+        unsigned long addr = 0, size = 0;
+        char name[256] = {};
+        REQUIRE(std::sscanf(line.c_str(), "%lx %lx %255s", &addr, &size, name) == 3);
+        CHECK(size > 0);
+        if (std::string(name) == "cache_demo.get.sum") {
+            found = true;
+            CHECK(addr == sum);
+        }
+    }
+    CHECK(found);
 }
 
 TEST_CASE("objects that are not ours, or damaged, are refused with a message", "[objects]") {
