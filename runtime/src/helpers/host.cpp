@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <vector>
 
 extern "C" {
@@ -548,6 +550,63 @@ int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_of
     return cipher_len;
 }
 
+/// This thread's last decryptions of Initial packets. A spec asks for the same decryption
+/// more than once a packet (QUIC's attributes, then the update that keeps the connection
+/// id), and its outcome depends only on the packet's bytes and the keys': a repeated one
+/// (same bytes, packet number offset, salt, side and connection id) costs a comparison and
+/// a copy of the plaintext into this packet's scratch memory, where the first one put it
+/// too (the memory a helper returns lives until the packet ends).
+class DecryptMemo {
+  public:
+    /// decrypt_initial, remembered. `room`: the scratch memory has room for the plaintext
+    /// and the header, so that only the inputs decide the outcome.
+    int64_t decrypt(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
+                    const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
+                    int64_t dcid_len, const uint8_t** out) {
+        mmt_scratch* s = ctx->scratch;
+        if (!s || n < 16 || uint64_t(s->used) + uint64_t(n - 16) > s->cap) return -1;
+        const std::string_view packet(reinterpret_cast<const char*>(p), size_t(n));
+        const std::string_view id(reinterpret_cast<const char*>(dcid), size_t(dcid_len));
+        for (const Entry& e : entries_) {
+            if (e.salt != salt || e.server != server || e.pn_offset != pn_offset ||
+                e.packet != packet || e.dcid != id)
+                continue;
+            if (e.result < 0) return -1;
+            uint8_t* plain = s->base + s->used;
+            std::memcpy(plain, e.plain.data(), e.plain.size());
+            s->used += uint32_t(e.plain.size());
+            *out = plain;
+            return e.result;
+        }
+        const int64_t got =
+            decrypt_initial(ctx, p, n, pn_offset, salt, v2, server, dcid, dcid_len, out);
+        Entry& e = entries_[next_];
+        next_ = (next_ + 1) % kEntries;
+        e.salt = salt;
+        e.server = server;
+        e.pn_offset = pn_offset;
+        e.packet.assign(packet);
+        e.dcid.assign(id);
+        e.result = got;
+        e.plain.assign(got >= 0 ? reinterpret_cast<const char*>(*out) : "",
+                       size_t(std::max<int64_t>(got, 0)));
+        return got;
+    }
+
+  private:
+    // Two: a client's Initial tried with its own connection id and then the one the
+    // session keeps.
+    static constexpr unsigned kEntries = 2;
+    struct Entry {
+        const uint8_t* salt = nullptr; // none yet: matches no call
+        bool server = false;
+        int64_t pn_offset = 0, result = -1;
+        std::string packet, dcid, plain;
+    };
+    Entry entries_[kEntries];
+    unsigned next_ = 0;
+};
+
 } // namespace
 
 int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
@@ -557,10 +616,11 @@ int64_t mmt_rt_quic_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t p
     if (dcid_len < 0 || dcid_len > 255 || pn_offset < 1 || pn_offset + 4 + 16 > n) return -1;
     const uint8_t* salt = nullptr;
     bool v2 = false;
+    thread_local DecryptMemo memo;
     for (bool second : {false, true}) {
         if (!initial_salt(uint32_t(version), second, salt, v2)) continue;
         int64_t got =
-            decrypt_initial(ctx, p, n, pn_offset, salt, v2, server != 0, dcid, dcid_len, out);
+            memo.decrypt(ctx, p, n, pn_offset, salt, v2, server != 0, dcid, dcid_len, out);
         if (got >= 0) return got;
     }
     return -1;
