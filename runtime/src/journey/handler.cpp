@@ -161,9 +161,8 @@ struct Handler::Impl final : ChunkSink {
     FlowData* detail_flow = nullptr;      // the data of the session the packet belongs to
     // What a flow keeps once it is known (FlowData::details): the columns that would only
     // repeat it are not computed for its later packets.
-    // The addresses are read for the tunnels only, which the first packet with details shows.
     static constexpr uint8_t kKnownTlsName = 1, kKnownHttpName = 2, kKnownJa3 = 4, kKnownJa4 = 8,
-                             kKnownJa3s = 16, kKnownTunnel = 32;
+                             kKnownJa3s = 16;
     static uint8_t known_bits(Detail what) {
         switch (what) {
         case Detail::Sni:
@@ -177,11 +176,6 @@ struct Handler::Impl final : ChunkSink {
             return kKnownJa4;
         case Detail::Ja3s:
             return kKnownJa3s;
-        case Detail::Ipv4Src:
-        case Detail::Ipv4Dst:
-        case Detail::Ipv6Src:
-        case Detail::Ipv6Dst:
-            return kKnownTunnel;
         default:
             return 0;
         }
@@ -227,7 +221,18 @@ struct Handler::Impl final : ChunkSink {
                         if (g.column == c) g.skip_if = bits;
                 }
                 if (what == Detail::Query) query_column = c;
-                if (what >= Detail::Ipv4Src) address_columns[int(what) - int(Detail::Ipv4Src)] = c;
+                if (what >= Detail::Ipv4Src) {
+                    address_columns[int(what) - int(Detail::Ipv4Src)] = c;
+                    // Read only for the outer headers of tunnels: see pass_ip_header.
+                    const AttributeRef& r = columns[size_t(c)];
+                    auto& getters = wants[size_t(r.proto)].getters;
+                    for (auto it = getters.begin(); it != getters.end(); ++it)
+                        if (it->column == c) {
+                            outer_address_getters[what >= Detail::Ipv6Src].push_back(*it);
+                            getters.erase(it);
+                            break;
+                        }
+                }
             }
         ipv4_proto = lib.find_protocol("ipv4");
         ipv6_proto = lib.find_protocol("ipv6");
@@ -255,7 +260,6 @@ struct Handler::Impl final : ChunkSink {
             if (!d.ja3.empty()) detail_flow->details |= kKnownJa3;
             if (!d.ja4.empty()) detail_flow->details |= kKnownJa4;
             if (!d.ja3s.empty()) detail_flow->details |= kKnownJa3s;
-            detail_flow->details |= kKnownTunnel; // read below, on this packet
         }
         if (!d.tunnel_seen) {
             d.tunnel_seen = true;
@@ -332,6 +336,27 @@ struct Handler::Impl final : ChunkSink {
     }
 
     int address_columns[4] = {-1, -1, -1, -1}; // ipv4.src, ipv4.dst, ipv6.src, ipv6.dst
+    // The getters of those columns, IPv4's then IPv6's: not run on every IP header, as
+    // extract would, but on those that another IP header follows (pass_ip_header).
+    std::vector<Getter> outer_address_getters[2];
+    int last_ip_layer = -1; // the index in `layers` of the packet's last IP header so far
+
+    /// An IP header: the one before it on the path (if any) is a tunnel's outer header, and
+    /// its addresses are read for the flow's tunnels (tunnel_text). Most packets have one
+    /// IP header, whose addresses the flow record has already.
+    MMT_INLINE void pass_ip_header(const LayerState& L) {
+        if (last_ip_layer >= 0) {
+            LayerState& O = layers[size_t(last_ip_layer)];
+            const mmt_proto& p = T->protos[O.proto];
+            for (const Getter& g : outer_address_getters[O.proto == ipv6_proto]) {
+                const mmt_attr& a = p.attrs[g.attr];
+                mmt_value v{};
+                if (a.get && a.get(&O.ctx, &v) && keep(v))
+                    add_value(g.column, Value{v, a.hex_digits});
+            }
+        }
+        last_ip_layer = int(&L - layers.data());
+    }
     int ipv4_proto = -1, ipv6_proto = -1, icmp_proto = -1, icmpv6_proto = -1;
     std::vector<int> tunnel_carriers; // protocols between an outer IP header and its tunnel
 
@@ -596,6 +621,7 @@ struct Handler::Impl final : ChunkSink {
         pv.direction = 0;
         session_payload = 0;
         depth = 0;
+        last_ip_layer = -1;
         scratch = mmt_scratch{arena.data(), uint32_t(arena.size()), 0};
         dropped = false;
         stats.bytes += raw.wirelen;
@@ -726,6 +752,7 @@ struct Handler::Impl final : ChunkSink {
             if (dropped) return Action::Drop;
         }
         if (!w.getters.empty()) extract(L);
+        if (L.proto == ipv4_proto || L.proto == ipv6_proto) pass_ip_header(L);
         Action act = Action::Continue;
         for (auto& a : analysers[size_t(L.proto)]) {
             Action x = a.fn(PacketView(&pv), pv.path.back());
@@ -853,8 +880,10 @@ struct Handler::Impl final : ChunkSink {
     bool chunk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent,
                Flow* flow) override {
         unsigned saved_depth = depth;
+        int saved_ip = last_ip_layer; // the layers above saved_depth are the next chunk's
         bool keep = walk(proto, data, len, parent, false, flow, -1);
         depth = saved_depth;
+        last_ip_layer = saved_ip;
         return keep;
     }
     void malformed(std::string_view where) override {
