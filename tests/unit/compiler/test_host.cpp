@@ -221,6 +221,51 @@ TEST_CASE("mmt_rt_quic_initial: a server's Initial, with the keys of RFC 9001's 
                               dcid.data(), int64_t(dcid.size()), &plain) == -1);
 }
 
+TEST_CASE("mmt_rt_quic_initial: a repeated decryption gives the same plaintext, in this "
+          "packet's memory",
+          "[host]") {
+    const auto dcid = hexBytes("8394c8f03e515708");
+    std::vector<uint8_t> payload = {0x06, 0x00, 0x08};
+    for (uint8_t i = 0; i < 8; ++i) payload.push_back(uint8_t(0x61 + i));
+    payload.insert(payload.end(), 30, 0x00);
+    size_t pnOffset = 0;
+    auto packet =
+        protectInitial(1, 0xc3, dcid, payload, 3, "1f369613dd76d5467730efcbe3b1a22d",
+                       "fa044b2f42a3fd3b46fb255c", "9f50449e04a0e810283a1e9933adedd2", pnOffset);
+    std::vector<uint8_t> arena(4096);
+    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
+    mmt_ctx ctx{};
+    ctx.scratch = &scratch;
+    auto open = [&](const std::vector<uint8_t>& p, const std::vector<uint8_t>& id,
+                    const uint8_t*& plain) {
+        return mmt_rt_quic_initial(&ctx, p.data(), int64_t(p.size()), int64_t(pnOffset), 1, 0,
+                                   id.data(), int64_t(id.size()), &plain);
+    };
+    const uint8_t *first = nullptr, *second = nullptr;
+    REQUIRE(open(packet, dcid, first) == int64_t(payload.size()));
+    const uint32_t used = scratch.used;
+    REQUIRE(open(packet, dcid, second) == int64_t(payload.size()));
+    // Its own copy, after the first: both stay valid until the packet ends.
+    CHECK(second >= first + payload.size());
+    CHECK(scratch.used == used + payload.size());
+    CHECK(std::vector<uint8_t>(first, first + payload.size()) == payload);
+    CHECK(std::vector<uint8_t>(second, second + payload.size()) == payload);
+    // A failure repeats as a failure; then the right id still opens it.
+    const auto other = hexBytes("8394c8f03e515709");
+    CHECK(open(packet, other, second) == -1);
+    CHECK(open(packet, other, second) == -1);
+    REQUIRE(open(packet, dcid, second) == int64_t(payload.size()));
+    CHECK(std::vector<uint8_t>(second, second + payload.size()) == payload);
+    // The next packet in the same place (the memory reused): its own bytes count.
+    scratch.used = 0;
+    auto damaged = packet;
+    damaged[damaged.size() - 20] ^= 1;
+    CHECK(open(damaged, dcid, second) == -1);
+    // No room left in this packet's memory: nothing, whatever was decrypted before.
+    scratch.used = scratch.cap - 8;
+    CHECK(open(packet, dcid, second) == -1);
+}
+
 TEST_CASE("mmt_rt_state_bytes: bytes kept in a session's state, up to their bound", "[host]") {
     uint8_t slot[8] = {};
     int64_t len = -1;
