@@ -89,7 +89,28 @@ int ServiceMatcher::by_address_text(const std::string& text) const {
     return n ? by_address(a, n) : -1;
 }
 
+namespace {
+
+/// Dotted decimal as inet_pton reads it (four numbers up to 255, no leading zeros), without
+/// its general machinery: every flow record's addresses come this way.
+bool parse_ipv4(std::string_view t, uint8_t (&out)[16]) {
+    size_t i = 0;
+    for (int part = 0; part < 4; ++part) {
+        if (part && (i >= t.size() || t[i++] != '.')) return false;
+        const size_t start = i;
+        unsigned v = 0;
+        while (i < t.size() && t[i] >= '0' && t[i] <= '9' && i - start < 3)
+            v = v * 10 + unsigned(t[i++] - '0');
+        if (i == start || v > 255 || (t[start] == '0' && i - start > 1)) return false;
+        out[part] = uint8_t(v);
+    }
+    return i == t.size();
+}
+
+} // namespace
+
 size_t parse_address(const std::string& text, uint8_t (&out)[16]) {
+    if (parse_ipv4(text, out)) return 4;
     if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
     if (inet_pton(AF_INET6, text.c_str(), out) == 1) return 16;
     return 0;

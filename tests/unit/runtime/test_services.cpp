@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 using namespace mmt;
 using namespace mmt::test;
 
@@ -115,6 +117,42 @@ TEST_CASE("an empty prefix holds every address of its family", "[services]") {
     ServiceMatcher m(t.build());
     CHECK(addressOf(m, "192.0.2.1") == "all4");
     CHECK(addressOf(m, "2001:db8::1") == "");
+}
+
+TEST_CASE("addresses are read from their text as inet_pton reads them", "[services]") {
+    auto same = [](const std::string& text) {
+        uint8_t got[16] = {}, want[16] = {};
+        size_t n = parse_address(text, got);
+        size_t expected = inet_pton(AF_INET, text.c_str(), want) == 1    ? 4
+                          : inet_pton(AF_INET6, text.c_str(), want) == 1 ? 16
+                                                                         : 0;
+        INFO(text);
+        REQUIRE(n == expected);
+        CHECK(std::memcmp(got, want, n) == 0);
+    };
+    for (const char* t : {"0.0.0.0",        "255.255.255.255",
+                          "192.168.1.10",   "10.0.0.1",
+                          "1.2.3",          "1.2.3.4.5",
+                          "256.1.1.1",      "01.2.3.4",
+                          "1.2.3.04",       "1..2.3",
+                          ".1.2.3",         "1.2.3.",
+                          "1.2.3.4 ",       "1234.1.1.1",
+                          "1.2.3.-4",       "",
+                          "a.b.c.d",        "::1",
+                          "fe80::1",        "2001:db8::8:800:200c:417a",
+                          "::ffff:1.2.3.4", "1.2.3.4:80"})
+        same(t);
+    // Random texts of digits and dots.
+    uint32_t seed = 7;
+    for (int i = 0; i < 20000; ++i) {
+        std::string t;
+        size_t len = 1 + (seed = seed * 1103515245u + 12345u) % 16;
+        for (size_t j = 0; j < len; ++j) {
+            seed = seed * 1103515245u + 12345u;
+            t += "0123456789..."[(seed >> 16) % 13];
+        }
+        same(t);
+    }
 }
 
 TEST_CASE("the DNS memory is bounded and keeps the latest answer", "[services]") {
