@@ -2,6 +2,8 @@
 // random addresses), MACs, bytes and text escapes.
 #include "output/format.h"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -51,6 +53,15 @@ TEST_CASE("decimals and times as flow records write them", "[format]") {
     out += ' ';
     append_seconds(out, 0);
     CHECK(out == "0 18446744073709551615 1700000000.000000042 0.999999999 0.000000000");
+    // Every digit of the fraction in its place, against printf.
+    uint64_t ns = 1;
+    for (int i = 0; i < 2000; ++i, ns = ns * 6364136223846793005ull + 1442695040888963407ull) {
+        for (uint64_t t : {ns, ns % 1000000000u, ns % 100000u, ns / 1000u * 1000u}) {
+            std::string got;
+            append_seconds(got, t);
+            CHECK(got == fmt::format("{}.{:09}", t / 1000000000u, t % 1000000000u));
+        }
+    }
 }
 
 TEST_CASE("integers in hexadecimal, padded as tshark pads them", "[format]") {
