@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -263,19 +264,18 @@ const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits) {
     int len = 0;
     uint64_t u = uint64_t(v);
     if (hex_digits <= 0) {
-        do {
-            buf[len++] = char('0' + u % 10);
-            u /= 10;
-        } while (u);
+        len = int(std::to_chars(buf, buf + sizeof buf, u).ptr - buf);
     } else {
+        // Least significant first, then turned around.
         do {
             buf[len++] = kHexDigits[u & 15];
             u >>= 4;
         } while (u || len < std::min(hex_digits, 16));
+        std::reverse(buf, buf + len);
     }
     uint8_t* out = scratch_room(ctx, uint64_t(len));
     if (!out) return nullptr;
-    for (int i = 0; i < len; ++i) out[i] = uint8_t(buf[len - 1 - i]); // most significant first
+    std::memcpy(out, buf, size_t(len));
     ctx->scratch->used += uint32_t(len);
     return out;
 }
@@ -720,7 +720,15 @@ const uint8_t* mmt_rt_scratch_append(mmt_ctx* ctx, const uint8_t* p, int64_t n) 
     mmt_scratch& s = *ctx->scratch;
     if (n < 0 || uint64_t(s.used) + uint64_t(n) > s.cap) return nullptr;
     uint8_t* dst = s.base + s.used;
-    if (n) std::memcpy(dst, p, size_t(n));
+    // Most pieces are a separator or a few digits: copied here rather than by a call.
+    if (n >= 8 && n <= 16) {
+        std::memcpy(dst, p, 8);
+        std::memcpy(dst + n - 8, p + n - 8, 8);
+    } else if (n < 8) {
+        for (int64_t i = 0; i < n; ++i) dst[i] = p[i];
+    } else {
+        std::memcpy(dst, p, size_t(n));
+    }
     s.used += uint32_t(n);
     return dst;
 }

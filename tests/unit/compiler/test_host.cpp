@@ -4,6 +4,7 @@
 #include "loader/library_object.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <random>
@@ -324,6 +325,44 @@ TEST_CASE("mmt_rt_digest, mmt_rt_append_int, mmt_rt_sort_ints", "[host]") {
     scratch.used = scratch.cap - 10;
     CHECK(mmt_rt_digest(&ctx, abc.data(), 3, 0) == -1);
     CHECK(scratch.used == scratch.cap - 10);
+}
+
+TEST_CASE("mmt_rt_scratch_append and mmt_rt_append_int: every length and every digit", "[host]") {
+    std::vector<uint8_t> arena(64);
+    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
+    mmt_ctx ctx{};
+    ctx.scratch = &scratch;
+    std::string source;
+    for (int i = 0; i < 40; ++i) source += char('A' + i);
+    for (int64_t n = 0; n <= 40; ++n) {
+        scratch.used = 3;
+        std::fill(arena.begin(), arena.end(), uint8_t('.'));
+        const uint8_t* at =
+            mmt_rt_scratch_append(&ctx, reinterpret_cast<const uint8_t*>(source.data()), n);
+        REQUIRE(at == arena.data() + 3);
+        CHECK(scratch.used == 3 + n);
+        CHECK(std::string(arena.begin() + 3, arena.begin() + 3 + n) == source.substr(0, size_t(n)));
+        CHECK(arena[size_t(3 + n)] == '.'); // nothing past the end
+    }
+    // No room: null, nothing written.
+    scratch.used = scratch.cap - 4;
+    CHECK(mmt_rt_scratch_append(&ctx, reinterpret_cast<const uint8_t*>(source.data()), 5) ==
+          nullptr);
+    CHECK(scratch.used == scratch.cap - 4);
+    auto appended = [&](int64_t v, int32_t digits) {
+        scratch.used = 0;
+        const uint8_t* at = mmt_rt_append_int(&ctx, v, digits);
+        REQUIRE(at == arena.data());
+        return std::string(reinterpret_cast<const char*>(at), scratch.used);
+    };
+    uint64_t u = 1;
+    for (int i = 0; i < 3000; ++i, u = u * 6364136223846793005ull + 1442695040888963407ull) {
+        for (uint64_t x : {u, u >> 20, u >> 40, u >> 56, uint64_t(i)}) {
+            CHECK(appended(int64_t(x), 0) == std::to_string(x));
+            for (int32_t d : {1, 2, 4, 8})
+                CHECK(appended(int64_t(x), d) == fmt::format("{:0{}x}", x, d));
+        }
+    }
 }
 
 TEST_CASE("every host function is declared in IR with its C++ type", "[host]") {
