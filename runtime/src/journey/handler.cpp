@@ -109,7 +109,8 @@ struct Handler::Impl final : ChunkSink {
         uint64_t events = 0;                                  // bits of ctx.events_wanted
         std::vector<std::vector<int>> event_columns;          // by attribute index
         std::vector<std::vector<AttributeCallback>> attr_cbs; // by attribute index
-        bool analyse = false; // run the analyse stage: events wanted, or bodies checked
+        bool analyse = false;   // run the analyse stage: events wanted, or bodies checked
+        bool ip_header = false; // an IP protocol, when flows show their tunnels: pass_ip_header
         bool any() const { return !getters.empty() || events != 0; }
     };
 
@@ -236,6 +237,8 @@ struct Handler::Impl final : ChunkSink {
             }
         ipv4_proto = lib.find_protocol("ipv4");
         ipv6_proto = lib.find_protocol("ipv6");
+        for (int ip : {ipv4_proto, ipv6_proto})
+            if (ip >= 0) wants[size_t(ip)].ip_header = true;
         icmp_proto = lib.find_protocol("icmp");
         icmpv6_proto = lib.find_protocol("icmpv6");
         for (const char* carrier : {"udp", "tcp", "sctp", "ipv6_ext", "ipv6_frag"})
@@ -650,22 +653,24 @@ struct Handler::Impl final : ChunkSink {
 
     /// Sets up the next layer: protocol `proto` over [data, data + len), above `parent`.
     MMT_INLINE LayerState& enter_layer(int proto, const mmt_proto& p, const uint8_t* data,
-                                       uint32_t len, const mmt_ctx* parent, bool in_packet) {
+                                       uint32_t len, const LayerState* parent, bool in_packet) {
         LayerState& L = layers[depth++];
         L.proto = proto;
         L.id = p.id;
         L.in_packet = in_packet;
-        std::memset(&L.ctx, 0, sizeof L.ctx);
-        L.ctx.data = data;
-        L.ctx.len = len;
-        L.ctx.linktype = pv.raw->linktype;
-        L.ctx.parent = parent;
-        L.ctx.parent_id = parent ? layers[depth - 2].id : 0;
-        L.ctx.scratch = &scratch;
-        L.ctx.user = this;
-        L.ctx.emit = &Impl::on_event;
-        L.ctx.direction = pv.direction;
-        L.ctx.events_wanted = wants[size_t(proto)].events;
+        // Every field once (memo and state: none yet).
+        L.ctx = mmt_ctx{data,
+                        len,
+                        pv.direction,
+                        pv.raw->linktype,
+                        parent ? parent->id : 0,
+                        parent ? &parent->ctx : nullptr,
+                        &scratch,
+                        nullptr,
+                        nullptr,
+                        wants[size_t(proto)].events,
+                        &Impl::on_event,
+                        this};
         return L;
     }
 
@@ -752,7 +757,7 @@ struct Handler::Impl final : ChunkSink {
             if (dropped) return Action::Drop;
         }
         if (!w.getters.empty()) extract(L);
-        if (L.proto == ipv4_proto || L.proto == ipv6_proto) pass_ip_header(L);
+        if (w.ip_header) pass_ip_header(L);
         Action act = Action::Continue;
         for (auto& a : analysers[size_t(L.proto)]) {
             Action x = a.fn(PacketView(&pv), pv.path.back());
@@ -841,8 +846,8 @@ struct Handler::Impl final : ChunkSink {
 
     /// Runs the walk from protocol `proto` over [data, data + len). Returns false when a
     /// handler dropped the packet.
-    bool walk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent, bool in_packet,
-              Flow* flow, int flow_layer) {
+    bool walk(int proto, const uint8_t* data, uint32_t len, const LayerState* parent,
+              bool in_packet, Flow* flow, int flow_layer) {
         bool quoted = false; // below a relation marked `quoted`
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
@@ -867,7 +872,7 @@ struct Handler::Impl final : ChunkSink {
             if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
             int next = next_protocol(L, flow, at_session, quoted);
             if (next < 0) return true;
-            parent = &L.ctx;
+            parent = &L;
             proto = next;
             data = payload;
             len = plen;
@@ -877,7 +882,7 @@ struct Handler::Impl final : ChunkSink {
 
     // ChunkSink: stream delivery hands reassembled data back here; the walk resumes above
     // the stream's layer and leaves the depth as it found it.
-    bool chunk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent,
+    bool chunk(int proto, const uint8_t* data, uint32_t len, const LayerState* parent,
                Flow* flow) override {
         unsigned saved_depth = depth;
         int saved_ip = last_ip_layer; // the layers above saved_depth are the next chunk's

@@ -98,8 +98,7 @@ void on_pdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
     }
     if (!d->keep) return;
     if (e == PduEvent::Pdu) {
-        if (!d->sink->chunk(d->flow->data->app, data, len, &d->layer->ctx, d->flow))
-            d->keep = false;
+        if (!d->sink->chunk(d->flow->data->app, data, len, d->layer, d->flow)) d->keep = false;
     } else if (e == PduEvent::Malformed) {
         d->sink->malformed(std::string(d->app->name) + ".pdu_length");
     }
@@ -111,7 +110,7 @@ void on_stream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
     if (e == StreamEvent::Data) {
         if (d->framed)
             d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&on_pdu, d});
-        else if (!d->sink->chunk(d->flow->data->app, data, len, &d->layer->ctx, d->flow))
+        else if (!d->sink->chunk(d->flow->data->app, data, len, d->layer, d->flow))
             d->keep = false;
     } else if (e == StreamEvent::Gap && d->framed) {
         *d->head_scanned = 0;

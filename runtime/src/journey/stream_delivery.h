@@ -15,7 +15,7 @@ class ChunkSink {
   public:
     /// Walks [data, data + len) from protocol `proto`, above `parent`, in `flow`.
     /// Returns false when a handler dropped the packet.
-    virtual bool chunk(int proto, const uint8_t* data, uint32_t len, const mmt_ctx* parent,
+    virtual bool chunk(int proto, const uint8_t* data, uint32_t len, const LayerState* parent,
                        Flow* flow) = 0;
     /// The data broke its framing at `where` ("http.pdu_length").
     virtual void malformed(std::string_view where) = 0;
