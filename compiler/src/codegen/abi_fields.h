@@ -31,6 +31,10 @@ enum : unsigned {
     Count
 };
 }
+/// mmt_scratch
+namespace scratch {
+enum : unsigned { Base, Cap, Used, Count };
+}
 /// mmt_ctx
 namespace ctx {
 enum : unsigned {
@@ -156,6 +160,11 @@ constexpr std::pair<unsigned, size_t> kCtx[] = {
     MMT_F(mmt_ctx, ctx, State, state),         MMT_F(mmt_ctx, ctx, EventsWanted, events_wanted),
     MMT_F(mmt_ctx, ctx, Emit, emit),           MMT_F(mmt_ctx, ctx, User, user)};
 static_assert(inOrder(kCtx, ctx::Count, sizeof(mmt_ctx)));
+
+constexpr std::pair<unsigned, size_t> kScratch[] = {MMT_F(mmt_scratch, scratch, Base, base),
+                                                    MMT_F(mmt_scratch, scratch, Cap, cap),
+                                                    MMT_F(mmt_scratch, scratch, Used, used)};
+static_assert(inOrder(kScratch, scratch::Count, sizeof(mmt_scratch)));
 
 constexpr std::pair<unsigned, size_t> kKey[] = {MMT_F(mmt_key, key, SharedLen, shared_len),
                                                 MMT_F(mmt_key, key, ALen, a_len),

@@ -6,6 +6,7 @@ namespace mmtc::codegen::detail {
 void Lowerer::declareTypes() {
     // Layouts mirror abi.h field for field (checked by test_codegen_library.cpp).
     ctxTy = llvm::StructType::create(C, "mmt_ctx");
+    scratchTy = llvm::StructType::create(C, {i8p, i32, i32}, "mmt_scratch");
     valueTy = llvm::StructType::create(C, {i32, i32, i64, i8p}, "mmt_value");
     resultTy =
         llvm::StructType::create(C, {i32, i32, i32, i32, i32, i32, i32, i32}, "mmt_parse_result");
@@ -55,6 +56,7 @@ void Lowerer::declareTypes() {
     for (auto [t, n] : {std::pair<llvm::StructType*, unsigned>{valueTy, abi::value::Count},
                         {resultTy, abi::result::Count},
                         {ctxTy, abi::ctx::Count},
+                        {scratchTy, abi::scratch::Count},
                         {keyTy, abi::key::Count},
                         {classTy, abi::cls::Count},
                         {streamTy, abi::stream::Count},

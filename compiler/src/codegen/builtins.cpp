@@ -240,7 +240,7 @@ EV Lowerer::evalCall(FnState& st, const Expr& e) {
         evalFailIf(st, B.CreateIsNull(mark));
         for (const EV& p : parts) {
             Value* r = p.k == EV::Bytes
-                           ? B.CreateCall(hAppend, {st.ctx, p.v, p.len})
+                           ? appendToScratch(st, p.v, p.len)
                            : B.CreateCall(hAppendInt, {st.ctx, asInt(p), B.getInt32(0)});
             evalFailIf(st, B.CreateIsNull(r));
         }
@@ -369,7 +369,7 @@ EV Lowerer::collectInts(FnState& st, const EV& seq, const std::function<Value*(V
             B.SetInsertPoint(add);
         }
         B.CreateStore(x, tmp);
-        Value* r = B.CreateCall(hAppend, {st.ctx, B.CreateBitCast(tmp, i8p), B.getInt64(8)});
+        Value* r = appendToScratch(st, B.CreateBitCast(tmp, i8p), B.getInt64(8));
         B.CreateCondBr(B.CreateIsNull(r), full, cont);
     });
     Value* end = B.CreateCall(hMark, {st.ctx});
@@ -415,6 +415,43 @@ EV Lowerer::split(FnState& st, const EV& b, const std::string& sep, uint64_t ind
 
 /// The elements of a list of bytes, joined by `sep` in the packet's scratch memory;
 /// integers in decimal, or in hex with `hexDigits` digits when it is not 0.
+/// mmt_rt_scratch_append(ctx, p, n): where the bytes went, or null when there is no room.
+/// A copy of a constant length up to 16 bytes (a separator, a collected integer, a literal
+/// piece) is done here, without the call, when the packet's memory has room for it.
+Value* Lowerer::appendToScratch(FnState& st, Value* p, Value* n) {
+    auto* size = llvm::dyn_cast<llvm::ConstantInt>(n);
+    if (!size || size->getZExtValue() > 16) return B.CreateCall(hAppend, {st.ctx, p, n});
+    llvm::Type* scratchPtr = llvm::PointerType::getUnqual(scratchTy);
+    Value* s = B.CreateBitCast(
+        B.CreateLoad(i8p, B.CreateStructGEP(ctxTy, st.ctx, abi::ctx::Scratch)), scratchPtr);
+    BasicBlock* check = BasicBlock::Create(C, "append.check", st.F);
+    BasicBlock* fast = BasicBlock::Create(C, "append.fast", st.F);
+    BasicBlock* slow = BasicBlock::Create(C, "append.slow", st.F);
+    BasicBlock* done = BasicBlock::Create(C, "append.done", st.F);
+    B.CreateCondBr(B.CreateIsNull(s), slow, check);
+    B.SetInsertPoint(check);
+    Value* usedAt = B.CreateStructGEP(scratchTy, s, abi::scratch::Used);
+    Value* used = B.CreateZExt(B.CreateLoad(i32, usedAt), i64);
+    Value* cap =
+        B.CreateZExt(B.CreateLoad(i32, B.CreateStructGEP(scratchTy, s, abi::scratch::Cap)), i64);
+    Value* end = B.CreateAdd(used, n);
+    B.CreateCondBr(B.CreateICmpULE(end, cap), fast, slow);
+    B.SetInsertPoint(fast);
+    Value* base = B.CreateLoad(i8p, B.CreateStructGEP(scratchTy, s, abi::scratch::Base));
+    Value* dst = B.CreateInBoundsGEP(i8, base, used);
+    B.CreateMemCpy(dst, llvm::MaybeAlign(1), p, llvm::MaybeAlign(1), n);
+    B.CreateStore(B.CreateTrunc(end, i32), usedAt);
+    B.CreateBr(done);
+    B.SetInsertPoint(slow);
+    Value* called = B.CreateCall(hAppend, {st.ctx, p, n}); // null without room
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+    llvm::PHINode* at = B.CreatePHI(i8p, 2);
+    at->addIncoming(dst, fast);
+    at->addIncoming(called, slow);
+    return at;
+}
+
 EV Lowerer::join(FnState& st, const EV& seq, const std::string& sep, unsigned hexDigits) {
     Value* mark = B.CreateCall(hMark, {st.ctx});
     evalFailIf(st, B.CreateIsNull(mark));
@@ -431,12 +468,11 @@ EV Lowerer::join(FnState& st, const EV& seq, const std::string& sep, unsigned he
         BasicBlock* added = BasicBlock::Create(C, "join.added", st.F);
         B.CreateCondBr(B.CreateLoad(i1, first), addVal, addSep);
         B.SetInsertPoint(addSep);
-        Value* r1 =
-            B.CreateCall(hAppend, {st.ctx, stringConst(sep), B.getInt64(int64_t(sep.size()))});
+        Value* r1 = appendToScratch(st, stringConst(sep), B.getInt64(int64_t(sep.size())));
         B.CreateCondBr(B.CreateIsNull(r1), full, addVal);
         B.SetInsertPoint(addVal);
         Value* r2 = elem.k == EV::Bytes
-                        ? B.CreateCall(hAppend, {st.ctx, elem.v, elem.len})
+                        ? appendToScratch(st, elem.v, elem.len)
                         : B.CreateCall(hAppendInt, {st.ctx, elem.v, B.getInt32(hexDigits)});
         B.CreateCondBr(B.CreateIsNull(r2), full, added);
         B.SetInsertPoint(added);

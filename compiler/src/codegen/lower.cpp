@@ -51,6 +51,7 @@ std::vector<AbiStruct> Lowerer::layouts() {
     add("mmt_value", valueTy);
     add("mmt_parse_result", resultTy);
     add("mmt_ctx", ctxTy);
+    add("mmt_scratch", scratchTy);
     add("mmt_key", keyTy);
     add("mmt_class_result", classTy);
     add("mmt_stream_info", streamTy);

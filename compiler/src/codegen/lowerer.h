@@ -409,6 +409,7 @@ class Lowerer {
     Value* countElements(FnState& st, const EV& seq);
     EV split(FnState& st, const EV& b, const std::string& sep, uint64_t index);
     EV join(FnState& st, const EV& seq, const std::string& sep, unsigned hexDigits = 0);
+    Value* appendToScratch(FnState& st, Value* p, Value* n);
 
     // ------------------------------------------------------------------ the library table
     llvm::Constant* asI8p(llvm::Constant* c);
@@ -427,8 +428,8 @@ class Lowerer {
     llvm::IRBuilder<> B;
     llvm::Type *i1, *i8, *i16, *i32, *i64;
     llvm::PointerType* i8p;
-    llvm::StructType *ctxTy, *valueTy, *resultTy, *keyTy, *classTy, *streamTy, *fragTy, *attrTy,
-        *protoTy, *serviceTy, *libTy;
+    llvm::StructType *ctxTy, *scratchTy, *valueTy, *resultTy, *keyTy, *classTy, *streamTy, *fragTy,
+        *attrTy, *protoTy, *serviceTy, *libTy;
     llvm::PointerType* ctxPtr;
     llvm::FunctionType *emitFnTy, *validateTy, *getterTy, *keyFnTy, *sidesTy, *classifyTy, *pduTy,
         *updateTy, *initTy, *streamFnTy, *fragFnTy;

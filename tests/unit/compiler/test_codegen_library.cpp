@@ -11,7 +11,7 @@ using namespace mmtc::test;
 
 TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][abi]") {
     auto layouts = mmtc::codegen::abiLayouts();
-    REQUIRE(layouts.size() == 11);
+    REQUIRE(layouts.size() == 12);
     auto find = [&](const std::string& n) -> const mmtc::codegen::AbiLayout& {
         for (const auto& l : layouts)
             if (l.name == n) return l;
@@ -37,6 +37,8 @@ TEST_CASE("generated code lays out every ABI struct as abi.h does", "[codegen][a
            offsetof(mmt_ctx, linktype), offsetof(mmt_ctx, parent_id), offsetof(mmt_ctx, parent),
            offsetof(mmt_ctx, scratch), offsetof(mmt_ctx, memo), offsetof(mmt_ctx, state),
            offsetof(mmt_ctx, events_wanted), offsetof(mmt_ctx, emit), offsetof(mmt_ctx, user));
+    FIELDS(mmt_scratch, offsetof(mmt_scratch, base), offsetof(mmt_scratch, cap),
+           offsetof(mmt_scratch, used));
     FIELDS(mmt_key, offsetof(mmt_key, shared_len), offsetof(mmt_key, a_len),
            offsetof(mmt_key, b_len), offsetof(mmt_key, overflow), offsetof(mmt_key, shared),
            offsetof(mmt_key, a), offsetof(mmt_key, b));
