@@ -100,6 +100,19 @@ TEST_CASE("mmt_rt_match_any: starts, starts ignoring case, ends, contains", "[ho
 
 namespace {
 
+/// A packet's scratch memory of `size` bytes and a context that uses it.
+struct PacketMemory {
+    explicit PacketMemory(size_t size) : arena(size) {
+        scratch = mmt_scratch{arena.data(), uint32_t(arena.size()), 0};
+        ctx.scratch = &scratch;
+    }
+    PacketMemory(const PacketMemory&) = delete;
+    PacketMemory& operator=(const PacketMemory&) = delete;
+    std::vector<uint8_t> arena;
+    mmt_scratch scratch{};
+    mmt_ctx ctx{};
+};
+
 std::vector<uint8_t> hexBytes(const std::string& h) {
     std::vector<uint8_t> out;
     for (size_t i = 0; i + 1 < h.size(); i += 2)
@@ -171,28 +184,26 @@ TEST_CASE("mmt_rt_quic_initial: the keys of RFC 9001 and RFC 9369's examples", "
         size_t pnOffset = 0;
         auto packet =
             protectInitial(k.version, k.first, dcid, payload, 2, k.key, k.iv, k.hp, pnOffset);
-        std::vector<uint8_t> arena(4096);
-        mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
-        mmt_ctx ctx{};
-        ctx.scratch = &scratch;
+        PacketMemory m(4096);
         const uint8_t* plain = nullptr;
         int64_t n =
-            mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+            mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
                                 k.version, 0, dcid.data(), int64_t(dcid.size()), &plain);
         REQUIRE(n == int64_t(payload.size()));
         CHECK(std::vector<uint8_t>(plain, plain + n) == payload);
         // Another connection id, a damaged byte or a version without keys: nothing.
         auto other = hexBytes("8394c8f03e515709");
-        CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+        CHECK(mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
                                   k.version, 0, other.data(), int64_t(other.size()), &plain) == -1);
         auto damaged = packet;
         damaged[damaged.size() - 20] ^= 1;
-        CHECK(mmt_rt_quic_initial(&ctx, damaged.data(), int64_t(damaged.size()), int64_t(pnOffset),
-                                  k.version, 0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
-        CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
+        CHECK(mmt_rt_quic_initial(&m.ctx, damaged.data(), int64_t(damaged.size()),
+                                  int64_t(pnOffset), k.version, 0, dcid.data(),
+                                  int64_t(dcid.size()), &plain) == -1);
+        CHECK(mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
                                   0x12345678, 0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
         // Too short to hold the sample of header protection.
-        CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(pnOffset + 10), int64_t(pnOffset),
+        CHECK(mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(pnOffset + 10), int64_t(pnOffset),
                                   k.version, 0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
     }
 }
@@ -208,18 +219,16 @@ TEST_CASE("mmt_rt_quic_initial: a server's Initial, with the keys of RFC 9001's 
     auto packet =
         protectInitial(1, 0xc3, dcid, payload, 1, "cf3a5331653c364c88f0f379b6067e37",
                        "0ac1493ca1905853b0bba03e", "c206b8d9b9f0f37644430b490eeaa314", pnOffset);
-    std::vector<uint8_t> arena(4096);
-    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
-    mmt_ctx ctx{};
-    ctx.scratch = &scratch;
+    PacketMemory m(4096);
     const uint8_t* plain = nullptr;
-    int64_t n = mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset),
-                                    1, 1, dcid.data(), int64_t(dcid.size()), &plain);
+    int64_t n =
+        mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset), 1, 1,
+                            dcid.data(), int64_t(dcid.size()), &plain);
     REQUIRE(n == int64_t(payload.size()));
     CHECK(std::vector<uint8_t>(plain, plain + n) == payload);
     // The client's keys do not open it.
-    CHECK(mmt_rt_quic_initial(&ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset), 1, 0,
-                              dcid.data(), int64_t(dcid.size()), &plain) == -1);
+    CHECK(mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset), 1,
+                              0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
 }
 
 TEST_CASE("mmt_rt_quic_initial: a repeated decryption gives the same plaintext, in this "
@@ -233,22 +242,19 @@ TEST_CASE("mmt_rt_quic_initial: a repeated decryption gives the same plaintext, 
     auto packet =
         protectInitial(1, 0xc3, dcid, payload, 3, "1f369613dd76d5467730efcbe3b1a22d",
                        "fa044b2f42a3fd3b46fb255c", "9f50449e04a0e810283a1e9933adedd2", pnOffset);
-    std::vector<uint8_t> arena(4096);
-    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
-    mmt_ctx ctx{};
-    ctx.scratch = &scratch;
+    PacketMemory m(4096);
     auto open = [&](const std::vector<uint8_t>& p, const std::vector<uint8_t>& id,
                     const uint8_t*& plain) {
-        return mmt_rt_quic_initial(&ctx, p.data(), int64_t(p.size()), int64_t(pnOffset), 1, 0,
+        return mmt_rt_quic_initial(&m.ctx, p.data(), int64_t(p.size()), int64_t(pnOffset), 1, 0,
                                    id.data(), int64_t(id.size()), &plain);
     };
     const uint8_t *first = nullptr, *second = nullptr;
     REQUIRE(open(packet, dcid, first) == int64_t(payload.size()));
-    const uint32_t used = scratch.used;
+    const uint32_t used = m.scratch.used;
     REQUIRE(open(packet, dcid, second) == int64_t(payload.size()));
     // Its own copy, after the first: both stay valid until the packet ends.
     CHECK(second >= first + payload.size());
-    CHECK(scratch.used == used + payload.size());
+    CHECK(m.scratch.used == used + payload.size());
     CHECK(std::vector<uint8_t>(first, first + payload.size()) == payload);
     CHECK(std::vector<uint8_t>(second, second + payload.size()) == payload);
     // A failure repeats as a failure; then the right id still opens it.
@@ -258,12 +264,12 @@ TEST_CASE("mmt_rt_quic_initial: a repeated decryption gives the same plaintext, 
     REQUIRE(open(packet, dcid, second) == int64_t(payload.size()));
     CHECK(std::vector<uint8_t>(second, second + payload.size()) == payload);
     // The next packet in the same place (the memory reused): its own bytes count.
-    scratch.used = 0;
+    m.scratch.used = 0;
     auto damaged = packet;
     damaged[damaged.size() - 20] ^= 1;
     CHECK(open(damaged, dcid, second) == -1);
     // No room left in this packet's memory: nothing, whatever was decrypted before.
-    scratch.used = scratch.cap - 8;
+    m.scratch.used = m.scratch.cap - 8;
     CHECK(open(packet, dcid, second) == -1);
 }
 
@@ -300,60 +306,55 @@ TEST_CASE("mmt_rt_state_bytes: bytes kept in a session's state, up to their boun
 }
 
 TEST_CASE("mmt_rt_digest, mmt_rt_append_int, mmt_rt_sort_ints", "[host]") {
-    std::vector<uint8_t> arena(256);
-    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
-    mmt_ctx ctx{};
-    ctx.scratch = &scratch;
+    PacketMemory m(256);
     auto text = [&](int64_t n) {
-        return std::string(reinterpret_cast<const char*>(arena.data()) + scratch.used - size_t(n),
-                           size_t(n));
+        return std::string(
+            reinterpret_cast<const char*>(m.arena.data()) + m.scratch.used - size_t(n), size_t(n));
     };
     // RFC 1321 appendix A.5 and FIPS 180-2 appendix B.1.
     const auto abc = bytes("abc");
-    CHECK(text(mmt_rt_digest(&ctx, abc.data(), 3, 0)) == "900150983cd24fb0d6963f7d28e17f72");
-    CHECK(text(mmt_rt_digest(&ctx, abc.data(), 3, 1)) ==
+    CHECK(text(mmt_rt_digest(&m.ctx, abc.data(), 3, 0)) == "900150983cd24fb0d6963f7d28e17f72");
+    CHECK(text(mmt_rt_digest(&m.ctx, abc.data(), 3, 1)) ==
           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    size_t before = scratch.used;
-    mmt_rt_append_int(&ctx, 771, 0);
-    mmt_rt_append_int(&ctx, 0x0a, 4);
-    mmt_rt_append_int(&ctx, 0, 0);
-    CHECK(text(int64_t(scratch.used - before)) == "771000a0");
+    size_t before = m.scratch.used;
+    mmt_rt_append_int(&m.ctx, 771, 0);
+    mmt_rt_append_int(&m.ctx, 0x0a, 4);
+    mmt_rt_append_int(&m.ctx, 0, 0);
+    CHECK(text(int64_t(m.scratch.used - before)) == "771000a0");
     int64_t v[5] = {0xc02b, 0x1301, 0x002f, 0xcca9, 0x1301};
     mmt_rt_sort_ints(reinterpret_cast<uint8_t*>(v), 5);
     CHECK((v[0] == 0x002f && v[1] == 0x1301 && v[2] == 0x1301 && v[3] == 0xc02b && v[4] == 0xcca9));
     // A full scratch memory: -1 and nothing written.
-    scratch.used = scratch.cap - 10;
-    CHECK(mmt_rt_digest(&ctx, abc.data(), 3, 0) == -1);
-    CHECK(scratch.used == scratch.cap - 10);
+    m.scratch.used = m.scratch.cap - 10;
+    CHECK(mmt_rt_digest(&m.ctx, abc.data(), 3, 0) == -1);
+    CHECK(m.scratch.used == m.scratch.cap - 10);
 }
 
 TEST_CASE("mmt_rt_scratch_append and mmt_rt_append_int: every length and every digit", "[host]") {
-    std::vector<uint8_t> arena(64);
-    mmt_scratch scratch{arena.data(), uint32_t(arena.size()), 0};
-    mmt_ctx ctx{};
-    ctx.scratch = &scratch;
+    PacketMemory m(64);
     std::string source;
     for (int i = 0; i < 40; ++i) source += char('A' + i);
     for (int64_t n = 0; n <= 40; ++n) {
-        scratch.used = 3;
-        std::fill(arena.begin(), arena.end(), uint8_t('.'));
+        m.scratch.used = 3;
+        std::fill(m.arena.begin(), m.arena.end(), uint8_t('.'));
         const uint8_t* at =
-            mmt_rt_scratch_append(&ctx, reinterpret_cast<const uint8_t*>(source.data()), n);
-        REQUIRE(at == arena.data() + 3);
-        CHECK(scratch.used == 3 + n);
-        CHECK(std::string(arena.begin() + 3, arena.begin() + 3 + n) == source.substr(0, size_t(n)));
-        CHECK(arena[size_t(3 + n)] == '.'); // nothing past the end
+            mmt_rt_scratch_append(&m.ctx, reinterpret_cast<const uint8_t*>(source.data()), n);
+        REQUIRE(at == m.arena.data() + 3);
+        CHECK(m.scratch.used == 3 + n);
+        CHECK(std::string(m.arena.begin() + 3, m.arena.begin() + 3 + n) ==
+              source.substr(0, size_t(n)));
+        CHECK(m.arena[size_t(3 + n)] == '.'); // nothing past the end
     }
     // No room: null, nothing written.
-    scratch.used = scratch.cap - 4;
-    CHECK(mmt_rt_scratch_append(&ctx, reinterpret_cast<const uint8_t*>(source.data()), 5) ==
+    m.scratch.used = m.scratch.cap - 4;
+    CHECK(mmt_rt_scratch_append(&m.ctx, reinterpret_cast<const uint8_t*>(source.data()), 5) ==
           nullptr);
-    CHECK(scratch.used == scratch.cap - 4);
+    CHECK(m.scratch.used == m.scratch.cap - 4);
     auto appended = [&](int64_t v, int32_t digits) {
-        scratch.used = 0;
-        const uint8_t* at = mmt_rt_append_int(&ctx, v, digits);
-        REQUIRE(at == arena.data());
-        return std::string(reinterpret_cast<const char*>(at), scratch.used);
+        m.scratch.used = 0;
+        const uint8_t* at = mmt_rt_append_int(&m.ctx, v, digits);
+        REQUIRE(at == m.arena.data());
+        return std::string(reinterpret_cast<const char*>(at), m.scratch.used);
     };
     uint64_t u = 1;
     for (int i = 0; i < 3000; ++i, u = u * 6364136223846793005ull + 1442695040888963407ull) {
