@@ -120,6 +120,15 @@ std::vector<uint8_t> hexBytes(const std::string& h) {
     return out;
 }
 
+/// A CRYPTO frame at offset 0 of `n` (< 64) bytes counting up from `first`, then
+/// `padding` PADDING frames: an Initial's payload.
+std::vector<uint8_t> cryptoFrame(uint8_t n, uint8_t first, size_t padding) {
+    std::vector<uint8_t> payload = {0x06, 0x00, n};
+    for (uint8_t i = 0; i < n; ++i) payload.push_back(uint8_t(first + i));
+    payload.insert(payload.end(), padding, 0x00);
+    return payload;
+}
+
 /// A client Initial protected with keys given from outside (the published ones), as a
 /// sender would: AES-128-GCM over the payload, then header protection (RFC 9001 5.3, 5.4).
 std::vector<uint8_t> protectInitial(uint32_t version, uint8_t firstByte,
@@ -212,9 +221,7 @@ TEST_CASE("mmt_rt_quic_initial: a server's Initial, with the keys of RFC 9001's 
           "[host]") {
     // RFC 9001 appendix A.1: the server's keys derive from the client's connection id.
     const auto dcid = hexBytes("8394c8f03e515708");
-    std::vector<uint8_t> payload = {0x06, 0x00, 0x10}; // CRYPTO, offset 0, 16 bytes
-    for (uint8_t i = 0; i < 16; ++i) payload.push_back(uint8_t(0x40 + i));
-    payload.insert(payload.end(), 20, 0x00);
+    const auto payload = cryptoFrame(16, 0x40, 20);
     size_t pnOffset = 0;
     auto packet =
         protectInitial(1, 0xc3, dcid, payload, 1, "cf3a5331653c364c88f0f379b6067e37",
@@ -235,9 +242,7 @@ TEST_CASE("mmt_rt_quic_initial: a repeated decryption gives the same plaintext, 
           "packet's memory",
           "[host]") {
     const auto dcid = hexBytes("8394c8f03e515708");
-    std::vector<uint8_t> payload = {0x06, 0x00, 0x08};
-    for (uint8_t i = 0; i < 8; ++i) payload.push_back(uint8_t(0x61 + i));
-    payload.insert(payload.end(), 30, 0x00);
+    const auto payload = cryptoFrame(8, 0x61, 30);
     size_t pnOffset = 0;
     auto packet =
         protectInitial(1, 0xc3, dcid, payload, 3, "1f369613dd76d5467730efcbe3b1a22d",
