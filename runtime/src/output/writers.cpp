@@ -78,15 +78,19 @@ void PacketWriter::write(const PacketView& p) {
             continue;
         }
         if (i) line_ += format_ == Format::Csv ? ',' : '\t';
-        cell_.clear();
+        // Straight into the line, unless CSV may have to quote the cell: a string's text,
+        // or occurrences joined by the aggregator. Numbers, addresses and bytes never hold
+        // a comma, a quote or a line break.
+        const bool quotable =
+            format_ == Format::Csv &&
+            (values.size() > 1 || (values.size() == 1 && values[0].v.type == MMT_T_STRING));
+        std::string& out = quotable ? cell_ : line_;
+        if (quotable) cell_.clear();
         for (size_t k = 0; k < values.size(); ++k) {
-            if (k) cell_ += options_.aggregator;
-            append_value(cell_, values[k].v, values[k].hex_digits);
+            if (k) out += options_.aggregator;
+            append_value(out, values[k].v, values[k].hex_digits);
         }
-        if (format_ == Format::Csv)
-            append_csv(line_, cell_);
-        else
-            line_ += cell_;
+        if (quotable) append_csv(line_, cell_);
     }
     line_ += format_ == Format::Json ? "}\n" : "\n";
     output_(line_);

@@ -2,6 +2,7 @@
 // lines, written through the public API to a string.
 #include "journey_util.h"
 #include "mmt/writer.h"
+#include "payloads.h"
 
 using namespace mmt;
 using namespace mmt::test;
@@ -183,6 +184,32 @@ TEST_CASE("packet rows: every occurrence of a column, in each format", "[writer]
     CHECK(tunnelRows(Format::Json) ==
           "{\"frame.number\":1,\"ipv4.src\":[\"10.0.0.1\","
           "\"192.168.0.1\"],\"udp.dst_port\":[9999],\"http.host\":[]}\n");
+}
+
+TEST_CASE("packet rows: CSV quotes a string that needs it, and only then", "[writer]") {
+    Handler h(builtinLibrary());
+    std::vector<std::string> names = {"ipv4.src", "dns.qname", "udp.dst_port"};
+    std::vector<int> columns;
+    for (const auto& n : names) columns.push_back(h.request(n));
+    std::string out;
+    PacketWriter w(Format::Csv, names, columns, [&](std::string_view line) { out += line; });
+    h.on_packet([&](const PacketView& p) {
+        w.write(p);
+        return Action::Continue;
+    });
+    for (std::string_view name : {"a,b.example", "say\"hi\".example", "plain.example"}) {
+        Bytes pkt = PacketBuilder()
+                        .eth()
+                        .ipv4("10.0.0.1", "10.0.0.2")
+                        .udp(1000, 53)
+                        .payload(dns_message(7, name))
+                        .build();
+        RawPacket raw{pkt.data(), uint32_t(pkt.size()), uint32_t(pkt.size()), 1, 1};
+        h.process(raw);
+    }
+    CHECK(out == "10.0.0.1,\"a,b.example\",53\n"
+                 "10.0.0.1,\"say\"\"hi\"\".example\",53\n"
+                 "10.0.0.1,plain.example,53\n");
 }
 
 TEST_CASE("packet rows: occurrence, aggregator and header options", "[writer]") {
