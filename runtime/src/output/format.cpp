@@ -111,10 +111,15 @@ size_t utf8_length(const uint8_t* p, size_t n) {
 }
 
 void append_text(std::string& out, const uint8_t* p, size_t n) {
+    auto plain = [](uint8_t c) { return c >= 0x20 && c < 0x7f && c != '\\'; };
     for (size_t i = 0; i < n; ++i) {
         uint8_t c = p[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += char(c);
+        if (plain(c)) {
+            // The run of printable characters that starts here, at once.
+            size_t end = i + 1;
+            while (end < n && plain(p[end])) ++end;
+            out.append(reinterpret_cast<const char*>(p + i), end - i);
+            i = end - 1;
         } else if (c == '\\') {
             out += "\\\\";
         } else if (c == '\r') {

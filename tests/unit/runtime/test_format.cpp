@@ -140,6 +140,40 @@ TEST_CASE("MACs, bytes and text", "[format]") {
     std::string text = "a\\b\r\n\t\x01 \xc3\xa9 \xff";
     CHECK(fmtValue(MMT_T_STRING, std::vector<uint8_t>(text.begin(), text.end())) ==
           "a\\\\b\\r\\n\\t\\x01 \xc3\xa9 \\xff");
+    // Random texts, each character escaped (or a valid UTF-8 sequence kept) as the
+    // escapes above say, between runs of printable ones.
+    auto expected = [](const std::vector<uint8_t>& b) {
+        std::string out;
+        for (size_t i = 0; i < b.size(); ++i) {
+            uint8_t c = b[i];
+            size_t u = 0;
+            if (c >= 0xc2 && c <= 0xdf && i + 1 < b.size() && (b[i + 1] & 0xc0) == 0x80) u = 2;
+            if (c == '\\')
+                out += "\\\\";
+            else if (c == '\r')
+                out += "\\r";
+            else if (c == '\n')
+                out += "\\n";
+            else if (c == '\t')
+                out += "\\t";
+            else if (c >= 0x20 && c < 0x7f)
+                out += char(c);
+            else if (u) {
+                out.append(reinterpret_cast<const char*>(&b[i]), u);
+                i += u - 1;
+            } else
+                out += fmt::format("\\x{:02x}", c);
+        }
+        return out;
+    };
+    std::mt19937 rng(11);
+    // Two-byte UTF-8 sequences only: the bytes are drawn from those that make them.
+    const std::string alphabet = std::string("ab .,\\\r\n\t\x01\x7f\xc3\xa9\xff", 14);
+    for (int i = 0; i < 5000; ++i) {
+        std::vector<uint8_t> b(rng() % 24);
+        for (auto& c : b) c = uint8_t(alphabet[rng() % alphabet.size()]);
+        CHECK(fmtValue(MMT_T_STRING, b) == expected(b));
+    }
 }
 
 TEST_CASE("JSON strings are escaped once, from the value's bytes", "[format]") {
