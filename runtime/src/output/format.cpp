@@ -38,20 +38,40 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-/// Writes the dotted decimal form of `a[0..4)` at `p`; returns the end.
+/// The decimal text of every byte value, each in four bytes (the last ones unused), and
+/// its length.
+struct ByteDecimals {
+    char text[256][4];
+    uint8_t len[256];
+};
+
+constexpr ByteDecimals make_byte_decimals() {
+    ByteDecimals d{};
+    for (unsigned v = 0; v < 256; ++v) {
+        uint8_t n = 0;
+        if (v >= 100) d.text[v][n++] = char('0' + v / 100);
+        if (v >= 10) d.text[v][n++] = char('0' + v / 10 % 10);
+        d.text[v][n++] = char('0' + v % 10);
+        d.len[v] = n;
+    }
+    return d;
+}
+
+constexpr ByteDecimals kByteDecimals = make_byte_decimals();
+
+/// Writes the dotted decimal form of `a[0..4)` at `p`; returns the end. Writes up to 3
+/// bytes past the end: `p` needs room for 18.
 char* write_ipv4(char* p, const uint8_t* a) {
     for (int i = 0; i < 4; ++i) {
         if (i) *p++ = '.';
-        unsigned v = a[i];
-        if (v >= 100) *p++ = char('0' + v / 100);
-        if (v >= 10) *p++ = char('0' + v / 10 % 10);
-        *p++ = char('0' + v % 10);
+        std::memcpy(p, kByteDecimals.text[a[i]], 4);
+        p += kByteDecimals.len[a[i]];
     }
     return p;
 }
 
 void append_ipv4(std::string& out, const uint8_t* a) {
-    char buf[16];
+    char buf[18];
     out.append(buf, size_t(write_ipv4(buf, a) - buf));
 }
 
