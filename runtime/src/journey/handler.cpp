@@ -182,7 +182,9 @@ struct Handler::Impl final : ChunkSink {
         }
     }
     std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
-    int query_column = -1;                             // dns.qname's, for DnsAddress
+    FlowDetails* last_details = nullptr;               // details[last_details_id], or null
+    uint64_t last_details_id = 0;
+    int query_column = -1; // dns.qname's, for DnsAddress
     ServiceNamer services; // by the flows' names, recent DNS answers and addresses
     std::vector<Handler::DnsAnswerCallback> dns_answer_cbs;
 
@@ -250,7 +252,12 @@ struct Handler::Impl final : ChunkSink {
     /// After a packet's walk: what it shows of its session, first values first.
     void note_details() {
         if (!pv.session || !details_here) return;
-        FlowDetails& d = details[pv.session];
+        // Packets of one flow often come in a row: its details are looked up once for them.
+        if (pv.session != last_details_id || !last_details) {
+            last_details = &details[pv.session];
+            last_details_id = pv.session;
+        }
+        FlowDetails& d = *last_details;
         bool vlan_here = false;
         // In the order of detail_columns, which says which comes first (S-VLAN, C-VLAN).
         for (uint32_t left = details_here; left; left &= left - 1) {
@@ -476,6 +483,7 @@ struct Handler::Impl final : ChunkSink {
             }
             if (info.community_id.empty() && d.icmp_seen)
                 info.community_id = icmp_community_id(info, d);
+            if (last_details == &d) last_details = nullptr;
             details.erase(it);
         }
         if (opts.name_services) stats.service_lookups += services.name(info);
