@@ -413,8 +413,6 @@ EV Lowerer::split(FnState& st, const EV& b, const std::string& sep, uint64_t ind
     return bytesEV(p, B.CreateSelect(B.CreateICmpSLT(idx, B.getInt64(0)), n, idx));
 }
 
-/// The elements of a list of bytes, joined by `sep` in the packet's scratch memory;
-/// integers in decimal, or in hex with `hexDigits` digits when it is not 0.
 /// mmt_rt_scratch_append(ctx, p, n): where the bytes went, or null when there is no room.
 /// A copy of a constant length up to 16 bytes (a separator, a collected integer, a literal
 /// piece) is done here, without the call, when the packet's memory has room for it.
@@ -452,6 +450,8 @@ Value* Lowerer::appendToScratch(FnState& st, Value* p, Value* n) {
     return at;
 }
 
+/// The elements of a list of bytes, joined by `sep` in the packet's scratch memory;
+/// integers in decimal, or in hex with `hexDigits` digits when it is not 0.
 EV Lowerer::join(FnState& st, const EV& seq, const std::string& sep, unsigned hexDigits) {
     Value* mark = B.CreateCall(hMark, {st.ctx});
     evalFailIf(st, B.CreateIsNull(mark));

@@ -558,13 +558,14 @@ int64_t decrypt_initial(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_of
 /// too (the memory a helper returns lives until the packet ends).
 class DecryptMemo {
   public:
-    /// decrypt_initial, remembered. `room`: the scratch memory has room for the plaintext
-    /// and the header, so that only the inputs decide the outcome.
+    /// decrypt_initial, remembered. Only when the scratch memory has room for the header
+    /// and the plaintext (n - 16 bytes), so that only the inputs decide the outcome.
     int64_t decrypt(mmt_ctx* ctx, const uint8_t* p, int64_t n, int64_t pn_offset,
                     const uint8_t* salt, bool v2, bool server, const uint8_t* dcid,
                     int64_t dcid_len, const uint8_t** out) {
-        mmt_scratch* s = ctx->scratch;
-        if (!s || n < 16 || uint64_t(s->used) + uint64_t(n - 16) > s->cap) return -1;
+        if (n < 16) return -1;
+        uint8_t* room = scratch_room(ctx, uint64_t(n - 16));
+        if (!room) return -1;
         const std::string_view packet(reinterpret_cast<const char*>(p), size_t(n));
         const std::string_view id(reinterpret_cast<const char*>(dcid), size_t(dcid_len));
         for (const Entry& e : entries_) {
@@ -572,10 +573,9 @@ class DecryptMemo {
                 e.packet != packet || e.dcid != id)
                 continue;
             if (e.result < 0) return -1;
-            uint8_t* plain = s->base + s->used;
-            std::memcpy(plain, e.plain.data(), e.plain.size());
-            s->used += uint32_t(e.plain.size());
-            *out = plain;
+            std::memcpy(room, e.plain.data(), e.plain.size());
+            ctx->scratch->used += uint32_t(e.plain.size());
+            *out = room;
             return e.result;
         }
         const int64_t got =

@@ -9,14 +9,13 @@
 
 #include "journey/sessions.h"
 #include "output/format.h"
+#include "services/services.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
-
-#include <arpa/inet.h>
 
 namespace mmt {
 
@@ -357,13 +356,8 @@ struct Handler::Impl final : ChunkSink {
     MMT_INLINE void pass_ip_header(const LayerState& L) {
         if (last_ip_layer >= 0) {
             LayerState& O = layers[size_t(last_ip_layer)];
-            const mmt_proto& p = T->protos[O.proto];
-            for (const Getter& g : outer_address_getters[O.proto == ipv6_proto]) {
-                const mmt_attr& a = p.attrs[g.attr];
-                mmt_value v{};
-                if (a.get && a.get(&O.ctx, &v) && keep(v))
-                    add_value(g.column, Value{v, a.hex_digits});
-            }
+            for (const Getter& g : outer_address_getters[O.proto == ipv6_proto])
+                run_getter(T->protos[O.proto], g, O.ctx);
         }
         last_ip_layer = int(&L - layers.data());
     }
@@ -501,19 +495,12 @@ struct Handler::Impl final : ChunkSink {
     /// ICMP's Community ID: the type and code of the flow's first message stand for ports.
     static std::string icmp_community_id(const SessionInfo& s, const FlowDetails& d) {
         uint8_t a[16], b[16];
-        int proto = 0;
-        size_t n = 0;
-        if (s.transport == "icmp" && inet_pton(AF_INET, s.src.c_str(), a) == 1 &&
-            inet_pton(AF_INET, s.dst.c_str(), b) == 1) {
-            proto = 1;
-            n = 4;
-        } else if (s.transport == "icmpv6" && inet_pton(AF_INET6, s.src.c_str(), a) == 1 &&
-                   inet_pton(AF_INET6, s.dst.c_str(), b) == 1) {
-            proto = 58;
-            n = 16;
-        } else {
-            return {};
-        }
+        const size_t n = parse_address(s.src, a);
+        if (n == 0 || parse_address(s.dst, b) != n) return {};
+        const int proto = s.transport == "icmp" && n == 4      ? 1
+                          : s.transport == "icmpv6" && n == 16 ? 58
+                                                               : 0;
+        if (!proto) return {};
         return community_id_v1({a, n}, {b, n}, uint8_t(proto), uint16_t(d.icmp_type),
                                uint16_t(d.icmp_code));
     }
@@ -651,12 +638,15 @@ struct Handler::Impl final : ChunkSink {
         Wants& w = wants[size_t(L.proto)];
         const mmt_proto& p = T->protos[L.proto];
         const uint8_t known = detail_flow ? detail_flow->details : 0;
-        for (const Getter& g : w.getters) {
-            if (g.skip_if & known) continue;
-            const mmt_attr& a = p.attrs[g.attr];
-            mmt_value v{};
-            if (a.get && a.get(&L.ctx, &v) && keep(v)) add_value(g.column, Value{v, a.hex_digits});
-        }
+        for (const Getter& g : w.getters)
+            if (!(g.skip_if & known)) run_getter(p, g, L.ctx);
+    }
+
+    /// One getter on a layer's context: its value, if any, goes to the getter's column.
+    MMT_INLINE void run_getter(const mmt_proto& p, const Getter& g, mmt_ctx& ctx) {
+        const mmt_attr& a = p.attrs[g.attr];
+        mmt_value v{};
+        if (a.get && a.get(&ctx, &v) && keep(v)) add_value(g.column, Value{v, a.hex_digits});
     }
 
     /// Sets up the next layer: protocol `proto` over [data, data + len), above `parent`.

@@ -91,8 +91,8 @@ int ServiceMatcher::by_address_text(const std::string& text) const {
 
 namespace {
 
-/// Dotted decimal as inet_pton reads it (four numbers up to 255, no leading zeros), without
-/// its general machinery: every flow record's addresses come this way.
+/// Dotted decimal exactly as inet_pton reads it (four numbers up to 255, no leading zeros),
+/// without its general machinery: every flow record's addresses come this way.
 bool parse_ipv4(std::string_view t, uint8_t (&out)[16]) {
     size_t i = 0;
     for (int part = 0; part < 4; ++part) {
@@ -111,7 +111,6 @@ bool parse_ipv4(std::string_view t, uint8_t (&out)[16]) {
 
 size_t parse_address(const std::string& text, uint8_t (&out)[16]) {
     if (parse_ipv4(text, out)) return 4;
-    if (inet_pton(AF_INET, text.c_str(), out) == 1) return 4;
     if (inet_pton(AF_INET6, text.c_str(), out) == 1) return 16;
     return 0;
 }
