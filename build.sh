@@ -42,7 +42,7 @@ test)
 asan)
     install_missing "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     build asan
-    ctest --preset asan -j2 --timeout 600
+    ctest --preset asan -j2 --timeout 1200
     ;;
 *)
     echo "usage: ./build.sh run | test | asan" >&2
