@@ -238,6 +238,25 @@ TEST_CASE("mmt_rt_quic_initial: a server's Initial, with the keys of RFC 9001's 
                               0, dcid.data(), int64_t(dcid.size()), &plain) == -1);
 }
 
+TEST_CASE("mmt_rt_quic_initial: a header whose reserved bits are not 0 is not opened", "[host]") {
+    // RFC 9000 section 17.2: the reserved bits (0x0c of the first byte) are 0 under header
+    // protection; the same packet with them set, sealed with the right keys, is refused.
+    const auto dcid = hexBytes("8394c8f03e515708");
+    const auto payload = cryptoFrame(8, 0x61, 30);
+    PacketMemory m(4096);
+    for (uint8_t reserved : {0x00, 0x04, 0x08, 0x0c}) {
+        size_t pnOffset = 0;
+        auto packet = protectInitial(1, uint8_t(0xc3 | reserved), dcid, payload, 2,
+                                     "1f369613dd76d5467730efcbe3b1a22d", "fa044b2f42a3fd3b46fb255c",
+                                     "9f50449e04a0e810283a1e9933adedd2", pnOffset);
+        const uint8_t* plain = nullptr;
+        const int64_t n =
+            mmt_rt_quic_initial(&m.ctx, packet.data(), int64_t(packet.size()), int64_t(pnOffset), 1,
+                                0, dcid.data(), int64_t(dcid.size()), &plain);
+        CHECK(n == (reserved == 0 ? int64_t(payload.size()) : -1));
+    }
+}
+
 TEST_CASE("mmt_rt_quic_initial: a repeated decryption gives the same plaintext, in this "
           "packet's memory",
           "[host]") {
