@@ -290,6 +290,7 @@ EV Lowerer::evalName(FnState& st, const Expr& e) {
     }
     case ast::Ref::Let:
         if (st.memoLets && outlined(*e.ref.let)) return memoLet(st, *e.ref.let);
+        if (st.memoLets && keptInFunction(*e.ref.let)) return keptLet(st, *e.ref.let);
         return eval(st, *e.ref.let->value);
     case ast::Ref::Attribute:
         return callGetter(st, getterOf(st.proto, e.ref.attribute), st.ctx, e.ref.attribute->type);

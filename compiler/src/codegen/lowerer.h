@@ -130,6 +130,14 @@ struct FnState {
         llvm::AllocaInst *done, *ok, *value;
     };
     std::map<const ast::Let*, LetMemo> letMemo;
+    // Getters: lets of records and of computed lists (see keptLet), computed at their first
+    // use in this function and kept here: where the record starts and ends, or where the
+    // list's integers are and how many.
+    struct KeptLet {
+        llvm::AllocaInst *done = nullptr, *first = nullptr, *second = nullptr;
+        EV shape; // the kind and the static parts of the value
+    };
+    std::map<const ast::Let*, KeptLet> keptLets;
 };
 
 /// Sends failures to `bb`, silently, until destroyed.
@@ -320,6 +328,8 @@ class Lowerer {
     static ast::Type letValueType(const ast::Let& l);
     void defineLetFn(const ast::Protocol& p, const ast::Let& l, Function* fn);
     EV memoLet(FnState& st, const ast::Let& l);
+    static bool keptInFunction(const ast::Let& l);
+    EV keptLet(FnState& st, const ast::Let& l);
     void assignMemoSlots(const ast::Protocol& p, ProtoFns& f);
     llvm::AllocaInst* memoEnter(FnState& st, Function* fn);
     void memoSettle(FnState& st, llvm::AllocaInst* slot, Value* out);

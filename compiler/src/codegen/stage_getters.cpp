@@ -227,6 +227,75 @@ EV Lowerer::memoLet(FnState& st, const ast::Let& l) {
     return fromValue(m.value, letValueType(l));
 }
 
+/// Lets whose value is a record (`first(handshakes.client_hello)`, found by walking a list)
+/// or a list of integers computed into scratch memory (`no_grease(...)`, `sort(...)`):
+/// outlined() cannot return them as an mmt_value, and a getter that names one several
+/// times (JA4 names the ciphers and the extensions twice, the ClientHello a dozen times)
+/// would find or collect it again each time.
+bool Lowerer::keptInFunction(const ast::Let& l) {
+    if (l.type.kind == ast::Type::Record) return true;
+    if (l.type.kind != ast::Type::List || l.value->kind != Expr::Kind::Call || !l.value->builtin)
+        return false;
+    using I = ast::BuiltinId;
+    const I id = l.value->builtin->id;
+    return id == I::Sort || id == I::NoGrease || id == I::Without;
+}
+
+/// A let of keptInFunction: its value, computed at the first use that runs in this function
+/// and kept for the others (its parts in allocas; the list's integers stay in scratch
+/// memory until the packet ends). A failure is not kept: the next use tries again.
+EV Lowerer::keptLet(FnState& st, const ast::Let& l) {
+    auto [it, fresh] = st.keptLets.try_emplace(&l);
+    FnState::KeptLet& k = it->second;
+    if (fresh) {
+        k.done = entryAlloca(st, i1, "kept.done");
+        k.first = entryAlloca(st, i64, "kept.first");
+        k.second = entryAlloca(st, i64, "kept.second");
+        llvm::IRBuilder<> eb(st.F->getEntryBlock().getTerminator());
+        eb.CreateStore(llvm::ConstantInt::getFalse(C), k.done);
+    } else if (k.shape.k != EV::RecordRef && k.shape.k != EV::Ints) {
+        return eval(st, *l.value);
+    }
+    BasicBlock* compute = BasicBlock::Create(C, "kept.compute", st.F);
+    BasicBlock* got = BasicBlock::Create(C, "kept.got", st.F);
+    B.CreateCondBr(B.CreateLoad(i1, k.done), got, compute);
+    B.SetInsertPoint(compute);
+    EV v = eval(st, *l.value);
+    if (fresh) k.shape = v;
+    if (v.k == EV::RecordRef) {
+        B.CreateStore(v.off, k.first);
+        B.CreateStore(v.region, k.second);
+    } else if (v.k == EV::Ints) {
+        B.CreateStore(B.CreatePtrToInt(v.v, i64), k.first);
+        B.CreateStore(v.count, k.second);
+    } else {
+        // Another kind (none the checker lets through today): computed at each use; `got`
+        // is never reached, since nothing sets `done`.
+        BasicBlock* after = BasicBlock::Create(C, "kept.not", st.F);
+        B.CreateBr(after);
+        B.SetInsertPoint(got);
+        B.CreateUnreachable();
+        B.SetInsertPoint(after);
+        return v;
+    }
+    B.CreateStore(llvm::ConstantInt::getTrue(C), k.done);
+    B.CreateBr(got);
+    B.SetInsertPoint(got);
+    EV r;
+    r.k = k.shape.k;
+    r.rec = k.shape.rec;
+    r.sized = k.shape.sized;
+    r.intWidth = k.shape.intWidth;
+    if (r.k == EV::RecordRef) {
+        r.off = B.CreateLoad(i64, k.first);
+        r.region = B.CreateLoad(i64, k.second);
+    } else {
+        r.v = B.CreateIntToPtr(B.CreateLoad(i64, k.first), i8p);
+        r.count = B.CreateLoad(i64, k.second);
+    }
+    return r;
+}
+
 void Lowerer::defineGetter(const ast::Protocol& p, const ast::Attribute& a, Function* fn) {
     FnState st = begin(fn, p, FailMode::Silent);
     st.memoLets = true;
