@@ -196,6 +196,43 @@ protocol proj {
     CHECK(noScratch.get(p, "first_name") == "<absent>");
 }
 
+TEST_CASE("lets of records and computed lists named several times in one attribute",
+          "[codegen][expressions]") {
+    // Each let is computed at the first use that runs and kept for the others: uses in
+    // branches that do not run, uses after a failure, and lists built from kept lists.
+    auto lib = Compiled::from(R"(
+protocol kept {
+    id 7;
+    record item { k : u16; tag : u8; }
+    header {
+        n     : u8;
+        items : item[n] max 8;
+    }
+    let top = first(items);
+    let ks = no_grease(items.k);
+    let others = sort(without(ks, 5));
+    attribute summary : string =
+        concat(count(ks), "/", join(ks, "-"), "/", join(others, "-"), "/", count(others));
+    attribute branch : string = n > 100 ? join(ks, "+") : concat(join(ks, ","), ";", count(ks));
+    attribute late : string = n > 100 ? concat(top.tag) : concat(top.k, ":", top.tag, ":", top.k);
+    attribute twice : u32 = top.k + top.tag + count(ks) + top.k;
+}
+)");
+    const mmt_proto& p = lib.proto("kept");
+    // items: (9,1) (0x0a0a GREASE,2) (5,3) (3,4)
+    Ctx c(hex("04 000901 0a0a02 000503 000304"));
+    CHECK(c.validate(p).status == MMT_OK);
+    CHECK(c.get(p, "summary") == "3/9-5-3/3-9/2");
+    CHECK(c.get(p, "branch") == "9,5,3;3");
+    CHECK(c.get(p, "late") == "9:1:9");
+    CHECK(c.get(p, "twice") == "22");
+    // No items: the record fails at each use, the lists are empty.
+    Ctx none(hex("00"));
+    CHECK(none.get(p, "summary") == "0///0");
+    CHECK(none.get(p, "late") == "<absent>");
+    CHECK(none.get(p, "twice") == "<absent>");
+}
+
 TEST_CASE("integer arithmetic wraps and never traps", "[codegen][expressions]") {
     auto lib = Compiled::from(R"(
 protocol arith {
