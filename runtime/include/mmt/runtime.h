@@ -227,6 +227,11 @@ struct SessionInfo {
     /// Zeek's connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH,
     /// SHR, OTH) and history (S h A D F R letters, upper case from the originator).
     std::string conn_state, history;
+    /// `src` and `dst` as bytes, `addr_len` (4 or 16) of each, as the journey fills them;
+    /// addr_len 0 when the session has no IP addresses or whoever filled src and dst did
+    /// not set these (readers then parse the texts).
+    uint8_t src_addr[16] = {}, dst_addr[16] = {};
+    uint8_t addr_len = 0;
 
     /// Every field back to its default, the strings keeping their memory: the journey
     /// describes every session that ends in one SessionInfo.

@@ -135,6 +135,7 @@ class FlowWriter {
     bool with_header_ = true;
     bool header_done_ = false;
     std::string line_;
+    std::string area_; ///< where a text record is written, then copied: it never shrinks
 };
 
 /// The capture file formats a CaptureWriter writes.

@@ -138,13 +138,15 @@ int ip_protocol_number(std::string_view name) {
 
 void SessionInfo::clear() {
     // A field added to SessionInfo must be cleared here too.
-    static_assert(sizeof(SessionInfo) == 18 * sizeof(std::string) + 11 * sizeof(uint64_t));
+    static_assert(sizeof(SessionInfo) ==
+                  18 * sizeof(std::string) + 11 * sizeof(uint64_t) + 5 * sizeof(uint64_t));
     for (std::string* t : {&transport, &path, &application, &src, &dst, &end_reason, &community_id,
                            &server_name, &server_name_source, &service, &service_source, &ja3, &ja4,
                            &ja3s, &vlan, &tunnel, &conn_state, &history})
         t->clear();
     id = src_port = dst_port = first_ns = last_ns = 0;
     packets[0] = packets[1] = bytes[0] = bytes[1] = payload[0] = payload[1] = 0;
+    addr_len = 0;
 }
 
 SessionInfo Flows::describe(const Session& s, const FlowData& d) const {
@@ -194,6 +196,11 @@ void Flows::describe(const Session& s, const FlowData& d, SessionInfo& info) con
         append_value(info.src, v);
         v.ptr = dst + sd.addr_off;
         append_value(info.dst, v);
+        if (sd.addr_len <= sizeof info.src_addr) {
+            info.addr_len = uint8_t(sd.addr_len);
+            std::memcpy(info.src_addr, src + sd.addr_off, sd.addr_len);
+            std::memcpy(info.dst_addr, dst + sd.addr_off, sd.addr_len);
+        }
     }
     bool ports = false;
     if (in_side(sd.port_off, sd.port_len, src_len) && in_side(sd.port_off, sd.port_len, dst_len)) {

@@ -299,16 +299,18 @@ char* put(char* p, std::string_view t) {
     return p + t.size();
 }
 
-void text_record(std::string& line, const SessionInfo& s) {
+/// A text record appended to `line`, written first into `area`, which keeps its size from
+/// one record to the next: growing `line` to the record's largest size would fill it with
+/// zeros each time.
+void text_record(std::string& line, std::string& area, const SessionInfo& s) {
     FlowFieldValue v[kFlowFields];
     size_t room = 1;
     for (size_t i = 0; i < kFlowFields; ++i) {
         v[i] = kFlowSchema[i].get(s);
         room += kTextLengths[i].first + kTextLengths[i].second + v[i].text.size() + kFieldRoom;
     }
-    const size_t start = line.size();
-    line.resize(start + room);
-    char* const first = line.data() + start;
+    if (area.size() < room) area.resize(room);
+    char* const first = area.data();
     char* p = first;
     for (size_t i = 0; i < kFlowFields; ++i) {
         const FlowField& f = kFlowSchema[i];
@@ -356,7 +358,7 @@ void text_record(std::string& line, const SessionInfo& s) {
         }
     }
     *p++ = '\n';
-    line.resize(start + size_t(p - first));
+    line.append(first, size_t(p - first));
 }
 
 } // namespace
@@ -387,7 +389,7 @@ void FlowWriter::write(const SessionInfo& s) {
         json_record(line_, s);
         break;
     case Format::Text:
-        text_record(line_, s);
+        text_record(line_, area_, s);
         break;
     }
     output_(line_);

@@ -209,6 +209,37 @@ TEST_CASE("a flow's service comes from its name, a DNS answer or its address",
     CHECK(byDst["149.154.167.51"] ==
           std::make_pair(std::string("telegram"), std::string("address")));
     CHECK(byDst["198.51.100.7"] == std::make_pair(std::string(), std::string()));
+    // Each record carries its addresses as bytes too, the same as its texts.
+    for (const SessionInfo& s : r.ended) {
+        REQUIRE(s.addr_len == 4);
+        char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+        CHECK(s.src == inet_ntop(AF_INET, s.src_addr, src, sizeof src));
+        CHECK(s.dst == inet_ntop(AF_INET, s.dst_addr, dst, sizeof dst));
+    }
+}
+
+TEST_CASE("a service namer reads a record's address bytes, else its address texts", "[services]") {
+    ServiceNamer namer(builtinLibrary());
+    SessionInfo bytes;
+    bytes.addr_len = 4;
+    REQUIRE(inet_pton(AF_INET, "10.0.0.2", bytes.src_addr) == 1);
+    REQUIRE(inet_pton(AF_INET, "149.154.167.51", bytes.dst_addr) == 1);
+    namer.name(bytes);
+    CHECK(bytes.service == "telegram");
+    CHECK(bytes.service_source == "address");
+    SessionInfo texts;
+    texts.src = "10.0.0.2";
+    texts.dst = "149.154.167.51";
+    namer.name(texts);
+    CHECK(texts.service == "telegram");
+    // The bytes are what counts when both are there.
+    bytes.dst = "198.51.100.7";
+    namer.name(bytes);
+    CHECK(bytes.service == "telegram");
+    bytes.clear();
+    CHECK(bytes.addr_len == 0);
+    namer.name(bytes);
+    CHECK(bytes.service.empty());
 }
 
 TEST_CASE("without flow details no service is named", "[services][journey]") {

@@ -114,6 +114,21 @@ TEST_CASE("flow records: one schema, three formats", "[writer]") {
           "\"tunnel\":\"\",\"conn_state\":\"OTH\",\"history\":\"\"}\n");
 }
 
+TEST_CASE("text flow records of different lengths, one after the other", "[writer]") {
+    // The writer reuses its memory from one record to the next: a long record after a
+    // short one, and a short one after it, each come out whole and alone.
+    std::vector<std::string> lines;
+    FlowWriter w(Format::Text, [&](std::string_view line) { lines.emplace_back(line); });
+    SessionInfo longer = sampleFlow();
+    longer.server_name = std::string(3000, 'x');
+    for (const SessionInfo& s : {portless(), longer, portless(), sampleFlow()}) w.write(s);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0] == lines[2]);
+    CHECK(lines[1].size() == lines[3].size() + 3000 - std::string("www.example.com").size());
+    CHECK(lines[1].find(std::string(3000, 'x') + " from=http") != std::string::npos);
+    for (const std::string& l : lines) CHECK(l.find('\n') == l.size() - 1);
+}
+
 TEST_CASE("the flow schema names every field of a record once", "[writer]") {
     std::vector<std::string> names;
     for (const FlowField& f : flow_schema()) names.push_back(f.name);
