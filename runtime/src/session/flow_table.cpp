@@ -201,6 +201,7 @@ void FlowTable::erase_bucket(size_t hole) {
 }
 
 void FlowTable::end(Session& s, SessionEnd why) {
+    if (last_ == &s) last_ = nullptr;
     if (end_fn_) end_fn_(end_ctx_, *this, s, why);
     switch (why) {
     case SessionEnd::Timeout:
@@ -272,9 +273,18 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
     uint8_t buf[kMaxKey];
     bool high;
     const size_t len = canonicalize(key, buf, high);
-    const uint64_t h = hash_bytes(buf, len, proto_id);
-    size_t pos;
-    Session* s = probe(buf, len, h, proto_id, pos);
+    // Packets of a flow often come in a row: the last session found, if this is its key,
+    // without hashing and probing (end() forgets it).
+    Session* s = last_;
+    uint64_t h;
+    size_t pos = 0;
+    if (s && s->proto_id == proto_id && s->key_len == len &&
+        std::memcmp(key_ptr(*s), buf, len) == 0) {
+        h = s->hash;
+    } else {
+        h = hash_bytes(buf, len, proto_id);
+        s = probe(buf, len, h, proto_id, pos);
+    }
     FlowLookup r;
     if (s && s->timeout_ms != 0 &&
         now_ns >= deadline(s->last_ns, uint64_t{s->timeout_ms} * 1000000u)) {
@@ -343,6 +353,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         if (t) next_deadline_ = std::min(next_deadline_, deadline(now_ns, t));
         r.created = true;
     }
+    last_ = s;
     r.session = s;
     r.high = high;
     r.direction = (high != ((s->flags & kInitiatorHigh) != 0)) ? 1 : 0;

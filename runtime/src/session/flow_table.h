@@ -207,6 +207,7 @@ class FlowTable {
     size_t long_fresh_ = 0;     // long-key slots ever used: the next fresh one
     uint32_t free_head_ = kNil; // freed sessions, linked through Session::next
     uint32_t fresh_ = 0;        // sessions ever used: the next fresh one
+    Session* last_ = nullptr;   // the session the last lookup found or made, while it lives
     TimeoutClass classes_[kMaxClasses];
     size_t n_classes_ = 0;
     uint64_t next_deadline_ = ~uint64_t{0}; // no session can expire before this time

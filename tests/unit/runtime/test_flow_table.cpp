@@ -271,6 +271,40 @@ TEST_CASE("the hard cap holds and every session is reported once", "[flow][evict
     }
 }
 
+TEST_CASE("a key looked up again in a row finds its session, until the session ends", "[flow]") {
+    Recorded f;
+    auto& [rec, t] = f;
+    const mmt_key k = tuple(1, 1000, 2, 80), other = tuple(3, 1001, 4, 80);
+    FlowLookup a = t.lookup(k, 6, 0, 1, 10);
+    REQUIRE(a.created);
+    // The same key, its reverse, then again: one session, both directions counted.
+    CHECK(t.lookup(k, 6, 0, 2, 10).session == a.session);
+    FlowLookup back = t.lookup(reversed(k), 6, 0, 3, 20);
+    CHECK(back.session == a.session);
+    CHECK(back.direction == 1);
+    CHECK(t.lookup(reversed(k), 6, 0, 4, 20).session == a.session);
+    // Another protocol with the same key is another session.
+    FlowLookup udp = t.lookup(k, 17, 0, 5, 10);
+    CHECK(udp.created);
+    CHECK(t.lookup(k, 6, 0, 6, 10).session == a.session);
+    CHECK(a.session->packets[0] == 3);
+    CHECK(a.session->packets[1] == 2);
+    // Closed, its memory taken by another flow: the key makes a session of its own again.
+    const uint64_t first_id = a.session->id;
+    t.close(*a.session);
+    FlowLookup o = t.lookup(other, 6, 0, 7, 10);
+    CHECK(o.created);
+    FlowLookup again = t.lookup(k, 6, 0, 8, 10);
+    CHECK(again.created);
+    CHECK(again.session->id != first_id);
+    CHECK(again.session != o.session);
+    CHECK(again.session->packets[0] == 1);
+    CHECK(t.lookup(other, 6, 0, 9, 10).session == o.session);
+    REQUIRE(rec.ended.size() == 1);
+    CHECK(rec.ended[0].id == first_id);
+    CHECK(rec.ended[0].packets == 5);
+}
+
 TEST_CASE("a session is re-created after it expires", "[flow][expiry]") {
     Recorded f({.state_size = 8});
     auto& [rec, t] = f;
