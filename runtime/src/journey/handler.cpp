@@ -898,6 +898,32 @@ struct Handler::Impl final : ChunkSink {
         if (pv.malformed.empty()) pv.malformed = where;
         ++stats.malformed;
     }
+    /// A flow whose TLS server name and fingerprints are known has nothing more to give
+    /// above its transport when nothing but flow details is asked (mmtrun --flows): the
+    /// rest of its stream (the application data) is not framed nor walked.
+    bool wants_stream(const Flow& flow) override {
+        constexpr uint8_t kAll = kKnownTlsName | kKnownJa3 | kKnownJa4 | kKnownJa3s;
+        return (flow.data->details & kAll) != kAll || !details_only();
+    }
+
+    /// Nothing is asked of the packets but the flow details (the columns request_details
+    /// makes, and the events behind them): no other column, no callback on packets or
+    /// attributes, no analyser, no hierarchy. Worked out again after any of these changes.
+    int8_t details_only_state = -1; // -1 not worked out yet
+    bool details_only() {
+        if (details_only_state < 0) {
+            bool only =
+                opts.flow_details && !opts.count_paths && !opts.check_bodies && packet_cbs.empty();
+            for (size_t c = 0; only && c < detail_of_column.size(); ++c)
+                only = detail_of_column[c] >= 0;
+            for (size_t p = 0; only && p < wants.size(); ++p) {
+                only = analysers[p].empty();
+                for (const auto& cbs : wants[p].attr_cbs) only = only && cbs.empty();
+            }
+            details_only_state = only;
+        }
+        return details_only_state;
+    }
 
     /// classify_next: compiled rules and user classifiers, by weight.
     MMT_INLINE int classify(LayerState& L, bool* quoted = nullptr) {
@@ -1054,12 +1080,14 @@ Handler::Handler(const ProtocolLibrary& library, const HandlerOptions& options)
 Handler::~Handler() = default;
 
 int Handler::request(std::string_view attribute) {
+    impl_->details_only_state = -1;
     return impl_->request_named(attribute);
 }
 
 bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
     AttributeRef r = impl_->lib.find_attribute(attribute);
     if (!r.valid() || r.proto < 0) return false;
+    impl_->details_only_state = -1;
     auto& w = impl_->wants[size_t(r.proto)];
     if (w.attr_cbs.size() <= size_t(r.attr)) w.attr_cbs.resize(size_t(r.attr) + 1);
     if (r.event) {
@@ -1079,6 +1107,7 @@ bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
 }
 
 void Handler::on_packet(PacketCallback cb) {
+    impl_->details_only_state = -1;
     impl_->packet_cbs.push_back(std::move(cb));
 }
 void Handler::on_session_start(SessionCallback cb) {
@@ -1120,6 +1149,7 @@ bool add_weighted(const ProtocolLibrary& lib, Lists& lists, std::string_view pro
 } // namespace
 
 bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
+    impl_->details_only_state = -1;
     return add_weighted(impl_->lib, impl_->analysers, protocol, weight, std::move(fn));
 }
 

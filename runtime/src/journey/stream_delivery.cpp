@@ -41,6 +41,7 @@ struct Delivery {
     uint64_t* bodies_skipped;
     bool framed;
     bool keep;
+    bool wanted; // ChunkSink::wants_stream
 };
 
 constexpr size_t kNoHead = ~size_t{0};
@@ -106,7 +107,7 @@ void on_pdu(void* ctx, PduEvent e, const uint8_t* data, uint32_t len) {
 
 void on_stream(void* ctx, StreamEvent e, const uint8_t* data, uint32_t len) {
     auto* d = static_cast<Delivery*>(ctx);
-    if (!d->keep || !d->app) return;
+    if (!d->keep || !d->app || !d->wanted) return;
     if (e == StreamEvent::Data) {
         if (d->framed)
             d->framer->feed(*d->pdu, d->rule, data, len, PduSink{&on_pdu, d});
@@ -156,6 +157,7 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
     d.flow = &flow;
     d.layer = &layer;
     d.keep = true;
+    d.wanted = sink.wants_stream(flow);
     d.framer = &framer_;
     d.body_kept = body_kept_;
     d.pdu = &sp->pdu[flow.direction];

@@ -19,6 +19,10 @@ class ChunkSink {
                        Flow* flow) = 0;
     /// The data broke its framing at `where` ("http.pdu_length").
     virtual void malformed(std::string_view where) = 0;
+    /// Whether anything is still asked of the data above the transport in `flow`: when not,
+    /// its segments are still followed (the stream's end, its gaps) but no longer framed
+    /// nor walked.
+    virtual bool wants_stream(const Flow& flow) = 0;
 
   protected:
     ~ChunkSink() = default;

@@ -119,3 +119,79 @@ TEST_CASE("flows, packets and bytes per application of the sessions that ended",
     CHECK(apps[1].packets == 1);
     CHECK(apps[1].bytes == packets[4].size());
 }
+
+namespace {
+
+/// A TLS 1.2 handshake record holding a ServerHello: cipher suite 0xc02f, the
+/// supported_versions extension (TLS 1.3).
+Bytes tlsServerHello() {
+    Bytes body = {0x03, 0x03};                              // legacy version
+    body.insert(body.end(), 32, 0x5a);                      // random
+    body.push_back(0);                                      // no session id
+    for (uint8_t b : {0xc0, 0x2f, 0x00}) body.push_back(b); // cipher suite, no compression
+    for (uint8_t b : {0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04}) body.push_back(b);
+    Bytes hs = {0x02, 0x00, uint8_t(body.size() >> 8), uint8_t(body.size())};
+    hs.insert(hs.end(), body.begin(), body.end());
+    Bytes rec = {0x16, 0x03, 0x03, uint8_t(hs.size() >> 8), uint8_t(hs.size())};
+    rec.insert(rec.end(), hs.begin(), hs.end());
+    return rec;
+}
+
+} // namespace
+
+TEST_CASE("once a TLS flow's name and fingerprints are known, flow details alone do not walk "
+          "the rest of its stream",
+          "[flow-details]") {
+    // ClientHello, ServerHello, then a record longer than max_pdu: framing it reports a
+    // malformed PDU.
+    const Bytes hello = tls_client_hello("www.example.com");
+    const Bytes broken = {0x17, 0x03, 0x03, 0x0f, 0xff, 0x01, 0x02};
+    const std::vector<Bytes> packets = {
+        PacketBuilder()
+            .eth()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .tcp(40000, 443)
+            .seq(1)
+            .payload(hello)
+            .build(),
+        PacketBuilder()
+            .eth()
+            .ipv4("10.0.0.2", "10.0.0.1")
+            .tcp(443, 40000)
+            .seq(1)
+            .payload(tlsServerHello())
+            .build(),
+        PacketBuilder()
+            .eth()
+            .ipv4("10.0.0.1", "10.0.0.2")
+            .tcp(40000, 443)
+            .seq(1 + uint32_t(hello.size()))
+            .payload(broken)
+            .build(),
+    };
+    HandlerOptions ho;
+    ho.flow_details = true;
+    ho.max_pdu = 1000;
+    SECTION("flow details alone: the broken record is not walked") {
+        Handler h(builtinLibrary(), ho);
+        auto flows = endedFlows(h, packets);
+        const SessionInfo* tls = byTransport(flows, "tcp");
+        REQUIRE(tls);
+        CHECK(tls->server_name == "www.example.com");
+        CHECK_FALSE(tls->ja3.empty());
+        CHECK_FALSE(tls->ja4.empty());
+        CHECK_FALSE(tls->ja3s.empty());
+        CHECK(h.stats().malformed == 0);
+        CHECK(h.stats().pdus_over_max == 0);
+    }
+    SECTION("a packet callback asks for every packet's walk: the record is walked") {
+        Handler h(builtinLibrary(), ho);
+        h.on_packet([](const PacketView&) { return Action::Continue; });
+        auto flows = endedFlows(h, packets);
+        const SessionInfo* tls = byTransport(flows, "tcp");
+        REQUIRE(tls);
+        CHECK_FALSE(tls->ja3s.empty());
+        CHECK(h.stats().malformed == 1);
+        CHECK(h.stats().pdus_over_max == 1);
+    }
+}
