@@ -495,13 +495,8 @@ struct Handler::Impl final : ChunkSink {
     /// ICMP's Community ID: the type and code of the flow's first message stand for ports.
     static std::string icmp_community_id(const SessionInfo& s, const FlowDetails& d) {
         uint8_t a[16], b[16];
-        size_t n = s.addr_len;
-        if (n == 4 || n == 16) {
-            std::memcpy(a, s.src_addr, n);
-            std::memcpy(b, s.dst_addr, n);
-        } else if ((n = parse_address(s.src, a)) == 0 || parse_address(s.dst, b) != n) {
-            return {};
-        }
+        const size_t n = session_address(s, false, a);
+        if (n == 0 || session_address(s, true, b) != n) return {};
         const int proto = s.transport == "icmp" && n == 4      ? 1
                           : s.transport == "icmpv6" && n == 16 ? 58
                                                                : 0;

@@ -4,8 +4,6 @@
 #include "mmt/runtime.h"
 #include "services/services.h"
 
-#include <cstring>
-
 namespace mmt {
 
 struct ServiceNamer::Impl {
@@ -37,20 +35,13 @@ uint32_t ServiceNamer::name(SessionInfo& info) const {
     if (!info.server_name.empty() && (s = by_name(info.server_name)) >= 0) {
         from = info.server_name_source.c_str();
     } else {
-        // The server's address first, then the client's: their bytes, or else their texts
-        // read once.
+        // The server's address first, then the client's, each read once.
         struct Address {
             uint8_t bytes[16];
             size_t len;
         } addrs[2];
-        if (info.addr_len == 4 || info.addr_len == 16) {
-            for (Address& a : addrs) a.len = info.addr_len;
-            std::memcpy(addrs[0].bytes, info.dst_addr, info.addr_len);
-            std::memcpy(addrs[1].bytes, info.src_addr, info.addr_len);
-        } else {
-            addrs[0].len = parse_address(info.dst, addrs[0].bytes);
-            addrs[1].len = parse_address(info.src, addrs[1].bytes);
-        }
+        addrs[0].len = session_address(info, true, addrs[0].bytes);
+        addrs[1].len = session_address(info, false, addrs[1].bytes);
         for (const Address& a : addrs) {
             const std::string* name = impl_->answers.find(a.bytes, a.len);
             if (name && (s = by_name(*name)) >= 0) break;

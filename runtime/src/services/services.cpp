@@ -1,8 +1,11 @@
 // The service matchers: a hash of host-name suffixes probed label by label, and a binary
 // trie per address family for the longest prefix.
 #include "services/services.h"
+#include "mmt/runtime.h"
 
 #include <arpa/inet.h>
+
+#include <cstring>
 
 namespace mmt {
 
@@ -113,6 +116,14 @@ size_t parse_address(const std::string& text, uint8_t (&out)[16]) {
     if (parse_ipv4(text, out)) return 4;
     if (inet_pton(AF_INET6, text.c_str(), out) == 1) return 16;
     return 0;
+}
+
+size_t session_address(const SessionInfo& s, bool dst, uint8_t (&out)[16]) {
+    if (s.addr_len == 4 || s.addr_len == 16) {
+        std::memcpy(out, dst ? s.dst_addr : s.src_addr, s.addr_len);
+        return s.addr_len;
+    }
+    return parse_address(dst ? s.dst : s.src, out);
 }
 
 void DnsMemory::remember(const uint8_t* addr, size_t len, std::string_view name) {

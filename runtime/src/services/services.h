@@ -69,4 +69,10 @@ class DnsMemory {
 /// 4 or 16 bytes of an address in text into `out`; 0 when it is not an address.
 size_t parse_address(const std::string& text, uint8_t (&out)[16]);
 
+struct SessionInfo;
+/// A flow record's source (or, with `dst`, destination) address into `out`: its bytes when
+/// the record has them (SessionInfo::addr_len), else its text read by parse_address; the
+/// number of bytes, 0 when it is not an address.
+size_t session_address(const SessionInfo& s, bool dst, uint8_t (&out)[16]);
+
 } // namespace mmt
