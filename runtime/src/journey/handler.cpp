@@ -893,12 +893,45 @@ struct Handler::Impl final : ChunkSink {
         if (pv.malformed.empty()) pv.malformed = where;
         ++stats.malformed;
     }
-    /// A flow whose TLS server name and fingerprints are known has nothing more to give
-    /// above its transport when nothing but flow details is asked (mmtrun --flows): the
-    /// rest of its stream (the application data) is not framed nor walked.
+    /// When nothing but flow details is asked (mmtrun --flows), a flow's stream is framed
+    /// and walked only while its application can still give one: once the details its
+    /// protocol's columns fill are known (a TLS flow's fingerprints, an HTTP flow's host),
+    /// or at once for a protocol that fills none, the rest of the stream is followed but
+    /// not framed nor walked. A protocol that others run over, or whose details come from
+    /// events or are never known once and for all (a DNS query), is walked to its end.
     bool wants_stream(const Flow& flow) override {
-        constexpr uint8_t kAll = kKnownTlsName | kKnownJa3 | kKnownJa4 | kKnownJa3s;
-        return (flow.data->details & kAll) != kAll || !details_only();
+        if (!details_only()) return true;
+        const int app = flow.data->app;
+        if (app < 0 || size_t(app) >= stream_needs.size()) return true;
+        const uint8_t need = stream_needs[size_t(app)];
+        if (need == kNeedAll) return true;
+        uint8_t known = flow.data->details;
+        // The server name, if the client sent one, came in the ClientHello that gave JA3.
+        if (known & kKnownJa3) known |= kKnownTlsName;
+        return (need & ~known) != 0;
+    }
+
+    /// By protocol: the FlowData::details bits its own detail columns wait for, or kNeedAll
+    /// (see wants_stream). Worked out with details_only.
+    static constexpr uint8_t kNeedAll = 0xff;
+    std::vector<uint8_t> stream_needs;
+    void work_out_stream_needs() {
+        stream_needs.assign(wants.size(), 0);
+        for (size_t p = 0; p < wants.size(); ++p) {
+            uint8_t& need = stream_needs[p];
+            if (T->protos[p].classify || !classifiers[p].empty()) {
+                need = kNeedAll;
+                continue;
+            }
+            for (const Getter& g : wants[p].getters) need |= g.skip_if ? g.skip_if : kNeedAll;
+            // Event attributes fill their columns as the events come (HTTP's host).
+            for (const std::vector<int>& columns : wants[p].event_columns)
+                for (int c : columns) {
+                    const int8_t d = detail_of_column[size_t(c)];
+                    const uint8_t bits = d < 0 ? 0 : known_bits(detail_columns[size_t(d)].second);
+                    need |= bits ? bits : kNeedAll;
+                }
+        }
     }
 
     /// Nothing is asked of the packets but the flow details (the columns request_details
@@ -916,6 +949,7 @@ struct Handler::Impl final : ChunkSink {
                 for (const auto& cbs : wants[p].attr_cbs) only = only && cbs.empty();
             }
             details_only_state = only;
+            if (only) work_out_stream_needs();
         }
         return details_only_state;
     }

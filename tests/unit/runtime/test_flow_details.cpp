@@ -3,6 +3,7 @@
 #include "journey_util.h"
 #include "payloads.h"
 
+#include <functional>
 #include <map>
 
 using namespace mmt;
@@ -137,61 +138,108 @@ Bytes tlsServerHello() {
     return rec;
 }
 
+/// A client's packets from 10.0.0.1:40000 to 10.0.0.2:`port`, in a row from sequence 1,
+/// with the server's between them where `from_server` says so.
+std::vector<Bytes> tcpExchange(uint16_t port, const std::vector<std::pair<bool, Bytes>>& payloads) {
+    std::vector<Bytes> packets;
+    uint32_t seq[2] = {1, 1};
+    for (const auto& [from_server, payload] : payloads) {
+        PacketBuilder b;
+        b.eth();
+        if (from_server)
+            b.ipv4("10.0.0.2", "10.0.0.1").tcp(port, 40000);
+        else
+            b.ipv4("10.0.0.1", "10.0.0.2").tcp(40000, port);
+        packets.push_back(b.seq(seq[from_server]).payload(payload).build());
+        seq[from_server] += uint32_t(payload.size());
+    }
+    return packets;
+}
+
+/// A ClientHello without extensions (no server name): one cipher suite, 0xc02f.
+Bytes tlsHelloWithoutName() {
+    Bytes hello = {0x03, 0x03};
+    hello.insert(hello.end(), 32, 0x5a); // random
+    for (uint8_t b : {0x00, 0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00}) hello.push_back(b);
+    Bytes hs = {0x01, 0x00, uint8_t(hello.size() >> 8), uint8_t(hello.size())};
+    hs.insert(hs.end(), hello.begin(), hello.end());
+    Bytes rec = {0x16, 0x03, 0x01, uint8_t(hs.size() >> 8), uint8_t(hs.size())};
+    rec.insert(rec.end(), hs.begin(), hs.end());
+    return rec;
+}
+
+/// Runs `packets`, whose last one the application's framing reports (longer than a
+/// max_pdu of 1000), with flow details alone and again with a packet callback; `check`
+/// looks at the TCP flow's record each time.
+void checkStreamLeftAfterDetails(const std::vector<Bytes>& packets,
+                                 const std::function<void(const SessionInfo&)>& check) {
+    HandlerOptions ho;
+    ho.flow_details = true;
+    ho.max_pdu = 1000;
+    SECTION("flow details alone: the last packet's stream is not framed nor walked") {
+        Handler h(builtinLibrary(), ho);
+        auto flows = endedFlows(h, packets);
+        const SessionInfo* tcp = byTransport(flows, "tcp");
+        REQUIRE(tcp);
+        check(*tcp);
+        CHECK(h.stats().malformed == 0);
+        CHECK(h.stats().pdus_over_max == 0);
+    }
+    SECTION("a packet callback asks for every packet's walk: the stream is framed") {
+        Handler h(builtinLibrary(), ho);
+        h.on_packet([](const PacketView&) { return Action::Continue; });
+        auto flows = endedFlows(h, packets);
+        const SessionInfo* tcp = byTransport(flows, "tcp");
+        REQUIRE(tcp);
+        check(*tcp);
+        CHECK(h.stats().pdus_over_max == 1);
+    }
+}
+
 } // namespace
 
 TEST_CASE("once a TLS flow's name and fingerprints are known, flow details alone do not walk "
           "the rest of its stream",
           "[flow-details]") {
-    // ClientHello, ServerHello, then a record longer than max_pdu: framing it reports a
-    // malformed PDU.
-    const Bytes hello = tls_client_hello("www.example.com");
+    // ClientHello, ServerHello, then a record longer than max_pdu.
     const Bytes broken = {0x17, 0x03, 0x03, 0x0f, 0xff, 0x01, 0x02};
-    const std::vector<Bytes> packets = {
-        PacketBuilder()
-            .eth()
-            .ipv4("10.0.0.1", "10.0.0.2")
-            .tcp(40000, 443)
-            .seq(1)
-            .payload(hello)
-            .build(),
-        PacketBuilder()
-            .eth()
-            .ipv4("10.0.0.2", "10.0.0.1")
-            .tcp(443, 40000)
-            .seq(1)
-            .payload(tlsServerHello())
-            .build(),
-        PacketBuilder()
-            .eth()
-            .ipv4("10.0.0.1", "10.0.0.2")
-            .tcp(40000, 443)
-            .seq(1 + uint32_t(hello.size()))
-            .payload(broken)
-            .build(),
-    };
-    HandlerOptions ho;
-    ho.flow_details = true;
-    ho.max_pdu = 1000;
-    SECTION("flow details alone: the broken record is not walked") {
-        Handler h(builtinLibrary(), ho);
-        auto flows = endedFlows(h, packets);
-        const SessionInfo* tls = byTransport(flows, "tcp");
-        REQUIRE(tls);
-        CHECK(tls->server_name == "www.example.com");
-        CHECK_FALSE(tls->ja3.empty());
-        CHECK_FALSE(tls->ja4.empty());
-        CHECK_FALSE(tls->ja3s.empty());
-        CHECK(h.stats().malformed == 0);
-        CHECK(h.stats().pdus_over_max == 0);
-    }
-    SECTION("a packet callback asks for every packet's walk: the record is walked") {
-        Handler h(builtinLibrary(), ho);
-        h.on_packet([](const PacketView&) { return Action::Continue; });
-        auto flows = endedFlows(h, packets);
-        const SessionInfo* tls = byTransport(flows, "tcp");
-        REQUIRE(tls);
-        CHECK_FALSE(tls->ja3s.empty());
-        CHECK(h.stats().malformed == 1);
-        CHECK(h.stats().pdus_over_max == 1);
-    }
+    checkStreamLeftAfterDetails(tcpExchange(443, {{false, tls_client_hello("www.example.com")},
+                                                  {true, tlsServerHello()},
+                                                  {false, broken}}),
+                                [](const SessionInfo& tls) {
+                                    CHECK(tls.server_name == "www.example.com");
+                                    CHECK_FALSE(tls.ja3.empty());
+                                    CHECK_FALSE(tls.ja4.empty());
+                                    CHECK_FALSE(tls.ja3s.empty());
+                                });
+}
+
+TEST_CASE("a TLS client that sends no server name: its fingerprints are enough", "[flow-details]") {
+    const Bytes broken = {0x17, 0x03, 0x03, 0x0f, 0xff, 0x01, 0x02};
+    checkStreamLeftAfterDetails(
+        tcpExchange(443,
+                    {{false, tlsHelloWithoutName()}, {true, tlsServerHello()}, {false, broken}}),
+        [](const SessionInfo& tls) {
+            CHECK(tls.application == "tls");
+            CHECK(tls.server_name.empty());
+            CHECK_FALSE(tls.ja3.empty());
+            CHECK_FALSE(tls.ja3s.empty());
+        });
+}
+
+TEST_CASE("once an HTTP flow's host is known, flow details alone do not walk the rest of its "
+          "stream",
+          "[flow-details]") {
+    // A request, its response, then a request head longer than max_pdu (no blank line).
+    const std::string request = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+    const std::string response = "HTTP/1.1 204 No Content\r\n\r\n";
+    std::string longer = "GET /next HTTP/1.1\r\nX-Filler: ";
+    longer.append(1200, 'x');
+    checkStreamLeftAfterDetails(tcpExchange(80, {{false, Bytes(request.begin(), request.end())},
+                                                 {true, Bytes(response.begin(), response.end())},
+                                                 {false, Bytes(longer.begin(), longer.end())}}),
+                                [](const SessionInfo& http) {
+                                    CHECK(http.application == "http");
+                                    CHECK(http.server_name == "www.example.com");
+                                });
 }
