@@ -992,7 +992,7 @@ int main(int argc, char** argv) {
                            const std::vector<mmtrun::PacketResult*>& results) {
             levels.add(owner, results);
             for (mmtrun::PacketResult* r : results)
-                for (mmt::SessionInfo& s : r->flows) write_named(s);
+                for (mmt::SessionInfo& s : r->flows()) write_named(s);
             if (owner >= results.size()) return; // another shard's
             const mmtrun::PacketResult& mine = *results[owner];
             for (const mmtrun::DnsAnswer& a : mine.answers)
@@ -1027,7 +1027,7 @@ int main(int argc, char** argv) {
                             mmt::SessionInfo copy = s;
                             finishing(copy);
                         } else {
-                            (*to)->flows.push_back(s);
+                            (*to)->add_flow(s);
                         }
                     },
                     status));

@@ -232,7 +232,7 @@ constexpr uint64_t kEntries = 4096;
 // Packets a worker may read beyond the slowest one: its entries wait for the others'.
 constexpr uint64_t kAhead = 1u << 15;
 // A worker shows its progress every this many packets (and wakes the caller if it sleeps).
-constexpr uint64_t kTell = 256;
+constexpr uint64_t kTell = 4096;
 
 bool level_moved(const mmt::Handler::BufferLevel& now, const mmt::Handler::BufferLevel& before) {
     return now.buffered != before.buffered || now.fragments != before.fragments ||
@@ -321,7 +321,7 @@ void FileWorkers::work(size_t worker, uint64_t count) {
         e.result.clear();
         process_(worker, raw, mine, e.result);
         const PacketResult& r = e.result;
-        if (r.rows.empty() && r.flows.empty() && r.answers.empty() && !level_moved(r.level, kept))
+        if (r.rows.empty() && r.no_flows() && r.answers.empty() && !level_moved(r.level, kept))
             continue;
         kept = r.level;
         e.number = number;

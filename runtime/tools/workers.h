@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,22 +27,45 @@ struct DnsAnswer {
 /// What one worker made of one packet: the worker that processed it, or another whose
 /// clock it moved (its flows that timed out by then end on it).
 struct alignas(64) PacketResult {
-    std::string rows;                    ///< the packet's lines
-    std::vector<mmt::SessionInfo> flows; ///< flows that ended on it
-    std::vector<DnsAnswer> answers;      ///< the DNS answers it gave
-    bool passed = true;                  ///< it matched the display filter (-w writes it)
-    mmt::Handler::BufferLevel level;     ///< the handler's buffers after it (Handler)
+    std::string rows;                ///< the packet's lines
+    std::vector<DnsAnswer> answers;  ///< the DNS answers it gave
+    bool passed = true;              ///< it matched the display filter (-w writes it)
+    mmt::Handler::BufferLevel level; ///< the handler's buffers after it (Handler)
+
+    /// The flows that ended on it.
+    std::span<mmt::SessionInfo> flows() { return {flows_.data(), n_flows_}; }
+    bool no_flows() const { return n_flows_ == 0; }
+    /// One more flow that ended on it: copied into a record the slot keeps from packet to
+    /// packet, whose strings keep their memory (flows end by the thousand: no allocation
+    /// for each).
+    void add_flow(const mmt::SessionInfo& s) {
+        if (n_flows_ < flows_.size())
+            flows_[n_flows_] = s;
+        else
+            flows_.push_back(s);
+        ++n_flows_;
+    }
     /// Ready for the slot's next packet. What a burst made large (thousands of flows timing
     /// out on one packet) is given back rather than kept in every slot it passed through.
     void clear() {
-        if (flows.capacity() > 16) flows = {};
-        if (answers.capacity() > 16) answers = {};
-        if (rows.capacity() > 4096) rows = {};
-        rows.clear();
-        flows.clear();
-        answers.clear();
+        if (n_flows_) {
+            if (flows_.size() > 16) flows_ = {};
+            n_flows_ = 0;
+        }
+        if (!answers.empty()) {
+            if (answers.capacity() > 16) answers = {};
+            answers.clear();
+        }
+        if (!rows.empty()) {
+            if (rows.capacity() > 4096) rows = {};
+            rows.clear();
+        }
         passed = true;
     }
+
+  private:
+    std::vector<mmt::SessionInfo> flows_; // the first n_flows_ are this packet's
+    size_t n_flows_ = 0;
 };
 
 /// The peaks of reassembly buffers one handler would have had, from every worker's levels
