@@ -162,16 +162,29 @@ uint8_t FlowTable::class_for(uint32_t timeout_ms) {
     return static_cast<uint8_t>(best);
 }
 
-void FlowTable::link_tail(Session& s) {
+void FlowTable::link_by_time(Session& s) {
     TimeoutClass& c = classes_[s.tclass];
     uint32_t idx = static_cast<uint32_t>(index_of(s));
-    s.prev = c.tail;
-    s.next = kNil;
-    if (c.tail != kNil)
-        pool_[c.tail].next = idx;
+    // A class's list is in order of last packet time, which expire() relies on to stop at
+    // the first session not yet due. Packet times that go backwards (a capture put together
+    // from others) would break that order: the session goes before those whose last packet
+    // is later, so whether a session times out never depends on which others share its table
+    // (mmtrun --workers). A few steps at most: past them, the order is given up.
+    constexpr int kMaxSteps = 64;
+    uint32_t after = c.tail;
+    for (int steps = 0; after != kNil && pool_[after].last_ns > s.last_ns && steps < kMaxSteps;
+         ++steps)
+        after = pool_[after].prev;
+    s.prev = after;
+    s.next = after == kNil ? c.head : pool_[after].next;
+    if (after != kNil)
+        pool_[after].next = idx;
     else
         c.head = idx;
-    c.tail = idx;
+    if (s.next != kNil)
+        pool_[s.next].prev = idx;
+    else
+        c.tail = idx;
 }
 
 void FlowTable::unlink(Session& s) {
@@ -296,7 +309,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         if (now_ns > s->last_ns) s->last_ns = now_ns;
         if (classes_[s->tclass].tail != index_of(*s)) {
             unlink(*s);
-            link_tail(*s);
+            link_by_time(*s);
         }
     } else {
         // Rare path: evictions move buckets, so the insertion point is searched again.
@@ -346,7 +359,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         }
         if (state_size_) std::memset(state_ + size_t{idx} * state_stride_, 0, state_size_);
         buckets_[pos] = {idx + 1, static_cast<uint32_t>(h)};
-        link_tail(*s);
+        link_by_time(*s);
         ++size_;
         ++stats_.created;
         const uint64_t t = classes_[s->tclass].timeout_ns;

@@ -186,7 +186,7 @@ class FlowTable {
     Session* probe(const uint8_t* k, size_t len, uint64_t h, uint32_t proto, size_t& pos);
     size_t find_empty(uint64_t h) const;
     uint8_t class_for(uint32_t timeout_ms);
-    void link_tail(Session& s);
+    void link_by_time(Session& s);
     void unlink(Session& s);
     void end(Session& s, SessionEnd why);
     void erase_bucket(size_t idx);

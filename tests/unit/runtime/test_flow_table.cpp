@@ -190,6 +190,32 @@ TEST_CASE("timeouts are per protocol and driven by packet time", "[flow][expiry]
     CHECK(t.size() == 0);
 }
 
+TEST_CASE("packet times that go backwards: a session times out on its own time, whatever "
+          "others share the table",
+          "[flow][expiry]") {
+    // Session 1 is seen at 100 s, then the capture's times go back: session 2 at 10 s.
+    // With a timeout of 5 s, the clock at 20 s times out session 2 only, and at 105 s
+    // session 1 too: session 2 no longer waits behind the later one.
+    auto run = [](bool with_later) {
+        Recorded f;
+        auto& [rec, t] = f;
+        if (with_later) t.lookup(tuple(1, 1, 100, 2), 17, 5000, 100 * kSec, 1);
+        t.lookup(tuple(2, 1, 100, 2), 17, 5000, 10 * kSec, 1);
+        t.lookup(tuple(3, 1, 100, 2), 17, 5000, 12 * kSec, 1);
+        CHECK(t.expire(20 * kSec) == 2);
+        REQUIRE(rec.ended.size() == 2);
+        CHECK(t.size() == (with_later ? 1u : 0u));
+        if (with_later) {
+            CHECK(t.expire(104 * kSec) == 0);
+            CHECK(t.expire(105 * kSec) == 1);
+        }
+        return rec.ended;
+    };
+    const auto alone = run(false);
+    const auto beside = run(true);
+    for (size_t i = 0; i < 2; ++i) CHECK(alone[i].key == beside[i].key);
+}
+
 TEST_CASE("LRU eviction order when the table is full", "[flow][evict]") {
     Recorded f({.max_sessions = 3});
     auto& [rec, t] = f;
