@@ -900,7 +900,9 @@ struct Handler::Impl final : ChunkSink {
     /// not framed nor walked. A protocol that others run over, or whose details come from
     /// events or are never known once and for all (a DNS query), is walked to its end.
     bool wants_stream(const Flow& flow) override {
-        if (!details_only()) return true;
+        // Called for each segment: what is asked is worked out once, out of line.
+        if (details_only_state <= 0)
+            return details_only_state == 0 || !details_only_now() || Impl::wants_stream(flow);
         const int app = flow.data->app;
         if (app < 0 || size_t(app) >= stream_needs.size()) return true;
         const uint8_t need = stream_needs[size_t(app)];
@@ -938,6 +940,7 @@ struct Handler::Impl final : ChunkSink {
     /// makes, and the events behind them): no other column, no callback on packets or
     /// attributes, no analyser, no hierarchy. Worked out again after any of these changes.
     int8_t details_only_state = -1; // -1 not worked out yet
+    [[gnu::noinline]] bool details_only_now() { return details_only(); } // see wants_stream
     bool details_only() {
         if (details_only_state < 0) {
             bool only =

@@ -162,14 +162,27 @@ uint8_t FlowTable::class_for(uint32_t timeout_ms) {
     return static_cast<uint8_t>(best);
 }
 
-void FlowTable::link_by_time(Session& s) {
+[[gnu::always_inline]] inline void FlowTable::link_by_time(Session& s) {
+    TimeoutClass& c = classes_[s.tclass];
+    if (c.tail != kNil && pool_[c.tail].last_ns > s.last_ns) return link_before_later(s);
+    uint32_t idx = static_cast<uint32_t>(index_of(s));
+    s.prev = c.tail;
+    s.next = kNil;
+    if (c.tail != kNil)
+        pool_[c.tail].next = idx;
+    else
+        c.head = idx;
+    c.tail = idx;
+}
+
+// A class's list is in order of last packet time, which expire() relies on to stop at the
+// first session not yet due. Packet times that go backwards (a capture put together from
+// others) would break that order: the session goes before those whose last packet is later,
+// so whether a session times out never depends on which others share its table (mmtrun
+// --workers). A few steps at most: past them, the order is given up.
+void FlowTable::link_before_later(Session& s) {
     TimeoutClass& c = classes_[s.tclass];
     uint32_t idx = static_cast<uint32_t>(index_of(s));
-    // A class's list is in order of last packet time, which expire() relies on to stop at
-    // the first session not yet due. Packet times that go backwards (a capture put together
-    // from others) would break that order: the session goes before those whose last packet
-    // is later, so whether a session times out never depends on which others share its table
-    // (mmtrun --workers). A few steps at most: past them, the order is given up.
     constexpr int kMaxSteps = 64;
     uint32_t after = c.tail;
     for (int steps = 0; after != kNil && pool_[after].last_ns > s.last_ns && steps < kMaxSteps;
