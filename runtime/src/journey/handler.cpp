@@ -939,7 +939,7 @@ struct Handler::Impl final : ChunkSink {
     /// Nothing is asked of the packets but the flow details (the columns request_details
     /// makes, and the events behind them): no other column, no callback on packets or
     /// attributes, no analyser, no hierarchy. Worked out again after any of these changes.
-    int8_t details_only_state = -1; // -1 not worked out yet
+    int8_t details_only_state = -1;                                      // -1 not worked out yet
     [[gnu::noinline]] bool details_only_now() { return details_only(); } // see wants_stream
     bool details_only() {
         if (details_only_state < 0) {
