@@ -5,21 +5,24 @@
 #include "util/community_id.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace mmt {
 
 namespace {
 
-/// Layout of the per-session blob: FlowData, then every protocol's state, 8-byte aligned.
-std::vector<uint32_t> state_layout(const mmt_library& t, uint32_t& total) {
+/// Layout of a session's spare states (StateSlot::spare): every protocol's state, 8-byte
+/// aligned; `total` their size, `largest` the largest one.
+std::vector<uint32_t> spare_layout(const mmt_library& t, uint32_t& total, uint32_t& largest) {
     std::vector<uint32_t> off(t.n_protos, 0);
-    total = sizeof(FlowData);
+    total = largest = 0;
     for (uint32_t i = 0; i < t.n_protos; ++i) {
         if (!t.protos[i].state_size) continue;
         total = (total + 7) & ~7u;
         off[i] = total;
         total += t.protos[i].state_size;
+        largest = std::max(largest, t.protos[i].state_size);
     }
     return off;
 }
@@ -27,9 +30,10 @@ std::vector<uint32_t> state_layout(const mmt_library& t, uint32_t& total) {
 FlowTableConfig table_config(const mmt_library& t, const HandlerOptions& o) {
     FlowTableConfig c;
     c.max_sessions = o.max_sessions;
-    uint32_t total = 0;
-    state_layout(t, total);
-    c.state_size = total;
+    uint32_t total = 0, largest = 0;
+    spare_layout(t, total, largest);
+    // FlowData, the slot, and room for the largest state (one protocol's).
+    c.state_size = uint32_t(sizeof(FlowData) + sizeof(StateSlot)) + ((largest + 7) & ~7u);
     return c;
 }
 
@@ -38,14 +42,11 @@ FlowTableConfig table_config(const mmt_library& t, const HandlerOptions& o) {
 Flows::Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
     : lib_(lib), opts_(opts), table_(table_config(*lib.table, opts)),
       classify_packets_(uint8_t(std::clamp<uint32_t>(opts.classify_packets, 1, 255))) {
-    uint32_t total = 0;
-    state_offset_ = state_layout(*lib.table, total);
+    uint32_t largest = 0;
+    spare_offset_ = spare_layout(*lib.table, spare_size_, largest);
     for (uint32_t i = 0; i < lib.table->n_protos; ++i)
-        if (state_offset_[i] && lib.table->protos[i].init_state)
-            init_states_.push_back({lib.table->protos[i].init_state, state_offset_[i]});
-    for (uint32_t i = 0; i < lib.table->n_protos; ++i)
-        if (state_offset_[i] && lib.table->protos[i].release_state)
-            release_states_.push_back({lib.table->protos[i].release_state, state_offset_[i]});
+        if (lib.table->protos[i].state_size && lib.table->protos[i].release_state)
+            release_states_.push_back({lib.table->protos[i].release_state, spare_offset_[i]});
     table_.on_end(&Flows::session_ended, this);
 }
 
@@ -77,8 +78,6 @@ Flow* Flows::lookup(int proto, const PacketKey& key, const RawPacket& raw,
         for (const Layer& l : path)
             if (l.proto > 0 && d->path_len < kFlowPathMax)
                 d->path[d->path_len++] = ProtoIndex(l.proto);
-        uint8_t* blob = reinterpret_cast<uint8_t*>(d);
-        for (const auto& [init, offset] : init_states_) init(blob + offset);
         d->flags |= kFlowStarted;
         if (on_start) on_start(describe(*r.session, *d));
     }
@@ -233,7 +232,40 @@ void Flows::session_ended(void* ctx, const FlowTable& table, Session& s, Session
         self->on_end(info);
     }
     if (self->release_) self->release_(self->release_ctx_, s);
-    for (auto [release, off] : self->release_states_) release(reinterpret_cast<uint8_t*>(d) + off);
+    self->release_states(*d);
+}
+
+void* Flows::claim_state(FlowData& d, int proto) const {
+    StateSlot& slot = slot_of(d);
+    const mmt_proto& p = lib_.table->protos[proto];
+    if (slot.owner == 0) {
+        // The first protocol that asks has the room after the slot, zeroed at creation.
+        slot.owner = uint16_t(proto + 1);
+        if (p.init_state) p.init_state(&slot + 1);
+        return &slot + 1;
+    }
+    if (!slot.spare) {
+        // Another protocol of the session: every protocol's state, in a block of its own.
+        slot.spare = static_cast<uint8_t*>(std::calloc(1, spare_size_));
+        if (!slot.spare) return nullptr;
+        for (uint32_t i = 0; i < lib_.table->n_protos; ++i)
+            if (lib_.table->protos[i].state_size && lib_.table->protos[i].init_state)
+                lib_.table->protos[i].init_state(slot.spare + spare_offset_[i]);
+    }
+    return slot.spare + spare_offset_[size_t(proto)];
+}
+
+void Flows::release_states(FlowData& d) {
+    StateSlot& slot = slot_of(d);
+    if (slot.owner) {
+        const mmt_proto& p = lib_.table->protos[slot.owner - 1];
+        if (p.release_state) p.release_state(&slot + 1);
+    }
+    if (slot.spare) {
+        for (auto [release, off] : release_states_) release(slot.spare + off);
+        std::free(slot.spare);
+    }
+    slot = StateSlot{};
 }
 
 } // namespace mmt

@@ -42,6 +42,16 @@ constexpr uint8_t kFlowStarted = 4; ///< session_start reported
 constexpr uint8_t kFlowEnded0 = 8;  ///< the initiator's direction ended
 constexpr uint8_t kFlowEnded1 = 16; ///< the responder's direction ended
 
+/// After a session's FlowData: which protocol has the room that follows for its state
+/// (most sessions carry one application, and one protocol's state), and the states of
+/// the others, should another protocol of the session have one. A session's memory is
+/// then its largest protocol state, not the sum of the library's.
+struct StateSlot {
+    uint16_t owner = 0;       ///< the protocol index + 1 whose state follows; 0 none yet
+    uint8_t* spare = nullptr; ///< every protocol's state (calloc), once a second one asks
+};
+static_assert(sizeof(FlowData) % 8 == 0 && sizeof(StateSlot) == 16, "states stay 8-aligned");
+
 /// A session the current packet belongs to.
 struct Flow {
     Session* session = nullptr;
@@ -81,10 +91,13 @@ class Flows {
     /// remembers `path` (the packet's path up to `proto`) and the key's sides.
     Flow* lookup(int proto, const PacketKey& key, const RawPacket& raw,
                  const std::vector<Layer>& path);
-    /// Per-session state of protocol `proto` (zeroed, then initialised, at creation).
+    /// Per-session state of protocol `proto` (zeroed, then initialised, when the session
+    /// first asks for it); null for a protocol without state.
     void* state_for(const Flow& flow, int proto) const {
-        uint32_t off = state_offset_[size_t(proto)];
-        return off ? reinterpret_cast<uint8_t*>(flow.data) + off : nullptr;
+        if (!lib_.table->protos[proto].state_size) return nullptr;
+        StateSlot& slot = slot_of(*flow.data);
+        if (slot.owner == uint16_t(proto + 1)) return &slot + 1;
+        return claim_state(*flow.data, proto);
     }
     /// Remembers the application protocol of a session.
     void classified(Flow& flow, int next);
@@ -124,12 +137,15 @@ class Flows {
         size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
     };
     mutable std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> path_names_;
-    std::vector<uint32_t>
-        state_offset_; // per protocol index: offset of its state in the blob, or 0
-    // The protocols whose state starts from something other than zeros, with its offset:
-    // a new session runs these, not a pass over the whole library.
-    std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> init_states_;
-    // The protocols whose state holds bytes (on the heap), freed when a session ends.
+    static StateSlot& slot_of(FlowData& d) { return *reinterpret_cast<StateSlot*>(&d + 1); }
+    void* claim_state(FlowData& d, int proto) const;
+    void release_states(FlowData& d);
+    // Where each protocol's state lies in a session's spare block (StateSlot::spare), and
+    // the block's size.
+    std::vector<uint32_t> spare_offset_;
+    uint32_t spare_size_ = 0;
+    // The protocols whose state holds bytes (on the heap), with their offset in the spare
+    // block: freed when a session ends.
     std::vector<std::pair<decltype(mmt_proto::release_state), uint32_t>> release_states_;
     Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
     unsigned n_flows_ = 0;

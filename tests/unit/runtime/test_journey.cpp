@@ -364,6 +364,53 @@ TEST_CASE("fields may depend on the direction, the session's state and the proto
     CHECK(third["malformed"].empty());
 }
 
+TEST_CASE("two protocols of one session each keep their own state, initialised and released",
+          "[journey][session]") {
+    // The session's first stateful protocol has the room after its flow data; the other
+    // one's state lives in a block of its own, made when it first asks.
+    auto lib = libraryWithSpec(R"(protocol outer_state {
+    id 9302;
+    over udp port 9302;
+    state { n : u32 = 5; kept : bytes max 64; }
+    header { a : u8; }
+    attribute count : u32 = n;
+    attribute previous : string = kept;
+    update n = n + 1;
+    update kept = concat(kept, "o");
+}
+protocol inner_state {
+    id 9303;
+    over outer_state when len(payload) > 0;
+    state { m : u32 = 100; kept : bytes max 64; }
+    header { b : u8; }
+    attribute count : u32 = m;
+    attribute previous : string = kept;
+    update m = m + 10;
+    update kept = concat(kept, "i");
+}
+)");
+    Recorder r(
+        {"outer_state.count", "outer_state.previous", "inner_state.count", "inner_state.previous"},
+        {}, *lib);
+    auto first = r.feed(udpPkt(1234, 9302, "\x01\x02"));
+    CHECK(first["outer_state.count"] == "5");
+    CHECK(first["inner_state.count"] == "100");
+    auto second = r.feed(udpPkt(9302, 1234, "\x03\x04", kServer, kClient));
+    CHECK(second["outer_state.count"] == "6");
+    CHECK(second["outer_state.previous"] == "o");
+    CHECK(second["inner_state.count"] == "110");
+    CHECK(second["inner_state.previous"] == "i");
+    auto third = r.feed(udpPkt(1234, 9302, "\x05"));
+    CHECK(third["outer_state.count"] == "7");
+    CHECK(third["outer_state.previous"] == "oo");
+    CHECK(third["inner_state.count"].empty()); // no payload for it
+    // Another session starts from the initial values.
+    auto other = r.feed(udpPkt(1235, 9302, "\x06\x07"));
+    CHECK(other["outer_state.count"] == "5");
+    CHECK(other["inner_state.count"] == "100");
+    CHECK(other["inner_state.previous"].empty());
+}
+
 TEST_CASE("values other expressions use are computed once a packet, and again after the state "
           "changes",
           "[journey][session][memo]") {
