@@ -145,13 +145,28 @@ struct Handler::Impl final : ChunkSink {
         Ipv6Src,
         Ipv6Dst
     };
+    /// What a live flow has shown of itself. Every flow with a detail has one, so it is
+    /// small: the texts most flows never have (a name, fingerprints, VLANs, tunnels) are
+    /// made with the first of them.
     struct FlowDetails {
-        std::string server_name, source, ja3, ja4, ja3s, vlan, tunnel;
-        std::string history;     // Zeek's letters, each the first time a direction shows it
+        struct Texts {
+            std::string server_name, ja3, ja4, ja3s, vlan, tunnel;
+        };
+        std::unique_ptr<Texts> texts;
+        const char* source = ""; // where server_name came from: "tls", "quic", "http", "dns"
+        // Zeek's letters, each the first time a direction shows it: six a direction at most.
+        char history[12];
+        uint8_t history_len = 0;
         uint8_t letters[2] = {}; // per direction: kHistory* bits already in `history`
-        int name_rank = 0;       // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
-        int icmp_type = -1, icmp_code = -1;
+        int8_t name_rank = 0;    // 4 TLS/QUIC SNI, 3 HTTP Host, 2 DNS query; 0 none
+        int16_t icmp_type = -1, icmp_code = -1;
         bool icmp_seen = false, vlan_seen = false, tcp = false, tunnel_seen = false;
+
+        Texts& text() {
+            if (!texts) texts = std::make_unique<Texts>();
+            return *texts;
+        }
+        bool has(std::string Texts::*field) const { return texts && !((*texts).*field).empty(); }
     };
     uint32_t session_payload = 0; // payload above the session's protocol, this packet
     std::vector<std::pair<int, Detail>> detail_columns; // (column, what it fills)
@@ -266,13 +281,13 @@ struct Handler::Impl final : ChunkSink {
         if (detail_flow) {
             if (d.name_rank >= 4) detail_flow->details |= kKnownTlsName;
             if (d.name_rank >= 3) detail_flow->details |= kKnownHttpName;
-            if (!d.ja3.empty()) detail_flow->details |= kKnownJa3;
-            if (!d.ja4.empty()) detail_flow->details |= kKnownJa4;
-            if (!d.ja3s.empty()) detail_flow->details |= kKnownJa3s;
+            if (d.has(&FlowDetails::Texts::ja3)) detail_flow->details |= kKnownJa3;
+            if (d.has(&FlowDetails::Texts::ja4)) detail_flow->details |= kKnownJa4;
+            if (d.has(&FlowDetails::Texts::ja3s)) detail_flow->details |= kKnownJa3s;
         }
         if (!d.tunnel_seen) {
             d.tunnel_seen = true;
-            d.tunnel = tunnel_text();
+            if (std::string t = tunnel_text(); !t.empty()) d.text().tunnel = std::move(t);
         }
         if (vlan_here) d.vlan_seen = true;
         if (d.icmp_type >= 0 && d.icmp_code >= 0) d.icmp_seen = true;
@@ -282,11 +297,12 @@ struct Handler::Impl final : ChunkSink {
     void note_detail(FlowDetails& d, Detail what, const std::vector<Value>& vs, bool& vlan_here) {
         auto rank = [&](int r, const char* source) {
             if (r <= d.name_rank) return;
-            d.name_rank = r;
-            d.server_name = vs.front().text();
+            d.name_rank = int8_t(r);
+            d.text().server_name = vs.front().text();
             d.source = source;
         };
-        auto first = [&](std::string& out) {
+        auto first = [&](std::string FlowDetails::Texts::*field) {
+            std::string& out = d.text().*field;
             if (out.empty()) out = vs.front().text();
         };
         switch (what) {
@@ -299,26 +315,27 @@ struct Handler::Impl final : ChunkSink {
         case Detail::Query:
             return rank(2, "dns");
         case Detail::Ja3:
-            return first(d.ja3);
+            return first(&FlowDetails::Texts::ja3);
         case Detail::Ja4:
-            return first(d.ja4);
+            return first(&FlowDetails::Texts::ja4);
         case Detail::Ja3s:
-            return first(d.ja3s);
+            return first(&FlowDetails::Texts::ja3s);
         case Detail::Vlan:
             // The tags of the first tagged packet, outermost first: the S-VLAN column
             // comes before the C-VLAN one, and stacked tags are in path order.
             if (d.vlan_seen && !vlan_here) return;
             for (const Value& v : vs) {
-                if (!d.vlan.empty()) d.vlan += '.';
-                d.vlan += v.text();
+                std::string& vlan = d.text().vlan;
+                if (!vlan.empty()) vlan += '.';
+                vlan += v.text();
             }
             vlan_here = true;
             return;
         case Detail::IcmpType:
-            if (!d.icmp_seen) d.icmp_type = int(vs.front().v.u);
+            if (!d.icmp_seen) d.icmp_type = int16_t(vs.front().v.u);
             return;
         case Detail::IcmpCode:
-            if (!d.icmp_seen) d.icmp_code = int(vs.front().v.u);
+            if (!d.icmp_seen) d.icmp_code = int16_t(vs.front().v.u);
             return;
         case Detail::TcpFlags:
             // The innermost TCP header is the session's.
@@ -416,7 +433,8 @@ struct Handler::Impl final : ChunkSink {
             if (d.letters[dir] & (1u << letter)) return;
             d.letters[dir] |= uint8_t(1u << letter);
             char c = kHistoryLetters[letter];
-            d.history += dir ? char(c - 'A' + 'a') : c;
+            if (d.history_len < sizeof d.history)
+                d.history[d.history_len++] = dir ? char(c - 'A' + 'a') : c;
         };
         if ((flags & syn) && !(flags & ack)) note(0);
         if ((flags & syn) && (flags & ack)) note(1);
@@ -464,16 +482,18 @@ struct Handler::Impl final : ChunkSink {
         }
         if (auto it = details.find(info.id); it != details.end()) {
             FlowDetails& d = it->second;
-            info.server_name = std::move(d.server_name);
-            info.server_name_source = std::move(d.source);
-            info.ja3 = std::move(d.ja3);
-            info.ja4 = std::move(d.ja4);
-            info.ja3s = std::move(d.ja3s);
-            info.vlan = std::move(d.vlan);
-            info.tunnel = std::move(d.tunnel);
+            if (FlowDetails::Texts* t = d.texts.get()) {
+                info.server_name = std::move(t->server_name);
+                info.ja3 = std::move(t->ja3);
+                info.ja4 = std::move(t->ja4);
+                info.ja3s = std::move(t->ja3s);
+                info.vlan = std::move(t->vlan);
+                info.tunnel = std::move(t->tunnel);
+            }
+            info.server_name_source = d.source;
             if (d.tcp) {
                 info.conn_state = tcp_state(d);
-                info.history = std::move(d.history);
+                info.history.assign(d.history, d.history_len);
             }
             if (info.community_id.empty() && d.icmp_seen)
                 info.community_id = icmp_community_id(info, d);
