@@ -285,18 +285,36 @@ void json_record(std::string& line, const SessionInfo& s) {
 // its prefix and its text).
 constexpr size_t kFieldRoom = 64; // "[", "]:65535", two 20-digit numbers and a '/'...
 
-// The lengths of each field's text_prefix and text_empty.
-const std::array<std::pair<uint8_t, uint8_t>, kFlowFields> kTextLengths = [] {
-    std::array<std::pair<uint8_t, uint8_t>, kFlowFields> n{};
-    for (size_t i = 0; i < kFlowFields; ++i)
-        n[i] = {uint8_t(std::strlen(kFlowSchema[i].text_prefix)),
-                uint8_t(std::strlen(kFlowSchema[i].text_empty))};
-    return n;
+// Each field's text_prefix and text_empty, in 16 bytes that are copied whole (the room
+// reserved for a field holds them): a fixed copy rather than a call for each.
+struct Padded {
+    char text[16];
+    uint8_t len;
+};
+struct FieldTexts {
+    Padded prefix, empty;
+};
+const std::array<FieldTexts, kFlowFields> kFieldTexts = [] {
+    std::array<FieldTexts, kFlowFields> t{};
+    auto pad = [](const char* s, Padded& out) {
+        out.len = uint8_t(std::min<size_t>(std::strlen(s), sizeof out.text));
+        std::memcpy(out.text, s, out.len);
+    };
+    for (size_t i = 0; i < kFlowFields; ++i) {
+        pad(kFlowSchema[i].text_prefix, t[i].prefix);
+        pad(kFlowSchema[i].text_empty, t[i].empty);
+    }
+    return t;
 }();
 
 char* put(char* p, std::string_view t) {
     std::memcpy(p, t.data(), t.size());
     return p + t.size();
+}
+
+char* put(char* p, const Padded& t) {
+    std::memcpy(p, t.text, sizeof t.text);
+    return p + t.len;
 }
 
 /// A text record appended to `line`, written first into `area`, which keeps its size from
@@ -307,7 +325,7 @@ void text_record(std::string& line, std::string& area, const SessionInfo& s) {
     size_t room = 1;
     for (size_t i = 0; i < kFlowFields; ++i) {
         v[i] = kFlowSchema[i].get(s);
-        room += kTextLengths[i].first + kTextLengths[i].second + v[i].text.size() + kFieldRoom;
+        room += sizeof(FieldTexts) + v[i].text.size() + kFieldRoom;
     }
     if (area.size() < room) area.resize(room);
     char* const first = area.data();
@@ -316,7 +334,7 @@ void text_record(std::string& line, std::string& area, const SessionInfo& s) {
         const FlowField& f = kFlowSchema[i];
         if (f.kind == K::Port) continue; // written with its address
         if (i) *p++ = ' ';
-        p = put(p, {f.text_prefix, kTextLengths[i].first});
+        p = put(p, kFieldTexts[i].prefix);
         switch (f.kind) {
         case K::Number:
             p = write_decimal(p, v[i].n[0]);
@@ -325,12 +343,13 @@ void text_record(std::string& line, std::string& area, const SessionInfo& s) {
             p = write_seconds(p, v[i].n[0]);
             break;
         case K::Text: {
+            if (v[i].text.empty()) {
+                p = put(p, kFieldTexts[i].empty);
+                break;
+            }
             // One token per field: spaces become '_' ("end of input" is end_of_input).
-            std::string_view t = v[i].text.empty()
-                                     ? std::string_view(f.text_empty, kTextLengths[i].second)
-                                     : v[i].text;
             char* at = p;
-            p = put(p, t);
+            p = put(p, v[i].text);
             while ((at = static_cast<char*>(std::memchr(at, ' ', size_t(p - at))))) *at++ = '_';
             break;
         }
