@@ -275,7 +275,11 @@ const uint8_t* mmt_rt_append_int(mmt_ctx* ctx, int64_t v, int32_t hex_digits) {
     }
     uint8_t* out = scratch_room(ctx, uint64_t(len));
     if (!out) return nullptr;
-    std::memcpy(out, buf, size_t(len));
+    // Lists' texts (JA3) append many short numbers: a fixed copy when there is room for it.
+    if (scratch_room(ctx, sizeof buf))
+        std::memcpy(out, buf, sizeof buf);
+    else
+        std::memcpy(out, buf, size_t(len));
     ctx->scratch->used += uint32_t(len);
     return out;
 }

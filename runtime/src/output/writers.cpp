@@ -312,6 +312,20 @@ char* put(char* p, std::string_view t) {
     return p + t.size();
 }
 
+/// Replaces the spaces of [from, to) with '_', eight bytes at a time: the bytes up to 7
+/// past `to` may be read (a field's room holds them), not written.
+void spaces_to_underscores(char* from, char* to) {
+    constexpr uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
+    for (char* q = from; q < to; q += 8) {
+        uint64_t x;
+        std::memcpy(&x, q, 8);
+        x ^= kOnes * ' ';
+        if (!((x - kOnes) & ~x & kHighs)) continue; // no space among these eight
+        for (char* c = q; c < to && c < q + 8; ++c)
+            if (*c == ' ') *c = '_';
+    }
+}
+
 char* put(char* p, const Padded& t) {
     std::memcpy(p, t.text, sizeof t.text);
     return p + t.len;
@@ -350,7 +364,7 @@ void text_record(std::string& line, std::string& area, const SessionInfo& s) {
             // One token per field: spaces become '_' ("end of input" is end_of_input).
             char* at = p;
             p = put(p, v[i].text);
-            while ((at = static_cast<char*>(std::memchr(at, ' ', size_t(p - at))))) *at++ = '_';
+            spaces_to_underscores(at, p);
             break;
         }
         case K::Address: {

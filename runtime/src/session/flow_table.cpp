@@ -75,6 +75,22 @@ inline void copy_short(uint8_t* dst, const uint8_t* src, size_t n) {
     }
 }
 
+/// Whether n bytes are equal; keys are short: two or four overlapping fixed-size loads
+/// from each side compare them without a call.
+inline bool same_key(const uint8_t* a, const uint8_t* b, size_t n) {
+    auto word = [](const uint8_t* p) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        return w;
+    };
+    if (n >= 8 && n <= 16)
+        return word(a) == word(b) && word(a + n - 8) == word(b + n - 8);
+    if (n > 16 && n <= 32)
+        return word(a) == word(b) && word(a + 8) == word(b + 8) &&
+               word(a + n - 16) == word(b + n - 16) && word(a + n - 8) == word(b + n - 8);
+    return std::memcmp(a, b, n) == 0;
+}
+
 } // namespace
 
 size_t FlowTable::canonicalize(const mmt_key& key, uint8_t* out, bool& high) {
@@ -125,7 +141,7 @@ Session* FlowTable::probe(const uint8_t* k, size_t len, uint64_t h, uint32_t pro
         }
         if (b.tag == tag) {
             Session& s = pool_[b.entry - 1];
-            if (s.key_len == len && s.proto_id == proto && std::memcmp(key_ptr(s), k, len) == 0) {
+            if (s.key_len == len && s.proto_id == proto && same_key(key_ptr(s), k, len)) {
                 pos = i;
                 return &s;
             }
@@ -305,7 +321,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
     uint64_t h;
     size_t pos = 0;
     if (s && s->proto_id == proto_id && s->key_len == len &&
-        std::memcmp(key_ptr(*s), buf, len) == 0) {
+        same_key(key_ptr(*s), buf, len)) {
         h = s->hash;
     } else {
         h = hash_bytes(buf, len, proto_id);
