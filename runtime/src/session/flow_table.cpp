@@ -83,8 +83,7 @@ inline bool same_key(const uint8_t* a, const uint8_t* b, size_t n) {
         std::memcpy(&w, p, 8);
         return w;
     };
-    if (n >= 8 && n <= 16)
-        return word(a) == word(b) && word(a + n - 8) == word(b + n - 8);
+    if (n >= 8 && n <= 16) return word(a) == word(b) && word(a + n - 8) == word(b + n - 8);
     if (n > 16 && n <= 32)
         return word(a) == word(b) && word(a + 8) == word(b + 8) &&
                word(a + n - 16) == word(b + n - 16) && word(a + n - 8) == word(b + n - 8);
@@ -320,8 +319,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
     Session* s = last_;
     uint64_t h;
     size_t pos = 0;
-    if (s && s->proto_id == proto_id && s->key_len == len &&
-        same_key(key_ptr(*s), buf, len)) {
+    if (s && s->proto_id == proto_id && s->key_len == len && same_key(key_ptr(*s), buf, len)) {
         h = s->hash;
     } else {
         h = hash_bytes(buf, len, proto_id);
