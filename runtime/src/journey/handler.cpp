@@ -88,6 +88,11 @@ struct Handler::Impl final : ChunkSink {
         if (o.flow_details) request_details();
         if (o.count_paths) hear_ends();
         pv.table = T;
+        for (LayerState& L : layers) {
+            L.ctx.scratch = &scratch;
+            L.ctx.emit = &Impl::on_event;
+            L.ctx.user = this;
+        }
         // Sessions describe themselves only for callbacks that exist (see the setters below).
     }
 
@@ -676,19 +681,18 @@ struct Handler::Impl final : ChunkSink {
         L.proto = proto;
         L.id = p.id;
         L.in_packet = in_packet;
-        // Every field once (memo and state: none yet).
-        L.ctx = mmt_ctx{data,
-                        len,
-                        pv.direction,
-                        pv.raw->linktype,
-                        parent ? parent->id : 0,
-                        parent ? &parent->ctx : nullptr,
-                        &scratch,
-                        nullptr,
-                        nullptr,
-                        wants[size_t(proto)].events,
-                        &Impl::on_event,
-                        this};
+        // The fields a layer's context keeps (scratch, emit, user) were set once, with the
+        // handler; these are the packet's and the layer's (memo and state: none yet).
+        mmt_ctx& c = L.ctx;
+        c.data = data;
+        c.len = len;
+        c.direction = pv.direction;
+        c.linktype = pv.raw->linktype;
+        c.parent_id = parent ? parent->id : 0;
+        c.parent = parent ? &parent->ctx : nullptr;
+        c.memo = nullptr;
+        c.state = nullptr;
+        c.events_wanted = wants[size_t(proto)].events;
         return L;
     }
 
@@ -733,10 +737,10 @@ struct Handler::Impl final : ChunkSink {
 
     /// sessionize: the layer's key parts, then its session when the protocol makes them
     /// (`flow` and `flow_layer` become the session's), then the layer's session state.
-    MMT_INLINE void sessionize(LayerState& L, const mmt_proto& p, bool quoted, Flow*& flow,
-                               int& flow_layer) {
-        if (p.key) sessions.key.add(L.proto, p, L.ctx);
-        if ((p.flags & MMT_PROTO_SESSION) && !quoted) {
+    MMT_INLINE void sessionize(LayerState& L, const mmt_proto& p, uint16_t st, bool quoted,
+                               Flow*& flow, int& flow_layer) {
+        if (st & kStepKey) sessions.key.add(L.proto, p, L.ctx);
+        if ((st & kStepSession) && !quoted) {
             if (Flow* f = sessions.flows.lookup(L.proto, sessions.key, *pv.raw, pv.path)) {
                 flow = f;
                 flow_layer = int(depth - 1);
@@ -750,7 +754,7 @@ struct Handler::Impl final : ChunkSink {
                 L.ctx.direction = pv.direction;
             }
         }
-        if (flow && p.state_size) L.ctx.state = sessions.flows.state_for(*flow, L.proto);
+        if (flow && (st & kStepState)) L.ctx.state = sessions.flows.state_for(*flow, L.proto);
         // Values computed before the layer had its direction and state (by validate) are
         // computed again.
         L.ctx.memo = nullptr;
@@ -759,35 +763,35 @@ struct Handler::Impl final : ChunkSink {
     /// analyse (events, and the body's constraints, when someone listens to either),
     /// extract, user analysers by weight, then
     /// post_analyse. Returns what the analysers (or a dropping callback) decided.
-    MMT_INLINE Action analyse_layer(LayerState& L, const mmt_proto& p) {
-        Wants& w = wants[size_t(L.proto)];
-        if (w.analyse && p.analyse) {
+    MMT_INLINE Action analyse_layer(LayerState& L, const mmt_proto& p, uint16_t st) {
+        if (st & kStepAnalyse) {
             event_proto = L.proto;
             mmt_parse_result ar{};
-            const mmt_status st = mmt_status(p.analyse(&L.ctx, &ar));
-            if (st == MMT_MALFORMED && pv.malformed.empty()) {
+            const mmt_status status = mmt_status(p.analyse(&L.ctx, &ar));
+            if (status == MMT_MALFORMED && pv.malformed.empty()) {
                 pv.malformed = failure_text(L.proto, ar);
                 ++stats.malformed;
-            } else if (st == MMT_TRUNCATED && pv.truncated.empty()) {
+            } else if (status == MMT_TRUNCATED && pv.truncated.empty()) {
                 pv.truncated = failure_text(L.proto, ar);
                 ++stats.truncated;
             }
             if (dropped) return Action::Drop;
         }
-        if (!w.getters.empty()) extract(L);
-        if (w.ip_header) pass_ip_header(L);
+        if (st & kStepGetters) extract(L);
+        if (st & kStepIpHeader) pass_ip_header(L);
         Action act = Action::Continue;
-        for (auto& a : analysers[size_t(L.proto)]) {
-            Action x = a.fn(PacketView(&pv), pv.path.back());
-            if (x == Action::Drop) {
-                act = x;
-                break;
+        if (st & kStepAnalysers)
+            for (auto& a : analysers[size_t(L.proto)]) {
+                Action x = a.fn(PacketView(&pv), pv.path.back());
+                if (x == Action::Drop) {
+                    act = x;
+                    break;
+                }
+                if (x == Action::Skip) act = Action::Skip;
             }
-            if (x == Action::Skip) act = Action::Skip;
-        }
         // post_analyse: the state changes once this packet's layer has been read, so that
         // its fields, events and attributes all see the state earlier packets left.
-        if (p.update && L.ctx.state) p.update(&L.ctx);
+        if ((st & kStepUpdate) && L.ctx.state) p.update(&L.ctx);
         return act;
     }
 
@@ -828,9 +832,9 @@ struct Handler::Impl final : ChunkSink {
         FlowData& fd = *flow.data;
         // Without payload only port rules can answer: a guess, for flows that never carry any.
         if (fd.app == -1 && plen == 0 && fd.guess == -1)
-            fd.guess = ProtoIndex(std::max(-2, classify(L)));
+            fd.guess = ProtoIndex(std::max(-2, classify(L, steps[size_t(L.proto)])));
         if (fd.app == -1 && plen > 0) {
-            int next = classify(L);
+            int next = classify(L, steps[size_t(L.proto)]);
             if (next >= 0)
                 sessions.flows.classified(flow, next);
             else
@@ -844,14 +848,15 @@ struct Handler::Impl final : ChunkSink {
 
     /// classify_next: a session that knows its application skips classification (or gave
     /// up on it); otherwise the rules and user classifiers pick, and the session remembers.
-    MMT_INLINE int next_protocol(LayerState& L, Flow* flow, bool at_session, bool& quoted) {
+    MMT_INLINE int next_protocol(LayerState& L, uint16_t st, Flow* flow, bool at_session,
+                                 bool& quoted) {
         int next = -1;
         if (at_session && flow->data->app >= 0)
             next = flow->data->app;
         else if (at_session && flow->data->app == -2)
             next = -1;
         else
-            next = classify(L, &quoted);
+            next = classify(L, st, &quoted);
         // What a quoted packet is says nothing about the session: classify it each time.
         if (at_session && !quoted) {
             if (next >= 0)
@@ -870,25 +875,25 @@ struct Handler::Impl final : ChunkSink {
         while (proto >= 0) {
             if (depth >= kMaxDepth) return true;
             const mmt_proto& p = T->protos[proto];
+            const uint16_t st = steps[size_t(proto)];
             LayerState& L = enter_layer(proto, p, data, len, parent, in_packet);
             // The session's state is known before a protocol above the session layer is
             // parsed: its fields may depend on what earlier packets left there.
-            if (flow && p.state_size && !(p.flags & MMT_PROTO_SESSION))
+            if (flow && (st & kStepStateAbove))
                 L.ctx.state = sessions.flows.state_for(*flow, proto);
             if (!validate_layer(L, p)) return !dropped; // a callback may drop on an event
-            sessionize(L, p, quoted, flow, flow_layer);
-            Action act = analyse_layer(L, p);
+            sessionize(L, p, st, quoted, flow, flow_layer);
+            Action act = analyse_layer(L, p, st);
             if (act == Action::Drop) return false;
             if (act == Action::Skip) return true;
 
             const uint8_t* payload = data + L.res.header_len;
             uint32_t plen = L.res.payload_len;
-            if (!defragment(L, p, payload, plen, in_packet)) return true;
+            if ((st & kStepFragment) && !defragment(L, p, payload, plen, in_packet)) return true;
             bool at_session = flow && flow_layer == int(depth - 1);
-            if ((p.flags & MMT_PROTO_STREAM) && at_session)
-                return stream_layer(L, p, *flow, payload, plen);
-            if (plen == 0 && !(p.flags & MMT_PROTO_BUILTIN)) return true;
-            int next = next_protocol(L, flow, at_session, quoted);
+            if ((st & kStepStream) && at_session) return stream_layer(L, p, *flow, payload, plen);
+            if (plen == 0 && !(st & kStepBuiltin)) return true;
+            int next = next_protocol(L, st, flow, at_session, quoted);
             if (next < 0) return true;
             parent = &L;
             proto = next;
@@ -959,7 +964,58 @@ struct Handler::Impl final : ChunkSink {
     /// Nothing is asked of the packets but the flow details (the columns request_details
     /// makes, and the events behind them): no other column, no callback on packets or
     /// attributes, no analyser, no hierarchy. Worked out again after any of these changes.
-    int8_t details_only_state = -1;                                      // -1 not worked out yet
+    int8_t details_only_state = -1; // -1 not worked out yet
+
+    /// By protocol index: which steps of the walk apply to its layers (what it declares and
+    /// what is asked of it), in one word the walk reads once a layer. Worked out again
+    /// before the first packet after anything is asked (asked_more).
+    enum Step : uint16_t {
+        kStepKey = 1,           // key: its parts go into the packet's key
+        kStepSession = 2,       // it makes sessions
+        kStepState = 4,         // it has per-session state
+        kStepStateAbove = 8,    // state, above the session layer (known before validate)
+        kStepAnalyse = 16,      // the analyse stage runs (events wanted, bodies checked)
+        kStepGetters = 32,      // attributes to extract
+        kStepIpHeader = 64,     // an IP header whose addresses a tunnel's flow keeps
+        kStepAnalysers = 128,   // user analysers
+        kStepUpdate = 256,      // state updates
+        kStepFragment = 512,    // fragments
+        kStepStream = 1024,     // a stream protocol
+        kStepBuiltin = 2048,    // built in (walked on without payload)
+        kStepClassify = 4096,   // compiled classification rules
+        kStepClassifiers = 8192 // user classifiers
+    };
+    std::vector<uint16_t> steps;
+    bool steps_ready = false;
+    void work_out_steps() {
+        steps.assign(T->n_protos, 0);
+        for (size_t i = 0; i < T->n_protos; ++i) {
+            const mmt_proto& p = T->protos[i];
+            const Wants& w = wants[i];
+            const bool session = p.flags & MMT_PROTO_SESSION;
+            uint16_t st = 0;
+            if (p.key) st |= kStepKey;
+            if (session) st |= kStepSession;
+            if (p.state_size) st |= session ? kStepState : kStepState | kStepStateAbove;
+            if (w.analyse && p.analyse) st |= kStepAnalyse;
+            if (!w.getters.empty()) st |= kStepGetters;
+            if (w.ip_header) st |= kStepIpHeader;
+            if (!analysers[i].empty()) st |= kStepAnalysers;
+            if (p.update) st |= kStepUpdate;
+            if (p.fragment) st |= kStepFragment;
+            if (p.flags & MMT_PROTO_STREAM) st |= kStepStream;
+            if (p.flags & MMT_PROTO_BUILTIN) st |= kStepBuiltin;
+            if (p.classify) st |= kStepClassify;
+            if (!classifiers[i].empty()) st |= kStepClassifiers;
+            steps[i] = st;
+        }
+        steps_ready = true;
+    }
+    /// Something more is asked of the packets: what depends on it is worked out again.
+    void asked_more() {
+        details_only_state = -1;
+        steps_ready = false;
+    }
     [[gnu::noinline]] bool details_only_now() { return details_only(); } // see wants_stream
     bool details_only() {
         if (details_only_state < 0) {
@@ -978,17 +1034,18 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// classify_next: compiled rules and user classifiers, by weight.
-    MMT_INLINE int classify(LayerState& L, bool* quoted = nullptr) {
+    MMT_INLINE int classify(LayerState& L, uint16_t st, bool* quoted = nullptr) {
         const mmt_proto& p = T->protos[L.proto];
         int best = -1;
         uint32_t best_weight = 0;
         mmt_class_result cr{};
-        if (p.classify && p.classify(&L.ctx, &L.res, &cr)) {
+        if ((st & kStepClassify) && p.classify(&L.ctx, &L.res, &cr)) {
             best = lib.impl_->index_of_id(cr.next_id);
             best_weight = cr.weight;
             // A quoted packet (inside an ICMP error) is walked, but makes no sessions.
             if (quoted && (cr.flags & MMT_CLASS_QUOTED)) *quoted = true;
         }
+        if (!(st & kStepClassifiers)) return best;
         for (auto& c : classifiers[size_t(L.proto)]) {
             if (best >= 0 && uint32_t(c.weight) <= best_weight) break;
             std::string name = c.fn(PacketView(&pv), pv.path.back());
@@ -1000,6 +1057,7 @@ struct Handler::Impl final : ChunkSink {
     }
 
     Action process(const RawPacket& raw) {
+        if (!steps_ready) work_out_steps();
         reset_packet(raw);
         sessions.begin_packet(raw.ts_ns, pv.number);
         bool keep = walk(0, raw.data, raw.caplen, nullptr, true, nullptr, -1);
@@ -1132,14 +1190,14 @@ Handler::Handler(const ProtocolLibrary& library, const HandlerOptions& options)
 Handler::~Handler() = default;
 
 int Handler::request(std::string_view attribute) {
-    impl_->details_only_state = -1;
+    impl_->asked_more();
     return impl_->request_named(attribute);
 }
 
 bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
     AttributeRef r = impl_->lib.find_attribute(attribute);
     if (!r.valid() || r.proto < 0) return false;
-    impl_->details_only_state = -1;
+    impl_->asked_more();
     auto& w = impl_->wants[size_t(r.proto)];
     if (w.attr_cbs.size() <= size_t(r.attr)) w.attr_cbs.resize(size_t(r.attr) + 1);
     if (r.event) {
@@ -1159,7 +1217,7 @@ bool Handler::on_attribute(std::string_view attribute, AttributeCallback cb) {
 }
 
 void Handler::on_packet(PacketCallback cb) {
-    impl_->details_only_state = -1;
+    impl_->asked_more();
     impl_->packet_cbs.push_back(std::move(cb));
 }
 void Handler::on_session_start(SessionCallback cb) {
@@ -1201,11 +1259,12 @@ bool add_weighted(const ProtocolLibrary& lib, Lists& lists, std::string_view pro
 } // namespace
 
 bool Handler::add_analyser(std::string_view protocol, int weight, Analyser fn) {
-    impl_->details_only_state = -1;
+    impl_->asked_more();
     return add_weighted(impl_->lib, impl_->analysers, protocol, weight, std::move(fn));
 }
 
 bool Handler::add_classifier(std::string_view protocol, int weight, Classifier fn) {
+    impl_->asked_more();
     return add_weighted(impl_->lib, impl_->classifiers, protocol, weight, std::move(fn));
 }
 
