@@ -692,7 +692,7 @@ struct Handler::Impl final : ChunkSink {
         c.parent = parent ? &parent->ctx : nullptr;
         c.memo = nullptr;
         c.state = nullptr;
-        c.events_wanted = wants[size_t(proto)].events;
+        c.events_wanted = events_of[size_t(proto)];
         return L;
     }
 
@@ -986,9 +986,11 @@ struct Handler::Impl final : ChunkSink {
         kStepClassifiers = 8192 // user classifiers
     };
     std::vector<uint16_t> steps;
+    std::vector<uint64_t> events_of; // wants[i].events, side by side
     bool steps_ready = false;
     void work_out_steps() {
         steps.assign(T->n_protos, 0);
+        events_of.assign(T->n_protos, 0);
         for (size_t i = 0; i < T->n_protos; ++i) {
             const mmt_proto& p = T->protos[i];
             const Wants& w = wants[i];
@@ -1008,6 +1010,7 @@ struct Handler::Impl final : ChunkSink {
             if (p.classify) st |= kStepClassify;
             if (!classifiers[i].empty()) st |= kStepClassifiers;
             steps[i] = st;
+            events_of[i] = w.events;
         }
         steps_ready = true;
     }
