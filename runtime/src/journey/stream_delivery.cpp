@@ -160,11 +160,17 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
     d.wanted = sink.wants_stream(flow);
     d.framer = &framer_;
     d.body_kept = body_kept_;
-    d.pdu = &sp->pdu[flow.direction];
-    d.head_scanned = &sp->head_scanned[flow.direction];
-    d.body_after = &sp->body_after[flow.direction];
     d.bodies_skipped = &bodies_skipped_;
     if (fd.app >= 0) frame_rule(d, lib_.table->protos[fd.app]);
+    if (d.framed && d.wanted) {
+        if (!sp->framing) sp->framing = std::make_unique<StreamFraming>();
+        StreamFraming& f = *sp->framing;
+        d.pdu = &f.pdu[flow.direction];
+        d.head_scanned = &f.head_scanned[flow.direction];
+        d.body_after = &f.body_after[flow.direction];
+    } else {
+        d.framed = false; // nothing to frame (on_stream passes the data on whole, if wanted)
+    }
     SegmentResult r = streams_.segment(sp->stream[flow.direction], si.seq, si.flags, payload, len,
                                        StreamSink{&on_stream, &d});
     held = r.status == SegmentStatus::Held;
@@ -180,7 +186,7 @@ void StreamDelivery::release(Session& s) {
     if (!sp) return;
     for (int i = 0; i < 2; ++i) {
         streams_.release(sp->stream[i]);
-        framer_.release(sp->pdu[i]);
+        if (sp->framing) framer_.release(sp->framing->pdu[i]);
     }
     delete sp;
     s.user[1] = 0;

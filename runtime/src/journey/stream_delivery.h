@@ -6,6 +6,7 @@
 #include "reassembly/budget.h"
 #include "reassembly/stream.h"
 
+#include <memory>
 #include <string_view>
 
 namespace mmt {
@@ -29,11 +30,18 @@ class ChunkSink {
 };
 
 /// Stream reassembly and framing of both directions, allocated for flows that carry a stream.
-struct StreamPair {
-    StreamState stream[2];
+/// How a stream's directions are framed into PDUs: made when the session's application
+/// frames its stream, not for the many TCP flows that never do (scans, applications
+/// without PDUs, flows whose details are all known).
+struct StreamFraming {
     PduState pdu[2];
     uint32_t head_scanned[2]; // see pdu_length in stream_delivery.cpp
     uint32_t body_after[2];
+};
+
+struct StreamPair {
+    StreamState stream[2];
+    std::unique_ptr<StreamFraming> framing;
 };
 
 class StreamDelivery {
