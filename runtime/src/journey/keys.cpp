@@ -3,19 +3,6 @@
 
 namespace mmt {
 
-void PacketKey::add(int proto, const mmt_proto& p, const mmt_ctx& ctx) {
-    uint16_t a_before = key_.a_len;
-    uint16_t shared = key_.shared_len, a = key_.a_len, b = key_.b_len;
-    if (!p.key(&ctx, &key_)) {
-        // A key that cannot be read adds nothing (the parts already appended are dropped).
-        key_.shared_len = shared;
-        key_.a_len = a;
-        key_.b_len = b;
-        return;
-    }
-    if (p.sides && n_parts_ < kMaxDepth) parts_[n_parts_++] = Part{proto, &ctx, a_before};
-}
-
 KeySides PacketKey::sides() const {
     KeySides s;
     for (unsigned i = 0; i < n_parts_; ++i) {

@@ -26,7 +26,19 @@ class PacketKey {
         n_parts_ = 0;
     }
     /// Appends `p`'s key parts (computed on `ctx`, which must outlive the packet's walk).
-    void add(int proto, const mmt_proto& p, const mmt_ctx& ctx);
+    /// Inline: the walk calls it for every layer with a key.
+    void add(int proto, const mmt_proto& p, const mmt_ctx& ctx) {
+        const uint16_t shared = key_.shared_len, a = key_.a_len, b = key_.b_len;
+        if (!p.key(&ctx, &key_)) {
+            // A key that cannot be read adds nothing (the parts already appended are
+            // dropped).
+            key_.shared_len = shared;
+            key_.a_len = a;
+            key_.b_len = b;
+            return;
+        }
+        if (p.sides && n_parts_ < kMaxDepth) parts_[n_parts_++] = Part{proto, &ctx, a};
+    }
     const mmt_key& key() const { return key_; }
     /// Reads, from the parts of protocols whose sides are single values, where the
     /// addresses and ports lie: once per new session, for its flow record.
