@@ -90,9 +90,8 @@ inline bool same_key(const uint8_t* a, const uint8_t* b, size_t n) {
     return std::memcmp(a, b, n) == 0;
 }
 
-} // namespace
-
-size_t FlowTable::canonicalize(const mmt_key& key, uint8_t* out, bool& high) {
+/// FlowTable::canonicalize, inline in the lookups that run for every packet.
+[[gnu::always_inline]] inline size_t canonical_key(const mmt_key& key, uint8_t* out, bool& high) {
     size_t sl = std::min<size_t>(key.shared_len, MMT_KEY_SIDE_MAX);
     size_t al = std::min<size_t>(key.a_len, MMT_KEY_SIDE_MAX);
     size_t bl = std::min<size_t>(key.b_len, MMT_KEY_SIDE_MAX);
@@ -114,6 +113,12 @@ size_t FlowTable::canonicalize(const mmt_key& key, uint8_t* out, bool& high) {
     copy_short(out + 2 + sl, lo, lol);
     copy_short(out + 2 + sl + lol, hi, hil);
     return 2 + sl + lol + hil;
+}
+
+} // namespace
+
+size_t FlowTable::canonicalize(const mmt_key& key, uint8_t* out, bool& high) {
+    return canonical_key(key, out, high);
 }
 
 const uint8_t* FlowTable::key_ptr(const Session& s) const {
@@ -313,7 +318,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
     if (key.overflow) ++stats_.overflowed_keys;
     uint8_t buf[kMaxKey];
     bool high;
-    const size_t len = canonicalize(key, buf, high);
+    const size_t len = canonical_key(key, buf, high);
     // Packets of a flow often come in a row: the last session found, if this is its key,
     // without hashing and probing (end() forgets it).
     Session* s = last_;
@@ -405,7 +410,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
 Session* FlowTable::find(const mmt_key& key, uint32_t proto_id, uint32_t* direction) {
     uint8_t buf[kMaxKey];
     bool high;
-    const size_t len = canonicalize(key, buf, high);
+    const size_t len = canonical_key(key, buf, high);
     size_t pos;
     Session* s = probe(buf, len, hash_bytes(buf, len, proto_id), proto_id, pos);
     if (s && direction) *direction = (high != ((s->flags & kInitiatorHigh) != 0)) ? 1 : 0;
