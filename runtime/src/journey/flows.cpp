@@ -63,30 +63,16 @@ void Flows::begin_packet(uint64_t ts_ns, uint64_t number) {
     table_.expire(ts_ns);
 }
 
-Flow* Flows::lookup(int proto, const PacketKey& key, const RawPacket& raw,
-                    const std::vector<Layer>& path) {
-    const mmt_proto& p = lib_.table->protos[proto];
-    if (key.key().overflow || n_flows_ >= kMaxDepth) return nullptr;
-    FlowLookup r = table_.lookup(key.key(), p.id, p.session_timeout_ms, raw.ts_ns, raw.wirelen);
-    auto* d = static_cast<FlowData*>(table_.state(*r.session));
-    if (r.created) {
-        d->app = -1;
-        d->guess = -1;
-        d->flags = 0;
-        d->sides = key.sides();
-        d->path_len = 0;
-        for (const Layer& l : path)
-            if (l.proto > 0 && d->path_len < kFlowPathMax)
-                d->path[d->path_len++] = ProtoIndex(l.proto);
-        d->flags |= kFlowStarted;
-        if (on_start) on_start(describe(*r.session, *d));
-    }
-    Flow& f = flows_[n_flows_++];
-    f.session = r.session;
-    f.data = d;
-    f.direction = r.direction;
-    f.proto = proto;
-    return &f;
+void Flows::started(Session& s, FlowData& d, const PacketKey& key, const std::vector<Layer>& path) {
+    d.app = -1;
+    d.guess = -1;
+    d.flags = 0;
+    d.sides = key.sides();
+    d.path_len = 0;
+    for (const Layer& l : path)
+        if (l.proto > 0 && d.path_len < kFlowPathMax) d.path[d.path_len++] = ProtoIndex(l.proto);
+    d.flags |= kFlowStarted;
+    if (on_start) on_start(describe(s, d));
 }
 
 void Flows::classified(Flow& flow, int next) {

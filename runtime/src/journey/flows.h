@@ -89,8 +89,21 @@ class Flows {
     static constexpr uint64_t kSessionIdStep = uint64_t{1} << 48;
     /// Finds or creates the session of `key` for `proto`; counts the packet. A new session
     /// remembers `path` (the packet's path up to `proto`) and the key's sides.
+    /// Inline: the walk calls it for every packet with a session.
     Flow* lookup(int proto, const PacketKey& key, const RawPacket& raw,
-                 const std::vector<Layer>& path);
+                 const std::vector<Layer>& path) {
+        const mmt_proto& p = lib_.table->protos[proto];
+        if (key.key().overflow || n_flows_ >= kMaxDepth) return nullptr;
+        FlowLookup r = table_.lookup(key.key(), p.id, p.session_timeout_ms, raw.ts_ns, raw.wirelen);
+        auto* d = static_cast<FlowData*>(table_.state(*r.session));
+        if (r.created) started(*r.session, *d, key, path);
+        Flow& f = flows_[n_flows_++];
+        f.session = r.session;
+        f.data = d;
+        f.direction = r.direction;
+        f.proto = proto;
+        return &f;
+    }
     /// Per-session state of protocol `proto` (zeroed, then initialised, when the session
     /// first asks for it); null for a protocol without state.
     void* state_for(const Flow& flow, int proto) const {
@@ -119,6 +132,8 @@ class Flows {
 
   private:
     static void session_ended(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
+    /// A session lookup made: its flow data, and on_start.
+    void started(Session& s, FlowData& d, const PacketKey& key, const std::vector<Layer>& path);
     SessionInfo describe(const Session& s, const FlowData& d) const;
     void describe(const Session& s, const FlowData& d, SessionInfo& out) const;
     const std::string& path_name(const FlowData& d) const;
