@@ -925,9 +925,7 @@ struct Handler::Impl final : ChunkSink {
     /// not framed nor walked. A protocol that others run over, or whose details come from
     /// events or are never known once and for all (a DNS query), is walked to its end.
     bool wants_stream(const Flow& flow) override {
-        // Called for each segment: what is asked is worked out once, out of line.
-        if (details_only_state <= 0)
-            return details_only_state == 0 || !details_only_now() || Impl::wants_stream(flow);
+        if (!details_only) return true;
         const int app = flow.data->app;
         if (app < 0 || size_t(app) >= stream_needs.size()) return true;
         const uint8_t need = stream_needs[size_t(app)];
@@ -939,7 +937,7 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// By protocol: the FlowData::details bits its own detail columns wait for, or kNeedAll
-    /// (see wants_stream). Worked out with details_only.
+    /// (see wants_stream). Worked out with the steps, when only flow details are asked.
     static constexpr uint8_t kNeedAll = 0xff;
     std::vector<uint8_t> stream_needs;
     void work_out_stream_needs() {
@@ -963,12 +961,13 @@ struct Handler::Impl final : ChunkSink {
 
     /// Nothing is asked of the packets but the flow details (the columns request_details
     /// makes, and the events behind them): no other column, no callback on packets or
-    /// attributes, no analyser, no hierarchy. Worked out again after any of these changes.
-    int8_t details_only_state = -1; // -1 not worked out yet
+    /// attributes, no analyser, no hierarchy. Worked out with the steps.
+    bool details_only = false;
 
     /// By protocol index: which steps of the walk apply to its layers (what it declares and
-    /// what is asked of it), in one word the walk reads once a layer. Worked out again
-    /// before the first packet after anything is asked (asked_more).
+    /// what is asked of it), in one word the walk reads once a layer. Worked out, with
+    /// details_only and stream_needs, before the first packet after anything is asked
+    /// (asked_more).
     enum Step : uint16_t {
         kStepKey = 1,           // key: its parts go into the packet's key
         kStepSession = 2,       // it makes sessions
@@ -1012,29 +1011,20 @@ struct Handler::Impl final : ChunkSink {
             steps[i] = st;
             events_of[i] = w.events;
         }
+        bool only =
+            opts.flow_details && !opts.count_paths && !opts.check_bodies && packet_cbs.empty();
+        for (size_t c = 0; only && c < detail_of_column.size(); ++c)
+            only = detail_of_column[c] >= 0;
+        for (size_t p = 0; only && p < wants.size(); ++p) {
+            only = analysers[p].empty();
+            for (const auto& cbs : wants[p].attr_cbs) only = only && cbs.empty();
+        }
+        details_only = only;
+        if (only) work_out_stream_needs();
         steps_ready = true;
     }
     /// Something more is asked of the packets: what depends on it is worked out again.
-    void asked_more() {
-        details_only_state = -1;
-        steps_ready = false;
-    }
-    [[gnu::noinline]] bool details_only_now() { return details_only(); } // see wants_stream
-    bool details_only() {
-        if (details_only_state < 0) {
-            bool only =
-                opts.flow_details && !opts.count_paths && !opts.check_bodies && packet_cbs.empty();
-            for (size_t c = 0; only && c < detail_of_column.size(); ++c)
-                only = detail_of_column[c] >= 0;
-            for (size_t p = 0; only && p < wants.size(); ++p) {
-                only = analysers[p].empty();
-                for (const auto& cbs : wants[p].attr_cbs) only = only && cbs.empty();
-            }
-            details_only_state = only;
-            if (only) work_out_stream_needs();
-        }
-        return details_only_state;
-    }
+    void asked_more() { steps_ready = false; }
 
     /// classify_next: compiled rules and user classifiers, by weight.
     MMT_INLINE int classify(LayerState& L, uint16_t st, bool* quoted = nullptr) {
