@@ -182,32 +182,14 @@ uint8_t FlowTable::class_for(uint32_t timeout_ms) {
     return static_cast<uint8_t>(best);
 }
 
+// A class's list is in order of last packet time, which expire() relies on to stop at the
+// first session not yet due: a session goes at the tail, unless packet times went backwards
+// (a capture put together from others) and the tail's last packet is later than its own.
 [[gnu::always_inline]] inline void FlowTable::link_by_time(Session& s) {
     TimeoutClass& c = classes_[s.tclass];
-    if (c.tail != kNil && pool_[c.tail].last_ns > s.last_ns) return link_before_later(s);
-    uint32_t idx = static_cast<uint32_t>(index_of(s));
-    s.prev = c.tail;
-    s.next = kNil;
-    if (c.tail != kNil)
-        pool_[c.tail].next = idx;
-    else
-        c.head = idx;
-    c.tail = idx;
-}
-
-// A class's list is in order of last packet time, which expire() relies on to stop at the
-// first session not yet due. Packet times that go backwards (a capture put together from
-// others) would break that order: the session goes before those whose last packet is later,
-// so whether a session times out never depends on which others share its table (mmtrun
-// --workers). A few steps at most: past them, the order is given up.
-void FlowTable::link_before_later(Session& s) {
-    TimeoutClass& c = classes_[s.tclass];
-    uint32_t idx = static_cast<uint32_t>(index_of(s));
-    constexpr int kMaxSteps = 64;
     uint32_t after = c.tail;
-    for (int steps = 0; after != kNil && pool_[after].last_ns > s.last_ns && steps < kMaxSteps;
-         ++steps)
-        after = pool_[after].prev;
+    if (after != kNil && pool_[after].last_ns > s.last_ns) after = before_later(s);
+    const uint32_t idx = static_cast<uint32_t>(index_of(s));
     s.prev = after;
     s.next = after == kNil ? c.head : pool_[after].next;
     if (after != kNil)
@@ -218,6 +200,19 @@ void FlowTable::link_before_later(Session& s) {
         pool_[s.next].prev = idx;
     else
         c.tail = idx;
+}
+
+// Where `s` goes when the tail's last packet is later than its own: after the last session
+// that is not (kNil: at the head), so that whether a session times out never depends on
+// which others share its table (mmtrun --workers). A few steps at most: past them, the
+// order is given up.
+uint32_t FlowTable::before_later(const Session& s) const {
+    constexpr int kMaxSteps = 64;
+    uint32_t after = classes_[s.tclass].tail;
+    for (int steps = 0; after != kNil && pool_[after].last_ns > s.last_ns && steps < kMaxSteps;
+         ++steps)
+        after = pool_[after].prev;
+    return after;
 }
 
 void FlowTable::unlink(Session& s) {

@@ -187,7 +187,7 @@ class FlowTable {
     size_t find_empty(uint64_t h) const;
     uint8_t class_for(uint32_t timeout_ms);
     void link_by_time(Session& s);
-    void link_before_later(Session& s);
+    uint32_t before_later(const Session& s) const;
     void unlink(Session& s);
     void end(Session& s, SessionEnd why);
     void erase_bucket(size_t idx);
