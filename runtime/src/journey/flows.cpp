@@ -44,9 +44,12 @@ Flows::Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
       classify_packets_(uint8_t(std::clamp<uint32_t>(opts.classify_packets, 1, 255))) {
     uint32_t largest = 0;
     spare_offset_ = spare_layout(*lib.table, spare_size_, largest);
-    for (uint32_t i = 0; i < lib.table->n_protos; ++i)
-        if (lib.table->protos[i].state_size && lib.table->protos[i].release_state)
-            release_states_.push_back({lib.table->protos[i].release_state, spare_offset_[i]});
+    for (uint32_t i = 0; i < lib.table->n_protos; ++i) {
+        const mmt_proto& p = lib.table->protos[i];
+        if (p.state_size && p.init_state) init_states_.push_back({p.init_state, spare_offset_[i]});
+        if (p.state_size && p.release_state)
+            release_states_.push_back({p.release_state, spare_offset_[i]});
+    }
     table_.on_end(&Flows::session_ended, this);
 }
 
@@ -234,9 +237,7 @@ void* Flows::claim_state(FlowData& d, int proto) const {
         // Another protocol of the session: every protocol's state, in a block of its own.
         slot.spare = static_cast<uint8_t*>(std::calloc(1, spare_size_));
         if (!slot.spare) return nullptr;
-        for (uint32_t i = 0; i < lib_.table->n_protos; ++i)
-            if (lib_.table->protos[i].state_size && lib_.table->protos[i].init_state)
-                lib_.table->protos[i].init_state(slot.spare + spare_offset_[i]);
+        for (auto [init, off] : init_states_) init(slot.spare + off);
     }
     return slot.spare + spare_offset_[size_t(proto)];
 }

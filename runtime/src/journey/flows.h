@@ -159,8 +159,10 @@ class Flows {
     // the block's size.
     std::vector<uint32_t> spare_offset_;
     uint32_t spare_size_ = 0;
-    // The protocols whose state holds bytes (on the heap), with their offset in the spare
-    // block: freed when a session ends.
+    // The protocols whose state starts from something other than zeros, and those whose
+    // state holds bytes (on the heap, freed when a session ends), with their offset in the
+    // spare block.
+    std::vector<std::pair<decltype(mmt_proto::init_state), uint32_t>> init_states_;
     std::vector<std::pair<decltype(mmt_proto::release_state), uint32_t>> release_states_;
     Flow flows_[kMaxDepth]; // sessions of the current packet (tunnels have several)
     unsigned n_flows_ = 0;
