@@ -16,6 +16,9 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "input/pcapng_reader.h"
@@ -29,6 +32,84 @@ struct CaptureSource::PcapHandle {
     }
 };
 
+namespace {
+
+/// A file mapped once for all the sources of this process that read it in place (the
+/// workers of `mmtrun --workers` each read the whole file): its pages are faulted in once,
+/// into one page table, and given back once every reader has passed them.
+struct FileMapping {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    size_t size = 0;
+    timespec mtime{};
+    const uint8_t* base = nullptr;
+    /// The pages before this were given back (they stay in the page cache).
+    std::atomic<size_t> released{0};
+    /// Where each reader is (kFree: no reader); pages are given back up to the slowest.
+    static constexpr unsigned kReaders = 64;
+    static constexpr size_t kFree = ~size_t{0};
+    std::atomic<size_t> at[kReaders];
+
+    FileMapping() {
+        for (auto& a : at) a.store(kFree, std::memory_order_relaxed);
+    }
+    ~FileMapping() { ::munmap(const_cast<uint8_t*>(base), size); }
+
+    /// A reader's slot, at the start of the records; kReaders when all are taken.
+    unsigned join() {
+        for (unsigned i = 0; i < kReaders; ++i) {
+            size_t free = kFree;
+            if (at[i].compare_exchange_strong(free, 24)) return i;
+        }
+        return kReaders;
+    }
+    void leave(unsigned slot) {
+        if (slot < kReaders) at[slot].store(kFree);
+    }
+    /// Reader `slot` is at `pos`: gives back the pages every reader is past, but for the
+    /// last `keep` bytes before the slowest.
+    void passed(unsigned slot, size_t pos, size_t keep) {
+        if (slot < kReaders) at[slot].store(pos);
+        size_t slowest = pos;
+        for (const auto& a : at) slowest = std::min(slowest, a.load());
+        if (slowest < keep) return;
+        const size_t upto = (slowest - keep) & ~size_t(4095);
+        size_t from = released.load();
+        while (upto > from && !released.compare_exchange_weak(from, upto)) {
+        }
+        if (upto > from) ::madvise(const_cast<uint8_t*>(base) + from, upto - from, MADV_DONTNEED);
+    }
+};
+
+/// The files mapped now, by device, inode, size and modification time.
+std::mutex g_mappings_lock;
+std::vector<std::weak_ptr<FileMapping>> g_mappings;
+
+/// The mapping of the regular file `fd` (whose status is `st`), shared with every other
+/// source of this process mapping the same unchanged file; null when it cannot be mapped.
+std::shared_ptr<FileMapping> map_shared(int fd, const struct stat& st) {
+    std::lock_guard<std::mutex> hold(g_mappings_lock);
+    std::erase_if(g_mappings, [](const std::weak_ptr<FileMapping>& w) { return w.expired(); });
+    for (const auto& w : g_mappings)
+        if (auto m = w.lock();
+            m && m->dev == st.st_dev && m->ino == st.st_ino && m->size == size_t(st.st_size) &&
+            m->mtime.tv_sec == st.st_mtim.tv_sec && m->mtime.tv_nsec == st.st_mtim.tv_nsec)
+            return m;
+    void* base = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (base == MAP_FAILED) return nullptr;
+    ::madvise(base, size_t(st.st_size), MADV_SEQUENTIAL);
+    auto m = std::make_shared<FileMapping>();
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->size = size_t(st.st_size);
+    m->mtime = st.st_mtim;
+    m->base = static_cast<const uint8_t*>(base);
+    g_mappings.push_back(m);
+    return m;
+}
+
+} // namespace
+
 /// A classic pcap file in this machine's byte order, mapped: next() hands out each record
 /// where it lies, with no copy and no call into libpcap. The first record that libpcap would
 /// treat in a way of its own (longer than the snapshot length, a time stamp out of range),
@@ -36,16 +117,18 @@ struct CaptureSource::PcapHandle {
 /// opened), goes to libpcap, which reads the file on from there: damaged files get
 /// libpcap's verdict, word for word.
 struct CaptureSource::Mapped {
+    std::shared_ptr<FileMapping> mapping;
+    unsigned slot = FileMapping::kReaders; // this reader's, in the mapping
     const uint8_t* base = nullptr;
     size_t size = 0;
     size_t pos = 24;           // the next record
-    size_t released = 0;       // the pages before it were given back
+    size_t told = 0;           // where this reader last told the mapping it was
     uint32_t snapshot = 0;     // the longest record libpcap hands out as it is
     uint32_t fraction_end = 0; // 1e6 (microseconds) or 1e9 (nanoseconds)
     uint32_t scale = 1;        // to nanoseconds
     FILE* file = nullptr;      // for libpcap
     ~Mapped() {
-        if (base) ::munmap(const_cast<uint8_t*>(base), size);
+        if (mapping) mapping->leave(slot);
         if (file) std::fclose(file);
     }
 };
@@ -249,12 +332,13 @@ bool CaptureSource::map_pcap(FILE* f, const uint8_t* header) {
     struct stat st;
     if (::fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 24) return false;
     const size_t size = size_t(st.st_size);
-    void* base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
-    if (base == MAP_FAILED) return false;
-    ::madvise(base, size, MADV_SEQUENTIAL);
+    std::shared_ptr<FileMapping> mapping = map_shared(fileno(f), st);
+    if (!mapping) return false;
     auto m = std::make_unique<Mapped>();
-    m->base = static_cast<const uint8_t*>(base);
+    m->base = mapping->base;
     m->size = size;
+    m->slot = mapping->join();
+    m->mapping = std::move(mapping);
     m->snapshot = snaplen <= 0 || uint32_t(snaplen) > kMaxSnaplen ? kMaxSnaplen : uint32_t(snaplen);
     const bool nano = std::memcmp(header, &kPcapNano, 4) == 0;
     m->fraction_end = nano ? 1000000000u : 1000000u;
@@ -438,14 +522,12 @@ ReadStatus CaptureSource::next_mapped(Packet& packet) {
             packet.data = m.base + m.pos + 16;
             m.pos += 16 + size_t(h[2]);
             ++packets_;
-            // The pages read long ago leave this process's memory (they stay in the page
-            // cache): a large file does not count in its resident set.
+            // The pages every reader has read long ago leave this process's memory (they
+            // stay in the page cache): a large file does not count in its resident set.
             constexpr size_t kRelease = 32u << 20, kKeep = 1u << 20;
-            if (m.pos - m.released > kRelease + kKeep) {
-                const size_t upto = (m.pos - kKeep) & ~size_t(4095);
-                ::madvise(const_cast<uint8_t*>(m.base) + m.released, upto - m.released,
-                          MADV_DONTNEED);
-                m.released = upto;
+            if (m.pos - m.told > kRelease) {
+                m.mapping->passed(m.slot, m.pos, kKeep);
+                m.told = m.pos;
             }
             return ReadStatus::Ok;
         }

@@ -118,7 +118,9 @@ class CaptureSource {
     /// Packets the kernel dropped (live captures; 0 otherwise).
     uint64_t dropped() const;
     /// Whether the file is read in place (mapped; see Mapped in capture.cpp): another source
-    /// opened on the same file then reads the same packets without copying them either.
+    /// opened on the same file then reads the same packets without copying them either,
+    /// from the same mapping (the sources of a process share one while the file is
+    /// unchanged; its pages are given back once every one of them has read past them).
     bool in_place() const { return mapped_ != nullptr; }
     /// Bytes of the file read so far (files read in place; 0 otherwise).
     uint64_t offset() const;
