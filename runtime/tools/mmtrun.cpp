@@ -85,6 +85,8 @@ Limits (SIZE: bytes, or with KiB/MiB/GiB; --stats counts how often each was hit)
   --classify-packets N
                       payload packets a session's classification looks at,
                       1 to 255 (default 4)
+  --max-flow-paths N  distinct flow paths remembered for flow records,
+                      1 to 65535 (default 65535)
 
 Parallel:
   --workers N         spread flows over N threads (1 to 64), each with its own
@@ -290,6 +292,8 @@ const LimitOption kLimitOptions[] = {
      [](HO& h, uint64_t v) { h.fragment_timeout_ms = uint32_t(v); }},
     {"--classify-packets", "packets", 1, 255,
      [](HO& h, uint64_t v) { h.classify_packets = uint32_t(v); }},
+    {"--max-flow-paths", "paths", 1, 65535,
+     [](HO& h, uint64_t v) { h.max_flow_paths = uint32_t(v); }},
 };
 
 /// Reads the value of a limit option into `handler`; false with a one-line error.

@@ -332,6 +332,11 @@ struct HandlerOptions {
     /// more afterwards (sessions_unclassified). 1 to 255; 0 counts as 1, more than 255
     /// as 255.
     uint32_t classify_packets = 4;
+    /// Distinct paths (the protocols up to a session's own, as flow records show them) a
+    /// handler remembers for its flows, 1 to 65535; the flows of a path beyond them show
+    /// only their application as their path (flow_paths_not_kept). 0 counts as 1, more than
+    /// 65535 as 65535.
+    uint32_t max_flow_paths = 65535;
     /// A PDU framed as a head then a body (`pdu until` with `pdu_body`, e.g. HTTP) keeps a
     /// body up to this size with its head, so that the whole message is parsed on the packet
     /// that completes it; a longer body is stepped over after its head, so that nothing
@@ -375,6 +380,9 @@ struct HandlerStats {
     // Limits hit.
     uint64_t sessions_evicted = 0;      ///< max_sessions: least recently used sessions ended
     uint64_t sessions_unclassified = 0; ///< classify_packets: sessions that stopped classifying
+    /// max_flow_paths: sessions whose path was not remembered (their records show only
+    /// their application as their path).
+    uint64_t flow_paths_not_kept = 0;
     /// max_stream_buffer: times a stream gave up its oldest hole to take a segment beyond
     /// its window, and the bytes of those holes (never seen, reported as lost).
     uint64_t stream_window_skips = 0;

@@ -12,7 +12,7 @@ namespace mmt {
 
 namespace {
 
-/// Layout of a session's spare states (StateSlot::spare): every protocol's state, 8-byte
+/// Layout of a session's spare states (FlowData::spare_states): every protocol's state, 8-byte
 /// aligned; `total` their size, `largest` the largest one.
 std::vector<uint32_t> spare_layout(const mmt_library& t, uint32_t& total, uint32_t& largest) {
     std::vector<uint32_t> off(t.n_protos, 0);
@@ -32,8 +32,8 @@ FlowTableConfig table_config(const mmt_library& t, const HandlerOptions& o) {
     c.max_sessions = o.max_sessions;
     uint32_t total = 0, largest = 0;
     spare_layout(t, total, largest);
-    // FlowData, the slot, and room for the largest state (one protocol's).
-    c.state_size = uint32_t(sizeof(FlowData) + sizeof(StateSlot)) + ((largest + 7) & ~7u);
+    // FlowData, and room for the largest state (one protocol's).
+    c.state_size = uint32_t(sizeof(FlowData)) + ((largest + 7) & ~7u);
     return c;
 }
 
@@ -41,7 +41,8 @@ FlowTableConfig table_config(const mmt_library& t, const HandlerOptions& o) {
 
 Flows::Flows(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
     : lib_(lib), opts_(opts), table_(table_config(*lib.table, opts)),
-      classify_packets_(uint8_t(std::clamp<uint32_t>(opts.classify_packets, 1, 255))) {
+      classify_packets_(uint8_t(std::clamp<uint32_t>(opts.classify_packets, 1, 255))),
+      max_paths_(std::clamp<uint32_t>(opts.max_flow_paths, 1, kNoPath)) {
     uint32_t largest = 0;
     spare_offset_ = spare_layout(*lib.table, spare_size_, largest);
     for (uint32_t i = 0; i < lib.table->n_protos; ++i) {
@@ -71,9 +72,7 @@ void Flows::started(Session& s, FlowData& d, const PacketKey& key, const std::ve
     d.guess = -1;
     d.flags = 0;
     d.sides = key.sides();
-    d.path_len = 0;
-    for (const Layer& l : path)
-        if (l.proto > 0 && d.path_len < kFlowPathMax) d.path[d.path_len++] = ProtoIndex(l.proto);
+    d.path = path_id(path);
     d.flags |= kFlowStarted;
     if (on_start) on_start(describe(s, d));
 }
@@ -84,27 +83,45 @@ void Flows::classified(Flow& flow, int next) {
     if (on_classified) on_classified(describe(*flow.session, *flow.data));
 }
 
+uint16_t Flows::path_id(const std::vector<Layer>& path) {
+    ProtoIndex bytes[kFlowPathMax];
+    size_t n = 0;
+    for (const Layer& l : path)
+        if (l.proto > 0 && n < kFlowPathMax) bytes[n++] = ProtoIndex(l.proto);
+    const std::string_view k(reinterpret_cast<const char*>(bytes), n * sizeof bytes[0]);
+    if (auto it = path_ids_.find(k); it != path_ids_.end()) return it->second;
+    if (paths_.size() >= max_paths_) {
+        ++paths_not_kept_;
+        return kNoPath;
+    }
+    const auto id = uint16_t(paths_.size());
+    paths_.emplace_back(k);
+    path_ids_.emplace(std::string(k), id);
+    return id;
+}
+
 const std::string& Flows::path_name(const FlowData& d) const {
-    // Flows share a handful of paths: each is spelled once.
-    char key[sizeof d.path + sizeof d.app];
-    size_t n = std::min<size_t>(d.path_len, kFlowPathMax);
-    std::memcpy(key, d.path, n * sizeof d.path[0]);
-    std::memcpy(key + n * sizeof d.path[0], &d.app, sizeof d.app);
-    std::string_view k(key, n * sizeof d.path[0] + sizeof d.app);
-    auto it = path_names_.find(k);
+    // Flows share a handful of paths: each is spelled once with each application.
+    const uint32_t key = uint32_t(d.path) << 16 | uint16_t(d.app);
+    auto it = path_names_.find(key);
     if (it != path_names_.end()) return it->second;
     if (path_names_.size() >= 4096) path_names_.clear();
     std::string name;
-    for (size_t i = 0; i < n; ++i) {
-        if (i) name += '.';
-        name += lib_.table->protos[d.path[i]].name;
+    if (d.path < paths_.size()) {
+        const std::string& bytes = paths_[d.path];
+        for (size_t i = 0; i < bytes.size() / sizeof(ProtoIndex); ++i) {
+            ProtoIndex p;
+            std::memcpy(&p, bytes.data() + i * sizeof p, sizeof p);
+            if (i) name += '.';
+            name += lib_.table->protos[p].name;
+        }
     }
     // The path shows what packets went through; the application falls back on the guess.
     if (d.app >= 0) {
-        name += '.';
+        if (!name.empty()) name += '.';
         name += lib_.table->protos[d.app].name;
     }
-    return path_names_.emplace(std::string(k), std::move(name)).first->second;
+    return path_names_.emplace(key, std::move(name)).first->second;
 }
 
 namespace {
@@ -220,39 +237,38 @@ void Flows::session_ended(void* ctx, const FlowTable& table, Session& s, Session
             closing && why != SessionEnd::Evicted ? to_string(SessionEnd::Closed) : to_string(why);
         self->on_end(info);
     }
-    if (self->release_) self->release_(self->release_ctx_, s);
+    if (self->release_) self->release_(self->release_ctx_, s, *d);
     self->release_states(*d);
 }
 
 void* Flows::claim_state(FlowData& d, int proto) const {
-    StateSlot& slot = slot_of(d);
     const mmt_proto& p = lib_.table->protos[proto];
-    if (slot.owner == 0) {
-        // The first protocol that asks has the room after the slot, zeroed at creation.
-        slot.owner = uint16_t(proto + 1);
-        if (p.init_state) p.init_state(&slot + 1);
-        return &slot + 1;
+    if (d.state_owner == 0) {
+        // The first protocol that asks has the room after the FlowData, zeroed at creation.
+        d.state_owner = uint16_t(proto + 1);
+        if (p.init_state) p.init_state(&d + 1);
+        return &d + 1;
     }
-    if (!slot.spare) {
+    if (!d.spare_states) {
         // Another protocol of the session: every protocol's state, in a block of its own.
-        slot.spare = static_cast<uint8_t*>(std::calloc(1, spare_size_));
-        if (!slot.spare) return nullptr;
-        for (auto [init, off] : init_states_) init(slot.spare + off);
+        d.spare_states = static_cast<uint8_t*>(std::calloc(1, spare_size_));
+        if (!d.spare_states) return nullptr;
+        for (auto [init, off] : init_states_) init(d.spare_states + off);
     }
-    return slot.spare + spare_offset_[size_t(proto)];
+    return d.spare_states + spare_offset_[size_t(proto)];
 }
 
 void Flows::release_states(FlowData& d) {
-    StateSlot& slot = slot_of(d);
-    if (slot.owner) {
-        const mmt_proto& p = lib_.table->protos[slot.owner - 1];
-        if (p.release_state) p.release_state(&slot + 1);
+    if (d.state_owner) {
+        const mmt_proto& p = lib_.table->protos[d.state_owner - 1];
+        if (p.release_state) p.release_state(&d + 1);
+        d.state_owner = 0;
     }
-    if (slot.spare) {
-        for (auto [release, off] : release_states_) release(slot.spare + off);
-        std::free(slot.spare);
+    if (d.spare_states) {
+        for (auto [release, off] : release_states_) release(d.spare_states + off);
+        std::free(d.spare_states);
+        d.spare_states = nullptr;
     }
-    slot = StateSlot{};
 }
 
 } // namespace mmt

@@ -22,35 +22,35 @@ using ProtoIndex = int16_t;
 
 /// Protocols a flow record remembers on its path, up to the session's own.
 constexpr unsigned kFlowPathMax = 14;
+/// FlowData::path of a flow whose path was not remembered (HandlerOptions::max_flow_paths
+/// others were): its record shows only its application as its path.
+constexpr uint16_t kNoPath = 0xffff;
 
-/// What the journey keeps in each session's state blob, ahead of the protocols' own state.
+/// What the journey keeps in each session's state blob, ahead of one protocol's state: most
+/// sessions carry one application, and one protocol's state, so a session's memory is its
+/// largest protocol state, not the sum of the library's.
 struct FlowData {
     ProtoIndex app;   ///< protocol classified above the session's protocol; -1 not yet; -2 gave up
     ProtoIndex guess; ///< what the rules say with no payload to look at (ports), or -1
-    uint8_t tries;    ///< payload packets classification has looked at
-    uint8_t flags;    ///< kFlow* bits
-    KeySides sides;   ///< where addresses and ports lie in the key
-    uint8_t path_len; ///< protocols up to the session's own, as library indexes
-    uint8_t details;  ///< kDetail* bits: flow details already known (the handler's)
-    ProtoIndex path[kFlowPathMax];
+    uint16_t path;    ///< the protocols up to the session's own: an id of Flows' paths
+    uint16_t state_owner; ///< protocol index + 1 whose state follows the FlowData; 0 none yet
+    KeySides sides;       ///< where addresses and ports lie in the key
+    uint8_t tries;        ///< payload packets classification has looked at
+    uint8_t flags;        ///< kFlow* bits
+    uint8_t details;      ///< kDetail* bits: flow details already known (the handler's)
+    uint8_t reserved;
+    /// Every protocol's state (calloc), once a second protocol of the session asks for one.
+    uint8_t* spare_states;
+    void* stream; ///< the session's stream reassembly (StreamDelivery's), or null
 };
-static_assert(sizeof(FlowData) == 40, "FlowData stays small: it is in every session");
+static_assert(sizeof(FlowData) == 32, "FlowData stays small: it is in every session");
+static_assert(sizeof(FlowData) % 8 == 0, "the state that follows stays 8-aligned");
 static_assert(kMaxProtocols - 1 <= INT16_MAX, "ProtoIndex holds every protocol index");
 
 constexpr uint8_t kFlowClosing = 2; ///< the stream ended (FIN both ways, or RST)
 constexpr uint8_t kFlowStarted = 4; ///< session_start reported
 constexpr uint8_t kFlowEnded0 = 8;  ///< the initiator's direction ended
 constexpr uint8_t kFlowEnded1 = 16; ///< the responder's direction ended
-
-/// After a session's FlowData: which protocol has the room that follows for its state
-/// (most sessions carry one application, and one protocol's state), and the states of
-/// the others, should another protocol of the session have one. A session's memory is
-/// then its largest protocol state, not the sum of the library's.
-struct StateSlot {
-    uint16_t owner = 0;       ///< the protocol index + 1 whose state follows; 0 none yet
-    uint8_t* spare = nullptr; ///< every protocol's state (calloc), once a second one asks
-};
-static_assert(sizeof(FlowData) % 8 == 0 && sizeof(StateSlot) == 16, "states stay 8-aligned");
 
 /// A session the current packet belongs to.
 struct Flow {
@@ -61,8 +61,9 @@ struct Flow {
     uint64_t id() const { return session->id; }
 };
 
-/// Called when a session ends, before its describe() and release; `ctx` as registered.
-using FlowEndHook = void (*)(void* ctx, Session& session);
+/// Called when a session ends, after its describe(), before its states are released; `ctx`
+/// as registered.
+using FlowEndHook = void (*)(void* ctx, Session& session, FlowData& data);
 
 class Flows {
   public:
@@ -108,9 +109,9 @@ class Flows {
     /// first asks for it); null for a protocol without state.
     void* state_for(const Flow& flow, int proto) const {
         if (!lib_.table->protos[proto].state_size) return nullptr;
-        StateSlot& slot = slot_of(*flow.data);
-        if (slot.owner == uint16_t(proto + 1)) return &slot + 1;
-        return claim_state(*flow.data, proto);
+        FlowData& d = *flow.data;
+        if (d.state_owner == uint16_t(proto + 1)) return &d + 1;
+        return claim_state(d, proto);
     }
     /// Remembers the application protocol of a session.
     void classified(Flow& flow, int next);
@@ -124,11 +125,15 @@ class Flows {
     }
     /// End of input: every session ends.
     void finish() { table_.flush(); }
+    /// The flow data of a live session.
+    FlowData& data(const Session& s) const { return *static_cast<FlowData*>(table_.state(s)); }
 
     uint64_t created() const { return table_.stats().created; }
     uint64_t evicted() const { return table_.stats().evicted; }
     /// Sessions that stopped classifying after HandlerOptions::classify_packets packets.
     uint64_t unclassified() const { return unclassified_; }
+    /// Sessions whose path was not remembered: HandlerOptions::max_flow_paths others were.
+    uint64_t paths_not_kept() const { return paths_not_kept_; }
 
   private:
     static void session_ended(void* ctx, const FlowTable& table, Session& s, SessionEnd why);
@@ -146,17 +151,24 @@ class Flows {
     SessionInfo ended_; // the description of the session ending, reused from one to the next
     FlowEndHook release_ = nullptr;
     void* release_ctx_ = nullptr;
-    // Flow paths by the bytes of FlowData's path and application (see path_name).
+    /// The id of a path (protocol indexes up to a session's own), remembered once.
+    uint16_t path_id(const std::vector<Layer>& path);
+    // The paths sessions took, by id (FlowData::path), as the bytes of their protocol
+    // indexes, and the ids by those bytes.
     struct StringHash {
         using is_transparent = void;
         size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
     };
-    mutable std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> path_names_;
-    static StateSlot& slot_of(FlowData& d) { return *reinterpret_cast<StateSlot*>(&d + 1); }
+    std::vector<std::string> paths_;
+    uint32_t max_paths_; // HandlerOptions::max_flow_paths, 1 to 65535
+    std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> path_ids_;
+    uint64_t paths_not_kept_ = 0;
+    // Flow paths as records spell them, by path id and application (see path_name).
+    mutable std::unordered_map<uint32_t, std::string> path_names_;
     void* claim_state(FlowData& d, int proto) const;
     void release_states(FlowData& d);
-    // Where each protocol's state lies in a session's spare block (StateSlot::spare), and
-    // the block's size.
+    // Where each protocol's state lies in a session's spare block (FlowData::spare_states),
+    // and the block's size.
     std::vector<uint32_t> spare_offset_;
     uint32_t spare_size_ = 0;
     // The protocols whose state starts from something other than zeros, and those whose

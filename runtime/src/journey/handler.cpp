@@ -1283,6 +1283,7 @@ const HandlerStats& Handler::stats() const {
     st.sessions = s.flows.created();
     st.sessions_evicted = s.flows.evicted();
     st.sessions_unclassified = s.flows.unclassified();
+    st.flow_paths_not_kept = s.flows.paths_not_kept();
     const StreamStats& ss = s.streams.stream_stats();
     auto bound = [](StreamBound b) { return static_cast<size_t>(b); };
     st.stream_window_skips = ss.skips[bound(StreamBound::Window)];

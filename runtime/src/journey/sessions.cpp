@@ -19,8 +19,9 @@ DefragConfig defrag_config(const HandlerOptions& o) {
 Sessions::Sessions(const ProtocolLibrary::Impl& lib, const HandlerOptions& opts)
     : budget(opts.max_buffered_bytes), key(*lib.table), streams(lib, flows, opts, budget),
       flows(lib, opts), defrag(defrag_config(opts), budget) {
-    flows.on_release([](void* ctx, Session& s) { static_cast<StreamDelivery*>(ctx)->release(s); },
-                     &streams);
+    flows.on_release(
+        [](void* ctx, Session&, FlowData& d) { static_cast<StreamDelivery*>(ctx)->release(d); },
+        &streams);
 }
 
 bool Sessions::defragment(uint32_t proto_id, const mmt_frag_info& fi, const uint8_t* data,

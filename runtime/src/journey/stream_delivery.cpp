@@ -20,8 +20,8 @@ PduConfig pdu_config(const HandlerOptions& o) {
     return c;
 }
 
-StreamPair* pair_of(const Session& s) {
-    return reinterpret_cast<StreamPair*>(static_cast<uintptr_t>(s.user[1]));
+StreamPair* pair_of(const FlowData& d) {
+    return static_cast<StreamPair*>(d.stream);
 }
 
 /// What the stream and PDU sinks need while a segment is being delivered.
@@ -143,12 +143,11 @@ StreamDelivery::StreamDelivery(const ProtocolLibrary::Impl& lib, const Flows& fl
 
 bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stream_info& si,
                              const uint8_t* payload, uint32_t len, ChunkSink& sink, bool& held) {
-    Session& s = *flow.session;
     FlowData& fd = *flow.data;
-    StreamPair* sp = pair_of(s);
+    StreamPair* sp = pair_of(fd);
     if (!sp) {
         sp = new StreamPair{};
-        s.user[1] = reinterpret_cast<uintptr_t>(sp);
+        fd.stream = sp;
     }
     Delivery d{};
     d.lib = &lib_;
@@ -181,15 +180,15 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
     return d.keep;
 }
 
-void StreamDelivery::release(Session& s) {
-    StreamPair* sp = pair_of(s);
+void StreamDelivery::release(FlowData& d) {
+    StreamPair* sp = pair_of(d);
     if (!sp) return;
     for (int i = 0; i < 2; ++i) {
         streams_.release(sp->stream[i]);
         if (sp->framing) framer_.release(sp->framing->pdu[i]);
     }
     delete sp;
-    s.user[1] = 0;
+    d.stream = nullptr;
 }
 
 } // namespace mmt

@@ -56,7 +56,7 @@ class StreamDelivery {
     bool deliver(Flow& flow, const LayerState& layer, const mmt_stream_info& si,
                  const uint8_t* payload, uint32_t len, ChunkSink& sink, bool& held);
     /// The session ends: its buffers go back to the budget.
-    void release(Session& s);
+    void release(FlowData& d);
 
     const StreamStats& stream_stats() const { return streams_.stats(); }
     const PduStats& pdu_stats() const { return framer_.stats(); }

@@ -436,6 +436,7 @@ namespace {
 constexpr std::pair<const char*, uint64_t HandlerStats::*> kLimitCounters[] = {
     {"sessions_evicted", &HandlerStats::sessions_evicted},
     {"sessions_unclassified", &HandlerStats::sessions_unclassified},
+    {"flow_paths_not_kept", &HandlerStats::flow_paths_not_kept},
     {"stream_window_skips", &HandlerStats::stream_window_skips},
     {"stream_window_bytes", &HandlerStats::stream_window_bytes},
     {"stream_holes_skips", &HandlerStats::stream_holes_skips},

@@ -326,8 +326,8 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         s = probe(buf, len, h, proto_id, pos);
     }
     FlowLookup r;
-    if (s && s->timeout_ms != 0 &&
-        now_ns >= deadline(s->last_ns, uint64_t{s->timeout_ms} * 1000000u)) {
+    if (s && classes_[s->tclass].timeout_ns != 0 &&
+        now_ns >= deadline(s->last_ns, classes_[s->tclass].timeout_ns)) {
         end(*s, SessionEnd::Timeout); // idle too long: this packet starts a new session
         s = nullptr;
         pos = find_empty(h);
@@ -371,9 +371,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
         s->packets[0] = s->packets[1] = 0;
         s->bytes[0] = s->bytes[1] = 0;
         s->payload[0] = s->payload[1] = 0;
-        s->user[0] = s->user[1] = 0;
         s->proto_id = proto_id;
-        s->timeout_ms = timeout_ms;
         s->hash = h;
         s->key_len = static_cast<uint16_t>(len);
         s->flags = static_cast<uint8_t>((high ? kInitiatorHigh : 0) | (long_key ? kLongKey : 0));

@@ -34,16 +34,14 @@ struct Session {
     /// Per direction, counted by the user (the journey: payload bytes), saturating at
     /// 2^32 - 1: 32 bits each keep a session within its memory budget.
     uint32_t payload[2];
-    uint64_t user[2];    ///< free for the journey; zero at creation
-    uint32_t proto_id;   ///< protocol that created the session
-    uint32_t timeout_ms; ///< idle timeout of that protocol
+    uint32_t proto_id; ///< protocol that created the session
 
     // Table internals.
+    uint16_t key_len; // canonical key length
+    uint8_t tclass;   // timeout class index: the session's idle timeout (FlowTable::timeout_ms)
+    uint8_t flags;    // kInitiatorHigh, kLongKey
     uint64_t hash;
     uint32_t prev, next; // LRU list of the session's timeout class
-    uint16_t key_len;    // canonical key length
-    uint8_t tclass;      // timeout class index
-    uint8_t flags;       // kInitiatorHigh, kLongKey
     union {
         uint8_t bytes[48]; // keys up to 48 bytes live here
         uint32_t slot;     // longer keys: index into the long-key store
@@ -51,6 +49,7 @@ struct Session {
 };
 
 static_assert(sizeof(Session::key) == 48, "inline key size");
+static_assert(sizeof(Session) == 136, "a session stays small: there is one for every flow");
 
 /// Sizes fixed when the table is created; nothing is allocated afterwards.
 struct FlowTableConfig {
@@ -147,6 +146,11 @@ class FlowTable {
     }
     /// Canonical key bytes of a session.
     std::span<const uint8_t> key(const Session& session) const;
+    /// The idle timeout of a session: that of the protocol that created it (or, beyond
+    /// kMaxClasses distinct timeouts, the nearest of theirs).
+    uint32_t timeout_ms(const Session& session) const {
+        return classes_[session.tclass].timeout_ms;
+    }
     /// True when the session's initiator is the high side of its canonical key (so the
     /// initiator's part follows the responder's in key()).
     static bool initiator_high(const Session& session) { return session.flags & 1; }

@@ -69,6 +69,29 @@ TEST_CASE("limits: classify_packets, sessions that gave up are counted", "[limit
     finishAndCheckSessions(r);
 }
 
+TEST_CASE("limits: max_flow_paths, the flows of paths beyond it are counted", "[limits][session]") {
+    HandlerOptions o;
+    o.max_flow_paths = 2;
+    Recorder r({"frame.session"}, o);
+    // Three paths, 100 DNS flows on each: Ethernet, one VLAN tag, two tags.
+    for (uint16_t port = 40000; port < 40100; ++port)
+        for (int tags = 0; tags < 3; ++tags) {
+            PacketBuilder b;
+            b.eth();
+            if (tags == 2) b.svlan(7);
+            if (tags >= 1) b.vlan(8);
+            Bytes dns = dns_message(port, "example.com");
+            r.feed(b.ipv4(kClient, kServer).udp(port, 53).payload(dns).build());
+        }
+    CHECK(r.h.stats().flow_paths_not_kept == 100); // the third path's flows, once each
+    finishAndCheckSessions(r);
+    std::map<std::string, int> paths;
+    for (const SessionInfo& s : r.ended) ++paths[s.path];
+    CHECK(paths == std::map<std::string, int>{{"ethernet.ipv4.udp.dns", 100},
+                                              {"ethernet.vlan.ipv4.udp.dns", 100},
+                                              {"dns", 100}});
+}
+
 TEST_CASE("limits: max_stream_buffer bounds what a direction holds out of order", "[limits][tcp]") {
     HandlerOptions o;
     o.max_stream_buffer = 4096;

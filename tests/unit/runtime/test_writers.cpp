@@ -272,14 +272,15 @@ TEST_CASE("flow records and the hierarchy without a CSV header, and in CSV and J
     std::string n = std::to_string(pkt.size());
     // The counters of limits hit: columns (CSV) or an object (JSON) of the first record,
     // empty or null in the others.
-    std::string limits = "sessions_evicted,sessions_unclassified,stream_window_skips,"
+    std::string limits = "sessions_evicted,sessions_unclassified,flow_paths_not_kept,"
+                         "stream_window_skips,"
                          "stream_window_bytes,stream_holes_skips,stream_holes_bytes,"
                          "stream_budget_skips,stream_budget_bytes,pdus_over_max,"
                          "pdus_budget_dropped,bodies_skipped,fragments_timed_out,"
                          "fragments_evicted,fragments_too_many_pieces,fragments_over_budget,"
                          "fragments_too_large,buffered_bytes_peak,fragment_bytes_peak";
     std::string zeros, empty;
-    for (int i = 0; i < 18; ++i) zeros += ",0", empty += ",";
+    for (int i = 0; i < 19; ++i) zeros += ",0", empty += ",";
     // A flow nothing classified counts as "unknown"; its record has flows, no path or depth.
     CHECK(csv == "kind,path,protocol,depth,flows,packets,bytes," + limits +
                      "\nprotocol,,frame,0,,1," + n + zeros + "\nprotocol,ethernet,ethernet,1,,1," +
