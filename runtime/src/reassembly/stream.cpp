@@ -48,7 +48,7 @@ void StreamReassembler::free_buffer(StreamState& st) {
 
 uint32_t StreamReassembler::release(StreamState& st) {
     uint32_t held = held_bytes(st);
-    st.lost_bytes += held;
+    stats_.lost_bytes += held;
     free_buffer(st);
     return held;
 }
@@ -88,7 +88,7 @@ uint32_t StreamReassembler::deliver_held(StreamState& st, const StreamSink& sink
 uint32_t StreamReassembler::skip_first_gap(StreamState& st, const StreamSink& sink) {
     uint32_t gap = st.buf->r[0].b;
     sink(StreamEvent::Gap, nullptr, gap);
-    st.lost_bytes += gap;
+    stats_.lost_bytes += gap;
     advance(st, gap);
     return gap;
 }
@@ -230,7 +230,7 @@ SegmentResult StreamReassembler::segment(StreamState& st, uint32_t seq, uint32_t
     if (n == 0) {
         r.status = SegmentStatus::Empty;
     } else if (rel < 0 && static_cast<uint32_t>(-static_cast<int64_t>(rel)) >= n) {
-        ++st.retransmissions; // entirely delivered already
+        ++stats_.retransmissions; // entirely delivered already
         r.overlap = n;
         r.status = SegmentStatus::Duplicate;
     } else {
@@ -274,10 +274,10 @@ SegmentResult StreamReassembler::segment(StreamState& st, uint32_t seq, uint32_t
             if (insert(st, d, n, static_cast<uint32_t>(rel), ov, nothing_new, bound)) {
                 r.overlap += ov;
                 if (nothing_new) {
-                    ++st.retransmissions;
+                    ++stats_.retransmissions;
                     r.status = SegmentStatus::Duplicate;
                 } else {
-                    ++st.held_segments;
+                    ++stats_.held_segments;
                     r.status = SegmentStatus::Held;
                 }
                 break;
@@ -290,7 +290,7 @@ SegmentResult StreamReassembler::segment(StreamState& st, uint32_t seq, uint32_t
             } else {
                 gap = static_cast<uint32_t>(rel);
                 sink(StreamEvent::Gap, nullptr, gap);
-                st.lost_bytes += gap;
+                stats_.lost_bytes += gap;
                 st.next_seq = cur;
             }
             r.lost += gap;
@@ -312,7 +312,7 @@ SegmentResult StreamReassembler::segment(StreamState& st, uint32_t seq, uint32_t
             }
         }
     }
-    st.overlap_bytes += r.overlap;
+    stats_.overlap_bytes += r.overlap;
 
     if (flags & MMT_STREAM_RST) {
         end(st, sink, r);

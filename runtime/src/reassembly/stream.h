@@ -63,27 +63,29 @@ enum class StreamBound : uint8_t {
 };
 
 /// Counters of a reassembler, over every stream it handled: per StreamBound, the holes
-/// given up to respect it and their bytes.
+/// given up to respect it and their bytes; then what every direction did.
 struct StreamStats {
     uint64_t skips[3] = {};
     uint64_t skipped_bytes[3] = {};
+    uint64_t retransmissions = 0; ///< segments that brought nothing new
+    uint64_t overlap_bytes = 0;   ///< bytes trimmed because already delivered or held
+    uint64_t held_segments = 0;   ///< segments held out of order
+    uint64_t lost_bytes = 0;      ///< bytes given up (gaps skipped, held at release)
 };
 
 struct StreamBuffer;
 
-/// State of one direction. All zeroes is the valid initial state, so it can live in a
-/// zero-filled session state blob; release() must run before that memory is reused.
+/// State of one direction, in 24 bytes: there are two for every TCP flow. All zeroes is the
+/// valid initial state, so it can live in a zero-filled session state blob; release() must
+/// run before that memory is reused. What directions did is counted in StreamStats.
 struct StreamState {
     uint32_t next_seq; ///< next expected sequence number (once started)
     uint32_t fin_seq;  ///< sequence number of the FIN (when seen)
     uint8_t flags;     ///< internal
-    uint8_t reserved[3];
-    uint32_t retransmissions; ///< segments that brought nothing new
-    uint32_t overlap_bytes;   ///< bytes trimmed because already delivered or held
-    uint32_t held_segments;   ///< segments held out of order
-    uint64_t lost_bytes;      ///< bytes given up (gaps skipped)
-    StreamBuffer* buf;        ///< held out-of-order bytes; nullptr when none
+    uint8_t reserved[7];
+    StreamBuffer* buf; ///< held out-of-order bytes; nullptr when none
 };
+static_assert(sizeof(StreamState) == 24, "a direction's state stays small");
 
 /// Reassembles directions of TCP-like streams from (sequence number, flags, payload).
 ///
