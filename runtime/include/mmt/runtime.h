@@ -299,7 +299,7 @@ uint64_t flow_hash(const RawPacket& packet);
 struct HandlerOptions {
     /// Sessions tracked at once (the table is allocated for this many): a new flow beyond
     /// it evicts the least recently used session, which ends with reason "evicted"
-    /// (HandlerStats::sessions_evicted).
+    /// (HandlerStats::sessions_evicted). 1 to 16777216; more counts as 16777216.
     uint32_t max_sessions = 1u << 18;
     /// Bytes all reassembly buffers hold together: out-of-order stream bytes, PDUs that span
     /// segments, fragments. A stream that cannot hold a segment gives up its oldest hole

@@ -35,7 +35,7 @@ const char* to_string(SessionEnd why) {
 }
 
 FlowTable::FlowTable(const FlowTableConfig& config) {
-    capacity_ = std::max<size_t>(1, config.max_sessions);
+    capacity_ = std::clamp<size_t>(config.max_sessions, 1, kMaxSessions);
     pool_ = ZeroedArray<Session>(capacity_);
 
     size_t nb = 16;
@@ -135,16 +135,20 @@ size_t FlowTable::bytes_per_session() const {
     return (total + capacity_ - 1) / capacity_;
 }
 
-Session* FlowTable::probe(const uint8_t* k, size_t len, uint64_t h, uint32_t proto, size_t& pos) {
-    const uint32_t tag = static_cast<uint32_t>(h);
+uint32_t FlowTable::key_hash(const uint8_t* k, size_t len, uint32_t proto) {
+    return static_cast<uint32_t>(hash_bytes(k, len, proto) >> 32);
+}
+
+Session* FlowTable::probe(const uint8_t* k, size_t len, uint32_t h, uint32_t proto, size_t& pos) {
+    const Bucket tag = tag_of(h);
     for (size_t i = home(h);; i = (i + 1) & mask_) {
-        const Bucket& b = buckets_[i];
-        if (b.entry == 0) {
+        const Bucket b = buckets_[i];
+        if (b == 0) {
             pos = i;
             return nullptr;
         }
-        if (b.tag == tag) {
-            Session& s = pool_[b.entry - 1];
+        if ((b & kTagMask) == tag) {
+            Session& s = pool_[entry_of(b) - 1];
             if (s.key_len == len && s.proto_id == proto && same_key(key_ptr(s), k, len)) {
                 pos = i;
                 return &s;
@@ -153,9 +157,9 @@ Session* FlowTable::probe(const uint8_t* k, size_t len, uint64_t h, uint32_t pro
     }
 }
 
-size_t FlowTable::find_empty(uint64_t h) const {
+size_t FlowTable::find_empty(uint32_t h) const {
     size_t i = home(h);
-    while (buckets_[i].entry != 0) i = (i + 1) & mask_;
+    while (buckets_[i] != 0) i = (i + 1) & mask_;
     return i;
 }
 
@@ -230,15 +234,15 @@ void FlowTable::unlink(Session& s) {
 // Backward-shift deletion: linear probing without tombstones, so probe sequences never
 // lengthen as sessions come and go.
 void FlowTable::erase_bucket(size_t hole) {
-    for (size_t j = (hole + 1) & mask_; buckets_[j].entry != 0; j = (j + 1) & mask_) {
-        size_t k = home(pool_[buckets_[j].entry - 1].hash);
+    for (size_t j = (hole + 1) & mask_; buckets_[j] != 0; j = (j + 1) & mask_) {
+        size_t k = home(pool_[entry_of(buckets_[j]) - 1].hash);
         bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
         if (!stays) {
             buckets_[hole] = buckets_[j];
             hole = j;
         }
     }
-    buckets_[hole] = {0, 0};
+    buckets_[hole] = 0;
 }
 
 void FlowTable::end(Session& s, SessionEnd why) {
@@ -260,7 +264,7 @@ void FlowTable::end(Session& s, SessionEnd why) {
     }
     const uint32_t entry = static_cast<uint32_t>(index_of(s) + 1);
     size_t i = home(s.hash);
-    while (buckets_[i].entry != entry) i = (i + 1) & mask_;
+    while (entry_of(buckets_[i]) != entry) i = (i + 1) & mask_;
     erase_bucket(i);
     unlink(s);
     if (s.flags & kLongKey) long_free_[long_free_n_++] = s.key.slot;
@@ -317,12 +321,12 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
     // Packets of a flow often come in a row: the last session found, if this is its key,
     // without hashing and probing (end() forgets it).
     Session* s = last_;
-    uint64_t h;
+    uint32_t h;
     size_t pos = 0;
     if (s && s->proto_id == proto_id && s->key_len == len && same_key(key_ptr(*s), buf, len)) {
         h = s->hash;
     } else {
-        h = hash_bytes(buf, len, proto_id);
+        h = key_hash(buf, len, proto_id);
         s = probe(buf, len, h, proto_id, pos);
     }
     FlowLookup r;
@@ -383,7 +387,7 @@ FlowLookup FlowTable::lookup(const mmt_key& key, uint32_t proto_id, uint32_t tim
             std::memcpy(s->key.bytes, buf, len);
         }
         if (state_size_) std::memset(state_ + size_t{idx} * state_stride_, 0, state_size_);
-        buckets_[pos] = {idx + 1, static_cast<uint32_t>(h)};
+        buckets_[pos] = (idx + 1) << kTagBits | tag_of(h);
         link_by_time(*s);
         ++size_;
         ++stats_.created;
@@ -405,7 +409,7 @@ Session* FlowTable::find(const mmt_key& key, uint32_t proto_id, uint32_t* direct
     bool high;
     const size_t len = canonical_key(key, buf, high);
     size_t pos;
-    Session* s = probe(buf, len, hash_bytes(buf, len, proto_id), proto_id, pos);
+    Session* s = probe(buf, len, key_hash(buf, len, proto_id), proto_id, pos);
     if (s && direction) *direction = (high != ((s->flags & kInitiatorHigh) != 0)) ? 1 : 0;
     return s;
 }

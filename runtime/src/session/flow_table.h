@@ -37,25 +37,25 @@ struct Session {
     uint32_t proto_id; ///< protocol that created the session
 
     // Table internals.
-    uint16_t key_len; // canonical key length
-    uint8_t tclass;   // timeout class index: the session's idle timeout (FlowTable::timeout_ms)
-    uint8_t flags;    // kInitiatorHigh, kLongKey
-    uint64_t hash;
+    uint16_t key_len;    // canonical key length
+    uint8_t tclass;      // timeout class index: the session's idle timeout (FlowTable::timeout_ms)
+    uint8_t flags;       // kInitiatorHigh, kLongKey
+    uint32_t hash;       // the high half of its key's hash: home bucket and tag
     uint32_t prev, next; // LRU list of the session's timeout class
     union {
-        uint8_t bytes[48]; // keys up to 48 bytes live here
+        uint8_t bytes[44]; // keys up to 44 bytes live here
         uint32_t slot;     // longer keys: index into the long-key store
     } key;
 };
 
-static_assert(sizeof(Session::key) == 48, "inline key size");
-static_assert(sizeof(Session) == 136, "a session stays small: there is one for every flow");
+static_assert(sizeof(Session::key) == 44, "inline key size");
+static_assert(sizeof(Session) == 128, "a session stays small: there is one for every flow");
 
 /// Sizes fixed when the table is created; nothing is allocated afterwards.
 struct FlowTableConfig {
     uint32_t max_sessions = 65536; ///< hard cap; a new flow beyond it evicts the LRU session
     uint32_t state_size = 0;       ///< bytes of per-session state (zero-filled at creation)
-    uint32_t long_keys = 0;        ///< sessions with keys over 48 bytes; 0: max_sessions / 16
+    uint32_t long_keys = 0;        ///< sessions with keys over 44 bytes; 0: max_sessions / 16
 };
 
 /// Counters for reports and tests.
@@ -96,7 +96,7 @@ using SessionEndFn = void (*)(void* ctx, const FlowTable& table, Session& sessio
 /// direction 0. Sessions of different protocols never match, even with equal key bytes.
 ///
 /// Lookups hash the canonical key once and walk one linear-probing sequence over a bucket
-/// array kept at most half full. Sessions come from a pool sized at creation; keys up to 48
+/// array kept at most half full. Sessions come from a pool sized at creation; keys up to 44
 /// bytes are stored inline, longer ones in a bounded store of 296-byte slots.
 ///
 /// Expiry: sessions with the same timeout share one LRU list (a packet moves its session to
@@ -164,17 +164,24 @@ class FlowTable {
     /// Longest canonical key: two length bytes and three parts of MMT_KEY_SIDE_MAX bytes.
     static constexpr size_t kMaxKey = 2 + 3 * MMT_KEY_SIDE_MAX;
     /// Keys up to this length are stored inside the Session.
-    static constexpr size_t kInlineKey = 48;
+    static constexpr size_t kInlineKey = 44;
+    /// The most sessions a table holds (FlowTableConfig::max_sessions above it counts as it).
+    static constexpr size_t kMaxSessions = size_t{1} << 24;
 
     /// Writes the canonical key of `key` to `out` (kMaxKey bytes); returns its length and sets
     /// `high` when the packet's sender (side a) is the high side.
     static size_t canonicalize(const mmt_key& key, uint8_t* out, bool& high);
 
   private:
-    struct Bucket {
-        uint32_t entry; // session index + 1; 0: empty
-        uint32_t tag;   // low 32 bits of the hash
-    };
+    // A bucket: the session's index + 1 (at most kMaxSessions) above a tag of 7 bits of
+    // its hash, which spares most key comparisons on the way; 0: empty. Four bytes, at
+    // most two buckets a session. Of the hash's high half (Session::hash), the home
+    // bucket takes the low bits (at most 25: 2 * kMaxSessions buckets), the tag the top 7.
+    using Bucket = uint32_t;
+    static constexpr unsigned kTagBits = 7;
+    static constexpr Bucket kTagMask = (1u << kTagBits) - 1;
+    static Bucket tag_of(uint32_t hash) { return hash >> (32 - kTagBits); }
+    static uint32_t entry_of(Bucket b) { return b >> kTagBits; }
     struct TimeoutClass {
         uint64_t timeout_ns;
         uint32_t timeout_ms;
@@ -185,10 +192,12 @@ class FlowTable {
     static constexpr size_t kLongSlot = 296;
 
     size_t index_of(const Session& s) const { return static_cast<size_t>(&s - pool_.get()); }
-    size_t home(uint64_t hash) const { return static_cast<size_t>(hash >> 32) & mask_; }
+    size_t home(uint32_t hash) const { return hash & mask_; }
+    /// The hash a session keeps (Session::hash): the high half of its canonical key's.
+    static uint32_t key_hash(const uint8_t* k, size_t len, uint32_t proto);
     const uint8_t* key_ptr(const Session& s) const;
-    Session* probe(const uint8_t* k, size_t len, uint64_t h, uint32_t proto, size_t& pos);
-    size_t find_empty(uint64_t h) const;
+    Session* probe(const uint8_t* k, size_t len, uint32_t h, uint32_t proto, size_t& pos);
+    size_t find_empty(uint32_t h) const;
     uint8_t class_for(uint32_t timeout_ms);
     void link_by_time(Session& s);
     uint32_t before_later(const Session& s) const;
