@@ -252,3 +252,33 @@ TEST_CASE("packets of existing sessions allocate nothing", "[journey][alloc]") {
     INFO("allocations while processing " << (seen - before) << " packets");
     CHECK(counted == 0);
 }
+
+TEST_CASE("a TCP session of one SYN allocates nothing", "[journey][alloc][tcp]") {
+    // Scans and floods: sessions that never carry more than a SYN hold no stream of
+    // their own; what the SYN started is given to the stream once more comes.
+    Handler h(builtinLibrary());
+    const int host = h.request("http.host");
+    REQUIRE(host >= 0);
+    uint64_t seen = 0;
+    std::string got;
+    h.on_packet([&](const PacketView& p) {
+        ++seen;
+        for (const Value& v : p.values(host)) got = v.text();
+        return Action::Continue;
+    });
+    Feeder feed{h};
+    feed({tcpSeg(40000, 80, 1000, SYN)}); // the first session of its path
+    g_allocations = 0;
+    std::vector<Bytes> syns;
+    for (uint16_t port = 40001; port < 41001; ++port) syns.push_back(tcpSeg(port, 80, 1000, SYN));
+    g_counting = true;
+    feed(syns);
+    g_counting = false;
+    CHECK(g_allocations.load() == 0);
+    CHECK(seen == 1001);
+    // A session that goes on after its SYN is reassembled as before.
+    feed({tcpSeg(40001, 80, 1001, ACK, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")});
+    CHECK(got == "example.com");
+    h.finish();
+    CHECK(h.stats().sessions == 1001);
+}

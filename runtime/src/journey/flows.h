@@ -41,7 +41,9 @@ struct FlowData {
     uint8_t reserved;
     /// Every protocol's state (calloc), once a second protocol of the session asks for one.
     uint8_t* spare_states;
-    void* stream; ///< the session's stream reassembly (StreamDelivery's), or null
+    /// The session's stream reassembly (StreamDelivery's), or before it needs one, the lone
+    /// SYN it has seen (see stream_delivery.cpp); 0 neither.
+    uintptr_t stream;
 };
 static_assert(sizeof(FlowData) == 32, "FlowData stays small: it is in every session");
 static_assert(sizeof(FlowData) % 8 == 0, "the state that follows stays 8-aligned");

@@ -20,9 +20,19 @@ PduConfig pdu_config(const HandlerOptions& o) {
     return c;
 }
 
+// A session's stream (FlowData::stream) is made when it first carries more than a SYN:
+// scans and floods send SYNs that nothing follows, and a session of one SYN keeps it as
+// a word, not in an allocation of its own: bit 0 set, bit 1 its direction, its sequence
+// number above. A SYN on an empty direction starts it and makes nothing else happen
+// (StreamReassembler::segment), so it is given to the direction once the stream is made.
+constexpr uintptr_t kLoneSyn = 1;
+static_assert(sizeof(uintptr_t) == 8, "a lone SYN's sequence number fits above its bits");
+
 StreamPair* pair_of(const FlowData& d) {
-    return static_cast<StreamPair*>(d.stream);
+    return d.stream & kLoneSyn ? nullptr : reinterpret_cast<StreamPair*>(d.stream);
 }
+
+void ignore_events(void*, StreamEvent, const uint8_t*, uint32_t) {}
 
 /// What the stream and PDU sinks need while a segment is being delivered.
 struct Delivery {
@@ -146,8 +156,16 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
     FlowData& fd = *flow.data;
     StreamPair* sp = pair_of(fd);
     if (!sp) {
+        if (fd.stream == 0 && si.flags == MMT_STREAM_SYN && len == 0) {
+            fd.stream = uintptr_t{si.seq} << 32 | uintptr_t{flow.direction} << 1 | kLoneSyn;
+            held = false;
+            return true;
+        }
         sp = new StreamPair{};
-        fd.stream = sp;
+        if (fd.stream & kLoneSyn)
+            streams_.segment(sp->stream[(fd.stream >> 1) & 1], uint32_t(fd.stream >> 32),
+                             MMT_STREAM_SYN, nullptr, 0, StreamSink{&ignore_events, nullptr});
+        fd.stream = reinterpret_cast<uintptr_t>(sp);
     }
     Delivery d{};
     d.lib = &lib_;
@@ -182,13 +200,13 @@ bool StreamDelivery::deliver(Flow& flow, const LayerState& layer, const mmt_stre
 
 void StreamDelivery::release(FlowData& d) {
     StreamPair* sp = pair_of(d);
+    d.stream = 0;
     if (!sp) return;
     for (int i = 0; i < 2; ++i) {
         streams_.release(sp->stream[i]);
         if (sp->framing) framer_.release(sp->framing->pdu[i]);
     }
     delete sp;
-    d.stream = nullptr;
 }
 
 } // namespace mmt
