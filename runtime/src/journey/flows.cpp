@@ -235,7 +235,9 @@ void Flows::session_ended(void* ctx, const FlowTable& table, Session& s, Session
         bool closing = d->flags & kFlowClosing;
         info.end_reason =
             closing && why != SessionEnd::Evicted ? to_string(SessionEnd::Closed) : to_string(why);
+        self->ending_ = d;
         self->on_end(info);
+        self->ending_ = nullptr;
     }
     if (self->release_) self->release_(self->release_ctx_, s, *d);
     self->release_states(*d);

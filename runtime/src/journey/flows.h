@@ -38,7 +38,9 @@ struct FlowData {
     uint8_t tries;        ///< payload packets classification has looked at
     uint8_t flags;        ///< kFlow* bits
     uint8_t details;      ///< kDetail* bits: flow details already known (the handler's)
-    uint8_t reserved;
+    /// A TCP session's first history letters while they are all its packets showed of it
+    /// (the handler's: see short_history in handler.cpp); 0 none.
+    uint8_t history;
     /// Every protocol's state (calloc), once a second protocol of the session asks for one.
     uint8_t* spare_states;
     /// The session's stream reassembly (StreamDelivery's), or before it needs one, the lone
@@ -134,6 +136,8 @@ class Flows {
     uint64_t evicted() const { return table_.stats().evicted; }
     /// Sessions that stopped classifying after HandlerOptions::classify_packets packets.
     uint64_t unclassified() const { return unclassified_; }
+    /// The flow data of the session being described to on_end, while it is.
+    const FlowData* ending() const { return ending_; }
     /// Sessions whose path was not remembered: HandlerOptions::max_flow_paths others were.
     uint64_t paths_not_kept() const { return paths_not_kept_; }
 
@@ -151,6 +155,7 @@ class Flows {
     uint8_t classify_packets_; // HandlerOptions::classify_packets, 1 to 255 (FlowData::tries)
     uint64_t unclassified_ = 0;
     SessionInfo ended_; // the description of the session ending, reused from one to the next
+    const FlowData* ending_ = nullptr;
     FlowEndHook release_ = nullptr;
     void* release_ctx_ = nullptr;
     /// The id of a path (protocol indexes up to a session's own), remembered once.

@@ -201,7 +201,9 @@ struct Handler::Impl final : ChunkSink {
         }
     }
     std::unordered_map<uint64_t, FlowDetails> details; // by session id, while it lives
-    FlowDetails* last_details = nullptr;               // details[last_details_id], or null
+    uint32_t tcp_flags_bit = 0; // details_here's bit of the tcp.flags column, if any
+    int tcp_flags_column = -1;
+    FlowDetails* last_details = nullptr; // details[last_details_id], or null
     uint64_t last_details_id = 0;
     int query_column = -1; // dns.qname's, for DnsAddress
     ServiceNamer services; // by the flows' names, recent DNS answers and addresses
@@ -236,6 +238,10 @@ struct Handler::Impl final : ChunkSink {
         for (const auto& [name, what] : kDetails)
             if (int c = request_named(name); c >= 0) {
                 detail_of_column[size_t(c)] = int8_t(detail_columns.size());
+                if (what == Detail::TcpFlags && !tcp_flags_bit) {
+                    tcp_flags_bit = 1u << detail_columns.size();
+                    tcp_flags_column = c;
+                }
                 detail_columns.push_back({c, what});
                 if (uint8_t bits = known_bits(what)) {
                     const AttributeRef& r = columns[size_t(c)];
@@ -273,7 +279,18 @@ struct Handler::Impl final : ChunkSink {
         if (!pv.session || !details_here) return;
         // Packets of one flow often come in a row: its details are looked up once for them.
         if (pv.session != last_details_id || !last_details) {
-            last_details = &details[pv.session];
+            auto it = details.find(pv.session);
+            if (it == details.end()) {
+                if (detail_flow && short_history(*detail_flow)) return;
+                it = details.emplace(pv.session, FlowDetails{}).first;
+                if (detail_flow && detail_flow->history) {
+                    // What the flow data kept goes on here; its tunnel was looked for then.
+                    unpack_history(detail_flow->history, it->second);
+                    it->second.tunnel_seen = true;
+                    detail_flow->history = 0;
+                }
+            }
+            last_details = &it->second;
             last_details_id = pv.session;
         }
         FlowDetails& d = *last_details;
@@ -451,6 +468,40 @@ struct Handler::Impl final : ChunkSink {
         if (flags & rst) note(5);
     }
 
+    /// A TCP session's first two history letters, while its packets show nothing else of it
+    /// (no tunnel, no name, no VLAN), are kept in its flow data (FlowData::history, a 4-bit
+    /// code a letter: 1 + 6 * direction + the letter's index) rather than in `details`:
+    /// scans and floods make many sessions of a SYN or two. True when this packet's were.
+    bool short_history(FlowData& fd) {
+        if (details_here != tcp_flags_bit || tcp_flags_bit == 0) return false;
+        if (fd.history == 0 && !tunnel_text().empty()) return false;
+        FlowDetails d;
+        unpack_history(fd.history, d);
+        bool vlan_here = false;
+        note_detail(d, Detail::TcpFlags, pv.values[size_t(tcp_flags_column)], vlan_here);
+        if (d.history_len == 0 || d.history_len > 2) return false;
+        uint8_t packed = 0;
+        for (uint8_t i = 0; i < d.history_len; ++i) {
+            const char c = d.history[i];
+            const bool responder = c >= 'a';
+            const char* at = std::strchr(kHistoryLetters, responder ? c - 'a' + 'A' : c);
+            packed |= uint8_t((1 + 6 * responder + (at - kHistoryLetters)) << (4 * i));
+        }
+        fd.history = packed;
+        return true;
+    }
+
+    /// The letters FlowData::history keeps, into `d`.
+    static void unpack_history(uint8_t packed, FlowDetails& d) {
+        for (; packed; packed >>= 4) {
+            const unsigned code = (packed & 15u) - 1, dir = code / 6, letter = code % 6;
+            d.tcp = true;
+            d.letters[dir] |= uint8_t(1u << letter);
+            const char c = kHistoryLetters[letter];
+            d.history[d.history_len++] = dir ? char(c - 'A' + 'a') : c;
+        }
+    }
+
     /// Zeek's conn_state of a TCP session from the letters each side showed.
     static const char* tcp_state(const FlowDetails& d) {
         auto has = [&](unsigned dir, unsigned letter) { return d.letters[dir] & (1u << letter); };
@@ -504,6 +555,11 @@ struct Handler::Impl final : ChunkSink {
                 info.community_id = icmp_community_id(info, d);
             if (last_details == &d) last_details = nullptr;
             details.erase(it);
+        } else if (const FlowData* fd = sessions.flows.ending(); fd && fd->history) {
+            FlowDetails d;
+            unpack_history(fd->history, d);
+            info.conn_state = tcp_state(d);
+            info.history.assign(d.history, d.history_len);
         }
         if (opts.name_services) stats.service_lookups += services.name(info);
         if (info.conn_state.empty()) {

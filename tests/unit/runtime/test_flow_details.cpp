@@ -243,3 +243,25 @@ TEST_CASE("once an HTTP flow's host is known, flow details alone do not walk the
                                     CHECK(http.server_name == "www.example.com");
                                 });
 }
+
+TEST_CASE("TCP histories, short ones kept in the flow data and longer ones as details",
+          "[flow-details][tcp]") {
+    // Three sessions: a SYN nothing answers, a SYN refused, and a connection that goes on
+    // past its first two letters (the letters move from the flow data to its details).
+    std::vector<Bytes> packets = {
+        tcpSeg(41000, 80, 100, SYN),
+        tcpSeg(41001, 81, 200, SYN),
+        tcpSeg(81, 41001, 0, RST | ACK, "", kServer, kClient),
+        tcpSeg(41002, 80, 300, SYN),
+        tcpSeg(80, 41002, 900, SYN | ACK, "", kServer, kClient),
+        tcpSeg(41002, 80, 301, ACK),
+        tcpSeg(41002, 80, 301, ACK, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+        tcpSeg(41002, 80, 338, FIN | ACK),
+    };
+    std::map<uint16_t, std::pair<std::string, std::string>> got; // by client port
+    for (const auto& [id, s] : detailedFlows(packets))
+        got[uint16_t(s.src_port)] = {s.history, s.conn_state};
+    using P = std::pair<std::string, std::string>;
+    CHECK(got == std::map<uint16_t, P>{
+                     {41000, P{"S", "S0"}}, {41001, P{"Sr", "REJ"}}, {41002, P{"ShADF", "S2"}}});
+}
