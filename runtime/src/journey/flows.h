@@ -129,8 +129,6 @@ class Flows {
     }
     /// End of input: every session ends.
     void finish() { table_.flush(); }
-    /// The flow data of a live session.
-    FlowData& data(const Session& s) const { return *static_cast<FlowData*>(table_.state(s)); }
 
     uint64_t created() const { return table_.stats().created; }
     uint64_t evicted() const { return table_.stats().evicted; }
