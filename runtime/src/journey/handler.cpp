@@ -469,9 +469,9 @@ struct Handler::Impl final : ChunkSink {
     }
 
     /// A TCP session's first two history letters, while its packets show nothing else of it
-    /// (no tunnel, no name, no VLAN), are kept in its flow data (FlowData::history, a 4-bit
-    /// code a letter: 1 + 6 * direction + the letter's index) rather than in `details`:
-    /// scans and floods make many sessions of a SYN or two. True when this packet's were.
+    /// (no tunnel, no name, no VLAN), are kept in its flow data (FlowData::history) rather
+    /// than in `details`: scans and floods make many sessions of a SYN or two. True when
+    /// this packet's were.
     bool short_history(FlowData& fd) {
         if (details_here != tcp_flags_bit || tcp_flags_bit == 0) return false;
         if (fd.history == 0 && !tunnel_text().empty()) return false;
@@ -480,18 +480,24 @@ struct Handler::Impl final : ChunkSink {
         bool vlan_here = false;
         note_detail(d, Detail::TcpFlags, pv.values[size_t(tcp_flags_column)], vlan_here);
         if (d.history_len == 0 || d.history_len > 2) return false;
+        fd.history = pack_history(d);
+        return true;
+    }
+
+    // FlowData::history: a 4-bit code a letter, first letter lowest (1 + 6 * direction + the
+    // letter's index in kHistoryLetters; 0: no letter).
+    /// The code of `d`'s first two letters.
+    static uint8_t pack_history(const FlowDetails& d) {
         uint8_t packed = 0;
-        for (uint8_t i = 0; i < d.history_len; ++i) {
+        for (uint8_t i = 0; i < d.history_len && i < 2; ++i) {
             const char c = d.history[i];
             const bool responder = c >= 'a';
             const char* at = std::strchr(kHistoryLetters, responder ? c - 'a' + 'A' : c);
             packed |= uint8_t((1 + 6 * responder + (at - kHistoryLetters)) << (4 * i));
         }
-        fd.history = packed;
-        return true;
+        return packed;
     }
-
-    /// The letters FlowData::history keeps, into `d`.
+    /// The letters of a code, into `d`.
     static void unpack_history(uint8_t packed, FlowDetails& d) {
         for (; packed; packed >>= 4) {
             const unsigned code = (packed & 15u) - 1, dir = code / 6, letter = code % 6;
