@@ -2,6 +2,8 @@
 // parse and check but do nothing, which is usually a typo in the place meant to use them.
 #include "sema/sema.h"
 
+#include <functional>
+
 namespace mmtc::sema {
 
 namespace {
@@ -11,26 +13,65 @@ void markLets(const ast::Expr& e, std::set<const ast::Let*>& used) {
     for (const auto& o : e.operands) markLets(*o, used);
 }
 
-void markItems(const std::vector<ast::FieldItem>& items, std::set<const ast::Let*>& lets,
-               std::set<const ast::Record*>& records) {
+void itemExprs(const std::vector<ast::FieldItem>& items,
+               const std::function<void(const ast::Expr&)>& fn) {
     for (const auto& it : items) {
         if (it.kind == ast::FieldItem::Kind::Requires) {
-            markLets(*it.requires_, lets);
+            fn(*it.requires_);
         } else if (it.kind == ast::FieldItem::Kind::Switch) {
-            markLets(*it.sw->selector, lets);
-            if (it.sw->size) markLets(*it.sw->size, lets);
-            for (const auto& arm : it.sw->arms) markItems(arm.items, lets, records);
+            fn(*it.sw->selector);
+            if (it.sw->size) fn(*it.sw->size);
+            for (const auto& arm : it.sw->arms) itemExprs(arm.items, fn);
         } else {
             const ast::Field& f = *it.field;
-            if (f.type.record) records.insert(f.type.record);
             for (const ast::Expr* e : {f.count.get(), f.until.get(), f.size.get(), f.cond.get()})
-                if (e) markLets(*e, lets);
-            for (const auto& r : f.requires_) markLets(*r, lets);
+                if (e) fn(*e);
+            for (const auto& r : f.requires_) fn(*r);
         }
     }
 }
 
+void markRecords(const std::vector<ast::FieldItem>& items, std::set<const ast::Record*>& records) {
+    forEachField(items, [&](const ast::Field& f, bool) {
+        if (f.type.record) records.insert(f.type.record);
+    });
+}
+
 } // namespace
+
+void forEachExpression(const ast::Protocol& p, const std::function<void(const ast::Expr&)>& fn) {
+    for (const ast::Record* r : structuresOf(p)) itemExprs(r->items, fn);
+    auto visit = [&](const ast::ExprPtr& e) {
+        if (e) fn(*e);
+    };
+    for (const auto& l : p.lets) visit(l->value);
+    for (const auto* d : {&p.headerLength, &p.payloadLength, &p.pduLength, &p.pduBody})
+        if (*d) visit((*d)->value);
+    for (const auto& a : p.attributes) {
+        visit(a->value); // a shorthand's value names the let it exports
+        visit(a->on);
+        visit(a->cond);
+    }
+    for (const auto* k : {&p.key, p.session ? &p.session->key : nullptr})
+        if (k && *k)
+            for (const auto* side : {&(*k)->a, &(*k)->b})
+                for (const auto& e : *side) visit(e);
+    for (const auto& v : p.state) visit(v->init);
+    for (const auto& u : p.updates) {
+        visit(u.value);
+        visit(u.cond);
+    }
+    for (const auto& c : p.classifies) visit(c.expr);
+    for (const auto* b : {&p.stream, &p.fragment})
+        if (*b)
+            for (const auto& a : (*b)->entries) visit(a.value);
+    if (p.ports) {
+        visit(p.ports->src);
+        visit(p.ports->dst);
+    }
+    // `over P when ...` is evaluated in P's scope: it may use P's values.
+    for (const auto& o : p.overs) visit(o.when);
+}
 
 void checkUnused(SemaContext& ctx) {
     // After an error, references may be unresolved: warnings would be noise.
@@ -39,37 +80,8 @@ void checkUnused(SemaContext& ctx) {
     std::set<const ast::Record*> records;
     for (ast::Protocol* p : ctx.ordered) {
         if (p->builtin) continue;
-        for (const ast::Record* r : structuresOf(*p)) markItems(r->items, lets, records);
-        auto mark = [&](const ast::ExprPtr& e) {
-            if (e) markLets(*e, lets);
-        };
-        for (const auto& l : p->lets) mark(l->value);
-        for (const auto* d : {&p->headerLength, &p->payloadLength, &p->pduLength, &p->pduBody})
-            if (*d) mark((*d)->value);
-        for (const auto& a : p->attributes) {
-            mark(a->value); // a shorthand's value names the let it exports
-            mark(a->on);
-            mark(a->cond);
-        }
-        for (const auto* k : {&p->key, p->session ? &p->session->key : nullptr})
-            if (k && *k)
-                for (const auto* side : {&(*k)->a, &(*k)->b})
-                    for (const auto& e : *side) mark(e);
-        for (const auto& v : p->state) mark(v->init);
-        for (const auto& u : p->updates) {
-            mark(u.value);
-            mark(u.cond);
-        }
-        for (const auto& c : p->classifies) mark(c.expr);
-        for (const auto* b : {&p->stream, &p->fragment})
-            if (*b)
-                for (const auto& a : (*b)->entries) mark(a.value);
-        if (p->ports) {
-            mark(p->ports->src);
-            mark(p->ports->dst);
-        }
-        // `over P when ...` is evaluated in P's scope: it may use P's values.
-        for (const auto& o : p->overs) mark(o.when);
+        for (const ast::Record* r : structuresOf(*p)) markRecords(r->items, records);
+        forEachExpression(*p, [&](const ast::Expr& e) { markLets(e, lets); });
     }
     for (ast::Protocol* p : ctx.ordered) {
         if (p->builtin) continue;

@@ -30,6 +30,8 @@ constexpr Pass kPasses[] = {
      checkSessions}, // keys, sessions, state, updates, stream, fragment, PDU length
     {"check-attributes", checkAttributes}, // attribute values, types, event attributes
     {"check-unused", checkUnused},         // warnings: records and values that nothing uses
+    {"check-expansion",
+     checkExpansion}, // values that name values: how deep, and how large once written out
     {"order-rules", orderRules}, // each protocol's classification rules, in the order tried
     {"check-services",
      checkServices}, // service names and prefixes; each claimed by one service only

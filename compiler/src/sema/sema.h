@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -121,10 +122,15 @@ void checkRelations(SemaContext& ctx);
 void checkSessions(SemaContext& ctx);
 void checkAttributes(SemaContext& ctx);
 void checkUnused(SemaContext& ctx);
+void checkExpansion(SemaContext& ctx);
 void orderRules(SemaContext& ctx);
 void checkServices(SemaContext& ctx);
 
 // ---- helpers shared by passes ----
+
+/// Calls `fn` for every expression of protocol `p` that nothing else contains (values,
+/// lengths, conditions, keys, rules...), its records' fields' included.
+void forEachExpression(const ast::Protocol& p, const std::function<void(const ast::Expr&)>& fn);
 
 /// Calls `fn(field, optional)` for every field of `items`, depth first through switch arms.
 template <typename Fn>
