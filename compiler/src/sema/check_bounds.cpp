@@ -3,6 +3,7 @@
 #include "sema/sema.h"
 
 #include <algorithm>
+#include <map>
 
 namespace mmtc::sema {
 
@@ -28,7 +29,14 @@ std::string str(Int128 v) {
 
 } // namespace
 
-Interval intervalOf(const ast::Expr& e) {
+namespace {
+
+/// The intervals of the values an expression names, each worked out once (a chain of values
+/// each naming the one before twice is linear, not exponential); a value met again while it
+/// is worked out (one defined in terms of itself, reported by check-expressions) is unknown.
+using LetIntervals = std::map<const ast::Let*, Interval>;
+
+Interval intervalIn(const ast::Expr& e, LetIntervals& lets) {
     using K = ast::Expr::Kind;
     Interval r;
     auto known = [](Int128 lo, Int128 hi) {
@@ -43,8 +51,13 @@ Interval intervalOf(const ast::Expr& e) {
         return known(e.intValue, e.intValue);
     case K::Name:
         if (e.ref.kind == ast::Ref::BitName) return known(0, 1);
-        if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value)
-            return intervalOf(*e.ref.let->value);
+        if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value) {
+            auto [it, fresh] = lets.try_emplace(e.ref.let);
+            if (!fresh) return it->second;
+            const Interval i = intervalIn(*e.ref.let->value, lets);
+            lets[e.ref.let] = i;
+            return i;
+        }
         if (e.type.isInt()) return known(0, maxOfWidth(e.type.width));
         return r;
     case K::Member:
@@ -54,7 +67,7 @@ Interval intervalOf(const ast::Expr& e) {
     case K::Call: {
         ast::BuiltinId id = e.builtin ? e.builtin->id : ast::BuiltinId::None;
         if (id == ast::BuiltinId::Min || id == ast::BuiltinId::Max) {
-            Interval a = intervalOf(*e.operands[0]), b = intervalOf(*e.operands[1]);
+            Interval a = intervalIn(*e.operands[0], lets), b = intervalIn(*e.operands[1], lets);
             if (!a.known || !b.known) return r;
             if (id == ast::BuiltinId::Min) return known(std::min(a.lo, b.lo), std::min(a.hi, b.hi));
             return known(std::max(a.lo, b.lo), std::max(a.hi, b.hi));
@@ -64,18 +77,18 @@ Interval intervalOf(const ast::Expr& e) {
         return r;
     }
     case K::Unary: {
-        Interval a = intervalOf(*e.operands[0]);
+        Interval a = intervalIn(*e.operands[0], lets);
         if (!a.known || e.text != "-") return r;
         return known(-a.hi, -a.lo);
     }
     case K::Cond: {
-        Interval a = intervalOf(*e.operands[1]), b = intervalOf(*e.operands[2]);
+        Interval a = intervalIn(*e.operands[1], lets), b = intervalIn(*e.operands[2], lets);
         if (!a.known || !b.known) return r;
         return known(std::min(a.lo, b.lo), std::max(a.hi, b.hi));
     }
     case K::Binary: {
         if (!e.type.isInt()) return r;
-        Interval a = intervalOf(*e.operands[0]), b = intervalOf(*e.operands[1]);
+        Interval a = intervalIn(*e.operands[0], lets), b = intervalIn(*e.operands[1], lets);
         if (!a.known || !b.known) return r;
         const std::string& op = e.text;
         const Int128 lim = Int128(1) << 80; // beyond this, give up rather than overflow
@@ -102,6 +115,13 @@ Interval intervalOf(const ast::Expr& e) {
     default:
         return r;
     }
+}
+
+} // namespace
+
+Interval intervalOf(const ast::Expr& e) {
+    LetIntervals lets;
+    return intervalIn(e, lets);
 }
 
 namespace {

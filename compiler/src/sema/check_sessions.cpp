@@ -128,15 +128,23 @@ class SessionChecker {
 
     /// `pdu_length` is computed from the first bytes of a PDU, and `header_length` says
     /// where the body starts: both use header fields only.
+    /// Each value named is followed once (`seen`): one defined in terms of itself has been
+    /// reported, and a chain of values each naming the one before twice stays linear.
     void headerOnly(const ast::Expr& e, const ast::Protocol& p, const char* what) {
-        for (const auto& o : e.operands) headerOnly(*o, p, what);
+        std::set<const ast::Let*> seen;
+        headerOnly(e, p, what, seen);
+    }
+    void headerOnly(const ast::Expr& e, const ast::Protocol& p, const char* what,
+                    std::set<const ast::Let*>& seen) {
+        for (const auto& o : e.operands) headerOnly(*o, p, what, seen);
         if (e.ref.kind == ast::Ref::Field || e.ref.kind == ast::Ref::BitName) {
             auto& fields = ctx_.symbols[&p].fields;
             auto it = fields.find(e.ref.field);
             if (it != fields.end() && it->second.inBody)
                 ctx_.diags.report(DiagKind::LengthUsesBody, e.range, what, e.ref.field->name);
-        } else if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value) {
-            headerOnly(*e.ref.let->value, p, what);
+        } else if (e.ref.kind == ast::Ref::Let && e.ref.let && e.ref.let->value &&
+                   seen.insert(e.ref.let).second) {
+            headerOnly(*e.ref.let->value, p, what, seen);
         }
     }
 
