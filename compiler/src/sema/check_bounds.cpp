@@ -117,15 +117,6 @@ Interval intervalIn(const ast::Expr& e, LetIntervals& lets) {
     }
 }
 
-} // namespace
-
-Interval intervalOf(const ast::Expr& e) {
-    LetIntervals lets;
-    return intervalIn(e, lets);
-}
-
-namespace {
-
 class BoundsChecker {
   public:
     explicit BoundsChecker(SemaContext& ctx) : ctx_(ctx) {}
@@ -134,7 +125,7 @@ class BoundsChecker {
 
     void checkLength(const ast::Expr& e, const std::string& what) {
         if (!e.type.isInt()) return;
-        Interval i = intervalOf(e);
+        Interval i = intervalIn(e, lets_);
         if (i.known && i.hi < 0)
             ctx_.diags.report(DiagKind::NegativeLength, e.range, what, str(i.hi));
     }
@@ -226,7 +217,7 @@ class BoundsChecker {
         // A list with no extent at all was reported while the tree was built.
         if (!f.isList || f.max || f.extent == ast::Extent::Single) return;
         if (f.extent == ast::Extent::Count && f.count && f.count->type.isInt()) {
-            Interval i = intervalOf(*f.count);
+            Interval i = intervalIn(*f.count, lets_);
             if (i.known && i.hi <= Int128(kImplicitListBound)) return;
             ctx_.diags.report(DiagKind::UnboundedList, f.range, f.name,
                               i.known ? "its count can reach " + str(i.hi)
@@ -239,6 +230,7 @@ class BoundsChecker {
     }
 
     SemaContext& ctx_;
+    LetIntervals lets_; // of every value met, for all the lengths that name it
 };
 
 } // namespace

@@ -171,7 +171,6 @@ struct Interval {
     Int128 lo = 0;
     Int128 hi = 0;
 };
-Interval intervalOf(const ast::Expr& e);
 
 /// Levenshtein distance between two names, for "did you mean" notes.
 unsigned editDistance(const std::string& a, const std::string& b);
